@@ -1,0 +1,42 @@
+# The suite's commands. `make test` and `make demo` work on a fresh machine: they install what is missing.
+SHELL := /bin/bash
+PY := .venv/bin/python
+TUITION := .venv/bin/tuition
+
+.PHONY: help setup infra-up infra-down infra-status test test-unit lint proto proto-check demo bench clean
+
+help:
+	@echo "make test        install what is missing, start PostgreSQL + Kafka, run the whole suite"
+	@echo "make demo        start everything and seed a realistic district (see README)"
+	@echo "make infra-up    start the local PostgreSQL and Kafka (127.0.0.1 only)"
+	@echo "make infra-down  stop them"
+	@echo "make proto       regenerate the Python code of proto/"
+	@echo "make bench       run the benchmarks, write bench/results.json"
+
+setup:
+	@./scripts/bootstrap.sh
+
+infra-up: setup
+	$(TUITION) infra up
+
+infra-down: setup
+	$(TUITION) infra down
+
+infra-status: setup
+	$(TUITION) infra status
+
+proto: setup
+	./scripts/gen_proto.sh
+
+test: setup
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-unit: setup
+	$(PY) -m pytest -q -p no:cacheprovider -m "not integration"
+
+lint: setup
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf .venv .cache

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a fresh Debian machine and builds .venv from requirements.lock.
+# Idempotent and quick when everything is already there. PostgreSQL and the Kafka jars are installed
+# on first `tuition infra up` (shared/infra/), so that they are also installed when tests start them.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+need_apt=()
+command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || need_apt+=(maven)
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need_apt+=(postgresql)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "bootstrap: please install: ${need_apt[*]} (apt-get install ${need_apt[*]})" >&2; exit 1
+  fi
+  echo "bootstrap: installing ${need_apt[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+"$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+  || { echo "bootstrap: Python 3.11+ is needed (found $("$PY" --version))" >&2; exit 1; }
+
+stamp=.venv/.lock-$(sha256sum requirements.lock pyproject.toml | sha256sum | cut -c1-16)
+if [ -f "$stamp" ]; then exit 0; fi
+
+if ! "$PY" -m uv --version >/dev/null 2>&1; then
+  "$PY" -m pip install -q --disable-pip-version-check "uv==0.13.9"
+fi
+"$PY" -m uv venv -q --allow-existing --python "$PY" .venv
+"$PY" -m uv pip install -q --python .venv/bin/python --require-hashes -r requirements.lock
+"$PY" -m uv pip install -q --python .venv/bin/python --no-deps --no-build-isolation -e .
+rm -f .venv/.lock-*
+touch "$stamp"
+echo "bootstrap: .venv ready"

@@ -1,0 +1,18 @@
+"""Wiring of the receipts service: settings → runtime (database, relay, consumers) → HTTP app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from receipts.settings import ReceiptsSettings
+from shared.service import ServiceSpec, build_app
+
+SPEC = ServiceSpec(name="receipts", migrations=Path(__file__).resolve().parents[1] / "migrations")
+
+
+def create_app(settings: ReceiptsSettings | None = None) -> FastAPI:
+    return build_app(
+        SPEC, settings or ReceiptsSettings(), title="Receipts: numbered, signed e-receipts and their verification"
+    )

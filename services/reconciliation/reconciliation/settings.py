@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class ReconciliationSettings(ServiceSettings):
+    """Settings of the reconciliation service: shared infrastructure variables plus `RECONCILIATION_*`."""
+
+    model_config = SettingsConfigDict(env_prefix="RECONCILIATION_", extra="ignore", populate_by_name=True)
+
+    database: str = "tuition_reconciliation"
+    http_port: int = 8102

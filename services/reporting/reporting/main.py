@@ -1,0 +1,16 @@
+"""Wiring of the reporting service: settings → runtime (database, relay, consumers) → HTTP app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from reporting.settings import ReportingSettings
+from shared.service import ServiceSpec, build_app
+
+SPEC = ServiceSpec(name="reporting", migrations=Path(__file__).resolve().parents[1] / "migrations")
+
+
+def create_app(settings: ReportingSettings | None = None) -> FastAPI:
+    return build_app(SPEC, settings or ReportingSettings(), title="Reporting: projections and the district dashboard")

@@ -1,0 +1,172 @@
+"""Bearer-token auth shared by every service: signed JWTs carrying a role and a scope.
+
+- `parent`, `accountant`: scoped to one school (`school` claim); a parent token may also list students.
+- `district`: scoped to a district (`district` claim): every school of that district.
+- `service`: another service of the suite; unscoped.
+Missing or invalid token → 401; a role or scope that does not cover the resource → 403.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+ISSUER = "tuition-suite"
+AUDIENCE = "tuition-suite"
+ALGORITHM = "HS256"
+
+
+class Role(StrEnum):
+    PARENT = "parent"
+    ACCOUNTANT = "accountant"
+    DISTRICT = "district"
+    SERVICE = "service"
+
+
+class TokenError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    role: Role
+    school: str | None = None
+    district: str | None = None
+    students: tuple[str, ...] = field(default_factory=tuple)
+
+
+def mint_token(
+    secret: str,
+    *,
+    role: Role | str,
+    school: str | None = None,
+    district: str | None = None,
+    subject: str | None = None,
+    students: list[str] | None = None,
+    ttl_seconds: int = 8 * 3600,
+) -> str:
+    role = Role(role)
+    if role in (Role.PARENT, Role.ACCOUNTANT) and not school:
+        raise TokenError(f"a {role} token needs a school")
+    if role is Role.DISTRICT and not district:
+        raise TokenError("a district token needs a district")
+    now = int(time.time())
+    claims: dict[str, object] = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "sub": subject or f"{role}:{uuid.uuid4().hex[:8]}",
+        "role": str(role),
+        "jti": uuid.uuid4().hex,
+    }
+    if school:
+        claims["school"] = school
+    if district:
+        claims["district"] = district
+    if students:
+        claims["students"] = students
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def decode_token(secret: str, token: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "sub", "role"]},
+        )
+        role = Role(claims["role"])
+    except (jwt.PyJWTError, ValueError) as exc:
+        raise TokenError(str(exc)) from exc
+    return Principal(
+        subject=claims["sub"],
+        role=role,
+        school=claims.get("school"),
+        district=claims.get("district"),
+        students=tuple(claims.get("students") or ()),
+    )
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+# Resolves a school id to its district id (each service answers from its own data).
+DistrictOf = Callable[[str], Awaitable[str | None]]
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    if credentials is None:
+        raise _unauthorized("missing bearer token")
+    secret: str = request.app.state.jwt_secret
+    try:
+        return decode_token(secret, credentials.credentials)
+    except TokenError as exc:
+        raise _unauthorized(f"invalid token: {exc}") from exc
+
+
+def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
+    """Dependency: the caller has one of `roles` (any scope)."""
+
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"role {principal.role} may not do this")
+        return principal
+
+    return dependency
+
+
+async def check_school_scope(principal: Principal, school_id: str, district_of: DistrictOf) -> None:
+    """403 unless the principal may see `school_id`."""
+    if principal.role is Role.SERVICE:
+        return
+    if principal.role in (Role.ACCOUNTANT, Role.PARENT):
+        if principal.school == school_id:
+            return
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"token is not scoped to school {school_id}")
+    if principal.role is Role.DISTRICT:
+        district = await district_of(school_id)
+        if district is not None and district == principal.district:
+            return
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"school {school_id} is not in your district")
+    raise HTTPException(status.HTTP_403_FORBIDDEN, detail="forbidden")
+
+
+def require_school(*roles: Role, param: str = "school_id") -> Callable[..., Awaitable[Principal]]:
+    """Dependency: the caller has one of `roles` and its scope covers the school in path parameter `param`.
+
+    The app provides `app.state.district_of` (school id → district id) for district-scoped tokens.
+    """
+
+    async def dependency(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"role {principal.role} may not do this")
+        school_id = request.path_params.get(param)
+        if school_id is None:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=f"missing path parameter {param}")
+        district_of: DistrictOf = getattr(request.app.state, "district_of", _no_district)
+        await check_school_scope(principal, school_id, district_of)
+        return principal
+
+    return dependency
+
+
+async def _no_district(_: str) -> str | None:
+    return None

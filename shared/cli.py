@@ -1,0 +1,154 @@
+"""`tuition`: the suite's one command-line tool. Services add their own subcommands via `register`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import signal
+import sys
+from collections.abc import Callable
+
+from shared.auth import Role, TokenError, mint_token
+from shared.infra.proc import InfraError
+from shared.settings import ServiceSettings
+
+SERVICES = ("invoicing", "reconciliation", "receipts", "reporting")
+
+# Modules that add subcommands: each has `register(subparsers) -> None`.
+EXTENSIONS: tuple[str, ...] = ()
+
+
+def _infra(args: argparse.Namespace) -> int:
+    from shared import infra
+
+    try:
+        if args.action == "up":
+            ep = infra.up()
+            print(
+                json.dumps(
+                    {
+                        "pg_dsn": ep.pg_dsn,
+                        "kafka_bootstrap_servers": ep.kafka_bootstrap,
+                        "started": {"postgresql": ep.started_postgres, "kafka": ep.started_kafka},
+                    }
+                )
+            )
+        elif args.action == "down":
+            infra.down()
+            print(json.dumps(infra.status()))
+        else:
+            print(json.dumps(infra.status()))
+    except InfraError as exc:
+        print(f"tuition infra {args.action}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _token_mint(args: argparse.Namespace) -> int:
+    settings = ServiceSettings()
+    try:
+        token = mint_token(
+            settings.jwt_secret.get_secret_value(),
+            role=args.role,
+            school=args.school,
+            district=args.district,
+            subject=args.subject,
+            students=args.student or None,
+            ttl_seconds=args.ttl,
+        )
+    except TokenError as exc:
+        print(f"tuition token mint: {exc}", file=sys.stderr)
+        return 2
+    print(token)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    module = importlib.import_module(f"{args.service}.main")
+    app = module.create_app()
+    settings = app.state.settings
+    uvicorn.run(
+        app,
+        host=args.host or settings.http_host,
+        port=args.port or settings.http_port,
+        log_level="warning",
+        access_log=False,
+    )
+    return 0
+
+
+def _relay(args: argparse.Namespace) -> int:
+    """Run only the outbox relay of one service database, until SIGTERM/SIGINT."""
+    from shared.db import create_pool, with_database
+    from shared.events.kafka import make_producer
+    from shared.events.relay import OutboxRelay
+    from shared.logging import configure_logging
+
+    settings = ServiceSettings()
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        pool = await create_pool(with_database(settings.effective_pg_dsn, args.database), min_size=2, max_size=4)
+        producer = make_producer(settings.effective_kafka, client_id=f"relay-{args.database}")
+        await producer.start()
+        try:
+            await OutboxRelay(pool, producer, batch_size=args.batch_size).run(stop)
+        finally:
+            await producer.stop()
+            await pool.close()
+
+    asyncio.run(run())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tuition", description="Cashless tuition suite")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("infra", help="start/stop the local PostgreSQL and Kafka (no Docker)")
+    p.add_argument("action", choices=["up", "down", "status"])
+    p.set_defaults(func=_infra)
+
+    tok = sub.add_parser("token", help="bearer tokens for development").add_subparsers(dest="token_cmd", required=True)
+    m = tok.add_parser("mint", help="mint a signed token for a role and scope")
+    m.add_argument("--role", required=True, choices=[r.value for r in Role])
+    m.add_argument("--school", help="school id (parent, accountant)")
+    m.add_argument("--district", help="district id (district)")
+    m.add_argument("--subject", help="who the token is for")
+    m.add_argument("--student", action="append", default=[], help="student id a parent token covers (repeat)")
+    m.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
+    m.set_defaults(func=_token_mint)
+
+    s = sub.add_parser("serve", help="run one service's HTTP API with its relay and consumers")
+    s.add_argument("service", choices=SERVICES)
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.set_defaults(func=_serve)
+
+    o = sub.add_parser("outbox", help="outbox tools").add_subparsers(dest="outbox_cmd", required=True)
+    r = o.add_parser("relay", help="run only the outbox relay of one database")
+    r.add_argument("--database", required=True)
+    r.add_argument("--batch-size", type=int, default=1000)
+    r.set_defaults(func=_relay)
+
+    for name in EXTENSIONS:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    return func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Idempotent Kafka consumer: each event id is applied once per consumer, whatever is redelivered.
+
+For every batch of records from one partition: one database transaction records each event id in the
+inbox (`ON CONFLICT DO NOTHING`) and, for ids not seen before, runs the handler for its type. The Kafka
+offset is committed only after that transaction commits; a crash in between re-delivers the batch and
+the inbox absorbs it. A record that fails on its own after retries goes to `dead_letters` (kept whole,
+never dropped) so that one bad record cannot stall a school's payments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+from shared.events.envelope import EnvelopeError, Event, unwrap
+from shared.events.kafka import make_consumer
+from shared.logging import bind_correlation_id, clear_context, get_logger
+
+log = get_logger(__name__)
+
+Handler = Callable[[asyncpg.Connection, Event], Awaitable[None]]
+
+RETRIES = 3
+
+
+async def apply_once(
+    conn: asyncpg.Connection, consumer: str, record: ConsumerRecord[Any, Any], event: Event, handler: Handler | None
+) -> bool:
+    """Record the event in the inbox and apply it, inside the caller's transaction. False if seen before."""
+    inserted = await conn.fetchval(
+        "INSERT INTO inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true",
+        consumer,
+        event.event_id,
+        event.event_type,
+        record.topic,
+        record.partition,
+        record.offset,
+    )
+    if not inserted:
+        return False
+    if handler is not None:
+        await handler(conn, event)
+    return True
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        name: str,
+        pool: asyncpg.Pool,
+        bootstrap: str,
+        topics: list[str],
+        handlers: Mapping[str, Handler],
+        group_id: str | None = None,
+    ) -> None:
+        self.name = name
+        self._pool = pool
+        self._bootstrap = bootstrap
+        self._topics = topics
+        self._handlers = dict(handlers)
+        self._group_id = group_id or name
+        self.applied = 0
+        self.duplicates = 0
+        self.dead_lettered = 0
+        self.ready = asyncio.Event()
+
+    async def _dead_letter(self, record: ConsumerRecord[Any, Any], event_id: str | None, error: str) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO dead_letters (consumer, topic, kafka_partition, kafka_offset, event_id, payload, error) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                self.name,
+                record.topic,
+                record.partition,
+                record.offset,
+                event_id,
+                record.value or b"",
+                error,
+            )
+        self.dead_lettered += 1
+        log.error(
+            "events.consumer.dead_lettered",
+            consumer=self.name,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            event_id=event_id,
+            error=error,
+        )
+
+    async def _apply_batch(self, records: list[ConsumerRecord[Any, Any]]) -> None:
+        parsed: list[tuple[ConsumerRecord[Any, Any], Event]] = []
+        for record in records:
+            try:
+                parsed.append((record, unwrap(record.value or b"")))
+            except EnvelopeError as exc:
+                await self._dead_letter(record, None, str(exc))
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                outcomes = [await self._apply_one(conn, record, event) for record, event in parsed]
+            self._count(outcomes)
+            return
+        except Exception:
+            log.warning("events.consumer.batch_failed", consumer=self.name, size=len(parsed), exc_info=True)
+        for record, event in parsed:
+            await self._apply_alone(record, event)
+
+    async def _apply_one(self, conn: asyncpg.Connection, record: ConsumerRecord[Any, Any], event: Event) -> bool:
+        bind_correlation_id(event.envelope.correlation_id or None)
+        try:
+            return await apply_once(conn, self.name, record, event, self._handlers.get(event.event_type))
+        finally:
+            clear_context()
+
+    def _count(self, outcomes: list[bool]) -> None:
+        applied = sum(outcomes)
+        self.applied += applied
+        self.duplicates += len(outcomes) - applied
+
+    async def _apply_alone(self, record: ConsumerRecord[Any, Any], event: Event) -> None:
+        for attempt in range(1, RETRIES + 1):
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    outcome = await self._apply_one(conn, record, event)
+                self._count([outcome])
+                return
+            except Exception as exc:
+                if attempt == RETRIES:
+                    await self._dead_letter(record, str(event.event_id), f"{type(exc).__name__}: {exc}")
+                    return
+                await asyncio.sleep(0.2 * attempt)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        consumer: AIOKafkaConsumer = make_consumer(
+            self._bootstrap, *self._topics, group_id=self._group_id, client_id=self.name
+        )
+        await consumer.start()
+        log.info("events.consumer.started", consumer=self.name, topics=self._topics)
+        try:
+            while not stop.is_set():
+                batches = await consumer.getmany(timeout_ms=200, max_records=500)
+                if consumer.assignment():
+                    self.ready.set()
+                for tp, records in batches.items():
+                    await self._apply_batch(records)
+                    # After the database commit: a crash before this line re-delivers, the inbox absorbs it.
+                    await consumer.commit({TopicPartition(tp.topic, tp.partition): records[-1].offset + 1})
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()

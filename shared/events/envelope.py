@@ -1,0 +1,94 @@
+"""Wrap and unwrap domain events in the `tuition.common.v1.Envelope` protobuf."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from google.protobuf.message import DecodeError, Message
+
+from tuition.common.v1.envelope_pb2 import Envelope
+
+# Every generated module that holds events, so that a consumer can unpack any payload by its type name.
+from tuition.invoicing.v1 import events_pb2 as _invoicing_events  # noqa: F401  (registers the types)
+
+
+class EnvelopeError(ValueError):
+    """A Kafka record that is not a valid envelope; the message says what is wrong."""
+
+
+@dataclass(frozen=True)
+class Event:
+    envelope: Envelope
+    payload: Message | None  # None when the payload's type is unknown to this build (newer producer)
+
+    @property
+    def event_id(self) -> uuid.UUID:
+        return uuid.UUID(self.envelope.event_id)
+
+    @property
+    def event_type(self) -> str:
+        return self.envelope.event_type
+
+
+def schema_version_of(message: Message) -> int:
+    # Package names end in ".v<N>" (tuition.invoicing.v1): the major version is part of the contract.
+    package = message.DESCRIPTOR.full_name.rsplit(".", 1)[0]
+    last = package.rsplit(".", 1)[-1]
+    return int(last[1:]) if last.startswith("v") and last[1:].isdigit() else 1
+
+
+def wrap(
+    message: Message,
+    *,
+    producer: str,
+    aggregate_id: str,
+    school_id: str = "",
+    correlation_id: str = "",
+    event_id: uuid.UUID | None = None,
+    occurred_at: datetime | None = None,
+) -> Envelope:
+    env = Envelope(
+        event_id=str(event_id or uuid.uuid4()),
+        event_type=message.DESCRIPTOR.full_name,
+        producer=producer,
+        school_id=school_id,
+        correlation_id=correlation_id,
+        schema_version=schema_version_of(message),
+        aggregate_id=aggregate_id,
+    )
+    env.occurred_at.FromDatetime(occurred_at or datetime.now(UTC))
+    env.payload.Pack(message)
+    return env
+
+
+def _message_class(type_name: str) -> type[Message] | None:
+    from google.protobuf import symbol_database
+
+    try:
+        return symbol_database.Default().GetSymbol(type_name)  # type: ignore[no-any-return]
+    except KeyError:
+        return None
+
+
+def unwrap(raw: bytes) -> Event:
+    env = Envelope()
+    try:
+        env.ParseFromString(raw)
+    except DecodeError as exc:
+        raise EnvelopeError(f"not a tuition.common.v1.Envelope: {exc}") from exc
+    try:
+        uuid.UUID(env.event_id)
+    except ValueError as exc:
+        raise EnvelopeError(f"envelope has no valid event_id: {env.event_id!r}") from exc
+    if not env.event_type:
+        raise EnvelopeError("envelope has no event_type")
+    if env.payload.TypeName() != env.event_type:
+        raise EnvelopeError(f"payload is {env.payload.TypeName()!r}, envelope says {env.event_type!r}")
+    cls = _message_class(env.event_type)
+    if cls is None:
+        return Event(env, None)
+    payload = cls()
+    env.payload.Unpack(payload)
+    return Event(env, payload)

@@ -1,0 +1,113 @@
+"""The outbox relay: publishes committed outbox rows to Kafka, in order, and survives restarts.
+
+Delivery is at least once: a crash between Kafka's ack and the UPDATE that marks the rows re-publishes
+them on restart with the same event ids, which the consumers' inbox absorbs.
+
+Ordering: one relay per database is active at a time (a session advisory lock; others wait as hot
+standbys), rows go out in `seq` order, and the idempotent producer keeps per-partition order across its
+retries. Writers of one aggregate serialise on that aggregate's row, so their `seq` order is commit order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+# pg advisory lock key: "outbox relay" (any constant unique to this purpose).
+RELAY_LOCK_KEY = 0x7475_6974_6F62  # "tuitob"
+PRUNE_AFTER = "7 days"
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer,
+        *,
+        batch_size: int = 1000,
+        poll_interval: float = 0.5,
+    ) -> None:
+        self._pool = pool
+        self._producer = producer
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self.published = 0
+
+    async def publish_batch(self) -> int:
+        """Publish up to one batch of unpublished rows. Returns how many were published."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "SELECT seq, event_id, topic, kafka_key, payload, event_type FROM outbox "
+                "WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+                self._batch_size,
+            )
+            if not rows:
+                return 0
+            futures = [
+                await self._producer.send(
+                    r["topic"],
+                    value=r["payload"],
+                    key=r["kafka_key"],
+                    headers=[("event_id", str(r["event_id"]).encode()), ("event_type", r["event_type"].encode())],
+                )
+                for r in rows
+            ]
+            # Every record acknowledged by the broker (acks=all) before the rows are marked.
+            await asyncio.gather(*futures)
+            await conn.execute(
+                "UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])", [r["seq"] for r in rows]
+            )
+        self.published += len(rows)
+        log.debug("outbox.batch.published", count=len(rows), last_seq=rows[-1]["seq"])
+        return len(rows)
+
+    async def prune(self) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                f"DELETE FROM outbox WHERE published_at < now() - interval '{PRUNE_AFTER}'"  # noqa: S608
+            )
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set: take leadership, then publish whenever there is something to publish."""
+        async with self._pool.acquire() as leader:
+            while not stop.is_set():
+                if await leader.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK_KEY):
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=1.0)
+            if stop.is_set():
+                return
+            log.info("outbox.relay.leading")
+            await leader.add_listener("outbox", self._on_notify)
+            batches = 0
+            try:
+                while not stop.is_set():
+                    self._wake.clear()
+                    published = await self.publish_batch()
+                    batches += 1
+                    if batches % 10_000 == 0:
+                        await self.prune()
+                    if published == self._batch_size:
+                        continue
+                    waiter = asyncio.ensure_future(self._wake.wait())
+                    stopper = asyncio.ensure_future(stop.wait())
+                    await asyncio.wait(
+                        {waiter, stopper}, timeout=self._poll_interval, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    waiter.cancel()
+                    stopper.cancel()
+            finally:
+                with contextlib.suppress(Exception):
+                    await leader.remove_listener("outbox", self._on_notify)
+                    await leader.execute("SELECT pg_advisory_unlock($1)", RELAY_LOCK_KEY)

@@ -1,0 +1,182 @@
+"""What every service shares at run time: its database, its outbox relay, its consumers, its HTTP app.
+
+A service declares a `ServiceSpec` (name, migrations, topics it writes, consumers it runs) and gets a
+FastAPI app with `/healthz` (the process is alive) and `/readyz` (its database and Kafka answer), request
+correlation ids, and—when `run_workers` is on—the relay and consumers running beside the HTTP server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from shared.db import apply_migrations, create_pool, ensure_database, migration_dirs, with_database
+from shared.events.consumer import EventConsumer, Handler
+from shared.events.kafka import ensure_topics, make_producer
+from shared.events.outbox import Outbox
+from shared.events.relay import OutboxRelay
+from shared.events.topics import Topic, all_topics, topic_name
+from shared.logging import bind_correlation_id, clear_context, configure_logging, get_logger
+from shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    name: str  # unique per service: the inbox and the consumer group are keyed by it
+    topics: list[Topic]
+    # Built once the runtime is up, so that handlers can close over it (outbox, settings).
+    handlers: Callable[[ServiceRuntime], Mapping[str, Handler]]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    migrations: Path
+    consumers: list[ConsumerSpec] = field(default_factory=list)
+
+
+class ServiceRuntime:
+    def __init__(self, spec: ServiceSpec, settings: ServiceSettings) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.outbox = Outbox(producer=spec.name, topic_prefix=settings.topic_prefix)
+        self.pool: asyncpg.Pool | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self.relay: OutboxRelay | None = None
+        self.consumers: list[EventConsumer] = []
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def dsn(self) -> str:
+        return with_database(self.settings.effective_pg_dsn, self.settings.database)
+
+    def db(self) -> asyncpg.Pool:
+        assert self.pool is not None, "runtime not started"
+        return self.pool
+
+    async def start(self) -> None:
+        s = self.settings
+        await ensure_database(s.effective_pg_dsn, s.database)
+        await apply_migrations(self.dsn, migration_dirs(self.spec.migrations))
+        self.pool = await create_pool(self.dsn, min_size=2, max_size=20)
+        if not s.run_workers:
+            return
+        await ensure_topics(s.effective_kafka, all_topics(s.topic_prefix), partitions=s.topic_partitions)
+        self.producer = make_producer(s.effective_kafka, client_id=f"{self.spec.name}-relay")
+        await self.producer.start()
+        self.relay = OutboxRelay(self.pool, self.producer)
+        self._tasks.append(asyncio.create_task(self._supervise("relay", self.relay.run), name="relay"))
+        for cs in self.spec.consumers:
+            consumer = EventConsumer(
+                name=f"{self.spec.name}.{cs.name}",
+                pool=self.pool,
+                bootstrap=s.effective_kafka,
+                topics=[topic_name(t, s.topic_prefix) for t in cs.topics],
+                handlers=cs.handlers(self),
+                group_id=f"{s.topic_prefix}{self.spec.name}.{cs.name}",
+            )
+            self.consumers.append(consumer)
+            self._tasks.append(asyncio.create_task(self._supervise(cs.name, consumer.run), name=cs.name))
+        log.info("service.started", service=self.spec.name, database=s.database)
+
+    async def _supervise(self, what: str, run: Callable[[asyncio.Event], Any]) -> None:
+        """Keep a worker running: a crash is logged and the worker restarted after a pause."""
+        while not self._stop.is_set():
+            try:
+                await run(self._stop)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("service.worker.crashed", service=self.spec.name, worker=what)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=2.0)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=15)
+            for task in pending:
+                task.cancel()
+        if self.producer is not None:
+            await self.producer.stop()
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def readiness(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            async with self.db().acquire() as conn:
+                await conn.fetchval("SELECT 1")
+            checks["postgres"] = "ok"
+        except Exception as exc:
+            checks["postgres"] = f"error: {type(exc).__name__}"
+        if self.settings.run_workers:
+            ok = self.producer is not None and self.producer.client.cluster.brokers()
+            checks["kafka"] = "ok" if ok else "error: no broker metadata"
+        return checks
+
+
+def build_app(
+    spec: ServiceSpec,
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str = "",
+    routers: list[Any] | None = None,
+    on_started: Callable[[FastAPI, ServiceRuntime], Any] | None = None,
+) -> FastAPI:
+    configure_logging(settings.log_level, json=settings.log_json)
+    runtime = ServiceRuntime(spec, settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        if on_started is not None:
+            result = on_started(app, runtime)
+            if asyncio.iscoroutine(result):
+                await result
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.settings = settings
+    app.state.jwt_secret = settings.jwt_secret.get_secret_value()
+
+    @app.middleware("http")
+    async def correlation(request: Request, call_next: Callable[[Request], Any]) -> Response:
+        cid = bind_correlation_id(request.headers.get("x-correlation-id"))
+        try:
+            response: Response = await call_next(request)
+        finally:
+            clear_context()
+        response.headers["X-Correlation-ID"] = cid
+        return response
+
+    @app.get("/healthz", tags=["ops"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": spec.name}
+
+    @app.get("/readyz", tags=["ops"], summary="The service's database and Kafka answer")
+    async def readyz() -> JSONResponse:
+        checks = await runtime.readiness()
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+
+    for router in routers or []:
+        app.include_router(router)
+    return app

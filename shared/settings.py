@@ -1,0 +1,80 @@
+"""Typed settings shared by every service (12-factor: environment variables only).
+
+Infrastructure variables (`PG_DSN`, `KAFKA_BOOTSTRAP_SERVERS`, `TUITION_*`) are the same for all services;
+each service subclasses `ServiceSettings` with its own env prefix (`INVOICING_`, ...) for its own knobs.
+Nothing else in the code base reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The local infrastructure `tuition infra up` starts (loopback only).
+LOCAL_PG_PORT = 55432
+LOCAL_KAFKA_PORT = 59092
+LOCAL_KAFKA_CONTROLLER_PORT = 59093
+LOCAL_PG_DSN = f"postgresql://postgres@127.0.0.1:{LOCAL_PG_PORT}/postgres"
+LOCAL_KAFKA_BOOTSTRAP = f"127.0.0.1:{LOCAL_KAFKA_PORT}"
+
+# Development-only signing secret for tokens; refused outside development and test.
+DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105
+
+Environment = Literal["development", "test", "production"]
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class InfraSettings(BaseSettings):
+    """Where PostgreSQL and Kafka are. Unset → the project's own local servers."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    pg_dsn: str | None = Field(default=None, validation_alias=_env("PG_DSN"))
+    kafka_bootstrap_servers: str | None = Field(default=None, validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS"))
+
+    @property
+    def uses_local_postgres(self) -> bool:
+        return self.pg_dsn is None
+
+    @property
+    def uses_local_kafka(self) -> bool:
+        return self.kafka_bootstrap_servers is None
+
+    @property
+    def effective_pg_dsn(self) -> str:
+        return self.pg_dsn or LOCAL_PG_DSN
+
+    @property
+    def effective_kafka(self) -> str:
+        return self.kafka_bootstrap_servers or LOCAL_KAFKA_BOOTSTRAP
+
+
+class ServiceSettings(InfraSettings):
+    """Base of every service's settings class."""
+
+    environment: Environment = Field(default="development", validation_alias=_env("TUITION_ENV"))
+    jwt_secret: SecretStr = Field(default=SecretStr(DEV_JWT_SECRET), validation_alias=_env("TUITION_JWT_SECRET"))
+    # Prepended to every topic name: isolates tests and lets several districts share one cluster.
+    topic_prefix: str = Field(default="", validation_alias=_env("TUITION_TOPIC_PREFIX"))
+    topic_partitions: int = Field(default=6, ge=1, validation_alias=_env("TUITION_TOPIC_PARTITIONS"))
+    log_level: str = Field(default="INFO", validation_alias=_env("TUITION_LOG_LEVEL"))
+    log_json: bool = Field(default=True, validation_alias=_env("TUITION_LOG_JSON"))
+    # The service's own database on the PostgreSQL server named by PG_DSN.
+    database: str = "tuition"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    # Run the outbox relay and the Kafka consumers inside the HTTP process (one container per service).
+    run_workers: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_production(self) -> ServiceSettings:
+        if self.environment == "production":
+            secret = self.jwt_secret.get_secret_value()
+            if secret == DEV_JWT_SECRET or len(secret) < 32:
+                raise ValueError("TUITION_JWT_SECRET must be set to a secret of at least 32 characters in production")
+        return self

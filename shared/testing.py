@@ -1,0 +1,110 @@
+"""pytest fixtures for tests on the real servers (loaded by the root conftest.py).
+
+The session starts PostgreSQL and Kafka through the same code as `tuition infra up` (and stops what it
+started). Each test gets its own databases (cloned from a migrated template per service) and its own
+topic prefix, so tests never see each other's rows or events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from shared import infra
+from shared.db import apply_migrations, create_pool, drop_database, ensure_database, migration_dirs, with_database
+from shared.events.kafka import ensure_topics
+from shared.events.topics import all_topics
+from shared.logging import configure_logging
+from shared.settings import InfraSettings
+
+
+@dataclass(frozen=True)
+class Infra:
+    pg_dsn: str
+    kafka: str
+
+
+@pytest.fixture(scope="session")
+def infra_endpoints() -> Iterator[Infra]:
+    configure_logging("WARNING", json=True)
+    settings = InfraSettings()
+    endpoints = infra.up(settings)
+    try:
+        yield Infra(endpoints.pg_dsn, endpoints.kafka_bootstrap)
+    finally:
+        # Leave the machine as we found it: stop only what this session started.
+        if endpoints.started_kafka:
+            infra.kafka.stop(infra.cache_dir() / "infra" / "kafka")
+        if endpoints.started_postgres:
+            infra.postgres.stop(infra.cache_dir() / "infra" / "pg")
+
+
+_templates: dict[str, str] = {}
+_template_lock = asyncio.Lock()
+
+
+async def _template_for(server_dsn: str, migrations: Path | None) -> str:
+    """One migrated template database per migration set and test session."""
+    key = str(migrations)
+    async with _template_lock:
+        if key not in _templates:
+            name = f"tmpl_{uuid.uuid4().hex[:10]}"
+            await ensure_database(server_dsn, name)
+            await apply_migrations(with_database(server_dsn, name), migration_dirs(migrations))
+            _templates[key] = name
+        return _templates[key]
+
+
+MakeDatabase = Callable[[Path | None], Awaitable[str]]
+
+
+@pytest_asyncio.fixture
+async def make_database(infra_endpoints: Infra) -> AsyncIterator[MakeDatabase]:
+    """`await make_database(service_migrations_dir)` → DSN of a fresh, migrated database for this test."""
+    created: list[str] = []
+
+    async def make(migrations: Path | None) -> str:
+        template = await _template_for(infra_endpoints.pg_dsn, migrations)
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        await ensure_database(infra_endpoints.pg_dsn, name, template=template)
+        created.append(name)
+        return with_database(infra_endpoints.pg_dsn, name)
+
+    yield make
+    for name in created:
+        await drop_database(infra_endpoints.pg_dsn, name)
+
+
+@pytest_asyncio.fixture
+async def shared_db(make_database: MakeDatabase) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a fresh database holding only the shared outbox/inbox tables."""
+    pool = await create_pool(await make_database(None), min_size=1, max_size=8)
+    yield pool
+    await pool.close()
+
+
+@pytest_asyncio.fixture
+async def topic_prefix(infra_endpoints: Infra) -> str:
+    """A unique prefix for this test's topics, with the suite's topics created under it."""
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    await ensure_topics(infra_endpoints.kafka, all_topics(prefix), partitions=3)
+    return prefix
+
+
+async def wait_until(
+    predicate: Callable[[], Awaitable[bool]], *, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"
+) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        if await predicate():
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await asyncio.sleep(interval)
