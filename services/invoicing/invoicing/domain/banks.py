@@ -1,0 +1,42 @@
+"""Vietnamese banks on the NAPAS 247 network, by their 6-digit BIN (the VietQR bank identifier)."""
+
+from __future__ import annotations
+
+import re
+
+BANKS: dict[str, str] = {
+    "970400": "Saigonbank", "970403": "Sacombank", "970405": "Agribank", "970406": "DongA Bank",
+    "970407": "Techcombank", "970408": "GPBank", "970409": "Bac A Bank", "970410": "Standard Chartered",
+    "970412": "PVcomBank", "970414": "OceanBank", "970415": "VietinBank", "970416": "ACB",
+    "970418": "BIDV", "970419": "NCB", "970421": "VRB", "970422": "MB Bank", "970423": "TPBank",
+    "970424": "Shinhan Bank", "970425": "ABBank", "970426": "MSB", "970427": "VietABank",
+    "970428": "Nam A Bank", "970429": "SCB", "970430": "PGBank", "970431": "Eximbank",
+    "970432": "VPBank", "970433": "Vietbank", "970434": "Indovina Bank", "970436": "Vietcombank",
+    "970437": "HDBank", "970438": "BaoViet Bank", "970439": "Public Bank Vietnam", "970440": "SeABank",
+    "970441": "VIB", "970442": "Hong Leong Bank", "970443": "SHB", "970444": "CBBank",
+    "970446": "Co-opBank", "970448": "OCB", "970449": "LPBank", "970452": "KienlongBank",
+    "970454": "Ban Viet (BVBank)", "970455": "IBK Ha Noi", "970456": "IBK HCM", "970457": "Woori Bank",
+    "970458": "UOB", "970462": "Kookmin Bank HN", "970463": "Kookmin Bank HCM",
+}
+
+
+class BankAccountError(ValueError):
+    pass
+
+
+def bank_name(bin_: str) -> str | None:
+    return BANKS.get(bin_)
+
+
+def validate_account(bin_: str, account_number: str, account_name: str) -> tuple[str, str, str]:
+    """The account, normalised, or BankAccountError naming what is wrong."""
+    bin_ = bin_.strip()
+    account_number = re.sub(r"[\s.-]", "", account_number)
+    account_name = " ".join(account_name.split())
+    if bin_ not in BANKS:
+        raise BankAccountError(f"bank BIN {bin_!r} is not a known Vietnamese bank on NAPAS 247")
+    if not re.fullmatch(r"\d{6,19}", account_number):
+        raise BankAccountError(f"account number must be 6 to 19 digits, got {account_number!r}")
+    if not account_name:
+        raise BankAccountError("account holder name is required")
+    return bin_, account_number, account_name

@@ -1,0 +1,206 @@
+"""Fee schedules, exemption policies and how one student's invoice lines are priced. Pure, no I/O.
+
+Rules (issue 4; Decree 238/2025/ND-CP replaced Decree 81/2021 for tuition exemption and reduction):
+- an item's amount is the class rate, else the grade rate, else the school-wide rate; no rate → not billed;
+- per-day items (meals, bán trú) cost rate × school days of the period;
+- since school year 2025–26 public preschool and general-education tuition is state-funded: such an item
+  is a normal line whose list amount the state pays (the parent owes 0; it appears on the reimbursement
+  report under STATE_FUNDED);
+- exemptions/reductions are percentages or fixed amounts per fee category, effective between dates;
+  where several apply, the learner gets the highest; a reduction never exceeds the line.
+Percentage reductions are rounded down to the đồng (the parent pays the rounding, the state claim is
+never overstated).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+
+class FeeCategory(StrEnum):
+    TUITION = "tuition"
+    MEALS = "meals"
+    SERVICES = "services"
+    INSURANCE = "insurance"
+    EXTRA_CLASSES = "extra_classes"
+    OTHER = "other"
+
+
+class Cadence(StrEnum):
+    MONTHLY = "monthly"
+    SEMESTER = "semester"
+    YEARLY = "yearly"
+    ONE_OFF = "one_off"
+
+
+STATE_FUNDED = "STATE_FUNDED"
+# Billing months of a Vietnamese school year (September to May); semesters start in September and January.
+SCHOOL_MONTHS = (9, 10, 11, 12, 1, 2, 3, 4, 5)
+SEMESTER_MONTHS = (9, 1)
+YEAR_MONTH = 9
+
+
+class FeeError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A monthly billing period, "YYYY-MM"."""
+
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        m = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
+        if not m or not 1 <= int(m.group(2)) <= 12:
+            raise FeeError(f"billing period must be YYYY-MM, got {text!r}")
+        return cls(int(m.group(1)), int(m.group(2)))
+
+    @property
+    def code(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def start(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def school_year(self) -> str:
+        first = self.year if self.month >= 8 else self.year - 1
+        return f"{first}-{first + 1}"
+
+
+@dataclass(frozen=True)
+class Rate:
+    amount: int
+    grade: str | None = None
+    class_name: str | None = None
+
+
+@dataclass(frozen=True)
+class FeeItem:
+    code: str
+    name: str
+    category: FeeCategory
+    cadence: Cadence
+    rates: tuple[Rate, ...]
+    per_day: bool = False
+    state_funded: bool = False
+    one_off_period: str | None = None
+
+    def __post_init__(self) -> None:
+        if any(r.amount < 0 for r in self.rates):
+            raise FeeError(f"fee item {self.code}: amounts cannot be negative")
+        if self.cadence is Cadence.ONE_OFF and not self.one_off_period:
+            raise FeeError(f"fee item {self.code}: a one-off item needs the period it is billed in")
+
+    def rate_for(self, grade: str, class_name: str) -> int | None:
+        by_class = [r.amount for r in self.rates if r.class_name == class_name]
+        if by_class:
+            return by_class[0]
+        by_grade = [r.amount for r in self.rates if r.grade == grade and r.class_name is None]
+        if by_grade:
+            return by_grade[0]
+        default = [r.amount for r in self.rates if r.grade is None and r.class_name is None]
+        return default[0] if default else None
+
+    def billed_in(self, period: Period) -> bool:
+        if self.cadence is Cadence.MONTHLY:
+            return period.month in SCHOOL_MONTHS
+        if self.cadence is Cadence.SEMESTER:
+            return period.month in SEMESTER_MONTHS
+        if self.cadence is Cadence.YEARLY:
+            return period.month == YEAR_MONTH
+        return self.one_off_period == period.code
+
+
+class ReductionKind(StrEnum):
+    PERCENT = "percent"
+    FIXED = "fixed"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """An exemption or reduction for learners of one policy category on one fee category."""
+
+    category: str  # policy category code, e.g. HO_NGHEO
+    fee_category: FeeCategory
+    kind: ReductionKind
+    value: int  # percent (0–100) or đồng
+    effective_from: date
+    effective_to: date | None = None
+    legal_basis: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind is ReductionKind.PERCENT and not 0 <= self.value <= 100:
+            raise FeeError(f"policy {self.category}: a percentage is between 0 and 100, got {self.value}")
+        if self.value < 0:
+            raise FeeError(f"policy {self.category}: a reduction cannot be negative")
+
+    def in_force(self, on: date) -> bool:
+        return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
+
+    def reduction(self, amount: int) -> int:
+        if self.kind is ReductionKind.PERCENT:
+            return amount * self.value // 100
+        return min(self.value, amount)
+
+
+@dataclass(frozen=True)
+class Line:
+    item_code: str
+    name: str
+    category: FeeCategory
+    quantity: int
+    unit_amount: int
+    list_amount: int
+    reduction: int
+    policy_category: str | None
+    amount: int  # what the parent owes for this line
+
+    @property
+    def state_funded(self) -> bool:
+        return self.policy_category == STATE_FUNDED
+
+
+def price_student(
+    *,
+    grade: str,
+    class_name: str,
+    categories: frozenset[str],
+    items: list[FeeItem],
+    policies: list[Policy],
+    period: Period,
+    school_days: int,
+) -> list[Line]:
+    """The invoice lines of one student for one period (empty when nothing is billed)."""
+    if school_days < 0:
+        raise FeeError("school days cannot be negative")
+    on = period.start
+    lines = []
+    for item in items:
+        if not item.billed_in(period):
+            continue
+        rate = item.rate_for(grade, class_name)
+        if rate is None:
+            continue
+        quantity = school_days if item.per_day else 1
+        list_amount = rate * quantity
+        if item.state_funded:
+            lines.append(Line(item.code, item.name, item.category, quantity, rate, list_amount, list_amount,
+                              STATE_FUNDED, 0))
+            continue
+        best, best_policy = 0, None
+        for policy in policies:
+            if policy.category in categories and policy.fee_category is item.category and policy.in_force(on):
+                reduction = policy.reduction(list_amount)
+                if reduction > best or (best_policy is None and reduction == best and reduction > 0):
+                    best, best_policy = reduction, policy.category
+        lines.append(Line(item.code, item.name, item.category, quantity, rate, list_amount, best, best_policy,
+                          list_amount - best))
+    return lines

@@ -1,0 +1,151 @@
+"""Roster rows: what a valid student record is, and what is wrong with an invalid one. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+# Province codes of the 12-digit personal identification number (mã định danh cá nhân; Circular
+# 59/2021/TT-BCA): the first three digits, 001–096. The fourth digit encodes gender and century
+# (0/1: male/female born 1900–1999, 2/3: 2000–2099, 4/5: 2100–2199); the fifth and sixth are the
+# last two digits of the birth year.
+_CENTURY_DIGIT = {(19, "male"): "0", (19, "female"): "1", (20, "male"): "2", (20, "female"): "3",
+                  (21, "male"): "4", (21, "female"): "5"}
+_GENDERS = {"nam": "male", "nu": "female", "nữ": "female", "male": "male", "female": "female", "m": "male",
+            "f": "female"}
+_MOBILE_PREFIXES = ("03", "05", "07", "08", "09")
+
+
+def fold(text: str) -> str:
+    """Text as it is compared: no diacritics, lower case, single spaces ("Con hộ nghèo" → "con ho ngheo")."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    plain = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+    return " ".join(plain.lower().split())
+
+
+@dataclass(frozen=True)
+class Student:
+    student_code: str
+    full_name: str
+    date_of_birth: date
+    gender: str | None
+    grade: str
+    class_name: str
+    national_id: str
+    guardian_name: str
+    guardian_phone: str
+    policy_categories: frozenset[str]
+    virtual_account: str | None
+    left: bool
+
+    @property
+    def family_key(self) -> str:
+        """Siblings share a guardian phone; the key is not the phone itself (no personal data in events)."""
+        return hashlib.sha256(("family:" + self.guardian_phone).encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str
+    message: str
+
+
+def normalise_phone(text: str) -> str | None:
+    digits = re.sub(r"[\s.()-]", "", text)
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("84") and len(digits) == 11:
+        digits = "0" + digits[2:]
+    if re.fullmatch(r"0\d{9}", digits) and digits[:2] in _MOBILE_PREFIXES:
+        return digits
+    return None
+
+
+def parse_date(text: str) -> date | None:
+    m = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text.strip())
+    if m:
+        day, month, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    else:
+        m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text.strip())
+        if not m:
+            return None
+        year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def validate_row(line: int, values: dict[str, str], *, policy_aliases: dict[str, str], today: date
+                 ) -> tuple[Student | None, list[RowError]]:
+    """A Student, or every error of the row (all of them at once, so the accountant fixes the file once)."""
+    errors: list[RowError] = []
+
+    def err(column: str, message: str) -> None:
+        errors.append(RowError(line, column, message))
+
+    code = values.get("student_code", "")
+    if not re.fullmatch(r"[0-9A-Za-z]{3,20}", code):
+        err("Mã học sinh", f"must be 3–20 letters or digits, got {code!r}")
+    name = " ".join(values.get("full_name", "").split())
+    if not name:
+        err("Họ và tên", "is empty")
+    dob = parse_date(values.get("date_of_birth", ""))
+    if dob is None:
+        err("Ngày sinh", f"must be a date dd/mm/yyyy, got {values.get('date_of_birth', '')!r}")
+    elif not (today.year - 25 <= dob.year <= today.year - 1):
+        err("Ngày sinh", f"{dob:%d/%m/%Y} is not a plausible pupil's birth date")
+    gender_text = values.get("gender", "")
+    gender = _GENDERS.get(gender_text.strip().lower()) if gender_text else None
+    if gender_text and gender is None:
+        err("Giới tính", f"must be Nam or Nữ, got {gender_text!r}")
+    grade = values.get("grade", "").strip()
+    if not grade:
+        err("Khối", "is empty")
+    class_name = values.get("class_name", "").strip()
+    if not class_name:
+        err("Lớp", "is empty")
+    nid = values.get("national_id", "").replace(" ", "")
+    if not re.fullmatch(r"\d{12}", nid):
+        err("Mã định danh", f"must be exactly 12 digits, got {values.get('national_id', '')!r}")
+    else:
+        if not 1 <= int(nid[:3]) <= 96:
+            err("Mã định danh", f"province code {nid[:3]} does not exist (001–096)")
+        if dob is not None:
+            if nid[4:6] != f"{dob.year % 100:02d}":
+                err("Mã định danh", f"birth-year digits {nid[4:6]} do not match the birth date {dob:%d/%m/%Y}")
+            if gender is not None:
+                expected = _CENTURY_DIGIT.get((dob.year // 100, gender))
+                if expected is not None and nid[3] != expected:
+                    err("Mã định danh", f"gender/century digit {nid[3]} does not match {gender_text} born "
+                                        f"{dob.year} (expected {expected})")
+    guardian = " ".join(values.get("guardian_name", "").split())
+    if not guardian:
+        err("Họ tên cha/mẹ", "is empty")
+    phone = normalise_phone(values.get("guardian_phone", ""))
+    if phone is None:
+        err("Số điện thoại", f"must be a Vietnamese mobile number (10 digits, 03/05/07/08/09), "
+                             f"got {values.get('guardian_phone', '')!r}")
+    categories: set[str] = set()
+    for part in re.split(r"[;,]", values.get("policy", "")):
+        if not part.strip():
+            continue
+        category = policy_aliases.get(fold(part))
+        if category is None:
+            err("Đối tượng miễn giảm", f"unknown policy category {part.strip()!r}")
+        else:
+            categories.add(category)
+    virtual = values.get("virtual_account", "").replace(" ", "") or None
+    if virtual is not None and not re.fullmatch(r"[0-9A-Za-z]{6,19}", virtual):
+        err("Tài khoản ảo", f"must be 6–19 letters or digits, got {virtual!r}")
+    status = fold(values.get("status", ""))
+    left = status in {"da nghi", "nghi hoc", "chuyen truong", "left", "da chuyen"}
+    if errors:
+        return None, errors
+    assert dob is not None and phone is not None
+    return Student(code, name, dob, gender, grade, class_name, nid, guardian, phone, frozenset(categories),
+                   virtual, left), []
