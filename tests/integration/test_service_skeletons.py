@@ -34,6 +34,8 @@ async def test_a_service_starts_migrates_and_reports_ready(service, infra_endpoi
                 assert ready.status_code == 200, ready.text
                 assert ready.json()["checks"] == {"postgres": "ok", "kafka": "ok"}
                 assert ready.headers["X-Correlation-ID"] == "abc123"
+                spec = (await client.get("/openapi.json")).json()
+                assert "/healthz" in spec["paths"] and spec["info"]["title"]
                 pool = app.state.runtime.db()
                 tables = {r["tablename"] for r in await pool.fetch("SELECT tablename FROM pg_tables")}
                 assert {"outbox", "inbox", "dead_letters"} <= tables

@@ -8,5 +8,7 @@ CREATE TABLE schools (
     bank_bin        text NOT NULL,
     account_number  text NOT NULL,
     account_name    text NOT NULL,
+    tax_code        text NOT NULL DEFAULT '',
+    address         text NOT NULL DEFAULT '',
     created_at      timestamptz NOT NULL DEFAULT now()
 );

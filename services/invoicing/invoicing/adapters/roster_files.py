@@ -17,22 +17,43 @@ from invoicing.domain.roster import fold
 
 # folded header → field
 HEADERS: dict[str, str] = {
-    "ma hoc sinh": "student_code", "ma hs": "student_code",
-    "ho va ten": "full_name", "ho ten": "full_name", "ho ten hoc sinh": "full_name",
+    "ma hoc sinh": "student_code",
+    "ma hs": "student_code",
+    "ho va ten": "full_name",
+    "ho ten": "full_name",
+    "ho ten hoc sinh": "full_name",
     "ngay sinh": "date_of_birth",
     "gioi tinh": "gender",
-    "khoi": "grade", "khoi lop": "grade",
+    "khoi": "grade",
+    "khoi lop": "grade",
     "lop": "class_name",
-    "ma dinh danh": "national_id", "ma dinh danh ca nhan": "national_id", "so dinh danh": "national_id",
-    "ho ten cha/me": "guardian_name", "ho ten phu huynh": "guardian_name", "phu huynh": "guardian_name",
-    "so dien thoai": "guardian_phone", "sdt": "guardian_phone", "dien thoai": "guardian_phone",
-    "doi tuong mien giam": "policy", "doi tuong": "policy", "doi tuong chinh sach": "policy",
-    "tai khoan ao": "virtual_account", "so tai khoan ao": "virtual_account",
+    "ma dinh danh": "national_id",
+    "ma dinh danh ca nhan": "national_id",
+    "so dinh danh": "national_id",
+    "ho ten cha/me": "guardian_name",
+    "ho ten phu huynh": "guardian_name",
+    "phu huynh": "guardian_name",
+    "so dien thoai": "guardian_phone",
+    "sdt": "guardian_phone",
+    "dien thoai": "guardian_phone",
+    "doi tuong mien giam": "policy",
+    "doi tuong": "policy",
+    "doi tuong chinh sach": "policy",
+    "tai khoan ao": "virtual_account",
+    "so tai khoan ao": "virtual_account",
     "trang thai": "status",
     "stt": "_row_number",
 }
-REQUIRED = ("student_code", "full_name", "date_of_birth", "grade", "class_name", "national_id",
-            "guardian_name", "guardian_phone")
+REQUIRED = (
+    "student_code",
+    "full_name",
+    "date_of_birth",
+    "grade",
+    "class_name",
+    "national_id",
+    "guardian_name",
+    "guardian_phone",
+)
 
 
 class RosterFileError(ValueError):
@@ -60,14 +81,16 @@ def _map_headers(header: list[str]) -> dict[int, str]:
 def _rows(table: list[tuple[int, list[str]]]) -> list[RawRow]:
     if not table:
         raise RosterFileError("the file is empty")
-    header_line, header = table[0]
+    _, header = table[0]
     mapping = _map_headers(header)
     rows = []
     for line, cells in table[1:]:
         if not any((c or "").strip() for c in cells):
             continue
-        values = {field: unicodedata.normalize("NFC", (cells[i] if i < len(cells) else "") or "").strip()
-                  for i, field in mapping.items()}
+        values = {
+            field: unicodedata.normalize("NFC", (cells[i] if i < len(cells) else "") or "").strip()
+            for i, field in mapping.items()
+        }
         rows.append(RawRow(line, values))
     return rows
 

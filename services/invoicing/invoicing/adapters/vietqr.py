@@ -40,8 +40,9 @@ def _tlv(tag: str, value: str) -> str:
     return f"{tag}{len(value):02d}{value}"
 
 
-def encode(*, bin: str, account: str, amount: int | None = None, purpose: str | None = None,
-           service: str = SERVICE_ACCOUNT) -> str:
+def encode(
+    *, bin: str, account: str, amount: int | None = None, purpose: str | None = None, service: str = SERVICE_ACCOUNT
+) -> str:
     """A VietQR payload: dynamic when an amount is given, static otherwise."""
     if not re.fullmatch(r"\d{6}", bin):
         raise VietQRError(f"bank BIN must be 6 digits, got {bin!r}")

@@ -192,8 +192,9 @@ def price_student(
         quantity = school_days if item.per_day else 1
         list_amount = rate * quantity
         if item.state_funded:
-            lines.append(Line(item.code, item.name, item.category, quantity, rate, list_amount, list_amount,
-                              STATE_FUNDED, 0))
+            lines.append(
+                Line(item.code, item.name, item.category, quantity, rate, list_amount, list_amount, STATE_FUNDED, 0)
+            )
             continue
         best, best_policy = 0, None
         for policy in policies:
@@ -201,6 +202,9 @@ def price_student(
                 reduction = policy.reduction(list_amount)
                 if reduction > best or (best_policy is None and reduction == best and reduction > 0):
                     best, best_policy = reduction, policy.category
-        lines.append(Line(item.code, item.name, item.category, quantity, rate, list_amount, best, best_policy,
-                          list_amount - best))
+        lines.append(
+            Line(
+                item.code, item.name, item.category, quantity, rate, list_amount, best, best_policy, list_amount - best
+            )
+        )
     return lines

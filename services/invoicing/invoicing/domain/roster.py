@@ -12,10 +12,23 @@ from datetime import date
 # 59/2021/TT-BCA): the first three digits, 001–096. The fourth digit encodes gender and century
 # (0/1: male/female born 1900–1999, 2/3: 2000–2099, 4/5: 2100–2199); the fifth and sixth are the
 # last two digits of the birth year.
-_CENTURY_DIGIT = {(19, "male"): "0", (19, "female"): "1", (20, "male"): "2", (20, "female"): "3",
-                  (21, "male"): "4", (21, "female"): "5"}
-_GENDERS = {"nam": "male", "nu": "female", "nữ": "female", "male": "male", "female": "female", "m": "male",
-            "f": "female"}
+_CENTURY_DIGIT = {
+    (19, "male"): "0",
+    (19, "female"): "1",
+    (20, "male"): "2",
+    (20, "female"): "3",
+    (21, "male"): "4",
+    (21, "female"): "5",
+}
+_GENDERS = {
+    "nam": "male",
+    "nu": "female",
+    "nữ": "female",
+    "male": "male",
+    "female": "female",
+    "m": "male",
+    "f": "female",
+}
 _MOBILE_PREFIXES = ("03", "05", "07", "08", "09")
 
 
@@ -80,8 +93,9 @@ def parse_date(text: str) -> date | None:
         return None
 
 
-def validate_row(line: int, values: dict[str, str], *, policy_aliases: dict[str, str], today: date
-                 ) -> tuple[Student | None, list[RowError]]:
+def validate_row(
+    line: int, values: dict[str, str], *, policy_aliases: dict[str, str], today: date
+) -> tuple[Student | None, list[RowError]]:
     """A Student, or every error of the row (all of them at once, so the accountant fixes the file once)."""
     errors: list[RowError] = []
 
@@ -121,15 +135,20 @@ def validate_row(line: int, values: dict[str, str], *, policy_aliases: dict[str,
             if gender is not None:
                 expected = _CENTURY_DIGIT.get((dob.year // 100, gender))
                 if expected is not None and nid[3] != expected:
-                    err("Mã định danh", f"gender/century digit {nid[3]} does not match {gender_text} born "
-                                        f"{dob.year} (expected {expected})")
+                    err(
+                        "Mã định danh",
+                        f"gender/century digit {nid[3]} does not match {gender_text} born "
+                        f"{dob.year} (expected {expected})",
+                    )
     guardian = " ".join(values.get("guardian_name", "").split())
     if not guardian:
         err("Họ tên cha/mẹ", "is empty")
     phone = normalise_phone(values.get("guardian_phone", ""))
     if phone is None:
-        err("Số điện thoại", f"must be a Vietnamese mobile number (10 digits, 03/05/07/08/09), "
-                             f"got {values.get('guardian_phone', '')!r}")
+        err(
+            "Số điện thoại",
+            f"must be a Vietnamese mobile number (10 digits, 03/05/07/08/09), got {values.get('guardian_phone', '')!r}",
+        )
     categories: set[str] = set()
     for part in re.split(r"[;,]", values.get("policy", "")):
         if not part.strip():
@@ -147,5 +166,6 @@ def validate_row(line: int, values: dict[str, str], *, policy_aliases: dict[str,
     if errors:
         return None, errors
     assert dob is not None and phone is not None
-    return Student(code, name, dob, gender, grade, class_name, nid, guardian, phone, frozenset(categories),
-                   virtual, left), []
+    return Student(
+        code, name, dob, gender, grade, class_name, nid, guardian, phone, frozenset(categories), virtual, left
+    ), []

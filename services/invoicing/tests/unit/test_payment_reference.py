@@ -49,8 +49,12 @@ def test_most_adjacent_swaps_are_rejected():
 
 def test_the_checker_says_what_is_wrong():
     ref = payref.make_reference(1)
-    for bad, reason in [(ref[:-1], "10 characters"), ("XX" + ref[2:], "starts with"),
-                        (ref[:5] + "0" + ref[6:], "not used"), (ref[:-1] + ("3" if ref[-1] != "3" else "4"), "check")]:
+    for bad, reason in [
+        (ref[:-1], "10 characters"),
+        ("XX" + ref[2:], "starts with"),
+        (ref[:5] + "0" + ref[6:], "not used"),
+        (ref[:-1] + ("3" if ref[-1] != "3" else "4"), "check"),
+    ]:
         try:
             payref.validate(bad)
         except payref.PaymentReferenceError as exc:

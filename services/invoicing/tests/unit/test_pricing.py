@@ -3,19 +3,34 @@ from datetime import date
 import pytest
 
 from invoicing.domain.fees import (
-    STATE_FUNDED, Cadence, FeeCategory, FeeError, FeeItem, Period, Policy, Rate, ReductionKind, price_student,
+    STATE_FUNDED,
+    Cadence,
+    FeeCategory,
+    FeeError,
+    FeeItem,
+    Period,
+    Policy,
+    Rate,
+    ReductionKind,
+    price_student,
 )
 
 SEP, OCT, JAN, JUN = (Period.parse(p) for p in ("2026-09", "2026-10", "2027-01", "2027-06"))
 
 TUITION = FeeItem("HOCPHI", "Học phí", FeeCategory.TUITION, Cadence.MONTHLY, (Rate(300_000),), state_funded=True)
 MEALS = FeeItem("BANTRU", "Tiền ăn bán trú", FeeCategory.MEALS, Cadence.MONTHLY, (Rate(25_000),), per_day=True)
-CARE = FeeItem("CHAMSOC", "Chăm sóc bán trú", FeeCategory.SERVICES, Cadence.MONTHLY,
-               (Rate(150_000), Rate(180_000, grade="Mẫu giáo lớn"), Rate(200_000, class_name="5A2")))
+CARE = FeeItem(
+    "CHAMSOC",
+    "Chăm sóc bán trú",
+    FeeCategory.SERVICES,
+    Cadence.MONTHLY,
+    (Rate(150_000), Rate(180_000, grade="Mẫu giáo lớn"), Rate(200_000, class_name="5A2")),
+)
 INSURANCE = FeeItem("BHYT", "Bảo hiểm y tế", FeeCategory.INSURANCE, Cadence.YEARLY, (Rate(884_520),))
 BOOKS = FeeItem("HOCLIEU", "Học liệu", FeeCategory.OTHER, Cadence.SEMESTER, (Rate(120_000),))
-UNIFORM = FeeItem("DONGPHUC", "Đồng phục", FeeCategory.OTHER, Cadence.ONE_OFF, (Rate(250_000),),
-                  one_off_period="2026-10")
+UNIFORM = FeeItem(
+    "DONGPHUC", "Đồng phục", FeeCategory.OTHER, Cadence.ONE_OFF, (Rate(250_000),), one_off_period="2026-10"
+)
 ITEMS = [TUITION, MEALS, CARE, INSURANCE, BOOKS, UNIFORM]
 
 FROM = date(2025, 9, 1)
@@ -29,15 +44,25 @@ POLICIES = [
 
 
 def lines_of(categories=(), grade="Mẫu giáo bé", class_name="3C1", period=SEP, days=22):
-    return {l.item_code: l for l in price_student(grade=grade, class_name=class_name, categories=frozenset(categories),
-                                                    items=ITEMS, policies=POLICIES, period=period, school_days=days)}
+    return {
+        line.item_code: line
+        for line in price_student(
+            grade=grade,
+            class_name=class_name,
+            categories=frozenset(categories),
+            items=ITEMS,
+            policies=POLICIES,
+            period=period,
+            school_days=days,
+        )
+    }
 
 
 def test_a_september_invoice_bills_monthly_semester_and_yearly_items_and_meals_per_school_day():
     lines = lines_of()
     assert set(lines) == {"HOCPHI", "BANTRU", "CHAMSOC", "BHYT", "HOCLIEU"}
     assert (lines["BANTRU"].quantity, lines["BANTRU"].amount) == (22, 550_000)
-    assert sum(l.amount for l in lines.values()) == 550_000 + 150_000 + 884_520 + 120_000
+    assert sum(line.amount for line in lines.values()) == 550_000 + 150_000 + 884_520 + 120_000
 
 
 def test_public_tuition_is_a_state_funded_line_the_parent_does_not_pay():
@@ -46,8 +71,9 @@ def test_public_tuition_is_a_state_funded_line_the_parent_does_not_pay():
     assert tuition.policy_category == STATE_FUNDED and tuition.state_funded
 
 
-@pytest.mark.parametrize(("category", "meals_due"), [("HO_NGHEO", 0), ("DTTS_VUNG_KHO_KHAN", 165_000),
-                                                     ("HO_CAN_NGHEO", 275_000)])
+@pytest.mark.parametrize(
+    ("category", "meals_due"), [("HO_NGHEO", 0), ("DTTS_VUNG_KHO_KHAN", 165_000), ("HO_CAN_NGHEO", 275_000)]
+)
 def test_meal_reductions_of_100_70_and_50_percent(category, meals_due):
     meals = lines_of([category])["BANTRU"]
     assert meals.list_amount == 550_000 and meals.amount == meals_due and meals.policy_category == category

@@ -7,8 +7,15 @@ from invoicing.adapters.roster_files import RosterFileError, read_roster
 from invoicing.domain.roster import fold, validate_row
 
 SAMPLE = Path(__file__).resolve().parents[4] / ".." / "shared" / "samples" / "roster-mam-non.csv"
-ALIASES = {fold(k): v for k, v in {"Con hộ nghèo": "HO_NGHEO", "Con hộ cận nghèo": "HO_CAN_NGHEO",
-                                   "Mồ côi cả cha lẫn mẹ": "MO_COI", "Con thương binh": "CON_THUONG_BINH"}.items()}
+ALIASES = {
+    fold(k): v
+    for k, v in {
+        "Con hộ nghèo": "HO_NGHEO",
+        "Con hộ cận nghèo": "HO_CAN_NGHEO",
+        "Mồ côi cả cha lẫn mẹ": "MO_COI",
+        "Con thương binh": "CON_THUONG_BINH",
+    }.items()
+}
 TODAY = date(2026, 11, 22)
 
 
@@ -25,23 +32,35 @@ def test_the_sample_kindergarten_roster_reads_and_validates_completely():
 
 
 def _row(**changes):
-    base = {"student_code": "2212345001", "full_name": "Nguyễn Ngọc Bảo Anh", "date_of_birth": "14/03/2019",
-            "gender": "Nữ", "grade": "Mẫu giáo lớn", "class_name": "5A1", "national_id": "022319004512",
-            "guardian_name": "Nguyễn Văn Hùng", "guardian_phone": "0912345678", "policy": ""}
+    base = {
+        "student_code": "2212345001",
+        "full_name": "Nguyễn Ngọc Bảo Anh",
+        "date_of_birth": "14/03/2019",
+        "gender": "Nữ",
+        "grade": "Mẫu giáo lớn",
+        "class_name": "5A1",
+        "national_id": "022319004512",
+        "guardian_name": "Nguyễn Văn Hùng",
+        "guardian_phone": "0912345678",
+        "policy": "",
+    }
     return {**base, **changes}
 
 
-@pytest.mark.parametrize(("changes", "column", "fragment"), [
-    ({"national_id": "02231900451"}, "Mã định danh", "exactly 12 digits"),
-    ({"national_id": "999319004512"}, "Mã định danh", "province code 999"),
-    ({"national_id": "022318004512"}, "Mã định danh", "birth-year digits 18"),
-    ({"national_id": "022219004512"}, "Mã định danh", "gender/century digit 2"),
-    ({"date_of_birth": "31/02/2019"}, "Ngày sinh", "dd/mm/yyyy"),
-    ({"guardian_phone": "0212345678"}, "Số điện thoại", "mobile"),
-    ({"policy": "Con nhà giàu"}, "Đối tượng miễn giảm", "unknown policy category"),
-    ({"full_name": "  "}, "Họ và tên", "empty"),
-    ({"student_code": "A"}, "Mã học sinh", "3–20"),
-])
+@pytest.mark.parametrize(
+    ("changes", "column", "fragment"),
+    [
+        ({"national_id": "02231900451"}, "Mã định danh", "exactly 12 digits"),
+        ({"national_id": "999319004512"}, "Mã định danh", "province code 999"),
+        ({"national_id": "022318004512"}, "Mã định danh", "birth-year digits 18"),
+        ({"national_id": "022219004512"}, "Mã định danh", "gender/century digit 2"),
+        ({"date_of_birth": "31/02/2019"}, "Ngày sinh", "dd/mm/yyyy"),
+        ({"guardian_phone": "0212345678"}, "Số điện thoại", "mobile"),
+        ({"policy": "Con nhà giàu"}, "Đối tượng miễn giảm", "unknown policy category"),
+        ({"full_name": "  "}, "Họ và tên", "empty"),
+        ({"student_code": "A"}, "Mã học sinh", "3–20"),
+    ],
+)
 def test_a_bad_row_names_its_line_column_and_what_is_wrong(changes, column, fragment):
     student, errors = validate_row(7, _row(**changes), policy_aliases=ALIASES, today=TODAY)
     assert student is None
@@ -66,13 +85,40 @@ def test_an_excel_roster_reads_like_the_csv(tmp_path):
     rows = read_roster("r.csv", SAMPLE.read_bytes())
     wb = Workbook()
     ws = wb.active
-    ws.append(["STT", "Mã học sinh", "Họ và tên", "Ngày sinh", "Giới tính", "Khối", "Lớp", "Mã định danh",
-               "Họ tên cha/mẹ", "Số điện thoại", "Đối tượng miễn giảm"])
-    ws.append([1, "2212345001", "Nguyễn Ngọc Bảo Anh", date(2019, 3, 14), "Nữ", "Mẫu giáo lớn", "5A1",
-               "022319004512", "Nguyễn Văn Hùng", "0912345678", None])
+    ws.append(
+        [
+            "STT",
+            "Mã học sinh",
+            "Họ và tên",
+            "Ngày sinh",
+            "Giới tính",
+            "Khối",
+            "Lớp",
+            "Mã định danh",
+            "Họ tên cha/mẹ",
+            "Số điện thoại",
+            "Đối tượng miễn giảm",
+        ]
+    )
+    ws.append(
+        [
+            1,
+            "2212345001",
+            "Nguyễn Ngọc Bảo Anh",
+            date(2019, 3, 14),
+            "Nữ",
+            "Mẫu giáo lớn",
+            "5A1",
+            "022319004512",
+            "Nguyễn Văn Hùng",
+            "0912345678",
+            None,
+        ]
+    )
     path = tmp_path / "r.xlsx"
     wb.save(path)
     xrows = read_roster("r.xlsx", path.read_bytes())
     assert xrows[0].line == 2
-    assert {k: v for k, v in xrows[0].values.items() if k != "_row_number"} == \
-        {k: v for k, v in rows[0].values.items() if k != "_row_number"}
+    assert {k: v for k, v in xrows[0].values.items() if k != "_row_number"} == {
+        k: v for k, v in rows[0].values.items() if k != "_row_number"
+    }

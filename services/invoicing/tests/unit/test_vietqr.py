@@ -15,7 +15,12 @@ def test_a_dynamic_payload_has_every_tag_in_order_and_decodes_back():
     assert "54071250000" in payload and "5802VN" in payload and payload[-8:-4] == "6304"
     qr = vietqr.decode(payload)
     assert (qr.bin, qr.account, qr.amount, qr.purpose, qr.initiation) == (
-        "970436", "0011001234567", 1_250_000, "HPXXXX T09 2026", "dynamic")
+        "970436",
+        "0011001234567",
+        1_250_000,
+        "HPXXXX T09 2026",
+        "dynamic",
+    )
 
 
 def test_a_static_payload_has_no_amount():
@@ -25,20 +30,25 @@ def test_a_static_payload_has_no_amount():
 
 def test_a_known_payload_from_outside_decodes():
     # Built by hand from the NAPAS layout, CRC computed independently below.
-    body = ("00020101021238570010A00000072701270006970422011303291013660140208QRIBFTTA"
-            "530370454061000005802VN62140810THANH TOAN6304")
+    body = (
+        "00020101021238570010A00000072701270006970422011303291013660140208QRIBFTTA"
+        "530370454061000005802VN62140810THANH TOAN6304"
+    )
     qr = vietqr.decode(body + vietqr.crc16_ccitt_false(body))
     assert (qr.bin, qr.account, qr.amount, qr.purpose) == ("970422", "0329101366014", 100000, "THANH TOAN")
 
 
-@pytest.mark.parametrize(("mangle", "message"), [
-    (lambda p: p[:-4] + "0000", "bad CRC"),
-    (lambda p: p[:-8], "missing CRC"),
-    (lambda p: _recrc(p.replace("5303704", "5303840")), r"tag 53 \(currency\) must be 704"),
-    (lambda p: _recrc(p.replace("0010A000000727", "0010A000000999")), "GUID"),
-    (lambda p: _recrc(p.replace("5802VN", "5802TH")), "tag 58"),
-    (lambda p: _recrc(p.replace("010212", "010213")), "tag 01"),
-])
+@pytest.mark.parametrize(
+    ("mangle", "message"),
+    [
+        (lambda p: p[:-4] + "0000", "bad CRC"),
+        (lambda p: p[:-8], "missing CRC"),
+        (lambda p: _recrc(p.replace("5303704", "5303840")), r"tag 53 \(currency\) must be 704"),
+        (lambda p: _recrc(p.replace("0010A000000727", "0010A000000999")), "GUID"),
+        (lambda p: _recrc(p.replace("5802VN", "5802TH")), "tag 58"),
+        (lambda p: _recrc(p.replace("010212", "010213")), "tag 01"),
+    ],
+)
 def test_a_broken_payload_is_refused_with_a_precise_reason(mangle, message):
     good = vietqr.encode(bin="970436", account="0011001234567", amount=50_000, purpose="HP")
     with pytest.raises(vietqr.VietQRError, match=message):

@@ -22,15 +22,28 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!tuition/invoicing/v1/events.proto\x12\x14tuition.invoicing.v1\"\xab\x01\n\x10SchoolRegistered\x12\x11\n\tschool_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x15\n\rdistrict_code\x18\x04 \x01(\t\x12\x10\n\x08\x62\x61nk_bin\x18\x05 \x01(\t\x12\x16\n\x0e\x61\x63\x63ount_number\x18\x06 \x01(\t\x12\x14\n\x0c\x61\x63\x63ount_name\x18\x07 \x01(\t\x12\x11\n\townership\x18\x08 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!tuition/invoicing/v1/events.proto\x12\x14tuition.invoicing.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xce\x01\n\x10SchoolRegistered\x12\x11\n\tschool_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x15\n\rdistrict_code\x18\x04 \x01(\t\x12\x10\n\x08\x62\x61nk_bin\x18\x05 \x01(\t\x12\x16\n\x0e\x61\x63\x63ount_number\x18\x06 \x01(\t\x12\x14\n\x0c\x61\x63\x63ount_name\x18\x07 \x01(\t\x12\x11\n\townership\x18\x08 \x01(\t\x12\x10\n\x08tax_code\x18\t \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\n \x01(\t\"\xb8\x01\n\x0bInvoiceLine\x12\x11\n\titem_code\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12\x13\n\x0bunit_amount\x18\x05 \x01(\x03\x12\x13\n\x0blist_amount\x18\x06 \x01(\x03\x12\x11\n\treduction\x18\x07 \x01(\x03\x12\x17\n\x0fpolicy_category\x18\x08 \x01(\t\x12\x0e\n\x06\x61mount\x18\t \x01(\x03\"\xe0\x03\n\rInvoiceIssued\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\x12\x11\n\tschool_id\x18\x02 \x01(\t\x12\x15\n\rdistrict_code\x18\x03 \x01(\t\x12\x12\n\nstudent_id\x18\x04 \x01(\t\x12\x14\n\x0cstudent_code\x18\x05 \x01(\t\x12\x14\n\x0cstudent_name\x18\x06 \x01(\t\x12\x15\n\rguardian_name\x18\x07 \x01(\t\x12\r\n\x05grade\x18\x08 \x01(\t\x12\x12\n\nclass_name\x18\t \x01(\t\x12\x0e\n\x06period\x18\n \x01(\t\x12\x13\n\x0bschool_year\x18\x0b \x01(\t\x12\x19\n\x11payment_reference\x18\x0c \x01(\t\x12\r\n\x05total\x18\r \x01(\x03\x12\x10\n\x08\x64ue_date\x18\x0e \x01(\t\x12\x30\n\x05lines\x18\x0f \x03(\x0b\x32!.tuition.invoicing.v1.InvoiceLine\x12\x12\n\nfamily_key\x18\x10 \x01(\t\x12\x17\n\x0fvirtual_account\x18\x11 \x01(\t\x12\x10\n\x08\x62\x61nk_bin\x18\x12 \x01(\t\x12\x16\n\x0e\x61\x63\x63ount_number\x18\x13 \x01(\t\x12-\n\tissued_at\x18\x14 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x7f\n\x0fInvoiceAdjusted\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\x12\x11\n\tschool_id\x18\x02 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x03 \x01(\x03\x12\x11\n\tnew_total\x18\x04 \x01(\x03\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x13\n\x0b\x61\x64justed_by\x18\x06 \x01(\t\"_\n\x10InvoiceCancelled\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\x12\x11\n\tschool_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x14\n\x0c\x63\x61ncelled_by\x18\x04 \x01(\t\"\xb4\x01\n\x15InvoiceBalanceChanged\x12\x12\n\ninvoice_id\x18\x01 \x01(\t\x12\x11\n\tschool_id\x18\x02 \x01(\t\x12\r\n\x05total\x18\x03 \x01(\x03\x12\x13\n\x0b\x61mount_paid\x18\x04 \x01(\x03\x12\x13\n\x0boutstanding\x18\x05 \x01(\x03\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x17\n\x0fprevious_status\x18\x07 \x01(\t\x12\x12\n\npayment_id\x18\x08 \x01(\t\"y\n\x13PaymentGroupCreated\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12\x11\n\tschool_id\x18\x02 \x01(\t\x12\x19\n\x11payment_reference\x18\x03 \x01(\t\x12\x13\n\x0binvoice_ids\x18\x04 \x03(\t\x12\r\n\x05total\x18\x05 \x01(\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tuition.invoicing.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SCHOOLREGISTERED']._serialized_start=60
-  _globals['_SCHOOLREGISTERED']._serialized_end=231
+  _globals['_SCHOOLREGISTERED']._serialized_start=93
+  _globals['_SCHOOLREGISTERED']._serialized_end=299
+  _globals['_INVOICELINE']._serialized_start=302
+  _globals['_INVOICELINE']._serialized_end=486
+  _globals['_INVOICEISSUED']._serialized_start=489
+  _globals['_INVOICEISSUED']._serialized_end=969
+  _globals['_INVOICEADJUSTED']._serialized_start=971
+  _globals['_INVOICEADJUSTED']._serialized_end=1098
+  _globals['_INVOICECANCELLED']._serialized_start=1100
+  _globals['_INVOICECANCELLED']._serialized_end=1195
+  _globals['_INVOICEBALANCECHANGED']._serialized_start=1198
+  _globals['_INVOICEBALANCECHANGED']._serialized_end=1378
+  _globals['_PAYMENTGROUPCREATED']._serialized_start=1380
+  _globals['_PAYMENTGROUPCREATED']._serialized_end=1501
 # @@protoc_insertion_point(module_scope)

@@ -1,0 +1,73 @@
+"""Invoice balances from reconciliation's payment events. Runs inside the consumer's inbox transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+
+from invoicing.app.invoices import emit_balance
+from invoicing.domain.invoices import Status, status_for
+from shared.events.envelope import Event
+from shared.events.outbox import Outbox
+from shared.logging import get_logger
+from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched, PaymentReversed
+
+log = get_logger(__name__)
+
+
+class UnknownInvoice(LookupError):
+    """A payment for an invoice this service does not have: the event goes to dead letters, not lost."""
+
+
+async def _locked(conn: asyncpg.Connection, invoice_id: str) -> asyncpg.Record:
+    row = await conn.fetchrow("SELECT * FROM invoices WHERE invoice_id = $1 FOR UPDATE", uuid.UUID(invoice_id))
+    if row is None:
+        raise UnknownInvoice(f"payment for unknown invoice {invoice_id}")
+    return row
+
+
+async def on_payment_matched(conn: asyncpg.Connection, outbox: Outbox, event: Event) -> None:
+    msg = event.payload
+    assert isinstance(msg, PaymentMatched)
+    inv = await _locked(conn, msg.invoice_id)
+    paid_at = msg.paid_at.ToDatetime(tzinfo=UTC) if msg.HasField("paid_at") else datetime.now(UTC)
+    # The payment id makes this idempotent on its own too (a replay with new event ids).
+    new = await conn.fetchval(
+        "INSERT INTO invoice_payments (payment_id, invoice_id, amount, channel, bank_reference, paid_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (payment_id) DO NOTHING RETURNING true",
+        msg.payment_id,
+        inv["invoice_id"],
+        msg.amount,
+        Channel.Name(msg.channel),
+        msg.bank_reference,
+        paid_at,
+    )
+    if not new:
+        return
+    await _apply(conn, outbox, inv, inv["amount_paid"] + msg.amount, msg.payment_id)
+
+
+async def on_payment_reversed(conn: asyncpg.Connection, outbox: Outbox, event: Event) -> None:
+    msg = event.payload
+    assert isinstance(msg, PaymentReversed)
+    inv = await _locked(conn, msg.invoice_id)
+    amount = await conn.fetchval(
+        "UPDATE invoice_payments SET reversed_at = now() WHERE payment_id = $1 AND reversed_at IS NULL "
+        "RETURNING amount",
+        msg.payment_id,
+    )
+    if amount is None:
+        log.warning("invoicing.payment.reverse_unknown", payment_id=msg.payment_id)
+        return
+    await _apply(conn, outbox, inv, inv["amount_paid"] - amount, msg.payment_id)
+
+
+async def _apply(conn: asyncpg.Connection, outbox: Outbox, inv: asyncpg.Record, paid: int, payment_id: str) -> None:
+    status = status_for(inv["total"], paid, cancelled=inv["status"] == Status.CANCELLED)
+    await conn.execute(
+        "UPDATE invoices SET amount_paid = $2, status = $3 WHERE invoice_id = $1", inv["invoice_id"], paid, str(status)
+    )
+    await emit_balance(conn, outbox, inv, total=inv["total"], paid=paid, status=status, payment_id=payment_id)
+    log.info("invoicing.invoice.balance_changed", invoice_id=str(inv["invoice_id"]), status=str(status))

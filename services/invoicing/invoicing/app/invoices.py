@@ -1,0 +1,197 @@
+"""Cancel and adjust invoices (with a reason, history kept), pay a family's invoices with one reference."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+import asyncpg
+
+from invoicing.app.issuing import next_references
+from invoicing.domain.errors import Conflict, Invalid, NotFound
+from invoicing.domain.invoices import Status, outstanding, status_for
+from shared.events.outbox import Outbox
+from shared.events.topics import Topic
+from tuition.invoicing.v1.events_pb2 import (
+    InvoiceAdjusted,
+    InvoiceBalanceChanged,
+    InvoiceCancelled,
+    PaymentGroupCreated,
+)
+
+
+async def lock_invoice(conn: asyncpg.Connection, school_id: str, invoice_id: uuid.UUID) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        "SELECT * FROM invoices WHERE invoice_id = $1 AND school_id = $2 FOR UPDATE", invoice_id, school_id
+    )
+    if row is None:
+        raise NotFound(f"no invoice {invoice_id} at school {school_id}")
+    return row
+
+
+async def emit_balance(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    before: asyncpg.Record,
+    *,
+    total: int,
+    paid: int,
+    status: Status,
+    payment_id: str = "",
+) -> None:
+    await outbox.add(
+        conn,
+        Topic.INVOICING,
+        InvoiceBalanceChanged(
+            invoice_id=str(before["invoice_id"]),
+            school_id=before["school_id"],
+            total=total,
+            amount_paid=paid,
+            outstanding=outstanding(total, paid),
+            status=str(status),
+            previous_status=before["status"],
+            payment_id=payment_id,
+        ),
+        aggregate_id=str(before["invoice_id"]),
+        school_id=before["school_id"],
+    )
+
+
+async def cancel_invoice(
+    pool: asyncpg.Pool, outbox: Outbox, *, school_id: str, invoice_id: uuid.UUID, reason: str, by: str
+) -> None:
+    if not reason.strip():
+        raise Invalid("a cancellation needs a reason")
+    async with pool.acquire() as conn, conn.transaction():
+        inv = await lock_invoice(conn, school_id, invoice_id)
+        if inv["status"] == Status.CANCELLED:
+            raise Conflict(f"invoice {invoice_id} is already cancelled")
+        if inv["amount_paid"] > 0:
+            raise Conflict(
+                f"invoice {invoice_id} has {inv['amount_paid']} đồng paid: refund or move the payments "
+                "in reconciliation first, or adjust the invoice instead"
+            )
+        await conn.execute(
+            "UPDATE invoices SET status = 'cancelled', cancelled_at = now(), cancel_reason = $2, "
+            "cancelled_by = $3 WHERE invoice_id = $1",
+            invoice_id,
+            reason.strip(),
+            by,
+        )
+        await outbox.add(
+            conn,
+            Topic.INVOICING,
+            InvoiceCancelled(
+                invoice_id=str(invoice_id),
+                school_id=school_id,
+                reason=reason.strip(),
+                cancelled_by=by,
+            ),
+            aggregate_id=str(invoice_id),
+            school_id=school_id,
+        )
+        await emit_balance(conn, outbox, inv, total=inv["total"], paid=0, status=Status.CANCELLED)
+
+
+async def adjust_invoice(
+    pool: asyncpg.Pool, outbox: Outbox, *, school_id: str, invoice_id: uuid.UUID, delta: int, reason: str, by: str
+) -> dict[str, int | str]:
+    if delta == 0:
+        raise Invalid("an adjustment must change the total (delta ≠ 0)")
+    if not reason.strip():
+        raise Invalid("an adjustment needs a reason")
+    async with pool.acquire() as conn, conn.transaction():
+        inv = await lock_invoice(conn, school_id, invoice_id)
+        if inv["status"] == Status.CANCELLED:
+            raise Conflict(f"invoice {invoice_id} is cancelled")
+        new_total = inv["total"] + delta
+        if new_total < 0:
+            raise Invalid(f"the adjustment would make the total negative ({new_total})")
+        status = status_for(new_total, inv["amount_paid"])
+        await conn.execute(
+            "INSERT INTO invoice_adjustments (adjustment_id, invoice_id, delta, reason, adjusted_by) "
+            "VALUES ($1, $2, $3, $4, $5)",
+            uuid.uuid4(),
+            invoice_id,
+            delta,
+            reason.strip(),
+            by,
+        )
+        await conn.execute(
+            "UPDATE invoices SET total = $2, status = $3 WHERE invoice_id = $1", invoice_id, new_total, str(status)
+        )
+        await outbox.add(
+            conn,
+            Topic.INVOICING,
+            InvoiceAdjusted(
+                invoice_id=str(invoice_id),
+                school_id=school_id,
+                delta=delta,
+                new_total=new_total,
+                reason=reason.strip(),
+                adjusted_by=by,
+            ),
+            aggregate_id=str(invoice_id),
+            school_id=school_id,
+        )
+        await emit_balance(conn, outbox, inv, total=new_total, paid=inv["amount_paid"], status=status)
+    return {"total": new_total, "status": str(status)}
+
+
+async def create_payment_group(
+    pool: asyncpg.Pool, outbox: Outbox, *, school_id: str, invoice_ids: list[uuid.UUID]
+) -> dict[str, object]:
+    """One reference (and one QR) for several open invoices of one family."""
+    if len(set(invoice_ids)) < 2:
+        raise Invalid("a payment group needs at least two different invoices")
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            "SELECT i.*, s.family_key FROM invoices i JOIN students s USING (student_id) "
+            "WHERE i.invoice_id = ANY($1::uuid[]) ORDER BY i.invoice_id FOR UPDATE OF i",
+            list(set(invoice_ids)),
+        )
+        found = {r["invoice_id"] for r in rows}
+        missing = [str(i) for i in invoice_ids if i not in found]
+        if missing:
+            raise NotFound(f"unknown invoices: {', '.join(missing)}")
+        if {r["school_id"] for r in rows} != {school_id}:
+            raise Invalid("every invoice of a payment group must belong to this school")
+        if len({r["family_key"] for r in rows}) != 1:
+            raise Invalid("the invoices belong to different families (guardians)")
+        closed = [
+            str(r["invoice_id"])
+            for r in rows
+            if outstanding(r["total"], r["amount_paid"]) == 0 or r["status"] == Status.CANCELLED
+        ]
+        if closed:
+            raise Conflict(f"nothing is owed on: {', '.join(closed)}")
+        total = sum(outstanding(r["total"], r["amount_paid"]) for r in rows)
+        group_id = uuid.uuid4()
+        (reference,) = await next_references(conn, 1, kind="GD")
+        token = secrets.token_urlsafe(18)
+        await conn.execute(
+            "INSERT INTO payment_groups VALUES ($1, $2, $3, $4, $5)", group_id, school_id, reference, token, total
+        )
+        await conn.executemany(
+            "INSERT INTO payment_group_invoices VALUES ($1, $2)", [(group_id, r["invoice_id"]) for r in rows]
+        )
+        await outbox.add(
+            conn,
+            Topic.INVOICING,
+            PaymentGroupCreated(
+                group_id=str(group_id),
+                school_id=school_id,
+                payment_reference=reference,
+                invoice_ids=[str(r["invoice_id"]) for r in rows],
+                total=total,
+            ),
+            aggregate_id=str(group_id),
+            school_id=school_id,
+        )
+    return {
+        "group_id": str(group_id),
+        "payment_reference": reference,
+        "total": total,
+        "public_token": token,
+        "invoice_ids": [str(r["invoice_id"]) for r in rows],
+    }

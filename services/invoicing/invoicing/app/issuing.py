@@ -1,0 +1,237 @@
+"""Issue every invoice of a school for a billing period, in one call, idempotently."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import asyncpg
+
+from invoicing.app.fees import load_fee_items, load_policies
+from invoicing.app.schools import get_school
+from invoicing.domain.errors import Invalid
+from invoicing.domain.fees import FeeError, Line, Period, price_student
+from invoicing.domain.invoices import Status, status_for
+from shared import payref
+from shared.events.outbox import Outbox
+from shared.events.topics import Topic
+from shared.logging import get_logger
+from tuition.invoicing.v1.events_pb2 import InvoiceIssued, InvoiceLine
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class IssuePeriod:
+    school_id: str
+    period: Period
+    due_date: date | None = None
+    school_days: int | None = None
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    period: str
+    created: int
+    already_issued: int
+    nothing_billed: int
+    total_invoiced: int
+
+
+async def next_references(conn: asyncpg.Connection, count: int, kind: str = "HP") -> list[str]:
+    counters = await conn.fetch("SELECT nextval('payment_reference_seq') AS n FROM generate_series(1, $1)", count)
+    return [payref.make_reference(r["n"], kind) for r in counters]
+
+
+async def issue_period(pool: asyncpg.Pool, outbox: Outbox, cmd: IssuePeriod) -> IssueResult:
+    period = cmd.period
+    due = cmd.due_date or period.start + timedelta(days=14)
+    async with pool.acquire() as conn, conn.transaction():
+        school = await get_school(conn, cmd.school_id)
+        # Two calls for the same school and period wait for each other; the second finds everything issued.
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('issue:' || $1 || ':' || $2))", cmd.school_id, period.code
+        )
+        days = cmd.school_days
+        if days is None:
+            days = await conn.fetchval(
+                "SELECT school_days FROM school_calendar WHERE school_id = $1 AND period = $2",
+                cmd.school_id,
+                period.code,
+            )
+        items = await load_fee_items(conn, cmd.school_id)
+        if days is None and any(i.per_day and i.billed_in(period) for i in items):
+            raise Invalid(
+                f"school days of {period.code} are not set: meals are billed per day "
+                f"(PUT /schools/{cmd.school_id}/calendar/{period.code} or pass school_days)"
+            )
+        policies = await load_policies(conn, cmd.school_id)
+        students = await conn.fetch(
+            "SELECT s.* FROM students s WHERE s.school_id = $1 AND s.left_at IS NULL AND NOT EXISTS "
+            "(SELECT 1 FROM invoices i WHERE i.student_id = s.student_id AND i.period = $2) ORDER BY s.student_code",
+            cmd.school_id,
+            period.code,
+        )
+        already = await conn.fetchval(
+            "SELECT count(*) FROM invoices WHERE school_id = $1 AND period = $2", cmd.school_id, period.code
+        )
+        priced: list[tuple[asyncpg.Record, list[Line]]] = []
+        nothing = 0
+        for s in students:
+            try:
+                lines = price_student(
+                    grade=s["grade"],
+                    class_name=s["class_name"],
+                    categories=frozenset(s["policy_categories"]),
+                    items=items,
+                    policies=policies,
+                    period=period,
+                    school_days=days or 0,
+                )
+            except FeeError as exc:
+                raise Invalid(str(exc)) from exc
+            if lines:
+                priced.append((s, lines))
+            else:
+                nothing += 1
+        total = await _write(conn, outbox, school, period, due, priced)
+    result = IssueResult(period.code, len(priced), already, nothing, total)
+    log.info(
+        "invoicing.period.issued",
+        school_id=cmd.school_id,
+        period=period.code,
+        created=result.created,
+        already_issued=already,
+        total=total,
+    )
+    return result
+
+
+async def _write(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    school: dict[str, object],
+    period: Period,
+    due: date,
+    priced: list[tuple[asyncpg.Record, list[Line]]],
+) -> int:
+    if not priced:
+        return 0
+    refs = await next_references(conn, len(priced))
+    now = datetime.now(UTC)
+    invoices, lines_rows, events = [], [], []
+    grand_total = 0
+    for (s, lines), ref in zip(priced, refs, strict=True):
+        invoice_id = uuid.uuid4()
+        total = sum(line.amount for line in lines)
+        grand_total += total
+        status = status_for(total, 0)
+        invoices.append(
+            (
+                invoice_id,
+                school["school_id"],
+                s["student_id"],
+                period.code,
+                period.school_year,
+                ref,
+                secrets.token_urlsafe(18),
+                total,
+                0,
+                str(status),
+                due,
+                now,
+            )
+        )
+        lines_rows.extend(
+            (
+                invoice_id,
+                n,
+                ln.item_code,
+                ln.name,
+                str(ln.category),
+                ln.quantity,
+                ln.unit_amount,
+                ln.list_amount,
+                ln.reduction,
+                ln.policy_category,
+                ln.amount,
+            )
+            for n, ln in enumerate(lines, start=1)
+        )
+        event = InvoiceIssued(
+            invoice_id=str(invoice_id),
+            school_id=str(school["school_id"]),
+            district_code=str(school["district_code"]),
+            student_id=str(s["student_id"]),
+            student_code=s["student_code"],
+            student_name=s["full_name"],
+            guardian_name=s["guardian_name"],
+            grade=s["grade"],
+            class_name=s["class_name"],
+            period=period.code,
+            school_year=period.school_year,
+            payment_reference=ref,
+            total=total,
+            due_date=due.isoformat(),
+            family_key=s["family_key"],
+            virtual_account=s["virtual_account"] or "",
+            bank_bin=str(school["bank_bin"]),
+            account_number=str(school["account_number"]),
+            lines=[
+                InvoiceLine(
+                    item_code=ln.item_code,
+                    name=ln.name,
+                    category=str(ln.category),
+                    quantity=ln.quantity,
+                    unit_amount=ln.unit_amount,
+                    list_amount=ln.list_amount,
+                    reduction=ln.reduction,
+                    policy_category=ln.policy_category or "",
+                    amount=ln.amount,
+                )
+                for ln in lines
+            ],
+        )
+        event.issued_at.FromDatetime(now)
+        events.append((event, str(invoice_id), str(school["school_id"])))
+        if status is Status.PAID:
+            log.info("invoicing.invoice.nothing_due", invoice_id=str(invoice_id))
+    await conn.copy_records_to_table(
+        "invoices",
+        records=invoices,
+        columns=[
+            "invoice_id",
+            "school_id",
+            "student_id",
+            "period",
+            "school_year",
+            "payment_reference",
+            "public_token",
+            "total",
+            "amount_paid",
+            "status",
+            "due_date",
+            "issued_at",
+        ],
+    )
+    await conn.copy_records_to_table(
+        "invoice_lines",
+        records=lines_rows,
+        columns=[
+            "invoice_id",
+            "line_no",
+            "item_code",
+            "name",
+            "category",
+            "quantity",
+            "unit_amount",
+            "list_amount",
+            "reduction",
+            "policy_category",
+            "amount",
+        ],
+    )
+    await outbox.add_many(conn, Topic.INVOICING, events)
+    return grand_total

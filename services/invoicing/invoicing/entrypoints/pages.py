@@ -1,0 +1,59 @@
+"""The parent payment page: an unguessable link per invoice (or family group), no login, nothing else reachable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from invoicing.adapters import qr_render
+from invoicing.app import queries
+from invoicing.domain.errors import NotFound
+from invoicing.entrypoints.api import Runtime, qr_response
+from shared.formatting import format_vnd, local_date
+
+router = APIRouter()
+_env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"]))
+_env.filters["vnd"] = format_vnd
+_env.filters["local_date"] = local_date
+
+STATUS_VI = {
+    "open": "Chưa thanh toán",
+    "partially_paid": "Đã thanh toán một phần",
+    "paid": "Đã thanh toán",
+    "overpaid": "Đã thanh toán (thừa)",
+    "cancelled": "Đã hủy",
+}
+CATEGORY_VI = {
+    "tuition": "Học phí",
+    "meals": "Tiền ăn",
+    "services": "Dịch vụ",
+    "insurance": "Bảo hiểm",
+    "extra_classes": "Học thêm",
+    "other": "Khác",
+}
+
+
+@router.get("/pay/{token}", response_class=HTMLResponse, tags=["parents"], summary="The parent's payment page")
+async def pay_page(token: str, request: Request, rt: Runtime) -> HTMLResponse:
+    try:
+        page = await queries.payment_page(rt.db(), token)
+    except NotFound:
+        html = _env.get_template("not_found.html").render()
+        return HTMLResponse(html, status_code=404)
+    qr_svg = qr_render.svg(page["qr_payload"]) if page["qr_payload"] else None
+    html = _env.get_template("pay.html").render(page=page, qr_svg=qr_svg, status_vi=STATUS_VI, category_vi=CATEGORY_VI)
+    return HTMLResponse(
+        html, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+    )
+
+
+@router.get("/pay/{token}/qr.{fmt}", tags=["parents"], summary="The QR of the payment page, as PNG or SVG")
+async def pay_qr(token: str, fmt: Literal["png", "svg", "txt"], rt: Runtime) -> Response:
+    page = await queries.payment_page(rt.db(), token)
+    if not page["qr_payload"]:
+        raise NotFound("nothing is owed: no payment QR")
+    return qr_response(page["qr_payload"], fmt)

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest_asyncio
+
+from invoicing.main import SPEC, create_app
+from invoicing.settings import InvoicingSettings
+from shared.auth import mint_token
+from shared.service import ServiceRuntime
+from shared.settings import DEV_JWT_SECRET
+
+SAMPLES = Path(__file__).resolve().parents[4] / ".." / "shared" / "samples"
+SCHOOL = "MN-HOA-PHUONG"
+DISTRICT = "HN-CAU-GIAY"
+
+
+@dataclass
+class Invoicing:
+    client: httpx.AsyncClient
+    runtime: ServiceRuntime
+    topic_prefix: str
+    kafka: str
+
+    def as_(self, role: str, school: str | None = SCHOOL, district: str | None = None) -> dict[str, str]:
+        token = mint_token(
+            DEV_JWT_SECRET,
+            role=role,
+            school=school if role in ("parent", "accountant") else None,
+            district=district,
+            subject=f"test-{role}",
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+
+@pytest_asyncio.fixture
+async def invoicing(make_database, infra_endpoints, topic_prefix) -> AsyncIterator[Invoicing]:
+    dsn = await make_database(SPEC.migrations)
+    settings = InvoicingSettings(
+        database=dsn.rsplit("/", 1)[1],
+        pg_dsn=infra_endpoints.pg_dsn,
+        kafka_bootstrap_servers=infra_endpoints.kafka,
+        topic_prefix=topic_prefix,
+        topic_partitions=3,
+        log_level="WARNING",
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://invoicing") as client:
+            yield Invoicing(client, app.state.runtime, topic_prefix, infra_endpoints.kafka)
+
+
+async def register_school(inv: Invoicing, school: str = SCHOOL, ownership: str = "public") -> None:
+    r = await inv.client.put(
+        f"/schools/{school}",
+        headers=inv.as_("service"),
+        json={
+            "name": "Trường Mầm non Hoa Phượng",
+            "district_code": DISTRICT,
+            "ownership": ownership,
+            "bank_bin": "970436",
+            "account_number": "0011001234567",
+            "account_name": "TRUONG MN HOA PHUONG",
+        },
+    )
+    assert r.status_code == 200, r.text
+
+
+async def import_roster(
+    inv: Invoicing, data: bytes, mode: str = "apply", filename: str = "roster.csv", school: str = SCHOOL
+) -> httpx.Response:
+    return await inv.client.post(
+        f"/schools/{school}/roster",
+        params={"mode": mode},
+        headers=inv.as_("accountant"),
+        files={"file": (filename, data, "text/csv")},
+    )

@@ -1,0 +1,383 @@
+"""Invoicing on the real PostgreSQL and Kafka: roster → schedule → invoices → QR → payments → page."""
+
+from __future__ import annotations
+
+import asyncio
+import binascii
+import io
+import uuid
+
+import pytest
+import zxingcpp
+from aiokafka import AIOKafkaProducer
+from PIL import Image
+
+from shared import payref
+from shared.events.envelope import wrap
+from shared.events.topics import Topic, topic_name
+from shared.testing import wait_until
+from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched
+
+from .conftest import SAMPLES, SCHOOL, import_roster, register_school
+
+pytestmark = pytest.mark.integration
+
+DAYS = 22
+MEAL, CARE, INSURANCE = 25_000, 150_000, 884_520
+
+
+async def _schedule(inv) -> None:
+    acc = inv.as_("accountant")
+    items = {
+        "HOCPHI": {
+            "name": "Học phí",
+            "category": "tuition",
+            "cadence": "monthly",
+            "state_funded": True,
+            "rates": [{"amount": 0}],
+        },
+        "BANTRU": {
+            "name": "Tiền ăn bán trú",
+            "category": "meals",
+            "cadence": "monthly",
+            "per_day": True,
+            "rates": [{"amount": MEAL}],
+        },
+        "CHAMSOC": {
+            "name": "Chăm sóc bán trú",
+            "category": "services",
+            "cadence": "monthly",
+            "rates": [{"amount": CARE}],
+        },
+        "BHYT": {
+            "name": "Bảo hiểm y tế",
+            "category": "insurance",
+            "cadence": "yearly",
+            "rates": [{"amount": INSURANCE}],
+        },
+    }
+    for code, body in items.items():
+        r = await inv.client.put(f"/schools/{SCHOOL}/fee-items/{code}", headers=acc, json=body)
+        assert r.status_code == 204, r.text
+    # The school's meal support: 100% poor households, 70% children of people with merit, 50% near-poor.
+    for category, value in (("HO_NGHEO", 100), ("CON_NGUOI_CO_CONG", 70), ("HO_CAN_NGHEO", 50)):
+        r = await inv.client.post(
+            f"/schools/{SCHOOL}/policies",
+            headers=acc,
+            json={
+                "category": category,
+                "fee_category": "meals",
+                "kind": "percent",
+                "value": value,
+                "effective_from": "2025-09-01",
+            },
+        )
+        assert r.status_code == 201, r.text
+    r = await inv.client.put(f"/schools/{SCHOOL}/calendar/2026-09", headers=acc, json={"school_days": DAYS})
+    assert r.status_code == 204
+
+
+async def _ready(inv) -> list[dict]:
+    await register_school(inv)
+    r = await import_roster(inv, (SAMPLES / "roster-mam-non.csv").read_bytes())
+    assert r.status_code == 200 and r.json()["applied"] and len(r.json()["created"]) == 12, r.text
+    await _schedule(inv)
+    r = await inv.client.post(
+        f"/schools/{SCHOOL}/periods/2026-09/invoices", headers=inv.as_("accountant"), json={"due_date": "2026-09-15"}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["created"] == 12
+    r = await inv.client.get(f"/schools/{SCHOOL}/invoices", params={"period": "2026-09"}, headers=inv.as_("accountant"))
+    return r.json()
+
+
+async def test_a_roster_and_a_schedule_with_exemptions_give_the_expected_totals(invoicing):
+    invoices = {i["student_code"]: i for i in await _ready(invoicing)}
+    meals = MEAL * DAYS  # 550,000
+    base = CARE + INSURANCE
+    expected = {
+        "2212345001": base + meals,  # no exemption
+        "2212345002": base,  # Con hộ nghèo: meals 100% off
+        "2212345004": base + meals * 50 // 100,  # Con hộ cận nghèo: 50%
+        "2212345009": base + meals * 30 // 100,  # Con thương binh: 70%
+        "2212345007": base + meals,  # Mồ côi: tuition exemption only (tuition is state-funded)
+    }
+    for code, total in expected.items():
+        assert invoices[code]["total"] == total, code
+    detail = (
+        await invoicing.client.get(
+            f"/schools/{SCHOOL}/invoices/{invoices['2212345009']['invoice_id']}", headers=invoicing.as_("accountant")
+        )
+    ).json()
+    by_code = {line["item_code"]: line for line in detail["lines"]}
+    assert by_code["BANTRU"]["quantity"] == DAYS and by_code["BANTRU"]["reduction"] == 385_000
+    assert by_code["BANTRU"]["policy_category"] == "CON_NGUOI_CO_CONG"
+    assert by_code["HOCPHI"]["amount"] == 0 and by_code["HOCPHI"]["policy_category"] == "STATE_FUNDED"
+    report = (
+        await invoicing.client.get(
+            f"/schools/{SCHOOL}/reports/reimbursement",
+            params={"period": "2026-09"},
+            headers=invoicing.as_("district", district="HN-CAU-GIAY"),
+        )
+    ).json()
+    meal_rows = {r["policy_category"]: r["reduction"] for r in report if r["category"] == "meals"}
+    assert meal_rows == {"HO_NGHEO": 550_000, "HO_CAN_NGHEO": 275_000, "CON_NGUOI_CO_CONG": 385_000}
+
+
+async def test_issuing_a_period_again_creates_nothing(invoicing):
+    await _ready(invoicing)
+    again = await invoicing.client.post(
+        f"/schools/{SCHOOL}/periods/2026-09/invoices", headers=invoicing.as_("accountant")
+    )
+    assert again.json() == {
+        "period": "2026-09",
+        "created": 0,
+        "already_issued": 12,
+        "nothing_billed": 0,
+        "total_invoiced": 0,
+    }
+    pool = invoicing.runtime.db()
+    assert await pool.fetchval("SELECT count(*) FROM invoices") == 12
+    assert (
+        await pool.fetchval("SELECT count(*) FROM outbox WHERE event_type = 'tuition.invoicing.v1.InvoiceIssued'") == 12
+    )
+    refs = [r["payment_reference"] for r in await pool.fetch("SELECT payment_reference FROM invoices")]
+    assert len(set(refs)) == 12 and all(payref.is_valid(r) for r in refs)
+
+
+def _independent_tlv(data: str) -> dict[str, str]:
+    out, i = {}, 0
+    while i < len(data):
+        length = int(data[i + 2 : i + 4])
+        out[data[i : i + 2]] = data[i + 4 : i + 4 + length]
+        i += 4 + length
+    return out
+
+
+def _independent_decode(payload: str) -> dict[str, str]:
+    """Written apart from the service's decoder: stdlib CRC (crc_hqx with 0xFFFF = CRC-16/CCITT-FALSE)."""
+    assert payload[-8:-4] == "6304"
+    assert f"{binascii.crc_hqx(payload[:-4].encode(), 0xFFFF):04X}" == payload[-4:], "CRC"
+    top = _independent_tlv(payload[:-8])
+    merchant = _independent_tlv(top["38"])
+    beneficiary = _independent_tlv(merchant["01"])
+    return {
+        "guid": merchant["00"],
+        "bin": beneficiary["00"],
+        "account": beneficiary["01"],
+        "service": merchant["02"],
+        "amount": top.get("54"),
+        "purpose": _independent_tlv(top["62"])["08"],
+        "currency": top["53"],
+        "country": top["58"],
+        "init": top["01"],
+    }
+
+
+async def test_every_invoice_qr_decodes_to_the_school_account_amount_and_reference(invoicing):
+    invoices = await _ready(invoicing)
+    acc = invoicing.as_("accountant")
+    for inv in invoices:
+        base = f"/schools/{SCHOOL}/invoices/{inv['invoice_id']}/qr"
+        payload = (await invoicing.client.get(base + ".txt", headers=acc)).text
+        fields = _independent_decode(payload)
+        assert fields == {
+            "guid": "A000000727",
+            "bin": "970436",
+            "account": "0011001234567",
+            "service": "QRIBFTTA",
+            "amount": str(inv["total"]),
+            "purpose": f"{inv['payment_reference']} T09 2026",
+            "currency": "704",
+            "country": "VN",
+            "init": "12",
+        }
+        assert len(fields["purpose"]) <= 19 and payref.find_references(fields["purpose"]) == [inv["payment_reference"]]
+        png = (await invoicing.client.get(base + ".png", headers=acc)).content
+        read = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+        assert [b.text for b in read] == [payload]
+    svg = await invoicing.client.get(f"/schools/{SCHOOL}/invoices/{invoices[0]['invoice_id']}/qr.svg", headers=acc)
+    assert svg.headers["content-type"].startswith("image/svg+xml") and "<svg" in svg.text
+
+
+async def test_bad_roster_rows_come_back_with_line_numbers_and_nothing_is_applied(invoicing):
+    await register_school(invoicing)
+    lines = (SAMPLES / "roster-mam-non.csv").read_text(encoding="utf-8-sig").splitlines()
+    lines[3] = lines[3].replace("022219001204", "02221900120")  # line 4: 11-digit ID
+    lines[6] = lines[6].replace("0356444555", "12345")  # line 7: bad phone
+    bad = ("\n".join(lines) + "\n").encode()
+    r = await import_roster(invoicing, bad, mode="apply")
+    assert r.status_code == 422
+    errors = r.json()["errors"]
+    assert {(e["line"], e["column"]) for e in errors} == {(4, "Mã định danh"), (7, "Số điện thoại")}
+    assert r.json()["applied"] is False
+    assert await invoicing.runtime.db().fetchval("SELECT count(*) FROM students") == 0
+    preview = await import_roster(invoicing, bad, mode="preview")
+    assert preview.status_code == 200 and len(preview.json()["created"]) == 10
+    assert await invoicing.runtime.db().fetchval("SELECT count(*) FROM students") == 0
+    partial = await import_roster(invoicing, bad, mode="apply_valid")
+    assert partial.json()["applied"] and len(partial.json()["created"]) == 10
+    assert await invoicing.runtime.db().fetchval("SELECT count(*) FROM students") == 10
+
+
+async def test_a_student_missing_from_the_next_roster_is_marked_left_not_deleted(invoicing):
+    await register_school(invoicing)
+    data = (SAMPLES / "roster-mam-non.csv").read_bytes()
+    await import_roster(invoicing, data)
+    shorter = b"\n".join(data.splitlines()[:-1]) + b"\n"
+    r = await import_roster(invoicing, shorter, mode="apply")
+    assert r.json()["marked_left"] == ["2212345012"]
+    left = await invoicing.runtime.db().fetchrow("SELECT * FROM students WHERE student_code = '2212345012'")
+    assert left is not None and left["left_at"] is not None
+    again = await import_roster(invoicing, data, mode="preview")
+    assert again.json()["updated"] == {"2212345012": ["left"]}
+
+
+async def _pay(inv, invoice_id: str, amount: int, payment_id: str | None = None) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=inv.kafka)
+    await producer.start()
+    msg = PaymentMatched(
+        payment_id=payment_id or str(uuid.uuid4()),
+        credit_id="C1",
+        invoice_id=invoice_id,
+        school_id=SCHOOL,
+        amount=amount,
+        channel=Channel.VIETQR,
+        bank_reference="FT26248001937",
+    )
+    env = wrap(msg, producer="reconciliation", aggregate_id=invoice_id, school_id=SCHOOL)
+    await producer.send_and_wait(
+        topic_name(Topic.RECONCILIATION, inv.topic_prefix), env.SerializeToString(), key=invoice_id.encode()
+    )
+    await producer.stop()
+
+
+async def _status(inv, invoice_id: str) -> str:
+    return await inv.runtime.db().fetchval("SELECT status FROM invoices WHERE invoice_id = $1", uuid.UUID(invoice_id))
+
+
+async def test_payments_move_an_invoice_through_partial_to_paid_and_the_page_follows(invoicing):
+    invoices = await _ready(invoicing)
+    inv = next(i for i in invoices if i["student_code"] == "2212345001")
+    token = await invoicing.runtime.db().fetchval(
+        "SELECT public_token FROM invoices WHERE invoice_id = $1", inv["invoice_id"]
+    )
+    page = await invoicing.client.get(f"/pay/{token}")
+    assert page.status_code == 200 and "Nguyễn Ngọc Bảo Anh" in page.text and "1.584.520 ₫" in page.text
+    assert inv["payment_reference"] in page.text and "<svg" in page.text
+    await _pay(invoicing, str(inv["invoice_id"]), 500_000, payment_id="P1")
+    await wait_until(lambda: _is(invoicing, inv, "partially_paid"), what="partially paid")
+    qr = await invoicing.client.get(f"/pay/{token}/qr.txt")
+    assert _independent_decode(qr.text)["amount"] == str(inv["total"] - 500_000)
+    await _pay(invoicing, str(inv["invoice_id"]), 500_000, payment_id="P1")  # the same payment again: no effect
+    await _pay(invoicing, str(inv["invoice_id"]), inv["total"] - 500_000, payment_id="P2")
+    await wait_until(lambda: _is(invoicing, inv, "paid"), what="paid")
+    await asyncio.sleep(0.5)
+    assert (
+        await invoicing.runtime.db().fetchval(
+            "SELECT amount_paid FROM invoices WHERE invoice_id = $1", inv["invoice_id"]
+        )
+        == inv["total"]
+    )
+    page = await invoicing.client.get(f"/pay/{token}")
+    assert "Đã thanh toán" in page.text and "Không còn khoản phải nộp" in page.text
+    changes = await invoicing.runtime.db().fetchval(
+        "SELECT count(*) FROM outbox WHERE event_type = 'tuition.invoicing.v1.InvoiceBalanceChanged'"
+    )
+    assert changes == 2
+    assert (await invoicing.client.get("/pay/not-a-real-token")).status_code == 404
+
+
+async def _is(inv, invoice, status: str) -> bool:
+    return await _status(inv, str(invoice["invoice_id"])) == status
+
+
+async def test_adjustments_keep_history_and_a_paid_invoice_cannot_be_cancelled(invoicing):
+    invoices = await _ready(invoicing)
+    acc = invoicing.as_("accountant")
+    first, second = invoices[0], invoices[1]
+    r = await invoicing.client.post(
+        f"/schools/{SCHOOL}/invoices/{first['invoice_id']}/adjustments",
+        headers=acc,
+        json={"delta": -50_000, "reason": "Nghỉ ốm 2 ngày"},
+    )
+    assert r.json() == {"total": first["total"] - 50_000, "status": "open"}
+    detail = (await invoicing.client.get(f"/schools/{SCHOOL}/invoices/{first['invoice_id']}", headers=acc)).json()
+    assert detail["adjustments"][0]["delta"] == -50_000
+    assert sum(line["amount"] for line in detail["lines"]) == first["total"]  # lines untouched
+    r = await invoicing.client.post(
+        f"/schools/{SCHOOL}/invoices/{first['invoice_id']}/cancel", headers=acc, json={"reason": ""}
+    )
+    assert r.status_code == 422
+    await _pay(invoicing, str(second["invoice_id"]), 100_000)
+    await wait_until(lambda: _is(invoicing, second, "partially_paid"), what="payment applied")
+    r = await invoicing.client.post(
+        f"/schools/{SCHOOL}/invoices/{second['invoice_id']}/cancel", headers=acc, json={"reason": "Chuyển trường"}
+    )
+    assert r.status_code == 409 and "refund" in r.json()["detail"]
+    r = await invoicing.client.post(
+        f"/schools/{SCHOOL}/invoices/{first['invoice_id']}/cancel", headers=acc, json={"reason": "Chuyển trường"}
+    )
+    assert r.status_code == 204
+    assert await _status(invoicing, str(first["invoice_id"])) == "cancelled"
+    r = await invoicing.client.get(f"/schools/{SCHOOL}/invoices/{first['invoice_id']}/qr.txt", headers=acc)
+    assert r.status_code == 404
+
+
+async def test_siblings_pay_all_their_invoices_with_one_family_reference(invoicing):
+    await register_school(invoicing)
+    data = (SAMPLES / "roster-mam-non.csv").read_text(encoding="utf-8-sig")
+    data = data.replace("0987654321", "0912345678")  # Trần Đức Minh's guardian has Bảo Anh's guardian's phone
+    assert (await import_roster(invoicing, data.encode())).json()["applied"]
+    await _schedule(invoicing)
+    await invoicing.client.post(f"/schools/{SCHOOL}/periods/2026-09/invoices", headers=invoicing.as_("accountant"))
+    rows = await invoicing.runtime.db().fetch(
+        "SELECT i.invoice_id, i.total, s.student_code FROM invoices i JOIN students s USING (student_id) "
+        "WHERE s.student_code IN ('2212345001', '2212345002', '2212345003') ORDER BY s.student_code"
+    )
+    acc = invoicing.as_("accountant")
+    r = await invoicing.client.post(
+        f"/schools/{SCHOOL}/payment-groups",
+        headers=acc,
+        json={"invoice_ids": [str(rows[0]["invoice_id"]), str(rows[1]["invoice_id"])]},
+    )
+    assert r.status_code == 201, r.text
+    group = r.json()
+    assert group["total"] == rows[0]["total"] + rows[1]["total"] and group["payment_reference"].startswith("GD")
+    page = await invoicing.client.get(f"/pay/{group['public_token']}")
+    assert "Nguyễn Ngọc Bảo Anh" in page.text and "Trần Đức Minh" in page.text
+    qr = _independent_decode((await invoicing.client.get(f"/pay/{group['public_token']}/qr.txt")).text)
+    assert qr["amount"] == str(group["total"]) and qr["purpose"].startswith(group["payment_reference"])
+    other_family = await invoicing.client.post(
+        f"/schools/{SCHOOL}/payment-groups",
+        headers=acc,
+        json={"invoice_ids": [str(rows[0]["invoice_id"]), str(rows[2]["invoice_id"])]},
+    )
+    assert other_family.status_code == 422 and "different families" in other_family.json()["detail"]
+
+
+async def test_an_accountant_cannot_reach_another_schools_invoices(invoicing):
+    invoices = await _ready(invoicing)
+    other = invoicing.as_("accountant", school="TH-KHAC")
+    r = await invoicing.client.get(f"/schools/{SCHOOL}/invoices/{invoices[0]['invoice_id']}", headers=other)
+    assert r.status_code == 403
+    assert (await invoicing.client.get(f"/schools/{SCHOOL}/invoices")).status_code == 401
+    parent = invoicing.as_("parent")
+    assert (
+        await invoicing.client.post(f"/schools/{SCHOOL}/periods/2026-10/invoices", headers=parent)
+    ).status_code == 403
+
+
+async def test_a_school_with_an_unknown_bank_is_refused(invoicing):
+    r = await invoicing.client.put(
+        "/schools/X",
+        headers=invoicing.as_("service"),
+        json={
+            "name": "X",
+            "district_code": "D",
+            "bank_bin": "999999",
+            "account_number": "0011001234567",
+            "account_name": "X",
+        },
+    )
+    assert r.status_code == 422 and "999999" in r.json()["detail"]
