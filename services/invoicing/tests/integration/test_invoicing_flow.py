@@ -392,12 +392,16 @@ async def test_a_student_with_a_virtual_account_gets_a_qr_to_that_account(invoic
     assert (await import_roster(invoicing, ("\n".join(lines) + "\n").encode())).json()["applied"]
     await _schedule(invoicing)
     await invoicing.client.post(f"/schools/{SCHOOL}/periods/2026-09/invoices", headers=invoicing.as_("accountant"))
-    rows = {r["student_code"]: r for r in (await invoicing.client.get(
-        f"/schools/{SCHOOL}/invoices", headers=invoicing.as_("accountant"))).json()}
+    rows = {
+        r["student_code"]: r
+        for r in (await invoicing.client.get(f"/schools/{SCHOOL}/invoices", headers=invoicing.as_("accountant"))).json()
+    }
     acc = invoicing.as_("accountant")
-    virtual = (await invoicing.client.get(f"/schools/{SCHOOL}/invoices/{rows['2212345001']['invoice_id']}/qr.txt",
-                                          headers=acc)).text
-    plain = (await invoicing.client.get(f"/schools/{SCHOOL}/invoices/{rows['2212345003']['invoice_id']}/qr.txt",
-                                        headers=acc)).text
+    virtual = (
+        await invoicing.client.get(f"/schools/{SCHOOL}/invoices/{rows['2212345001']['invoice_id']}/qr.txt", headers=acc)
+    ).text
+    plain = (
+        await invoicing.client.get(f"/schools/{SCHOOL}/invoices/{rows['2212345003']['invoice_id']}/qr.txt", headers=acc)
+    ).text
     assert _independent_decode(virtual)["account"] == "963869000001"
     assert _independent_decode(plain)["account"] == "0011001234567"

@@ -63,3 +63,49 @@ class PaymentReversed(_message.Message):
     amount: int
     reason: str
     def __init__(self, payment_id: _Optional[str] = ..., invoice_id: _Optional[str] = ..., school_id: _Optional[str] = ..., amount: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CreditReceived(_message.Message):
+    __slots__ = ("credit_id", "school_id", "amount", "channel", "source", "booked_at", "account_number")
+    CREDIT_ID_FIELD_NUMBER: _ClassVar[int]
+    SCHOOL_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    BOOKED_AT_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    credit_id: str
+    school_id: str
+    amount: int
+    channel: Channel
+    source: str
+    booked_at: _timestamp_pb2.Timestamp
+    account_number: str
+    def __init__(self, credit_id: _Optional[str] = ..., school_id: _Optional[str] = ..., amount: _Optional[int] = ..., channel: _Optional[_Union[Channel, str]] = ..., source: _Optional[str] = ..., booked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., account_number: _Optional[str] = ...) -> None: ...
+
+class PaymentUnmatched(_message.Message):
+    __slots__ = ("credit_id", "school_id", "state", "reason_code", "unallocated")
+    CREDIT_ID_FIELD_NUMBER: _ClassVar[int]
+    SCHOOL_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_CODE_FIELD_NUMBER: _ClassVar[int]
+    UNALLOCATED_FIELD_NUMBER: _ClassVar[int]
+    credit_id: str
+    school_id: str
+    state: str
+    reason_code: str
+    unallocated: int
+    def __init__(self, credit_id: _Optional[str] = ..., school_id: _Optional[str] = ..., state: _Optional[str] = ..., reason_code: _Optional[str] = ..., unallocated: _Optional[int] = ...) -> None: ...
+
+class RefundRecorded(_message.Message):
+    __slots__ = ("credit_id", "school_id", "amount", "bank_reference", "recorded_by")
+    CREDIT_ID_FIELD_NUMBER: _ClassVar[int]
+    SCHOOL_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    BANK_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_BY_FIELD_NUMBER: _ClassVar[int]
+    credit_id: str
+    school_id: str
+    amount: int
+    bank_reference: str
+    recorded_by: str
+    def __init__(self, credit_id: _Optional[str] = ..., school_id: _Optional[str] = ..., amount: _Optional[int] = ..., bank_reference: _Optional[str] = ..., recorded_by: _Optional[str] = ...) -> None: ...

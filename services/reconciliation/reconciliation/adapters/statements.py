@@ -1,0 +1,227 @@
+"""Bank statements uploaded by the accountant: ISO 20022 camt.053 / camt.054, SWIFT MT940, CSV/Excel.
+
+Each parser returns the statement's credits (debits are left out) or raises CreditFormatError naming the
+entry and field that is wrong; a statement with one broken entry is refused whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import mt940
+from lxml import etree
+
+from reconciliation.domain.credits import VN, BankCredit, CreditFormatError, whole_dong
+
+
+@dataclass(frozen=True)
+class Statement:
+    format: str
+    account_number: str | None
+    credits: list[BankCredit]
+
+
+def detect_format(filename: str, data: bytes) -> str:
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \r\n\t")
+    if head.startswith(b"<"):
+        m = re.search(rb"urn:iso:std:iso:20022:tech:xsd:(camt\.05[34])", head)
+        if not m:
+            raise CreditFormatError("an XML file that is not camt.053 or camt.054")
+        return m.group(1).decode().replace(".", "")
+    if re.search(rb"^:20:", head, re.M) and b":61:" in data:
+        return "mt940"
+    if filename.lower().endswith(".xlsx") or head[:2] == b"PK":
+        return "xlsx"
+    return "csv"
+
+
+# --- camt.053 / camt.054 ----------------------------------------------------------------------------------
+
+
+def _text(el: Any, path: str, ns: dict[str, str]) -> str:
+    found = el.find(path, ns)
+    return found.text.strip() if found is not None and found.text else ""
+
+
+def _camt_time(entry: Any, ns: dict[str, str]) -> datetime:
+    dt = _text(entry, "c:BookgDt/c:DtTm", ns) or _text(entry, "c:ValDt/c:DtTm", ns)
+    if dt:
+        parsed = datetime.fromisoformat(dt)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=VN)).astimezone(UTC)
+    d = _text(entry, "c:BookgDt/c:Dt", ns) or _text(entry, "c:ValDt/c:Dt", ns)
+    if not d:
+        raise CreditFormatError("entry has no booking date (BookgDt)")
+    # A date alone: noon local time, so that the local date is the booking date in every zone conversion.
+    return datetime.fromisoformat(d + "T12:00:00").replace(tzinfo=VN).astimezone(UTC)
+
+
+def parse_camt(data: bytes, kind: str) -> Statement:
+    try:
+        root = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError as exc:
+        raise CreditFormatError(f"not well-formed XML: {exc}") from exc
+    ns = {"c": root.nsmap.get(None) or ""}
+    block = "c:BkToCstmrStmt/c:Stmt" if kind == "camt053" else "c:BkToCstmrDbtCdtNtfctn/c:Ntfctn"
+    credits: list[BankCredit] = []
+    account = None
+    for report in root.findall(block, ns):
+        account = _text(report, "c:Acct/c:Id/c:Othr/c:Id", ns) or _text(report, "c:Acct/c:Id/c:IBAN", ns)
+        if not account:
+            raise CreditFormatError(f"{kind}: account (Acct/Id) is missing")
+        for n, entry in enumerate(report.findall("c:Ntry", ns), start=1):
+            where = f"{kind} entry {n}"
+            if _text(entry, "c:CdtDbtInd", ns) != "CRDT":
+                continue
+            status = _text(entry, "c:Sts/c:Cd", ns) or _text(entry, "c:Sts", ns)
+            if status and status != "BOOK":
+                continue  # pending or informational entries are not money yet
+            amt = entry.find("c:Amt", ns)
+            if amt is None or not amt.text:
+                raise CreditFormatError(f"{where}: Amt is missing")
+            if amt.get("Ccy", "VND") != "VND":
+                raise CreditFormatError(f"{where}: currency {amt.get('Ccy')} is not VND")
+            try:
+                amount = whole_dong(amt.text, f"{where} Amt")
+                booked = _camt_time(entry, ns)
+            except CreditFormatError as exc:
+                raise CreditFormatError(f"{where}: {exc}") from exc
+            tx = entry.find("c:NtryDtls/c:TxDtls", ns)
+            ids = [_text(entry, "c:NtryRef", ns), _text(entry, "c:AcctSvcrRef", ns)]
+            memo, payer, payer_acct = "", "", ""
+            if tx is not None:
+                ids += [
+                    _text(tx, "c:Refs/c:TxId", ns),
+                    _text(tx, "c:Refs/c:AcctSvcrRef", ns),
+                    _text(tx, "c:Refs/c:EndToEndId", ns),
+                ]
+                memo = " ".join(u.text.strip() for u in tx.findall("c:RmtInf/c:Ustrd", ns) if u.text)
+                payer = _text(tx, "c:RltdPties/c:Dbtr/c:Pty/c:Nm", ns) or _text(tx, "c:RltdPties/c:Dbtr/c:Nm", ns)
+                payer_acct = _text(tx, "c:RltdPties/c:DbtrAcct/c:Id/c:Othr/c:Id", ns)
+            if not memo:
+                memo = _text(entry, "c:AddtlNtryInf", ns)
+            identifiers = tuple(dict.fromkeys(i for i in ids if i and i.upper() != "NOTPROVIDED"))
+            credits.append(BankCredit(account, amount, booked, memo, kind, identifiers, payer, payer_acct))
+    return Statement(kind, account, credits)
+
+
+# --- MT940 --------------------------------------------------------------------------------------------
+
+
+def parse_mt940(data: bytes) -> Statement:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    transactions = mt940.models.Transactions()
+    try:
+        transactions.parse(text)
+    except Exception as exc:  # the library raises several types for malformed input
+        raise CreditFormatError(f"MT940 could not be read: {exc}") from exc
+    ident = str(transactions.data.get("account_identification") or "")
+    if not ident:
+        raise CreditFormatError("MT940: :25: account identification is missing")
+    account = ident.split("/")[-1].strip()
+    total_in = total_out = 0
+    credits = []
+    for n, tr in enumerate(transactions, start=1):
+        d = tr.data
+        amount = whole_dong(d["amount"].amount, f"MT940 :61: #{n} amount")
+        if d.get("currency") and d["currency"] != "VND":
+            raise CreditFormatError(f"MT940 :61: #{n}: currency {d['currency']} is not VND")
+        if amount < 0:
+            total_out += -amount
+            continue
+        total_in += amount
+        day = d.get("entry_date") or d["date"]
+        booked = datetime(day.year, day.month, day.day, 12, tzinfo=VN).astimezone(UTC)
+        ids = tuple(
+            dict.fromkeys(
+                r for r in (d.get("customer_reference"), d.get("bank_reference")) if r and r.upper() != "NONREF"
+            )
+        )
+        credits.append(BankCredit(account, amount, booked, (d.get("transaction_details") or "").strip(), "mt940", ids))
+    opening, closing = transactions.data.get("final_opening_balance"), transactions.data.get("final_closing_balance")
+    if opening is not None and closing is not None:
+        moved = whole_dong(closing.amount.amount, ":62F:") - whole_dong(opening.amount.amount, ":60F:")
+        if moved != total_in - total_out:
+            raise CreditFormatError(
+                f"MT940 balances do not add up: :62F: − :60F: = {moved}, entries = {total_in - total_out}"
+            )
+    return Statement("mt940", account, credits)
+
+
+# --- CSV / Excel exports of internet banking -----------------------------------------------------------
+
+# The documented layout: Vietcombank VCB Digibiz "Sao kê tài khoản" export (other banks: give a mapping).
+LAYOUTS: dict[str, dict[str, str]] = {
+    "vcb": {
+        "date": "Ngày giao dịch",
+        "reference": "Số tham chiếu",
+        "credit": "Số tiền ghi có",
+        "memo": "Mô tả",
+        "date_format": "%d/%m/%Y %H:%M:%S",
+    },
+}
+
+
+def _table_from_xlsx(data: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    rows = [
+        ["" if v is None else (v.strftime("%d/%m/%Y %H:%M:%S") if hasattr(v, "strftime") else str(v)) for v in row]
+        for row in wb.worksheets[0].iter_rows(values_only=True)
+    ]
+    wb.close()
+    return rows
+
+
+def parse_bank_table(data: bytes, *, account_number: str, mapping: dict[str, str], xlsx: bool = False) -> Statement:
+    for key in ("date", "credit", "memo"):
+        if key not in mapping:
+            raise CreditFormatError(f"column mapping needs '{key}'")
+    if xlsx:
+        table = _table_from_xlsx(data)
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise CreditFormatError("the CSV is not UTF-8") from exc
+        table = list(csv.reader(io.StringIO(text)))
+    header_at = next((i for i, row in enumerate(table) if mapping["credit"] in [c.strip() for c in row]), None)
+    if header_at is None:
+        raise CreditFormatError(f"no header row with a column {mapping['credit']!r}")
+    header = [c.strip() for c in table[header_at]]
+    missing = [mapping[k] for k in ("date", "credit", "memo") if mapping[k] not in header]
+    if missing:
+        raise CreditFormatError(f"missing columns: {', '.join(missing)}")
+    col = {k: header.index(v) for k, v in mapping.items() if v in header}
+    credits = []
+    for line, row in enumerate(table[header_at + 1 :], start=header_at + 2):
+        if not any(c.strip() for c in row):
+            continue
+        cell = row[col["credit"]].strip() if col["credit"] < len(row) else ""
+        if not cell or cell in {"0", "-"}:
+            continue
+        try:
+            amount = whole_dong(cell.replace(".", "") if re.fullmatch(r"\d{1,3}(\.\d{3})+", cell) else cell, "credit")
+            when = datetime.strptime(row[col["date"]].strip(), mapping.get("date_format", "%d/%m/%Y %H:%M:%S"))
+        except (CreditFormatError, ValueError) as exc:
+            raise CreditFormatError(f"line {line}: {exc}") from exc
+        ref = row[col["reference"]].strip() if "reference" in col and col["reference"] < len(row) else ""
+        credits.append(
+            BankCredit(
+                account_number,
+                amount,
+                when.replace(tzinfo=VN).astimezone(UTC),
+                row[col["memo"]].strip(),
+                "csv",
+                (ref,) if ref else (),
+            )
+        )
+    return Statement("csv", account_number, credits)

@@ -1,0 +1,57 @@
+"""A bank credit as every channel delivers it, in the suite's own terms. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class CreditFormatError(ValueError):
+    """Input that is not a valid credit/statement; the message names the field and what is wrong."""
+
+
+@dataclass(frozen=True)
+class BankCredit:
+    account_number: str
+    amount: int
+    booked_at: datetime  # aware
+    memo: str
+    source_kind: str  # webhook_sepay, webhook_casso, webhook_payos, camt053, camt054, mt940, csv, cash
+    identifiers: tuple[str, ...] = ()
+    payer_name: str = ""
+    payer_account: str = ""
+    virtual_account: str = ""
+
+    def __post_init__(self) -> None:
+        if self.amount <= 0:
+            raise CreditFormatError(f"a credit amount must be positive, got {self.amount}")
+        if self.booked_at.tzinfo is None:
+            raise CreditFormatError("booked_at must carry a time zone")
+
+    @property
+    def value_date(self) -> date:
+        return self.booked_at.astimezone(VN).date()
+
+
+def local_datetime(text: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> datetime:
+    """Aggregators send local (Vietnam) times without a zone."""
+    try:
+        return datetime.strptime(text.strip(), fmt).replace(tzinfo=VN).astimezone(UTC)
+    except ValueError as exc:
+        raise CreditFormatError(f"time {text!r} is not {fmt}") from exc
+
+
+def whole_dong(value: object, field: str) -> int:
+    """VND has no minor unit: '1250000', '1250000.00', 1250000 are fine; '1250000.5' or '-1' are not."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        d = Decimal(str(value).strip().replace(",", "")) if not isinstance(value, int) else Decimal(value)
+    except InvalidOperation as exc:
+        raise CreditFormatError(f"{field}: {value!r} is not an amount") from exc
+    if d != d.to_integral_value():
+        raise CreditFormatError(f"{field}: {value!r} has fractions of a đồng")
+    return int(d)

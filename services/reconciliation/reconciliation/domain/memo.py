@@ -1,0 +1,43 @@
+"""What can be read from a bank memo, whatever the bank did to it. Pure."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from shared import payref
+
+_QR_MEMO = re.compile(rf"\b(?:HP|GD)[{payref.ALPHABET}]{{8}} (?:T\d{{2}} \d{{4}}|GIA DINH)\b")
+_NEAR_MISS = re.compile(r"\b(?:HP|GD)[A-Z0-9]{6,10}\b")
+_DIGITS = re.compile(r"(?<!\d)\d{6,20}(?!\d)")
+
+
+@dataclass(frozen=True)
+class MemoReading:
+    references: tuple[str, ...]
+    near_misses: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()  # digit runs: student codes are among them (the book decides)
+    looks_like_qr: bool = False
+    folded: str = ""
+    names: tuple[str, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "references": list(self.references),
+            "near_misses": list(self.near_misses),
+            "numbers": list(self.numbers),
+            "looks_like_qr": self.looks_like_qr,
+        }
+
+
+def compact(memo: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "", payref.fold_memo(memo))
+
+
+def read_memo(memo: str) -> MemoReading:
+    folded = " ".join(payref.fold_memo(memo).split())
+    references = tuple(payref.find_references(memo))
+    spaced = re.sub(r"[^A-Z0-9 ]", " ", folded)
+    near = tuple(dict.fromkeys(t for t in _NEAR_MISS.findall(spaced) if not any(t in r or r in t for r in references)))
+    numbers = tuple(dict.fromkeys(_DIGITS.findall(folded)))
+    return MemoReading(references, near, numbers, bool(_QR_MEMO.search(folded)), folded)
