@@ -9,7 +9,8 @@ from typing import Any
 
 import asyncpg
 
-from reconciliation.app.ingest import apply_decision, lock_school
+from reconciliation.app.ingest import lock_school
+from reconciliation.app.writer import Writer
 from reconciliation.domain.credits import BankCredit
 from reconciliation.domain.matching import Allocation, Decision, State
 from shared.events.outbox import Outbox
@@ -101,16 +102,16 @@ async def act(
             if unknown:
                 raise ActionError(f"not open invoices of this school: {', '.join(unknown)}")
             decision = Decision(State.RESOLVED, "manual", tuple(Allocation(i, a) for i, a in parts))
-            await apply_decision(
-                conn,
-                outbox,
-                school_id=school_id,
-                credit_id=credit_id,
-                credit=_as_bank_credit(row),
-                decision=decision,
+            writer = Writer(school_id, outbox)
+            writer.place(
+                credit_id,
+                _as_bank_credit(row),
+                decision,
                 channel=Channel.Value(row["channel"]),
+                book=None,
                 action_id=action_id,
             )
+            await writer.flush(conn)
             allocated += decision.allocated
         elif action.kind == "refund":
             amount = action.amount if action.amount is not None else free

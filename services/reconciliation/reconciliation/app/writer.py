@@ -1,0 +1,202 @@
+"""Writes of placed credits, batched: COPY for new rows, one UPDATE for invoice totals, events in order.
+
+Every path that places money (webhooks, statements, the accountant's actions, late invoices) goes through
+this one writer, so an allocation always comes with its invoice total, its payer history and its event.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC
+
+import asyncpg
+from google.protobuf.message import Message
+
+from reconciliation.domain.credits import BankCredit
+from reconciliation.domain.matching import EXCEPTION_STATES, Book, Decision
+from reconciliation.domain.memo import MemoReading
+from shared.events.outbox import Outbox
+from shared.events.topics import Topic
+from tuition.reconciliation.v1.events_pb2 import Channel, CreditReceived, PaymentMatched, PaymentUnmatched
+
+# Reasons confident enough to learn "this payer account pays for this student".
+CONFIDENT = {"reference", "group_reference", "references", "virtual_account", "manual"}
+
+_CREDIT_COLUMNS = [
+    "credit_id",
+    "school_id",
+    "account_number",
+    "amount",
+    "booked_at",
+    "value_date",
+    "memo",
+    "memo_compact",
+    "payer_name",
+    "payer_account",
+    "virtual_account",
+    "channel",
+    "first_source",
+    "state",
+    "reason_code",
+    "memo_read",
+    "candidates",
+    "memo_refs",
+    "allocated",
+]
+
+
+@dataclass
+class Writer:
+    school_id: str
+    outbox: Outbox
+    credits: list[tuple[object, ...]] = field(default_factory=list)
+    identifiers: list[tuple[str, str, uuid.UUID]] = field(default_factory=list)
+    sources: list[tuple[uuid.UUID, str]] = field(default_factory=list)
+    allocations: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, int, str, uuid.UUID | None]] = field(default_factory=list)
+    invoice_deltas: dict[uuid.UUID, int] = field(default_factory=lambda: defaultdict(int))
+    payers: set[tuple[str, uuid.UUID]] = field(default_factory=set)
+    events: list[tuple[Message, str, str]] = field(default_factory=list)
+
+    def new_credit(
+        self,
+        credit_id: uuid.UUID,
+        c: BankCredit,
+        reading: MemoReading,
+        memo_compact: str,
+        channel: int,
+        decision: Decision,
+    ) -> None:
+        self.credits.append(
+            (
+                credit_id,
+                self.school_id,
+                c.account_number,
+                c.amount,
+                c.booked_at,
+                c.value_date,
+                c.memo,
+                memo_compact,
+                c.payer_name,
+                c.payer_account,
+                c.virtual_account,
+                Channel.Name(channel),
+                c.source_kind,
+                str(decision.state),
+                decision.reason_code,
+                json.dumps(reading.as_dict()),
+                json.dumps([str(i) for i in decision.candidates]),
+                list(reading.references),
+                decision.allocated,
+            )
+        )
+        msg = CreditReceived(
+            credit_id=str(credit_id),
+            school_id=self.school_id,
+            amount=c.amount,
+            channel=channel,
+            source=c.source_kind,
+            account_number=c.account_number,
+        )
+        msg.booked_at.FromDatetime(c.booked_at.astimezone(UTC))
+        self.events.append((msg, str(credit_id), self.school_id))
+
+    def seen(self, credit_id: uuid.UUID, account: str, identifiers: list[str], source_kind: str) -> None:
+        self.identifiers.extend((account, i, credit_id) for i in identifiers)
+        self.sources.append((credit_id, source_kind))
+
+    def place(
+        self,
+        credit_id: uuid.UUID,
+        c: BankCredit,
+        decision: Decision,
+        *,
+        channel: int,
+        book: Book | None,
+        bank_reference: str = "",
+        action_id: uuid.UUID | None = None,
+    ) -> None:
+        for a in decision.allocations:
+            payment_id = uuid.uuid4()
+            self.allocations.append((payment_id, credit_id, a.invoice_id, a.amount, decision.reason_code, action_id))
+            self.invoice_deltas[a.invoice_id] += a.amount
+            msg = PaymentMatched(
+                payment_id=str(payment_id),
+                credit_id=str(credit_id),
+                invoice_id=str(a.invoice_id),
+                school_id=self.school_id,
+                amount=a.amount,
+                channel=channel,
+                payer_name=c.payer_name,
+                bank_reference=bank_reference,
+                reason_code=decision.reason_code,
+            )
+            msg.paid_at.FromDatetime(c.booked_at.astimezone(UTC))
+            self.events.append((msg, str(a.invoice_id), self.school_id))
+            if c.payer_account and decision.reason_code in CONFIDENT and book and a.invoice_id in book.invoices:
+                self.payers.add((c.payer_account, book.invoices[a.invoice_id].student_id))
+        if decision.state in EXCEPTION_STATES:
+            self.events.append(
+                (
+                    PaymentUnmatched(
+                        credit_id=str(credit_id),
+                        school_id=self.school_id,
+                        state=str(decision.state),
+                        reason_code=decision.reason_code,
+                        unallocated=c.amount - decision.allocated,
+                    ),
+                    str(credit_id),
+                    self.school_id,
+                )
+            )
+
+    async def flush(self, conn: asyncpg.Connection) -> None:
+        if self.credits:
+            await conn.copy_records_to_table("credits", records=self.credits, columns=_CREDIT_COLUMNS)
+        await _copy_ignoring_conflicts(
+            conn, "credit_identifiers", ["account_number", "identifier", "credit_id"], self.identifiers
+        )
+        await _copy_ignoring_conflicts(conn, "credit_sources", ["credit_id", "source_kind"], self.sources)
+        if self.allocations:
+            await conn.copy_records_to_table(
+                "allocations",
+                records=self.allocations,
+                columns=["payment_id", "credit_id", "invoice_id", "amount", "reason_code", "action_id"],
+            )
+            await conn.execute(
+                "UPDATE invoices i SET allocated = i.allocated + d.amount "
+                "FROM unnest($1::uuid[], $2::bigint[]) AS d(invoice_id, amount) WHERE i.invoice_id = d.invoice_id",
+                list(self.invoice_deltas),
+                list(self.invoice_deltas.values()),
+            )
+        if self.payers:
+            await conn.executemany(
+                "INSERT INTO payer_accounts (payer_account, student_id, school_id) VALUES ($1, $2, $3) "
+                "ON CONFLICT (payer_account, student_id) DO UPDATE SET last_seen = now()",
+                [(p, s, self.school_id) for p, s in self.payers],
+            )
+        if self.events:
+            await self.outbox.add_many(conn, Topic.RECONCILIATION, self.events)
+
+
+async def _copy_ignoring_conflicts(
+    conn: asyncpg.Connection, table: str, columns: list[str], rows: list[tuple[object, ...]]
+) -> None:
+    """COPY speed with ON CONFLICT DO NOTHING: through a temporary table dropped at commit."""
+    if not rows:
+        return
+    if len(rows) < 50:
+        placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+        await conn.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) ON CONFLICT DO NOTHING",  # noqa: S608 (internal table names)
+            rows,
+        )
+        return
+    tmp = f"tmp_{table}"
+    await conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
+    await conn.copy_records_to_table(tmp, records=rows, columns=columns)
+    cols = ", ".join(columns)
+    await conn.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {tmp} ON CONFLICT DO NOTHING")  # noqa: S608
+    await conn.execute(f"TRUNCATE {tmp}")

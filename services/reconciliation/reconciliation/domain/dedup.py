@@ -1,0 +1,76 @@
+"""Is an arriving credit one already in the books? The rule, pure (issue 5 §2).
+
+Same credit: same account, amount and local date, and either a shared identifier (webhook id, bank
+reference, NtryRef, AcctSvcrRef, TxId), or—when no identifier is shared—a memo that is the same (or one is
+the other cut short, or both name the same payment reference) on a stored credit not yet delivered by this
+kind of source. That last condition keeps two genuinely identical transfers apart: each statement line
+takes one webhook credit, the earliest.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+MIN_MEMO_FOR_DEDUP = 8
+
+
+@dataclass
+class Known:
+    credit_id: uuid.UUID
+    booked_at: datetime
+    memo_compact: str
+    memo_refs: frozenset[str]
+    identifiers: set[str] = field(default_factory=set)
+    sources: set[str] = field(default_factory=set)
+    state: str = ""
+    reason_code: str = ""
+
+
+Key = tuple[str, int, date]
+
+
+def memos_agree(a: str, b: str, refs_a: frozenset[str], refs_b: frozenset[str]) -> bool:
+    if refs_a & refs_b:
+        return True
+    if len(a) < MIN_MEMO_FOR_DEDUP or len(b) < MIN_MEMO_FOR_DEDUP:
+        return False
+    return a.startswith(b) or b.startswith(a)
+
+
+class DedupIndex:
+    """Indexed so that a day of identical amounts (hundreds of parents paying the same fee) stays linear:
+    by identifier, by payment reference, and by the first MIN_MEMO_FOR_DEDUP memo characters (a memo that
+    is the other cut short shares them)."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[tuple[Key, str], Known] = {}
+        self._by_ref: dict[tuple[Key, str], list[Known]] = defaultdict(list)
+        self._by_prefix: dict[tuple[Key, str], list[Known]] = defaultdict(list)
+
+    def add(self, key: Key, known: Known) -> None:
+        self.remember(key, known, known.identifiers)
+        for ref in known.memo_refs:
+            self._by_ref[(key, ref)].append(known)
+        if len(known.memo_compact) >= MIN_MEMO_FOR_DEDUP:
+            self._by_prefix[(key, known.memo_compact[:MIN_MEMO_FOR_DEDUP])].append(known)
+
+    def remember(self, key: Key, known: Known, identifiers: set[str] | list[str]) -> None:
+        known.identifiers.update(identifiers)
+        for i in identifiers:
+            self._by_id.setdefault((key, i), known)
+
+    def find(self, key: Key, *, identifiers: set[str], memo_compact: str, memo_refs: frozenset[str],
+             source_kind: str) -> Known | None:
+        for i in identifiers:
+            hit = self._by_id.get((key, i))
+            if hit is not None:
+                return hit
+        candidates = [k for ref in memo_refs for k in self._by_ref.get((key, ref), [])]
+        if len(memo_compact) >= MIN_MEMO_FOR_DEDUP:
+            candidates += self._by_prefix.get((key, memo_compact[:MIN_MEMO_FOR_DEDUP]), [])
+        fallback = [k for k in candidates if source_kind not in k.sources
+                    and memos_agree(k.memo_compact, memo_compact, k.memo_refs, memo_refs)]
+        return min(fallback, key=lambda k: (k.booked_at, str(k.credit_id))) if fallback else None

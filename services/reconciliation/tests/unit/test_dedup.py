@@ -1,0 +1,55 @@
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+from reconciliation.domain.dedup import DedupIndex, Known
+
+KEY = ("001", 500_000, date(2026, 9, 5))
+T0 = datetime(2026, 9, 5, 3, tzinfo=UTC)
+
+
+def known(memo: str, *, ids=(), refs=(), sources=("webhook_sepay",), minutes=0) -> Known:
+    return Known(uuid.uuid4(), T0 + timedelta(minutes=minutes), memo, frozenset(refs), set(ids), set(sources))
+
+
+def find(index, memo="", ids=(), refs=(), source="camt054"):
+    return index.find(KEY, identifiers=set(ids), memo_compact=memo, memo_refs=frozenset(refs), source_kind=source)
+
+
+def test_a_shared_identifier_is_the_same_credit_whatever_the_memo():
+    index = DedupIndex()
+    k = known("HOCPHI", ids={"FT1"})
+    index.add(KEY, k)
+    assert find(index, "SOMETHINGELSE", ids={"FT1"}, source="webhook_sepay") is k
+
+
+def test_a_memo_cut_short_by_the_bank_is_the_same_credit():
+    index = DedupIndex()
+    k = known("MBVCB3278907687HP3C4D6F7G9HOCPHIT9CTTU1903")
+    index.add(KEY, k)
+    assert find(index, "MBVCB3278907687HP3C4D") is k
+    assert find(index, "MBVCB3278907687HP3C4D", source="webhook_sepay") is None  # same kind of source: another one
+
+
+def test_identical_transfers_pair_one_to_one_in_order():
+    index = DedupIndex()
+    first, second = known("HP3C4D6F7G9T092026", minutes=1), known("HP3C4D6F7G9T092026", minutes=2)
+    index.add(KEY, second)
+    index.add(KEY, first)
+    assert find(index, "HP3C4D6F7G9T092026") is first
+    first.sources.add("camt054")
+    assert find(index, "HP3C4D6F7G9T092026") is second
+    second.sources.add("camt054")
+    assert find(index, "HP3C4D6F7G9T092026") is None
+
+
+def test_short_memos_without_a_reference_are_never_merged():
+    index = DedupIndex()
+    index.add(KEY, known("HOCPHI"))
+    assert find(index, "HOCPHI") is None
+
+
+def test_thousands_of_same_amount_credits_stay_fast():
+    index = DedupIndex()
+    for n in range(20_000):
+        index.add(KEY, known(f"MBVCB{n:010d}HOCPHI", ids={f"FT{n}"}))
+    assert find(index, "MBVCB0000019999HOCPHI") is not None
