@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 TUITION := .venv/bin/tuition
 
-.PHONY: help setup infra-up infra-down infra-status test test-unit lint proto proto-check demo bench clean
+.PHONY: help setup infra-up infra-down infra-status test test-unit lint proto demo bench clean
 
 help:
 	@echo "make test        install what is missing, start PostgreSQL + Kafka, run the whole suite"
@@ -40,3 +40,6 @@ lint: setup
 
 clean:
 	rm -rf .venv .cache
+
+bench: setup
+	$(PY) -m bench.run

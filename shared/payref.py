@@ -91,6 +91,8 @@ def is_valid(reference: str) -> bool:
 
 def fold_memo(memo: str) -> str:
     """A memo as banks deliver it, folded: no diacritics, upper case, NFC."""
+    if memo.isascii():  # what banks almost always send: nothing to decompose
+        return memo.upper()
     decomposed = unicodedata.normalize("NFD", memo.replace("đ", "d").replace("Đ", "D"))
     stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
     return unicodedata.normalize("NFC", stripped).upper()

@@ -25,7 +25,7 @@ from tuition.reconciliation.v1.events_pb2 import Channel, CreditReceived, Paymen
 # Reasons confident enough to learn "this payer account pays for this student".
 CONFIDENT = {"reference", "group_reference", "references", "virtual_account", "manual"}
 
-_CREDIT_COLUMNS = [
+CREDIT_COLUMNS = [
     "credit_id",
     "school_id",
     "account_number",
@@ -154,7 +154,7 @@ class Writer:
 
     async def flush(self, conn: asyncpg.Connection) -> None:
         if self.credits:
-            await conn.copy_records_to_table("credits", records=self.credits, columns=_CREDIT_COLUMNS)
+            await conn.copy_records_to_table("credits", records=self.credits, columns=CREDIT_COLUMNS)
         await _copy_ignoring_conflicts(
             conn, "credit_identifiers", ["account_number", "identifier", "credit_id"], self.identifiers
         )
