@@ -26,14 +26,18 @@ MANGLE = [
 
 
 def _camt(entries: list[tuple[int, str, str]]) -> bytes:
-    parts = ['<?xml version="1.0" encoding="UTF-8"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08">'
-             "<BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>B</MsgId><CreDtTm>2026-09-05T17:00:00+07:00</CreDtTm></GrpHdr>"
-             f"<Ntfctn><Id>N</Id><Acct><Id><Othr><Id>{ACCOUNT}</Id></Othr></Id><Ccy>VND</Ccy></Acct>"]
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08">'
+        "<BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>B</MsgId><CreDtTm>2026-09-05T17:00:00+07:00</CreDtTm></GrpHdr>"
+        f"<Ntfctn><Id>N</Id><Acct><Id><Othr><Id>{ACCOUNT}</Id></Othr></Id><Ccy>VND</Ccy></Acct>"
+    ]
     for amount, memo, ref in entries:
-        parts.append(f'<Ntry><NtryRef>{ref}</NtryRef><Amt Ccy="VND">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd>'
-                     f"<Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-09-05</Dt></BookgDt><AcctSvcrRef>S{ref}</AcctSvcrRef>"
-                     f"<NtryDtls><TxDtls><Refs><TxId>T{ref}</TxId></Refs><RmtInf><Ustrd>{memo}</Ustrd></RmtInf>"
-                     "</TxDtls></NtryDtls></Ntry>")
+        parts.append(
+            f'<Ntry><NtryRef>{ref}</NtryRef><Amt Ccy="VND">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd>'
+            f"<Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-09-05</Dt></BookgDt><AcctSvcrRef>S{ref}</AcctSvcrRef>"
+            f"<NtryDtls><TxDtls><Refs><TxId>T{ref}</TxId></Refs><RmtInf><Ustrd>{memo}</Ustrd></RmtInf>"
+            "</TxDtls></NtryDtls></Ntry>"
+        )
     parts.append("</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>")
     return "".join(parts).encode()
 
@@ -42,16 +46,47 @@ async def run(server_dsn: str, n: int = 100_000) -> list[Measure]:
     rng = random.Random(1)
     fees = [650_000, 1_250_000, 1_584_520, 900_000, 375_000]  # many parents pay the same amount on the same day
     async with scratch_db(server_dsn, SPEC.migrations) as pool:
-        invoices = [(uuid.uuid4(), SCHOOL, uuid.uuid4(), f"{2200000000 + i}", "Hoc Sinh", "3A1", f"fam{i}", None,
-                     payref.make_reference(i), "2026-09", date(2026, 9, 15), rng.choice(fees)) for i in range(n)]
-        await pool.copy_records_to_table("invoices", records=invoices, columns=[
-            "invoice_id", "school_id", "student_id", "student_code", "student_name", "class_name", "family_key",
-            "virtual_account", "payment_reference", "period", "due_date", "total"])
+        invoices = [
+            (
+                uuid.uuid4(),
+                SCHOOL,
+                uuid.uuid4(),
+                f"{2200000000 + i}",
+                "Hoc Sinh",
+                "3A1",
+                f"fam{i}",
+                None,
+                payref.make_reference(i),
+                "2026-09",
+                date(2026, 9, 15),
+                rng.choice(fees),
+            )
+            for i in range(n)
+        ]
+        await pool.copy_records_to_table(
+            "invoices",
+            records=invoices,
+            columns=[
+                "invoice_id",
+                "school_id",
+                "student_id",
+                "student_code",
+                "student_name",
+                "class_name",
+                "family_key",
+                "virtual_account",
+                "payment_reference",
+                "period",
+                "due_date",
+                "total",
+            ],
+        )
         entries = []
         for i, inv in enumerate(invoices):
             ref = inv[8]
-            memo = rng.choice(MANGLE).format(t=rng.randrange(10**9, 10**10), t6=rng.randrange(10**5, 10**6), ref=ref,
-                                             a=ref[:5], b=ref[5:])
+            memo = rng.choice(MANGLE).format(
+                t=rng.randrange(10**9, 10**10), t6=rng.randrange(10**5, 10**6), ref=ref, a=ref[:5], b=ref[5:]
+            )
             entries.append((inv[11], memo, f"FT{26248000000 + i}"))
         data = _camt(entries)
         with Timer() as parse_t:
@@ -60,14 +95,49 @@ async def run(server_dsn: str, n: int = 100_000) -> list[Measure]:
             outcomes = await ingest(pool, Outbox("reconciliation"), SCHOOL, statement.credits, bulk=True)
         matched = sum(o.state == "matched" for o in outcomes)
         # The limit: writing the same number of credit rows with a bare COPY (no parsing, no matching).
-        rows = [(uuid.uuid4(), SCHOOL, ACCOUNT, c.amount, c.booked_at, c.value_date, c.memo, "", "", "", "",
-                 "BANK_TRANSFER", "camt054", "matched", "reference", "{}", "[]", [], c.amount)
-                for c in statement.credits]
+        rows = [
+            (
+                uuid.uuid4(),
+                SCHOOL,
+                ACCOUNT,
+                c.amount,
+                c.booked_at,
+                c.value_date,
+                c.memo,
+                "",
+                "",
+                "",
+                "",
+                "BANK_TRANSFER",
+                "camt054",
+                "matched",
+                "reference",
+                "{}",
+                "[]",
+                [],
+                c.amount,
+            )
+            for c in statement.credits
+        ]
         await pool.execute("CREATE TABLE copy_floor (LIKE credits INCLUDING DEFAULTS)")
         with Timer() as copy_t:
             await pool.copy_records_to_table("copy_floor", records=rows, columns=CREDIT_COLUMNS)
     total = parse_t.seconds + ingest_t.seconds
-    details: dict[str, Any] = {"credits": n, "open_invoices": n, "matched": matched, "parse_s": round(parse_t.seconds, 2),
-                               "place_and_write_s": round(ingest_t.seconds, 2), "statement_mib": round(len(data) / 2**20, 1)}
-    return [Measure("statement matching (camt.054, 100k credits vs 100k open invoices)", round(n / total),
-                    "credits/s", "PostgreSQL COPY of the same credit rows", round(n / copy_t.seconds), details)]
+    details: dict[str, Any] = {
+        "credits": n,
+        "open_invoices": n,
+        "matched": matched,
+        "parse_s": round(parse_t.seconds, 2),
+        "place_and_write_s": round(ingest_t.seconds, 2),
+        "statement_mib": round(len(data) / 2**20, 1),
+    }
+    return [
+        Measure(
+            "statement matching (camt.054, 100k credits vs 100k open invoices)",
+            round(n / total),
+            "credits/s",
+            "PostgreSQL COPY of the same credit rows",
+            round(n / copy_t.seconds),
+            details,
+        )
+    ]

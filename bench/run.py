@@ -23,16 +23,22 @@ async def main() -> int:
     for name, bench in (("matching", matching.run),):
         print(f"bench: {name} ...", file=sys.stderr, flush=True)
         measures += await bench(endpoints.pg_dsn)
-    result = {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
-              "bench_process_peak_rss_mib": round(peak_rss_mib()), "measures": [m.as_dict() for m in measures]}
+    result = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "bench_process_peak_rss_mib": round(peak_rss_mib()),
+        "measures": [m.as_dict() for m in measures],
+    }
     (OUT / "results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     lines = ["| measure | value | limit (same run) | ratio |", "|---|---|---|---|"]
     for m in measures:
         lines.append(f"| {m.name} | {m.value:,} {m.unit} | {m.limit_name}: {m.limit_value:,} {m.unit} | {m.ratio} |")
     table = "\n".join(lines)
-    (OUT / "results.md").write_text(f"# Benchmarks\n\nMachine: {result['machine']['cpu']}, "
-                                    f"{result['machine']['cores']} cores, {result['machine']['memory_gib']} GiB.\n\n"
-                                    f"{table}\n")
+    (OUT / "results.md").write_text(
+        f"# Benchmarks\n\nMachine: {result['machine']['cpu']}, "
+        f"{result['machine']['cores']} cores, {result['machine']['memory_gib']} GiB.\n\n"
+        f"{table}\n"
+    )
     print(table)
     return 0
 

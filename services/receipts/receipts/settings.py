@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
+
+DEV_KEY_SECRET = "dev-only-receipt-key-secret-0123456789"  # noqa: S105
 
 
 class ReceiptsSettings(ServiceSettings):
@@ -12,3 +15,22 @@ class ReceiptsSettings(ServiceSettings):
 
     database: str = "tuition_receipts"
     http_port: int = 8103
+    # Encrypts the schools' private keys at rest (PKCS#12).
+    key_secret: SecretStr = SecretStr(DEV_KEY_SECRET)
+    # Development/demo: a local CA issues school keys and a receipt series is opened automatically.
+    auto_provision: bool | None = None
+    # Where receipts are served (links on the parent page, the verification URL).
+    public_url: str = "http://127.0.0.1:8103"
+    default_form_code: str = Field(default="01BLP0-001")
+    default_series_prefix: str = Field(default="BL")
+    default_range: int = Field(default=9_999_999, ge=1)
+
+    @property
+    def provisions(self) -> bool:
+        return self.auto_provision if self.auto_provision is not None else self.environment != "production"
+
+    @model_validator(mode="after")
+    def _refuse_dev_key_secret_in_production(self) -> ReceiptsSettings:
+        if self.environment == "production" and self.key_secret.get_secret_value() == DEV_KEY_SECRET:
+            raise ValueError("RECEIPTS_KEY_SECRET must be set in production")
+        return self

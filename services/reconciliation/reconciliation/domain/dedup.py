@@ -62,8 +62,9 @@ class DedupIndex:
         for i in identifiers:
             self._by_id.setdefault((key, i), known)
 
-    def find(self, key: Key, *, identifiers: set[str], memo_compact: str, memo_refs: frozenset[str],
-             source_kind: str) -> Known | None:
+    def find(
+        self, key: Key, *, identifiers: set[str], memo_compact: str, memo_refs: frozenset[str], source_kind: str
+    ) -> Known | None:
         for i in identifiers:
             hit = self._by_id.get((key, i))
             if hit is not None:
@@ -71,6 +72,9 @@ class DedupIndex:
         candidates = [k for ref in memo_refs for k in self._by_ref.get((key, ref), [])]
         if len(memo_compact) >= MIN_MEMO_FOR_DEDUP:
             candidates += self._by_prefix.get((key, memo_compact[:MIN_MEMO_FOR_DEDUP]), [])
-        fallback = [k for k in candidates if source_kind not in k.sources
-                    and memos_agree(k.memo_compact, memo_compact, k.memo_refs, memo_refs)]
+        fallback = [
+            k
+            for k in candidates
+            if source_kind not in k.sources and memos_agree(k.memo_compact, memo_compact, k.memo_refs, memo_refs)
+        ]
         return min(fallback, key=lambda k: (k.booked_at, str(k.credit_id))) if fallback else None

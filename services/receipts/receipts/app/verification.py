@@ -1,0 +1,189 @@
+"""Is this receipt genuine? For an XML file, a PDF (its embedded XML) or the QR text.
+
+Works offline from a published key list (`GET /keys` → JWKS with certificates, statuses, trust anchors):
+the same code serves the public endpoint and `tuition receipts verify`. Reasons: tampered content,
+unknown key, certificate not from a trusted authority, certificate expired (or not yet valid) when the
+receipt was issued, certificate revoked, key of another school.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from receipts.adapters import compact, xmlsig
+from receipts.adapters.keys import kid_of
+from receipts.domain.receipt import read_fields
+
+
+@dataclass
+class Verdict:
+    valid: bool
+    reason: str
+    format: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    kid: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "valid": self.valid,
+            "reason": self.reason,
+            "format": self.format,
+            "fields": self.fields,
+            "kid": self.kid,
+        }
+
+
+@dataclass(frozen=True)
+class PublishedKey:
+    kid: str
+    school_id: str
+    kind: str
+    status: str
+    cert: x509.Certificate
+    revoked_at: datetime | None
+
+
+class KeyList:
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.keys: dict[str, PublishedKey] = {}
+        for entry in doc.get("keys", []):
+            cert = x509.load_der_x509_certificate(base64.b64decode(entry["x5c"][0]))
+            revoked = entry.get("revoked_at")
+            self.keys[entry["kid"]] = PublishedKey(
+                entry["kid"],
+                entry["school_id"],
+                entry.get("kind", ""),
+                entry.get("status", "active"),
+                cert,
+                datetime.fromtimestamp(revoked, UTC) if revoked else None,
+            )
+        self.anchors = [x509.load_pem_x509_certificate(pem.encode()) for pem in doc.get("trust_anchors", [])]
+
+    def _trusted(self, cert: x509.Certificate) -> bool:
+        return any(_issued_by(cert, anchor) for anchor in self.anchors)
+
+    def check(
+        self,
+        key: PublishedKey | None,
+        *,
+        school_id: str,
+        issued_at: datetime,
+        fmt: str,
+        fields: dict[str, Any],
+        kid: str,
+    ) -> Verdict:
+        if key is None:
+            return Verdict(False, f"unknown key {kid}: not in the published key list", fmt, fields, kid)
+        if not self._trusted(key.cert):
+            return Verdict(False, "the certificate was not issued by a trusted authority", fmt, fields, kid)
+        if key.school_id != school_id:
+            return Verdict(
+                False,
+                f"wrong school: the receipt says {school_id}, the key belongs to {key.school_id}",
+                fmt,
+                fields,
+                kid,
+            )
+        if not key.cert.not_valid_before_utc <= issued_at <= key.cert.not_valid_after_utc:
+            return Verdict(
+                False, "the certificate was expired (or not yet valid) when the receipt was issued", fmt, fields, kid
+            )
+        # Revocation means compromise: the signing time is the signer's own claim (no trusted timestamp),
+        # so no receipt of a revoked key is trusted. Routine rotation retires keys instead, and their
+        # receipts stay valid.
+        if key.status == "revoked":
+            return Verdict(False, "the certificate was revoked", fmt, fields, kid)
+        return Verdict(True, "valid", fmt, fields, kid)
+
+
+def _issued_by(cert: x509.Certificate, anchor: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(anchor)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def verify_xml(document: bytes, keys: KeyList) -> Verdict:
+    try:
+        data, cert = xmlsig.verify(document, trusted_ca=keys.anchors)
+    except xmlsig.XmlSignatureError as exc:
+        return Verdict(False, f"tampered or damaged: {exc}", "xml")
+    fields = read_fields(data)
+    kid = kid_of(cert)
+    try:
+        issued_at = datetime.fromisoformat(fields["issued_at"]).astimezone(UTC)
+    except ValueError:
+        return Verdict(False, "the receipt has no valid issue time", "xml", fields, kid)
+    key = keys.keys.get(kid)
+    if key is not None and key.cert != cert:
+        return Verdict(False, "the embedded certificate differs from the published one", "xml", fields, kid)
+    return keys.check(key, school_id=fields["school_id"], issued_at=issued_at, fmt="xml", fields=fields, kid=kid)
+
+
+def verify_qr(text: str, keys: KeyList) -> Verdict:
+    try:
+        kid_bytes, claims, signed, signature = compact.unpack(text)
+    except compact.CompactError as exc:
+        return Verdict(False, str(exc), "qr")
+    kid = kid_bytes.hex()
+    key = keys.keys.get(kid)
+    fields = {
+        "school_id": claims.get("s"),
+        "form_code": claims.get("f"),
+        "series_code": claims.get("sr"),
+        "number": claims.get("n"),
+        "amount": claims.get("a"),
+        "verification_code": claims.get("v"),
+        "student_code": claims.get("c"),
+        "issued_at": datetime.fromtimestamp(claims.get("t", 0), UTC).isoformat(),
+    }
+    if key is not None:
+        public = key.cert.public_key()
+        if not isinstance(public, ec.EllipticCurvePublicKey):
+            return Verdict(False, f"key {kid} is not a compact-signature key", "qr", fields, kid)
+        try:
+            compact.verify(signed, signature, public)
+        except compact.CompactError as exc:
+            return Verdict(False, f"tampered: {exc}", "qr", fields, kid)
+    return keys.check(
+        key,
+        school_id=str(claims.get("s")),
+        issued_at=datetime.fromtimestamp(claims.get("t", 0), UTC),
+        fmt="qr",
+        fields=fields,
+        kid=kid,
+    )
+
+
+def xml_from_pdf(data: bytes) -> bytes | None:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    for name, contents in reader.attachments.items():
+        if name.endswith(".xml") and contents:
+            return bytes(contents[0])
+    return None
+
+
+def verify_any(data: bytes | str, keys: KeyList) -> Verdict:
+    raw = data.encode() if isinstance(data, str) else data
+    stripped = raw.lstrip()
+    if stripped.startswith(b"%PDF"):
+        xml = xml_from_pdf(raw)
+        if xml is None:
+            return Verdict(False, "the PDF carries no signed receipt XML", "pdf")
+        verdict = verify_xml(xml, keys)
+        verdict.format = "pdf"
+        return verdict
+    if stripped.startswith(b"<"):
+        return verify_xml(raw, keys)
+    return verify_qr(stripped.decode(errors="replace"), keys)

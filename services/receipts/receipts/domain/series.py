@@ -1,0 +1,51 @@
+"""Receipt series rules (Decree 123/2020/ND-CP; Circular 78/2021/TT-BTC): pure.
+
+A series is registered before use with a number range; numbers are strictly sequential within it; the
+series code's last two digits are the year it is used in; a new series begins at the year's turn.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_SERIES = re.compile(r"^[A-Z][A-Z0-9-]{0,6}(\d{2})$")
+_FORM = re.compile(r"^[0-9A-Z][0-9A-Z/-]{1,19}$")
+
+
+class SeriesError(ValueError):
+    pass
+
+
+def validate_registration(form_code: str, series_code: str, year: int, range_from: int, range_to: int) -> None:
+    if not _FORM.match(form_code):
+        raise SeriesError(f"form code {form_code!r}: 2–20 upper-case letters, digits, '-' or '/'")
+    m = _SERIES.match(series_code)
+    if not m:
+        raise SeriesError(
+            f"series code {series_code!r}: a letter, up to 6 letters/digits/'-', then the year's two digits"
+        )
+    if int(m.group(1)) != year % 100:
+        raise SeriesError(f"series code {series_code!r} ends in {m.group(1)}, but the series is for {year}")
+    if not 1 <= range_from <= range_to:
+        raise SeriesError(f"number range {range_from}–{range_to} is not valid")
+
+
+def next_year_code(series_code: str, year: int) -> str:
+    """The same series code for another year (AB26 → AB27): used to open next year's series."""
+    return series_code[:-2] + f"{year % 100:02d}"
+
+
+@dataclass(frozen=True)
+class Remaining:
+    left: int
+    size: int
+
+    @property
+    def low(self) -> bool:
+        """Warn when less than a tenth, or fewer than 100 numbers, remain."""
+        return self.left < max(100, self.size // 10)
+
+
+def remaining(range_from: int, range_to: int, next_number: int) -> Remaining:
+    return Remaining(range_to - next_number + 1, range_to - range_from + 1)

@@ -1,0 +1,45 @@
+"""`tuition receipts verify FILE|QR-TEXT`: exit 0 when the receipt is genuine, 1 when it is not (and why)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import httpx
+
+from receipts.app.verification import KeyList, verify_any
+
+
+def _load_keys(source: str) -> KeyList:
+    if source.startswith(("http://", "https://")):
+        response = httpx.get(source.rstrip("/"), timeout=10)
+        response.raise_for_status()
+        return KeyList(response.json())
+    return KeyList(json.loads(Path(source).read_text()))
+
+
+def _verify(args: argparse.Namespace) -> int:
+    target = Path(args.receipt)
+    data: bytes | str = target.read_bytes() if target.is_file() else args.receipt
+    try:
+        keys = _load_keys(args.keys)
+    except (OSError, ValueError, httpx.HTTPError) as exc:
+        print(f"tuition receipts verify: cannot load the key list from {args.keys}: {exc}", file=sys.stderr)
+        return 2
+    verdict = verify_any(data, keys)
+    print(json.dumps(verdict.as_dict(), ensure_ascii=False, default=str))
+    return 0 if verdict.valid else 1
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    rc = sub.add_parser("receipts", help="receipt tools").add_subparsers(dest="receipts_cmd", required=True)
+    v = rc.add_parser("verify", help="verify a receipt (XML or PDF file, or the QR text); exit 0 valid, 1 invalid")
+    v.add_argument("receipt", help="a file path, or the QR text (BL1:...)")
+    v.add_argument(
+        "--keys",
+        default="http://127.0.0.1:8103/keys",
+        help="the published key list: a URL, or a saved JSON file for offline checks",
+    )
+    v.set_defaults(func=_verify)

@@ -1,0 +1,269 @@
+"""Receipts: content, tampering, keys, series, cancellation, rendering, the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import subprocess
+import sys
+import tempfile
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from pypdf import PdfReader
+
+from receipts.adapters import compact
+from shared.events.topics import Topic
+from shared.testing import wait_until
+
+from .conftest import SCHOOL, invoice_event, payment_event, publish, school_event
+
+pytestmark = pytest.mark.integration
+
+
+async def _issue(app, n: int = 1, amount: int = 1_584_520) -> list[dict]:
+    await publish(app.kafka, app.prefix, Topic.INVOICING, [school_event()] + [invoice_event(i) for i in range(n)])
+    await publish(app.kafka, app.prefix, Topic.RECONCILIATION, [payment_event(i, amount) for i in range(n)])
+
+    async def ready() -> bool:
+        return await app.pool.fetchval("SELECT count(*) FROM receipts") >= n
+
+    await wait_until(ready, what=f"{n} receipts")
+    return (await app.client.get(f"/schools/{SCHOOL}/receipts", headers=app.headers())).json()
+
+
+async def _verify(app, body: bytes | str) -> dict:
+    return (await app.client.post("/verify", content=body)).json()
+
+
+async def test_a_receipt_carries_everything_the_law_asks_and_verifies(receipts_app):
+    (receipt,) = await _issue(receipts_app)
+    code = receipt["verification_code"]
+    xml = (await receipts_app.client.get(f"/r/{code}.xml")).content
+    data = etree.fromstring(xml).find("DLBLai")
+    assert data.get("Id") == "data"
+    assert data.findtext("TTChung/KHMSBLai") == "01BLP0-001" and data.findtext("TTChung/KHBLai") == "BL26"
+    assert data.findtext("TTChung/SBLai") == "0000001"
+    assert data.findtext("TTChung/NLap").endswith("+07:00")
+    assert data.findtext("NDBLai/NBan/MST") == "0101234567"
+    assert data.findtext("NDBLai/NNop/HVTHSinh") == "Nguyễn Ngọc Bảo Anh"
+    assert data.findtext("NDBLai/TToan/TgSTienBChu") == "Một triệu năm trăm tám mươi tư nghìn năm trăm hai mươi đồng"
+    sig = etree.fromstring(xml).find("DSCKS/NBan/{http://www.w3.org/2000/09/xmldsig#}Signature")
+    assert sig is not None and sig.find(".//{http://www.w3.org/2000/09/xmldsig#}X509Certificate") is not None
+    assert (await _verify(receipts_app, xml))["valid"]
+    compact_text = await receipts_app.pool.fetchval("SELECT compact FROM receipts")
+    verdict = await _verify(receipts_app, compact_text)
+    assert verdict["valid"] and verdict["fields"]["amount"] == 1_584_520 and verdict["format"] == "qr"
+    page = await receipts_app.client.get(f"/r/{code}")
+    assert "Một triệu năm trăm tám mươi tư nghìn năm trăm hai mươi đồng" in page.text and "<svg" in page.text
+
+
+async def test_changing_any_single_field_or_byte_fails_verification_with_a_reason(receipts_app):
+    (receipt,) = await _issue(receipts_app)
+    xml = (await receipts_app.client.get(f"/r/{receipt['verification_code']}.xml")).content
+    root = etree.fromstring(xml)
+    leaves = [el for el in root.find("DLBLai").iter() if el.text and el.text.strip() and len(el) == 0]
+    assert len(leaves) > 20
+    for i in range(len(leaves)):
+        copy = etree.fromstring(xml)
+        leaf = [el for el in copy.find("DLBLai").iter() if el.text and el.text.strip() and len(el) == 0][i]
+        leaf.text = leaf.text[:-1] + ("X" if leaf.text[-1] != "X" else "Y")
+        verdict = await _verify(receipts_app, etree.tostring(copy))
+        assert not verdict["valid"] and "tampered" in verdict["reason"], leaf.tag
+    amount = etree.fromstring(xml)
+    amount.find("DLBLai/NDBLai/TToan/TgSTien").text = "15845200"
+    verdict = await _verify(receipts_app, etree.tostring(amount))
+    assert verdict["changed_fields"] == ["amount"]
+    text = await receipts_app.pool.fetchval("SELECT compact FROM receipts")
+    for position in (10, len(text) // 2, len(text) - 3):
+        flipped = text[:position] + ("A" if text[position] != "A" else "B") + text[position + 1 :]
+        assert not (await _verify(receipts_app, flipped))["valid"]
+
+
+async def test_old_receipts_still_verify_after_key_rotation_and_a_revoked_key_fails(receipts_app):
+    (first,) = await _issue(receipts_app)
+    old_xml = (await receipts_app.client.get(f"/r/{first['verification_code']}.xml")).content
+    old_kid = await receipts_app.pool.fetchval("SELECT xml_kid FROM receipts")
+    assert (
+        await receipts_app.client.post(f"/schools/{SCHOOL}/keys/rotate", headers=receipts_app.headers())
+    ).status_code == 201
+    await publish(receipts_app.kafka, receipts_app.prefix, Topic.INVOICING, [invoice_event(50)])
+    await publish(receipts_app.kafka, receipts_app.prefix, Topic.RECONCILIATION, [payment_event(50)])
+
+    async def two() -> bool:
+        return await receipts_app.pool.fetchval("SELECT count(*) FROM receipts") == 2
+
+    await wait_until(two, what="a receipt signed with the new key")
+    kids = await receipts_app.pool.fetch("SELECT DISTINCT xml_kid FROM receipts")
+    assert len(kids) == 2
+    keylist = (await receipts_app.client.get("/keys")).json()
+    assert {k["status"] for k in keylist["keys"]} == {"active", "retired"}
+    old_verdict = await _verify(receipts_app, old_xml)
+    assert old_verdict["valid"], old_verdict
+    revoke = await receipts_app.client.post(
+        f"/schools/{SCHOOL}/keys/{old_kid}/revoke", headers=receipts_app.headers("service")
+    )
+    assert revoke.status_code == 204
+    verdict = await _verify(receipts_app, old_xml)
+    assert not verdict["valid"] and "revoked" in verdict["reason"]
+
+
+def test_a_receipt_signed_by_another_schools_key_or_an_unknown_key_is_refused():
+    from receipts.adapters import keys, xmlsig
+    from receipts.app.verification import KeyList, verify_xml
+    from receipts.domain.receipt import Line, ReceiptContent, build_xml
+
+    ca = keys.new_ca()
+    a = keys.issue_school_key(ca, school_id="A", school_name="A", kind="xml")
+    content = ReceiptContent(
+        "B",
+        "B",
+        "B",
+        "",
+        "",
+        "01BLP0-001",
+        "BL26",
+        1,
+        datetime.now(UTC),
+        "P",
+        "S",
+        "C",
+        "1A",
+        "2026-09",
+        (Line("x", 1),),
+        1,
+        "CASH",
+        "",
+        "HP",
+        "V",
+        "p",
+        str(uuid.uuid4()),
+    )
+    doc = xmlsig.sign(build_xml(content), a, datetime.now(UTC))
+    published = {"keys": [keys.jwk(a.cert, school_id="A", status="active")], "trust_anchors": [keys.cert_pem(ca.cert)]}
+    verdict = verify_xml(doc, KeyList(published))
+    assert not verdict.valid and "wrong school" in verdict.reason
+    assert "unknown key" in verify_xml(doc, KeyList({"keys": [], "trust_anchors": published["trust_anchors"]})).reason
+    other_ca = keys.new_ca("Some Other CA")
+    assert (
+        "trusted authority"
+        in verify_xml(doc, KeyList(published | {"trust_anchors": [keys.cert_pem(other_ca.cert)]})).reason
+    )
+
+
+async def test_a_series_is_registered_before_use_and_the_years_turn_opens_a_new_one(receipts_app):
+    h = receipts_app.headers()
+    bad = await receipts_app.client.post(
+        f"/schools/{SCHOOL}/series",
+        headers=h,
+        json={"form_code": "01BLP0-001", "series_code": "BL25", "year": 2026, "range_to": 100},
+    )
+    assert bad.status_code == 422 and "ends in 25" in bad.json()["detail"]
+    ok = await receipts_app.client.post(
+        f"/schools/{SCHOOL}/series",
+        headers=h,
+        json={"form_code": "01BLP0-002", "series_code": "HP26", "year": 2026, "range_from": 1, "range_to": 150},
+    )
+    assert ok.status_code == 201
+    again = await receipts_app.client.post(
+        f"/schools/{SCHOOL}/series",
+        headers=h,
+        json={"form_code": "01BLP0-002", "series_code": "HP26", "year": 2026, "range_from": 1, "range_to": 150},
+    )
+    assert again.status_code == 409
+    await _issue(receipts_app, n=60)
+    series = (await receipts_app.client.get(f"/schools/{SCHOOL}/series", headers=h)).json()
+    hp = next(s for s in series if s["series_code"] == "HP26")
+    assert hp["next_number"] == 61 and hp["numbers_left"] == 90 and hp["running_low"]
+    assert (
+        await receipts_app.pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE event_type = 'tuition.receipts.v1.SeriesRunningLow'"
+        )
+        > 0
+    )
+    from receipts.app.issuing import issue_receipt
+    from receipts.settings import ReceiptsSettings
+    from shared.events.outbox import Outbox
+
+    payment, _ = payment_event(0, 1000)
+    payment.payment_id = "new-year"
+    async with receipts_app.pool.acquire() as conn, conn.transaction():
+        await issue_receipt(
+            conn, Outbox("receipts"), ReceiptsSettings(), payment=payment, now=datetime(2027, 1, 1, 0, 30, tzinfo=UTC)
+        )
+    series = (await receipts_app.client.get(f"/schools/{SCHOOL}/series", headers=h)).json()
+    new = next(s for s in series if s["year"] == 2027)
+    assert new["series_code"] == "HP27" and new["next_number"] == 2
+
+
+async def test_a_cancelled_receipt_keeps_its_number_and_its_replacement_references_it(receipts_app):
+    (receipt,) = await _issue(receipts_app)
+    r = await receipts_app.client.post(
+        f"/schools/{SCHOOL}/receipts/{receipt['receipt_id']}/cancel",
+        headers=receipts_app.headers(),
+        json={"reason": "Sai tên người nộp"},
+    )
+    assert r.status_code == 200 and r.json()["replaced_by"]
+    rows = {str(x["receipt_id"]): x for x in await receipts_app.pool.fetch("SELECT * FROM receipts")}
+    old, new = rows[receipt["receipt_id"]], rows[r.json()["replaced_by"]]
+    assert (old["number"], old["status"], new["number"], new["status"]) == (1, "cancelled", 2, "issued")
+    xml = etree.fromstring(bytes(new["xml"]))
+    assert xml.findtext("DLBLai/TTChung/TTBLLQuan/BLaiBTThe") == "BL26 0000001"
+    assert (
+        await receipts_app.pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE event_type = 'tuition.receipts.v1.ReceiptCancelled'"
+        )
+        == 1
+    )
+    twice = await receipts_app.client.post(
+        f"/schools/{SCHOOL}/receipts/{receipt['receipt_id']}/cancel",
+        headers=receipts_app.headers(),
+        json={"reason": "x"},
+    )
+    assert twice.status_code == 409
+
+
+async def test_the_pdf_is_in_vietnamese_carries_the_signed_xml_and_verifies(receipts_app):
+    (receipt,) = await _issue(receipts_app)
+    pdf = (await receipts_app.client.get(f"/r/{receipt['verification_code']}.pdf")).content
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "BIÊN LAI THU TIỀN" in text and "Nguyễn Ngọc Bảo Anh" in text and "Trường Mầm non Hoa Phượng" in text
+    assert (await _verify(receipts_app, pdf))["valid"]
+    await asyncio.to_thread(_save_artifact, "receipt.pdf", pdf)
+
+
+def _save_artifact(name: str, data: bytes) -> None:
+    Path("test-artifacts").mkdir(exist_ok=True)
+    (Path("test-artifacts") / name).write_bytes(data)
+
+
+async def test_the_cli_verifies_offline_with_a_saved_key_list(receipts_app):
+    (receipt,) = await _issue(receipts_app)
+    xml = (await receipts_app.client.get(f"/r/{receipt['verification_code']}.xml")).content
+    keylist = (await receipts_app.client.get("/keys")).json()
+    qr = await receipts_app.pool.fetchval("SELECT compact FROM receipts")
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "keys.json").write_text(json.dumps(keylist))
+        (Path(tmp) / "r.xml").write_bytes(xml)
+        (Path(tmp) / "bad.xml").write_bytes(xml.replace(b"Nguy\xe1\xbb\x85n V\xc4\x83n H\xc3\xb9ng", b"Tran Van B"))
+
+        def cli(arg: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "shared.cli", "receipts", "verify", arg, "--keys", str(Path(tmp) / "keys.json")],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+
+        results = await asyncio.gather(
+            *(asyncio.to_thread(cli, a) for a in (str(Path(tmp) / "r.xml"), qr, str(Path(tmp) / "bad.xml")))
+        )
+    good, good_qr, bad = results
+    assert good.returncode == 0 and json.loads(good.stdout)["valid"]
+    assert good_qr.returncode == 0
+    assert bad.returncode == 1 and "tampered" in json.loads(bad.stdout)["reason"]
+    assert compact.PREFIX == "BL1:"
