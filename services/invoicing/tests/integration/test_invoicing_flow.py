@@ -405,3 +405,35 @@ async def test_a_student_with_a_virtual_account_gets_a_qr_to_that_account(invoic
     ).text
     assert _independent_decode(virtual)["account"] == "963869000001"
     assert _independent_decode(plain)["account"] == "0011001234567"
+
+
+async def test_the_parent_page_links_the_receipt_once_it_is_issued(invoicing):
+    from tuition.receipts.v1.events_pb2 import ReceiptIssued
+
+    invoices = await _ready(invoicing)
+    inv = invoices[0]
+    producer = AIOKafkaProducer(bootstrap_servers=invoicing.kafka)
+    await producer.start()
+    msg = ReceiptIssued(
+        receipt_id=str(uuid.uuid4()),
+        school_id=SCHOOL,
+        invoice_id=str(inv["invoice_id"]),
+        series_code="BL26",
+        number=17,
+        url="http://receipts.local/r/ABCDEFGH23",
+    )
+    env = wrap(msg, producer="receipts", aggregate_id=str(inv["invoice_id"]), school_id=SCHOOL)
+    await producer.send_and_wait(
+        topic_name(Topic.RECEIPTS, invoicing.topic_prefix), env.SerializeToString(), key=str(inv["invoice_id"]).encode()
+    )
+    await producer.stop()
+
+    async def linked() -> bool:
+        return await invoicing.runtime.db().fetchval("SELECT count(*) FROM invoice_receipts") == 1
+
+    await wait_until(linked, what="the receipt linked")
+    token = await invoicing.runtime.db().fetchval(
+        "SELECT public_token FROM invoices WHERE invoice_id = $1", inv["invoice_id"]
+    )
+    page = await invoicing.client.get(f"/pay/{token}")
+    assert "Biên lai điện tử số BL26-0000017" in page.text and "http://receipts.local/r/ABCDEFGH23" in page.text
