@@ -11,6 +11,7 @@ command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need_apt+=(maven)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v xmlsec1 >/dev/null || need_apt+=(xmlsec1)            # independent XML-signature check in tests
+command -v chromium >/dev/null || need_apt+=(chromium)          # the dashboard tests run in a real browser
 ls /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf >/dev/null 2>&1 || need_apt+=(fonts-dejavu-core)  # Vietnamese PDFs
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -85,7 +85,8 @@ class ServiceRuntime:
                 bootstrap=s.effective_kafka,
                 topics=[topic_name(t, s.topic_prefix) for t in cs.topics],
                 handlers=cs.handlers(self),
-                group_id=f"{s.topic_prefix}{self.spec.name}.{cs.name}",
+                group_id=f"{s.consumer_group_prefix if s.consumer_group_prefix is not None else s.topic_prefix}"
+                f"{self.spec.name}.{cs.name}",
             )
             self.consumers.append(consumer)
             self._tasks.append(asyncio.create_task(self._supervise(cs.name, consumer.run), name=cs.name))

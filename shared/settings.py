@@ -61,6 +61,9 @@ class ServiceSettings(InfraSettings):
     jwt_secret: SecretStr = Field(default=SecretStr(DEV_JWT_SECRET), validation_alias=_env("TUITION_JWT_SECRET"))
     # Prepended to every topic name: isolates tests and lets several districts share one cluster.
     topic_prefix: str = Field(default="", validation_alias=_env("TUITION_TOPIC_PREFIX"))
+    # Consumer groups are named "<prefix><service>.<consumer>": a new prefix with an empty database
+    # rebuilds a service's projections by replaying the topics from the start. Default: the topic prefix.
+    consumer_group_prefix: str | None = Field(default=None, validation_alias=_env("TUITION_CONSUMER_GROUP_PREFIX"))
     topic_partitions: int = Field(default=6, ge=1, validation_alias=_env("TUITION_TOPIC_PARTITIONS"))
     log_level: str = Field(default="INFO", validation_alias=_env("TUITION_LOG_LEVEL"))
     log_json: bool = Field(default=True, validation_alias=_env("TUITION_LOG_JSON"))

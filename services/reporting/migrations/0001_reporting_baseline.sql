@@ -1,3 +1,0 @@
--- Numbered SQL migrations of the reporting service (yoyo). The shared outbox/inbox tables come first.
--- Nothing of its own yet.
-SELECT 1;

@@ -1,0 +1,146 @@
+"""The figures the district watches, and how an invoice's collection splits over fee types. Pure.
+
+Definitions (shown on the dashboard and in exports):
+- invoiced: what the (non-cancelled) invoices of the scope ask, by fee type;
+- collected: what was paid on them, capped at each invoice's total (an excess is a credit balance, not a
+  fee collected); cashless first: cashless = min(paid cashless, collected), cash = the rest;
+- a payment is attributed to its invoice's billing period (month → quarter → school year);
+- an invoice's collection splits over its fee types in proportion to their amounts, largest remainder,
+  so the fee types add up to the invoice to the đồng;
+- collection rate = collected / invoiced; cashless share = cashless / collected (by amount) and
+  cashless payments / payments (by number); target 100% for both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+CASHLESS_CHANNELS = {"BANK_TRANSFER", "VIETQR", "CARD", "E_WALLET"}
+TARGET = 1.0
+
+
+def split(amount: int, weights: dict[str, int]) -> dict[str, int]:
+    """`amount` over `weights` proportionally (largest remainder); never more than a weight when amount ≤ sum."""
+    total = sum(w for w in weights.values() if w > 0)
+    if amount <= 0 or total <= 0:
+        return dict.fromkeys(weights, 0)
+    shares = {k: (amount * w // total, amount * w % total) for k, w in weights.items() if w > 0}
+    out = {k: q for k, (q, _) in shares.items()}
+    left = amount - sum(out.values())
+    for k in sorted(shares, key=lambda k: (-shares[k][1], k))[:left]:
+        out[k] += 1
+    return {k: out.get(k, 0) for k in weights}
+
+
+def invoice_collection(
+    fees: dict[str, int], total: int, paid_cashless: int, paid_cash: int
+) -> dict[str, tuple[int, int]]:
+    """Per fee type: (collected, of which cashless)."""
+    collected = min(max(paid_cashless + paid_cash, 0), max(total, 0))
+    cashless = min(max(paid_cashless, 0), collected)
+    by_fee = split(collected, fees)
+    by_fee_cashless = split(cashless, by_fee)
+    return {k: (by_fee[k], by_fee_cashless[k]) for k in fees}
+
+
+def quarter_of(period: str) -> str:
+    year, month = period.split("-")
+    return f"{year}-Q{(int(month) - 1) // 3 + 1}"
+
+
+@dataclass
+class Figures:
+    invoiced: int = 0
+    collected: int = 0
+    cashless: int = 0
+    overdue: int = 0
+    students: int = 0
+    students_fully_paid: int = 0
+    payments: int = 0
+    cashless_payments: int = 0
+    invoices: int = 0
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def cash(self) -> int:
+        return self.collected - self.cashless
+
+    @property
+    def outstanding(self) -> int:
+        return self.invoiced - self.collected
+
+    @property
+    def collection_rate(self) -> float | None:
+        return self.collected / self.invoiced if self.invoiced else None
+
+    @property
+    def cashless_share(self) -> float | None:
+        return self.cashless / self.collected if self.collected else None
+
+    @property
+    def cashless_share_by_count(self) -> float | None:
+        return self.cashless_payments / self.payments if self.payments else None
+
+    def as_dict(self) -> dict[str, object]:
+        def pct(x: float | None) -> float | None:
+            return None if x is None else round(100 * x, 1)
+
+        return {
+            "invoiced": self.invoiced,
+            "collected": self.collected,
+            "cashless": self.cashless,
+            "cash": self.cash,
+            "outstanding": self.outstanding,
+            "overdue": self.overdue,
+            "invoices": self.invoices,
+            "students": self.students,
+            "students_fully_paid": self.students_fully_paid,
+            "payments": self.payments,
+            "cashless_payments": self.cashless_payments,
+            "collection_rate_pct": pct(self.collection_rate),
+            "cashless_share_pct": pct(self.cashless_share),
+            "cashless_share_by_count_pct": pct(self.cashless_share_by_count),
+            "below_target": (self.collection_rate or 0) < TARGET or (self.cashless_share or 0) < TARGET,
+            **self.extra,
+        }
+
+
+@dataclass(frozen=True)
+class InvoiceFacts:
+    """One invoice with what was paid on it, as the check recomputes it from events."""
+
+    invoice_id: str
+    school_id: str
+    student_id: str
+    period: str
+    due_date: date
+    fees: dict[str, int]
+    total: int
+    paid_cashless: int
+    paid_cash: int
+    payments: int
+    cashless_payments: int
+
+
+def figures_of(invoices: list[InvoiceFacts], *, today: date, fee_type: str | None = None) -> Figures:
+    f = Figures()
+    students: dict[str, bool] = {}
+    for inv in invoices:
+        split_ = invoice_collection(inv.fees, inv.total, inv.paid_cashless, inv.paid_cash)
+        cats = [c for c in inv.fees if fee_type is None or c == fee_type]
+        invoiced = sum(inv.fees[c] for c in cats)
+        collected = sum(split_[c][0] for c in cats)
+        f.invoiced += invoiced
+        f.collected += collected
+        f.cashless += sum(split_[c][1] for c in cats)
+        if inv.due_date < today:
+            f.overdue += invoiced - collected
+        f.invoices += 1
+        f.payments += inv.payments
+        f.cashless_payments += inv.cashless_payments
+        paid_up = sum(v[0] for v in split_.values()) >= inv.total
+        students[inv.student_id] = students.get(inv.student_id, True) and paid_up
+    f.students = len(students)
+    f.students_fully_paid = sum(students.values())
+    return f

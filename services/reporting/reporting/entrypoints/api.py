@@ -1,0 +1,206 @@
+"""JSON API behind the dashboard, exports, the consistency check and the live stream. Scoped by role:
+the district sees its schools (aggregates only, no pupil's personal data); an accountant sees their own
+school; parents nothing here."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from openpyxl import Workbook
+
+from reporting.app import check, queries
+from shared.auth import Principal, Role, TokenError, check_school_scope, decode_token, require, require_school
+from shared.formatting import VN
+from shared.service import ServiceRuntime
+
+router = APIRouter(prefix="/api")
+READERS = (Role.ACCOUNTANT, Role.DISTRICT, Role.SERVICE)
+FeeType = Literal["tuition", "meals", "services", "insurance", "extra_classes", "other", "adjustment"]
+
+
+def runtime(request: Request) -> ServiceRuntime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+Runtime = Annotated[ServiceRuntime, Depends(runtime)]
+
+
+def today() -> date:
+    return datetime.now(VN).date()
+
+
+def _scope(**kwargs: Any) -> queries.Scope:
+    try:
+        return queries.Scope(**kwargs)
+    except queries.ScopeError as exc:
+        raise HTTPException(422, detail=str(exc)) from exc
+
+
+def _district_allowed(p: Principal, district: str) -> None:
+    if p.role is Role.SERVICE or (p.role is Role.DISTRICT and p.district == district):
+        return
+    raise HTTPException(403, detail=f"token is not scoped to district {district}")
+
+
+@router.get(
+    "/districts/{district}/summary", tags=["dashboard"], summary="District totals and the ranked table of its schools"
+)
+async def district_summary(
+    district: str,
+    rt: Runtime,
+    period: str | None = None,
+    fee_type: FeeType | None = None,
+    p: Principal = Depends(require(Role.DISTRICT, Role.SERVICE)),
+) -> dict[str, Any]:
+    _district_allowed(p, district)
+    return await queries.district_view(rt.db(), _scope(district=district, period=period, fee_type=fee_type), today())
+
+
+@router.get("/districts/{district}/trend", tags=["dashboard"], summary="Figures per billing month")
+async def district_trend(
+    district: str,
+    rt: Runtime,
+    school_year: str | None = None,
+    fee_type: FeeType | None = None,
+    p: Principal = Depends(require(Role.DISTRICT, Role.SERVICE)),
+) -> list[dict[str, Any]]:
+    _district_allowed(p, district)
+    return await queries.trend(rt.db(), _scope(district=district, period=school_year, fee_type=fee_type), today())
+
+
+@router.get(
+    "/schools/{school_id}/summary",
+    tags=["dashboard"],
+    summary="One school: totals, fee types, grades, classes, exemptions",
+)
+async def school_summary(
+    school_id: str,
+    rt: Runtime,
+    period: str | None = None,
+    fee_type: FeeType | None = None,
+    _: Principal = Depends(require_school(*READERS)),
+) -> dict[str, Any]:
+    return await queries.school_view(rt.db(), _scope(school=school_id, period=period, fee_type=fee_type), today())
+
+
+@router.get("/schools/{school_id}/trend", tags=["dashboard"])
+async def school_trend(
+    school_id: str,
+    rt: Runtime,
+    school_year: str | None = None,
+    fee_type: FeeType | None = None,
+    _: Principal = Depends(require_school(*READERS)),
+) -> list[dict[str, Any]]:
+    return await queries.trend(rt.db(), _scope(school=school_id, period=school_year, fee_type=fee_type), today())
+
+
+@router.get(
+    "/schools/{school_id}/check",
+    tags=["consistency"],
+    summary="Recompute the school's figures from its events and compare with the projections",
+)
+async def consistency(school_id: str, rt: Runtime, _: Principal = Depends(require_school(*READERS))) -> dict[str, Any]:
+    return await check.check_school(rt.db(), school_id, today())
+
+
+COLUMNS = [
+    ("name", "Trường"),
+    ("invoiced", "Phải thu (đồng)"),
+    ("collected", "Đã thu (đồng)"),
+    ("cashless", "Không dùng tiền mặt (đồng)"),
+    ("cash", "Tiền mặt (đồng)"),
+    ("outstanding", "Còn phải thu (đồng)"),
+    ("overdue", "Quá hạn (đồng)"),
+    ("collection_rate_pct", "Tỷ lệ thu (%)"),
+    ("cashless_share_pct", "Tỷ lệ không dùng tiền mặt theo số tiền (%)"),
+    ("cashless_share_by_count_pct", "Tỷ lệ không dùng tiền mặt theo số giao dịch (%)"),
+    ("students", "Số học sinh"),
+    ("students_fully_paid", "Số học sinh đã nộp đủ"),
+]
+
+
+def _export(rows: list[dict[str, Any]], fmt: str, filename: str) -> Response:
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow([label for _, label in COLUMNS])
+        for r in rows:
+            writer.writerow(["" if r[k] is None else r[k] for k, _ in COLUMNS])
+        return Response(
+            "\ufeff" + out.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+        )
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Bao cao"
+    ws.append([label for _, label in COLUMNS])
+    for r in rows:
+        ws.append([r[k] for k, _ in COLUMNS])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return Response(
+        buf.getvalue(),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'},
+    )
+
+
+@router.get(
+    "/districts/{district}/export.{fmt}",
+    tags=["exports"],
+    summary="The ranked table and the district total, as CSV or Excel (the numbers of the page)",
+)
+async def district_export(
+    district: str,
+    fmt: Literal["csv", "xlsx"],
+    rt: Runtime,
+    period: str | None = None,
+    fee_type: FeeType | None = None,
+    p: Principal = Depends(require(Role.DISTRICT, Role.SERVICE)),
+) -> Response:
+    _district_allowed(p, district)
+    view = await queries.district_view(rt.db(), _scope(district=district, period=period, fee_type=fee_type), today())
+    rows = view["schools"] + [view["totals"] | {"name": f"Tổng {district}"}]
+    return _export(rows, fmt, f"bao-cao-{district}-{period or 'tat-ca'}")
+
+
+@router.get("/stream", tags=["dashboard"], summary="Server-Sent Events: a message whenever the figures change")
+async def stream(
+    request: Request,
+    rt: Runtime,
+    token: str = Query(..., description="the bearer token (EventSource cannot send headers)"),
+    school_id: str | None = None,
+) -> StreamingResponse:
+    try:
+        principal = decode_token(request.app.state.jwt_secret, token)
+    except TokenError as exc:
+        raise HTTPException(401, detail=f"invalid token: {exc}") from exc
+    if principal.role is Role.PARENT:
+        raise HTTPException(403, detail="parents have no dashboard")
+    if school_id:
+        await check_school_scope(principal, school_id, request.app.state.district_of)
+
+    async def events() -> AsyncIterator[bytes]:
+        last, idle = None, 0
+        while not await request.is_disconnected():
+            version = await rt.db().fetchval("SELECT version FROM projection_version")
+            if version != last:
+                last, idle = version, 0
+                yield f"event: changed\ndata: {version}\n\n".encode()
+            else:
+                idle += 1
+                if idle % 15 == 0:
+                    yield b": keep-alive\n\n"
+            await asyncio.sleep(1.0)
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
