@@ -43,3 +43,6 @@ clean:
 
 bench: setup
 	$(PY) -m bench.run
+
+demo: setup
+	$(TUITION) demo

@@ -17,7 +17,7 @@ from shared.settings import ServiceSettings
 SERVICES = ("invoicing", "reconciliation", "receipts", "reporting")
 
 # Modules that add subcommands: each has `register(subparsers) -> None`.
-EXTENSIONS: tuple[str, ...] = ("invoicing.entrypoints.cli", "receipts.entrypoints.cli")
+EXTENSIONS: tuple[str, ...] = ("invoicing.entrypoints.cli", "receipts.entrypoints.cli", "simulator.cli")
 
 
 def _infra(args: argparse.Namespace) -> int:

@@ -12,3 +12,5 @@ class InvoicingSettings(ServiceSettings):
 
     database: str = "tuition_invoicing"
     http_port: int = 8101
+    # Where parents open their payment page (the links accountants send by SMS/Zalo).
+    public_url: str = "http://127.0.0.1:8101"

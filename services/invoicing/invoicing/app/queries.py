@@ -15,11 +15,18 @@ from invoicing.domain.invoices import Status, outstanding, qr_purpose
 
 
 async def list_invoices(
-    pool: asyncpg.Pool, school_id: str, *, period: str | None, status: str | None, limit: int, offset: int
+    pool: asyncpg.Pool,
+    school_id: str,
+    *,
+    period: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+    public_url: str = "",
 ) -> list[dict[str, Any]]:
     rows = await pool.fetch(
         """SELECT i.invoice_id, i.period, i.payment_reference, i.total, i.amount_paid, i.status, i.due_date,
-                  s.student_code, s.full_name, s.class_name
+                  i.public_token, s.student_code, s.full_name, s.class_name
            FROM invoices i JOIN students s USING (student_id)
            WHERE i.school_id = $1 AND ($2::text IS NULL OR i.period = $2) AND ($3::text IS NULL OR i.status = $3)
            ORDER BY s.class_name, s.student_code, i.period LIMIT $4 OFFSET $5""",
@@ -29,7 +36,11 @@ async def list_invoices(
         limit,
         offset,
     )
-    return [dict(r) | {"outstanding": outstanding(r["total"], r["amount_paid"])} for r in rows]
+    return [
+        {k: v for k, v in r.items() if k != "public_token"}
+        | {"outstanding": outstanding(r["total"], r["amount_paid"]), "pay_url": f"{public_url}/pay/{r['public_token']}"}
+        for r in rows
+    ]
 
 
 async def invoice_detail(pool: asyncpg.Pool, invoice_id: uuid.UUID, school_id: str | None = None) -> dict[str, Any]:

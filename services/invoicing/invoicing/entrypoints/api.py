@@ -256,7 +256,15 @@ async def list_invoices(
     offset: int = 0,
     _: Principal = Depends(require_school(*STAFF)),
 ) -> list[dict[str, Any]]:
-    return await queries.list_invoices(rt.db(), school_id, period=period, status=status, limit=limit, offset=offset)
+    return await queries.list_invoices(
+        rt.db(),
+        school_id,
+        period=period,
+        status=status,
+        limit=limit,
+        offset=offset,
+        public_url=getattr(rt.settings, "public_url", ""),
+    )
 
 
 @router.get("/schools/{school_id}/invoices/{invoice_id}", tags=["invoices"])

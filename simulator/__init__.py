@@ -1,0 +1,1 @@
+"""The demo district and the payment simulator (`tuition demo`, `tuition simulate`)."""

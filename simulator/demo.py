@@ -1,0 +1,243 @@
+"""`make demo` / `tuition demo`: everything started, a district seeded, parents paying, the dashboard live."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from aiokafka.admin import AIOKafkaAdminClient
+
+from shared import infra
+from shared.db import drop_database, with_database
+from shared.events.kafka import ensure_topics
+from shared.events.topics import all_topics
+from shared.settings import DEV_JWT_SECRET
+from simulator import district
+from simulator.district import DISTRICT, SCHOOLS, Urls
+from simulator.payments import VN, Simulator
+
+SERVICES = ("invoicing", "reconciliation", "receipts", "reporting")
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    # Databases are named after it; each run publishes on topics of its own (`<prefix><run>.`), so a
+    # fresh district never meets the events of an earlier run (payment references restart with it).
+    prefix: str = "demo"
+    port_base: int = 8100
+    rate: float = 40.0
+    share: float = 1.0
+    wait: bool = True
+
+    def database(self, service: str) -> str:
+        return f"{self.prefix.replace('.', '_')}_{service}"
+
+    def urls(self) -> Urls:
+        return Urls(*(f"http://127.0.0.1:{self.port_base + n}" for n in range(1, 5)))
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+async def _reset(cfg: DemoConfig, pg_dsn: str, kafka: str) -> str:
+    """A fresh district each run: empty databases, and topics of its own (earlier runs' are deleted)."""
+    for service in SERVICES:
+        await drop_database(pg_dsn, cfg.database(service))
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    await admin.start()
+    try:
+        old = [t for t in await admin.list_topics() if t.startswith(f"{cfg.prefix}-")]
+        if old:
+            await admin.delete_topics(old)
+    finally:
+        await admin.close()
+    topic_prefix = f"{cfg.prefix}-{int(time.time())}."
+    await ensure_topics(kafka, all_topics(topic_prefix), partitions=6)
+    return topic_prefix
+
+
+def _start(
+    cfg: DemoConfig, endpoints: infra.Endpoints, topic_prefix: str, service: str, n: int, logs: Path
+) -> subprocess.Popen[bytes]:
+    urls = cfg.urls()
+    env = {
+        **os.environ,
+        "PG_DSN": endpoints.pg_dsn,
+        "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
+        "TUITION_TOPIC_PREFIX": cfg.prefix,
+        "TUITION_CONSUMER_GROUP_PREFIX": f"{cfg.prefix}{int(time.time())}.",
+        f"{service.upper()}_DATABASE": cfg.database(service),
+        f"{service.upper()}_HTTP_PORT": str(cfg.port_base + n),
+        "INVOICING_PUBLIC_URL": urls.invoicing,
+        "RECEIPTS_PUBLIC_URL": urls.receipts,
+        "TUITION_LOG_LEVEL": "WARNING",
+    }
+    log = (logs / f"{service}.log").open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "shared.cli", "serve", service],
+        env=env,
+        stdout=log,
+        stderr=log,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+async def _ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as http:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{url} exited with code {proc.returncode}: see .cache/demo/*.log")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get(f"{url}/readyz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.3)
+    raise RuntimeError(f"{url} was not ready within {timeout:.0f}s")
+
+
+async def _wait_books(cfg: DemoConfig, pg_dsn: str, expected: int, timeout: float = 120) -> None:
+    """Until reconciliation has every invoice in its book (it learns them from invoicing's events)."""
+    conn = await asyncpg.connect(with_database(pg_dsn, cfg.database("reconciliation")))
+    try:
+        deadline = time.monotonic() + timeout
+        while await conn.fetchval("SELECT count(*) FROM invoices") < expected:
+            if time.monotonic() > deadline:
+                raise RuntimeError("reconciliation did not receive every invoice in time")
+            await asyncio.sleep(0.5)
+    finally:
+        await conn.close()
+
+
+async def district_figures(urls: Urls, token: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=30) as http:
+        r = await http.get(
+            f"{urls.reporting}/api/districts/{DISTRICT}/summary", headers={"Authorization": f"Bearer {token}"}
+        )
+        r.raise_for_status()
+        return r.json()
+
+
+async def _wait_caught_up(cfg: DemoConfig, pg_dsn: str, timeout: float = 90) -> None:
+    """Until reporting has every payment reconciliation made (the dashboard shows them all)."""
+    recon = await asyncpg.connect(with_database(pg_dsn, cfg.database("reconciliation")))
+    report = await asyncpg.connect(with_database(pg_dsn, cfg.database("reporting")))
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            made = await recon.fetchval("SELECT count(*) FROM allocations")
+            seen = await report.fetchval("SELECT count(*) FROM payments")
+            if seen >= made:
+                return
+            await asyncio.sleep(0.5)
+    finally:
+        await recon.close()
+        await report.close()
+
+
+def _table(view: dict[str, Any]) -> str:
+    lines = [f"{'trường':42} {'tỷ lệ thu':>10} {'không tiền mặt':>15} {'đã thu (đ)':>16}"]
+    for s in view["schools"]:
+        lines.append(
+            f"{s['name'][:42]:42} {s['collection_rate_pct'] or 0:>9.1f}% {s['cashless_share_pct'] or 0:>14.1f}% "
+            f"{s['collected']:>16,}"
+        )
+    t = view["totals"]
+    lines.append(
+        f"{'TOÀN PHÒNG ' + DISTRICT:42} {t['collection_rate_pct'] or 0:>9.1f}% "
+        f"{t['cashless_share_pct'] or 0:>14.1f}% {t['collected']:>16,}"
+    )
+    return "\n".join(lines)
+
+
+async def run(cfg: DemoConfig) -> dict[str, Any]:
+    started = time.monotonic()
+    say("demo: starting PostgreSQL and Kafka …")
+    endpoints = await asyncio.to_thread(infra.up)
+    topic_prefix = await _reset(cfg, endpoints.pg_dsn, endpoints.kafka_bootstrap)
+    logs = infra.cache_dir() / "demo"
+    logs.mkdir(parents=True, exist_ok=True)
+    urls = cfg.urls()
+    procs = {s: _start(cfg, endpoints, topic_prefix, s, n, logs) for n, s in enumerate(SERVICES, start=1)}
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        say("demo: starting the four services …")
+        await asyncio.gather(*(_ready(getattr(urls, s), procs[s]) for s in SERVICES))
+        period = datetime.now(VN).strftime("%Y-%m")
+        scaled = list(SCHOOLS)
+        say(
+            f"demo: seeding district {DISTRICT}: {len(scaled)} schools, "
+            f"{sum(s.students for s in scaled)} pupils, invoices for {period} …"
+        )
+        await district.seed(urls, DEV_JWT_SECRET, period, school_days=21)
+        await _wait_books(cfg, endpoints.pg_dsn, sum(s.students for s in scaled))
+        toks = district.tokens(DEV_JWT_SECRET)
+        await _print_urls(urls, toks)
+        say(
+            f"demo: parents are paying (about {cfg.rate:.0f} credits/s): QR, typed memos, typos, partial, "
+            "twice, cash; then the day's camt.054 statements …"
+        )
+        sim = Simulator(urls, DEV_JWT_SECRET, rate=cfg.rate, share=cfg.share)
+        stats = await sim.run(on_progress=lambda n, total: say(f"  … {n}/{total} payments"))
+        say(
+            f"demo: {stats.webhooks} webhooks ({stats.retries} retried), {stats.cash} cash payments, "
+            f"{stats.statements} statements; kinds: {stats.by_kind}"
+        )
+        await _wait_caught_up(cfg, endpoints.pg_dsn)
+        view = await district_figures(urls, toks["district"])
+        say("\n" + _table(view))
+        say(
+            f"\ndemo: ready in {time.monotonic() - started:.0f}s. Dashboard: "
+            f"{urls.reporting}/dashboard?token={toks['district']}"
+        )
+        if cfg.wait:
+            say("demo: running; press Ctrl-C to stop everything.")
+            await stop.wait()
+        return view
+    finally:
+        say("demo: stopping the services …")
+        for proc in procs.values():
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=20)
+            if proc.poll() is None:
+                proc.kill()
+        if cfg.wait:
+            await asyncio.to_thread(infra.down)
+            say("demo: stopped.")
+
+
+async def _print_urls(urls: Urls, toks: dict[str, str]) -> None:
+    school = SCHOOLS[0]
+    async with httpx.AsyncClient(timeout=30) as http:
+        invoices = (
+            await http.get(
+                f"{urls.invoicing}/schools/{school.school_id}/invoices",
+                params={"limit": 3},
+                headers={"Authorization": f"Bearer {toks[school.school_id]}"},
+            )
+        ).json()
+    say("\n=== Open these ===")
+    say(f"District dashboard (Phòng GD&ĐT):  {urls.reporting}/dashboard?token={toks['district']}")
+    say(f"{school.name}, accountant view:  {urls.reporting}/dashboard?token={toks[school.school_id]}")
+    for inv in invoices:
+        say(f"Parent payment page ({inv['full_name']}):  {inv['pay_url']}")
+    say(f"API docs: {urls.invoicing}/docs  {urls.reconciliation}/docs  {urls.receipts}/docs  {urls.reporting}/docs")
+    say(f"Accountant token ({school.school_id}): {toks[school.school_id]}\n")
