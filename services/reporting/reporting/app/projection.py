@@ -26,7 +26,8 @@ async def recompute_invoice(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> 
     }
     paid = await conn.fetchrow(
         "SELECT coalesce(sum(amount) FILTER (WHERE cashless), 0)::bigint AS cashless, "
-        "coalesce(sum(amount) FILTER (WHERE NOT cashless), 0)::bigint AS cash FROM payments "
+        "coalesce(sum(amount) FILTER (WHERE NOT cashless), 0)::bigint AS cash, count(*) AS payments, "
+        "count(*) FILTER (WHERE cashless) AS cashless_payments FROM payments "
         "WHERE invoice_id = $1 AND NOT reversed",
         invoice_id,
     )
@@ -34,6 +35,18 @@ async def recompute_invoice(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> 
     await conn.execute("DELETE FROM invoice_collected WHERE invoice_id = $1", invoice_id)
     await conn.executemany(
         "INSERT INTO invoice_collected VALUES ($1, $2, $3, $4)", [(invoice_id, k, v[0], v[1]) for k, v in split.items()]
+    )
+    collected = sum(v[0] for v in split.values())
+    await conn.execute(
+        "UPDATE invoices SET invoiced = $2, collected = $3, cashless = $4, payments = $5, cashless_payments = $6, "
+        "paid_up = $7 WHERE invoice_id = $1",
+        invoice_id,
+        sum(fees.values()),
+        collected,
+        sum(v[1] for v in split.values()),
+        paid["payments"],
+        paid["cashless_payments"],
+        collected >= inv["total"],
     )
 
 
@@ -49,6 +62,12 @@ async def on_school(conn: asyncpg.Connection, event: Event) -> None:
         m.ownership or "public",
         bool(m.bank_bin and m.account_number),
     )
+    # Invoices that arrived before their school learn its district now.
+    await conn.execute(
+        "UPDATE invoices SET district_code = $2 WHERE school_id = $1 AND district_code <> $2",
+        m.school_id,
+        m.district_code,
+    )
 
 
 async def on_invoice_issued(conn: asyncpg.Connection, event: Event) -> None:
@@ -57,7 +76,9 @@ async def on_invoice_issued(conn: asyncpg.Connection, event: Event) -> None:
     invoice_id = uuid.UUID(m.invoice_id)
     inserted = await conn.fetchval(
         "INSERT INTO invoices (invoice_id, school_id, student_id, grade, class_name, period, quarter, school_year, "
-        "due_date, total) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING true",
+        "due_date, total, district_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+        "coalesce(nullif($11, ''), (SELECT district_code FROM schools WHERE school_id = $2), '')) "
+        "ON CONFLICT DO NOTHING RETURNING true",
         invoice_id,
         m.school_id,
         m.student_id,
@@ -68,6 +89,7 @@ async def on_invoice_issued(conn: asyncpg.Connection, event: Event) -> None:
         m.school_year,
         date.fromisoformat(m.due_date),
         m.total,
+        m.district_code,
     )
     if not inserted:
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -28,32 +29,55 @@ class Scope:
             raise ScopeError(f"period must be YYYY-MM, YYYY-Qn or a school year YYYY-YYYY, got {self.period!r}")
 
 
-_SCOPE = """
-  WITH inv AS (
-    SELECT i.* FROM invoices i JOIN schools s USING (school_id)
-    WHERE NOT i.cancelled AND ($1::text IS NULL OR s.district_code = $1) AND ($2::text IS NULL OR i.school_id = $2)
-      AND ($3::text IS NULL OR i.period = $3 OR i.quarter = $3 OR i.school_year = $3)),
-  per_inv AS (
-    SELECT inv.*, coalesce(f.invoiced, 0) AS invoiced, coalesce(c.collected, 0) AS collected,
-           coalesce(c.cashless, 0) AS cashless, coalesce(c.all_collected, 0) >= inv.total AS paid_up,
-           coalesce(p.payments, 0) AS payments, coalesce(p.cashless_payments, 0) AS cashless_payments
-    FROM inv
-    LEFT JOIN (SELECT invoice_id, sum(amount) FILTER (WHERE $4::text IS NULL OR category = $4) AS invoiced
-               FROM invoice_fees WHERE invoice_id IN (SELECT invoice_id FROM inv) GROUP BY 1) f USING (invoice_id)
-    LEFT JOIN (SELECT invoice_id, sum(collected) FILTER (WHERE $4::text IS NULL OR category = $4) AS collected,
-                      sum(cashless) FILTER (WHERE $4::text IS NULL OR category = $4) AS cashless,
-                      sum(collected) AS all_collected
-               FROM invoice_collected WHERE invoice_id IN (SELECT invoice_id FROM inv) GROUP BY 1) c USING (invoice_id)
-    LEFT JOIN (SELECT invoice_id, count(*) AS payments, count(*) FILTER (WHERE cashless) AS cashless_payments
-               FROM payments WHERE NOT reversed AND invoice_id IN (SELECT invoice_id FROM inv) GROUP BY 1) p
-           USING (invoice_id))
-"""
+def _period_column(period: str) -> str:
+    if re.fullmatch(r"\d{4}-\d{2}", period):
+        return "period"
+    return "quarter" if "Q" in period else "school_year"
 
-_AGG = """sum(invoiced)::bigint AS invoiced, sum(collected)::bigint AS collected, sum(cashless)::bigint AS cashless,
-  coalesce(sum(invoiced - collected) FILTER (WHERE due_date < $5), 0)::bigint AS overdue, count(*) AS invoices,
-  count(DISTINCT student_id) AS students,
+
+def _scope_sql(scope: Scope, today: date) -> tuple[str, list[Any]]:
+    """`per_inv`: one row per invoice of the scope with its figures (for the fee type, when one is asked).
+
+    Built from constant fragments; every value is a bound parameter. Filters use the projection's indexes
+    (district or school, then month, quarter or school year)."""
+    args: list[Any] = []
+    where = ["NOT i.cancelled"]
+    if scope.district:
+        args.append(scope.district)
+        where.append(f"i.district_code = ${len(args)}")
+    if scope.school:
+        args.append(scope.school)
+        where.append(f"i.school_id = ${len(args)}")
+    if scope.period:
+        args.append(scope.period)
+        where.append(f"i.{_period_column(scope.period)} = ${len(args)}")
+    if scope.fee_type:
+        args.append(scope.fee_type)
+        n = len(args)
+        source = (
+            f"SELECT i.invoice_id, i.school_id, i.student_id, i.grade, i.class_name, i.period, i.due_date, "
+            f"f.amount AS invoiced, coalesce(c.collected, 0) AS collected, coalesce(c.cashless, 0) AS cashless, "
+            f"i.paid_up, i.payments, i.cashless_payments FROM invoices i "
+            f"JOIN invoice_fees f ON f.invoice_id = i.invoice_id AND f.category = ${n} "
+            f"LEFT JOIN invoice_collected c ON c.invoice_id = i.invoice_id AND c.category = ${n}"
+        )
+    else:
+        source = (
+            "SELECT i.invoice_id, i.school_id, i.student_id, i.grade, i.class_name, i.period, i.due_date, "
+            "i.invoiced, i.collected, i.cashless, i.paid_up, i.payments, i.cashless_payments FROM invoices i"
+        )
+    args.append(today)
+    return f"WITH per_inv AS ({source} WHERE {' AND '.join(where)}) ", args
+
+
+def _agg(today_param: int) -> str:
+    return f"""sum(invoiced)::bigint AS invoiced, sum(collected)::bigint AS collected,
+  sum(cashless)::bigint AS cashless,
+  coalesce(sum(invoiced - collected) FILTER (WHERE due_date < ${today_param}), 0)::bigint AS overdue,
+  count(*) AS invoices, count(DISTINCT student_id) AS students,
   count(DISTINCT student_id) - count(DISTINCT student_id) FILTER (WHERE NOT paid_up) AS students_fully_paid,
   sum(payments)::bigint AS payments, sum(cashless_payments)::bigint AS cashless_payments"""
+
 
 GROUPS = {"school": "school_id", "grade": "grade", "class": "class_name", "period": "period"}
 
@@ -72,36 +96,36 @@ def _figures(row: asyncpg.Record) -> Figures:
     )
 
 
-def _args(scope: Scope, today: date) -> tuple[Any, ...]:
-    return (scope.district, scope.school, scope.period, scope.fee_type, today)
-
-
 async def totals(pool: asyncpg.Pool, scope: Scope, today: date) -> Figures:
-    row = await pool.fetchrow(_SCOPE + f"SELECT {_AGG} FROM per_inv", *_args(scope, today))
+    sql, args = _scope_sql(scope, today)
+    row = await pool.fetchrow(sql + f"SELECT {_agg(len(args))} FROM per_inv", *args)
     return _figures(row)
 
 
 async def grouped(pool: asyncpg.Pool, scope: Scope, today: date, by: str) -> list[tuple[str, Figures]]:
     key = GROUPS[by]
-    rows = await pool.fetch(
-        _SCOPE + f"SELECT {key} AS key, {_AGG} FROM per_inv GROUP BY 1 ORDER BY 1",
-        *_args(scope, today),
-    )
+    sql, args = _scope_sql(scope, today)
+    rows = await pool.fetch(sql + f"SELECT {key} AS key, {_agg(len(args))} FROM per_inv GROUP BY 1 ORDER BY 1", *args)
     return [(r["key"], _figures(r)) for r in rows]
 
 
 async def by_fee_type(pool: asyncpg.Pool, scope: Scope, today: date) -> list[dict[str, Any]]:
+    sql, args = _scope_sql(Scope(scope.district, scope.school, scope.period), today)
+    today_param = len(args)
+    fee_filter = ""
+    if scope.fee_type:
+        args.append(scope.fee_type)
+        fee_filter = f"WHERE f.category = ${len(args)}"
     rows = await pool.fetch(
-        _SCOPE
-        + """SELECT f.category, sum(f.amount)::bigint AS invoiced, coalesce(sum(c.collected), 0)::bigint AS collected,
+        sql
+        + f"""SELECT f.category, sum(f.amount)::bigint AS invoiced, coalesce(sum(c.collected), 0)::bigint AS collected,
                     coalesce(sum(c.cashless), 0)::bigint AS cashless,
-                    coalesce(sum(f.amount - coalesce(c.collected, 0)) FILTER (WHERE per_inv.due_date < $5), 0)::bigint
-                        AS overdue
+                    coalesce(sum(f.amount - coalesce(c.collected, 0))
+                             FILTER (WHERE per_inv.due_date < ${today_param}), 0)::bigint AS overdue
                  FROM per_inv JOIN invoice_fees f USING (invoice_id)
                  LEFT JOIN invoice_collected c ON c.invoice_id = f.invoice_id AND c.category = f.category
-                 WHERE $4::text IS NULL OR f.category = $4
-                 GROUP BY 1 ORDER BY 1""",
-        *_args(scope, today),
+                 {fee_filter} GROUP BY 1 ORDER BY 1""",
+        *args,
     )
     return [
         dict(r)
@@ -112,13 +136,15 @@ async def by_fee_type(pool: asyncpg.Pool, scope: Scope, today: date) -> list[dic
 
 
 async def exemptions(pool: asyncpg.Pool, scope: Scope, today: date) -> list[dict[str, Any]]:
+    sql, args = _scope_sql(scope, today)
+    args.pop()  # no due date here
     rows = await pool.fetch(
-        _SCOPE
+        sql
         + """SELECT r.policy_category, r.category, count(DISTINCT per_inv.student_id) AS students,
                     sum(r.reduction)::bigint AS reduction
                  FROM per_inv JOIN invoice_reductions r USING (invoice_id) GROUP BY 1, 2 ORDER BY 1, 2""",
-        *_args(scope, today)[:4],
-    )  # no due-date parameter in this one
+        *args,
+    )
     return [dict(r) for r in rows]
 
 
@@ -129,6 +155,25 @@ async def schools_of(pool: asyncpg.Pool, district: str) -> dict[str, asyncpg.Rec
         district,
     )
     return {r["school_id"]: r for r in rows}
+
+
+def _sum(parts: Iterable[Figures]) -> Figures:
+    """District totals from the per-school rows: exact, since a pupil belongs to one school."""
+    total = Figures()
+    for f in parts:
+        for name in (
+            "invoiced",
+            "collected",
+            "cashless",
+            "overdue",
+            "students",
+            "students_fully_paid",
+            "payments",
+            "cashless_payments",
+            "invoices",
+        ):
+            setattr(total, name, getattr(total, name) + getattr(f, name))
+    return total
 
 
 async def district_view(pool: asyncpg.Pool, scope: Scope, today: date) -> dict[str, Any]:
@@ -161,7 +206,7 @@ async def district_view(pool: asyncpg.Pool, scope: Scope, today: date) -> dict[s
         "district": scope.district,
         "period": scope.period,
         "fee_type": scope.fee_type,
-        "totals": (await totals(pool, scope, today)).as_dict(),
+        "totals": _sum(figures.get(school_id, Figures()) for school_id in schools).as_dict(),
         "schools": rows,
         "exemptions": await exemptions(pool, scope, today),
     }
