@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import matching, receipts
+from bench import dashboard, e2e, issuance, matching, receipts
 from bench.common import machine, peak_rss_mib
 from shared import infra
 from shared.logging import configure_logging
@@ -20,7 +20,13 @@ async def main() -> int:
     configure_logging("WARNING")
     endpoints = infra.up()
     measures = []
-    for name, bench in (("matching", matching.run), ("receipts", receipts.run)):
+    for name, bench in (
+        ("matching", matching.run),
+        ("receipts", receipts.run),
+        ("issuance", issuance.run),
+        ("dashboard", dashboard.run),
+        ("end to end", e2e.run),
+    ):
         print(f"bench: {name} ...", file=sys.stderr, flush=True)
         measures += await bench(endpoints.pg_dsn)
     result = {
