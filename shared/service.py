@@ -12,11 +12,11 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from shared.db import apply_migrations, create_pool, ensure_database, migration_dirs, with_database
@@ -129,6 +129,14 @@ class ServiceRuntime:
         return checks
 
 
+def _runtime(request: Request) -> ServiceRuntime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+# FastAPI dependency of every route that needs the service's database or outbox.
+Runtime = Annotated[ServiceRuntime, Depends(_runtime)]
+
+
 def build_app(
     spec: ServiceSpec,
     settings: ServiceSettings,
@@ -136,7 +144,6 @@ def build_app(
     title: str,
     description: str = "",
     routers: list[Any] | None = None,
-    on_started: Callable[[FastAPI, ServiceRuntime], Any] | None = None,
 ) -> FastAPI:
     configure_logging(settings.log_level, json=settings.log_json)
     runtime = ServiceRuntime(spec, settings)
@@ -144,10 +151,12 @@ def build_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
-        if on_started is not None:
-            result = on_started(app, runtime)
-            if asyncio.iscoroutine(result):
-                await result
+
+        async def district_of(school_id: str) -> str | None:
+            # Every service keeps a `schools` table (its own, from events): the scope of district tokens.
+            return await runtime.db().fetchval("SELECT district_code FROM schools WHERE school_id = $1", school_id)
+
+        app.state.district_of = district_of
         try:
             yield
         finally:

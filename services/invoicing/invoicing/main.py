@@ -7,29 +7,21 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from invoicing.app.schools import district_of
 from invoicing.domain.errors import InvoicingError
 from invoicing.entrypoints import api, pages
 from invoicing.entrypoints.consumers import CONSUMERS
 from invoicing.settings import InvoicingSettings
-from shared.service import ServiceRuntime, ServiceSpec, build_app
+from shared.service import ServiceSpec, build_app
 
 SPEC = ServiceSpec(name="invoicing", migrations=Path(__file__).resolve().parents[1] / "migrations", consumers=CONSUMERS)
 
 
 def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
-    def started(app: FastAPI, runtime: ServiceRuntime) -> None:
-        async def lookup(school_id: str) -> str | None:
-            return await district_of(runtime.db(), school_id)
-
-        app.state.district_of = lookup
-
     app = build_app(
         SPEC,
         settings or InvoicingSettings(),
         title="Invoicing: rosters, fee schedules, invoices and VietQR payment pages",
         routers=[api.router, pages.router],
-        on_started=started,
     )
 
     @app.exception_handler(InvoicingError)

@@ -9,22 +9,15 @@ from fastapi import FastAPI
 from reporting.entrypoints import api, pages
 from reporting.entrypoints.consumers import CONSUMERS
 from reporting.settings import ReportingSettings
-from shared.service import ServiceRuntime, ServiceSpec, build_app
+from shared.service import ServiceSpec, build_app
 
 SPEC = ServiceSpec(name="reporting", migrations=Path(__file__).resolve().parents[1] / "migrations", consumers=CONSUMERS)
 
 
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
-    def started(app: FastAPI, runtime: ServiceRuntime) -> None:
-        async def district_of(school_id: str) -> str | None:
-            return await runtime.db().fetchval("SELECT district_code FROM schools WHERE school_id = $1", school_id)
-
-        app.state.district_of = district_of
-
     return build_app(
         SPEC,
         settings or ReportingSettings(),
         title="Reporting: projections and the district dashboard",
         routers=[api.router, pages.router],
-        on_started=started,
     )

@@ -87,6 +87,3 @@ async def get_school(pool: asyncpg.Pool | asyncpg.Connection, school_id: str) ->
         raise NotFound(f"unknown school {school_id!r}")
     return dict(row)
 
-
-async def district_of(pool: asyncpg.Pool, school_id: str) -> str | None:
-    return await pool.fetchval("SELECT district_code FROM schools WHERE school_id = $1", school_id)  # type: ignore[no-any-return]

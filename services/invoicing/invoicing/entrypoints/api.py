@@ -6,9 +6,9 @@ import csv
 import io
 import uuid
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
@@ -17,18 +17,11 @@ from invoicing.app import fees, invoices, issuing, queries, roster, schools
 from invoicing.domain.errors import Invalid
 from invoicing.domain.fees import Cadence, FeeCategory, FeeError, FeeItem, Period, Rate
 from shared.auth import Principal, Role, require, require_school
-from shared.service import ServiceRuntime
+from shared.service import Runtime
 
 router = APIRouter()
 STAFF = (Role.ACCOUNTANT, Role.SERVICE)
 READERS = (Role.ACCOUNTANT, Role.DISTRICT, Role.SERVICE)
-
-
-def runtime(request: Request) -> ServiceRuntime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
-
-
-Runtime = Annotated[ServiceRuntime, Depends(runtime)]
 
 
 def _period(text: str) -> Period:

@@ -12,8 +12,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from invoicing.adapters import qr_render
 from invoicing.app import queries
 from invoicing.domain.errors import NotFound
-from invoicing.entrypoints.api import Runtime, qr_response
+from invoicing.entrypoints.api import qr_response
 from shared.formatting import format_vnd, local_date
+from shared.service import Runtime
 
 router = APIRouter()
 _env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
@@ -20,18 +20,11 @@ from receipts.domain.receipt import read_fields
 from receipts.domain.series import SeriesError, remaining, validate_registration
 from receipts.settings import ReceiptsSettings
 from shared.auth import Principal, Role, require, require_school
-from shared.service import ServiceRuntime
+from shared.service import Runtime, ServiceRuntime
 
 router = APIRouter()
 STAFF = (Role.ACCOUNTANT, Role.SERVICE)
 _env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"]))
-
-
-def runtime(request: Request) -> ServiceRuntime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
-
-
-Runtime = Annotated[ServiceRuntime, Depends(runtime)]
 
 
 def _settings(rt: ServiceRuntime) -> ReceiptsSettings:

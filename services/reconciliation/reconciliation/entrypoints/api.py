@@ -6,7 +6,7 @@ import hashlib
 import json
 import uuid
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from pydantic import BaseModel, Field
@@ -16,19 +16,12 @@ from reconciliation.app import actions, close, ingest, queries
 from reconciliation.domain.credits import BankCredit, CreditFormatError
 from shared.auth import Principal, Role, require_school
 from shared.logging import get_logger
-from shared.service import ServiceRuntime
+from shared.service import Runtime, ServiceRuntime
 
 log = get_logger(__name__)
 router = APIRouter()
 STAFF = (Role.ACCOUNTANT, Role.SERVICE)
 READERS = (Role.ACCOUNTANT, Role.DISTRICT, Role.SERVICE)
-
-
-def runtime(request: Request) -> ServiceRuntime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
-
-
-Runtime = Annotated[ServiceRuntime, Depends(runtime)]
 
 
 async def _school_account(rt: ServiceRuntime, school_id: str) -> str:

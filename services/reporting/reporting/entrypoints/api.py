@@ -9,7 +9,7 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -18,18 +18,11 @@ from openpyxl import Workbook
 from reporting.app import check, queries
 from shared.auth import Principal, Role, TokenError, check_school_scope, decode_token, require, require_school
 from shared.formatting import VN
-from shared.service import ServiceRuntime
+from shared.service import Runtime
 
 router = APIRouter(prefix="/api")
 READERS = (Role.ACCOUNTANT, Role.DISTRICT, Role.SERVICE)
 FeeType = Literal["tuition", "meals", "services", "insurance", "extra_classes", "other", "adjustment"]
-
-
-def runtime(request: Request) -> ServiceRuntime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
-
-
-Runtime = Annotated[ServiceRuntime, Depends(runtime)]
 
 
 def today() -> date:
