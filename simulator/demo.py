@@ -58,7 +58,7 @@ async def _reset(cfg: DemoConfig, pg_dsn: str, kafka: str) -> str:
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
     await admin.start()
     try:
-        old = [t for t in await admin.list_topics() if t.startswith(f"{cfg.prefix}-")]
+        old = [t for t in await admin.list_topics() if t.startswith(cfg.prefix)]
         if old:
             await admin.delete_topics(old)
     finally:
@@ -76,8 +76,7 @@ def _start(
         **os.environ,
         "PG_DSN": endpoints.pg_dsn,
         "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
-        "TUITION_TOPIC_PREFIX": cfg.prefix,
-        "TUITION_CONSUMER_GROUP_PREFIX": f"{cfg.prefix}{int(time.time())}.",
+        "TUITION_TOPIC_PREFIX": topic_prefix,
         f"{service.upper()}_DATABASE": cfg.database(service),
         f"{service.upper()}_HTTP_PORT": str(cfg.port_base + n),
         "INVOICING_PUBLIC_URL": urls.invoicing,

@@ -86,4 +86,3 @@ async def get_school(pool: asyncpg.Pool | asyncpg.Connection, school_id: str) ->
     if row is None:
         raise NotFound(f"unknown school {school_id!r}")
     return dict(row)
-
