@@ -8,6 +8,8 @@ topic prefix, so tests never see each other's rows or events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -96,6 +98,20 @@ async def topic_prefix(infra_endpoints: Infra) -> str:
     prefix = f"t{uuid.uuid4().hex[:10]}."
     await ensure_topics(infra_endpoints.kafka, all_topics(prefix), partitions=3)
     return prefix
+
+
+def free_port() -> int:
+    """A port nothing listens on now (loopback), for a server a test starts."""
+    return free_ports(1)[0]
+
+
+def free_ports(n: int) -> list[int]:
+    """`n` distinct free loopback ports: every socket stays bound until all are chosen, so no two are equal."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
 
 
 async def wait_until(

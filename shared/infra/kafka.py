@@ -103,6 +103,24 @@ def ensure_jars(jars_root: Path, pom: Path) -> Path:
     return libs
 
 
+def new_cluster_id() -> str:
+    """A cluster id as Kafka writes them: a random UUID, URL-safe Base64 without padding (may start with "-")."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def format_storage(classpath: str, props: Path, cluster_id: str) -> None:
+    # `--cluster-id=ID`, never `-t ID`: one id in 64 starts with "-", which argparse takes for an option.
+    res = subprocess.run(
+        ["java", "-cp", classpath, "kafka.tools.StorageTool", "format", "--standalone", f"--cluster-id={cluster_id}"]
+        + ["-c", str(props)],
+        check=False,
+        text=True,
+        capture_output=True,
+    )
+    if res.returncode != 0:
+        raise InfraError(f"kafka storage format failed: {res.stderr.strip() or res.stdout.strip()}")
+
+
 def is_running(state: Path, port: int = LOCAL_KAFKA_PORT) -> bool:
     pid = read_pid(state / "kafka.pid")
     return pid is not None and pid_alive(pid) and port_open(port)
@@ -133,26 +151,7 @@ def start(
     classpath = f"{libs}/*"
     if not (data / "meta.properties").exists():
         shutil.rmtree(data, ignore_errors=True)
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        res = subprocess.run(
-            [
-                "java",
-                "-cp",
-                classpath,
-                "kafka.tools.StorageTool",
-                "format",
-                "--standalone",
-                "-t",
-                cluster_id,
-                "-c",
-                str(props),
-            ],
-            check=False,
-            text=True,
-            capture_output=True,
-        )
-        if res.returncode != 0:
-            raise InfraError(f"kafka storage format failed: {res.stderr.strip() or res.stdout.strip()}")
+        format_storage(classpath, props, new_cluster_id())
     out = state / "kafka.out"
     with out.open("wb") as sink:
         proc = subprocess.Popen(

@@ -12,20 +12,15 @@ import pytest
 from shared import infra
 from shared.infra import kafka, postgres
 from shared.infra.proc import port_open, read_pid
+from shared.testing import free_port, free_ports
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_postgres_up_is_idempotent_and_down_leaves_nothing_running():
     # Under the project's cache: the `postgres` user must be able to reach it (pytest's tmp is 0700).
     state = infra.cache_dir() / "test-infra" / uuid.uuid4().hex[:8]
-    port = _free_port()
+    port = free_port()
     assert postgres.start(state, port=port) is True
     try:
         assert postgres.start(state, port=port) is False  # second `up`: a no-op
@@ -42,11 +37,11 @@ async def test_postgres_up_is_idempotent_and_down_leaves_nothing_running():
 def test_a_data_folder_the_postgres_user_cannot_reach_is_reported(tmp_path):
     (tmp_path / "locked").mkdir(mode=0o700)
     with pytest.raises(infra.proc.InfraError, match="not traversable by the postgres user"):
-        postgres.start(tmp_path / "locked" / "pg", port=_free_port())
+        postgres.start(tmp_path / "locked" / "pg", port=free_port())
 
 
 def test_kafka_up_is_idempotent_and_down_leaves_nothing_running(tmp_path):
-    port, cport = _free_port(), _free_port()
+    port, cport = free_ports(2)
     jars, pom = infra.cache_dir() / "kafka-jars", infra.PROJECT_ROOT / "deploy" / "kafka" / "pom.xml"
     assert kafka.start(tmp_path, jars_dir=jars, pom=pom, port=port, controller_port=cport) is True
     pid = read_pid(tmp_path / "kafka.pid")
@@ -57,6 +52,20 @@ def test_kafka_up_is_idempotent_and_down_leaves_nothing_running(tmp_path):
         kafka.stop(tmp_path)
     assert pid is not None and not kafka.is_running(tmp_path, port)
     assert not port_open(port) and not port_open(cport)
+
+
+def test_a_cluster_id_that_starts_with_a_dash_formats_the_storage(tmp_path):
+    # One random cluster id in 64 starts with "-"; passed as `-t ID` it was read as an option and the
+    # format failed (a flaky `make test`).
+    jars = kafka.ensure_jars(infra.cache_dir() / "kafka-jars", infra.PROJECT_ROOT / "deploy" / "kafka" / "pom.xml")
+    port, cport = free_ports(2)
+    props = tmp_path / "server.properties"
+    props.write_text(kafka.server_properties(tmp_path / "data", port, cport))
+    cluster_id = "-" + kafka.new_cluster_id()[1:]
+
+    kafka.format_storage(f"{jars}/*", props, cluster_id)
+
+    assert f"cluster.id={cluster_id}" in (tmp_path / "data" / "meta.properties").read_text()
 
 
 def test_a_port_taken_by_another_program_is_reported_not_fought_over(tmp_path):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
+
+from shared.payref import fold_memo
 
 # Province codes of the 12-digit personal identification number (mã định danh cá nhân; Circular
 # 59/2021/TT-BCA): the first three digits, 001–096. The fourth digit encodes gender and century
@@ -34,9 +35,7 @@ _MOBILE_PREFIXES = ("03", "05", "07", "08", "09")
 
 def fold(text: str) -> str:
     """Text as it is compared: no diacritics, lower case, single spaces ("Con hộ nghèo" → "con ho ngheo")."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    plain = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-    return " ".join(plain.lower().split())
+    return " ".join(fold_memo(text).lower().split())
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
-from invoicing.adapters import qr_render
 from invoicing.app import fees, invoices, issuing, queries, roster, schools
 from invoicing.domain.errors import Invalid
 from invoicing.domain.fees import Cadence, FeeCategory, FeeError, FeeItem, Period, Rate
+from shared import qr
 from shared.auth import Principal, Role, require, require_school
 from shared.service import Runtime
 
@@ -317,9 +317,9 @@ async def invoice_qr(
 
 def qr_response(payload: str, fmt: str) -> Response:
     if fmt == "png":
-        return Response(qr_render.png(payload), media_type="image/png")
+        return Response(qr.png(payload), media_type="image/png")
     if fmt == "svg":
-        return Response(qr_render.svg(payload), media_type="image/svg+xml")
+        return Response(qr.svg(payload), media_type="image/svg+xml")
     return PlainTextResponse(payload)
 
 

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from invoicing.adapters import qr_render
 from invoicing.app import queries
 from invoicing.domain.errors import NotFound
 from invoicing.entrypoints.api import qr_response
+from shared import qr
 from shared.formatting import format_vnd, local_date
 from shared.service import Runtime
 
@@ -45,7 +45,7 @@ async def pay_page(token: str, request: Request, rt: Runtime) -> HTMLResponse:
     except NotFound:
         html = _env.get_template("not_found.html").render()
         return HTMLResponse(html, status_code=404)
-    qr_svg = qr_render.svg(page["qr_payload"]) if page["qr_payload"] else None
+    qr_svg = qr.svg(page["qr_payload"]) if page["qr_payload"] else None
     html = _env.get_template("pay.html").render(page=page, qr_svg=qr_svg, status_vi=STATUS_VI, category_vi=CATEGORY_VI)
     return HTMLResponse(
         html, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}

@@ -7,20 +7,15 @@ import io
 from pathlib import Path
 from typing import Any
 
-import qrcode
 from fpdf import FPDF
+
+from shared import qr
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 
 
 def _money(n: int) -> str:
     return f"{n:,}".replace(",", ".") + " đ"
-
-
-def qr_png(text: str) -> bytes:
-    buf = io.BytesIO()
-    qrcode.make(text, box_size=4, border=2).save(buf)
-    return buf.getvalue()
 
 
 def pdf(fields: dict[str, Any], lines: list[tuple[str, int]], *, xml: bytes, qr_text: str, verify_url: str) -> bytes:
@@ -74,7 +69,7 @@ def pdf(fields: dict[str, Any], lines: list[tuple[str, int]], *, xml: bytes, qr_
     doc.multi_cell(0, 5, f"Bằng chữ: {fields['amount_words']}", new_x="LMARGIN", new_y="NEXT")
     doc.ln(3)
     y = doc.get_y()
-    doc.image(io.BytesIO(qr_png(qr_text)), x=doc.l_margin, y=y, w=32)
+    doc.image(io.BytesIO(qr.png(qr_text, box_size=4, border=2)), x=doc.l_margin, y=y, w=32)
     doc.set_xy(doc.l_margin + 36, y)
     doc.set_font("DejaVu", "", 8)
     doc.multi_cell(

@@ -13,7 +13,6 @@ import json
 import secrets
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 
@@ -255,8 +254,3 @@ async def retry_pending(
         payment = PaymentMatched.FromString(r["payload"])
         issued += await on_payment(conn, outbox, settings, payment) == "issued"
     return issued
-
-
-def as_dict(row: asyncpg.Record) -> dict[str, Any]:
-    out = {k: row[k] for k in row.keys() if k not in ("xml",)}
-    return out

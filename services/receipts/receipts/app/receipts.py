@@ -80,27 +80,49 @@ async def cancel(
                 channel=_channel(fields["channel"]),
             )
             replacement = await issue_receipt(conn, outbox, settings, payment=payment, replaces=row)
-        await conn.execute(
-            "UPDATE receipts SET status = 'cancelled', cancelled_at = now(), cancel_reason = $2, "
-            "replaced_by = $3 WHERE receipt_id = $1",
-            receipt_id,
-            reason.strip(),
-            replacement,
-        )
-        await outbox.add(
+        await mark_cancelled(
             conn,
-            Topic.RECEIPTS,
-            ReceiptCancelled(
-                receipt_id=str(receipt_id),
-                school_id=school_id,
-                invoice_id=str(row["invoice_id"]),
-                reason=reason.strip(),
-                replaced_by=str(replacement) if replacement else "",
-            ),
-            aggregate_id=str(row["invoice_id"]),
+            outbox,
+            receipt_id=receipt_id,
             school_id=school_id,
+            invoice_id=str(row["invoice_id"]),
+            reason=reason.strip(),
+            replaced_by=replacement,
         )
     return {"cancelled": str(receipt_id), "replaced_by": str(replacement) if replacement else None}
+
+
+async def mark_cancelled(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    *,
+    receipt_id: uuid.UUID,
+    school_id: str,
+    invoice_id: str,
+    reason: str,
+    replaced_by: uuid.UUID | None = None,
+) -> None:
+    """The receipt keeps its number; its status, reason and replacement change, and the event says so."""
+    await conn.execute(
+        "UPDATE receipts SET status = 'cancelled', cancelled_at = now(), cancel_reason = $2, replaced_by = $3 "
+        "WHERE receipt_id = $1",
+        receipt_id,
+        reason,
+        replaced_by,
+    )
+    await outbox.add(
+        conn,
+        Topic.RECEIPTS,
+        ReceiptCancelled(
+            receipt_id=str(receipt_id),
+            school_id=school_id,
+            invoice_id=invoice_id,
+            reason=reason,
+            replaced_by=str(replaced_by) if replaced_by else "",
+        ),
+        aggregate_id=invoice_id,
+        school_id=school_id,
+    )
 
 
 def _channel(label: str) -> int:

@@ -19,6 +19,7 @@ from receipts.app.verification import KeyList, verify_any
 from receipts.domain.receipt import read_fields
 from receipts.domain.series import SeriesError, remaining, validate_registration
 from receipts.settings import ReceiptsSettings
+from shared import qr
 from shared.auth import Principal, Role, require, require_school
 from shared.service import Runtime, ServiceRuntime
 
@@ -230,18 +231,11 @@ async def receipt_xml(code: str, rt: Runtime) -> Response:
 @router.get("/r/{code}", response_class=HTMLResponse, tags=["receipts"], summary="The receipt, for the parent")
 async def receipt_page(code: str, rt: Runtime) -> HTMLResponse:
     _, fields = await _display(rt, code)
-    qr_svg = render_qr_svg(fields["compact"])
+    qr_svg = qr.svg(fields["compact"])
     html = _env.get_template("receipt.html").render(
         r=fields, qr_svg=qr_svg, code=code, money=lambda n: f"{n:,}".replace(",", ".") + " ₫"
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"})
-
-
-def render_qr_svg(text: str) -> str:
-    import qrcode
-    import qrcode.image.svg
-
-    return qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage).to_string(encoding="unicode")
 
 
 @router.post(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from receipts.adapters import compact
 from receipts.app.verification import KeyList, verify_any
 
 
@@ -20,9 +21,24 @@ def _load_keys(source: str) -> KeyList:
     return KeyList(json.loads(Path(source).read_text()))
 
 
+def _read_receipt(arg: str) -> bytes | str:
+    """The QR text is recognised by its prefix; anything else names a file. A QR text is never probed as a
+    path: a Base45 text can hold a run of more than 255 characters without "/", which no file name can."""
+    if arg.strip().startswith(compact.PREFIX):
+        return arg
+    return Path(arg).read_bytes()
+
+
 def _verify(args: argparse.Namespace) -> int:
-    target = Path(args.receipt)
-    data: bytes | str = target.read_bytes() if target.is_file() else args.receipt
+    try:
+        data = _read_receipt(args.receipt)
+    except OSError as exc:
+        print(
+            f"tuition receipts verify: {args.receipt!r} is neither a receipt QR text ({compact.PREFIX}...) "
+            f"nor a readable file: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 2
     try:
         keys = _load_keys(args.keys)
     except (OSError, ValueError, httpx.HTTPError) as exc:

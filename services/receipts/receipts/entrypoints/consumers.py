@@ -8,14 +8,13 @@ from collections.abc import Mapping
 
 import asyncpg
 
-from receipts.app import issuing
+from receipts.app import issuing, receipts
 from receipts.settings import ReceiptsSettings
 from shared.events.consumer import Handler
 from shared.events.envelope import Event
 from shared.events.topics import Topic
 from shared.service import ConsumerSpec, ServiceRuntime
 from tuition.invoicing.v1.events_pb2 import InvoiceIssued, SchoolRegistered
-from tuition.receipts.v1.events_pb2 import ReceiptCancelled
 from tuition.reconciliation.v1.events_pb2 import PaymentMatched, PaymentReversed
 
 
@@ -70,23 +69,13 @@ def _handlers(rt: ServiceRuntime) -> Mapping[str, Handler]:
             "SELECT receipt_id FROM receipts WHERE payment_id = $1 AND status = 'issued'", m.payment_id
         )
         if receipt is not None:
-            await conn.execute(
-                "UPDATE receipts SET status = 'cancelled', cancelled_at = now(), cancel_reason = $2 "
-                "WHERE receipt_id = $1",
-                receipt,
-                f"payment reversed: {m.reason}",
-            )
-            await rt.outbox.add(
+            await receipts.mark_cancelled(
                 conn,
-                Topic.RECEIPTS,
-                ReceiptCancelled(
-                    receipt_id=str(receipt),
-                    school_id=m.school_id,
-                    invoice_id=m.invoice_id,
-                    reason=f"payment reversed: {m.reason}",
-                ),
-                aggregate_id=m.invoice_id,
+                rt.outbox,
+                receipt_id=receipt,
                 school_id=m.school_id,
+                invoice_id=m.invoice_id,
+                reason=f"payment reversed: {m.reason}",
             )
 
     return {

@@ -267,3 +267,41 @@ async def test_the_cli_verifies_offline_with_a_saved_key_list(receipts_app):
     assert good_qr.returncode == 0
     assert bad.returncode == 1 and "tampered" in json.loads(bad.stdout)["reason"]
     assert compact.PREFIX == "BL1:"
+
+
+async def test_a_reversed_payment_cancels_its_receipt_which_keeps_its_number(receipts_app):
+    from tuition.reconciliation.v1.events_pb2 import PaymentReversed
+
+    (receipt,) = await _issue(receipts_app)
+    payment, invoice_id = payment_event(0)
+    await publish(
+        receipts_app.kafka,
+        receipts_app.prefix,
+        Topic.RECONCILIATION,
+        [
+            (
+                PaymentReversed(
+                    payment_id=payment.payment_id,
+                    invoice_id=invoice_id,
+                    school_id=SCHOOL,
+                    amount=payment.amount,
+                    reason="undo by ke-toan",
+                ),
+                invoice_id,
+            )
+        ],
+    )
+
+    async def cancelled() -> bool:
+        return await receipts_app.pool.fetchval("SELECT status FROM receipts") == "cancelled"
+
+    await wait_until(cancelled, what="the receipt cancelled")
+    row = await receipts_app.pool.fetchrow("SELECT number, cancel_reason, replaced_by FROM receipts")
+    assert (row["number"], row["cancel_reason"], row["replaced_by"]) == (1, "payment reversed: undo by ke-toan", None)
+    assert (
+        await receipts_app.pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE event_type = 'tuition.receipts.v1.ReceiptCancelled'"
+        )
+        == 1
+    )
+    assert receipt["number"] == 1

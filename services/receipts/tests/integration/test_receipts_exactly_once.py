@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,18 +19,12 @@ from pycose.messages import Sign1Message
 
 from receipts.main import SPEC
 from shared.events.topics import Topic
-from shared.testing import wait_until
+from shared.testing import free_port, wait_until
 
 from .conftest import invoice_event, payment_event, publish, school_event
 
 pytestmark = pytest.mark.integration
 N = 1000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _serve(env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -53,7 +46,7 @@ async def test_a_thousand_payments_twice_with_a_crash_give_receipts_one_to_a_tho
         "KAFKA_BOOTSTRAP_SERVERS": infra_endpoints.kafka,
         "TUITION_TOPIC_PREFIX": topic_prefix,
         "RECEIPTS_DATABASE": dsn.rsplit("/", 1)[1],
-        "RECEIPTS_HTTP_PORT": str(_free_port()),
+        "RECEIPTS_HTTP_PORT": str(free_port()),
         "TUITION_LOG_LEVEL": "WARNING",
     }
     await publish(

@@ -9,9 +9,8 @@ from typing import Any
 
 import asyncpg
 
-from reconciliation.app.ingest import lock_school
+from reconciliation.app.ingest import lock_school, stored_credit
 from reconciliation.app.writer import Writer
-from reconciliation.domain.credits import BankCredit
 from reconciliation.domain.matching import Allocation, Decision, State
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
@@ -58,20 +57,6 @@ async def _credit(conn: asyncpg.Connection, school_id: str, credit_id: uuid.UUID
     return row
 
 
-def _as_bank_credit(row: asyncpg.Record) -> BankCredit:
-    return BankCredit(
-        row["account_number"],
-        row["amount"],
-        row["booked_at"],
-        row["memo"],
-        row["first_source"],
-        (),
-        row["payer_name"],
-        row["payer_account"],
-        row["virtual_account"],
-    )
-
-
 async def act(
     pool: asyncpg.Pool, outbox: Outbox, *, school_id: str, credit_id: uuid.UUID, action: Action, actor: str
 ) -> dict[str, Any]:
@@ -105,7 +90,7 @@ async def act(
             writer = Writer(school_id, outbox)
             writer.place(
                 credit_id,
-                _as_bank_credit(row),
+                stored_credit(row),
                 decision,
                 channel=Channel.Value(row["channel"]),
                 book=None,

@@ -44,6 +44,21 @@ def channel_for(credit: BankCredit, reading: MemoReading) -> int:
     return Channel.VIETQR if reading.looks_like_qr else Channel.BANK_TRANSFER
 
 
+def stored_credit(row: asyncpg.Record) -> BankCredit:
+    """A stored credit as the matcher and the writer take it (identifiers are already recorded)."""
+    return BankCredit(
+        row["account_number"],
+        row["amount"],
+        row["booked_at"],
+        row["memo"],
+        row["first_source"],
+        (),
+        row["payer_name"],
+        row["payer_account"],
+        row["virtual_account"],
+    )
+
+
 def _key(c: BankCredit) -> Key:
     return (c.account_number, c.amount, c.value_date)
 
@@ -147,17 +162,7 @@ async def retry_unmatched_for(conn: asyncpg.Connection, outbox: Outbox, school_i
     )
     writer = Writer(school_id, outbox)
     for r in rows:
-        credit = BankCredit(
-            r["account_number"],
-            r["amount"],
-            r["booked_at"],
-            r["memo"],
-            r["first_source"],
-            (),
-            r["payer_name"],
-            r["payer_account"],
-            r["virtual_account"],
-        )
+        credit = stored_credit(r)
         reading = read_memo(r["memo"])
         book = await load_book_for(
             conn, school_id, reading, virtual_account=r["virtual_account"], payer_account=r["payer_account"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import uuid
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from shared.auth import mint_token
 from shared.events.envelope import wrap
 from shared.events.topics import Topic, topic_name
 from shared.settings import DEV_JWT_SECRET
-from shared.testing import wait_until
+from shared.testing import free_port, wait_until
 from tuition.invoicing.v1.events_pb2 import InvoiceIssued, InvoiceLine, SchoolRegistered
 from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched, PaymentReversed
 
@@ -30,12 +29,6 @@ D1, D2 = "HN-CAU-GIAY", "HN-BA-DINH"
 
 def token(role: str, **scope: str) -> str:
     return mint_token(DEV_JWT_SECRET, role=role, subject=f"test-{role}", **scope)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Seed:
@@ -167,7 +160,7 @@ def seed_district() -> Seed:
 @contextlib.asynccontextmanager
 async def serve(settings: ReportingSettings):
     app = create_app(settings)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve())
     await wait_until(lambda: _up(port), what="the reporting server")

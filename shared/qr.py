@@ -1,4 +1,4 @@
-"""QR images of VietQR payloads (qrcode library): PNG for apps and print, SVG for the payment page."""
+"""QR images (qrcode library): PNG for apps and print, SVG for pages. VietQR payloads and receipt QRs."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ import qrcode.image.svg
 from qrcode.constants import ERROR_CORRECT_M
 
 
-def _qr(payload: str) -> qrcode.QRCode:
-    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=8, border=4)
+def _qr(payload: str, box_size: int = 8, border: int = 4) -> qrcode.QRCode:
+    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=box_size, border=border)
     qr.add_data(payload)
     qr.make(fit=True)
     return qr
 
 
-def png(payload: str) -> bytes:
+def png(payload: str, *, box_size: int = 8, border: int = 4) -> bytes:
     buf = io.BytesIO()
-    _qr(payload).make_image().save(buf)
+    _qr(payload, box_size, border).make_image().save(buf)
     return buf.getvalue()
 
 
