@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import asyncpg
 
 from invoicing.domain.banks import BankAccountError, validate_account
-from invoicing.domain.errors import Invalid, NotFound
+from invoicing.domain.errors import Forbidden, Invalid, NotFound
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
+from shared.logging import get_logger
 from tuition.invoicing.v1.events_pb2 import SchoolRegistered
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -26,8 +30,22 @@ class RegisterSchool:
     address: str = ""
 
 
-async def register_school(pool: asyncpg.Pool, outbox: Outbox, cmd: RegisterSchool) -> dict[str, object]:
+@dataclass(frozen=True)
+class Actor:
+    """Who registers: a district office (only its own district's schools) or a service of the suite."""
+
+    subject: str
+    district: str | None = None
+
+
+# What parents' money follows: a change of any of these is recorded in school_changes.
+AUDITED = ("district_code", "bank_bin", "account_number", "account_name")
+
+
+async def register_school(pool: asyncpg.Pool, outbox: Outbox, cmd: RegisterSchool, actor: Actor) -> dict[str, object]:
     """Create or update a school; an event only when something changed."""
+    if actor.district is not None and cmd.district_code != actor.district:
+        raise Forbidden(f"a district token for {actor.district} cannot register a school of {cmd.district_code}")
     try:
         bin_, account, holder = validate_account(cmd.bank_bin, cmd.account_number, cmd.account_name)
     except BankAccountError as exc:
@@ -47,6 +65,10 @@ async def register_school(pool: asyncpg.Pool, outbox: Outbox, cmd: RegisterSchoo
         cmd.address,
     )
     async with pool.acquire() as conn, conn.transaction():
+        # The row lock orders concurrent registrations of one school, so the audit sees each change once.
+        before = await conn.fetchrow("SELECT * FROM schools WHERE school_id = $1 FOR UPDATE", cmd.school_id)
+        if before is not None and actor.district is not None and before["district_code"] != actor.district:
+            raise Forbidden(f"school {cmd.school_id} belongs to another district; {actor.district} cannot change it")
         changed = await conn.fetchval(
             """INSERT INTO schools (school_id, code, name, district_code, ownership, bank_bin, account_number,
                                     account_name, tax_code, address)
@@ -59,6 +81,10 @@ async def register_school(pool: asyncpg.Pool, outbox: Outbox, cmd: RegisterSchoo
                RETURNING true""",
             *row,
         )
+        if changed and before is not None:
+            await _audit_account_change(
+                conn, before, dict(zip(AUDITED, (cmd.district_code, bin_, account, holder), strict=True)), actor
+            )
         if changed:
             await outbox.add(
                 conn,
@@ -79,6 +105,38 @@ async def register_school(pool: asyncpg.Pool, outbox: Outbox, cmd: RegisterSchoo
                 school_id=cmd.school_id,
             )
     return await get_school(pool, cmd.school_id)
+
+
+async def _audit_account_change(
+    conn: asyncpg.Connection, before: asyncpg.Record, after: dict[str, str], actor: Actor
+) -> None:
+    old = {k: before[k] for k in AUDITED}
+    if old == after:
+        return
+    await conn.execute(
+        "INSERT INTO school_changes (school_id, changed_by, before, after) VALUES ($1, $2, $3, $4)",
+        before["school_id"],
+        actor.subject,
+        json.dumps(old),
+        json.dumps(after),
+    )
+    log.warning("invoicing.school.account_changed", school_id=before["school_id"], changed_by=actor.subject)
+
+
+async def school_changes(pool: asyncpg.Pool, school_id: str) -> list[dict[str, object]]:
+    rows = await pool.fetch(
+        "SELECT changed_by, changed_at, before, after FROM school_changes WHERE school_id = $1 ORDER BY change_id",
+        school_id,
+    )
+    return [
+        {
+            "changed_by": r["changed_by"],
+            "changed_at": r["changed_at"],
+            "before": json.loads(r["before"]),
+            "after": json.loads(r["after"]),
+        }
+        for r in rows
+    ]
 
 
 async def get_school(pool: asyncpg.Pool | asyncpg.Connection, school_id: str) -> dict[str, object]:

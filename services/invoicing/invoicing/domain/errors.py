@@ -14,6 +14,10 @@ class InvoicingError(Exception):
         self.details = details or []
 
 
+class Forbidden(InvoicingError):
+    status = 403
+
+
 class NotFound(InvoicingError):
     status = 404
 

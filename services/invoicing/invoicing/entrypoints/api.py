@@ -46,9 +46,22 @@ class SchoolIn(BaseModel):
 async def put_school(
     school_id: str, body: SchoolIn, rt: Runtime, p: Principal = Depends(require(Role.DISTRICT, Role.SERVICE))
 ) -> dict[str, Any]:
-    if p.role is Role.DISTRICT and body.district_code != p.district:
-        raise Invalid(f"a district token for {p.district} cannot register a school of {body.district_code}")
-    return await schools.register_school(rt.db(), rt.outbox, schools.RegisterSchool(school_id, **body.model_dump()))
+    actor = schools.Actor(p.subject, p.district if p.role is Role.DISTRICT else None)
+    return await schools.register_school(
+        rt.db(), rt.outbox, schools.RegisterSchool(school_id, **body.model_dump()), actor
+    )
+
+
+@router.get(
+    "/schools/{school_id}/changes",
+    tags=["schools"],
+    summary="Audited changes of the school's district and collection account (who, when, before, after)",
+)
+async def school_changes(
+    school_id: str, rt: Runtime, _: Principal = Depends(require_school(*READERS))
+) -> list[dict[str, Any]]:
+    await schools.get_school(rt.db(), school_id)
+    return await schools.school_changes(rt.db(), school_id)
 
 
 @router.get("/schools/{school_id}", tags=["schools"])
