@@ -111,8 +111,10 @@ def new_cluster_id() -> str:
 def format_storage(classpath: str, props: Path, cluster_id: str) -> None:
     # `--cluster-id=ID`, never `-t ID`: one id in 64 starts with "-", which argparse takes for an option.
     res = subprocess.run(
-        ["java", "-cp", classpath, "kafka.tools.StorageTool", "format", "--standalone", f"--cluster-id={cluster_id}"]
-        + ["-c", str(props)],
+        [
+            *("java", "-cp", classpath, "kafka.tools.StorageTool", "format", "--standalone"),
+            *(f"--cluster-id={cluster_id}", "-c", str(props)),
+        ],
         check=False,
         text=True,
         capture_output=True,
