@@ -25,6 +25,7 @@ from shared.events.kafka import ensure_topics, make_producer
 from shared.events.outbox import Outbox
 from shared.events.relay import OutboxRelay
 from shared.events.topics import Topic, all_topics, topic_name
+from shared.limits import BodyLimit, BodyLimitMiddleware, RateLimit, RateLimitMiddleware
 from shared.logging import bind_correlation_id, clear_context, configure_logging, get_logger
 from shared.settings import ServiceSettings
 
@@ -44,6 +45,9 @@ class ServiceSpec:
     name: str
     migrations: Path
     consumers: list[ConsumerSpec] = field(default_factory=list)
+    # What a request may cost (shared/limits.py): body sizes per route, rates on the public routes.
+    body_limits: list[BodyLimit] = field(default_factory=list)
+    rate_limits: list[RateLimit] = field(default_factory=list)
 
 
 class ServiceRuntime:
@@ -189,4 +193,7 @@ def build_app(
 
     for router in routers or []:
         app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, rules=spec.body_limits)
+    if settings.rate_limits:
+        app.add_middleware(RateLimitMiddleware, rules=spec.rate_limits)
     return app

@@ -71,6 +71,8 @@ class ServiceSettings(InfraSettings):
     database: str = "tuition"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # Request rates on the public routes (shared/limits.py); off only for load benchmarks from one address.
+    rate_limits: bool = Field(default=True, validation_alias=_env("TUITION_RATE_LIMITS"))
     # Run the outbox relay and the Kafka consumers inside the HTTP process (one container per service).
     run_workers: bool = True
 

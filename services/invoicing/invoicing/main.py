@@ -11,9 +11,17 @@ from invoicing.domain.errors import InvoicingError
 from invoicing.entrypoints import api, pages
 from invoicing.entrypoints.consumers import CONSUMERS
 from invoicing.settings import InvoicingSettings
+from shared.limits import BodyLimit, MiB, RateLimit
 from shared.service import ServiceSpec, build_app
 
-SPEC = ServiceSpec(name="invoicing", migrations=Path(__file__).resolve().parents[1] / "migrations", consumers=CONSUMERS)
+SPEC = ServiceSpec(
+    name="invoicing",
+    migrations=Path(__file__).resolve().parents[1] / "migrations",
+    consumers=CONSUMERS,
+    body_limits=[BodyLimit(r"/schools/[^/]+/roster$", 8 * MiB)],
+    # The parent page: its token is unguessable, the rate keeps guessing and scraping slow.
+    rate_limits=[RateLimit("the payment page", r"/pay/", per_second=10, burst=30)],
+)
 
 
 def create_app(settings: InvoicingSettings | None = None) -> FastAPI:

@@ -9,9 +9,20 @@ from fastapi import FastAPI
 from receipts.entrypoints import api
 from receipts.entrypoints.consumers import CONSUMERS
 from receipts.settings import ReceiptsSettings
+from shared.limits import BodyLimit, KiB, RateLimit
 from shared.service import ServiceSpec, build_app
 
-SPEC = ServiceSpec(name="receipts", migrations=Path(__file__).resolve().parents[1] / "migrations", consumers=CONSUMERS)
+SPEC = ServiceSpec(
+    name="receipts",
+    migrations=Path(__file__).resolve().parents[1] / "migrations",
+    consumers=CONSUMERS,
+    # A receipt PDF is tens of kilobytes; a PKCS#12 file a few.
+    body_limits=[BodyLimit(r"/verify$", 256 * KiB), BodyLimit(r"/schools/[^/]+/keys$", 64 * KiB)],
+    rate_limits=[
+        RateLimit("receipt verification", r"/verify$", per_second=10, burst=60),
+        RateLimit("the receipt pages", r"/r/", per_second=10, burst=30),
+    ],
+)
 
 
 def create_app(settings: ReceiptsSettings | None = None) -> FastAPI:

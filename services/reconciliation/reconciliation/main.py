@@ -9,10 +9,17 @@ from fastapi import FastAPI
 from reconciliation.entrypoints import api
 from reconciliation.entrypoints.consumers import CONSUMERS
 from reconciliation.settings import ReconciliationSettings
+from shared.limits import BodyLimit, KiB, MiB, RateLimit
 from shared.service import ServiceSpec, build_app
 
 SPEC = ServiceSpec(
-    name="reconciliation", migrations=Path(__file__).resolve().parents[1] / "migrations", consumers=CONSUMERS
+    name="reconciliation",
+    migrations=Path(__file__).resolve().parents[1] / "migrations",
+    consumers=CONSUMERS,
+    body_limits=[BodyLimit(r"/webhooks/", 64 * KiB), BodyLimit(r"/schools/[^/]+/statements$", 8 * MiB)],
+    # Keyed by school (group 1): aggregators post for many schools from a few addresses. Far above a
+    # school's month-start peak, far below what would let one school's flood crowd out the others.
+    rate_limits=[RateLimit("the webhooks", r"/webhooks/[^/]+/([^/]+)", per_second=200, burst=1000, key_group=1)],
 )
 
 

@@ -18,6 +18,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 PREFIX = "BL1:"
+# A receipt's claims are a few hundred bytes; a QR holds at most 4,296 characters. Anything that inflates
+# past this is not a receipt (a zlib bomb is refused after inflating this much, never more).
+MAX_INFLATED = 8192
+MAX_TEXT = 4296
 ALG_ES256 = -7
 COSE_SIGN1_TAG = 18
 HEADER_ALG, HEADER_KID = 1, 4
@@ -46,20 +50,37 @@ def unpack(text: str) -> tuple[bytes, dict[str, Any], bytes, bytes]:
     text = text.strip()
     if not text.startswith(PREFIX):
         raise CompactError(f"not a receipt QR (it must start with {PREFIX})")
+    if len(text) > MAX_TEXT:
+        raise CompactError(f"the QR text is longer than a QR code can hold ({len(text)} > {MAX_TEXT} characters)")
     try:
-        cose = cbor2.loads(zlib.decompress(base45.b45decode(text[len(PREFIX) :])))
+        cose = cbor2.loads(_inflate(base45.b45decode(text[len(PREFIX) :])))
     except (ValueError, zlib.error, cbor2.CBORDecodeError) as exc:
         raise CompactError(f"the QR text is damaged: {exc}") from exc
     if not isinstance(cose, cbor2.CBORTag) or cose.tag != COSE_SIGN1_TAG or len(cose.value) != 4:
         raise CompactError("not a COSE_Sign1 structure")
     protected, _unprotected, payload, signature = cose.value
-    header = cbor2.loads(protected)
+    if not all(isinstance(part, bytes) for part in (protected, payload, signature)):
+        raise CompactError("not a COSE_Sign1 structure")
+    try:
+        header, claims = cbor2.loads(protected), cbor2.loads(payload)
+    except (ValueError, cbor2.CBORDecodeError) as exc:
+        raise CompactError(f"the QR text is damaged: {exc}") from exc
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        raise CompactError("not a COSE_Sign1 structure")
     if header.get(HEADER_ALG) != ALG_ES256:
         raise CompactError(f"unsupported algorithm {header.get(HEADER_ALG)}")
     kid = header.get(HEADER_KID)
     if not isinstance(kid, bytes):
         raise CompactError("no key id in the protected header")
-    return kid, cbor2.loads(payload), _sig_structure(protected, payload), signature
+    return kid, claims, _sig_structure(protected, payload), signature
+
+
+def _inflate(data: bytes) -> bytes:
+    inflater = zlib.decompressobj()
+    out = inflater.decompress(data, MAX_INFLATED)
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise CompactError(f"the QR text does not inflate to a receipt (more than {MAX_INFLATED} bytes, or cut short)")
+    return out
 
 
 def verify(signed: bytes, signature: bytes, public_key: ec.EllipticCurvePublicKey) -> None:

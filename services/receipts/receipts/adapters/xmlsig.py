@@ -6,13 +6,14 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 
 from cryptography import x509
 from lxml import etree
 from signxml import SignatureReference, XMLSigner, XMLVerifier
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureConstructionMethod, SignatureMethod
-from signxml.exceptions import InvalidSignature
+from signxml.exceptions import InvalidSignature, SignXMLException
 
 from receipts.adapters.keys import KeyMaterial
 
@@ -69,13 +70,16 @@ def verify(document: bytes, *, trusted_ca: list[x509.Certificate]) -> tuple[etre
     cert_el = sig.find(f".//{{{DS}}}X509Certificate")
     if cert_el is None or not cert_el.text:
         raise XmlSignatureError("the signature carries no X.509 certificate")
-    import base64
-
-    cert = x509.load_der_x509_certificate(base64.b64decode(cert_el.text))
+    try:
+        cert = x509.load_der_x509_certificate(base64.b64decode(cert_el.text, validate=False))
+    except ValueError as exc:
+        raise XmlSignatureError(f"the embedded certificate cannot be read: {exc}") from exc
     try:
         results = XMLVerifier().verify(root, x509_cert=cert, expect_references=2, ignore_ambiguous_key_info=True)
     except InvalidSignature as exc:
         raise XmlSignatureError(f"signature does not match the content ({exc})") from exc
+    except (SignXMLException, ValueError, etree.Error) as exc:
+        raise XmlSignatureError(f"the signature cannot be checked: {exc}") from exc
     data = next((r.signed_xml for r in results if r.signed_xml is not None and r.signed_xml.get("Id") == DATA_ID), None)
     if data is None:
         raise XmlSignatureError("the signature does not cover the receipt data")

@@ -136,6 +136,9 @@ def verify_qr(text: str, keys: KeyList) -> Verdict:
         return Verdict(False, str(exc), "qr")
     kid = kid_bytes.hex()
     key = keys.keys.get(kid)
+    issued_at = _claimed_time(claims.get("t"))
+    if issued_at is None:
+        return Verdict(False, "the receipt has no valid issue time", "qr", {}, kid)
     fields = {
         "school_id": claims.get("s"),
         "form_code": claims.get("f"),
@@ -144,7 +147,7 @@ def verify_qr(text: str, keys: KeyList) -> Verdict:
         "amount": claims.get("a"),
         "verification_code": claims.get("v"),
         "student_code": claims.get("c"),
-        "issued_at": datetime.fromtimestamp(claims.get("t", 0), UTC).isoformat(),
+        "issued_at": issued_at.isoformat(),
     }
     if key is not None:
         public = key.cert.public_key()
@@ -157,20 +160,38 @@ def verify_qr(text: str, keys: KeyList) -> Verdict:
     return keys.check(
         key,
         school_id=str(claims.get("s")),
-        issued_at=datetime.fromtimestamp(claims.get("t", 0), UTC),
+        issued_at=issued_at,
         fmt="qr",
         fields=fields,
         kid=kid,
     )
 
 
-def xml_from_pdf(data: bytes) -> bytes | None:
-    from pypdf import PdfReader
+def _claimed_time(t: object) -> datetime | None:
+    # Receipts exist from 2020 to 2200 at most: anything else is damage (and huge numbers overflow).
+    if not isinstance(t, int) or isinstance(t, bool) or not 1_577_836_800 <= t <= 7_258_118_400:
+        return None
+    return datetime.fromtimestamp(t, UTC)
 
-    reader = PdfReader(io.BytesIO(data))
-    for name, contents in reader.attachments.items():
-        if name.endswith(".xml") and contents:
-            return bytes(contents[0])
+
+# The signed XML a receipt PDF carries is a few kilobytes.
+MAX_ATTACHMENT = 256 * 1024
+
+
+def xml_from_pdf(data: bytes) -> bytes | None:
+    from pypdf import PdfReader, apply_configuration
+    from pypdf.errors import PyPdfError
+
+    # pypdf's own bounds (75 MB per stream by default), tightened: a receipt PDF is tens of kilobytes.
+    limits = {"zlib_maximum_output_length": 8 * 1024 * 1024, "stream_decoding_work_maximum_length": 32 * 1024 * 1024}
+    try:
+        with apply_configuration(**limits):
+            reader = PdfReader(io.BytesIO(data))
+            for name, contents in reader.attachments.items():
+                if name.endswith(".xml") and contents and len(contents[0]) <= MAX_ATTACHMENT:
+                    return bytes(contents[0])
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None  # a damaged or crafted PDF: it carries no receipt we can read
     return None
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from lxml import etree
@@ -148,8 +150,8 @@ async def list_receipts(
     school_id: str,
     rt: Runtime,
     invoice_id: uuid.UUID | None = None,
-    limit: int = 200,
-    offset: int = 0,
+    limit: int = Query(200, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
     _: Principal = Depends(require_school(*STAFF)),
 ) -> list[dict[str, Any]]:
     rows = await rt.db().fetch(
@@ -202,16 +204,30 @@ async def _display(rt: ServiceRuntime, code: str) -> tuple[Any, dict[str, Any]]:
     return row, receipts.display(row, school, invoice)
 
 
+# Rendered PDFs by (receipt, status): a receipt's content never changes, its status may (cancelled).
+_pdf_cache: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+PDF_CACHE_ENTRIES = 256
+
+
 @router.get("/r/{code}.pdf", tags=["receipts"])
 async def receipt_pdf(code: str, rt: Runtime) -> Response:
     row, fields = await _display(rt, code)
-    data = render.pdf(
-        fields,
-        fields["lines"],
-        xml=bytes(row["xml"]),
-        qr_text=row["compact"],
-        verify_url=f"{_settings(rt).public_url}/r/{code}",
-    )
+    key = (str(row["receipt_id"]), str(row["status"]))
+    data = _pdf_cache.get(key)
+    if data is None:
+        data = await asyncio.to_thread(
+            render.pdf,
+            fields,
+            fields["lines"],
+            xml=bytes(row["xml"]),
+            qr_text=row["compact"],
+            verify_url=f"{_settings(rt).public_url}/r/{code}",
+        )
+        _pdf_cache[key] = data
+        if len(_pdf_cache) > PDF_CACHE_ENTRIES:
+            _pdf_cache.popitem(last=False)
+    else:
+        _pdf_cache.move_to_end(key)
     return Response(
         data, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="bienlai-{code}.pdf"'}
     )
@@ -247,17 +263,23 @@ async def verify(request: Request, rt: Runtime, file: UploadFile | None = File(N
     data = await file.read() if file is not None else await request.body()
     if not data.strip():
         raise HTTPException(422, detail="send the receipt's XML, PDF or QR text")
-    verdict = verify_any(data, KeyList(await keys.published(rt.db())))
+    key_list = KeyList(await keys.published(rt.db()))
+    # Parsing and checking a stranger's document is CPU work: off the event loop.
+    verdict = await asyncio.to_thread(verify_any, data, key_list)
     out = verdict.as_dict()
     if not verdict.valid and data.lstrip().startswith(b"<"):
         out["changed_fields"] = await _changed_fields(rt, data)
     return out
 
 
+# A stranger's XML: no entity expansion, no network, no file reads.
+_SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
 async def _changed_fields(rt: ServiceRuntime, data: bytes) -> list[str]:
     """Online only: which fields differ from the receipt as issued (found by its verification code)."""
     try:
-        claimed = read_fields(etree.fromstring(data).find("DLBLai"))
+        claimed = read_fields(etree.fromstring(data, parser=_SAFE_XML).find("DLBLai"))
         row = await receipts.by_code(rt.db(), claimed["verification_code"])
     except (etree.XMLSyntaxError, AttributeError, receipts.ReceiptNotFound):
         return []

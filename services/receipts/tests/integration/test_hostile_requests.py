@@ -1,0 +1,73 @@
+"""What a stranger's request may cost the receipts service: a bounded body, bounded inflation, a rate."""
+
+from __future__ import annotations
+
+import zlib
+
+import base45
+import pytest
+
+from receipts.adapters import compact
+from receipts.entrypoints import api
+from receipts.main import SPEC
+
+from .test_receipts import _issue
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_verify_body_over_the_limit_is_refused_before_it_is_read(receipts_app):
+    # 750 KB of zlib that would inflate to 750 MB: refused by its size, never decompressed.
+    bomb = compact.PREFIX + base45.b45encode(zlib.compress(b"\0" * 750_000_000, 9)[:500_000]).decode()
+    assert len(bomb) > 700_000
+
+    declared = await receipts_app.client.post("/verify", content=bomb)
+
+    async def chunks():
+        for i in range(0, len(bomb), 65536):
+            yield bomb[i : i + 65536].encode()
+
+    streamed = await receipts_app.client.post("/verify", content=chunks())  # no Content-Length
+    assert (declared.status_code, streamed.status_code) == (413, 413)
+    assert "larger than" in declared.json()["detail"]
+
+
+async def test_a_small_qr_that_inflates_without_end_is_refused_as_damaged(receipts_app):
+    bomb = compact.PREFIX + base45.b45encode(zlib.compress(b"\0" * 2_000_000, 9)).decode()
+    assert len(bomb) < compact.MAX_TEXT
+
+    r = await receipts_app.client.post("/verify", content=bomb)
+
+    assert r.status_code == 200
+    assert r.json()["valid"] is False and "does not inflate" in r.json()["reason"]
+
+
+async def test_verification_is_rate_limited_per_client(receipts_app):
+    (rule,) = (r for r in SPEC.rate_limits if r.name == "receipt verification")
+    answers = [
+        (await receipts_app.client.post("/verify", content="BL1:AAAA")).status_code for _ in range(rule.burst + 20)
+    ]
+
+    assert answers[: rule.burst // 2] == [200] * (rule.burst // 2)  # the burst
+    assert 429 in answers[rule.burst :]
+
+
+async def test_a_receipt_pdf_is_rendered_once_not_on_every_request(receipts_app, monkeypatch):
+    (receipt,) = await _issue(receipts_app)
+    renders = []
+    real = api.render.pdf
+    monkeypatch.setattr(api.render, "pdf", lambda *a, **kw: renders.append(1) or real(*a, **kw))
+
+    first = await receipts_app.client.get(f"/r/{receipt['verification_code']}.pdf")
+    second = await receipts_app.client.get(f"/r/{receipt['verification_code']}.pdf")
+
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content and first.content.startswith(b"%PDF")
+    assert len(renders) == 1
+
+
+async def test_the_receipt_list_bounds_its_page_size(receipts_app):
+    r = await receipts_app.client.get(
+        "/schools/MN-HOA-PHUONG/receipts", params={"limit": 1_000_000}, headers=receipts_app.headers()
+    )
+    assert r.status_code == 422
