@@ -7,13 +7,14 @@ folding (no diacritics, lower case, single spaces). Each raw row keeps its line 
 from __future__ import annotations
 
 import csv
-import io
 import unicodedata
 from dataclasses import dataclass
 
-from openpyxl import load_workbook
-
 from invoicing.domain.roster import fold
+from shared.spreadsheets import Bounds, SpreadsheetError, csv_rows, xlsx_rows
+
+# The largest school has a few thousand pupils.
+BOUNDS = Bounds(max_rows=20_000, max_cols=64)
 
 # folded header → field
 HEADERS: dict[str, str] = {
@@ -105,9 +106,10 @@ def read_csv(data: bytes) -> list[RawRow]:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    table = [(reader.line_num, row) for row in reader]
-    return _rows(table)
+    try:
+        return _rows(csv_rows(text, BOUNDS, dialect))
+    except SpreadsheetError as exc:
+        raise RosterFileError(str(exc)) from exc
 
 
 def _cell(value: object) -> str:
@@ -122,13 +124,9 @@ def _cell(value: object) -> str:
 
 def read_xlsx(data: bytes) -> list[RawRow]:
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises several types for a file that is not a workbook
-        raise RosterFileError(f"not a readable .xlsx workbook: {exc}") from exc
-    sheet = workbook.worksheets[0]
-    table = [(i, [_cell(v) for v in row]) for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
-    workbook.close()
-    return _rows(table)
+        return _rows(xlsx_rows(data, BOUNDS, _cell))
+    except SpreadsheetError as exc:
+        raise RosterFileError(str(exc)) from exc
 
 
 def read_roster(filename: str, data: bytes) -> list[RawRow]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -80,7 +81,8 @@ async def import_roster(
     pool: asyncpg.Pool, *, school_id: str, filename: str, data: bytes, mode: ImportMode, imported_by: str, today: date
 ) -> ImportResult:
     try:
-        raw = read_roster(filename, data)
+        # CPU work on an uploaded file (bounded by its size and the reader's row limits): off the event loop.
+        raw = await asyncio.to_thread(read_roster, filename, data)
     except RosterFileError as exc:
         raise Invalid(f"{filename}: {exc}") from exc
     async with pool.acquire() as conn:

@@ -6,8 +6,7 @@ entry and field that is wrong; a statement with one broken entry is refused whol
 
 from __future__ import annotations
 
-import csv
-import io
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ import mt940
 from lxml import etree
 
 from reconciliation.domain.credits import VN, BankCredit, CreditFormatError, whole_dong
+from shared.spreadsheets import Bounds, SpreadsheetError, csv_rows, xlsx_rows
 
 
 @dataclass(frozen=True)
@@ -169,30 +169,34 @@ LAYOUTS: dict[str, dict[str, str]] = {
 }
 
 
-def _table_from_xlsx(data: bytes) -> list[list[str]]:
-    from openpyxl import load_workbook
+# A school's month of statement lines, with room to spare.
+BOUNDS = Bounds(max_rows=200_000, max_cols=64)
 
-    wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    rows = [
-        ["" if v is None else (v.strftime("%d/%m/%Y %H:%M:%S") if hasattr(v, "strftime") else str(v)) for v in row]
-        for row in wb.worksheets[0].iter_rows(values_only=True)
-    ]
-    wb.close()
-    return rows
+
+def _xlsx_cell(v: object) -> str:
+    if v is None:
+        return ""
+    return v.strftime("%d/%m/%Y %H:%M:%S") if hasattr(v, "strftime") else str(v)  # type: ignore[attr-defined]
+
+
+def _table(data: bytes, xlsx: bool) -> list[list[str]]:
+    try:
+        if xlsx:
+            return [row for _, row in xlsx_rows(data, BOUNDS, _xlsx_cell)]
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise CreditFormatError("the CSV is not UTF-8") from exc
+        return [row for _, row in csv_rows(text, BOUNDS)]
+    except SpreadsheetError as exc:
+        raise CreditFormatError(str(exc)) from exc
 
 
 def parse_bank_table(data: bytes, *, account_number: str, mapping: dict[str, str], xlsx: bool = False) -> Statement:
     for key in ("date", "credit", "memo"):
         if key not in mapping:
             raise CreditFormatError(f"column mapping needs '{key}'")
-    if xlsx:
-        table = _table_from_xlsx(data)
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise CreditFormatError("the CSV is not UTF-8") from exc
-        table = list(csv.reader(io.StringIO(text)))
+    table = _table(data, xlsx)
     header_at = next((i for i, row in enumerate(table) if mapping["credit"] in [c.strip() for c in row]), None)
     if header_at is None:
         raise CreditFormatError(f"no header row with a column {mapping['credit']!r}")
@@ -205,23 +209,46 @@ def parse_bank_table(data: bytes, *, account_number: str, mapping: dict[str, str
     for line, row in enumerate(table[header_at + 1 :], start=header_at + 2):
         if not any(c.strip() for c in row):
             continue
-        cell = row[col["credit"]].strip() if col["credit"] < len(row) else ""
+
+        def at(key: str, row: list[str] = row) -> str:
+            return row[col[key]].strip() if key in col and col[key] < len(row) else ""
+
+        cell = at("credit")
         if not cell or cell in {"0", "-"}:
             continue
         try:
             amount = whole_dong(cell.replace(".", "") if re.fullmatch(r"\d{1,3}(\.\d{3})+", cell) else cell, "credit")
-            when = datetime.strptime(row[col["date"]].strip(), mapping.get("date_format", "%d/%m/%Y %H:%M:%S"))
+            when = datetime.strptime(at("date"), mapping.get("date_format", "%d/%m/%Y %H:%M:%S"))
         except (CreditFormatError, ValueError) as exc:
             raise CreditFormatError(f"line {line}: {exc}") from exc
-        ref = row[col["reference"]].strip() if "reference" in col and col["reference"] < len(row) else ""
+        ref = at("reference")
         credits.append(
             BankCredit(
                 account_number,
                 amount,
                 when.replace(tzinfo=VN).astimezone(UTC),
-                row[col["memo"]].strip(),
+                at("memo"),
                 "csv",
                 (ref,) if ref else (),
             )
         )
     return Statement("csv", account_number, credits)
+
+
+def parse_statement(filename: str, data: bytes, *, account: str, layout: str | None, mapping: str | None) -> Statement:
+    """Any statement the suite takes, by its content: camt.053/054, MT940, or a CSV/.xlsx table (which
+    needs a known `layout` or a JSON column `mapping`)."""
+    fmt = detect_format(filename, data)
+    if fmt in ("camt053", "camt054"):
+        return parse_camt(data, fmt)
+    if fmt == "mt940":
+        return parse_mt940(data)
+    try:
+        columns = LAYOUTS.get(layout or "") if layout else json.loads(mapping or "null")
+    except ValueError as exc:
+        raise CreditFormatError(f"the column mapping is not JSON: {exc}") from exc
+    if not columns:
+        raise CreditFormatError(f"a CSV/Excel statement needs layout ({', '.join(LAYOUTS)}) or a column mapping")
+    if not isinstance(columns, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in columns.items()):
+        raise CreditFormatError('the column mapping must be an object of column names, e.g. {"credit": "Ghi có"}')
+    return parse_bank_table(data, account_number=account, mapping=columns, xlsx=fmt == "xlsx")

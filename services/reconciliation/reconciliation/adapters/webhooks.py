@@ -14,16 +14,96 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from reconciliation.domain.credits import BankCredit, CreditFormatError, local_datetime, whole_dong
 
 MAX_SKEW_S = 300
+# An aggregator's body is two levels deep; a few more are tolerated, thousands are an attack.
+MAX_DEPTH = 16
 
 
 class WebhookRejected(ValueError):
     """The request is not from the aggregator (signature, key or timestamp); nothing is stored."""
+
+
+class MalformedBody(ValueError):
+    """The body is not a JSON object the suite can take; the message names what is wrong."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise MalformedBody(f"{name} is not a number JSON allows")
+
+
+def _reject_float(text: str) -> Any:
+    raise MalformedBody(f"the number {text[:40]} has a fraction or an exponent: money is whole đồng, as an integer")
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    """The webhook's JSON object. Refused: numbers with a fraction or exponent (aggregators send whole đồng as
+    integers; a float would be rounded above 2^53), NaN/Infinity, nesting deeper than MAX_DEPTH, lone
+    surrogates and NUL characters (PostgreSQL text cannot hold them)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedBody(f"the body is not UTF-8 (byte {exc.start})") from exc
+    if _too_deep(text):
+        raise MalformedBody(f"the JSON is nested deeper than {MAX_DEPTH} levels")
+    try:
+        body = json.loads(text, parse_float=_reject_float, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedBody(f"malformed JSON body: {exc}") from exc
+    if not isinstance(body, dict):
+        raise MalformedBody("the body must be a JSON object")
+    _check_strings(body)
+    return body
+
+
+def _too_deep(text: str) -> bool:
+    """Bracket depth outside strings, counted before parsing (the parser itself would recurse)."""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
+
+
+def _check_strings(value: Any) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                raise MalformedBody("a text field holds a NUL character")
+            if any("\ud800" <= ch <= "\udfff" for ch in item):
+                raise MalformedBody("a text field holds a lone surrogate (not valid Unicode)")
+
+
+def _same_hex(expected: str, given: str) -> bool:
+    # Bytes, not str: compare_digest refuses non-ASCII text with a TypeError.
+    return hmac.compare_digest(expected.encode(), given.strip().lower().encode("utf-8", "replace"))
 
 
 def _require(body: dict[str, Any], *fields: str) -> None:
@@ -32,7 +112,12 @@ def _require(body: dict[str, Any], *fields: str) -> None:
         raise CreditFormatError(f"missing fields: {', '.join(missing)}")
 
 
-def _fresh(ts_seconds: float, now: float) -> None:
+def _fresh(ts_text: str, now: float, *, milliseconds: bool) -> None:
+    """A Unix timestamp written as digits (seconds, or milliseconds for Casso), within MAX_SKEW_S of now."""
+    pattern = r"\d{1,16}" if milliseconds else r"\d{1,13}(\.\d{1,6})?"
+    if not re.fullmatch(pattern, ts_text.strip()):
+        raise WebhookRejected(f"timestamp {ts_text[:40]!r} is not a Unix time in {'ms' if milliseconds else 's'}")
+    ts_seconds = float(ts_text) / (1000 if milliseconds else 1)
     if abs(now - ts_seconds) > MAX_SKEW_S:
         raise WebhookRejected(f"timestamp is {int(now - ts_seconds)} s off (more than {MAX_SKEW_S} s)")
 
@@ -46,18 +131,15 @@ def verify_sepay(headers: dict[str, str], raw: bytes, *, scheme: str, secret: st
         auth = headers.get("authorization", "")
         if not auth.lower().startswith("apikey "):
             raise WebhookRejected("missing 'Authorization: Apikey ...' header")
-        if not hmac.compare_digest(auth[7:].strip().encode(), secret.encode()):
+        if not hmac.compare_digest(auth[7:].strip().encode("utf-8", "replace"), secret.encode()):
             raise WebhookRejected("wrong API key")
         return
     ts, sig = headers.get("x-sepay-timestamp"), headers.get("x-sepay-signature")
     if not ts or not sig:
         raise WebhookRejected("missing X-SePay-Timestamp / X-SePay-Signature")
-    try:
-        _fresh(float(ts), now)
-    except ValueError as exc:
-        raise WebhookRejected(str(exc)) from exc
-    expected = hmac.new(secret.encode(), ts.encode() + b"." + raw, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, sig.strip().lower()):
+    _fresh(ts, now, milliseconds=False)
+    expected = hmac.new(secret.encode(), ts.strip().encode() + b"." + raw, hashlib.sha256).hexdigest()
+    if not _same_hex(expected, sig):
         raise WebhookRejected("signature does not match")
 
 
@@ -102,11 +184,8 @@ def verify_casso(headers: dict[str, str], body: dict[str, Any], *, secret: str, 
     parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
     if "t" not in parts or "v1" not in parts:
         raise WebhookRejected("missing or malformed X-Casso-Signature (t=...,v1=...)")
-    try:
-        _fresh(int(parts["t"]) / 1000, now)
-    except ValueError as exc:
-        raise WebhookRejected(str(exc)) from exc
-    if not hmac.compare_digest(casso_signature(secret, parts["t"], body), parts["v1"].lower()):
+    _fresh(parts["t"], now, milliseconds=True)
+    if not _same_hex(casso_signature(secret, parts["t"], body), parts["v1"]):
         raise WebhookRejected("signature does not match")
 
 
@@ -157,7 +236,7 @@ def verify_payos(body: dict[str, Any], *, secret: str) -> None:
     data, sig = body.get("data"), body.get("signature")
     if not isinstance(data, dict) or not isinstance(sig, str):
         raise WebhookRejected("missing data or signature")
-    if not hmac.compare_digest(payos_signature(secret, data), sig.lower()):
+    if not _same_hex(payos_signature(secret, data), sig):
         raise WebhookRejected("signature does not match")
 
 
@@ -179,3 +258,34 @@ def parse_payos(body: dict[str, Any]) -> BankCredit | None:
         payer_account=str(data.get("counterAccountNumber") or ""),
         virtual_account=str(data.get("virtualAccountNumber") or ""),
     )
+
+
+# --- The providers, as a table -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Provider:
+    """How one aggregator signs (verify) and what its body says (parse)."""
+
+    verify: Callable[[dict[str, str], bytes, dict[str, Any], str, str], None]  # headers, raw, body, scheme, secret
+    parse: Callable[[dict[str, Any]], BankCredit | None]
+
+    def scheme_for_unknown(self, headers: dict[str, str]) -> str:
+        """The scheme a request claims, so that a school without a configuration is refused exactly as one
+        with a wrong secret would be (the answer must not tell which schools exist)."""
+        return "apikey" if headers.get("authorization", "").lower().startswith("apikey ") else "hmac"
+
+
+PROVIDERS: dict[str, Provider] = {
+    "sepay": Provider(
+        verify=lambda headers, raw, _body, scheme, secret: verify_sepay(headers, raw, scheme=scheme, secret=secret),
+        parse=parse_sepay,
+    ),
+    "casso": Provider(
+        verify=lambda headers, _raw, body, _scheme, secret: verify_casso(headers, body, secret=secret),
+        parse=parse_casso,
+    ),
+    "payos": Provider(
+        verify=lambda _h, _raw, body, _scheme, secret: verify_payos(body, secret=secret), parse=parse_payos
+    ),
+}

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from shared.money import MAX_AMOUNT, AmountError, parse_whole_dong
+
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
@@ -26,8 +28,8 @@ class BankCredit:
     virtual_account: str = ""
 
     def __post_init__(self) -> None:
-        if self.amount <= 0:
-            raise CreditFormatError(f"a credit amount must be positive, got {self.amount}")
+        if not 0 < self.amount <= MAX_AMOUNT:
+            raise CreditFormatError(f"a credit amount must be from 1 to {MAX_AMOUNT} đồng, got {self.amount}")
         if self.booked_at.tzinfo is None:
             raise CreditFormatError("booked_at must carry a time zone")
 
@@ -45,13 +47,9 @@ def local_datetime(text: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> datetime:
 
 
 def whole_dong(value: object, field: str) -> int:
-    """VND has no minor unit: '1250000', '1250000.00', 1250000 are fine; '1250000.5' or '-1' are not."""
-    from decimal import Decimal, InvalidOperation
-
+    """VND has no minor unit: '1250000', '1250000.00', 1250000 are fine; '1250000.5', floats, or amounts
+    beyond the suite's bound are not (shared/money.py)."""
     try:
-        d = Decimal(str(value).strip().replace(",", "")) if not isinstance(value, int) else Decimal(value)
-    except InvalidOperation as exc:
-        raise CreditFormatError(f"{field}: {value!r} is not an amount") from exc
-    if d != d.to_integral_value():
-        raise CreditFormatError(f"{field}: {value!r} has fractions of a đồng")
-    return int(d)
+        return parse_whole_dong(value, field)
+    except AmountError as exc:
+        raise CreditFormatError(str(exc)) from exc

@@ -1,0 +1,32 @@
+"""Roster uploads crafted to cost CPU or memory are refused quickly and clearly; nothing is stored."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.testing_files import crafted_xlsx, zip_bomb_xlsx
+
+from .conftest import import_roster, register_school
+
+pytestmark = pytest.mark.integration
+
+HEADER = ["Mã học sinh", "Họ và tên", "Ngày sinh", "Khối", "Lớp", "Mã định danh", "Họ tên cha/mẹ", "Số điện thoại"]
+
+
+async def test_a_roster_xlsx_that_claims_a_million_rows_is_refused_by_its_row_limit(invoicing):
+    await register_school(invoicing)
+    r = await import_roster(invoicing, crafted_xlsx([HEADER]), mode="apply", filename="ds.xlsx")
+    assert r.status_code == 422 and "more than 20000 rows" in r.json()["detail"], r.text
+    assert await invoicing.runtime.db().fetchval("SELECT count(*) FROM students") == 0
+
+
+async def test_a_roster_xlsx_that_inflates_to_hundreds_of_megabytes_is_refused_unread(invoicing):
+    await register_school(invoicing)
+    r = await import_roster(invoicing, zip_bomb_xlsx([HEADER]), mode="preview", filename="ds.xlsx")
+    assert r.status_code == 422 and "unpacks to" in r.json()["detail"], r.text
+
+
+async def test_a_roster_over_the_upload_limit_is_refused_before_it_is_read(invoicing):
+    await register_school(invoicing)
+    r = await import_roster(invoicing, b"x" * (9 * 1024 * 1024), mode="preview")
+    assert r.status_code == 413

@@ -1,0 +1,119 @@
+"""Bad webhook input gets a 4xx naming the problem, and nothing is stored half-way."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from reconciliation.adapters.webhooks import casso_signature
+
+from .conftest import CASSO_KEY, SCHOOL, SEPAY_KEY, casso_data, hmac_hex, sepay_body
+
+pytestmark = pytest.mark.integration
+
+
+async def _nothing_stored(recon) -> None:
+    assert await recon.pool.fetchval("SELECT count(*) FROM credits") == 0
+    assert await recon.pool.fetchval("SELECT count(*) FROM outbox") == 0
+
+
+async def _signed_casso(recon, raw_body: str, *, t: str | None = None, sig: str | None = None):
+    t = t or str(int(time.time() * 1000))
+    if sig is None:
+        sig = casso_signature(CASSO_KEY, t, json.loads(raw_body))
+    return await recon.client.post(
+        f"/webhooks/casso/{SCHOOL}",
+        content=raw_body.encode("utf-8", "surrogatepass"),
+        headers={"X-Casso-Signature": f"t={t},v1={sig}", "Content-Type": "application/json"},
+    )
+
+
+async def test_deeply_nested_json_is_refused_by_its_depth(recon):
+    r = await recon.client.post(f"/webhooks/casso/{SCHOOL}", content="[" * 20_000 + "]" * 20_000)
+    assert r.status_code == 400 and "nested deeper" in r.json()["detail"]
+    await _nothing_stored(recon)
+
+
+async def test_a_non_ascii_signature_header_is_a_refusal_not_a_crash(recon):
+    [inv] = await recon.issue([500_000])
+    body = json.dumps({"error": 0, "data": casso_data(500_000, inv.reference, "FT1")})
+    t = str(int(time.time() * 1000))
+    r = await recon.client.post(
+        f"/webhooks/casso/{SCHOOL}",
+        content=body,
+        headers=[("X-Casso-Signature", f"t={t},v1=chữký".encode()), ("Content-Type", b"application/json")],
+    )
+    assert r.status_code == 401 and "does not match" in r.json()["detail"]
+    sepay = await recon.client.post(
+        f"/webhooks/sepay/{SCHOOL}",
+        json=sepay_body(1, 500_000, inv.reference),
+        headers=[("Authorization", "Apikey khóa-sai".encode())],
+    )
+    assert sepay.status_code == 401
+    await _nothing_stored(recon)
+
+
+async def test_a_lone_surrogate_or_a_nul_in_a_memo_is_refused_by_name(recon):
+    [inv] = await recon.issue([500_000])
+    for memo, what in (("\\ud800", "lone surrogate"), ("\\u0000", "NUL")):
+        raw = json.dumps({"error": 0, "data": casso_data(500_000, inv.reference, "FT1")})
+        raw = raw.replace(inv.reference, inv.reference + memo, 1)
+        r = await _signed_casso(recon, raw, sig="0" * 128)
+        assert r.status_code == 400 and what in r.json()["detail"], r.text
+    await _nothing_stored(recon)
+
+
+@pytest.mark.parametrize("t", ["inf", "nan", "1e400", "9" * 5000, "-5", "12.5.6"])
+async def test_an_infinite_or_huge_timestamp_is_refused(recon, t):
+    raw = json.dumps({"error": 0, "data": casso_data(500_000, "HP", "FT1")})
+    r = await _signed_casso(recon, raw, t=t, sig="0" * 128)
+    assert r.status_code == 401 and "timestamp" in r.json()["detail"], r.text
+    ts = await recon.client.post(
+        f"/webhooks/sepay/{SCHOOL}",
+        content=b"{}",
+        headers={"X-SePay-Timestamp": t, "X-SePay-Signature": "00"},
+    )
+    assert ts.status_code in (400, 401, 422)
+    await _nothing_stored(recon)
+
+
+async def test_amounts_beyond_the_bound_or_written_as_floats_are_refused(recon):
+    [inv] = await recon.issue([500_000])
+    for amount, what in (
+        ("10000000000000000000000", "largest amount"),  # past bigint: was a 500
+        ("1E+400000", "fraction or an exponent"),  # cost seconds to turn into an integer
+        ("9007199254740993.0", "fraction or an exponent"),  # a float: silently rounded before
+        ("500000.0", "fraction or an exponent"),
+    ):
+        data = casso_data(500_000, inv.reference, "FT1")
+        raw = json.dumps({"error": 0, "data": data}).replace('"amount": 500000', f'"amount": {amount}')
+        assert amount in raw
+        r = await _signed_casso(recon, raw)  # correctly signed: the amount itself is what is refused
+        assert r.status_code in (400, 422) and what in r.json()["detail"], (amount, r.text)
+    big = await recon.sepay(sepay_body(7, 10**13, inv.reference))
+    assert big.status_code == 422 and "largest amount" in big.json()["detail"]
+    await _nothing_stored(recon)
+
+
+async def test_an_unknown_school_is_refused_exactly_like_a_wrong_signature(recon):
+    body = sepay_body(1, 500_000, "HP")
+    unknown = await recon.client.post(
+        "/webhooks/sepay/NO-SUCH-SCHOOL", json=body, headers={"Authorization": "Apikey x"}
+    )
+    wrong = await recon.client.post(f"/webhooks/sepay/{SCHOOL}", json=body, headers={"Authorization": "Apikey x"})
+    assert (
+        (unknown.status_code, unknown.json())
+        == (wrong.status_code, wrong.json())
+        == (
+            401,
+            {"detail": "webhook refused: wrong API key"},
+        )
+    )
+    raw = json.dumps(body).encode()
+    hmac_headers = {"X-SePay-Timestamp": str(int(time.time())), "X-SePay-Signature": hmac_hex(SEPAY_KEY, raw)}
+    unknown_hmac = await recon.client.post("/webhooks/sepay/NO-SUCH-SCHOOL", content=raw, headers=hmac_headers)
+    assert (
+        unknown_hmac.status_code == 401 and unknown_hmac.json()["detail"] == "webhook refused: signature does not match"
+    )

@@ -1,0 +1,58 @@
+"""Money in the suite: whole đồng as integers, bounded.
+
+VND has no minor unit in practice (the xu is gone), so every amount is an `int` of đồng: in Python, in
+SQL (`bigint`), in proto (`int64`). Every amount that comes in (a fee, a credit, an adjustment) is at
+most `MAX_AMOUNT`: one thousand billion đồng (1.000 tỷ), far above any school payment or statement line,
+and small enough that the sums the suite makes (millions of invoices) stay far inside `bigint`.
+
+Floats are refused: a JSON number like 1e16 has already lost its last digits when Python reads it as a
+float, and one like 1E+400000 costs seconds to turn into an integer.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+from pydantic import Field, StrictInt
+
+MAX_AMOUNT = 1_000_000_000_000
+# A written amount longer than this is not money ("1.000.000.000.000,00" has 20 characters).
+MAX_AMOUNT_TEXT = 32
+
+# For request models: JSON integers only (5.0 or "5" are refused), within the bound.
+Amount = Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT, description="whole đồng")]
+PositiveAmount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT, description="whole đồng, more than 0")]
+SignedAmount = Annotated[StrictInt, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, description="whole đồng, ±")]
+
+
+class AmountError(ValueError):
+    pass
+
+
+def check_bound(amount: int, field: str) -> int:
+    if not -MAX_AMOUNT <= amount <= MAX_AMOUNT:
+        raise AmountError(f"{field}: {amount} is beyond the largest amount the suite takes ({MAX_AMOUNT} đồng)")
+    return amount
+
+
+def parse_whole_dong(value: object, field: str) -> int:
+    """An amount as it comes in text or JSON: '1250000', '1250000.00', 1250000 are fine; floats, fractions
+    of a đồng, and amounts beyond the bound are not. Never costs more than a few microseconds."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise AmountError(f"{field}: {value!r} is a floating-point number; send whole đồng as an integer")
+    if isinstance(value, int):
+        return check_bound(value, field)
+    text = str(value).strip().replace(",", "")
+    if len(text) > MAX_AMOUNT_TEXT:
+        raise AmountError(f"{field}: {text[:MAX_AMOUNT_TEXT]!r}… is not an amount (too long)")
+    try:
+        d = value if isinstance(value, Decimal) else Decimal(text)
+    except InvalidOperation as exc:
+        raise AmountError(f"{field}: {value!r} is not an amount") from exc
+    # Compare before converting: Decimal('1E+400000') is cheap, its integer is not.
+    if not d.is_finite() or d.copy_abs() > MAX_AMOUNT:
+        raise AmountError(f"{field}: {text!r} is beyond the largest amount the suite takes ({MAX_AMOUNT} đồng)")
+    if d != d.to_integral_value():
+        raise AmountError(f"{field}: {value!r} has fractions of a đồng")
+    return int(d)
