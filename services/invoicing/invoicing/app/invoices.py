@@ -12,6 +12,7 @@ from invoicing.domain.errors import Conflict, Invalid, NotFound
 from invoicing.domain.invoices import Status, outstanding, status_for
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
+from shared.money import MAX_AMOUNT
 from tuition.invoicing.v1.events_pb2 import (
     InvoiceAdjusted,
     InvoiceBalanceChanged,
@@ -105,8 +106,8 @@ async def adjust_invoice(
         if inv["status"] == Status.CANCELLED:
             raise Conflict(f"invoice {invoice_id} is cancelled")
         new_total = inv["total"] + delta
-        if new_total < 0:
-            raise Invalid(f"the adjustment would make the total negative ({new_total})")
+        if not 0 <= new_total <= MAX_AMOUNT:
+            raise Invalid(f"the adjustment would make the total {new_total} (it must stay within 0…{MAX_AMOUNT})")
         status = status_for(new_total, inv["amount_paid"])
         await conn.execute(
             "INSERT INTO invoice_adjustments (adjustment_id, invoice_id, delta, reason, adjusted_by) "

@@ -17,6 +17,7 @@ from invoicing.domain.errors import Invalid
 from invoicing.domain.fees import Cadence, FeeCategory, FeeError, FeeItem, Period, Rate
 from shared import qr
 from shared.auth import Principal, Role, require, require_school
+from shared.money import Amount, SignedAmount
 from shared.service import Runtime
 
 router = APIRouter()
@@ -109,7 +110,7 @@ async def list_students(
 
 
 class RateIn(BaseModel):
-    amount: int = Field(ge=0, description="đồng (per school day for per-day items)")
+    amount: Amount = Field(description="đồng (per school day for per-day items)")
     grade: str | None = None
     class_name: str | None = None
 
@@ -195,7 +196,7 @@ class PolicyIn(BaseModel):
     category: str = Field(examples=["HO_NGHEO"])
     fee_category: FeeCategory
     kind: Literal["percent", "fixed"]
-    value: int = Field(ge=0)
+    value: Amount = Field(description="percent (0–100) or đồng")
     effective_from: date
     effective_to: date | None = None
     legal_basis: str = ""
@@ -294,7 +295,7 @@ async def cancel(
 
 
 class AdjustIn(BaseModel):
-    delta: int = Field(description="đồng added to (positive) or taken from (negative) the total")
+    delta: SignedAmount = Field(description="đồng added to (positive) or taken from (negative) the total")
     reason: str = Field(min_length=1)
 
 

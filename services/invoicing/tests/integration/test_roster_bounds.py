@@ -30,3 +30,14 @@ async def test_a_roster_over_the_upload_limit_is_refused_before_it_is_read(invoi
     await register_school(invoicing)
     r = await import_roster(invoicing, b"x" * (9 * 1024 * 1024), mode="preview")
     assert r.status_code == 413
+
+
+@pytest.mark.parametrize("amount", [10**20, 2**63, 5.5, 1e15, "500000"])
+async def test_a_fee_rate_beyond_the_bound_or_not_an_integer_is_refused(invoicing, amount):
+    await register_school(invoicing)
+    body = {"name": "Tiền ăn", "category": "meals", "cadence": "monthly", "rates": [{"amount": amount}]}
+    r = await invoicing.client.put(
+        "/schools/MN-HOA-PHUONG/fee-items/AN", headers=invoicing.as_("accountant"), json=body
+    )
+    assert r.status_code == 422, r.text
+    assert await invoicing.runtime.db().fetchval("SELECT count(*) FROM fee_items") == 0

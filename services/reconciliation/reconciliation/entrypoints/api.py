@@ -17,6 +17,7 @@ from reconciliation.app import actions, close, ingest, queries
 from reconciliation.domain.credits import BankCredit, CreditFormatError
 from shared.auth import Principal, Role, require_school
 from shared.logging import get_logger
+from shared.money import PositiveAmount
 from shared.service import Runtime, ServiceRuntime
 
 log = get_logger(__name__)
@@ -177,7 +178,7 @@ async def upload_statement(
 
 class CashIn(BaseModel):
     invoice_id: uuid.UUID
-    amount: int = Field(gt=0)
+    amount: PositiveAmount
     payer_name: str = ""
     received_at: datetime | None = None
 
@@ -251,13 +252,13 @@ async def exceptions(
 
 class AllocationIn(BaseModel):
     invoice_id: uuid.UUID
-    amount: int | None = Field(default=None, gt=0)
+    amount: PositiveAmount | None = None
 
 
 class ActionIn(BaseModel):
     kind: Literal["match", "split", "refund", "ignore"]
     allocations: list[AllocationIn] = []
-    amount: int | None = Field(default=None, gt=0)
+    amount: PositiveAmount | None = None
     bank_reference: str = ""
     reason: str = ""
 

@@ -52,3 +52,15 @@ async def test_a_csv_row_shorter_than_its_header_reads_its_missing_cells_as_empt
     assert r.status_code == 200, r.text
     assert (r.json()["credits"], r.json()["new_credits"]) == (1, 1)
     assert await recon.pool.fetchval("SELECT memo FROM credits") == ""
+
+
+@pytest.mark.parametrize("amount", [10**19, 2**64, 1.5, 1e12])
+async def test_cash_beyond_the_bound_or_as_a_float_is_refused(recon, amount):
+    [inv] = await recon.issue([500_000])
+    r = await recon.client.post(
+        "/schools/MN-HOA-PHUONG/cash",
+        headers=recon.headers(),
+        json={"invoice_id": str(inv.invoice_id), "amount": amount},
+    )
+    assert r.status_code == 422, r.text
+    await _nothing_stored(recon)
