@@ -18,25 +18,27 @@ SCHOOL = "MN-HOA-PHUONG"
 LONG_RUN = 256
 
 
-def _signed_text_with_a_long_run(key, kid: bytes) -> str:
+def _signed_text_with_a_long_run(ca):
     """A genuine receipt QR (the claims the service signs) whose Base45 text starts with a run of ≥ 256
-    characters without "/": the shape that made the path probe raise. Each attempt has a new verification
-    code and signature, so a new text; a few percent of texts have that shape."""
-    for _ in range(5000):
+    characters without "/": the shape that made the path probe raise. The text's first characters come
+    from the key id, so each attempt takes a new school key as well as a new verification code: a few
+    percent of attempts succeed, and 3,000 attempts all failing has a chance below 1e-20."""
+    for _ in range(3000):
+        school = issue_school_key(ca, school_id=SCHOOL, school_name="Trường Mầm non Hoa Phượng", kind="qr")
         claims = {
+            "v": secrets.token_hex(16),
             "s": SCHOOL,
             "f": "01BLP0-001",
             "sr": "BL26",
             "n": 7,
             "a": 1_250_000,
             "t": int(datetime.now(UTC).timestamp()),
-            "v": secrets.token_hex(16),
-            "c": "MN" + secrets.token_hex(40),
+            "c": "MN" + secrets.token_hex(80),
         }
-        text = compact.sign(claims, key, kid)
+        text = compact.sign(claims, school.key, bytes.fromhex(school.kid))
         if len(text.split("/")[0]) >= LONG_RUN:
-            return text
-    raise AssertionError("no text starting with a long run in 5000 tries")
+            return school, text
+    raise AssertionError("no text starting with a long run in 3000 tries")
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -51,10 +53,9 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_a_qr_text_with_a_run_longer_than_a_file_name_verifies_offline(tmp_path: Path):
     ca = new_ca()
-    school = issue_school_key(ca, school_id=SCHOOL, school_name="Trường Mầm non Hoa Phượng", kind="qr")
+    school, text = _signed_text_with_a_long_run(ca)
     keys = {"keys": [jwk(school.cert, school_id=SCHOOL, status="active")], "trust_anchors": [cert_pem(ca.cert)]}
     (tmp_path / "keys.json").write_text(json.dumps(keys))
-    text = _signed_text_with_a_long_run(school.key, bytes.fromhex(school.kid))
     assert re.match(r"[^/]{256}", text)
 
     result = _cli(text, "--keys", str(tmp_path / "keys.json"))
