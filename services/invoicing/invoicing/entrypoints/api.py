@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from datetime import date
 from typing import Any, Literal
@@ -15,7 +13,7 @@ from pydantic import BaseModel, Field
 from invoicing.app import fees, invoices, issuing, queries, roster, schools
 from invoicing.domain.errors import Invalid
 from invoicing.domain.fees import Cadence, FeeCategory, FeeError, FeeItem, Period, Rate
-from shared import qr
+from shared import exports, qr
 from shared.auth import Principal, Role, require, require_school
 from shared.money import Amount, SignedAmount
 from shared.service import Runtime
@@ -369,15 +367,9 @@ async def reimbursement(
     rows = await queries.reimbursement_report(rt.db(), school_id, school_year=school_year, period=period)
     if format == "json":
         return rows
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["Mã đối tượng", "Đối tượng", "Khoản thu", "Số học sinh", "Mức thu (đồng)", "Miễn giảm (đồng)"])
-    for r in rows:
-        writer.writerow(
-            [r["policy_category"], r["category_name"], r["category"], r["students"], r["list_amount"], r["reduction"]]
-        )
-    return Response(
-        "\ufeff" + out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="mien-giam-{school_id}.csv"'},
-    )
+    header = ["Mã đối tượng", "Đối tượng", "Khoản thu", "Số học sinh", "Mức thu (đồng)", "Miễn giảm (đồng)"]
+    table = [
+        [r["policy_category"], r["category_name"], r["category"], r["students"], r["list_amount"], r["reduction"]]
+        for r in rows
+    ]
+    return exports.download(exports.csv_bytes(header, table), f"mien-giam-{school_id}", "csv")

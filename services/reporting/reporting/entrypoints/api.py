@@ -5,17 +5,15 @@ school; parents nothing here."""
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
-from openpyxl import Workbook
 
 from reporting.app import check, queries
+from shared import exports
 from shared.auth import Principal, Role, TokenError, check_school_scope, decode_token, require, require_school
 from shared.formatting import VN
 from shared.service import Runtime
@@ -120,29 +118,10 @@ COLUMNS = [
 
 
 def _export(rows: list[dict[str, Any]], fmt: str, filename: str) -> Response:
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow([label for _, label in COLUMNS])
-        for r in rows:
-            writer.writerow(["" if r[k] is None else r[k] for k, _ in COLUMNS])
-        return Response(
-            "\ufeff" + out.getvalue(),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
-        )
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Bao cao"
-    ws.append([label for _, label in COLUMNS])
-    for r in rows:
-        ws.append([r[k] for k, _ in COLUMNS])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return Response(
-        buf.getvalue(),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'},
+    header = [label for _, label in COLUMNS]
+    table = [[r[k] for k, _ in COLUMNS] for r in rows]
+    return exports.download(
+        exports.csv_bytes(header, table) if fmt == "csv" else exports.xlsx_bytes(header, table), filename, fmt
     )
 
 
