@@ -4,6 +4,9 @@
 - `district`: scoped to a district (`district` claim): every school of that district.
 - `service`: another service of the suite; unscoped.
 Missing or invalid token → 401; a role or scope that does not cover the resource → 403.
+
+Every token carries `iat`, `exp` and a `jti`; its lifetime is at most `MAX_LIFETIME_S` for its role (a
+person's token a week, a service's a month), and a revoked `jti` is refused (shared/revocation.py).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+DAY = 24 * 3600
 ISSUER = "tuition-suite"
 AUDIENCE = "tuition-suite"
 ALGORITHM = "HS256"
@@ -29,6 +33,15 @@ class Role(StrEnum):
     ACCOUNTANT = "accountant"
     DISTRICT = "district"
     SERVICE = "service"
+
+
+# The longest a token may live, by role: a person signs in again each week; a service's token is rotated.
+MAX_LIFETIME_S: dict[Role, int] = {
+    Role.PARENT: 7 * DAY,
+    Role.ACCOUNTANT: 7 * DAY,
+    Role.DISTRICT: 7 * DAY,
+    Role.SERVICE: 30 * DAY,
+}
 
 
 class TokenError(ValueError):
@@ -42,6 +55,8 @@ class Principal:
     school: str | None = None
     district: str | None = None
     students: tuple[str, ...] = field(default_factory=tuple)
+    jti: str = ""
+    expires_at: int = 0
 
 
 def mint_token(
@@ -59,6 +74,8 @@ def mint_token(
         raise TokenError(f"a {role} token needs a school")
     if role is Role.DISTRICT and not district:
         raise TokenError("a district token needs a district")
+    if ttl_seconds > MAX_LIFETIME_S[role]:
+        raise TokenError(f"a {role} token lives at most {MAX_LIFETIME_S[role] // DAY} days")
     now = int(time.time())
     claims: dict[str, object] = {
         "iss": ISSUER,
@@ -86,17 +103,24 @@ def decode_token(secret: str, token: str) -> Principal:
             algorithms=[ALGORITHM],
             audience=AUDIENCE,
             issuer=ISSUER,
-            options={"require": ["exp", "sub", "role"]},
+            options={"require": ["exp", "iat", "sub", "role", "jti"]},
         )
         role = Role(claims["role"])
     except (jwt.PyJWTError, ValueError) as exc:
         raise TokenError(str(exc)) from exc
+    exp, iat = claims["exp"], claims["iat"]
+    if not isinstance(exp, int) or not isinstance(iat, int) or exp - iat > MAX_LIFETIME_S[role]:
+        raise TokenError(f"the token lives longer than a {role} token may ({MAX_LIFETIME_S[role] // DAY} days)")
+    if not isinstance(claims["jti"], str) or not claims["jti"]:
+        raise TokenError("the token has no id (jti)")
     return Principal(
         subject=claims["sub"],
         role=role,
         school=claims.get("school"),
         district=claims.get("district"),
         students=tuple(claims.get("students") or ()),
+        jti=claims["jti"],
+        expires_at=exp,
     )
 
 
@@ -110,16 +134,25 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+async def authenticate(request: Request, token: str) -> Principal:
+    """The token's principal, or 401: a bad signature, an expired or too long-lived token, a revoked one."""
+    secret: str = request.app.state.jwt_secret
+    try:
+        principal = decode_token(secret, token)
+    except TokenError as exc:
+        raise _unauthorized(f"invalid token: {exc}") from exc
+    revocations = getattr(request.app.state, "revocations", None)
+    if revocations is not None and await revocations.is_revoked(request.app.state.runtime.db(), principal.jti):
+        raise _unauthorized("invalid token: it has been revoked")
+    return principal
+
+
 async def current_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     if credentials is None:
         raise _unauthorized("missing bearer token")
-    secret: str = request.app.state.jwt_secret
-    try:
-        return decode_token(secret, credentials.credentials)
-    except TokenError as exc:
-        raise _unauthorized(f"invalid token: {exc}") from exc
+    return await authenticate(request, credentials.credentials)
 
 
 def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:

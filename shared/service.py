@@ -16,9 +16,12 @@ from typing import Annotated, Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
+from shared import revocation
+from shared.auth import Principal, Role, require
 from shared.db import apply_migrations, create_pool, ensure_database, migration_dirs, with_database
 from shared.events.consumer import EventConsumer, Handler
 from shared.events.kafka import ensure_topics, make_producer
@@ -27,7 +30,9 @@ from shared.events.relay import OutboxRelay
 from shared.events.topics import Topic, all_topics, topic_name
 from shared.limits import BodyLimit, BodyLimitMiddleware, RateLimit, RateLimitMiddleware
 from shared.logging import bind_correlation_id, clear_context, configure_logging, get_logger
+from shared.revocation import RevocationList, token_revoked_handler
 from shared.settings import ServiceSettings
+from tuition.auth.v1.events_pb2 import TokenRevoked
 
 log = get_logger(__name__)
 
@@ -59,6 +64,7 @@ class ServiceRuntime:
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
         self.consumers: list[EventConsumer] = []
+        self.revocations = RevocationList()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -82,7 +88,13 @@ class ServiceRuntime:
         await self.producer.start()
         self.relay = OutboxRelay(self.pool, self.producer)
         self._tasks.append(asyncio.create_task(self._supervise("relay", self.relay.run), name="relay"))
-        for cs in self.spec.consumers:
+        # Every service hears of revoked tokens, whichever service they were revoked at.
+        auth = ConsumerSpec(
+            name="auth",
+            topics=[Topic.AUTH],
+            handlers=lambda rt: {TokenRevoked.DESCRIPTOR.full_name: token_revoked_handler(rt.revocations)},
+        )
+        for cs in [*self.spec.consumers, auth]:
             consumer = EventConsumer(
                 name=f"{self.spec.name}.{cs.name}",
                 pool=self.pool,
@@ -141,6 +153,32 @@ def _runtime(request: Request) -> ServiceRuntime:
 Runtime = Annotated[ServiceRuntime, Depends(_runtime)]
 
 
+tokens_router = APIRouter()
+
+
+class RevokeIn(BaseModel):
+    jti: str = Field(min_length=1, max_length=200, description="the token's id (its jti claim)")
+    expires_at: int = Field(ge=0, le=2**40, description="the token's exp claim (Unix seconds)")
+    reason: str = Field(default="", max_length=500)
+
+
+@tokens_router.post(
+    "/tokens/revoked",
+    tags=["ops"],
+    status_code=201,
+    summary="Revoke a token before it expires: refused here at once, by every service within seconds",
+)
+async def revoke_token(
+    body: RevokeIn, rt: Runtime, p: Annotated[Principal, Depends(require(Role.SERVICE))]
+) -> dict[str, object]:
+    new = await revocation.revoke(
+        rt.db(), rt.outbox, jti=body.jti, expires_at=body.expires_at, reason=body.reason, revoked_by=p.subject
+    )
+    rt.revocations.add(body.jti)
+    log.warning("auth.token.revoked", jti=body.jti, revoked_by=p.subject)
+    return {"jti": body.jti, "revoked": True, "new": new}
+
+
 def build_app(
     spec: ServiceSpec,
     settings: ServiceSettings,
@@ -168,6 +206,7 @@ def build_app(
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.revocations = runtime.revocations
     app.state.settings = settings
     app.state.jwt_secret = settings.jwt_secret.get_secret_value()
 
@@ -191,6 +230,7 @@ def build_app(
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
 
+    app.include_router(tokens_router)
     for router in routers or []:
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, rules=spec.body_limits)

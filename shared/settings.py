@@ -82,4 +82,30 @@ class ServiceSettings(InfraSettings):
             secret = self.jwt_secret.get_secret_value()
             if secret == DEV_JWT_SECRET or len(secret) < 32:
                 raise ValueError("TUITION_JWT_SECRET must be set to a secret of at least 32 characters in production")
+        self.check_listening_on(self.http_host)
         return self
+
+    def development_secrets(self) -> list[str]:
+        """The variables still holding their public development values (subclasses add their own)."""
+        return ["TUITION_JWT_SECRET"] if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET else []
+
+    def check_listening_on(self, host: str) -> None:
+        """The development secrets are public: anyone could mint a token with them. A service that holds one
+        listens on loopback only, whatever TUITION_ENV says."""
+        dev = self.development_secrets()
+        if dev and not is_loopback(host):
+            raise ValueError(
+                f"refusing to listen on {host} with the public development value of {', '.join(dev)}: "
+                "set real secrets (and TUITION_ENV=production), or listen on 127.0.0.1"
+            )
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

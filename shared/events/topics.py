@@ -13,6 +13,7 @@ class Topic(StrEnum):
     INVOICING = "tuition.invoicing.events.v1"
     RECONCILIATION = "tuition.reconciliation.events.v1"
     RECEIPTS = "tuition.receipts.events.v1"
+    AUTH = "tuition.auth.events.v1"
 
 
 def topic_name(topic: Topic | str, prefix: str = "") -> str:

@@ -1,3 +1,5 @@
+import time
+
 import httpx
 import pytest
 from fastapi import Depends, FastAPI
@@ -82,3 +84,28 @@ async def test_a_parent_is_403_where_the_role_is_not_allowed():
     assert (await _get("/schools/S1/figures", token)).status_code == 403
     assert (await _get("/admin", token)).status_code == 403
     assert (await _get("/admin", mint_token(SECRET, role="service"))).status_code == 200
+
+
+def _raw(claims: dict) -> str:
+    import jwt
+
+    base = {"iss": "tuition-suite", "aud": "tuition-suite", "sub": "x", "role": "accountant", "school": "S"}
+    return jwt.encode(base | claims, SECRET, algorithm="HS256")
+
+
+def test_a_token_that_lives_longer_than_its_role_allows_is_refused():
+    now = int(time.time())
+    century = _raw({"iat": now, "exp": now + 100 * 365 * 86400, "jti": "a"})
+    with pytest.raises(TokenError, match="lives longer"):
+        decode_token(SECRET, century)
+    with pytest.raises(TokenError, match="at most 7 days"):
+        mint_token(SECRET, role="accountant", school="S", ttl_seconds=8 * 86400)
+    assert decode_token(SECRET, _raw({"iat": now, "exp": now + 6 * 86400, "jti": "b"})).jti == "b"
+
+
+def test_a_token_without_an_id_or_issue_time_is_refused():
+    now = int(time.time())
+    with pytest.raises(TokenError, match="jti"):
+        decode_token(SECRET, _raw({"iat": now, "exp": now + 60}))
+    with pytest.raises(TokenError, match="iat"):
+        decode_token(SECRET, _raw({"exp": now + 60, "jti": "c"}))

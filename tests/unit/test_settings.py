@@ -26,3 +26,38 @@ def test_service_variables_take_their_prefix_and_infra_variables_do_not(monkeypa
     assert s.effective_pg_dsn == "postgresql://u@db.example:5432/postgres"
     assert not s.uses_local_postgres
     assert s.jwt_secret.get_secret_value() == DEV_JWT_SECRET
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "10.0.0.5", "::", "school.example"])  # noqa: S104
+def test_the_development_secrets_never_listen_beyond_loopback(monkeypatch, host):
+    monkeypatch.delenv("TUITION_ENV", raising=False)
+    monkeypatch.delenv("TUITION_JWT_SECRET", raising=False)
+    monkeypatch.setenv("INVOICING_HTTP_HOST", host)
+    with pytest.raises(ValidationError, match="public development value of TUITION_JWT_SECRET"):
+        InvoicingSettings()
+
+
+def test_a_receipts_service_with_the_development_key_secret_stays_on_loopback(monkeypatch):
+    from receipts.settings import ReceiptsSettings
+
+    monkeypatch.setenv("TUITION_JWT_SECRET", "y" * 48)
+    settings = ReceiptsSettings()
+    settings.check_listening_on("127.0.0.1")
+    with pytest.raises(ValueError, match="RECEIPTS_KEY_SECRET"):
+        settings.check_listening_on("0.0.0.0")  # noqa: S104
+
+
+def test_the_serve_command_refuses_a_public_host_with_development_secrets(monkeypatch):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("TUITION_", "INVOICING_"))}
+    r = subprocess.run(
+        [sys.executable, "-m", "shared.cli", "serve", "invoicing", "--host", "0.0.0.0", "--port", "1"],  # noqa: S104
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert r.returncode == 2 and "refusing to listen on 0.0.0.0" in r.stderr

@@ -25,6 +25,10 @@ class ReceiptsSettings(ServiceSettings):
     default_series_prefix: str = Field(default="BL")
     default_range: int = Field(default=9_999_999, ge=1)
 
+    def development_secrets(self) -> list[str]:
+        dev = super().development_secrets()
+        return dev + (["RECEIPTS_KEY_SECRET"] if self.key_secret.get_secret_value() == DEV_KEY_SECRET else [])
+
     @property
     def provisions(self) -> bool:
         return self.auto_provision if self.auto_provision is not None else self.environment != "production"

@@ -201,9 +201,17 @@ class PolicyIn(BaseModel):
 
 
 @router.get("/policies", tags=["fees"], summary="Policy categories and exemption/reduction rules")
-async def list_policies(rt: Runtime, _: Principal = Depends(require(*READERS))) -> dict[str, Any]:
+async def list_policies(rt: Runtime, p: Principal = Depends(require(*READERS))) -> dict[str, Any]:
+    """The national rules, and the schools' own rules the caller may see: an accountant its school's, a
+    district its schools', a service all."""
     cats = await rt.db().fetch("SELECT code, name, legal_basis FROM policy_categories ORDER BY code")
-    rules = await rt.db().fetch("SELECT * FROM exemption_policies ORDER BY policy_id")
+    rules = await rt.db().fetch(
+        "SELECT e.* FROM exemption_policies e LEFT JOIN schools s USING (school_id) "
+        "WHERE e.school_id IS NULL OR $1 OR e.school_id = $2 OR s.district_code = $3 ORDER BY policy_id",
+        p.role is Role.SERVICE,
+        p.school if p.role is Role.ACCOUNTANT else None,
+        p.district if p.role is Role.DISTRICT else None,
+    )
     return {"categories": [dict(r) for r in cats], "policies": [dict(r) for r in rules]}
 
 

@@ -63,3 +63,26 @@ async def test_the_own_district_changes_the_account_and_the_change_is_audited(in
     assert (await invoicing.client.put(f"/schools/{SCHOOL}", headers=own, json=_school("0011009999999"))).is_success
     assert len((await invoicing.client.get(f"/schools/{SCHOOL}/changes", headers=own)).json()) == 1
     assert await _school_events(invoicing) == 2
+
+
+async def test_an_accountant_sees_national_policies_and_its_own_schools_not_anothers(invoicing):
+    await register_school(invoicing)
+    await register_school(invoicing, school="TH-KHAC")
+    rule = {"category": "HO_NGHEO", "fee_category": "meals", "kind": "percent", "value": 50}
+    for school in (SCHOOL, "TH-KHAC"):
+        r = await invoicing.client.post(
+            f"/schools/{school}/policies",
+            headers=invoicing.as_("accountant", school=school),
+            json=rule | {"effective_from": "2026-09-01", "legal_basis": f"Nghị quyết HĐND ({school})"},
+        )
+        assert r.status_code == 201, r.text
+
+    async def schools_seen(headers: dict[str, str]) -> set[str | None]:
+        policies = (await invoicing.client.get("/policies", headers=headers)).json()["policies"]
+        return {p["school_id"] for p in policies}
+
+    assert await schools_seen(invoicing.as_("accountant")) == {None, SCHOOL}
+    assert await schools_seen(invoicing.as_("accountant", school="TH-KHAC")) == {None, "TH-KHAC"}
+    assert await schools_seen(invoicing.as_("district", district=DISTRICT)) == {None, SCHOOL, "TH-KHAC"}
+    assert await schools_seen(invoicing.as_("district", district="HN-BA-DINH")) == {None}
+    assert await schools_seen(invoicing.as_("service")) == {None, SCHOOL, "TH-KHAC"}

@@ -14,7 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from reporting.app import check, queries
 from shared import exports
-from shared.auth import Principal, Role, TokenError, check_school_scope, decode_token, require, require_school
+from shared.auth import Principal, Role, authenticate, check_school_scope, require, require_school
 from shared.formatting import VN
 from shared.service import Runtime
 
@@ -151,10 +151,7 @@ async def stream(
     token: str = Query(..., description="the bearer token (EventSource cannot send headers)"),
     school_id: str | None = None,
 ) -> StreamingResponse:
-    try:
-        principal = decode_token(request.app.state.jwt_secret, token)
-    except TokenError as exc:
-        raise HTTPException(401, detail=f"invalid token: {exc}") from exc
+    principal = await authenticate(request, token)
     if principal.role is Role.PARENT:
         raise HTTPException(403, detail="parents have no dashboard")
     if school_id:
