@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
@@ -41,9 +41,22 @@ class SchoolIn(BaseModel):
     address: str = ""
 
 
+async def school_registrar(
+    school_id: str, request: Request, p: Principal = Depends(require(Role.DISTRICT, Role.SERVICE))
+) -> Principal:
+    """A service, or the district of the school (a new school: any district, for its own district only)."""
+    if p.role is Role.DISTRICT:
+        current = await request.app.state.district_of(school_id)
+        if current is not None and current != p.district:
+            raise HTTPException(
+                403, detail=f"school {school_id} belongs to another district; {p.district} cannot change it"
+            )
+    return p
+
+
 @router.put("/schools/{school_id}", tags=["schools"], summary="Register or update a school and its account")
 async def put_school(
-    school_id: str, body: SchoolIn, rt: Runtime, p: Principal = Depends(require(Role.DISTRICT, Role.SERVICE))
+    school_id: str, body: SchoolIn, rt: Runtime, p: Principal = Depends(school_registrar)
 ) -> dict[str, Any]:
     actor = schools.Actor(p.subject, p.district if p.role is Role.DISTRICT else None)
     return await schools.register_school(

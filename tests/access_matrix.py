@@ -1,0 +1,118 @@
+"""Who may call what: every route of every service, and the callers it is open to.
+
+The README's access matrix is rendered from this table (`render()`), and `tests/integration/
+test_access_matrix.py` calls every route as every caller: a cell the table does not open must answer
+401 or 403, and a route missing from the table fails the test.
+
+Callers: `anonymous` (no token); `parent` (a parent token of the school); `accountant` of the school and
+`accountant*` of another school; `district` of the school's district and `district*` of another
+district; `service` (another service of the suite).
+"""
+
+from __future__ import annotations
+
+CALLERS = ("anonymous", "parent", "accountant", "accountant*", "district", "district*", "service")
+
+ANYONE = frozenset(CALLERS)
+STAFF = frozenset({"accountant", "service"})
+READERS = frozenset({"accountant", "district", "service"})
+DISTRICT = frozenset({"district", "service"})
+SERVICE = frozenset({"service"})
+SIGNED_IN_STAFF = frozenset({"accountant", "accountant*", "district", "district*", "service"})
+
+OPS = {
+    "GET /healthz": ANYONE,
+    "GET /readyz": ANYONE,
+    "POST /tokens/revoked": SERVICE,
+}
+
+MATRIX: dict[str, dict[str, frozenset[str]]] = {
+    "invoicing": OPS
+    | {
+        "PUT /schools/{school_id}": DISTRICT,
+        "GET /schools/{school_id}": READERS,
+        "GET /schools/{school_id}/changes": READERS,
+        "POST /schools/{school_id}/roster": STAFF,
+        "GET /schools/{school_id}/students": STAFF,
+        "PUT /schools/{school_id}/fee-items/{code}": STAFF,
+        "DELETE /schools/{school_id}/fee-items/{code}": STAFF,
+        "GET /schools/{school_id}/fee-items": READERS,
+        "PUT /schools/{school_id}/calendar/{period}": STAFF,
+        # The national rules to everyone signed in; a school's own rules only to those who may see it.
+        "GET /policies": SIGNED_IN_STAFF,
+        "POST /schools/{school_id}/policies": STAFF,
+        "POST /policies": SERVICE,
+        "POST /schools/{school_id}/periods/{period}/invoices": STAFF,
+        "GET /schools/{school_id}/invoices": STAFF,
+        "GET /schools/{school_id}/invoices/{invoice_id}": STAFF,
+        "POST /schools/{school_id}/invoices/{invoice_id}/cancel": STAFF,
+        "POST /schools/{school_id}/invoices/{invoice_id}/adjustments": STAFF,
+        "GET /schools/{school_id}/invoices/{invoice_id}/qr.{fmt}": STAFF,
+        "POST /schools/{school_id}/payment-groups": STAFF,
+        "GET /schools/{school_id}/reports/reimbursement": READERS,
+        # The unguessable link is the credential (rate limited).
+        "GET /pay/{token}": ANYONE,
+        "GET /pay/{token}/qr.{fmt}": ANYONE,
+    },
+    "reconciliation": OPS
+    | {
+        "PUT /schools/{school_id}/webhooks/{provider}": STAFF,
+        # Signed by the aggregator (checked before anything is read), rate limited per school.
+        "POST /webhooks/{provider}/{school_id}": ANYONE,
+        "POST /schools/{school_id}/statements": STAFF,
+        "POST /schools/{school_id}/cash": STAFF,
+        "GET /schools/{school_id}/credits": STAFF,
+        "GET /schools/{school_id}/credits/{credit_id}": STAFF,
+        "GET /schools/{school_id}/exceptions": STAFF,
+        "POST /schools/{school_id}/credits/{credit_id}/actions": STAFF,
+        "POST /schools/{school_id}/actions/{action_id}/undo": STAFF,
+        "GET /schools/{school_id}/close": READERS,
+    },
+    "receipts": OPS
+    | {
+        "POST /schools/{school_id}/series": STAFF,
+        "GET /schools/{school_id}/series": STAFF,
+        "POST /schools/{school_id}/keys": STAFF,
+        "POST /schools/{school_id}/keys/rotate": STAFF,
+        # Revocation (a compromised key) is an operator's act.
+        "POST /schools/{school_id}/keys/{kid}/revoke": SERVICE,
+        "GET /keys": ANYONE,
+        "GET /keys/{kid}.pem": ANYONE,
+        "GET /schools/{school_id}/receipts": STAFF,
+        "POST /schools/{school_id}/receipts/{receipt_id}/cancel": STAFF,
+        # The receipt's verification code is the credential; verification is public by design.
+        "GET /r/{code}.pdf": ANYONE,
+        "GET /r/{code}.xml": ANYONE,
+        "GET /r/{code}": ANYONE,
+        "POST /verify": ANYONE,
+    },
+    "reporting": OPS
+    | {
+        "GET /api/districts/{district}/summary": DISTRICT,
+        "GET /api/districts/{district}/trend": DISTRICT,
+        "GET /api/districts/{district}/export.{fmt}": DISTRICT,
+        "GET /api/schools/{school_id}/summary": READERS,
+        "GET /api/schools/{school_id}/trend": READERS,
+        "GET /api/schools/{school_id}/check": READERS,
+        # Called with school_id of the school; the token travels in the query (EventSource).
+        "GET /api/stream": READERS,
+        # The page itself holds no data: it asks the API with the token it is given.
+        "GET /dashboard": ANYONE,
+        "GET /": ANYONE,
+    },
+}
+
+MARK = {True: "✓", False: "·"}
+
+
+def render() -> str:
+    """The matrix as the README shows it (one table per service)."""
+    out = []
+    for service, routes in MATRIX.items():
+        out.append(f"**{service}**\n")
+        out.append("| route | " + " | ".join(CALLERS) + " |")
+        out.append("|---|" + "---|" * len(CALLERS))
+        for route, allowed in routes.items():
+            out.append(f"| `{route}` | " + " | ".join(MARK[c in allowed] for c in CALLERS) + " |")
+        out.append("")
+    return "\n".join(out)
