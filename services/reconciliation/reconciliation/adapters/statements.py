@@ -50,14 +50,17 @@ def _text(el: Any, path: str, ns: dict[str, str]) -> str:
 
 def _camt_time(entry: Any, ns: dict[str, str]) -> datetime:
     dt = _text(entry, "c:BookgDt/c:DtTm", ns) or _text(entry, "c:ValDt/c:DtTm", ns)
-    if dt:
-        parsed = datetime.fromisoformat(dt)
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=VN)).astimezone(UTC)
     d = _text(entry, "c:BookgDt/c:Dt", ns) or _text(entry, "c:ValDt/c:Dt", ns)
-    if not d:
+    if not dt and not d:
         raise CreditFormatError("entry has no booking date (BookgDt)")
-    # A date alone: noon local time, so that the local date is the booking date in every zone conversion.
-    return datetime.fromisoformat(d + "T12:00:00").replace(tzinfo=VN).astimezone(UTC)
+    try:
+        if dt:
+            parsed = datetime.fromisoformat(dt)
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=VN)).astimezone(UTC)
+        # A date alone: noon local time, so that the local date is the booking date in every zone conversion.
+        return datetime.fromisoformat(d + "T12:00:00").replace(tzinfo=VN).astimezone(UTC)
+    except ValueError as exc:
+        raise CreditFormatError(f"booking date {(dt or d)[:40]!r} is not an ISO date: {exc}") from exc
 
 
 def parse_camt(data: bytes, kind: str) -> Statement:
