@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 TUITION := .venv/bin/tuition
 
-.PHONY: help setup infra-up infra-down infra-status test test-unit lint proto demo bench clean
+.PHONY: help setup infra-up infra-down infra-status test test-unit lint proto demo bench fuzz clean
 
 help:
 	@echo "make test        install what is missing, start PostgreSQL + Kafka, run the whole suite"
@@ -12,6 +12,7 @@ help:
 	@echo "make infra-down  stop them"
 	@echo "make proto       regenerate the Python code of proto/"
 	@echo "make bench       run the benchmarks, write bench/results.json"
+	@echo "make fuzz        the property and schemathesis tests with many more, random inputs (about 15 minutes)"
 
 setup:
 	@./scripts/bootstrap.sh
@@ -40,6 +41,16 @@ lint: setup
 
 clean:
 	rm -rf .venv .cache
+
+# `make test` runs the same tests with a fixed, derandomized set of inputs.
+FUZZ_TESTS := services/invoicing/tests/unit/test_parser_properties.py \
+	services/reconciliation/tests/unit/test_parser_properties.py \
+	services/receipts/tests/unit/test_verifier_properties.py \
+	tests/integration/test_api_fuzz.py
+
+fuzz: setup
+	HYPOTHESIS_PROFILE=fuzz SCHEMATHESIS_EXAMPLES=150 $(PY) -m pytest -q -s -p no:cacheprovider \
+		--hypothesis-show-statistics $(FUZZ_TESTS)
 
 bench: setup
 	$(PY) -m bench.run

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 
 from fastapi.responses import Response
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -40,7 +42,8 @@ def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[object]], *, title
     ws = wb.active
     ws.title = title
     for row in [header, *rows]:
-        ws.append([safe_cell(v) for v in row])
+        # Control characters cannot be stored in a worksheet at all: they are dropped.
+        ws.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in map(safe_cell, row)])
     for row in ws.iter_rows():
         for cell in row:
             if isinstance(cell.value, str):
@@ -52,4 +55,10 @@ def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[object]], *, title
 
 def download(data: bytes, filename: str, fmt: str) -> Response:
     media = "text/csv; charset=utf-8" if fmt == "csv" else XLSX_MEDIA_TYPE
-    return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'})
+    return Response(data, media_type=media, headers={"Content-Disposition": attachment(f"{filename}.{fmt}")})
+
+
+def attachment(filename: str, disposition: str = "attachment") -> str:
+    """A Content-Disposition header whatever the name holds (ids come from the URL): ASCII letters,
+    digits, dot, dash and underscore only."""
+    return f'{disposition}; filename="{re.sub(r"[^A-Za-z0-9._-]", "_", filename)[:150]}"'

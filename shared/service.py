@@ -220,6 +220,13 @@ def build_app(
         response.headers["X-Correlation-ID"] = cid
         return response
 
+    @app.exception_handler(asyncpg.exceptions.DataError)
+    async def data_error(_: Request, exc: asyncpg.exceptions.DataError) -> JSONResponse:
+        # SQLSTATE class 22: the input itself cannot be stored (a NUL character, a number out of range...).
+        # The transaction was rolled back: nothing is stored half-way.
+        log.warning("service.request.data_error", sqlstate=exc.sqlstate)
+        return JSONResponse({"detail": f"the input cannot be stored: {exc}"}, status_code=422)
+
     @app.get("/healthz", tags=["ops"], summary="The process is alive")
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": spec.name}

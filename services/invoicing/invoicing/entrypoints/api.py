@@ -278,8 +278,8 @@ async def list_invoices(
     rt: Runtime,
     period: str | None = None,
     status: str | None = None,
-    limit: int = Query(200, le=5000),
-    offset: int = 0,
+    limit: int = Query(200, ge=1, le=5000),
+    offset: int = Query(0, ge=0, le=10_000_000),
     _: Principal = Depends(require_school(*STAFF)),
 ) -> list[dict[str, Any]]:
     return await queries.list_invoices(

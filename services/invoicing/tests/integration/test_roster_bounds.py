@@ -41,3 +41,19 @@ async def test_a_fee_rate_beyond_the_bound_or_not_an_integer_is_refused(invoicin
     )
     assert r.status_code == 422, r.text
     assert await invoicing.runtime.db().fetchval("SELECT count(*) FROM fee_items") == 0
+
+
+async def test_a_negative_page_or_a_nul_character_is_a_clear_refusal_not_a_500(invoicing):
+    # Found by schemathesis: both reached PostgreSQL and came back as 500s.
+    await register_school(invoicing)
+    acc = invoicing.as_("accountant")
+    assert (
+        await invoicing.client.get("/schools/MN-HOA-PHUONG/invoices", params={"limit": -1}, headers=acc)
+    ).status_code == 422
+    assert (
+        await invoicing.client.get("/schools/MN-HOA-PHUONG/invoices", params={"offset": -1}, headers=acc)
+    ).status_code == 422
+    body = {"name": "Tiền\x00ăn", "category": "meals", "cadence": "monthly", "rates": [{"amount": 1000}]}
+    r = await invoicing.client.put("/schools/MN-HOA-PHUONG/fee-items/AN", headers=acc, json=body)
+    assert r.status_code == 422 and "cannot be stored" in r.json()["detail"]
+    assert await invoicing.runtime.db().fetchval("SELECT count(*) FROM fee_items") == 0

@@ -21,7 +21,7 @@ from receipts.app.verification import KeyList, verify_any
 from receipts.domain.receipt import read_fields
 from receipts.domain.series import SeriesError, remaining, validate_registration
 from receipts.settings import ReceiptsSettings
-from shared import qr
+from shared import exports, qr
 from shared.auth import Principal, Role, require, require_school
 from shared.service import Runtime, ServiceRuntime
 
@@ -151,7 +151,7 @@ async def list_receipts(
     rt: Runtime,
     invoice_id: uuid.UUID | None = None,
     limit: int = Query(200, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=10_000_000),
     _: Principal = Depends(require_school(*STAFF)),
 ) -> list[dict[str, Any]]:
     rows = await rt.db().fetch(
@@ -229,7 +229,9 @@ async def receipt_pdf(code: str, rt: Runtime) -> Response:
     else:
         _pdf_cache.move_to_end(key)
     return Response(
-        data, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="bienlai-{code}.pdf"'}
+        data,
+        media_type="application/pdf",
+        headers={"Content-Disposition": exports.attachment(f"bienlai-{code}.pdf", "inline")},
     )
 
 
@@ -239,7 +241,7 @@ async def receipt_xml(code: str, rt: Runtime) -> Response:
     return Response(
         bytes(row["xml"]),
         media_type="application/xml",
-        headers={"Content-Disposition": f'attachment; filename="bienlai-{code}.xml"'},
+        headers={"Content-Disposition": exports.attachment(f"bienlai-{code}.xml")},
     )
 
 
@@ -260,7 +262,13 @@ async def receipt_page(code: str, rt: Runtime) -> HTMLResponse:
     summary="Is this receipt genuine? Body: the XML, the PDF, or the QR text; or a multipart 'file'",
 )
 async def verify(request: Request, rt: Runtime, file: UploadFile | None = File(None)) -> dict[str, Any]:
-    data = await file.read() if file is not None else await request.body()
+    if file is not None:
+        data = await file.read()
+    elif request.headers.get("content-type", "").startswith(("multipart/", "application/x-www-form-urlencoded")):
+        # The form was read (and the body with it) looking for 'file'.
+        raise HTTPException(422, detail="a form upload must carry the receipt in a field named 'file'")
+    else:
+        data = await request.body()
     if not data.strip():
         raise HTTPException(422, detail="send the receipt's XML, PDF or QR text")
     key_list = KeyList(await keys.published(rt.db()))

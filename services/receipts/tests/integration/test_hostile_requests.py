@@ -71,3 +71,9 @@ async def test_the_receipt_list_bounds_its_page_size(receipts_app):
         "/schools/MN-HOA-PHUONG/receipts", params={"limit": 1_000_000}, headers=receipts_app.headers()
     )
     assert r.status_code == 422
+
+
+async def test_a_form_upload_without_a_file_field_is_named_not_a_crash(receipts_app):
+    # Found by schemathesis: the form was parsed looking for 'file', then the body read again (a 500).
+    r = await receipts_app.client.post("/verify", files={"other": ("r.xml", b"<x/>")})
+    assert r.status_code == 422 and "'file'" in r.json()["detail"]

@@ -222,8 +222,8 @@ async def list_credits(
     rt: Runtime,
     state: str | None = None,
     day: date | None = Query(None, alias="date"),
-    limit: int = Query(200, le=5000),
-    offset: int = 0,
+    limit: int = Query(200, ge=1, le=5000),
+    offset: int = Query(0, ge=0, le=10_000_000),
     _: Principal = Depends(require_school(*STAFF)),
 ) -> list[dict[str, Any]]:
     return await queries.list_credits(rt.db(), school_id, state=state, day=day, limit=limit, offset=offset)

@@ -43,3 +43,17 @@ async def test_a_school_name_written_as_a_formula_is_exported_as_text(make_datab
     assert not any(n.startswith(("=", "+")) for n in names)
     assert all(c.data_type == "s" for c in cells)
     assert "'" + EVIL in [c.value for c in cells]
+
+
+async def test_an_export_of_a_district_named_with_control_or_accented_characters_downloads(
+    make_database, infra_endpoints, topic_prefix
+):
+    # Found by schemathesis: the district id went raw into Content-Disposition (the connection dropped)
+    # and into the sheet (openpyxl refused the control character).
+    settings = _settings(await make_database(SPEC.migrations), infra_endpoints, topic_prefix)
+    async with serve(settings) as (base, _):
+        for district in ("Qu%E1%BA%ADn%1FM%E1%BB%99t", "Cầu Giấy"):  # the first percent-encoded: "Quận\x1fMột"
+            for fmt in ("csv", "xlsx"):
+                r = await _get(base, f"/api/districts/{district}/export.{fmt}", token("service"))
+                assert r.status_code == 200, (district, fmt, r.status_code)
+                assert r.headers["content-disposition"].isascii()
