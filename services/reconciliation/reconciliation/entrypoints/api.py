@@ -179,8 +179,10 @@ async def upload_statement(
 class CashIn(BaseModel):
     invoice_id: uuid.UUID
     amount: PositiveAmount
-    payer_name: str = ""
+    payer_name: str = Field(default="", max_length=200)
     received_at: datetime | None = None
+    # The same key again (a double click, a retry after a lost answer) records the cash once.
+    idempotency_key: str | None = Field(default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 
 
 @router.post(
@@ -206,7 +208,7 @@ async def record_cash(
         when,
         f"{ref} TIEN MAT",
         "cash",
-        (f"cash:{uuid.uuid4()}",),
+        (f"cash:{body.idempotency_key or uuid.uuid4()}",),
         body.payer_name or p.subject,
         "",
         "",

@@ -64,3 +64,13 @@ async def test_cash_beyond_the_bound_or_as_a_float_is_refused(recon, amount):
     )
     assert r.status_code == 422, r.text
     await _nothing_stored(recon)
+
+
+async def test_cash_sent_twice_with_one_idempotency_key_is_recorded_once(recon):
+    [inv] = await recon.issue([500_000])
+    body = {"invoice_id": str(inv.invoice_id), "amount": 500_000, "idempotency_key": "quay-thu-0001"}
+    first = await recon.client.post("/schools/MN-HOA-PHUONG/cash", headers=recon.headers(), json=body)
+    again = await recon.client.post("/schools/MN-HOA-PHUONG/cash", headers=recon.headers(), json=body)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert (first.json()["new"], again.json()["new"]) == (True, False)
+    assert await recon.pool.fetchval("SELECT count(*) FROM credits") == 1
