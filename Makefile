@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 TUITION := .venv/bin/tuition
 
-.PHONY: help setup infra-up infra-down infra-status test test-unit lint proto demo bench fuzz clean
+.PHONY: help setup infra-up infra-down infra-status test test-unit lint proto demo bench fuzz chaos clean
 
 help:
 	@echo "make test        install what is missing, start PostgreSQL + Kafka, run the whole suite"
@@ -12,6 +12,7 @@ help:
 	@echo "make infra-down  stop them"
 	@echo "make proto       regenerate the Python code of proto/"
 	@echo "make bench       run the benchmarks, write bench/results.json"
+	@echo "make chaos       payments under crashes and restarts; prints the invariants (about 10 minutes)"
 	@echo "make fuzz        the property and schemathesis tests with many more, random inputs (about 15 minutes)"
 
 setup:
@@ -51,6 +52,9 @@ FUZZ_TESTS := services/invoicing/tests/unit/test_parser_properties.py \
 fuzz: setup
 	HYPOTHESIS_PROFILE=fuzz SCHEMATHESIS_EXAMPLES=150 $(PY) -m pytest -q -s -p no:cacheprovider \
 		--hypothesis-show-statistics $(FUZZ_TESTS)
+
+chaos: setup
+	$(PY) -m simulator.chaos
 
 bench: setup
 	$(PY) -m bench.run

@@ -127,6 +127,16 @@ class Simulator:
         return [("bank", (due, mangle(f"{name} LOP {inv['class_name']} NOP TIEN", rng, name), "no_reference"))]
 
     async def _send_webhook(self, http: httpx.AsyncClient, c: Credit) -> None:
+        for attempt in range(2 if self.rng.random() < 0.08 else 1):  # the aggregator retries some
+            url, content, headers = self.webhook_request(c)
+            r = await http.post(url, content=content, headers=headers)
+            self.stats.webhooks += attempt == 0
+            self.stats.retries += attempt > 0
+            if r.status_code >= 400:
+                self.stats.refused += 1
+
+    def webhook_request(self, c: Credit) -> tuple[str, bytes, dict[str, str]]:
+        """The aggregator's signed request for this credit (signed now: Casso's signature carries the time)."""
         school = c.school
         _, key = WEBHOOK_SECRETS[school.provider]
         when = c.booked_at.strftime("%Y-%m-%d %H:%M:%S")
@@ -171,16 +181,7 @@ class Simulator:
                 ensure_ascii=False,
             )
             headers = {"Authorization": f"Apikey {key}", "Content-Type": "application/json"}
-        for attempt in range(2 if self.rng.random() < 0.08 else 1):  # the aggregator retries some
-            r = await http.post(
-                f"{self.urls.reconciliation}/webhooks/{school.provider}/{school.school_id}",
-                content=content.encode(),
-                headers=headers,
-            )
-            self.stats.webhooks += attempt == 0
-            self.stats.retries += attempt > 0
-            if r.status_code >= 400:
-                self.stats.refused += 1
+        return f"{self.urls.reconciliation}/webhooks/{school.provider}/{school.school_id}", content.encode(), headers
 
     async def run(self, *, statements: bool = True, on_progress: Any = None) -> Stats:
         async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=16)) as http:
@@ -222,31 +223,34 @@ class Simulator:
         )
         self.stats.cash += r.status_code == 201
 
+    def statement(self, school: SchoolPlan, credits: list[Credit]) -> bytes:
+        """The bank's camt.054 of these credits."""
+        entries = "".join(
+            f'<Ntry><NtryRef>{c.ref}</NtryRef><Amt Ccy="VND">{c.amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd>'
+            f"<Sts><Cd>BOOK</Cd></Sts><BookgDt><DtTm>{c.booked_at.isoformat(timespec='seconds')}</DtTm></BookgDt>"
+            f"<AcctSvcrRef>{c.ref}S</AcctSvcrRef><NtryDtls><TxDtls><RltdPties><Dbtr><Pty><Nm>{escape(c.payer)}"
+            f"</Nm></Pty></Dbtr></RltdPties><RmtInf><Ustrd>{escape(c.memo)}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>"
+            for c in credits
+        )
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08">'
+            f"<BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>{school.school_id}-{int(time.time())}</MsgId>"
+            f"<CreDtTm>{datetime.now(VN).isoformat(timespec='seconds')}</CreDtTm></GrpHdr><Ntfctn><Id>N1</Id>"
+            f"<Acct><Id><Othr><Id>{school.account}</Id></Othr></Id><Ccy>VND</Ccy></Acct>{entries}"
+            "</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>"
+        ).encode()
+
     async def end_of_day(self, http: httpx.AsyncClient) -> None:
         """The bank's camt.054 of the day repeats every credit: none may be counted twice."""
         for school in SCHOOLS:
             credits = self.day_credits[school.school_id]
             if not credits:
                 continue
-            entries = "".join(
-                f'<Ntry><NtryRef>{c.ref}</NtryRef><Amt Ccy="VND">{c.amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd>'
-                f"<Sts><Cd>BOOK</Cd></Sts><BookgDt><DtTm>{c.booked_at.isoformat(timespec='seconds')}</DtTm></BookgDt>"
-                f"<AcctSvcrRef>{c.ref}S</AcctSvcrRef><NtryDtls><TxDtls><RltdPties><Dbtr><Pty><Nm>{escape(c.payer)}"
-                f"</Nm></Pty></Dbtr></RltdPties><RmtInf><Ustrd>{escape(c.memo)}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>"
-                for c in credits
-            )
-            xml = (
-                '<?xml version="1.0" encoding="UTF-8"?>'
-                '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08">'
-                f"<BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>{school.school_id}-{int(time.time())}</MsgId>"
-                f"<CreDtTm>{datetime.now(VN).isoformat(timespec='seconds')}</CreDtTm></GrpHdr><Ntfctn><Id>N1</Id>"
-                f"<Acct><Id><Othr><Id>{school.account}</Id></Othr></Id><Ccy>VND</Ccy></Acct>{entries}"
-                "</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>"
-            )
             r = await http.post(
                 f"{self.urls.reconciliation}/schools/{school.school_id}/statements",
                 headers={"Authorization": f"Bearer {self.tokens[school.school_id]}"},
-                files={"file": (f"camt054-{school.school_id}.xml", xml.encode())},
+                files={"file": (f"camt054-{school.school_id}.xml", self.statement(school, credits))},
             )
             if r.status_code == 200:
                 self.stats.statements += 1
