@@ -8,12 +8,61 @@ and appears in every line logged while handling that request or event.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import uuid
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 
 _configured = False
+
+# Pupils are children: no personal data in any log line. Fields with these names are never written.
+PERSONAL_FIELDS = frozenset(
+    {
+        "full_name",
+        "student_name",
+        "guardian_name",
+        "guardian_phone",
+        "phone",
+        "national_id",
+        "payer_name",
+        "payer_account",
+        "memo",
+        "date_of_birth",
+    }
+)
+REDACTED = "[redacted]"
+# In library messages: a run of 9 or more digits is an ID, a phone or an account number.
+_LONG_DIGITS = re.compile(r"\d{9,}")
+
+
+def redact_personal_fields(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in PERSONAL_FIELDS.intersection(event):
+        event[key] = REDACTED
+    return event
+
+
+_base_factory = logging.getLogRecordFactory()
+
+
+def _redacting_record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    """Library log records carry what they parse: the MT940 parser logs every statement line (names,
+    memos, accounts). Its records keep only their origin; every other library message loses its long digit
+    runs. Done where records are made, so that no handler (ours, a test's, an operator's) ever sees them."""
+    record = _base_factory(*args, **kwargs)
+    if record.name.startswith("mt940"):
+        record.msg, record.args = "%s: statement content redacted", (record.name,)
+        return record
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):
+        return record
+    redacted = _LONG_DIGITS.sub(REDACTED, message)
+    if redacted != message:
+        record.msg, record.args = redacted, ()
+    return record
 
 
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
@@ -23,6 +72,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         numeric = logging.INFO
     processors: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
+        redact_personal_fields,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
@@ -37,6 +87,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     )
     # Libraries (aiokafka, uvicorn) log through the standard library; keep them quiet and on stderr.
     logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr)
+    logging.setLogRecordFactory(_redacting_record_factory)
     _configured = True
 
 

@@ -12,10 +12,19 @@ def test_production_refuses_the_development_secret(monkeypatch):
         InvoicingSettings()
 
 
-def test_production_starts_with_a_real_secret(monkeypatch):
+def test_production_starts_with_real_secrets(monkeypatch):
     monkeypatch.setenv("TUITION_ENV", "production")
     monkeypatch.setenv("TUITION_JWT_SECRET", "x" * 48)
+    monkeypatch.setenv("INVOICING_PSEUDONYM_SECRET", "p" * 48)
     assert InvoicingSettings().jwt_secret.get_secret_value() == "x" * 48
+
+
+def test_production_refuses_the_development_pseudonym_secret(monkeypatch):
+    monkeypatch.setenv("TUITION_ENV", "production")
+    monkeypatch.setenv("TUITION_JWT_SECRET", "x" * 48)
+    monkeypatch.delenv("INVOICING_PSEUDONYM_SECRET", raising=False)
+    with pytest.raises(ValidationError, match="INVOICING_PSEUDONYM_SECRET"):
+        InvoicingSettings()
 
 
 def test_service_variables_take_their_prefix_and_infra_variables_do_not(monkeypatch):

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from pydantic import SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
+
+DEV_PSEUDONYM_SECRET = "dev-only-pseudonym-secret-0123456789"  # noqa: S105
 
 
 class InvoicingSettings(ServiceSettings):
@@ -14,3 +17,17 @@ class InvoicingSettings(ServiceSettings):
     http_port: int = 8101
     # Where parents open their payment page (the links accountants send by SMS/Zalo).
     public_url: str = "http://127.0.0.1:8101"
+    # Keys the family pseudonym (HMAC of the guardian's phone) that events carry instead of the phone.
+    pseudonym_secret: SecretStr = SecretStr(DEV_PSEUDONYM_SECRET)
+
+    def development_secrets(self) -> list[str]:
+        dev = super().development_secrets()
+        return dev + (
+            ["INVOICING_PSEUDONYM_SECRET"] if self.pseudonym_secret.get_secret_value() == DEV_PSEUDONYM_SECRET else []
+        )
+
+    @model_validator(mode="after")
+    def _refuse_dev_pseudonym_secret_in_production(self) -> InvoicingSettings:
+        if self.environment == "production" and self.pseudonym_secret.get_secret_value() == DEV_PSEUDONYM_SECRET:
+            raise ValueError("INVOICING_PSEUDONYM_SECRET must be set in production")
+        return self

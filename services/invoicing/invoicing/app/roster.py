@@ -78,7 +78,15 @@ def _differences(student: Student, existing: asyncpg.Record) -> list[str]:
 
 
 async def import_roster(
-    pool: asyncpg.Pool, *, school_id: str, filename: str, data: bytes, mode: ImportMode, imported_by: str, today: date
+    pool: asyncpg.Pool,
+    *,
+    school_id: str,
+    filename: str,
+    data: bytes,
+    mode: ImportMode,
+    imported_by: str,
+    today: date,
+    pseudonym_secret: bytes,
 ) -> ImportResult:
     try:
         # CPU work on an uploaded file (bounded by its size and the reader's row limits): off the event loop.
@@ -122,7 +130,7 @@ async def import_roster(
     if mode is ImportMode.PREVIEW or (result.errors and mode is ImportMode.APPLY):
         return result
     async with pool.acquire() as conn, conn.transaction():
-        await _write(conn, school_id, changes)
+        await _write(conn, school_id, changes, pseudonym_secret)
         if result.marked_left:
             await conn.execute(
                 "UPDATE students SET left_at = now(), updated_at = now() "
@@ -155,7 +163,10 @@ async def import_roster(
 
 
 async def _write(
-    conn: asyncpg.Connection, school_id: str, changes: list[tuple[Student, asyncpg.Record | None]]
+    conn: asyncpg.Connection,
+    school_id: str,
+    changes: list[tuple[Student, asyncpg.Record | None]],
+    pseudonym_secret: bytes,
 ) -> None:
     rows = [
         (
@@ -170,7 +181,7 @@ async def _write(
             s.national_id,
             s.guardian_name,
             s.guardian_phone,
-            s.family_key,
+            s.family_key(pseudonym_secret),
             s.virtual_account,
             sorted(s.policy_categories),
             s.left,

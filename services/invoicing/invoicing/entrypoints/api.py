@@ -101,6 +101,7 @@ async def import_roster(
         data=await file.read(),
         imported_by=p.subject,
         today=date.today(),
+        pseudonym_secret=rt.settings.pseudonym_secret.get_secret_value().encode(),  # type: ignore[attr-defined]
     )
     refused = mode is roster.ImportMode.APPLY and result.errors
     return JSONResponse(result.as_dict(), status_code=422 if refused else 200)

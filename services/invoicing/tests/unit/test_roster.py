@@ -122,3 +122,20 @@ def test_an_excel_roster_reads_like_the_csv(tmp_path):
     assert {k: v for k, v in xrows[0].values.items() if k != "_row_number"} == {
         k: v for k, v in rows[0].values.items() if k != "_row_number"
     }
+
+
+def test_the_family_key_is_a_keyed_hash_not_reversible_without_the_secret():
+    import hashlib
+    from datetime import date
+
+    from invoicing.domain.roster import Student
+
+    def pupil(phone: str) -> Student:
+        return Student("1", "A", date(2020, 1, 1), None, "1", "1A", "", "B", phone, frozenset(), None, False)
+
+    key = pupil("0912345678").family_key(b"secret-one")
+    assert key == pupil("0912345678").family_key(b"secret-one")  # siblings share it
+    assert key != pupil("0912345678").family_key(b"secret-two")
+    assert key != pupil("0912345679").family_key(b"secret-one")
+    # The old key, an unkeyed hash, could be found by hashing every phone number.
+    assert key != hashlib.sha256(b"family:0912345678").hexdigest()[:20]

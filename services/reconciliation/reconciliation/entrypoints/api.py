@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from reconciliation.adapters import statements, webhooks
 from reconciliation.app import actions, close, ingest, queries
 from reconciliation.domain.credits import BankCredit, CreditFormatError
+from reconciliation.settings import ReconciliationSettings
 from shared.auth import Principal, Role, require_school
 from shared.logging import get_logger
 from shared.money import PositiveAmount
@@ -42,6 +43,11 @@ def _outcomes(result: list[ingest.Outcome]) -> list[dict[str, Any]]:
 _UNKNOWN_SECRET = secrets.token_hex(32)
 
 
+def _settings(rt: ServiceRuntime) -> ReconciliationSettings:
+    assert isinstance(rt.settings, ReconciliationSettings)
+    return rt.settings
+
+
 class WebhookConfigIn(BaseModel):
     scheme: Literal["apikey", "hmac", "checksum"]
     secret: str = Field(min_length=8)
@@ -66,7 +72,7 @@ async def put_webhook_config(
         school_id,
         provider,
         body.scheme,
-        body.secret,
+        _settings(rt).sealer().seal(body.secret),
     )
 
 
@@ -91,7 +97,9 @@ async def webhook(
     handler = webhooks.PROVIDERS[provider]
     # A school without a configuration is checked against a random secret: refused like a wrong signature.
     scheme, secret = (
-        (config["scheme"], config["secret"]) if config else (handler.scheme_for_unknown(headers), _UNKNOWN_SECRET)
+        (config["scheme"], _settings(rt).sealer().open(config["secret"]))
+        if config
+        else (handler.scheme_for_unknown(headers), _UNKNOWN_SECRET)
     )
     try:
         handler.verify(headers, raw, body, scheme, secret)

@@ -117,3 +117,11 @@ async def test_an_unknown_school_is_refused_exactly_like_a_wrong_signature(recon
     assert (
         unknown_hmac.status_code == 401 and unknown_hmac.json()["detail"] == "webhook refused: signature does not match"
     )
+
+
+async def test_webhook_secrets_are_sealed_at_rest_and_still_verify(recon):
+    stored = [r["secret"] for r in await recon.pool.fetch("SELECT secret FROM webhook_configs")]
+    assert len(stored) == 3 and all(s.startswith("sealed:v1:") for s in stored)
+    assert not any(key in s for s in stored for key in (CASSO_KEY, SEPAY_KEY))
+    [inv] = await recon.issue([500_000])
+    assert (await recon.sepay(sepay_body(9, 500_000, inv.reference))).status_code == 200
