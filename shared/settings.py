@@ -7,10 +7,12 @@ Nothing else in the code base reads `os.environ`.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.sealed import Sealer
 
 # The local infrastructure `tuition infra up` starts (loopback only).
 LOCAL_PG_PORT = 55432
@@ -21,6 +23,8 @@ LOCAL_KAFKA_BOOTSTRAP = f"127.0.0.1:{LOCAL_KAFKA_PORT}"
 
 # Development-only signing secret for tokens; refused outside development and test.
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105
+# Development-only key of the data a service seals at rest (<SERVICE>_DATA_KEY).
+DEV_DATA_KEY = "dev-only-data-key-0123456789abcdef"
 
 Environment = Literal["development", "test", "production"]
 
@@ -73,6 +77,10 @@ class ServiceSettings(InfraSettings):
     http_port: int = 8000
     # Request rates on the public routes (shared/limits.py); off only for load benchmarks from one address.
     rate_limits: bool = Field(default=True, validation_alias=_env("TUITION_RATE_LIMITS"))
+    # <SERVICE>_DATA_KEY: seals secrets and personal data in the service's own database (shared/sealed.py);
+    # required in production by the services that seal (`seals_data`).
+    data_key: SecretStr = SecretStr(DEV_DATA_KEY)
+    seals_data: ClassVar[bool] = False
     # Run the outbox relay and the Kafka consumers inside the HTTP process (one container per service).
     run_workers: bool = True
 
@@ -82,12 +90,23 @@ class ServiceSettings(InfraSettings):
             secret = self.jwt_secret.get_secret_value()
             if secret == DEV_JWT_SECRET or len(secret) < 32:
                 raise ValueError("TUITION_JWT_SECRET must be set to a secret of at least 32 characters in production")
+            if self.seals_data and self.data_key.get_secret_value() == DEV_DATA_KEY:
+                raise ValueError(f"{self._prefix()}DATA_KEY must be set in production")
         self.check_listening_on(self.http_host)
         return self
 
     def development_secrets(self) -> list[str]:
         """The variables still holding their public development values (subclasses add their own)."""
-        return ["TUITION_JWT_SECRET"] if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET else []
+        dev = ["TUITION_JWT_SECRET"] if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET else []
+        if self.seals_data and self.data_key.get_secret_value() == DEV_DATA_KEY:
+            dev.append(f"{self._prefix()}DATA_KEY")
+        return dev
+
+    def _prefix(self) -> str:
+        return str(self.model_config.get("env_prefix") or "")
+
+    def sealer(self) -> Sealer:
+        return Sealer(self.data_key.get_secret_value())
 
     def check_listening_on(self, host: str) -> None:
         """The development secrets are public: anyone could mint a token with them. A service that holds one

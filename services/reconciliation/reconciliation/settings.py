@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from pydantic import SecretStr, model_validator
+from typing import ClassVar
+
 from pydantic_settings import SettingsConfigDict
 
-from shared.sealed import Sealer
 from shared.settings import ServiceSettings
-
-DEV_DATA_KEY = "dev-only-reconciliation-data-key-0123456789"
 
 
 class ReconciliationSettings(ServiceSettings):
@@ -16,18 +14,5 @@ class ReconciliationSettings(ServiceSettings):
 
     database: str = "tuition_reconciliation"
     http_port: int = 8102
-    # Encrypts the schools' webhook secrets at rest (shared/sealed.py).
-    data_key: SecretStr = SecretStr(DEV_DATA_KEY)
-
-    def sealer(self) -> Sealer:
-        return Sealer(self.data_key.get_secret_value())
-
-    def development_secrets(self) -> list[str]:
-        dev = super().development_secrets()
-        return dev + (["RECONCILIATION_DATA_KEY"] if self.data_key.get_secret_value() == DEV_DATA_KEY else [])
-
-    @model_validator(mode="after")
-    def _refuse_dev_data_key_in_production(self) -> ReconciliationSettings:
-        if self.environment == "production" and self.data_key.get_secret_value() == DEV_DATA_KEY:
-            raise ValueError("RECONCILIATION_DATA_KEY must be set in production")
-        return self
+    # RECONCILIATION_DATA_KEY seals the schools' webhook secrets at rest (shared/sealed.py).
+    seals_data: ClassVar[bool] = True

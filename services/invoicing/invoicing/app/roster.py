@@ -17,6 +17,7 @@ from invoicing.app.schools import get_school
 from invoicing.domain.errors import Invalid
 from invoicing.domain.roster import RowError, Student, fold, validate_row
 from shared.logging import get_logger
+from shared.sealed import Sealer
 
 log = get_logger(__name__)
 
@@ -68,8 +69,15 @@ async def _policy_aliases(conn: asyncpg.Connection) -> dict[str, str]:
     return aliases
 
 
-def _differences(student: Student, existing: asyncpg.Record) -> list[str]:
-    changed = [f for f in _FIELDS if getattr(student, f) != existing[f]]
+# Personal data sealed at rest (shared/sealed.py): compared and shown only once opened.
+SEALED = ("national_id", "guardian_phone")
+
+
+def _differences(student: Student, existing: asyncpg.Record, sealer: Sealer) -> list[str]:
+    def stored(f: str) -> object:
+        return sealer.open(existing[f]) if f in SEALED else existing[f]
+
+    changed = [f for f in _FIELDS if getattr(student, f) != stored(f)]
     if set(existing["policy_categories"]) != set(student.policy_categories):
         changed.append("policy_categories")
     if (existing["left_at"] is not None) != student.left:
@@ -87,6 +95,7 @@ async def import_roster(
     imported_by: str,
     today: date,
     pseudonym_secret: bytes,
+    sealer: Sealer,
 ) -> ImportResult:
     try:
         # CPU work on an uploaded file (bounded by its size and the reader's row limits): off the event loop.
@@ -120,7 +129,7 @@ async def import_roster(
         if before is None:
             result.created.append(student.student_code)
             changes.append((student, None))
-        elif diff := _differences(student, before):
+        elif diff := _differences(student, before, sealer):
             result.updated[student.student_code] = diff
             changes.append((student, before))
         else:
@@ -130,7 +139,7 @@ async def import_roster(
     if mode is ImportMode.PREVIEW or (result.errors and mode is ImportMode.APPLY):
         return result
     async with pool.acquire() as conn, conn.transaction():
-        await _write(conn, school_id, changes, pseudonym_secret)
+        await _write(conn, school_id, changes, pseudonym_secret, sealer)
         if result.marked_left:
             await conn.execute(
                 "UPDATE students SET left_at = now(), updated_at = now() "
@@ -167,6 +176,7 @@ async def _write(
     school_id: str,
     changes: list[tuple[Student, asyncpg.Record | None]],
     pseudonym_secret: bytes,
+    sealer: Sealer,
 ) -> None:
     rows = [
         (
@@ -178,9 +188,9 @@ async def _write(
             s.gender,
             s.grade,
             s.class_name,
-            s.national_id,
+            sealer.seal(s.national_id),
             s.guardian_name,
-            s.guardian_phone,
+            sealer.seal(s.guardian_phone),
             s.family_key(pseudonym_secret),
             s.virtual_account,
             sorted(s.policy_categories),

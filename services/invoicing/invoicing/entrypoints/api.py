@@ -102,6 +102,7 @@ async def import_roster(
         imported_by=p.subject,
         today=date.today(),
         pseudonym_secret=rt.settings.pseudonym_secret.get_secret_value().encode(),  # type: ignore[attr-defined]
+        sealer=rt.settings.sealer(),
     )
     refused = mode is roster.ImportMode.APPLY and result.errors
     return JSONResponse(result.as_dict(), status_code=422 if refused else 200)
@@ -118,7 +119,8 @@ async def list_students(
         school_id,
         include_left,
     )
-    return [dict(r) for r in rows]
+    sealer = rt.settings.sealer()
+    return [dict(r) | {f: sealer.open(r[f]) for f in roster.SEALED if f in r.keys()} for r in rows]
 
 
 class RateIn(BaseModel):
