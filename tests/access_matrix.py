@@ -34,6 +34,8 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "GET /schools/{school_id}/changes": READERS,
         "POST /schools/{school_id}/roster": STAFF,
         "GET /schools/{school_id}/students": STAFF,
+        "GET /schools/{school_id}/students/{code}/personal-data": STAFF,
+        "POST /schools/{school_id}/students/{code}/erasure": STAFF,
         "PUT /schools/{school_id}/fee-items/{code}": STAFF,
         "DELETE /schools/{school_id}/fee-items/{code}": STAFF,
         "GET /schools/{school_id}/fee-items": READERS,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Upl
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
-from invoicing.app import fees, invoices, issuing, queries, roster, schools
+from invoicing.app import fees, invoices, issuing, personal_data, queries, roster, schools
 from invoicing.domain.errors import Invalid
 from invoicing.domain.fees import Cadence, FeeCategory, FeeError, FeeItem, Period, Rate
 from shared import exports, qr
@@ -121,6 +121,32 @@ async def list_students(
     )
     sealer = rt.settings.sealer()
     return [dict(r) | {f: sealer.open(r[f]) for f in roster.SEALED if f in r.keys()} for r in rows]
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(min_length=1)
+
+
+@router.get(
+    "/schools/{school_id}/students/{code}/personal-data",
+    tags=["roster"],
+    summary="Everything held about a pupil (a data subject's request for access)",
+)
+async def export_personal_data(
+    school_id: str, code: str, rt: Runtime, _: Principal = Depends(require_school(*STAFF))
+) -> dict[str, Any]:
+    return await personal_data.export(rt.db(), rt.settings.sealer(), school_id=school_id, code=code)
+
+
+@router.post(
+    "/schools/{school_id}/students/{code}/erasure",
+    tags=["roster"],
+    summary="Erase a pupil's personal data on request; invoices, payments and receipts keep their legal content",
+)
+async def erase_personal_data(
+    school_id: str, code: str, body: ReasonIn, rt: Runtime, p: Principal = Depends(require_school(*STAFF))
+) -> dict[str, Any]:
+    return await personal_data.erase(rt.db(), school_id=school_id, code=code, reason=body.reason, by=p.subject)
 
 
 class RateIn(BaseModel):
@@ -301,10 +327,6 @@ async def get_invoice(
     school_id: str, invoice_id: uuid.UUID, rt: Runtime, _: Principal = Depends(require_school(*STAFF))
 ) -> dict[str, Any]:
     return await queries.invoice_detail(rt.db(), invoice_id, school_id)
-
-
-class ReasonIn(BaseModel):
-    reason: str = Field(min_length=1)
 
 
 @router.post("/schools/{school_id}/invoices/{invoice_id}/cancel", tags=["invoices"], status_code=204)

@@ -23,3 +23,31 @@ async def test_ids_and_phones_are_sealed_in_the_database_and_open_for_the_accoun
     # Sealing is randomised: the same roster again must still compare equal, field by field.
     again = await import_roster(invoicing, roster, mode="preview")
     assert again.json()["updated"] == {} and again.json()["unchanged"] == len(shown)
+
+
+async def test_a_pupils_data_is_exported_and_erased_while_the_invoices_stay(invoicing):
+    from .test_invoicing_flow import _ready
+
+    invoices = await _ready(invoicing)
+    code = invoices[0]["student_code"]
+    acc = invoicing.as_("accountant")
+    base = f"/schools/MN-HOA-PHUONG/students/{code}"
+
+    exported = (await invoicing.client.get(f"{base}/personal-data", headers=acc)).json()
+    assert exported["student"]["national_id"].isdigit() and len(exported["student"]["national_id"]) == 12
+    assert exported["student"]["guardian_phone"] and [i["period"] for i in exported["invoices"]] == ["2026-09"]
+
+    r = await invoicing.client.post(
+        f"{base}/erasure", headers=acc, json={"reason": "Phụ huynh yêu cầu, đơn ngày 20/11"}
+    )
+    assert r.status_code == 200, r.text
+    row = await invoicing.runtime.db().fetchrow("SELECT * FROM students WHERE student_code = $1", code)
+    assert (row["national_id"], row["guardian_phone"], row["guardian_name"], row["date_of_birth"]) == ("", "", "", None)
+    assert row["erased_at"] is not None and row["left_at"] is not None
+    # The accounting history is whole: the invoice is still there, with its amount and reference.
+    invoice = await invoicing.client.get(f"/schools/MN-HOA-PHUONG/invoices/{invoices[0]['invoice_id']}", headers=acc)
+    assert invoice.status_code == 200 and invoice.json()["total"] == invoices[0]["total"]
+    after = (await invoicing.client.get(f"{base}/personal-data", headers=acc)).json()
+    assert after["student"]["national_id"] == "" and after["erasures"][0]["erased_by"] == "test-accountant"
+    again = await invoicing.client.post(f"{base}/erasure", headers=acc, json={"reason": "x"})
+    assert again.status_code == 422 and "already erased" in again.json()["detail"]
