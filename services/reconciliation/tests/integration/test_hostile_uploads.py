@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from shared.testing_files import crafted_xlsx, zip_bomb_xlsx
@@ -22,12 +20,10 @@ async def _nothing_stored(recon) -> None:
 async def test_an_xlsx_that_claims_a_million_rows_is_refused_by_its_row_limit(recon):
     data = crafted_xlsx([HEADER, ROW])
     assert len(data) < 20_000
-    started = time.monotonic()
 
     r = await recon.statement("sao-ke.xlsx", data, layout="vcb")
 
     assert r.status_code == 422 and "more than 200000 rows" in r.json()["detail"], r.text
-    assert time.monotonic() - started < 30  # a bound on the damage, not a speed test (was minutes)
     await _nothing_stored(recon)
 
 
