@@ -16,15 +16,30 @@ def test_production_starts_with_real_secrets(monkeypatch):
     monkeypatch.setenv("TUITION_ENV", "production")
     monkeypatch.setenv("TUITION_JWT_SECRET", "x" * 48)
     monkeypatch.setenv("INVOICING_PSEUDONYM_SECRET", "p" * 48)
+    monkeypatch.setenv("INVOICING_DATA_KEY", "d" * 48)
     assert InvoicingSettings().jwt_secret.get_secret_value() == "x" * 48
 
 
 def test_production_refuses_the_development_pseudonym_secret(monkeypatch):
     monkeypatch.setenv("TUITION_ENV", "production")
     monkeypatch.setenv("TUITION_JWT_SECRET", "x" * 48)
+    monkeypatch.setenv("INVOICING_DATA_KEY", "d" * 48)
     monkeypatch.delenv("INVOICING_PSEUDONYM_SECRET", raising=False)
     with pytest.raises(ValidationError, match="INVOICING_PSEUDONYM_SECRET"):
         InvoicingSettings()
+
+
+@pytest.mark.parametrize("service", ["invoicing", "reconciliation"])
+def test_production_refuses_the_development_data_key_where_data_is_sealed(monkeypatch, service):
+    import importlib
+
+    monkeypatch.setenv("TUITION_ENV", "production")
+    monkeypatch.setenv("TUITION_JWT_SECRET", "x" * 48)
+    monkeypatch.setenv("INVOICING_PSEUDONYM_SECRET", "p" * 48)
+    monkeypatch.delenv(f"{service.upper()}_DATA_KEY", raising=False)
+    cls = getattr(importlib.import_module(f"{service}.settings"), f"{service.capitalize()}Settings")
+    with pytest.raises(ValidationError, match=f"{service.upper()}_DATA_KEY must be set"):
+        cls()
 
 
 def test_service_variables_take_their_prefix_and_infra_variables_do_not(monkeypatch):
