@@ -14,10 +14,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.sealed import Sealer
 
-# The local infrastructure `tuition infra up` starts (loopback only).
-LOCAL_PG_PORT = 55432
-LOCAL_KAFKA_PORT = 59092
-LOCAL_KAFKA_CONTROLLER_PORT = 59093
+# The local infrastructure `tuition infra up` starts (loopback only). Below Linux's ephemeral range
+# (32768-60999): a port in it can be taken by any outgoing connection while a server restarts (seen when
+# the chaos run restarted Kafka on such a port: "Address already in use").
+LOCAL_PG_PORT = 25432
+LOCAL_KAFKA_PORT = 29092
+LOCAL_KAFKA_CONTROLLER_PORT = 29093
 LOCAL_PG_DSN = f"postgresql://postgres@127.0.0.1:{LOCAL_PG_PORT}/postgres"
 LOCAL_KAFKA_BOOTSTRAP = f"127.0.0.1:{LOCAL_KAFKA_PORT}"
 
