@@ -158,7 +158,7 @@ tokens_router = APIRouter()
 
 class RevokeIn(BaseModel):
     jti: str = Field(min_length=1, max_length=200, description="the token's id (its jti claim)")
-    expires_at: int = Field(ge=0, le=2**40, description="the token's exp claim (Unix seconds)")
+    expires_at: int = Field(ge=0, le=7_258_118_400, description="the token's exp claim (Unix seconds, before 2200)")
     reason: str = Field(default="", max_length=500)
 
 

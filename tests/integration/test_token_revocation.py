@@ -81,3 +81,21 @@ async def test_only_a_service_may_revoke(make_database, infra_endpoints, topic_p
             "/tokens/revoked", json={"jti": "x", "expires_at": 1}, headers={"Authorization": f"Bearer {accountant}"}
         )
     assert r.status_code == 403
+
+
+async def test_a_revocation_with_an_expiry_past_2200_is_refused_not_a_500(make_database, infra_endpoints, topic_prefix):
+    # Found by schemathesis: 2**40 seconds is the year 36812, which no datetime can hold.
+    db = (await make_database(INVOICING.migrations)).rsplit("/", 1)[1]
+    settings = InvoicingSettings(
+        database=db,
+        pg_dsn=infra_endpoints.pg_dsn,
+        kafka_bootstrap_servers=infra_endpoints.kafka,
+        topic_prefix=topic_prefix,
+        log_level="WARNING",
+    )
+    service = mint_token(DEV_JWT_SECRET, role="service")
+    async with _client(invoicing_app(settings)) as client:
+        r = await client.post(
+            "/tokens/revoked", json={"jti": "x", "expires_at": 2**40}, headers={"Authorization": f"Bearer {service}"}
+        )
+    assert r.status_code == 422
