@@ -27,6 +27,17 @@ async def _client(app):
             yield client
 
 
+async def _invoicing_settings(make_database, infra_endpoints, topic_prefix) -> InvoicingSettings:
+    db = (await make_database(INVOICING.migrations)).rsplit("/", 1)[1]
+    return InvoicingSettings(
+        database=db,
+        pg_dsn=infra_endpoints.pg_dsn,
+        kafka_bootstrap_servers=infra_endpoints.kafka,
+        topic_prefix=topic_prefix,
+        log_level="WARNING",
+    )
+
+
 async def test_a_revoked_token_is_refused_everywhere(make_database, infra_endpoints, topic_prefix):
     common = {
         "pg_dsn": infra_endpoints.pg_dsn,
@@ -67,14 +78,7 @@ async def test_a_revoked_token_is_refused_everywhere(make_database, infra_endpoi
 
 
 async def test_only_a_service_may_revoke(make_database, infra_endpoints, topic_prefix):
-    db = (await make_database(INVOICING.migrations)).rsplit("/", 1)[1]
-    settings = InvoicingSettings(
-        database=db,
-        pg_dsn=infra_endpoints.pg_dsn,
-        kafka_bootstrap_servers=infra_endpoints.kafka,
-        topic_prefix=topic_prefix,
-        log_level="WARNING",
-    )
+    settings = await _invoicing_settings(make_database, infra_endpoints, topic_prefix)
     accountant = mint_token(DEV_JWT_SECRET, role="accountant", school="MN-A")
     async with _client(invoicing_app(settings)) as client:
         r = await client.post(
@@ -85,14 +89,7 @@ async def test_only_a_service_may_revoke(make_database, infra_endpoints, topic_p
 
 async def test_a_revocation_with_an_expiry_past_2200_is_refused_not_a_500(make_database, infra_endpoints, topic_prefix):
     # Found by schemathesis: 2**40 seconds is the year 36812, which no datetime can hold.
-    db = (await make_database(INVOICING.migrations)).rsplit("/", 1)[1]
-    settings = InvoicingSettings(
-        database=db,
-        pg_dsn=infra_endpoints.pg_dsn,
-        kafka_bootstrap_servers=infra_endpoints.kafka,
-        topic_prefix=topic_prefix,
-        log_level="WARNING",
-    )
+    settings = await _invoicing_settings(make_database, infra_endpoints, topic_prefix)
     service = mint_token(DEV_JWT_SECRET, role="service")
     async with _client(invoicing_app(settings)) as client:
         r = await client.post(
