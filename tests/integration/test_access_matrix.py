@@ -6,7 +6,6 @@ route cannot ship without a decision about who may call it.
 
 from __future__ import annotations
 
-import importlib
 import re
 import uuid
 from collections.abc import Iterator
@@ -19,17 +18,12 @@ from fastapi.routing import APIRoute
 from shared.auth import mint_token
 from shared.settings import DEV_JWT_SECRET
 from tests.access_matrix import ANYONE, CALLERS, MATRIX, render
+from tests.service_apps import service_app
 
 pytestmark = pytest.mark.integration
 
 OWN, OTHER = "S-OWN", "S-OTHER"
 DISTRICTS = {OWN: "D-OWN", OTHER: "D-OTHER"}
-SETTINGS = {
-    "invoicing": "InvoicingSettings",
-    "reconciliation": "ReconciliationSettings",
-    "receipts": "ReceiptsSettings",
-    "reporting": "ReportingSettings",
-}
 PARAMS = {
     "school_id": OWN,
     "district": "D-OWN",
@@ -78,19 +72,7 @@ def _url(route: APIRoute) -> str:
 
 @pytest.mark.parametrize("service", list(MATRIX))
 async def test_no_route_opens_beyond_the_access_matrix(service, make_database, infra_endpoints, topic_prefix):
-    main = importlib.import_module(f"{service}.main")
-    settings_cls = getattr(importlib.import_module(f"{service}.settings"), SETTINGS[service])
-    dsn = await make_database(main.SPEC.migrations)
-    settings = settings_cls(
-        database=dsn.rsplit("/", 1)[1],
-        pg_dsn=infra_endpoints.pg_dsn,
-        kafka_bootstrap_servers=infra_endpoints.kafka,
-        topic_prefix=topic_prefix,
-        topic_partitions=3,
-        log_level="ERROR",
-        rate_limits=False,
-    )
-    app = main.create_app(settings)
+    app = await service_app(service, make_database, infra_endpoints, topic_prefix, log_level="ERROR")
     matrix = MATRIX[service]
     routes = {f"{m} {r.path}": r for r in _routes(app.routes) for m in r.methods if m != "HEAD"}
     assert set(routes) == set(matrix), "routes and the access matrix differ: decide who may call the new route"

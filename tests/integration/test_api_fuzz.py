@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import os
 
 import httpx
@@ -22,18 +21,13 @@ from hypothesis.errors import Unsatisfiable
 from shared.auth import mint_token
 from shared.settings import DEV_JWT_SECRET
 from shared.testing import free_port, wait_until
+from tests.service_apps import SERVICES, service_app
 
 pytestmark = pytest.mark.integration
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "12"))
 DERANDOMIZE = os.environ.get("HYPOTHESIS_PROFILE", "ci") == "ci"
 SCHOOL = "MN-FUZZ"
-SETTINGS = {
-    "invoicing": "InvoicingSettings",
-    "reconciliation": "ReconciliationSettings",
-    "receipts": "ReceiptsSettings",
-    "reporting": "ReportingSettings",
-}
 
 
 @contextlib.asynccontextmanager
@@ -95,21 +89,10 @@ def _fuzz(base_url: str) -> tuple[int, list[str]]:
     return sent, errors
 
 
-@pytest.mark.parametrize("service", list(SETTINGS))
+@pytest.mark.parametrize("service", SERVICES)
 async def test_no_generated_request_gets_a_server_error(service, make_database, infra_endpoints, topic_prefix):
-    main = importlib.import_module(f"{service}.main")
-    settings_cls = getattr(importlib.import_module(f"{service}.settings"), SETTINGS[service])
-    dsn = await make_database(main.SPEC.migrations)
-    app = main.create_app(
-        settings_cls(
-            database=dsn.rsplit("/", 1)[1],
-            pg_dsn=infra_endpoints.pg_dsn,
-            kafka_bootstrap_servers=infra_endpoints.kafka,
-            topic_prefix=topic_prefix,
-            topic_partitions=3,
-            log_level=os.environ.get("FUZZ_LOG_LEVEL", "CRITICAL"),
-            rate_limits=False,
-        )
+    app = await service_app(
+        service, make_database, infra_endpoints, topic_prefix, log_level=os.environ.get("FUZZ_LOG_LEVEL", "CRITICAL")
     )
     async with _serve(app) as base_url:
         if service == "invoicing":
