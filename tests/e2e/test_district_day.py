@@ -19,7 +19,9 @@ pytestmark = pytest.mark.integration
 
 def _free_base() -> int:
     for _ in range(50):
-        base = 20000 + uuid.uuid4().int % 20000
+        # Below Linux's ephemeral range (32768-60999): a port in it can be taken by an outgoing connection
+        # (the services' own, to PostgreSQL and Kafka) between this check and the server's bind.
+        base = 20000 + uuid.uuid4().int % 12000
         free = True
         for port in range(base + 1, base + 5):
             with socket.socket() as s:
