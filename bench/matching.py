@@ -10,8 +10,8 @@ from typing import Any
 from bench.common import Measure, Timer, scratch_db
 from reconciliation.adapters.statements import parse_camt
 from reconciliation.app.ingest import ingest
-from reconciliation.app.writer import CREDIT_COLUMNS
 from reconciliation.main import SPEC
+from reconciliation.stores.placements_store import CREDIT_COLUMNS
 from shared import payref
 from shared.events.outbox import Outbox
 

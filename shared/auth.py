@@ -203,3 +203,20 @@ def require_school(*roles: Role, param: str = "school_id") -> Callable[..., Awai
 
 async def _no_district(_: str) -> str | None:
     return None
+
+
+# --- Permissions as named types: a route says who may call it in its signature ------------------------
+
+STAFF_ROLES = (Role.ACCOUNTANT, Role.SERVICE)
+READER_ROLES = (Role.ACCOUNTANT, Role.DISTRICT, Role.SERVICE)
+
+# The school's accountant (or a service): the school in the path must be the token's school.
+SchoolStaff = Annotated[Principal, Depends(require_school(*STAFF_ROLES))]
+# Who may read a school's figures: its accountant, its district, a service.
+SchoolReader = Annotated[Principal, Depends(require_school(*READER_ROLES))]
+# Any accountant, district or service; the route scopes what it shows by the principal.
+ScopedReader = Annotated[Principal, Depends(require(*READER_ROLES))]
+# A district office (scoped to its district by the route) or a service.
+DistrictReader = Annotated[Principal, Depends(require(Role.DISTRICT, Role.SERVICE))]
+# Another service of the suite (operations, automation).
+ServiceCaller = Annotated[Principal, Depends(require(Role.SERVICE))]

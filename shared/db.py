@@ -97,3 +97,7 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
     )
     assert pool is not None
     return pool
+
+
+# A pool or a connection: what a read-only store function runs its query on.
+Executor = asyncpg.Pool | asyncpg.Connection

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from shared.events.consumer import Handler
 from shared.events.envelope import Event
+from shared.events.handlers import Handlers
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
 from tuition.auth.v1.events_pb2 import TokenRevoked
@@ -76,11 +76,12 @@ async def revoke(
     return new
 
 
-def token_revoked_handler(revocations: RevocationList) -> Handler:
-    async def handle(conn: asyncpg.Connection, event: Event) -> None:
-        m = event.payload
-        assert isinstance(m, TokenRevoked)
+def revocation_handlers(revocations: RevocationList) -> Handlers:
+    handlers = Handlers()
+
+    @handlers.on(TokenRevoked)
+    async def revoked(conn: asyncpg.Connection, m: TokenRevoked, _: Event) -> None:
         await record(conn, m.jti, m.expires_at, m.reason)
         revocations.add(m.jti)
 
-    return handle
+    return handlers

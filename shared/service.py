@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -23,16 +23,17 @@ from pydantic import BaseModel, Field
 from shared import revocation
 from shared.auth import Principal, Role, require
 from shared.db import apply_migrations, create_pool, ensure_database, migration_dirs, with_database
-from shared.events.consumer import EventConsumer, Handler
+from shared.errors import DomainError
+from shared.events.consumer import EventConsumer
+from shared.events.handlers import Handlers
 from shared.events.kafka import ensure_topics, make_producer
 from shared.events.outbox import Outbox
 from shared.events.relay import OutboxRelay
 from shared.events.topics import Topic, all_topics, topic_name
 from shared.limits import BodyLimit, BodyLimitMiddleware, RateLimit, RateLimitMiddleware
 from shared.logging import bind_correlation_id, clear_context, configure_logging, get_logger
-from shared.revocation import RevocationList, token_revoked_handler
+from shared.revocation import RevocationList, revocation_handlers
 from shared.settings import ServiceSettings
-from tuition.auth.v1.events_pb2 import TokenRevoked
 
 log = get_logger(__name__)
 
@@ -42,7 +43,7 @@ class ConsumerSpec:
     name: str  # unique per service: the inbox and the consumer group are keyed by it
     topics: list[Topic]
     # Built once the runtime is up, so that handlers can close over it (outbox, settings).
-    handlers: Callable[[ServiceRuntime], Mapping[str, Handler]]
+    handlers: Callable[[ServiceRuntime], Handlers]
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class ServiceSpec:
     # What a request may cost (shared/limits.py): body sizes per route, rates on the public routes.
     body_limits: list[BodyLimit] = field(default_factory=list)
     rate_limits: list[RateLimit] = field(default_factory=list)
+
+
+S = TypeVar("S", bound=ServiceSettings)
 
 
 class ServiceRuntime:
@@ -89,11 +93,7 @@ class ServiceRuntime:
         self.relay = OutboxRelay(self.pool, self.producer)
         self._tasks.append(asyncio.create_task(self._supervise("relay", self.relay.run), name="relay"))
         # Every service hears of revoked tokens, whichever service they were revoked at.
-        auth = ConsumerSpec(
-            name="auth",
-            topics=[Topic.AUTH],
-            handlers=lambda rt: {TokenRevoked.DESCRIPTOR.full_name: token_revoked_handler(rt.revocations)},
-        )
+        auth = ConsumerSpec(name="auth", topics=[Topic.AUTH], handlers=lambda rt: revocation_handlers(rt.revocations))
         for cs in [*self.spec.consumers, auth]:
             consumer = EventConsumer(
                 name=f"{self.spec.name}.{cs.name}",
@@ -131,6 +131,23 @@ class ServiceRuntime:
         if self.pool is not None:
             await self.pool.close()
 
+    def settings_as(self, cls: type[S]) -> S:
+        if not isinstance(self.settings, cls):
+            raise TypeError(f"{self.spec.name} runs with {type(self.settings).__name__}, not {cls.__name__}")
+        return self.settings
+
+    def consumer_counts(self) -> dict[str, dict[str, Any]]:
+        """What each consumer has applied, seen twice, dead-lettered, and not known (by event type)."""
+        return {
+            c.name: {
+                "applied": c.applied,
+                "duplicates": c.duplicates,
+                "dead_lettered": c.dead_lettered,
+                "unknown_types": dict(c.unknown),
+            }
+            for c in self.consumers
+        }
+
     async def readiness(self) -> dict[str, str]:
         checks: dict[str, str] = {}
         try:
@@ -151,6 +168,15 @@ def _runtime(request: Request) -> ServiceRuntime:
 
 # FastAPI dependency of every route that needs the service's database or outbox.
 Runtime = Annotated[ServiceRuntime, Depends(_runtime)]
+
+
+def settings_dependency(cls: type[S]) -> Callable[[Request], S]:
+    """A typed settings dependency: `Settings = Annotated[XSettings, Depends(settings_dependency(XSettings))]`."""
+
+    def dependency(request: Request) -> S:
+        return _runtime(request).settings_as(cls)
+
+    return dependency
 
 
 tokens_router = APIRouter()
@@ -220,6 +246,11 @@ def build_app(
         response.headers["X-Correlation-ID"] = cid
         return response
 
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        # The one mapping of the error model to HTTP (shared/errors.py); the transaction was rolled back.
+        return JSONResponse(exc.body(), status_code=exc.status)
+
     @app.exception_handler(asyncpg.exceptions.DataError)
     async def data_error(_: Request, exc: asyncpg.exceptions.DataError) -> JSONResponse:
         # SQLSTATE class 22: the input itself cannot be stored (a NUL character, a number out of range...).
@@ -235,7 +266,8 @@ def build_app(
     async def readyz() -> JSONResponse:
         checks = await runtime.readiness()
         ok = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+        body = {"status": "ok" if ok else "unavailable", "checks": checks, "consumers": runtime.consumer_counts()}
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     app.include_router(tokens_router)
     for router in routers or []:

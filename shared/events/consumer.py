@@ -1,7 +1,9 @@
 """Idempotent Kafka consumer: each event id is applied once per consumer, whatever is redelivered.
 
 For every batch of records from one partition: one database transaction records each event id in the
-inbox (`ON CONFLICT DO NOTHING`) and, for ids not seen before, runs the handler for its type. The Kafka
+inbox (`ON CONFLICT DO NOTHING`) and, for ids not seen before, runs the handler registered for its
+message class (shared/events/handlers.py). A type the consumer neither handles nor skips on purpose is
+counted in `unknown`, logged, and kept in the inbox with `handled = false`: visible, never lost in silence. The Kafka
 offset is committed only after that transaction commits; a crash in between re-delivers the batch and
 the inbox absorbs it. A record that fails on its own after retries goes to `dead_letters` (kept whole,
 never dropped) so that one bad record cannot stall a school's payments.
@@ -11,41 +13,43 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections import Counter
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from shared.events.envelope import EnvelopeError, Event, unwrap
+from shared.events.handlers import Handlers
 from shared.events.kafka import make_consumer
 from shared.logging import bind_correlation_id, clear_context, get_logger
 
 log = get_logger(__name__)
 
-Handler = Callable[[asyncpg.Connection, Event], Awaitable[None]]
-
 RETRIES = 3
 
 
 async def apply_once(
-    conn: asyncpg.Connection, consumer: str, record: ConsumerRecord[Any, Any], event: Event, handler: Handler | None
+    conn: asyncpg.Connection, consumer: str, record: ConsumerRecord[Any, Any], event: Event, handlers: Handlers
 ) -> bool:
     """Record the event in the inbox and apply it, inside the caller's transaction. False if seen before."""
+    known = handlers.knows(event.event_type)
     inserted = await conn.fetchval(
-        "INSERT INTO inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset) "
-        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true",
+        "INSERT INTO inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset, handled) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING true",
         consumer,
         event.event_id,
         event.event_type,
         record.topic,
         record.partition,
         record.offset,
+        known,
     )
     if not inserted:
         return False
-    if handler is not None:
-        await handler(conn, event)
+    apply = handlers.handler_for(event.event_type)
+    if apply is not None:
+        await apply(conn, event)
     return True
 
 
@@ -57,18 +61,19 @@ class EventConsumer:
         pool: asyncpg.Pool,
         bootstrap: str,
         topics: list[str],
-        handlers: Mapping[str, Handler],
+        handlers: Handlers,
         group_id: str | None = None,
     ) -> None:
         self.name = name
         self._pool = pool
         self._bootstrap = bootstrap
         self._topics = topics
-        self._handlers = dict(handlers)
+        self._handlers = handlers
         self._group_id = group_id or name
         self.applied = 0
         self.duplicates = 0
         self.dead_lettered = 0
+        self.unknown: Counter[str] = Counter()  # event types neither handled nor skipped, by type
         self.ready = asyncio.Event()
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], event_id: str | None, error: str) -> None:
@@ -105,7 +110,7 @@ class EventConsumer:
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 outcomes = [await self._apply_one(conn, record, event) for record, event in parsed]
-            self._count(outcomes)
+            self._count([event for _, event in parsed], outcomes)
             return
         except Exception:
             log.warning("events.consumer.batch_failed", consumer=self.name, size=len(parsed), exc_info=True)
@@ -115,21 +120,27 @@ class EventConsumer:
     async def _apply_one(self, conn: asyncpg.Connection, record: ConsumerRecord[Any, Any], event: Event) -> bool:
         bind_correlation_id(event.envelope.correlation_id or None)
         try:
-            return await apply_once(conn, self.name, record, event, self._handlers.get(event.event_type))
+            return await apply_once(conn, self.name, record, event, self._handlers)
         finally:
             clear_context()
 
-    def _count(self, outcomes: list[bool]) -> None:
-        applied = sum(outcomes)
-        self.applied += applied
-        self.duplicates += len(outcomes) - applied
+    def _count(self, events: list[Event], outcomes: list[bool]) -> None:
+        """After the commit: what was applied, what was seen before, what nobody here knows."""
+        for event, new in zip(events, outcomes, strict=True):
+            if not new:
+                self.duplicates += 1
+                continue
+            self.applied += 1
+            if not self._handlers.knows(event.event_type):
+                self.unknown[event.event_type] += 1
+                log.warning("events.consumer.unknown_type", consumer=self.name, event_type=event.event_type)
 
     async def _apply_alone(self, record: ConsumerRecord[Any, Any], event: Event) -> None:
         for attempt in range(1, RETRIES + 1):
             try:
                 async with self._pool.acquire() as conn, conn.transaction():
                     outcome = await self._apply_one(conn, record, event)
-                self._count([outcome])
+                self._count([event], [outcome])
                 return
             except Exception as exc:
                 if attempt == RETRIES:

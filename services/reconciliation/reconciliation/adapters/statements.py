@@ -108,7 +108,18 @@ def parse_camt(data: bytes, kind: str) -> Statement:
             if not memo:
                 memo = _text(entry, "c:AddtlNtryInf", ns)
             identifiers = tuple(dict.fromkeys(i for i in ids if i and i.upper() != "NOTPROVIDED"))
-            credits.append(BankCredit(account, amount, booked, memo, kind, identifiers, payer, payer_acct))
+            credits.append(
+                BankCredit(
+                    account_number=account,
+                    amount=amount,
+                    booked_at=booked,
+                    memo=memo,
+                    source_kind=kind,
+                    identifiers=identifiers,
+                    payer_name=payer,
+                    payer_account=payer_acct,
+                )
+            )
     return Statement(kind, account, credits)
 
 
@@ -147,7 +158,12 @@ def parse_mt940(data: bytes) -> Statement:
                 r for r in (d.get("customer_reference"), d.get("bank_reference")) if r and r.upper() != "NONREF"
             )
         )
-        credits.append(BankCredit(account, amount, booked, (d.get("transaction_details") or "").strip(), "mt940", ids))
+        memo = (d.get("transaction_details") or "").strip()
+        credits.append(
+            BankCredit(
+                account_number=account, amount=amount, booked_at=booked, memo=memo, source_kind="mt940", identifiers=ids
+            )
+        )
     opening, closing = transactions.data.get("final_opening_balance"), transactions.data.get("final_closing_balance")
     if opening is not None and closing is not None:
         moved = whole_dong(closing.amount.amount, ":62F:") - whole_dong(opening.amount.amount, ":60F:")
@@ -227,12 +243,12 @@ def parse_bank_table(data: bytes, *, account_number: str, mapping: dict[str, str
         ref = at("reference")
         credits.append(
             BankCredit(
-                account_number,
-                amount,
-                when.replace(tzinfo=VN).astimezone(UTC),
-                at("memo"),
-                "csv",
-                (ref,) if ref else (),
+                account_number=account_number,
+                amount=amount,
+                booked_at=when.replace(tzinfo=VN).astimezone(UTC),
+                memo=at("memo"),
+                source_kind="csv",
+                identifiers=(ref,) if ref else (),
             )
         )
     return Statement("csv", account_number, credits)

@@ -1,4 +1,4 @@
-"""Writes of placed credits, batched: COPY for new rows, one UPDATE for invoice totals, events in order.
+"""Placed credits, batched: the rows for `placements_store.write` (COPY) and their events, in order.
 
 Every path that places money (webhooks, statements, the accountant's actions, late invoices) goes through
 this one writer, so an allocation always comes with its invoice total, its payer history and its event.
@@ -18,34 +18,13 @@ from google.protobuf.message import Message
 from reconciliation.domain.credits import BankCredit
 from reconciliation.domain.matching import EXCEPTION_STATES, Book, Decision
 from reconciliation.domain.memo import MemoReading
+from reconciliation.stores import placements_store
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
 from tuition.reconciliation.v1.events_pb2 import Channel, CreditReceived, PaymentMatched, PaymentUnmatched
 
 # Reasons confident enough to learn "this payer account pays for this student".
 CONFIDENT = {"reference", "group_reference", "references", "virtual_account", "manual"}
-
-CREDIT_COLUMNS = [
-    "credit_id",
-    "school_id",
-    "account_number",
-    "amount",
-    "booked_at",
-    "value_date",
-    "memo",
-    "memo_compact",
-    "payer_name",
-    "payer_account",
-    "virtual_account",
-    "channel",
-    "first_source",
-    "state",
-    "reason_code",
-    "memo_read",
-    "candidates",
-    "memo_refs",
-    "allocated",
-]
 
 
 @dataclass
@@ -153,50 +132,15 @@ class Writer:
             )
 
     async def flush(self, conn: asyncpg.Connection) -> None:
-        if self.credits:
-            await conn.copy_records_to_table("credits", records=self.credits, columns=CREDIT_COLUMNS)
-        await _copy_ignoring_conflicts(
-            conn, "credit_identifiers", ["account_number", "identifier", "credit_id"], self.identifiers
+        await placements_store.write(
+            conn,
+            school_id=self.school_id,
+            credits=self.credits,
+            identifiers=self.identifiers,
+            sources=self.sources,
+            allocations=self.allocations,
+            invoice_deltas=self.invoice_deltas,
+            payers=self.payers,
         )
-        await _copy_ignoring_conflicts(conn, "credit_sources", ["credit_id", "source_kind"], self.sources)
-        if self.allocations:
-            await conn.copy_records_to_table(
-                "allocations",
-                records=self.allocations,
-                columns=["payment_id", "credit_id", "invoice_id", "amount", "reason_code", "action_id"],
-            )
-            await conn.execute(
-                "UPDATE invoices i SET allocated = i.allocated + d.amount "
-                "FROM unnest($1::uuid[], $2::bigint[]) AS d(invoice_id, amount) WHERE i.invoice_id = d.invoice_id",
-                list(self.invoice_deltas),
-                list(self.invoice_deltas.values()),
-            )
-        if self.payers:
-            await conn.executemany(
-                "INSERT INTO payer_accounts (payer_account, student_id, school_id) VALUES ($1, $2, $3) "
-                "ON CONFLICT (payer_account, student_id) DO UPDATE SET last_seen = now()",
-                [(p, s, self.school_id) for p, s in self.payers],
-            )
         if self.events:
             await self.outbox.add_many(conn, Topic.RECONCILIATION, self.events)
-
-
-async def _copy_ignoring_conflicts(
-    conn: asyncpg.Connection, table: str, columns: list[str], rows: list[tuple[object, ...]]
-) -> None:
-    """COPY speed with ON CONFLICT DO NOTHING: through a temporary table dropped at commit."""
-    if not rows:
-        return
-    if len(rows) < 50:
-        placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-        await conn.executemany(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) ON CONFLICT DO NOTHING",  # noqa: S608 (internal table names)
-            rows,
-        )
-        return
-    tmp = f"tmp_{table}"
-    await conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
-    await conn.copy_records_to_table(tmp, records=rows, columns=columns)
-    cols = ", ".join(columns)
-    await conn.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {tmp} ON CONFLICT DO NOTHING")  # noqa: S608
-    await conn.execute(f"TRUNCATE {tmp}")

@@ -15,7 +15,7 @@ class CreditFormatError(ValueError):
     """Input that is not a valid credit/statement; the message names the field and what is wrong."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BankCredit:
     account_number: str
     amount: int

@@ -17,7 +17,7 @@ from datetime import date, datetime
 MIN_MEMO_FOR_DEDUP = 8
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Known:
     credit_id: uuid.UUID
     booked_at: datetime

@@ -1,51 +1,109 @@
-"""HTTP API of the reconciliation service."""
+"""HTTP API of the reconciliation service: each route parses, calls one app handler, returns its answer."""
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import secrets
 import uuid
-from datetime import UTC, date, datetime
-from typing import Any, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 
-from reconciliation.adapters import statements, webhooks
-from reconciliation.app import actions, close, ingest, queries
-from reconciliation.domain.credits import BankCredit, CreditFormatError
+from reconciliation.adapters import statements
+from reconciliation.app import actions, close, credits_in, queries
 from reconciliation.settings import ReconciliationSettings
-from shared.auth import Principal, Role, require_school
-from shared.logging import get_logger
+from shared.auth import SchoolReader, SchoolStaff
 from shared.money import PositiveAmount
-from shared.service import Runtime, ServiceRuntime
+from shared.schemas import Out, Row
+from shared.service import Runtime, settings_dependency
 
-log = get_logger(__name__)
 router = APIRouter()
-STAFF = (Role.ACCOUNTANT, Role.SERVICE)
-READERS = (Role.ACCOUNTANT, Role.DISTRICT, Role.SERVICE)
+Settings = Annotated[ReconciliationSettings, Depends(settings_dependency(ReconciliationSettings))]
+Provider = Literal["sepay", "casso", "payos"]
 
 
-async def _school_account(rt: ServiceRuntime, school_id: str) -> str:
-    account = await rt.db().fetchval("SELECT account_number FROM schools WHERE school_id = $1", school_id)
-    if account is None:
-        raise HTTPException(409, detail=f"school {school_id} is not known to reconciliation yet (retry shortly)")
-    return str(account)
+class Outcome(Out):
+    credit_id: uuid.UUID
+    new: bool = Field(description="false when the credit was seen before (by any channel)")
+    state: str
+    reason_code: str
 
 
-def _outcomes(result: list[ingest.Outcome]) -> list[dict[str, Any]]:
-    return [
-        {"credit_id": str(o.credit_id), "new": o.new, "state": o.state, "reason_code": o.reason_code} for o in result
-    ]
+class WebhookAck(Out):
+    success: bool
+    ignored: str | None = Field(default=None, description="why nothing was recorded (e.g. a debit)")
+    credit_id: uuid.UUID | None = None
+    new: bool | None = None
+    state: str | None = None
+    reason_code: str | None = None
 
 
-_UNKNOWN_SECRET = secrets.token_hex(32)
+class StatementUpload(Out):
+    statement_id: uuid.UUID
+    already_uploaded: bool
+    format: str | None = None
+    credits: int
+    new_credits: int
+    outcomes: list[Outcome]
 
 
-def _settings(rt: ServiceRuntime) -> ReconciliationSettings:
-    assert isinstance(rt.settings, ReconciliationSettings)
-    return rt.settings
+class CashRecorded(Outcome):
+    recorded_by: str
+
+
+class Credit(Row):
+    credit_id: uuid.UUID
+    school_id: str
+    account_number: str
+    amount: int
+    booked_at: datetime
+    value_date: date
+    memo: str
+    channel: str
+    state: str
+    reason_code: str
+    allocated: int
+    refunded: int
+    ignored: int
+    unallocated: int
+    memo_read: dict[str, Any]
+    candidates: list[Any]
+
+
+class CreditDetail(Credit):
+    allocations: list[dict[str, Any]]
+    sources: list[dict[str, Any]]
+    identifiers: list[str]
+    actions: list[dict[str, Any]]
+
+
+class ActionResult(Out):
+    action_id: uuid.UUID
+    state: str
+    reason_code: str
+    allocated: int
+    refunded: int
+    ignored: int
+
+
+class AccountClose(Row):
+    account_number: str
+    credits: int
+    received: int
+    matched: int
+    refunded: int
+    ignored: int
+    in_exceptions: int
+    exception_credits: int
+    difference: int
+    balanced: bool
+
+
+class DailyClose(Out):
+    school_id: str
+    date: date
+    accounts: list[AccountClose]
+    balanced: bool
 
 
 class WebhookConfigIn(BaseModel):
@@ -60,19 +118,10 @@ class WebhookConfigIn(BaseModel):
     summary="How this school's aggregator signs its webhooks (the secret is never shown again)",
 )
 async def put_webhook_config(
-    school_id: str,
-    provider: Literal["sepay", "casso", "payos"],
-    body: WebhookConfigIn,
-    rt: Runtime,
-    _: Principal = Depends(require_school(*STAFF)),
+    school_id: str, provider: Provider, body: WebhookConfigIn, rt: Runtime, settings: Settings, _: SchoolStaff
 ) -> None:
-    await rt.db().execute(
-        "INSERT INTO webhook_configs VALUES ($1, $2, $3, $4) ON CONFLICT (school_id, provider) "
-        "DO UPDATE SET scheme = $3, secret = $4",
-        school_id,
-        provider,
-        body.scheme,
-        _settings(rt).sealer().seal(body.secret),
+    await credits_in.configure_webhook(
+        rt.db(), settings.sealer(), school_id=school_id, provider=provider, scheme=body.scheme, secret=body.secret
     )
 
 
@@ -81,41 +130,10 @@ async def put_webhook_config(
     tags=["credits"],
     summary="Bank-transaction webhook of SePay, Casso (v2) or payOS; signature checked before anything",
 )
-async def webhook(
-    provider: Literal["sepay", "casso", "payos"], school_id: str, request: Request, rt: Runtime
-) -> dict[str, Any]:
-    config = await rt.db().fetchrow(
-        "SELECT scheme, secret FROM webhook_configs WHERE school_id = $1 AND provider = $2", school_id, provider
-    )
-    raw = await request.body()
-    try:
-        body = webhooks.parse_body(raw)
-    except webhooks.MalformedBody as exc:
-        log.warning("reconciliation.webhook.malformed", provider=provider, school_id=school_id)
-        raise HTTPException(400, detail=f"{provider} webhook: {exc}") from exc
+async def webhook(provider: Provider, school_id: str, request: Request, rt: Runtime, settings: Settings) -> WebhookAck:
     headers = {k.lower(): v for k, v in request.headers.items()}
-    handler = webhooks.PROVIDERS[provider]
-    # A school without a configuration is checked against a random secret: refused like a wrong signature.
-    scheme, secret = (
-        (config["scheme"], _settings(rt).sealer().open(config["secret"]))
-        if config
-        else (handler.scheme_for_unknown(headers), _UNKNOWN_SECRET)
-    )
-    try:
-        handler.verify(headers, raw, body, scheme, secret)
-        credit = handler.parse(body)
-    except webhooks.WebhookRejected as exc:
-        log.warning("reconciliation.webhook.refused", provider=provider, school_id=school_id, reason=str(exc))
-        raise HTTPException(401, detail=f"webhook refused: {exc}") from exc
-    except CreditFormatError as exc:
-        raise HTTPException(422, detail=f"{provider} webhook: {exc}") from exc
-    if credit is None:
-        return {"success": True, "ignored": "not a credit"}
-    account = await _school_account(rt, school_id)
-    if credit.account_number != account:
-        raise HTTPException(422, detail=f"credit to account {credit.account_number}, not school {school_id}'s account")
-    result = await ingest.ingest(rt.db(), rt.outbox, school_id, [credit])
-    return {"success": True, **_outcomes(result)[0]}
+    call = credits_in.WebhookCall(provider=provider, school_id=school_id, headers=headers, raw=await request.body())
+    return WebhookAck(**await credits_in.receive_webhook(rt.db(), rt.outbox, settings.sealer(), call))
 
 
 @router.post(
@@ -126,62 +144,22 @@ async def webhook(
 async def upload_statement(
     school_id: str,
     rt: Runtime,
+    p: SchoolStaff,
     file: UploadFile = File(...),
     layout: str | None = Form(None, description="csv/xlsx layout: " + ", ".join(statements.LAYOUTS)),
     mapping: str | None = Form(
         None, description='JSON: {"date","credit","memo","reference","date_format"} column names'
     ),
-    p: Principal = Depends(require_school(*STAFF)),
-) -> dict[str, Any]:
-    data = await file.read()
-    digest = hashlib.sha256(data).hexdigest()
-    previous = await rt.db().fetchrow(
-        "SELECT * FROM statements WHERE school_id = $1 AND sha256 = $2", school_id, digest
+) -> StatementUpload:
+    f = credits_in.StatementFile(
+        school_id=school_id,
+        filename=file.filename or "",
+        data=await file.read(),
+        layout=layout,
+        mapping=mapping,
+        uploaded_by=p.subject,
     )
-    if previous is not None:
-        return {
-            "statement_id": str(previous["statement_id"]),
-            "already_uploaded": True,
-            "credits": previous["credits"],
-            "new_credits": 0,
-            "outcomes": [],
-        }
-    account = await _school_account(rt, school_id)
-    try:
-        # Parsing a file is CPU work, bounded by the upload size and the parsers' row limits: off the loop.
-        parsed = await asyncio.to_thread(
-            statements.parse_statement, file.filename or "", data, account=account, layout=layout, mapping=mapping
-        )
-    except CreditFormatError as exc:
-        raise HTTPException(422, detail=f"{file.filename}: {exc}") from exc
-    if parsed.account_number and parsed.account_number != account:
-        raise HTTPException(
-            422,
-            detail=f"{file.filename} is a statement of account {parsed.account_number}, "
-            f"not of school {school_id}'s account",
-        )
-    result = await ingest.ingest(rt.db(), rt.outbox, school_id, parsed.credits, bulk=True)
-    new = sum(o.new for o in result)
-    statement_id = uuid.uuid4()
-    await rt.db().execute(
-        "INSERT INTO statements VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-        statement_id,
-        school_id,
-        parsed.format,
-        digest,
-        file.filename or "",
-        len(result),
-        new,
-        p.subject,
-    )
-    return {
-        "statement_id": str(statement_id),
-        "already_uploaded": False,
-        "format": parsed.format,
-        "credits": len(result),
-        "new_credits": new,
-        "outcomes": _outcomes(result),
-    }
+    return StatementUpload(**await credits_in.upload_statement(rt.db(), rt.outbox, f))
 
 
 class CashIn(BaseModel):
@@ -199,54 +177,28 @@ class CashIn(BaseModel):
     status_code=201,
     summary="Record cash paid at the school against an invoice (who, when, how much)",
 )
-async def record_cash(
-    school_id: str, body: CashIn, rt: Runtime, p: Principal = Depends(require_school(*STAFF))
-) -> dict[str, Any]:
-    ref = await rt.db().fetchval(
-        "SELECT payment_reference FROM invoices WHERE invoice_id = $1 AND school_id = $2", body.invoice_id, school_id
-    )
-    if ref is None:
-        raise HTTPException(404, detail=f"no invoice {body.invoice_id} at school {school_id}")
-    when = body.received_at or datetime.now(UTC)
-    if when.tzinfo is None:
-        raise HTTPException(422, detail="received_at needs a time zone")
-    credit = BankCredit(
-        f"CASH:{school_id}",
-        body.amount,
-        when,
-        f"{ref} TIEN MAT",
-        "cash",
-        (f"cash:{body.idempotency_key or uuid.uuid4()}",),
-        body.payer_name or p.subject,
-        "",
-        "",
-    )
-    result = await ingest.ingest(rt.db(), rt.outbox, school_id, [credit])
-    log.info("reconciliation.cash.recorded", school_id=school_id, recorded_by=p.subject)
-    return _outcomes(result)[0] | {"recorded_by": p.subject}
+async def record_cash(school_id: str, body: CashIn, rt: Runtime, p: SchoolStaff) -> CashRecorded:
+    cash = credits_in.Cash(school_id=school_id, recorded_by=p.subject, **body.model_dump())
+    return CashRecorded(**await credits_in.record_cash(rt.db(), rt.outbox, cash))
 
 
 @router.get("/schools/{school_id}/credits", tags=["credits"])
 async def list_credits(
     school_id: str,
     rt: Runtime,
+    _: SchoolStaff,
     state: str | None = None,
     day: date | None = Query(None, alias="date"),
     limit: int = Query(200, ge=1, le=5000),
     offset: int = Query(0, ge=0, le=10_000_000),
-    _: Principal = Depends(require_school(*STAFF)),
-) -> list[dict[str, Any]]:
-    return await queries.list_credits(rt.db(), school_id, state=state, day=day, limit=limit, offset=offset)
+) -> list[Credit]:
+    rows = await queries.list_credits(rt.db(), school_id, state=state, day=day, limit=limit, offset=offset)
+    return [Credit(**r) for r in rows]
 
 
 @router.get("/schools/{school_id}/credits/{credit_id}", tags=["credits"])
-async def credit_detail(
-    school_id: str, credit_id: uuid.UUID, rt: Runtime, _: Principal = Depends(require_school(*STAFF))
-) -> dict[str, Any]:
-    detail = await queries.credit_detail(rt.db(), school_id, credit_id)
-    if detail is None:
-        raise HTTPException(404, detail=f"no credit {credit_id}")
-    return detail
+async def credit_detail(school_id: str, credit_id: uuid.UUID, rt: Runtime, _: SchoolStaff) -> CreditDetail:
+    return CreditDetail(**await queries.credit_detail(rt.db(), school_id, credit_id))
 
 
 @router.get(
@@ -254,10 +206,8 @@ async def credit_detail(
     tags=["exceptions"],
     summary="Credits the machine could not place, with what it read and the candidate invoices",
 )
-async def exceptions(
-    school_id: str, rt: Runtime, _: Principal = Depends(require_school(*STAFF))
-) -> list[dict[str, Any]]:
-    return await queries.exceptions_queue(rt.db(), school_id)
+async def exceptions(school_id: str, rt: Runtime, _: SchoolStaff) -> list[Credit]:
+    return [Credit(**r) for r in await queries.exceptions_queue(rt.db(), school_id)]
 
 
 class AllocationIn(BaseModel):
@@ -278,32 +228,25 @@ class ActionIn(BaseModel):
     tags=["exceptions"],
     summary="Resolve a credit: match, split across a family, refund, or ignore with a reason",
 )
-async def act(
-    school_id: str, credit_id: uuid.UUID, body: ActionIn, rt: Runtime, p: Principal = Depends(require_school(*STAFF))
-) -> dict[str, Any]:
+async def act(school_id: str, credit_id: uuid.UUID, body: ActionIn, rt: Runtime, p: SchoolStaff) -> ActionResult:
     action = actions.Action(
-        body.kind,
-        tuple((a.invoice_id, a.amount) for a in body.allocations),
-        body.amount,
-        body.bank_reference,
-        body.reason,
+        kind=body.kind,
+        allocations=tuple((a.invoice_id, a.amount) for a in body.allocations),
+        amount=body.amount,
+        bank_reference=body.bank_reference,
+        reason=body.reason,
     )
-    try:
-        return await actions.act(
-            rt.db(), rt.outbox, school_id=school_id, credit_id=credit_id, action=action, actor=p.subject
-        )
-    except actions.ActionError as exc:
-        raise HTTPException(exc.status, detail=str(exc)) from exc
+    result = await actions.act(
+        rt.db(), rt.outbox, school_id=school_id, credit_id=credit_id, action=action, actor=p.subject
+    )
+    return ActionResult(**result)
 
 
 @router.post("/schools/{school_id}/actions/{action_id}/undo", tags=["exceptions"])
-async def undo(
-    school_id: str, action_id: uuid.UUID, rt: Runtime, p: Principal = Depends(require_school(*STAFF))
-) -> dict[str, Any]:
-    try:
-        return await actions.undo(rt.db(), rt.outbox, school_id=school_id, action_id=action_id, actor=p.subject)
-    except actions.ActionError as exc:
-        raise HTTPException(exc.status, detail=str(exc)) from exc
+async def undo(school_id: str, action_id: uuid.UUID, rt: Runtime, p: SchoolStaff) -> ActionResult:
+    return ActionResult(
+        **await actions.undo(rt.db(), rt.outbox, school_id=school_id, action_id=action_id, actor=p.subject)
+    )
 
 
 @router.get(
@@ -311,7 +254,5 @@ async def undo(
     tags=["close"],
     summary="Daily close per account: received = matched + in exceptions + refunded + ignored",
 )
-async def daily_close(
-    school_id: str, rt: Runtime, day: date = Query(alias="date"), _: Principal = Depends(require_school(*READERS))
-) -> dict[str, Any]:
-    return await close.daily_close(rt.db(), school_id, day)
+async def daily_close(school_id: str, rt: Runtime, _: SchoolReader, day: date = Query(alias="date")) -> DailyClose:
+    return DailyClose(**await close.daily_close(rt.db(), school_id, day))

@@ -2,31 +2,48 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import asyncpg
 
 from reconciliation.app import projection
-from shared.events.consumer import Handler
 from shared.events.envelope import Event
+from shared.events.handlers import Handlers
 from shared.events.topics import Topic
 from shared.service import ConsumerSpec, ServiceRuntime
+from tuition.invoicing.v1.events_pb2 import (
+    InvoiceAdjusted,
+    InvoiceBalanceChanged,
+    InvoiceCancelled,
+    InvoiceIssued,
+    PaymentGroupCreated,
+    SchoolRegistered,
+)
 
 
-def _handlers(rt: ServiceRuntime) -> Mapping[str, Handler]:
-    async def issued(conn: asyncpg.Connection, event: Event) -> None:
-        await projection.on_invoice_issued(conn, rt.outbox, event)
+def _book(rt: ServiceRuntime) -> Handlers:
+    handlers = Handlers()
+    handlers.skip(InvoiceBalanceChanged)  # balances are reconciliation's own figures
 
-    async def group(conn: asyncpg.Connection, event: Event) -> None:
-        await projection.on_group(conn, rt.outbox, event)
+    @handlers.on(SchoolRegistered)
+    async def school(conn: asyncpg.Connection, m: SchoolRegistered, _: Event) -> None:
+        await projection.school_registered(conn, m)
 
-    return {
-        "tuition.invoicing.v1.SchoolRegistered": projection.on_school,
-        "tuition.invoicing.v1.InvoiceIssued": issued,
-        "tuition.invoicing.v1.InvoiceAdjusted": projection.on_invoice_adjusted,
-        "tuition.invoicing.v1.InvoiceCancelled": projection.on_invoice_cancelled,
-        "tuition.invoicing.v1.PaymentGroupCreated": group,
-    }
+    @handlers.on(InvoiceIssued)
+    async def issued(conn: asyncpg.Connection, m: InvoiceIssued, _: Event) -> None:
+        await projection.invoice_issued(conn, rt.outbox, m)
+
+    @handlers.on(InvoiceAdjusted)
+    async def adjusted(conn: asyncpg.Connection, m: InvoiceAdjusted, _: Event) -> None:
+        await projection.invoice_adjusted(conn, m)
+
+    @handlers.on(InvoiceCancelled)
+    async def cancelled(conn: asyncpg.Connection, m: InvoiceCancelled, _: Event) -> None:
+        await projection.invoice_cancelled(conn, m)
+
+    @handlers.on(PaymentGroupCreated)
+    async def group(conn: asyncpg.Connection, m: PaymentGroupCreated, _: Event) -> None:
+        await projection.group_created(conn, rt.outbox, m)
+
+    return handlers
 
 
-CONSUMERS = [ConsumerSpec(name="book", topics=[Topic.INVOICING], handlers=_handlers)]
+CONSUMERS = [ConsumerSpec(name="book", topics=[Topic.INVOICING], handlers=_book)]

@@ -8,7 +8,14 @@ T0 = datetime(2026, 9, 5, 3, tzinfo=UTC)
 
 
 def known(memo: str, *, ids=(), refs=(), sources=("webhook_sepay",), minutes=0) -> Known:
-    return Known(uuid.uuid4(), T0 + timedelta(minutes=minutes), memo, frozenset(refs), set(ids), set(sources))
+    return Known(
+        credit_id=uuid.uuid4(),
+        booked_at=T0 + timedelta(minutes=minutes),
+        memo_compact=memo,
+        memo_refs=frozenset(refs),
+        identifiers=set(ids),
+        sources=set(sources),
+    )
 
 
 def find(index, memo="", ids=(), refs=(), source="camt054"):

@@ -1,0 +1,179 @@
+"""Credits in by each channel: an aggregator's webhook, an uploaded statement, cash at the school's desk.
+
+Each command checks what the channel must prove (a signature, the school's own account, an invoice of the
+school) and then ingests; nothing is stored when a check fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from reconciliation.adapters import statements, webhooks
+from reconciliation.app.ingest import ingest, ingest_in
+from reconciliation.domain.credits import BankCredit, CreditFormatError
+from reconciliation.stores import invoices_store, schools_store, statements_store, webhooks_store
+from shared.db import Executor
+from shared.errors import Conflict, Invalid, Malformed, NotFound, Unauthorized
+from shared.events.outbox import Outbox
+from shared.logging import get_logger
+from shared.sealed import Sealer
+
+log = get_logger(__name__)
+
+# A school without a webhook configuration is checked against a random secret: refused like a wrong signature.
+_UNKNOWN_SECRET = secrets.token_hex(32)
+
+
+async def school_account(db: Executor, school_id: str) -> str:
+    account = await schools_store.account_of(db, school_id)
+    if account is None:
+        raise Conflict(f"school {school_id} is not known to reconciliation yet (retry shortly)")
+    return account
+
+
+async def configure_webhook(
+    db: Executor, sealer: Sealer, *, school_id: str, provider: str, scheme: str, secret: str
+) -> None:
+    await webhooks_store.put_config(db, school_id, provider, scheme, sealer.seal(secret))
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookCall:
+    provider: str
+    school_id: str
+    headers: dict[str, str]  # names lower-cased
+    raw: bytes
+
+
+async def receive_webhook(pool: asyncpg.Pool, outbox: Outbox, sealer: Sealer, call: WebhookCall) -> dict[str, Any]:
+    """Verify the aggregator's signature before anything, then ingest the credit it reports."""
+    try:
+        body = webhooks.parse_body(call.raw)
+    except webhooks.MalformedBody as exc:
+        log.warning("reconciliation.webhook.malformed", provider=call.provider, school_id=call.school_id)
+        raise Malformed(f"{call.provider} webhook: {exc}") from exc
+    provider = webhooks.PROVIDERS[call.provider]
+    config = await webhooks_store.config(pool, call.school_id, call.provider)
+    scheme, secret = (
+        (config["scheme"], sealer.open(config["secret"]))
+        if config
+        else (provider.scheme_for_unknown(call.headers), _UNKNOWN_SECRET)
+    )
+    try:
+        provider.verify(call.headers, call.raw, body, scheme, secret)
+        credit = provider.parse(body)
+    except webhooks.WebhookRejected as exc:
+        log.warning("reconciliation.webhook.refused", provider=call.provider, school_id=call.school_id, reason=str(exc))
+        raise Unauthorized(f"webhook refused: {exc}") from exc
+    except CreditFormatError as exc:
+        raise Invalid(f"{call.provider} webhook: {exc}") from exc
+    if credit is None:
+        return {"success": True, "ignored": "not a credit"}
+    account = await school_account(pool, call.school_id)
+    if credit.account_number != account:
+        raise Invalid(f"credit to account {credit.account_number}, not school {call.school_id}'s account")
+    [outcome] = await ingest(pool, outbox, call.school_id, [credit])
+    return {"success": True, **outcome.as_dict()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatementFile:
+    school_id: str
+    filename: str
+    data: bytes
+    layout: str | None
+    mapping: str | None
+    uploaded_by: str
+
+
+async def upload_statement(pool: asyncpg.Pool, outbox: Outbox, f: StatementFile) -> dict[str, Any]:
+    """Parse a statement and ingest its credits; the file is recorded in the same transaction (once by content)."""
+    digest = hashlib.sha256(f.data).hexdigest()
+    previous = await statements_store.by_digest(pool, f.school_id, digest)
+    if previous is not None:
+        return _already_uploaded(previous)
+    account = await school_account(pool, f.school_id)
+    try:
+        # Parsing a file is CPU work, bounded by the upload size and the parsers' row limits: off the loop.
+        parsed = await asyncio.to_thread(
+            statements.parse_statement, f.filename, f.data, account=account, layout=f.layout, mapping=f.mapping
+        )
+    except CreditFormatError as exc:
+        raise Invalid(f"{f.filename}: {exc}") from exc
+    if parsed.account_number and parsed.account_number != account:
+        raise Invalid(
+            f"{f.filename} is a statement of account {parsed.account_number}, not of school {f.school_id}'s account"
+        )
+    statement_id = uuid.uuid4()
+    async with pool.acquire() as conn, conn.transaction():
+        result = await ingest_in(conn, outbox, f.school_id, parsed.credits, bulk=True)
+        new = sum(o.new for o in result)
+        await statements_store.record(
+            conn,
+            statement_id=statement_id,
+            school_id=f.school_id,
+            format=parsed.format,
+            digest=digest,
+            filename=f.filename,
+            credits=len(result),
+            new_credits=new,
+            uploaded_by=f.uploaded_by,
+        )
+    return {
+        "statement_id": str(statement_id),
+        "already_uploaded": False,
+        "format": parsed.format,
+        "credits": len(result),
+        "new_credits": new,
+        "outcomes": [o.as_dict() for o in result],
+    }
+
+
+def _already_uploaded(previous: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "statement_id": str(previous["statement_id"]),
+        "already_uploaded": True,
+        "credits": previous["credits"],
+        "new_credits": 0,
+        "outcomes": [],
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cash:
+    school_id: str
+    invoice_id: uuid.UUID
+    amount: int
+    payer_name: str
+    received_at: datetime | None
+    idempotency_key: str | None  # the same key again (a double click, a retry) records the cash once
+    recorded_by: str
+
+
+async def record_cash(pool: asyncpg.Pool, outbox: Outbox, cash: Cash) -> dict[str, Any]:
+    ref = await invoices_store.payment_reference(pool, cash.school_id, cash.invoice_id)
+    if ref is None:
+        raise NotFound(f"no invoice {cash.invoice_id} at school {cash.school_id}")
+    when = cash.received_at or datetime.now(UTC)
+    if when.tzinfo is None:
+        raise Invalid("received_at needs a time zone")
+    credit = BankCredit(
+        account_number=f"CASH:{cash.school_id}",
+        amount=cash.amount,
+        booked_at=when,
+        memo=f"{ref} TIEN MAT",
+        source_kind="cash",
+        identifiers=(f"cash:{cash.idempotency_key or uuid.uuid4()}",),
+        payer_name=cash.payer_name or cash.recorded_by,
+    )
+    [outcome] = await ingest(pool, outbox, cash.school_id, [credit])
+    log.info("reconciliation.cash.recorded", school_id=cash.school_id, recorded_by=cash.recorded_by)
+    return outcome.as_dict() | {"recorded_by": cash.recorded_by}

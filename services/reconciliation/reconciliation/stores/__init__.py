@@ -1,0 +1,1 @@
+"""SQL of the reconciliation service, one module per aggregate, named by intent; rows become domain objects here."""

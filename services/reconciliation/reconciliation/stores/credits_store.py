@@ -1,0 +1,221 @@
+"""Credits: what the dedup rule and the matcher read, their placement totals, and the read side."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from reconciliation.domain.credits import BankCredit
+from reconciliation.domain.dedup import DedupIndex, Key, Known
+from reconciliation.domain.matching import EXCEPTION_STATES
+from shared.db import Executor
+
+
+@dataclass(frozen=True, kw_only=True)
+class Placement:
+    """How much of a credit is placed, and where it stands."""
+
+    state: str
+    reason_code: str
+    allocated: int
+    refunded: int
+    ignored: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "reason_code": self.reason_code,
+            "allocated": self.allocated,
+            "refunded": self.refunded,
+            "ignored": self.ignored,
+        }
+
+
+def credit_from_row(row: asyncpg.Record) -> BankCredit:
+    """A stored credit as the matcher and the writer take it (identifiers are already recorded)."""
+    return BankCredit(
+        account_number=row["account_number"],
+        amount=row["amount"],
+        booked_at=row["booked_at"],
+        memo=row["memo"],
+        source_kind=row["first_source"],
+        payer_name=row["payer_name"],
+        payer_account=row["payer_account"],
+        virtual_account=row["virtual_account"],
+    )
+
+
+def placement_from_row(row: asyncpg.Record) -> Placement:
+    return Placement(
+        state=row["state"],
+        reason_code=row["reason_code"],
+        allocated=row["allocated"],
+        refunded=row["refunded"],
+        ignored=row["ignored"],
+    )
+
+
+async def load_dedup_index(conn: asyncpg.Connection, keys: list[Key]) -> DedupIndex:
+    """Stored credits of the same account, amount and local date as any of `keys`."""
+    rows = await conn.fetch(
+        """SELECT k.credit_id, k.account_number, k.amount, k.value_date, k.booked_at, k.memo_compact, k.memo_refs,
+                  k.state, k.reason_code,
+                  (SELECT coalesce(array_agg(identifier), '{}') FROM credit_identifiers i
+                   WHERE i.credit_id = k.credit_id) AS identifiers,
+                  (SELECT coalesce(array_agg(source_kind), '{}') FROM credit_sources s
+                   WHERE s.credit_id = k.credit_id) AS sources
+           FROM credits k JOIN unnest($1::text[], $2::bigint[], $3::date[]) AS q(account, amount, day)
+             ON k.account_number = q.account AND k.amount = q.amount AND k.value_date = q.day""",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [k[2] for k in keys],
+    )
+    index = DedupIndex()
+    for r in rows:
+        known = Known(
+            credit_id=r["credit_id"],
+            booked_at=r["booked_at"],
+            memo_compact=r["memo_compact"],
+            memo_refs=frozenset(r["memo_refs"]),
+            identifiers=set(r["identifiers"]),
+            sources=set(r["sources"]),
+            state=r["state"],
+            reason_code=r["reason_code"],
+        )
+        index.add((r["account_number"], r["amount"], r["value_date"]), known)
+    return index
+
+
+async def get_for_update(conn: asyncpg.Connection, school_id: str, credit_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT * FROM credits WHERE credit_id = $1 AND school_id = $2 FOR UPDATE", credit_id, school_id
+    )
+
+
+async def set_placement(conn: asyncpg.Connection, credit_id: uuid.UUID, p: Placement) -> None:
+    await conn.execute(
+        "UPDATE credits SET state = $2, allocated = $3, refunded = $4, ignored = $5 WHERE credit_id = $1",
+        credit_id,
+        p.state,
+        p.allocated,
+        p.refunded,
+        p.ignored,
+    )
+
+
+async def waiting_for(conn: asyncpg.Connection, school_id: str, reference: str) -> list[asyncpg.Record]:
+    """Unplaced credits whose memo named `reference` (an invoice or group that had not arrived yet)."""
+    return await conn.fetch(
+        "SELECT * FROM credits WHERE school_id = $1 AND state IN ('unmatched', 'ambiguous') AND allocated = 0 "
+        "AND refunded = 0 AND ignored = 0 AND memo_refs @> ARRAY[$2]::text[] ORDER BY booked_at",
+        school_id,
+        reference,
+    )
+
+
+async def set_late_decision(
+    conn: asyncpg.Connection, credit_id: uuid.UUID, *, state: str, reason_code: str, allocated: int
+) -> None:
+    await conn.execute(
+        "UPDATE credits SET state = $2, reason_code = $3, allocated = $4, candidates = '[]' WHERE credit_id = $1",
+        credit_id,
+        state,
+        reason_code,
+        allocated,
+    )
+
+
+# --- read side ---------------------------------------------------------------------------------------
+
+
+def _shown(r: asyncpg.Record) -> dict[str, Any]:
+    out = dict(r)
+    out["memo_read"] = json.loads(r["memo_read"])
+    out["candidates"] = json.loads(r["candidates"])
+    out["unallocated"] = r["amount"] - r["allocated"] - r["refunded"] - r["ignored"]
+    out.pop("memo_compact", None)
+    return out
+
+
+async def list_for_school(
+    db: Executor, school_id: str, *, state: str | None, day: date | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    rows = await db.fetch(
+        "SELECT * FROM credits WHERE school_id = $1 AND ($2::text IS NULL OR state = $2) "
+        "AND ($3::date IS NULL OR value_date = $3) ORDER BY booked_at DESC LIMIT $4 OFFSET $5",
+        school_id,
+        state,
+        day,
+        limit,
+        offset,
+    )
+    return [_shown(r) for r in rows]
+
+
+async def in_exceptions(db: Executor, school_id: str) -> list[dict[str, Any]]:
+    rows = await db.fetch(
+        "SELECT * FROM credits WHERE school_id = $1 AND state = ANY($2::text[]) ORDER BY booked_at",
+        school_id,
+        [str(s) for s in EXCEPTION_STATES],
+    )
+    return [_shown(r) for r in rows]
+
+
+async def detail(db: Executor, school_id: str, credit_id: uuid.UUID) -> dict[str, Any] | None:
+    row = await db.fetchrow("SELECT * FROM credits WHERE credit_id = $1 AND school_id = $2", credit_id, school_id)
+    if row is None:
+        return None
+    item = _shown(row)
+    item["allocations"] = [
+        dict(a)
+        for a in await db.fetch(
+            "SELECT payment_id, invoice_id, amount, reason_code, action_id, created_at, reversed_at FROM allocations "
+            "WHERE credit_id = $1 ORDER BY created_at",
+            credit_id,
+        )
+    ]
+    item["sources"] = [
+        dict(s)
+        for s in await db.fetch(
+            "SELECT source_kind, seen_at FROM credit_sources WHERE credit_id = $1 ORDER BY seen_at", credit_id
+        )
+    ]
+    item["identifiers"] = [
+        r["identifier"]
+        for r in await db.fetch(
+            "SELECT identifier FROM credit_identifiers WHERE credit_id = $1 ORDER BY identifier", credit_id
+        )
+    ]
+    item["actions"] = [
+        dict(a)
+        | {"payload": json.loads(a["payload"]), "before": json.loads(a["before"]), "after": json.loads(a["after"])}
+        for a in await db.fetch("SELECT * FROM credit_actions WHERE credit_id = $1 ORDER BY created_at", credit_id)
+    ]
+    return item
+
+
+async def day_totals(db: Executor, school_id: str, day: date) -> list[asyncpg.Record]:
+    """Per account, each side of the daily close summed from its own records."""
+    return await db.fetch(
+        """WITH day AS (SELECT * FROM credits WHERE school_id = $1 AND value_date = $2)
+           SELECT d.account_number,
+                  count(*) AS credits,
+                  sum(d.amount)::bigint AS received,
+                  coalesce((SELECT sum(a.amount) FROM allocations a JOIN day x USING (credit_id)
+                            WHERE a.reversed_at IS NULL AND x.account_number = d.account_number), 0)::bigint
+                      AS matched,
+                  sum(d.refunded)::bigint AS refunded,
+                  sum(d.ignored)::bigint AS ignored,
+                  coalesce(sum(d.amount - d.allocated - d.refunded - d.ignored)
+                           FILTER (WHERE d.state = ANY($3::text[])), 0)::bigint AS in_exceptions,
+                  count(*) FILTER (WHERE d.state = ANY($3::text[])) AS exception_credits
+           FROM day d GROUP BY d.account_number ORDER BY d.account_number""",
+        school_id,
+        day,
+        [str(s) for s in EXCEPTION_STATES],
+    )

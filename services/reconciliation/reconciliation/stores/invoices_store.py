@@ -1,0 +1,94 @@
+"""Reconciliation's book of invoices and payment groups (from invoicing's events)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+import asyncpg
+
+from shared.db import Executor
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssuedInvoice:
+    invoice_id: uuid.UUID
+    school_id: str
+    student_id: uuid.UUID
+    student_code: str
+    student_name: str
+    class_name: str
+    family_key: str
+    virtual_account: str | None
+    payment_reference: str
+    period: str
+    due_date: date
+    total: int
+
+
+async def add(conn: asyncpg.Connection, i: IssuedInvoice) -> None:
+    await conn.execute(
+        """INSERT INTO invoices (invoice_id, school_id, student_id, student_code, student_name, class_name, family_key,
+                                 virtual_account, payment_reference, period, due_date, total)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (invoice_id) DO NOTHING""",
+        i.invoice_id,
+        i.school_id,
+        i.student_id,
+        i.student_code,
+        i.student_name,
+        i.class_name,
+        i.family_key,
+        i.virtual_account,
+        i.payment_reference,
+        i.period,
+        i.due_date,
+        i.total,
+    )
+
+
+async def set_total(conn: asyncpg.Connection, invoice_id: uuid.UUID, total: int) -> None:
+    await conn.execute("UPDATE invoices SET total = $2 WHERE invoice_id = $1", invoice_id, total)
+
+
+async def mark_cancelled(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> None:
+    await conn.execute("UPDATE invoices SET cancelled = true WHERE invoice_id = $1", invoice_id)
+
+
+async def add_group(conn: asyncpg.Connection, reference: str, school_id: str, invoice_ids: list[uuid.UUID]) -> None:
+    await conn.execute(
+        "INSERT INTO payment_groups VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", reference, school_id, invoice_ids
+    )
+
+
+async def open_among(conn: asyncpg.Connection, school_id: str, invoice_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these are invoices of the school that are not cancelled."""
+    rows = await conn.fetch(
+        "SELECT invoice_id FROM invoices WHERE school_id = $1 AND invoice_id = ANY($2::uuid[]) AND NOT cancelled",
+        school_id,
+        invoice_ids,
+    )
+    return {r["invoice_id"] for r in rows}
+
+
+async def take_back(conn: asyncpg.Connection, invoice_id: uuid.UUID, amount: int) -> None:
+    await conn.execute("UPDATE invoices SET allocated = allocated - $2 WHERE invoice_id = $1", invoice_id, amount)
+
+
+async def payment_reference(db: Executor, school_id: str, invoice_id: uuid.UUID) -> str | None:
+    ref = await db.fetchval(
+        "SELECT payment_reference FROM invoices WHERE invoice_id = $1 AND school_id = $2", invoice_id, school_id
+    )
+    return None if ref is None else str(ref)
+
+
+async def candidates(db: Executor, invoice_ids: list[uuid.UUID]) -> list[dict[str, object]]:
+    """The invoices an exception's credit may belong to, with what is still owed on each."""
+    if not invoice_ids:
+        return []
+    rows = await db.fetch(
+        "SELECT invoice_id, student_code, student_name, class_name, payment_reference, period, total, "
+        "allocated FROM invoices WHERE invoice_id = ANY($1::uuid[])",
+        invoice_ids,
+    )
+    return [dict(c) | {"outstanding": max(c["total"] - c["allocated"], 0)} for c in rows]

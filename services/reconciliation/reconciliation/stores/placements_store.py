@@ -1,0 +1,93 @@
+"""Writes of placed credits, batched: COPY for new rows, one UPDATE for invoice totals, payer history."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+
+import asyncpg
+
+CREDIT_COLUMNS = [
+    "credit_id",
+    "school_id",
+    "account_number",
+    "amount",
+    "booked_at",
+    "value_date",
+    "memo",
+    "memo_compact",
+    "payer_name",
+    "payer_account",
+    "virtual_account",
+    "channel",
+    "first_source",
+    "state",
+    "reason_code",
+    "memo_read",
+    "candidates",
+    "memo_refs",
+    "allocated",
+]
+ALLOCATION_COLUMNS = ["payment_id", "credit_id", "invoice_id", "amount", "reason_code", "action_id"]
+
+
+async def write(
+    conn: asyncpg.Connection,
+    *,
+    school_id: str,
+    credits: Sequence[tuple[object, ...]],
+    identifiers: Sequence[tuple[str, str, uuid.UUID]],
+    sources: Sequence[tuple[uuid.UUID, str]],
+    allocations: Sequence[tuple[object, ...]],
+    invoice_deltas: Mapping[uuid.UUID, int],
+    payers: set[tuple[str, uuid.UUID]],
+) -> None:
+    if credits:
+        await conn.copy_records_to_table("credits", records=credits, columns=CREDIT_COLUMNS)
+    await _copy_ignoring_conflicts(
+        conn, "credit_identifiers", ["account_number", "identifier", "credit_id"], identifiers
+    )
+    await _copy_ignoring_conflicts(conn, "credit_sources", ["credit_id", "source_kind"], sources)
+    if allocations:
+        await conn.copy_records_to_table("allocations", records=allocations, columns=ALLOCATION_COLUMNS)
+        await conn.execute(
+            "UPDATE invoices i SET allocated = i.allocated + d.amount "
+            "FROM unnest($1::uuid[], $2::bigint[]) AS d(invoice_id, amount) WHERE i.invoice_id = d.invoice_id",
+            list(invoice_deltas),
+            list(invoice_deltas.values()),
+        )
+    if payers:
+        await conn.executemany(
+            "INSERT INTO payer_accounts (payer_account, student_id, school_id) VALUES ($1, $2, $3) "
+            "ON CONFLICT (payer_account, student_id) DO UPDATE SET last_seen = now()",
+            [(p, s, school_id) for p, s in payers],
+        )
+
+
+async def reverse_allocations_of(conn: asyncpg.Connection, action_id: uuid.UUID) -> list[asyncpg.Record]:
+    """Mark the allocations an action made as reversed; returns them."""
+    return await conn.fetch(
+        "UPDATE allocations SET reversed_at = now() WHERE action_id = $1 AND reversed_at IS NULL RETURNING *",
+        action_id,
+    )
+
+
+async def _copy_ignoring_conflicts(
+    conn: asyncpg.Connection, table: str, columns: list[str], rows: Sequence[tuple[object, ...]]
+) -> None:
+    """COPY speed with ON CONFLICT DO NOTHING: through a temporary table dropped at commit."""
+    if not rows:
+        return
+    if len(rows) < 50:
+        placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+        await conn.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) ON CONFLICT DO NOTHING",  # noqa: S608 (internal table names)
+            rows,
+        )
+        return
+    tmp = f"tmp_{table}"
+    await conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
+    await conn.copy_records_to_table(tmp, records=rows, columns=columns)
+    cols = ", ".join(columns)
+    await conn.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {tmp} ON CONFLICT DO NOTHING")  # noqa: S608
+    await conn.execute(f"TRUNCATE {tmp}")

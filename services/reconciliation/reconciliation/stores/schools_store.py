@@ -1,0 +1,31 @@
+"""Reconciliation's copy of the schools (from invoicing's events) and the per-school write lock."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from shared.db import Executor
+
+
+async def lock(conn: asyncpg.Connection, school_id: str) -> None:
+    """Serialise every write of one school (webhook retries, statements, actions) until the commit."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('reconciliation:' || $1))", school_id)
+
+
+async def account_of(db: Executor, school_id: str) -> str | None:
+    account = await db.fetchval("SELECT account_number FROM schools WHERE school_id = $1", school_id)
+    return None if account is None else str(account)
+
+
+async def upsert(
+    conn: asyncpg.Connection, *, school_id: str, district_code: str, name: str, bank_bin: str, account_number: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO schools VALUES ($1, $2, $3, $4, $5) ON CONFLICT (school_id) DO UPDATE SET district_code = $2, "
+        "name = $3, bank_bin = $4, account_number = $5",
+        school_id,
+        district_code,
+        name,
+        bank_bin,
+        account_number,
+    )

@@ -1,0 +1,57 @@
+"""The one error model: a command ends in a `DomainError`, and the app factory turns it into HTTP once.
+
+Domain and application code raise these (or their own subclasses, e.g. a parser's `Invalid`); no route
+catches them to build a response. The body is always `{"detail": message}`, plus `errors` when a command
+has row-by-row details (a roster import, a statement).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    status: ClassVar[int] = 400
+
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"detail": self.message}
+        if self.details:
+            out["errors"] = self.details
+        return out
+
+
+class Malformed(DomainError):
+    """The request cannot be read at all (not JSON, not a form)."""
+
+    status = 400
+
+
+class Unauthorized(DomainError):
+    """The caller could not be authenticated (a webhook's signature, a token)."""
+
+    status = 401
+
+
+class Forbidden(DomainError):
+    status = 403
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Conflict(DomainError):
+    """The request is valid but the state does not allow it now (already done, not known yet)."""
+
+    status = 409
+
+
+class Invalid(DomainError):
+    """The request is readable but its content is wrong; the message names what."""
+
+    status = 422

@@ -1,0 +1,87 @@
+"""Event handlers registered by protobuf message class, each receiving its typed payload.
+
+A consumer declares, for every type on its topics, either a handler (`@handlers.on(InvoiceIssued)`) or
+that it skips the type on purpose (`handlers.skip(PaymentGroupCreated)`). Registration is by class, so a
+misspelt type name cannot exist; a type that is neither handled nor skipped (a newer producer's event,
+a forgotten registration) is *unknown*: counted, logged and marked unhandled in the inbox, never dropped
+in silence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import asyncpg
+from google.protobuf.message import Message
+
+from shared.events.envelope import Event
+
+M = TypeVar("M", bound=Message)
+
+# What a registered handler receives: the consumer's transaction, the typed message, and its envelope.
+TypedHandler = Callable[[asyncpg.Connection, M, Event], Awaitable[None]]
+Apply = Callable[[asyncpg.Connection, Event], Awaitable[None]]
+
+
+class Handlers:
+    def __init__(self) -> None:
+        self._apply: dict[str, Apply] = {}
+        self._skipped: set[str] = set()
+
+    def on(self, message: type[M]) -> Callable[[TypedHandler[M]], TypedHandler[M]]:
+        def register(handler: TypedHandler[M]) -> TypedHandler[M]:
+            self.register(message, handler)
+            return handler
+
+        return register
+
+    def register(self, message: type[M], handler: TypedHandler[M]) -> None:
+        name = message.DESCRIPTOR.full_name
+        if name in self._apply or name in self._skipped:
+            raise ValueError(f"{name} is registered twice")
+
+        async def apply(conn: asyncpg.Connection, event: Event) -> None:
+            if not isinstance(event.payload, message):
+                raise TypeError(f"{event.event_type} event carries {type(event.payload).__name__}")
+            await handler(conn, event.payload, event)
+
+        self._apply[name] = apply
+
+    def skip(self, *messages: type[Message]) -> None:
+        """Types on the consumer's topics that it does not need: acknowledged, not counted as unknown."""
+        for message in messages:
+            name = message.DESCRIPTOR.full_name
+            if name in self._apply:
+                raise ValueError(f"{name} is both handled and skipped")
+            self._skipped.add(name)
+
+    def wrap(self, decorate: Callable[[Apply], Apply]) -> None:
+        """Wrap every handler (e.g. to log each applied event)."""
+        self._apply = {name: decorate(apply) for name, apply in self._apply.items()}
+
+    def merge(self, other: Handlers) -> Handlers:
+        out = Handlers()
+        for source in (self, other):
+            for name in source._apply.keys() & out._apply.keys():
+                raise ValueError(f"{name} is registered twice")
+            out._apply.update(source._apply)
+            out._skipped |= source._skipped
+        return out
+
+    def handler_for(self, event_type: str) -> Apply | None:
+        return self._apply.get(event_type)
+
+    def knows(self, event_type: str) -> bool:
+        return event_type in self._apply or event_type in self._skipped
+
+    @property
+    def handled(self) -> frozenset[str]:
+        return frozenset(self._apply)
+
+    @property
+    def skipped(self) -> frozenset[str]:
+        return frozenset(self._skipped)
+
+    def __repr__(self) -> str:
+        return f"Handlers(handled={sorted(self._apply)}, skipped={sorted(self._skipped)})"
