@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from bench.common import Measure, Timer, scratch_db
-from receipts.app import keys
+from receipts.app import signing_keys as keys
 from receipts.app.issuing import issue_receipt
 from receipts.main import SPEC
 from receipts.settings import ReceiptsSettings

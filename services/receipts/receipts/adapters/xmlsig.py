@@ -15,7 +15,7 @@ from signxml import SignatureReference, XMLSigner, XMLVerifier
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureConstructionMethod, SignatureMethod
 from signxml.exceptions import InvalidSignature, SignXMLException
 
-from receipts.adapters.keys import KeyMaterial
+from receipts.adapters.certificates import KeyMaterial
 
 DATA_ID = "data"
 C14N = CanonicalizationMethod.CANONICAL_XML_1_0  # inclusive C14N

@@ -16,11 +16,13 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from receipts.adapters import compact, xmlsig
-from receipts.app import keys
+from receipts.adapters import certificates, compact, xmlsig
+from receipts.app import signing_keys
+from receipts.app.series import Waiting, open_series
 from receipts.domain.receipt import VN, Line, ReceiptContent, build_xml
-from receipts.domain.series import next_year_code, remaining
+from receipts.domain.series import remaining
 from receipts.settings import ReceiptsSettings
+from receipts.stores import book_store, pending_store, receipts_store, series_store
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
 from shared.logging import get_logger
@@ -31,88 +33,43 @@ log = get_logger(__name__)
 
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
-
-class Waiting(Exception):
-    def __init__(self, what: str) -> None:
-        super().__init__(what)
-        self.what = what
+__all__ = ["Waiting", "issue_receipt", "on_payment", "retry_pending", "verification_code"]
 
 
 def verification_code() -> str:
     return "".join(secrets.choice(_ALPHABET) for _ in range(10))
 
 
-async def _series(conn: asyncpg.Connection, settings: ReceiptsSettings, school_id: str, year: int) -> asyncpg.Record:
-    row = await conn.fetchrow(
-        "SELECT * FROM receipt_series WHERE school_id = $1 AND year = $2 AND NOT closed "
-        "AND next_number <= range_to ORDER BY registered_at LIMIT 1 FOR UPDATE",
-        school_id,
-        year,
-    )
-    if row is not None:
-        return row
-    if not settings.provisions:
-        raise Waiting(f"no open receipt series registered for {year}")
-    # A new series at the year's turn (or a first one): the previous year's codes with this year's digits.
-    last = await conn.fetchrow(
-        "SELECT form_code, series_code FROM receipt_series WHERE school_id = $1 "
-        "ORDER BY year DESC, registered_at DESC LIMIT 1",
-        school_id,
-    )
-    form = last["form_code"] if last else settings.default_form_code
-    code = next_year_code(last["series_code"], year) if last else f"{settings.default_series_prefix}{year % 100:02d}"
-    await conn.execute(
-        "INSERT INTO receipt_series (series_id, school_id, form_code, series_code, year, range_from, range_to, "
-        "next_number) VALUES ($1, $2, $3, $4, $5, 1, $6, 1) ON CONFLICT DO NOTHING",
-        uuid.uuid4(),
-        school_id,
-        form,
-        code,
-        year,
-        settings.default_range,
-    )
-    log.info("receipts.series.opened", school_id=school_id, series_code=code, year=year)
-    return await _series(conn, settings, school_id, year)
-
-
-async def issue_receipt(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
-    settings: ReceiptsSettings,
-    *,
-    payment: PaymentMatched,
-    replaces: asyncpg.Record | None = None,
-    now: datetime | None = None,
-) -> uuid.UUID:
-    """Issue (or, with `replaces`, re-issue) the receipt of a payment. Raises Waiting when it cannot yet."""
-    school = await conn.fetchrow("SELECT * FROM schools WHERE school_id = $1", payment.school_id)
-    invoice = await conn.fetchrow("SELECT * FROM invoices WHERE invoice_id = $1", uuid.UUID(payment.invoice_id))
-    if school is None or invoice is None:
-        raise Waiting("invoice" if school is not None else "school")
+async def _signing_keys(
+    conn: asyncpg.Connection, settings: ReceiptsSettings, school: asyncpg.Record
+) -> tuple[certificates.KeyMaterial, certificates.KeyMaterial]:
+    """The school's active XML and compact keys; provisioned from the local CA where that is on."""
     secret = settings.key_secret.get_secret_value()
-    xml_key = await keys.active(conn, payment.school_id, "xml", secret)
-    compact_key = await keys.active(conn, payment.school_id, "compact", secret)
+    school_id = school["school_id"]
+    xml_key = await signing_keys.active(conn, school_id, "xml", secret)
+    compact_key = await signing_keys.active(conn, school_id, "compact", secret)
     if xml_key is None or compact_key is None:
         if not settings.provisions:
             raise Waiting("signing key")
-        await keys.provision(
-            conn,
-            payment.school_id,
-            school["name"],
-            secret,
-            kinds=tuple(kind for kind, key in (("xml", xml_key), ("compact", compact_key)) if key is None),
-        )
-        xml_key = await keys.active(conn, payment.school_id, "xml", secret)
-        compact_key = await keys.active(conn, payment.school_id, "compact", secret)
+        missing = tuple(kind for kind, key in (("xml", xml_key), ("compact", compact_key)) if key is None)
+        await signing_keys.provision(conn, school_id, school["name"], secret, kinds=missing)
+        xml_key = await signing_keys.active(conn, school_id, "xml", secret)
+        compact_key = await signing_keys.active(conn, school_id, "compact", secret)
         assert xml_key is not None and compact_key is not None
-    issued_at = now or datetime.now(UTC)
-    series = await _series(conn, settings, payment.school_id, issued_at.astimezone(VN).year)
-    number = series["next_number"]
-    await conn.execute(
-        "UPDATE receipt_series SET next_number = next_number + 1 WHERE series_id = $1", series["series_id"]
-    )
+    return xml_key, compact_key
+
+
+def _content(
+    payment: PaymentMatched,
+    school: asyncpg.Record,
+    invoice: asyncpg.Record,
+    series: asyncpg.Record,
+    number: int,
+    issued_at: datetime,
+    replaces: asyncpg.Record | None,
+) -> ReceiptContent:
     lines = tuple(Line(line["name"], line["amount"]) for line in json.loads(invoice["lines"]) if line["amount"] > 0)
-    content = ReceiptContent(
+    return ReceiptContent(
         school_id=school["school_id"],
         school_name=school["name"],
         school_code=school["code"],
@@ -137,101 +94,122 @@ async def issue_receipt(
         invoice_id=payment.invoice_id,
         replaces=f"{replaces['series_code']} {replaces['number']:07d}" if replaces is not None else "",
     )
-    document = xmlsig.sign(build_xml(content), xml_key, issued_at)
-    qr = compact.sign(
-        {
-            "s": content.school_id,
-            "f": content.form_code,
-            "sr": content.series_code,
-            "n": number,
-            "a": content.amount,
-            "t": int(issued_at.timestamp()),
-            "v": content.verification_code,
-            "c": content.student_code,
-        },
-        compact_key.key,
-        bytes.fromhex(compact_key.kid),
-    )
-    receipt_id = uuid.uuid4()
-    await conn.execute(
-        "INSERT INTO receipts (receipt_id, school_id, series_id, number, payment_id, invoice_id, amount, "
-        "verification_code, issued_at, xml, compact, xml_kid, compact_kid, status, replaces) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'issued', $14)",
-        receipt_id,
-        payment.school_id,
-        series["series_id"],
-        number,
-        None if replaces is not None else payment.payment_id,
-        uuid.UUID(payment.invoice_id),
-        payment.amount,
-        content.verification_code,
-        issued_at,
-        document,
-        qr,
-        xml_key.kid,
-        compact_key.kid,
-        replaces["receipt_id"] if replaces is not None else None,
-    )
-    event = ReceiptIssued(
-        receipt_id=str(receipt_id),
+
+
+def _qr(content: ReceiptContent, key: certificates.KeyMaterial) -> str:
+    claims = {
+        "s": content.school_id,
+        "f": content.form_code,
+        "sr": content.series_code,
+        "n": content.number,
+        "a": content.amount,
+        "t": int(content.issued_at.timestamp()),
+        "v": content.verification_code,
+        "c": content.student_code,
+    }
+    return compact.sign(claims, key.key, bytes.fromhex(key.kid))
+
+
+async def issue_receipt(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    settings: ReceiptsSettings,
+    *,
+    payment: PaymentMatched,
+    replaces: asyncpg.Record | None = None,
+    now: datetime | None = None,
+) -> uuid.UUID:
+    """Issue (or, with `replaces`, re-issue) the receipt of a payment. Raises Waiting when it cannot yet."""
+    school = await book_store.school(conn, payment.school_id)
+    invoice = await book_store.invoice(conn, uuid.UUID(payment.invoice_id))
+    if school is None or invoice is None:
+        raise Waiting("invoice" if school is not None else "school")
+    xml_key, compact_key = await _signing_keys(conn, settings, school)
+    issued_at = now or datetime.now(UTC)
+    series = await open_series(conn, settings, payment.school_id, issued_at.astimezone(VN).year)
+    number = await series_store.take_number(conn, series)
+    content = _content(payment, school, invoice, series, number, issued_at, replaces)
+    receipt = receipts_store.NewReceipt(
+        receipt_id=uuid.uuid4(),
         school_id=payment.school_id,
-        invoice_id=payment.invoice_id,
-        payment_id=payment.payment_id,
-        form_code=content.form_code,
-        series_code=content.series_code,
+        series_id=series["series_id"],
         number=number,
+        payment_id=None if replaces is not None else payment.payment_id,
+        invoice_id=uuid.UUID(payment.invoice_id),
         amount=payment.amount,
         verification_code=content.verification_code,
-        url=f"{settings.public_url}/r/{content.verification_code}",
-        replaces=str(replaces["receipt_id"]) if replaces is not None else "",
+        issued_at=issued_at,
+        xml=xmlsig.sign(build_xml(content), xml_key, issued_at),
+        compact=_qr(content, compact_key),
+        xml_kid=xml_key.kid,
+        compact_kid=compact_key.kid,
+        replaces=replaces["receipt_id"] if replaces is not None else None,
     )
-    event.issued_at.FromDatetime(issued_at)
-    await outbox.add(conn, Topic.RECEIPTS, event, aggregate_id=payment.invoice_id, school_id=payment.school_id)
-    left = remaining(series["range_from"], series["range_to"], number + 1)
-    if left.low:
-        log.warning(
-            "receipts.series.running_low",
-            school_id=payment.school_id,
-            series_code=series["series_code"],
-            left=left.left,
-        )
-        await outbox.add(
-            conn,
-            Topic.RECEIPTS,
-            SeriesRunningLow(
-                school_id=payment.school_id,
-                form_code=series["form_code"],
-                series_code=series["series_code"],
-                numbers_left=left.left,
-            ),
-            aggregate_id=str(series["series_id"]),
-            school_id=payment.school_id,
-        )
-    return receipt_id
+    await receipts_store.add(conn, receipt)
+    await _announce(conn, outbox, settings, receipt, content, series)
+    return receipt.receipt_id
+
+
+async def _announce(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    settings: ReceiptsSettings,
+    receipt: receipts_store.NewReceipt,
+    content: ReceiptContent,
+    series: asyncpg.Record,
+) -> None:
+    """ReceiptIssued, and SeriesRunningLow when the series is near its end."""
+    event = ReceiptIssued(
+        receipt_id=str(receipt.receipt_id),
+        school_id=receipt.school_id,
+        invoice_id=content.invoice_id,
+        payment_id=content.payment_id,
+        form_code=content.form_code,
+        series_code=content.series_code,
+        number=receipt.number,
+        amount=receipt.amount,
+        verification_code=content.verification_code,
+        url=f"{settings.public_url}/r/{content.verification_code}",
+        replaces=str(receipt.replaces) if receipt.replaces is not None else "",
+    )
+    event.issued_at.FromDatetime(receipt.issued_at)
+    await outbox.add(conn, Topic.RECEIPTS, event, aggregate_id=content.invoice_id, school_id=receipt.school_id)
+    left = remaining(series["range_from"], series["range_to"], receipt.number + 1)
+    if not left.low:
+        return
+    log.warning(
+        "receipts.series.running_low", school_id=receipt.school_id, series_code=series["series_code"], left=left.left
+    )
+    low = SeriesRunningLow(
+        school_id=receipt.school_id,
+        form_code=series["form_code"],
+        series_code=series["series_code"],
+        numbers_left=left.left,
+    )
+    await outbox.add(conn, Topic.RECEIPTS, low, aggregate_id=str(series["series_id"]), school_id=receipt.school_id)
 
 
 async def on_payment(
     conn: asyncpg.Connection, outbox: Outbox, settings: ReceiptsSettings, payment: PaymentMatched
 ) -> str:
     """Issue the payment's receipt once; park it if something it needs has not arrived."""
-    if await conn.fetchval("SELECT 1 FROM receipts WHERE payment_id = $1", payment.payment_id):
+    if await receipts_store.exists_for_payment(conn, payment.payment_id):
         return "already issued"
     try:
         async with conn.transaction():  # savepoint: a parked payment leaves no half-made receipt
             await issue_receipt(conn, outbox, settings, payment=payment)
     except Waiting as wait:
-        await conn.execute(
-            "INSERT INTO pending_payments (payment_id, invoice_id, school_id, payload, waiting_for) "
-            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (payment_id) DO UPDATE SET waiting_for = $5",
-            payment.payment_id,
-            uuid.UUID(payment.invoice_id),
-            payment.school_id,
-            payment.SerializeToString(),
-            wait.what,
+        await pending_store.park(
+            conn,
+            payment_id=payment.payment_id,
+            invoice_id=uuid.UUID(payment.invoice_id),
+            school_id=payment.school_id,
+            payload=payment.SerializeToString(),
+            waiting_for=wait.what,
         )
         log.info("receipts.payment.waiting", payment_id=payment.payment_id, waiting_for=wait.what)
         return f"waiting for {wait.what}"
-    await conn.execute("DELETE FROM pending_payments WHERE payment_id = $1", payment.payment_id)
+    await pending_store.clear(conn, payment.payment_id)
     return "issued"
 
 
@@ -243,14 +221,8 @@ async def retry_pending(
     invoice_id: uuid.UUID | None = None,
     school_id: str | None = None,
 ) -> int:
-    rows = await conn.fetch(
-        "SELECT payload FROM pending_payments WHERE ($1::uuid IS NULL OR invoice_id = $1) "
-        "AND ($2::text IS NULL OR school_id = $2) ORDER BY created_at",
-        invoice_id,
-        school_id,
-    )
     issued = 0
-    for r in rows:
-        payment = PaymentMatched.FromString(r["payload"])
+    for payload in await pending_store.waiting(conn, invoice_id=invoice_id, school_id=school_id):
+        payment = PaymentMatched.FromString(payload)
         issued += await on_payment(conn, outbox, settings, payment) == "issued"
     return issued

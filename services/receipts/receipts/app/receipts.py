@@ -12,36 +12,28 @@ from lxml import etree
 from receipts.app.issuing import issue_receipt
 from receipts.domain.receipt import VN, read_fields
 from receipts.settings import ReceiptsSettings
+from receipts.stores import book_store, pending_store, receipts_store
+from shared.db import Executor
+from shared.errors import Conflict, Invalid, NotFound
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
 from tuition.receipts.v1.events_pb2 import ReceiptCancelled
-from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched
+from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched, PaymentReversed
 
 
-class ReceiptError(ValueError):
-    status = 422
-
-
-class ReceiptNotFound(ReceiptError):
-    status = 404
-
-
-class ReceiptConflict(ReceiptError):
-    status = 409
-
-
-_COLUMNS = "r.*, s.form_code, s.series_code"
-
-
-async def by_code(conn: asyncpg.Connection | asyncpg.Pool, code: str) -> asyncpg.Record:
-    row = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM receipts r JOIN receipt_series s USING (series_id) "  # noqa: S608
-        "WHERE r.verification_code = $1",
-        code,
-    )
+async def by_code(db: Executor, code: str) -> asyncpg.Record:
+    row = await receipts_store.by_code(db, code)
     if row is None:
-        raise ReceiptNotFound(f"no receipt with verification code {code}")
+        raise NotFound(f"no receipt with verification code {code}")
     return row
+
+
+async def for_display(db: Executor, code: str) -> tuple[asyncpg.Record, dict[str, Any]]:
+    """The receipt and its fields as the parent's page and the PDF show them."""
+    row = await by_code(db, code)
+    school = await book_store.school(db, row["school_id"])
+    invoice = await book_store.invoice(db, row["invoice_id"])
+    return row, display(row, school, invoice)
 
 
 async def cancel(
@@ -56,18 +48,13 @@ async def cancel(
 ) -> dict[str, Any]:
     """Cancel a receipt; it keeps its number. With `replace`, a new receipt (new number) references it."""
     if not reason.strip():
-        raise ReceiptError("a cancellation needs a reason")
+        raise Invalid("a cancellation needs a reason")
     async with pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(
-            f"SELECT {_COLUMNS} FROM receipts r JOIN receipt_series s USING (series_id) "  # noqa: S608
-            "WHERE r.receipt_id = $1 AND r.school_id = $2 FOR UPDATE OF r",
-            receipt_id,
-            school_id,
-        )
+        row = await receipts_store.get_for_update(conn, school_id, receipt_id)
         if row is None:
-            raise ReceiptNotFound(f"no receipt {receipt_id} at school {school_id}")
+            raise NotFound(f"no receipt {receipt_id} at school {school_id}")
         if row["status"] == "cancelled":
-            raise ReceiptConflict(f"receipt {receipt_id} is already cancelled")
+            raise Conflict(f"receipt {receipt_id} is already cancelled")
         replacement = None
         if replace:
             fields = read_fields(etree.fromstring(row["xml"]).find("DLBLai"))
@@ -103,26 +90,52 @@ async def mark_cancelled(
     replaced_by: uuid.UUID | None = None,
 ) -> None:
     """The receipt keeps its number; its status, reason and replacement change, and the event says so."""
-    await conn.execute(
-        "UPDATE receipts SET status = 'cancelled', cancelled_at = now(), cancel_reason = $2, replaced_by = $3 "
-        "WHERE receipt_id = $1",
-        receipt_id,
-        reason,
-        replaced_by,
-    )
-    await outbox.add(
-        conn,
-        Topic.RECEIPTS,
-        ReceiptCancelled(
-            receipt_id=str(receipt_id),
-            school_id=school_id,
-            invoice_id=invoice_id,
-            reason=reason,
-            replaced_by=str(replaced_by) if replaced_by else "",
-        ),
-        aggregate_id=invoice_id,
+    await receipts_store.mark_cancelled(conn, receipt_id, reason, replaced_by)
+    event = ReceiptCancelled(
+        receipt_id=str(receipt_id),
         school_id=school_id,
+        invoice_id=invoice_id,
+        reason=reason,
+        replaced_by=str(replaced_by) if replaced_by else "",
     )
+    await outbox.add(conn, Topic.RECEIPTS, event, aggregate_id=invoice_id, school_id=school_id)
+
+
+async def payment_reversed(conn: asyncpg.Connection, outbox: Outbox, m: PaymentReversed) -> None:
+    """A payment taken back: its receipt is cancelled (it keeps its number); nothing replaces it."""
+    await pending_store.clear(conn, m.payment_id)
+    receipt = await receipts_store.in_force_for_payment(conn, m.payment_id)
+    if receipt is not None:
+        await mark_cancelled(
+            conn,
+            outbox,
+            receipt_id=receipt,
+            school_id=m.school_id,
+            invoice_id=m.invoice_id,
+            reason=f"payment reversed: {m.reason}",
+        )
+
+
+async def list_receipts(
+    db: Executor, school_id: str, *, invoice_id: uuid.UUID | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    rows = await receipts_store.list_for_school(db, school_id, invoice_id=invoice_id, limit=limit, offset=offset)
+    return [dict(r) for r in rows]
+
+
+# A stranger's XML: no entity expansion, no network, no file reads.
+_SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+async def changed_fields(db: Executor, data: bytes) -> list[str]:
+    """Online only: which fields of a claimed receipt differ from the receipt as issued (by its code)."""
+    try:
+        claimed = read_fields(etree.fromstring(data, parser=_SAFE_XML).find("DLBLai"))
+        row = await by_code(db, claimed["verification_code"])
+    except (etree.XMLSyntaxError, AttributeError, NotFound):
+        return []
+    issued = read_fields(etree.fromstring(bytes(row["xml"])).find("DLBLai"))
+    return sorted(k for k in issued if issued[k] != claimed.get(k))
 
 
 def _channel(label: str) -> int:

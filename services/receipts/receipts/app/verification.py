@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from receipts.adapters import compact, xmlsig
-from receipts.adapters.keys import kid_of
+from receipts.adapters.certificates import kid_of
 from receipts.domain.receipt import read_fields
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from shared.errors import Invalid
+
 _SERIES = re.compile(r"^[A-Z][A-Z0-9-]{0,6}(\d{2})$")
 _FORM = re.compile(r"^[0-9A-Z][0-9A-Z/-]{1,19}$")
 
 
-class SeriesError(ValueError):
-    pass
+class SeriesError(Invalid, ValueError):
+    """A series registration the rules refuse; the message says which rule."""
 
 
 def validate_registration(form_code: str, series_code: str, year: int, range_from: int, range_to: int) -> None:

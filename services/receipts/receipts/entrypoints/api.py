@@ -5,34 +5,29 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import OrderedDict
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from lxml import etree
 from pydantic import BaseModel, Field
 
-from receipts.adapters import keys as key_files
 from receipts.adapters import render
-from receipts.app import keys, receipts
+from receipts.app import receipts, series, signing_keys
 from receipts.app.verification import KeyList, verify_any
-from receipts.domain.receipt import read_fields
-from receipts.domain.series import SeriesError, remaining, validate_registration
 from receipts.settings import ReceiptsSettings
 from shared import exports, qr
-from shared.auth import Principal, Role, require, require_school
-from shared.service import Runtime, ServiceRuntime
+from shared.auth import SchoolStaff, ServiceCaller
+from shared.errors import Conflict, Invalid
+from shared.formatting import format_vnd
+from shared.schemas import Out, Row
+from shared.service import Runtime, settings_dependency
 
 router = APIRouter()
-STAFF = (Role.ACCOUNTANT, Role.SERVICE)
+Settings = Annotated[ReceiptsSettings, Depends(settings_dependency(ReceiptsSettings))]
 _env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"]))
-
-
-def _settings(rt: ServiceRuntime) -> ReceiptsSettings:
-    assert isinstance(rt.settings, ReceiptsSettings)
-    return rt.settings
 
 
 class SeriesIn(BaseModel):
@@ -43,48 +38,78 @@ class SeriesIn(BaseModel):
     range_to: int = Field(ge=1)
 
 
+class SeriesCreated(Out):
+    series_id: uuid.UUID
+
+
+class Series(Row):
+    series_id: uuid.UUID
+    school_id: str
+    form_code: str
+    series_code: str
+    year: int
+    range_from: int
+    range_to: int
+    next_number: int
+    numbers_left: int
+    running_low: bool
+
+
+class KeyImported(Out):
+    kid: str
+
+
+class Rotated(Out):
+    rotated: bool
+
+
+class KeyListOut(Row):
+    keys: list[dict[str, Any]] = Field(description="JWKs with x5c certificate chains, status and kind")
+    trust_anchors: list[str] = Field(description="PEM certificates of the certification authorities")
+    generated_at: str = Field(description="ISO 8601, UTC")
+
+
+class Receipt(Row):
+    receipt_id: uuid.UUID
+    number: int
+    form_code: str
+    series_code: str
+    payment_id: str | None
+    invoice_id: uuid.UUID
+    amount: int
+    verification_code: str
+    issued_at: datetime
+    status: str
+    replaces: uuid.UUID | None
+    replaced_by: uuid.UUID | None
+
+
+class Cancelled(Out):
+    cancelled: uuid.UUID
+    replaced_by: uuid.UUID | None
+
+
+class Verdict(Row):
+    valid: bool
+    reason: str
+    format: str = Field(description="xml, pdf or qr")
+    fields: dict[str, Any]
+    kid: str
+
+
 @router.post(
     "/schools/{school_id}/series",
     tags=["series"],
     status_code=201,
     summary="Register a receipt series and its number range before use",
 )
-async def register_series(
-    school_id: str, body: SeriesIn, rt: Runtime, _: Principal = Depends(require_school(*STAFF))
-) -> dict[str, Any]:
-    try:
-        validate_registration(body.form_code, body.series_code, body.year, body.range_from, body.range_to)
-    except SeriesError as exc:
-        raise HTTPException(422, detail=str(exc)) from exc
-    series_id = uuid.uuid4()
-    inserted = await rt.db().fetchval(
-        "INSERT INTO receipt_series (series_id, school_id, form_code, series_code, year, range_from, range_to, "
-        "next_number) VALUES ($1, $2, $3, $4, $5, $6, $7, $6) ON CONFLICT DO NOTHING RETURNING true",
-        series_id,
-        school_id,
-        body.form_code,
-        body.series_code,
-        body.year,
-        body.range_from,
-        body.range_to,
-    )
-    if not inserted:
-        raise HTTPException(409, detail=f"series {body.form_code} {body.series_code} is already registered")
-    return {"series_id": str(series_id)}
+async def register_series(school_id: str, body: SeriesIn, rt: Runtime, _: SchoolStaff) -> SeriesCreated:
+    return SeriesCreated(series_id=await series.register(rt.db(), school_id=school_id, **body.model_dump()))
 
 
 @router.get("/schools/{school_id}/series", tags=["series"])
-async def list_series(
-    school_id: str, rt: Runtime, _: Principal = Depends(require_school(*STAFF))
-) -> list[dict[str, Any]]:
-    rows = await rt.db().fetch(
-        "SELECT * FROM receipt_series WHERE school_id = $1 ORDER BY year, registered_at", school_id
-    )
-    out = []
-    for r in rows:
-        left = remaining(r["range_from"], r["range_to"], r["next_number"])
-        out.append(dict(r) | {"numbers_left": left.left, "running_low": left.low})
-    return out
+async def list_series(school_id: str, rt: Runtime, _: SchoolStaff) -> list[Series]:
+    return [Series(**r) for r in await series.list_series(rt.db(), school_id)]
 
 
 @router.post(
@@ -96,17 +121,14 @@ async def list_series(
 async def import_key(
     school_id: str,
     rt: Runtime,
+    settings: Settings,
+    _: SchoolStaff,
     file: UploadFile = File(...),
     password: str = Form(""),
-    _: Principal = Depends(require_school(*STAFF)),
-) -> dict[str, str]:
+) -> KeyImported:
     data = await file.read()
-    async with rt.db().acquire() as conn, conn.transaction():
-        try:
-            kid = await keys.import_p12(conn, school_id, data, password, _settings(rt).key_secret.get_secret_value())
-        except key_files.KeyError_ as exc:
-            raise HTTPException(422, detail=str(exc)) from exc
-    return {"kid": kid}
+    kid = await signing_keys.import_key(rt.db(), school_id, data, password, settings.key_secret.get_secret_value())
+    return KeyImported(kid=kid)
 
 
 @router.post(
@@ -115,56 +137,39 @@ async def import_key(
     status_code=201,
     summary="Development: new keys from the local CA; old ones stay published for old receipts",
 )
-async def rotate(school_id: str, rt: Runtime, _: Principal = Depends(require_school(*STAFF))) -> dict[str, Any]:
-    settings = _settings(rt)
+async def rotate(school_id: str, rt: Runtime, settings: Settings, _: SchoolStaff) -> Rotated:
     if not settings.provisions:
-        raise HTTPException(409, detail="automatic provisioning is off: import a PKCS#12 instead")
-    async with rt.db().acquire() as conn, conn.transaction():
-        name = await conn.fetchval("SELECT name FROM schools WHERE school_id = $1", school_id) or school_id
-        await keys.provision(conn, school_id, name, settings.key_secret.get_secret_value())
-    return {"rotated": True}
+        raise Conflict("automatic provisioning is off: import a PKCS#12 instead")
+    await signing_keys.rotate(rt.db(), school_id, settings.key_secret.get_secret_value())
+    return Rotated(rotated=True)
 
 
 @router.post("/schools/{school_id}/keys/{kid}/revoke", tags=["keys"], status_code=204)
-async def revoke(school_id: str, kid: str, rt: Runtime, _: Principal = Depends(require(Role.SERVICE))) -> None:
-    async with rt.db().acquire() as conn:
-        if not await keys.revoke(conn, school_id, kid):
-            raise HTTPException(404, detail=f"no active or retired key {kid} at school {school_id}")
+async def revoke(school_id: str, kid: str, rt: Runtime, _: ServiceCaller) -> None:
+    await signing_keys.revoke(rt.db(), school_id, kid)
 
 
 @router.get("/keys", tags=["verification"], summary="Published key list: JWKS with certificates and trust anchors")
-async def key_list(rt: Runtime) -> dict[str, Any]:
-    return await keys.published(rt.db())
+async def key_list(rt: Runtime) -> KeyListOut:
+    return KeyListOut(**await signing_keys.published(rt.db()))
 
 
 @router.get("/keys/{kid}.pem", tags=["verification"], response_class=PlainTextResponse)
 async def key_pem(kid: str, rt: Runtime) -> str:
-    pem = await rt.db().fetchval("SELECT cert_pem FROM signing_keys WHERE kid = $1", kid)
-    if pem is None:
-        raise HTTPException(404, detail=f"unknown key {kid}")
-    return str(pem)
+    return await signing_keys.certificate(rt.db(), kid)
 
 
 @router.get("/schools/{school_id}/receipts", tags=["receipts"])
 async def list_receipts(
     school_id: str,
     rt: Runtime,
+    _: SchoolStaff,
     invoice_id: uuid.UUID | None = None,
     limit: int = Query(200, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=10_000_000),
-    _: Principal = Depends(require_school(*STAFF)),
-) -> list[dict[str, Any]]:
-    rows = await rt.db().fetch(
-        "SELECT r.receipt_id, r.number, s.form_code, s.series_code, r.payment_id, r.invoice_id, r.amount, "
-        "r.verification_code, r.issued_at, r.status, r.replaces, r.replaced_by FROM receipts r "
-        "JOIN receipt_series s USING (series_id) WHERE r.school_id = $1 AND ($2::uuid IS NULL OR r.invoice_id = $2) "
-        "ORDER BY s.year, s.series_code, r.number LIMIT $3 OFFSET $4",
-        school_id,
-        invoice_id,
-        limit,
-        offset,
-    )
-    return [dict(r) for r in rows]
+) -> list[Receipt]:
+    rows = await receipts.list_receipts(rt.db(), school_id, invoice_id=invoice_id, limit=limit, offset=offset)
+    return [Receipt(**r) for r in rows]
 
 
 class CancelIn(BaseModel):
@@ -178,30 +183,18 @@ class CancelIn(BaseModel):
     summary="Cancel a receipt (it keeps its number); by default a new receipt replaces it",
 )
 async def cancel(
-    school_id: str, receipt_id: uuid.UUID, body: CancelIn, rt: Runtime, _: Principal = Depends(require_school(*STAFF))
-) -> dict[str, Any]:
-    try:
-        return await receipts.cancel(
-            rt.db(),
-            rt.outbox,
-            _settings(rt),
-            school_id=school_id,
-            receipt_id=receipt_id,
-            reason=body.reason,
-            replace=body.replace,
-        )
-    except receipts.ReceiptError as exc:
-        raise HTTPException(exc.status, detail=str(exc)) from exc
-
-
-async def _display(rt: ServiceRuntime, code: str) -> tuple[Any, dict[str, Any]]:
-    try:
-        row = await receipts.by_code(rt.db(), code)
-    except receipts.ReceiptNotFound as exc:
-        raise HTTPException(404, detail=str(exc)) from exc
-    school = await rt.db().fetchrow("SELECT * FROM schools WHERE school_id = $1", row["school_id"])
-    invoice = await rt.db().fetchrow("SELECT * FROM invoices WHERE invoice_id = $1", row["invoice_id"])
-    return row, receipts.display(row, school, invoice)
+    school_id: str, receipt_id: uuid.UUID, body: CancelIn, rt: Runtime, settings: Settings, _: SchoolStaff
+) -> Cancelled:
+    result = await receipts.cancel(
+        rt.db(),
+        rt.outbox,
+        settings,
+        school_id=school_id,
+        receipt_id=receipt_id,
+        reason=body.reason,
+        replace=body.replace,
+    )
+    return Cancelled(**result)
 
 
 # Rendered PDFs by (receipt, status): a receipt's content never changes, its status may (cancelled).
@@ -210,8 +203,8 @@ PDF_CACHE_ENTRIES = 256
 
 
 @router.get("/r/{code}.pdf", tags=["receipts"])
-async def receipt_pdf(code: str, rt: Runtime) -> Response:
-    row, fields = await _display(rt, code)
+async def receipt_pdf(code: str, rt: Runtime, settings: Settings) -> Response:
+    row, fields = await receipts.for_display(rt.db(), code)
     key = (str(row["receipt_id"]), str(row["status"]))
     data = _pdf_cache.get(key)
     if data is None:
@@ -221,7 +214,7 @@ async def receipt_pdf(code: str, rt: Runtime) -> Response:
             fields["lines"],
             xml=bytes(row["xml"]),
             qr_text=row["compact"],
-            verify_url=f"{_settings(rt).public_url}/r/{code}",
+            verify_url=f"{settings.public_url}/r/{code}",
         )
         _pdf_cache[key] = data
         if len(_pdf_cache) > PDF_CACHE_ENTRIES:
@@ -237,7 +230,7 @@ async def receipt_pdf(code: str, rt: Runtime) -> Response:
 
 @router.get("/r/{code}.xml", tags=["receipts"])
 async def receipt_xml(code: str, rt: Runtime) -> Response:
-    row, _ = await _display(rt, code)
+    row, _ = await receipts.for_display(rt.db(), code)
     return Response(
         bytes(row["xml"]),
         media_type="application/xml",
@@ -248,11 +241,9 @@ async def receipt_xml(code: str, rt: Runtime) -> Response:
 # After /r/{code}.pdf and .xml: Starlette's path parameter would also match "CODE.xml".
 @router.get("/r/{code}", response_class=HTMLResponse, tags=["receipts"], summary="The receipt, for the parent")
 async def receipt_page(code: str, rt: Runtime) -> HTMLResponse:
-    _, fields = await _display(rt, code)
+    _, fields = await receipts.for_display(rt.db(), code)
     qr_svg = qr.svg(fields["compact"])
-    html = _env.get_template("receipt.html").render(
-        r=fields, qr_svg=qr_svg, code=code, money=lambda n: f"{n:,}".replace(",", ".") + " ₫"
-    )
+    html = _env.get_template("receipt.html").render(r=fields, qr_svg=qr_svg, code=code, money=format_vnd)
     return HTMLResponse(html, headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"})
 
 
@@ -261,35 +252,20 @@ async def receipt_page(code: str, rt: Runtime) -> HTMLResponse:
     tags=["verification"],
     summary="Is this receipt genuine? Body: the XML, the PDF, or the QR text; or a multipart 'file'",
 )
-async def verify(request: Request, rt: Runtime, file: UploadFile | None = File(None)) -> dict[str, Any]:
+async def verify(request: Request, rt: Runtime, file: UploadFile | None = File(None)) -> Verdict:
     if file is not None:
         data = await file.read()
     elif request.headers.get("content-type", "").startswith(("multipart/", "application/x-www-form-urlencoded")):
         # The form was read (and the body with it) looking for 'file'.
-        raise HTTPException(422, detail="a form upload must carry the receipt in a field named 'file'")
+        raise Invalid("a form upload must carry the receipt in a field named 'file'")
     else:
         data = await request.body()
     if not data.strip():
-        raise HTTPException(422, detail="send the receipt's XML, PDF or QR text")
-    key_list = KeyList(await keys.published(rt.db()))
+        raise Invalid("send the receipt's XML, PDF or QR text")
+    key_list = KeyList(await signing_keys.published(rt.db()))
     # Parsing and checking a stranger's document is CPU work: off the event loop.
     verdict = await asyncio.to_thread(verify_any, data, key_list)
     out = verdict.as_dict()
     if not verdict.valid and data.lstrip().startswith(b"<"):
-        out["changed_fields"] = await _changed_fields(rt, data)
-    return out
-
-
-# A stranger's XML: no entity expansion, no network, no file reads.
-_SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-
-
-async def _changed_fields(rt: ServiceRuntime, data: bytes) -> list[str]:
-    """Online only: which fields differ from the receipt as issued (found by its verification code)."""
-    try:
-        claimed = read_fields(etree.fromstring(data, parser=_SAFE_XML).find("DLBLai"))
-        row = await receipts.by_code(rt.db(), claimed["verification_code"])
-    except (etree.XMLSyntaxError, AttributeError, receipts.ReceiptNotFound):
-        return []
-    issued = read_fields(etree.fromstring(bytes(row["xml"])).find("DLBLai"))
-    return sorted(k for k in issued if issued[k] != claimed.get(k))
+        out["changed_fields"] = await receipts.changed_fields(rt.db(), data)
+    return Verdict(**out)

@@ -113,7 +113,8 @@ async def test_old_receipts_still_verify_after_key_rotation_and_a_revoked_key_fa
 
 
 def test_a_receipt_signed_by_another_schools_key_or_an_unknown_key_is_refused():
-    from receipts.adapters import keys, xmlsig
+    from receipts.adapters import certificates as keys
+    from receipts.adapters import xmlsig
     from receipts.app.verification import KeyList, verify_xml
     from receipts.domain.receipt import Line, ReceiptContent, build_xml
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from receipts.adapters import compact
-from receipts.adapters.keys import cert_pem, issue_school_key, jwk, new_ca
+from receipts.adapters.certificates import cert_pem, issue_school_key, jwk, new_ca
 
 SCHOOL = "MN-HOA-PHUONG"
 # Longer than any file name may be (NAME_MAX): probing such a text as a path raised "File name too long".

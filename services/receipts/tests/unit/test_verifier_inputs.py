@@ -9,7 +9,7 @@ import cbor2
 import pytest
 
 from receipts.adapters import compact
-from receipts.adapters.keys import issue_school_key, new_ca
+from receipts.adapters.certificates import issue_school_key, new_ca
 from receipts.app.verification import KeyList, verify_any
 
 KEYS = KeyList({"keys": [], "trust_anchors": []})

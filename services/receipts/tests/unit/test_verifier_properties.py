@@ -10,7 +10,7 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 from receipts.adapters import compact, xmlsig
-from receipts.adapters.keys import cert_pem, issue_school_key, jwk, new_ca
+from receipts.adapters.certificates import cert_pem, issue_school_key, jwk, new_ca
 from receipts.app.verification import KeyList, verify_any
 from receipts.domain.receipt import Line, ReceiptContent, build_xml
 

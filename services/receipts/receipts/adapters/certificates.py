@@ -17,11 +17,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
+from shared.errors import Invalid
+
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
-class KeyError_(ValueError):
-    pass
+class CertificateError(Invalid, ValueError):
+    """A PKCS#12 file that cannot serve as a school's signing key; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -138,13 +140,13 @@ def from_p12(data: bytes, password: str) -> KeyMaterial:
     try:
         key, cert, chain = pkcs12.load_key_and_certificates(data, password.encode() if password else None)
     except ValueError as exc:
-        raise KeyError_(f"cannot open the PKCS#12 file: {exc}") from exc
+        raise CertificateError(f"cannot open the PKCS#12 file: {exc}") from exc
     if key is None or cert is None:
-        raise KeyError_("the PKCS#12 file must hold a private key and its certificate")
+        raise CertificateError("the PKCS#12 file must hold a private key and its certificate")
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        raise KeyError_("only RSA and ECDSA keys are supported")
+        raise CertificateError("only RSA and ECDSA keys are supported")
     if key.public_key().public_numbers() != cert.public_key().public_numbers():  # type: ignore[union-attr]
-        raise KeyError_("the certificate does not belong to the private key")
+        raise CertificateError("the certificate does not belong to the private key")
     return KeyMaterial(key, cert, tuple(chain))
 
 

@@ -10,7 +10,10 @@ import asyncpg
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from receipts.adapters import keys as k
+from receipts.adapters import certificates as k
+from receipts.stores import book_store, keys_store
+from shared.db import Executor
+from shared.errors import NotFound
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -21,18 +24,13 @@ CA_ID = "development"
 
 
 async def ensure_ca(conn: asyncpg.Connection, secret: str) -> k.KeyMaterial:
-    row = await conn.fetchrow("SELECT key_p12 FROM certificate_authorities WHERE ca_id = $1", CA_ID)
-    if row is not None:
-        return _open(f"ca:{CA_ID}", row["key_p12"], secret)
-    ca = k.new_ca()
-    await conn.execute(
-        "INSERT INTO certificate_authorities (ca_id, cert_pem, key_p12) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        CA_ID,
-        k.cert_pem(ca.cert),
-        k.to_p12(ca, secret),
-    )
-    row = await conn.fetchrow("SELECT key_p12 FROM certificate_authorities WHERE ca_id = $1", CA_ID)
-    return _open(f"ca:{CA_ID}", row["key_p12"], secret)
+    p12 = await keys_store.ca_key(conn, CA_ID)
+    if p12 is None:
+        ca = k.new_ca()
+        await keys_store.add_ca(conn, CA_ID, k.cert_pem(ca.cert), k.to_p12(ca, secret))
+        p12 = await keys_store.ca_key(conn, CA_ID)  # another instance may have won the race: use its CA
+        assert p12 is not None
+    return _open(f"ca:{CA_ID}", p12, secret)
 
 
 def _open(kid: str, p12: bytes, secret: str) -> k.KeyMaterial:
@@ -45,22 +43,16 @@ def _open(kid: str, p12: bytes, secret: str) -> k.KeyMaterial:
 
 async def _store(conn: asyncpg.Connection, school_id: str, kind: str, material: k.KeyMaterial, secret: str) -> str:
     # Rotation: the previous active key is retired (still published, still verifies old receipts).
-    await conn.execute(
-        "UPDATE signing_keys SET status = 'retired' WHERE school_id = $1 AND kind = $2 AND status = 'active'",
-        school_id,
-        kind,
+    new = keys_store.NewKey(
+        kid=material.kid,
+        school_id=school_id,
+        kind=kind,
+        key_p12=k.to_p12(material, secret),
+        cert_pem=k.cert_pem(material.cert),
+        not_before=material.cert.not_valid_before_utc,
+        not_after=material.cert.not_valid_after_utc,
     )
-    await conn.execute(
-        "INSERT INTO signing_keys (kid, school_id, kind, key_p12, cert_pem, not_before, not_after, status) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, 'active')",
-        material.kid,
-        school_id,
-        kind,
-        k.to_p12(material, secret),
-        k.cert_pem(material.cert),
-        material.cert.not_valid_before_utc,
-        material.cert.not_valid_after_utc,
-    )
+    await keys_store.activate(conn, new)
     log.info("receipts.key.activated", school_id=school_id, kind=kind, kid=material.kid)
     return material.kid
 
@@ -93,38 +85,44 @@ async def import_p12(conn: asyncpg.Connection, school_id: str, data: bytes, pass
 
 
 async def active(conn: asyncpg.Connection, school_id: str, kind: str, secret: str) -> k.KeyMaterial | None:
-    row = await conn.fetchrow(
-        "SELECT kid, key_p12 FROM signing_keys WHERE school_id = $1 AND kind = $2 "
-        "AND status = 'active' AND not_after > now()",
-        school_id,
-        kind,
-    )
+    row = await keys_store.active(conn, school_id, kind)
     return _open(row["kid"], row["key_p12"], secret) if row else None
 
 
-async def revoke(conn: asyncpg.Connection, school_id: str, kid: str) -> bool:
-    done = await conn.fetchval(
-        "UPDATE signing_keys SET status = 'revoked', revoked_at = now() "
-        "WHERE school_id = $1 AND kid = $2 AND status <> 'revoked' RETURNING true",
-        school_id,
-        kid,
-    )
+async def revoke(db: Executor, school_id: str, kid: str) -> None:
+    if not await keys_store.revoke(db, school_id, kid):
+        raise NotFound(f"no active or retired key {kid} at school {school_id}")
     for cached in [c for c in _opened if c.startswith(f"{kid}:")]:
         del _opened[cached]
-    return bool(done)
 
 
-async def published(conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, Any]:
+async def certificate(db: Executor, kid: str) -> str:
+    pem = await keys_store.certificate(db, kid)
+    if pem is None:
+        raise NotFound(f"unknown key {kid}")
+    return pem
+
+
+async def published(db: Executor) -> dict[str, Any]:
     """The public key list: every school key ever used (active, retired, revoked) and the CA certificates."""
-    rows = await conn.fetch(
-        "SELECT kid, school_id, kind, cert_pem, status, revoked_at FROM signing_keys ORDER BY created_at"
-    )
     keys_ = []
-    for r in rows:
+    for r in await keys_store.every_key(db):
         cert = x509.load_pem_x509_certificate(r["cert_pem"].encode())
         entry = k.jwk(cert, school_id=r["school_id"], status=r["status"]) | {"kind": r["kind"]}
         if r["revoked_at"] is not None:
             entry["revoked_at"] = int(r["revoked_at"].timestamp())
         keys_.append(entry)
-    cas = [r["cert_pem"] for r in await conn.fetch("SELECT cert_pem FROM certificate_authorities")]
+    cas = await keys_store.ca_certificates(db)
     return {"keys": keys_, "trust_anchors": cas, "generated_at": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+async def import_key(pool: asyncpg.Pool, school_id: str, data: bytes, password: str, secret: str) -> str:
+    async with pool.acquire() as conn, conn.transaction():
+        return await import_p12(conn, school_id, data, password, secret)
+
+
+async def rotate(pool: asyncpg.Pool, school_id: str, secret: str) -> None:
+    """Development: new keys of both kinds from the local CA; the old ones are retired, still published."""
+    async with pool.acquire() as conn, conn.transaction():
+        school = await book_store.school(conn, school_id)
+        await provision(conn, school_id, (school["name"] if school else "") or school_id, secret)

@@ -1,0 +1,80 @@
+"""Receipt series: registered before use, opened automatically at the year's turn where provisioning is on."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from receipts.domain.series import next_year_code, remaining, validate_registration
+from receipts.settings import ReceiptsSettings
+from receipts.stores import series_store
+from shared.db import Executor
+from shared.errors import Conflict
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class Waiting(Exception):
+    """What a receipt needs has not arrived (the invoice, a key, a series): the payment is parked."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+async def register(
+    db: Executor, *, school_id: str, form_code: str, series_code: str, year: int, range_from: int, range_to: int
+) -> uuid.UUID:
+    validate_registration(form_code, series_code, year, range_from, range_to)
+    series_id = uuid.uuid4()
+    registered = await series_store.register(
+        db,
+        series_id=series_id,
+        school_id=school_id,
+        form_code=form_code,
+        series_code=series_code,
+        year=year,
+        range_from=range_from,
+        range_to=range_to,
+    )
+    if not registered:
+        raise Conflict(f"series {form_code} {series_code} is already registered")
+    return series_id
+
+
+async def list_series(db: Executor, school_id: str) -> list[dict[str, Any]]:
+    out = []
+    for r in await series_store.list_for_school(db, school_id):
+        left = remaining(r["range_from"], r["range_to"], r["next_number"])
+        out.append(dict(r) | {"numbers_left": left.left, "running_low": left.low})
+    return out
+
+
+async def open_series(
+    conn: asyncpg.Connection, settings: ReceiptsSettings, school_id: str, year: int
+) -> asyncpg.Record:
+    """The series to number from, locked; a new one at the year's turn (or a first one) if provisioning is on."""
+    row = await series_store.open_for_update(conn, school_id, year)
+    if row is not None:
+        return row
+    if not settings.provisions:
+        raise Waiting(f"no open receipt series registered for {year}")
+    # The previous year's codes with this year's digits.
+    last = await series_store.latest_codes(conn, school_id)
+    form = last["form_code"] if last else settings.default_form_code
+    code = next_year_code(last["series_code"], year) if last else f"{settings.default_series_prefix}{year % 100:02d}"
+    await series_store.register(
+        conn,
+        series_id=uuid.uuid4(),
+        school_id=school_id,
+        form_code=form,
+        series_code=code,
+        year=year,
+        range_from=1,
+        range_to=settings.default_range,
+    )
+    log.info("receipts.series.opened", school_id=school_id, series_code=code, year=year)
+    return await open_series(conn, settings, school_id, year)

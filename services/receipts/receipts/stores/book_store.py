@@ -1,0 +1,63 @@
+"""The receipts service's copy of schools and invoices (from invoicing's events): what a receipt prints."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+
+from shared.db import Executor
+
+
+async def upsert_school(
+    conn: asyncpg.Connection, *, school_id: str, code: str, name: str, district_code: str, tax_code: str, address: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO schools VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (school_id) DO UPDATE SET code = $2, "
+        "name = $3, district_code = $4, tax_code = $5, address = $6",
+        school_id,
+        code,
+        name,
+        district_code,
+        tax_code,
+        address,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvoiceCopy:
+    invoice_id: uuid.UUID
+    school_id: str
+    student_code: str
+    student_name: str
+    guardian_name: str
+    class_name: str
+    period: str
+    payment_reference: str
+    total: int
+    lines_json: str
+
+
+async def add_invoice(conn: asyncpg.Connection, i: InvoiceCopy) -> None:
+    await conn.execute(
+        "INSERT INTO invoices VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+        i.invoice_id,
+        i.school_id,
+        i.student_code,
+        i.student_name,
+        i.guardian_name,
+        i.class_name,
+        i.period,
+        i.payment_reference,
+        i.total,
+        i.lines_json,
+    )
+
+
+async def school(db: Executor, school_id: str) -> asyncpg.Record | None:
+    return await db.fetchrow("SELECT * FROM schools WHERE school_id = $1", school_id)
+
+
+async def invoice(db: Executor, invoice_id: uuid.UUID) -> asyncpg.Record | None:
+    return await db.fetchrow("SELECT * FROM invoices WHERE invoice_id = $1", invoice_id)

@@ -1,0 +1,89 @@
+"""Signing keys (encrypted PKCS#12) and the certificate authorities they chain to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from shared.db import Executor
+
+
+async def ca_key(conn: asyncpg.Connection, ca_id: str) -> bytes | None:
+    p12 = await conn.fetchval("SELECT key_p12 FROM certificate_authorities WHERE ca_id = $1", ca_id)
+    return None if p12 is None else bytes(p12)
+
+
+async def add_ca(conn: asyncpg.Connection, ca_id: str, cert_pem: str, key_p12: bytes) -> None:
+    await conn.execute(
+        "INSERT INTO certificate_authorities (ca_id, cert_pem, key_p12) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        ca_id,
+        cert_pem,
+        key_p12,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewKey:
+    kid: str
+    school_id: str
+    kind: str
+    key_p12: bytes
+    cert_pem: str
+    not_before: datetime
+    not_after: datetime
+
+
+async def activate(conn: asyncpg.Connection, k: NewKey) -> None:
+    """The new key becomes the active one of its kind; the previous one is retired (still published)."""
+    await conn.execute(
+        "UPDATE signing_keys SET status = 'retired' WHERE school_id = $1 AND kind = $2 AND status = 'active'",
+        k.school_id,
+        k.kind,
+    )
+    await conn.execute(
+        "INSERT INTO signing_keys (kid, school_id, kind, key_p12, cert_pem, not_before, not_after, status) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, 'active')",
+        k.kid,
+        k.school_id,
+        k.kind,
+        k.key_p12,
+        k.cert_pem,
+        k.not_before,
+        k.not_after,
+    )
+
+
+async def active(conn: asyncpg.Connection, school_id: str, kind: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT kid, key_p12 FROM signing_keys WHERE school_id = $1 AND kind = $2 "
+        "AND status = 'active' AND not_after > now()",
+        school_id,
+        kind,
+    )
+
+
+async def revoke(db: Executor, school_id: str, kid: str) -> bool:
+    done = await db.fetchval(
+        "UPDATE signing_keys SET status = 'revoked', revoked_at = now() "
+        "WHERE school_id = $1 AND kid = $2 AND status <> 'revoked' RETURNING true",
+        school_id,
+        kid,
+    )
+    return bool(done)
+
+
+async def every_key(db: Executor) -> list[asyncpg.Record]:
+    return await db.fetch(
+        "SELECT kid, school_id, kind, cert_pem, status, revoked_at FROM signing_keys ORDER BY created_at"
+    )
+
+
+async def ca_certificates(db: Executor) -> list[str]:
+    return [r["cert_pem"] for r in await db.fetch("SELECT cert_pem FROM certificate_authorities")]
+
+
+async def certificate(db: Executor, kid: str) -> str | None:
+    pem = await db.fetchval("SELECT cert_pem FROM signing_keys WHERE kid = $1", kid)
+    return None if pem is None else str(pem)

@@ -1,0 +1,42 @@
+"""Payments parked until what their receipt needs (the invoice, a key, a series) arrives."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+
+async def park(
+    conn: asyncpg.Connection,
+    *,
+    payment_id: str,
+    invoice_id: uuid.UUID,
+    school_id: str,
+    payload: bytes,
+    waiting_for: str,
+) -> None:
+    await conn.execute(
+        "INSERT INTO pending_payments (payment_id, invoice_id, school_id, payload, waiting_for) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (payment_id) DO UPDATE SET waiting_for = $5",
+        payment_id,
+        invoice_id,
+        school_id,
+        payload,
+        waiting_for,
+    )
+
+
+async def clear(conn: asyncpg.Connection, payment_id: str) -> None:
+    await conn.execute("DELETE FROM pending_payments WHERE payment_id = $1", payment_id)
+
+
+async def waiting(conn: asyncpg.Connection, *, invoice_id: uuid.UUID | None, school_id: str | None) -> list[bytes]:
+    """The parked payments (serialized PaymentMatched) of an invoice or a school, oldest first."""
+    rows = await conn.fetch(
+        "SELECT payload FROM pending_payments WHERE ($1::uuid IS NULL OR invoice_id = $1) "
+        "AND ($2::text IS NULL OR school_id = $2) ORDER BY created_at",
+        invoice_id,
+        school_id,
+    )
+    return [bytes(r["payload"]) for r in rows]

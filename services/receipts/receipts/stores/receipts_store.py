@@ -1,0 +1,107 @@
+"""Receipts: one per payment (unique), cancelled in place (a receipt keeps its number)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from shared.db import Executor
+
+_COLUMNS = "r.*, s.form_code, s.series_code"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewReceipt:
+    receipt_id: uuid.UUID
+    school_id: str
+    series_id: uuid.UUID
+    number: int
+    payment_id: str | None
+    invoice_id: uuid.UUID
+    amount: int
+    verification_code: str
+    issued_at: datetime
+    xml: bytes
+    compact: str
+    xml_kid: str
+    compact_kid: str
+    replaces: uuid.UUID | None
+
+
+async def add(conn: asyncpg.Connection, r: NewReceipt) -> None:
+    await conn.execute(
+        "INSERT INTO receipts (receipt_id, school_id, series_id, number, payment_id, invoice_id, amount, "
+        "verification_code, issued_at, xml, compact, xml_kid, compact_kid, status, replaces) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'issued', $14)",
+        r.receipt_id,
+        r.school_id,
+        r.series_id,
+        r.number,
+        r.payment_id,
+        r.invoice_id,
+        r.amount,
+        r.verification_code,
+        r.issued_at,
+        r.xml,
+        r.compact,
+        r.xml_kid,
+        r.compact_kid,
+        r.replaces,
+    )
+
+
+async def exists_for_payment(conn: asyncpg.Connection, payment_id: str) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM receipts WHERE payment_id = $1", payment_id))
+
+
+async def in_force_for_payment(conn: asyncpg.Connection, payment_id: str) -> uuid.UUID | None:
+    return await conn.fetchval(  # type: ignore[no-any-return]
+        "SELECT receipt_id FROM receipts WHERE payment_id = $1 AND status = 'issued'", payment_id
+    )
+
+
+async def by_code(db: Executor, code: str) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        f"SELECT {_COLUMNS} FROM receipts r JOIN receipt_series s USING (series_id) "  # noqa: S608
+        "WHERE r.verification_code = $1",
+        code,
+    )
+
+
+async def get_for_update(conn: asyncpg.Connection, school_id: str, receipt_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM receipts r JOIN receipt_series s USING (series_id) "  # noqa: S608
+        "WHERE r.receipt_id = $1 AND r.school_id = $2 FOR UPDATE OF r",
+        receipt_id,
+        school_id,
+    )
+
+
+async def mark_cancelled(
+    conn: asyncpg.Connection, receipt_id: uuid.UUID, reason: str, replaced_by: uuid.UUID | None
+) -> None:
+    await conn.execute(
+        "UPDATE receipts SET status = 'cancelled', cancelled_at = now(), cancel_reason = $2, replaced_by = $3 "
+        "WHERE receipt_id = $1",
+        receipt_id,
+        reason,
+        replaced_by,
+    )
+
+
+async def list_for_school(
+    db: Executor, school_id: str, *, invoice_id: uuid.UUID | None, limit: int, offset: int
+) -> list[asyncpg.Record]:
+    return await db.fetch(
+        "SELECT r.receipt_id, r.number, s.form_code, s.series_code, r.payment_id, r.invoice_id, r.amount, "
+        "r.verification_code, r.issued_at, r.status, r.replaces, r.replaced_by FROM receipts r "
+        "JOIN receipt_series s USING (series_id) WHERE r.school_id = $1 AND ($2::uuid IS NULL OR r.invoice_id = $2) "
+        "ORDER BY s.year, s.series_code, r.number LIMIT $3 OFFSET $4",
+        school_id,
+        invoice_id,
+        limit,
+        offset,
+    )
