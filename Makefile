@@ -32,6 +32,7 @@ proto: setup
 
 test: setup
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-unit: setup
@@ -39,6 +40,7 @@ test-unit: setup
 
 lint: setup
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 clean:
 	rm -rf .venv .cache

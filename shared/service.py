@@ -236,6 +236,19 @@ def build_app(
     app.state.settings = settings
     app.state.jwt_secret = settings.jwt_secret.get_secret_value()
 
+    _install_error_model_and_probes(app, spec, runtime)
+    app.include_router(tokens_router)
+    for router in routers or []:
+        app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, rules=spec.body_limits)
+    if settings.rate_limits:
+        app.add_middleware(RateLimitMiddleware, rules=spec.rate_limits)
+    return app
+
+
+def _install_error_model_and_probes(app: FastAPI, spec: ServiceSpec, runtime: ServiceRuntime) -> None:
+    """Correlation ids, the one mapping of errors to HTTP, and the health and readiness probes."""
+
     @app.middleware("http")
     async def correlation(request: Request, call_next: Callable[[Request], Any]) -> Response:
         cid = bind_correlation_id(request.headers.get("x-correlation-id"))
@@ -268,11 +281,3 @@ def build_app(
         ok = all(v == "ok" for v in checks.values())
         body = {"status": "ok" if ok else "unavailable", "checks": checks, "consumers": runtime.consumer_counts()}
         return JSONResponse(body, status_code=200 if ok else 503)
-
-    app.include_router(tokens_router)
-    for router in routers or []:
-        app.include_router(router)
-    app.add_middleware(BodyLimitMiddleware, rules=spec.body_limits)
-    if settings.rate_limits:
-        app.add_middleware(RateLimitMiddleware, rules=spec.rate_limits)
-    return app

@@ -23,3 +23,26 @@ def topic_name(topic: Topic | str, prefix: str = "") -> str:
 
 def all_topics(prefix: str = "") -> list[str]:
     return [topic_name(t, prefix) for t in Topic]
+
+
+def events_on(topic: Topic) -> frozenset[str]:
+    """The event types a topic carries: every message of its context's `events.proto` (shared/events/envelope.py
+    imports them all), except the messages that are only parts of others (e.g. InvoiceLine)."""
+    from tuition.auth.v1 import events_pb2 as auth
+    from tuition.invoicing.v1 import events_pb2 as invoicing
+    from tuition.receipts.v1 import events_pb2 as receipts
+    from tuition.reconciliation.v1 import events_pb2 as reconciliation
+
+    module = {
+        Topic.INVOICING: invoicing,
+        Topic.RECONCILIATION: reconciliation,
+        Topic.RECEIPTS: receipts,
+        Topic.AUTH: auth,
+    }[topic]
+    nested = {
+        f.message_type.full_name
+        for m in module.DESCRIPTOR.message_types_by_name.values()
+        for f in m.fields
+        if f.message_type is not None
+    }
+    return frozenset(m.full_name for m in module.DESCRIPTOR.message_types_by_name.values()) - nested

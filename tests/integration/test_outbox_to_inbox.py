@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 from shared.db import create_pool
 from shared.events.consumer import EventConsumer
 from shared.events.envelope import Event, wrap
+from shared.events.handlers import Handlers
 from shared.events.kafka import make_producer
 from shared.events.outbox import Outbox, OutsideTransactionError
 from shared.events.relay import OutboxRelay
@@ -37,10 +38,8 @@ CREATE TABLE counters (aggregate_id text PRIMARY KEY, times int NOT NULL, last_s
 """
 
 
-async def _apply(conn: asyncpg.Connection, event: Event) -> None:
+async def _apply(conn: asyncpg.Connection, msg: SchoolRegistered, _: Event) -> None:
     # Deliberately not idempotent on its own (a counter): only the inbox stops a double count.
-    msg = event.payload
-    assert isinstance(msg, SchoolRegistered)
     seq = int(msg.name)
     await conn.execute("INSERT INTO applied VALUES ($1, $2)", msg.school_id, seq)
     await conn.execute(
@@ -58,6 +57,12 @@ async def _consumer_db(make_database) -> asyncpg.Pool:
     return pool
 
 
+def _handlers() -> Handlers:
+    handlers = Handlers()
+    handlers.register(SchoolRegistered, _apply)
+    return handlers
+
+
 def _consumer(pool: asyncpg.Pool, bootstrap: str, prefix: str) -> EventConsumer:
     return EventConsumer(
         name="test.projection",
@@ -65,7 +70,7 @@ def _consumer(pool: asyncpg.Pool, bootstrap: str, prefix: str) -> EventConsumer:
         bootstrap=bootstrap,
         group_id=f"{prefix}projection",
         topics=[topic_name(Topic.INVOICING, prefix)],
-        handlers={EVENT: _apply},
+        handlers=_handlers(),
     )
 
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
-from invoicing.domain.errors import InvoicingError
 from invoicing.entrypoints import api, pages
 from invoicing.entrypoints.consumers import CONSUMERS
 from invoicing.settings import InvoicingSettings
@@ -25,18 +23,9 @@ SPEC = ServiceSpec(
 
 
 def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
-    app = build_app(
+    return build_app(
         SPEC,
         settings or InvoicingSettings(),
         title="Invoicing: rosters, fee schedules, invoices and VietQR payment pages",
         routers=[api.router, pages.router],
     )
-
-    @app.exception_handler(InvoicingError)
-    async def domain_error(_: Request, exc: InvoicingError) -> JSONResponse:
-        body: dict[str, object] = {"detail": exc.message}
-        if exc.details:
-            body["errors"] = exc.details
-        return JSONResponse(body, status_code=exc.status)
-
-    return app

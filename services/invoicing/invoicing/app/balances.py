@@ -9,9 +9,10 @@ import asyncpg
 
 from invoicing.app.invoices import emit_balance
 from invoicing.domain.invoices import Status, status_for
-from shared.events.envelope import Event
+from invoicing.stores import receipts_store
 from shared.events.outbox import Outbox
 from shared.logging import get_logger
+from tuition.receipts.v1.events_pb2 import ReceiptCancelled, ReceiptIssued
 from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched, PaymentReversed
 
 log = get_logger(__name__)
@@ -28,9 +29,7 @@ async def _locked(conn: asyncpg.Connection, invoice_id: str) -> asyncpg.Record:
     return row
 
 
-async def on_payment_matched(conn: asyncpg.Connection, outbox: Outbox, event: Event) -> None:
-    msg = event.payload
-    assert isinstance(msg, PaymentMatched)
+async def on_payment_matched(conn: asyncpg.Connection, outbox: Outbox, msg: PaymentMatched) -> None:
     inv = await _locked(conn, msg.invoice_id)
     paid_at = msg.paid_at.ToDatetime(tzinfo=UTC) if msg.HasField("paid_at") else datetime.now(UTC)
     # The payment id makes this idempotent on its own too (a replay with new event ids).
@@ -49,9 +48,7 @@ async def on_payment_matched(conn: asyncpg.Connection, outbox: Outbox, event: Ev
     await _apply(conn, outbox, inv, inv["amount_paid"] + msg.amount, msg.payment_id)
 
 
-async def on_payment_reversed(conn: asyncpg.Connection, outbox: Outbox, event: Event) -> None:
-    msg = event.payload
-    assert isinstance(msg, PaymentReversed)
+async def on_payment_reversed(conn: asyncpg.Connection, outbox: Outbox, msg: PaymentReversed) -> None:
     inv = await _locked(conn, msg.invoice_id)
     amount = await conn.fetchval(
         "UPDATE invoice_payments SET reversed_at = now() WHERE payment_id = $1 AND reversed_at IS NULL "
@@ -71,3 +68,20 @@ async def _apply(conn: asyncpg.Connection, outbox: Outbox, inv: asyncpg.Record, 
     )
     await emit_balance(conn, outbox, inv, total=inv["total"], paid=paid, status=status, payment_id=payment_id)
     log.info("invoicing.invoice.balance_changed", invoice_id=str(inv["invoice_id"]), status=str(status))
+
+
+async def receipt_issued(conn: asyncpg.Connection, m: ReceiptIssued) -> None:
+    """The parent page links the invoice's receipts in force."""
+    await receipts_store.link(
+        conn,
+        receipt_id=m.receipt_id,
+        invoice_id=uuid.UUID(m.invoice_id),
+        number=f"{m.series_code}-{m.number:07d}",
+        url=m.url,
+        issued_at=m.issued_at.ToDatetime(tzinfo=UTC),
+    )
+
+
+async def receipt_cancelled(conn: asyncpg.Connection, m: ReceiptCancelled) -> None:
+    # The cancelled receipt stays in the receipts service; the parent page stops linking it.
+    await receipts_store.unlink(conn, m.receipt_id)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import asyncpg
 
 from invoicing.app.schools import get_school
-from invoicing.domain.errors import Invalid, NotFound
 from invoicing.domain.fees import Cadence, FeeCategory, FeeError, FeeItem, Period, Policy, Rate, ReductionKind
+from shared.db import Executor
+from shared.errors import Invalid, NotFound
 
 
 @dataclass(frozen=True)
@@ -163,3 +165,19 @@ async def load_policies(conn: asyncpg.Connection | asyncpg.Pool, school_id: str)
         )
         for r in rows
     ]
+
+
+async def visible_policies(
+    db: Executor, *, every_school: bool, school: str | None, district: str | None
+) -> dict[str, Any]:
+    """The national rules, and the schools' own rules the caller may see: an accountant its school's, a
+    district its schools', a service all."""
+    cats = await db.fetch("SELECT code, name, legal_basis FROM policy_categories ORDER BY code")
+    rules = await db.fetch(
+        "SELECT e.* FROM exemption_policies e LEFT JOIN schools s USING (school_id) "
+        "WHERE e.school_id IS NULL OR $1 OR e.school_id = $2 OR s.district_code = $3 ORDER BY policy_id",
+        every_school,
+        school,
+        district,
+    )
+    return {"categories": [dict(r) for r in cats], "policies": [dict(r) for r in rules]}

@@ -8,8 +8,8 @@ import uuid
 import asyncpg
 
 from invoicing.app.issuing import next_references
-from invoicing.domain.errors import Conflict, Invalid, NotFound
 from invoicing.domain.invoices import Status, outstanding, status_for
+from shared.errors import Conflict, Invalid, NotFound
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
 from shared.money import MAX_AMOUNT

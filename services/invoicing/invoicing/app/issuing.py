@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
+from google.protobuf.message import Message
 
 from invoicing.app.fees import load_fee_items, load_policies
 from invoicing.app.schools import get_school
-from invoicing.domain.errors import Invalid
-from invoicing.domain.fees import FeeError, Line, Period, price_student
+from invoicing.domain.fees import FeeItem, Line, Period, Policy, price_student
 from invoicing.domain.invoices import Status, status_for
+from invoicing.stores import issuing_store
 from shared import payref
+from shared.errors import Invalid
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
 from shared.logging import get_logger
@@ -41,8 +43,7 @@ class IssueResult:
 
 
 async def next_references(conn: asyncpg.Connection, count: int, kind: str = "HP") -> list[str]:
-    counters = await conn.fetch("SELECT nextval('payment_reference_seq') AS n FROM generate_series(1, $1)", count)
-    return [payref.make_reference(r["n"], kind) for r in counters]
+    return [payref.make_reference(n, kind) for n in await issuing_store.next_counters(conn, count)]
 
 
 async def issue_period(pool: asyncpg.Pool, outbox: Outbox, cmd: IssuePeriod) -> IssueResult:
@@ -50,17 +51,10 @@ async def issue_period(pool: asyncpg.Pool, outbox: Outbox, cmd: IssuePeriod) -> 
     due = cmd.due_date or period.start + timedelta(days=14)
     async with pool.acquire() as conn, conn.transaction():
         school = await get_school(conn, cmd.school_id)
-        # Two calls for the same school and period wait for each other; the second finds everything issued.
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('issue:' || $1 || ':' || $2))", cmd.school_id, period.code
-        )
+        await issuing_store.lock_period(conn, cmd.school_id, period.code)
         days = cmd.school_days
         if days is None:
-            days = await conn.fetchval(
-                "SELECT school_days FROM school_calendar WHERE school_id = $1 AND period = $2",
-                cmd.school_id,
-                period.code,
-            )
+            days = await issuing_store.school_days(conn, cmd.school_id, period.code)
         items = await load_fee_items(conn, cmd.school_id)
         if days is None and any(i.per_day and i.billed_in(period) for i in items):
             raise Invalid(
@@ -68,36 +62,12 @@ async def issue_period(pool: asyncpg.Pool, outbox: Outbox, cmd: IssuePeriod) -> 
                 f"(PUT /schools/{cmd.school_id}/calendar/{period.code} or pass school_days)"
             )
         policies = await load_policies(conn, cmd.school_id)
-        students = await conn.fetch(
-            "SELECT s.* FROM students s WHERE s.school_id = $1 AND s.left_at IS NULL AND NOT EXISTS "
-            "(SELECT 1 FROM invoices i WHERE i.student_id = s.student_id AND i.period = $2) ORDER BY s.student_code",
-            cmd.school_id,
-            period.code,
-        )
-        already = await conn.fetchval(
-            "SELECT count(*) FROM invoices WHERE school_id = $1 AND period = $2", cmd.school_id, period.code
-        )
-        priced: list[tuple[asyncpg.Record, list[Line]]] = []
-        nothing = 0
-        for s in students:
-            try:
-                lines = price_student(
-                    grade=s["grade"],
-                    class_name=s["class_name"],
-                    categories=frozenset(s["policy_categories"]),
-                    items=items,
-                    policies=policies,
-                    period=period,
-                    school_days=days or 0,
-                )
-            except FeeError as exc:
-                raise Invalid(str(exc)) from exc
-            if lines:
-                priced.append((s, lines))
-            else:
-                nothing += 1
-        total = await _write(conn, outbox, school, period, due, priced)
-    result = IssueResult(period.code, len(priced), already, nothing, total)
+        students = await issuing_store.students_not_billed(conn, cmd.school_id, period.code)
+        already = await issuing_store.count_issued(conn, cmd.school_id, period.code)
+        priced = [(s, _price(s, items, policies, period, days or 0)) for s in students]
+        billed = [(s, lines) for s, lines in priced if lines]
+        total = await _write(conn, outbox, school, period, due, billed)
+    result = IssueResult(period.code, len(billed), already, len(priced) - len(billed), total)
     log.info(
         "invoicing.period.issued",
         school_id=cmd.school_id,
@@ -107,6 +77,81 @@ async def issue_period(pool: asyncpg.Pool, outbox: Outbox, cmd: IssuePeriod) -> 
         total=total,
     )
     return result
+
+
+def _price(
+    s: asyncpg.Record, items: list[FeeItem], policies: list[Policy], period: Period, school_days: int
+) -> list[Line]:
+    return price_student(
+        grade=s["grade"],
+        class_name=s["class_name"],
+        categories=frozenset(s["policy_categories"]),
+        items=items,
+        policies=policies,
+        period=period,
+        school_days=school_days,
+    )
+
+
+def _line_row(invoice_id: uuid.UUID, n: int, ln: Line) -> tuple[object, ...]:
+    return (
+        invoice_id,
+        n,
+        ln.item_code,
+        ln.name,
+        str(ln.category),
+        ln.quantity,
+        ln.unit_amount,
+        ln.list_amount,
+        ln.reduction,
+        ln.policy_category,
+        ln.amount,
+    )
+
+
+def _issued_event(
+    invoice_id: uuid.UUID,
+    school: dict[str, object],
+    s: asyncpg.Record,
+    period: Period,
+    ref: str,
+    due: date,
+    lines: list[Line],
+) -> InvoiceIssued:
+    return InvoiceIssued(
+        invoice_id=str(invoice_id),
+        school_id=str(school["school_id"]),
+        district_code=str(school["district_code"]),
+        student_id=str(s["student_id"]),
+        student_code=s["student_code"],
+        student_name=s["full_name"],
+        guardian_name=s["guardian_name"],
+        grade=s["grade"],
+        class_name=s["class_name"],
+        period=period.code,
+        school_year=period.school_year,
+        payment_reference=ref,
+        total=sum(line.amount for line in lines),
+        due_date=due.isoformat(),
+        family_key=s["family_key"],
+        virtual_account=s["virtual_account"] or "",
+        bank_bin=str(school["bank_bin"]),
+        account_number=str(school["account_number"]),
+        lines=[
+            InvoiceLine(
+                item_code=ln.item_code,
+                name=ln.name,
+                category=str(ln.category),
+                quantity=ln.quantity,
+                unit_amount=ln.unit_amount,
+                list_amount=ln.list_amount,
+                reduction=ln.reduction,
+                policy_category=ln.policy_category or "",
+                amount=ln.amount,
+            )
+            for ln in lines
+        ],
+    )
 
 
 async def _write(
@@ -121,12 +166,12 @@ async def _write(
         return 0
     refs = await next_references(conn, len(priced))
     now = datetime.now(UTC)
-    invoices, lines_rows, events = [], [], []
-    grand_total = 0
+    invoices: list[tuple[object, ...]] = []
+    lines_rows: list[tuple[object, ...]] = []
+    events: list[tuple[Message, str, str]] = []
     for (s, lines), ref in zip(priced, refs, strict=True):
         invoice_id = uuid.uuid4()
         total = sum(line.amount for line in lines)
-        grand_total += total
         status = status_for(total, 0)
         invoices.append(
             (
@@ -144,94 +189,12 @@ async def _write(
                 now,
             )
         )
-        lines_rows.extend(
-            (
-                invoice_id,
-                n,
-                ln.item_code,
-                ln.name,
-                str(ln.category),
-                ln.quantity,
-                ln.unit_amount,
-                ln.list_amount,
-                ln.reduction,
-                ln.policy_category,
-                ln.amount,
-            )
-            for n, ln in enumerate(lines, start=1)
-        )
-        event = InvoiceIssued(
-            invoice_id=str(invoice_id),
-            school_id=str(school["school_id"]),
-            district_code=str(school["district_code"]),
-            student_id=str(s["student_id"]),
-            student_code=s["student_code"],
-            student_name=s["full_name"],
-            guardian_name=s["guardian_name"],
-            grade=s["grade"],
-            class_name=s["class_name"],
-            period=period.code,
-            school_year=period.school_year,
-            payment_reference=ref,
-            total=total,
-            due_date=due.isoformat(),
-            family_key=s["family_key"],
-            virtual_account=s["virtual_account"] or "",
-            bank_bin=str(school["bank_bin"]),
-            account_number=str(school["account_number"]),
-            lines=[
-                InvoiceLine(
-                    item_code=ln.item_code,
-                    name=ln.name,
-                    category=str(ln.category),
-                    quantity=ln.quantity,
-                    unit_amount=ln.unit_amount,
-                    list_amount=ln.list_amount,
-                    reduction=ln.reduction,
-                    policy_category=ln.policy_category or "",
-                    amount=ln.amount,
-                )
-                for ln in lines
-            ],
-        )
+        lines_rows.extend(_line_row(invoice_id, n, ln) for n, ln in enumerate(lines, start=1))
+        event = _issued_event(invoice_id, school, s, period, ref, due, lines)
         event.issued_at.FromDatetime(now)
         events.append((event, str(invoice_id), str(school["school_id"])))
         if status is Status.PAID:
             log.info("invoicing.invoice.nothing_due", invoice_id=str(invoice_id))
-    await conn.copy_records_to_table(
-        "invoices",
-        records=invoices,
-        columns=[
-            "invoice_id",
-            "school_id",
-            "student_id",
-            "period",
-            "school_year",
-            "payment_reference",
-            "public_token",
-            "total",
-            "amount_paid",
-            "status",
-            "due_date",
-            "issued_at",
-        ],
-    )
-    await conn.copy_records_to_table(
-        "invoice_lines",
-        records=lines_rows,
-        columns=[
-            "invoice_id",
-            "line_no",
-            "item_code",
-            "name",
-            "category",
-            "quantity",
-            "unit_amount",
-            "list_amount",
-            "reduction",
-            "policy_category",
-            "amount",
-        ],
-    )
+    await issuing_store.add_invoices(conn, invoices, lines_rows)
     await outbox.add_many(conn, Topic.INVOICING, events)
-    return grand_total
+    return sum(e.total for e, _, _ in events if isinstance(e, InvoiceIssued))

@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 
 from invoicing.app.roster import SEALED
-from invoicing.domain.errors import Invalid, NotFound
+from shared.errors import Invalid, NotFound
 from shared.logging import get_logger
 from shared.sealed import Sealer
 

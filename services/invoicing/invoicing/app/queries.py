@@ -9,9 +9,9 @@ import asyncpg
 
 from invoicing.adapters import vietqr
 from invoicing.domain.banks import bank_name
-from invoicing.domain.errors import NotFound
 from invoicing.domain.fees import STATE_FUNDED
 from invoicing.domain.invoices import Status, outstanding, qr_purpose
+from shared.errors import NotFound
 
 
 async def list_invoices(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -12,10 +11,12 @@ from typing import Any
 
 import asyncpg
 
-from invoicing.adapters.roster_files import RosterFileError, read_roster
+from invoicing.adapters.roster_files import RawRow, RosterFileError, read_roster
 from invoicing.app.schools import get_school
-from invoicing.domain.errors import Invalid
 from invoicing.domain.roster import RowError, Student, fold, validate_row
+from invoicing.stores import roster_store
+from shared.db import Executor
+from shared.errors import Invalid
 from shared.logging import get_logger
 from shared.sealed import Sealer
 
@@ -61,7 +62,7 @@ class ImportResult:
 
 async def _policy_aliases(conn: asyncpg.Connection) -> dict[str, str]:
     aliases: dict[str, str] = {}
-    for row in await conn.fetch("SELECT code, name, aliases FROM policy_categories"):
+    for row in await roster_store.policy_categories(conn):
         aliases[fold(row["name"])] = row["code"]
         aliases[fold(row["code"])] = row["code"]
         for alias in row["aliases"]:
@@ -85,30 +86,63 @@ def _differences(student: Student, existing: asyncpg.Record, sealer: Sealer) -> 
     return changed
 
 
+@dataclass(frozen=True, kw_only=True)
+class RosterUpload:
+    school_id: str
+    filename: str
+    data: bytes
+    mode: ImportMode
+    imported_by: str
+    today: date
+
+
 async def import_roster(
-    pool: asyncpg.Pool,
-    *,
-    school_id: str,
-    filename: str,
-    data: bytes,
-    mode: ImportMode,
-    imported_by: str,
-    today: date,
-    pseudonym_secret: bytes,
-    sealer: Sealer,
+    pool: asyncpg.Pool, upload: RosterUpload, *, pseudonym_secret: bytes, sealer: Sealer
 ) -> ImportResult:
     try:
         # CPU work on an uploaded file (bounded by its size and the reader's row limits): off the event loop.
-        raw = await asyncio.to_thread(read_roster, filename, data)
+        raw = await asyncio.to_thread(read_roster, upload.filename, upload.data)
     except RosterFileError as exc:
-        raise Invalid(f"{filename}: {exc}") from exc
+        raise Invalid(f"{upload.filename}: {exc}") from exc
     async with pool.acquire() as conn:
-        await get_school(conn, school_id)
+        await get_school(conn, upload.school_id)
         aliases = await _policy_aliases(conn)
-        existing = {
-            r["student_code"]: r for r in await conn.fetch("SELECT * FROM students WHERE school_id = $1", school_id)
-        }
-    result = ImportResult(mode=mode, applied=False, rows=len(raw), valid=0)
+        existing = {r["student_code"]: r for r in await roster_store.students_of(conn, upload.school_id)}
+    result = ImportResult(mode=upload.mode, applied=False, rows=len(raw), valid=0)
+    valid, seen = _validate(raw, aliases, upload.today, result)
+    changes = _compare(valid, existing, sealer, result)
+    # Students absent from the file have left (a row with errors still counts as present).
+    result.marked_left = sorted(c for c, r in existing.items() if c not in seen and r["left_at"] is None)
+    if upload.mode is ImportMode.PREVIEW or (result.errors and upload.mode is ImportMode.APPLY):
+        return result
+    async with pool.acquire() as conn, conn.transaction():
+        await _write(conn, upload.school_id, changes, pseudonym_secret, sealer)
+        await roster_store.mark_left(conn, upload.school_id, result.marked_left)
+        result.applied = True
+        await roster_store.record_import(
+            conn,
+            school_id=upload.school_id,
+            filename=upload.filename,
+            mode=str(upload.mode),
+            summary={k: v for k, v in result.as_dict().items() if k != "errors"},
+            errors=[asdict(e) for e in result.errors],
+            imported_by=upload.imported_by,
+        )
+    log.info(
+        "invoicing.roster.imported",
+        school_id=upload.school_id,
+        created=len(result.created),
+        updated=len(result.updated),
+        marked_left=len(result.marked_left),
+        errors=len(result.errors),
+    )
+    return result
+
+
+def _validate(
+    raw: list[RawRow], aliases: dict[str, str], today: date, result: ImportResult
+) -> tuple[list[Student], dict[str, int]]:
+    """Valid students of the file, and the line of each code seen (duplicates are errors)."""
     valid: list[Student] = []
     seen: dict[str, int] = {}
     for row in raw:
@@ -123,6 +157,13 @@ async def import_roster(
         if student is not None and not errors:
             valid.append(student)
     result.valid = len(valid)
+    return valid, seen
+
+
+def _compare(
+    valid: list[Student], existing: dict[str, asyncpg.Record], sealer: Sealer, result: ImportResult
+) -> list[tuple[Student, asyncpg.Record | None]]:
+    """What changes: new students, students whose data differ; the rest is counted unchanged."""
     changes: list[tuple[Student, asyncpg.Record | None]] = []
     for student in valid:
         before = existing.get(student.student_code)
@@ -134,41 +175,7 @@ async def import_roster(
             changes.append((student, before))
         else:
             result.unchanged += 1
-    # Students absent from the file have left (a row with errors still counts as present).
-    result.marked_left = sorted(c for c, r in existing.items() if c not in seen and r["left_at"] is None)
-    if mode is ImportMode.PREVIEW or (result.errors and mode is ImportMode.APPLY):
-        return result
-    async with pool.acquire() as conn, conn.transaction():
-        await _write(conn, school_id, changes, pseudonym_secret, sealer)
-        if result.marked_left:
-            await conn.execute(
-                "UPDATE students SET left_at = now(), updated_at = now() "
-                "WHERE school_id = $1 AND student_code = ANY($2::text[]) AND left_at IS NULL",
-                school_id,
-                result.marked_left,
-            )
-        result.applied = True
-        summary = {k: v for k, v in result.as_dict().items() if k != "errors"}
-        await conn.execute(
-            "INSERT INTO roster_imports (import_id, school_id, filename, mode, applied, summary, errors, imported_by) "
-            "VALUES ($1, $2, $3, $4, true, $5, $6, $7)",
-            uuid.uuid4(),
-            school_id,
-            filename,
-            str(mode),
-            json.dumps(summary, default=str),
-            json.dumps([asdict(e) for e in result.errors]),
-            imported_by,
-        )
-    log.info(
-        "invoicing.roster.imported",
-        school_id=school_id,
-        created=len(result.created),
-        updated=len(result.updated),
-        marked_left=len(result.marked_left),
-        errors=len(result.errors),
-    )
-    return result
+    return changes
 
 
 async def _write(
@@ -198,17 +205,9 @@ async def _write(
         )
         for s, before in changes
     ]
-    await conn.executemany(
-        """INSERT INTO students (student_id, school_id, student_code, full_name, date_of_birth, gender, grade,
-                                 class_name, national_id, guardian_name, guardian_phone, family_key,
-                                 virtual_account, policy_categories, left_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CASE WHEN $15 THEN now() END)
-           ON CONFLICT (school_id, student_code) DO UPDATE SET
-               full_name = EXCLUDED.full_name, date_of_birth = EXCLUDED.date_of_birth, gender = EXCLUDED.gender,
-               grade = EXCLUDED.grade, class_name = EXCLUDED.class_name, national_id = EXCLUDED.national_id,
-               guardian_name = EXCLUDED.guardian_name, guardian_phone = EXCLUDED.guardian_phone,
-               family_key = EXCLUDED.family_key, virtual_account = EXCLUDED.virtual_account,
-               policy_categories = EXCLUDED.policy_categories,
-               left_at = CASE WHEN $15 THEN coalesce(students.left_at, now()) END, updated_at = now()""",
-        rows,
-    )
+    await roster_store.upsert_students(conn, rows)
+
+
+async def list_students(db: Executor, sealer: Sealer, school_id: str, *, include_left: bool) -> list[dict[str, Any]]:
+    rows = await roster_store.listing(db, school_id, include_left=include_left)
+    return [dict(r) | {f: sealer.open(r[f]) for f in SEALED if f in r.keys()} for r in rows]

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import asyncpg
 
 from invoicing.domain.banks import BankAccountError, validate_account
-from invoicing.domain.errors import Forbidden, Invalid, NotFound
+from invoicing.stores import schools_store
+from shared.errors import Forbidden, Invalid, NotFound
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
 from shared.logging import get_logger
@@ -65,45 +66,26 @@ async def register_school(pool: asyncpg.Pool, outbox: Outbox, cmd: RegisterSchoo
         cmd.address,
     )
     async with pool.acquire() as conn, conn.transaction():
-        # The row lock orders concurrent registrations of one school, so the audit sees each change once.
-        before = await conn.fetchrow("SELECT * FROM schools WHERE school_id = $1 FOR UPDATE", cmd.school_id)
+        before = await schools_store.get_for_update(conn, cmd.school_id)
         if before is not None and actor.district is not None and before["district_code"] != actor.district:
             raise Forbidden(f"school {cmd.school_id} belongs to another district; {actor.district} cannot change it")
-        changed = await conn.fetchval(
-            """INSERT INTO schools (school_id, code, name, district_code, ownership, bank_bin, account_number,
-                                    account_name, tax_code, address)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-               ON CONFLICT (school_id) DO UPDATE SET name = $3, district_code = $4, ownership = $5, bank_bin = $6,
-                   account_number = $7, account_name = $8, tax_code = $9, address = $10
-               WHERE (schools.name, schools.district_code, schools.ownership, schools.bank_bin,
-                      schools.account_number, schools.account_name, schools.tax_code, schools.address)
-                     IS DISTINCT FROM ($3, $4, $5, $6, $7, $8, $9, $10)
-               RETURNING true""",
-            *row,
-        )
-        if changed and before is not None:
-            await _audit_account_change(
-                conn, before, dict(zip(AUDITED, (cmd.district_code, bin_, account, holder), strict=True)), actor
-            )
-        if changed:
-            await outbox.add(
-                conn,
-                Topic.INVOICING,
-                SchoolRegistered(
-                    school_id=cmd.school_id,
-                    code=cmd.school_id,
-                    name=row[2],
-                    district_code=cmd.district_code,
-                    bank_bin=bin_,
-                    account_number=account,
-                    account_name=holder,
-                    ownership=cmd.ownership,
-                    tax_code=cmd.tax_code,
-                    address=cmd.address,
-                ),
-                aggregate_id=cmd.school_id,
+        if await schools_store.upsert_if_changed(conn, row):
+            if before is not None:
+                after = dict(zip(AUDITED, (cmd.district_code, bin_, account, holder), strict=True))
+                await _audit_account_change(conn, before, after, actor)
+            event = SchoolRegistered(
                 school_id=cmd.school_id,
+                code=cmd.school_id,
+                name=row[2],
+                district_code=cmd.district_code,
+                bank_bin=bin_,
+                account_number=account,
+                account_name=holder,
+                ownership=cmd.ownership,
+                tax_code=cmd.tax_code,
+                address=cmd.address,
             )
+            await outbox.add(conn, Topic.INVOICING, event, aggregate_id=cmd.school_id, school_id=cmd.school_id)
     return await get_school(pool, cmd.school_id)
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from shared.errors import Invalid
+
 
 class FeeCategory(StrEnum):
     TUITION = "tuition"
@@ -43,8 +45,8 @@ SEMESTER_MONTHS = (9, 1)
 YEAR_MONTH = 9
 
 
-class FeeError(ValueError):
-    pass
+class FeeError(Invalid, ValueError):
+    """A fee schedule or period the rules refuse; the message says which rule."""
 
 
 @dataclass(frozen=True, order=True)

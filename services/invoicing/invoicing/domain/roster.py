@@ -94,6 +94,38 @@ def parse_date(text: str) -> date | None:
         return None
 
 
+def _national_id_errors(nid: str, raw: str, dob: date | None, gender: str | None, gender_text: str) -> list[str]:
+    """The 12-digit personal ID's structure: province, birth-year digits, gender/century digit."""
+    if not re.fullmatch(r"\d{12}", nid):
+        return [f"must be exactly 12 digits, got {raw!r}"]
+    out = []
+    if not 1 <= int(nid[:3]) <= 96:
+        out.append(f"province code {nid[:3]} does not exist (001–096)")
+    if dob is None:
+        return out
+    if nid[4:6] != f"{dob.year % 100:02d}":
+        out.append(f"birth-year digits {nid[4:6]} do not match the birth date {dob:%d/%m/%Y}")
+    expected = _CENTURY_DIGIT.get((dob.year // 100, gender)) if gender is not None else None
+    if expected is not None and nid[3] != expected:
+        out.append(f"gender/century digit {nid[3]} does not match {gender_text} born {dob.year} (expected {expected})")
+    return out
+
+
+def _policy_categories(text: str, aliases: dict[str, str]) -> tuple[set[str], list[str]]:
+    """Known categories, and the parts no alias names."""
+    categories: set[str] = set()
+    unknown: list[str] = []
+    for part in re.split(r"[;,]", text):
+        if not part.strip():
+            continue
+        category = aliases.get(fold(part))
+        if category is None:
+            unknown.append(part.strip())
+        else:
+            categories.add(category)
+    return categories, unknown
+
+
 def validate_row(
     line: int, values: dict[str, str], *, policy_aliases: dict[str, str], today: date
 ) -> tuple[Student | None, list[RowError]]:
@@ -125,22 +157,8 @@ def validate_row(
     if not class_name:
         err("Lớp", "is empty")
     nid = values.get("national_id", "").replace(" ", "")
-    if not re.fullmatch(r"\d{12}", nid):
-        err("Mã định danh", f"must be exactly 12 digits, got {values.get('national_id', '')!r}")
-    else:
-        if not 1 <= int(nid[:3]) <= 96:
-            err("Mã định danh", f"province code {nid[:3]} does not exist (001–096)")
-        if dob is not None:
-            if nid[4:6] != f"{dob.year % 100:02d}":
-                err("Mã định danh", f"birth-year digits {nid[4:6]} do not match the birth date {dob:%d/%m/%Y}")
-            if gender is not None:
-                expected = _CENTURY_DIGIT.get((dob.year // 100, gender))
-                if expected is not None and nid[3] != expected:
-                    err(
-                        "Mã định danh",
-                        f"gender/century digit {nid[3]} does not match {gender_text} born "
-                        f"{dob.year} (expected {expected})",
-                    )
+    for message in _national_id_errors(nid, values.get("national_id", ""), dob, gender, gender_text):
+        err("Mã định danh", message)
     guardian = " ".join(values.get("guardian_name", "").split())
     if not guardian:
         err("Họ tên cha/mẹ", "is empty")
@@ -150,15 +168,9 @@ def validate_row(
             "Số điện thoại",
             f"must be a Vietnamese mobile number (10 digits, 03/05/07/08/09), got {values.get('guardian_phone', '')!r}",
         )
-    categories: set[str] = set()
-    for part in re.split(r"[;,]", values.get("policy", "")):
-        if not part.strip():
-            continue
-        category = policy_aliases.get(fold(part))
-        if category is None:
-            err("Đối tượng miễn giảm", f"unknown policy category {part.strip()!r}")
-        else:
-            categories.add(category)
+    categories, unknown = _policy_categories(values.get("policy", ""), policy_aliases)
+    for part in unknown:
+        err("Đối tượng miễn giảm", f"unknown policy category {part!r}")
     virtual = values.get("virtual_account", "").replace(" ", "") or None
     if virtual is not None and not re.fullmatch(r"[0-9A-Za-z]{6,19}", virtual):
         err("Tài khoản ảo", f"must be 6–19 letters or digits, got {virtual!r}")

@@ -3,31 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
-from typing import Any, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from invoicing.app import fees, invoices, issuing, personal_data, queries, roster, schools
-from invoicing.domain.errors import Invalid
-from invoicing.domain.fees import Cadence, FeeCategory, FeeError, FeeItem, Period, Rate
+from invoicing.domain.fees import Cadence, FeeCategory, FeeItem, Period, Rate
+from invoicing.settings import InvoicingSettings
 from shared import exports, qr
-from shared.auth import Principal, Role, require, require_school
+from shared.auth import Principal, Role, SchoolReader, SchoolStaff, ScopedReader, ServiceCaller, require
+from shared.errors import Forbidden
 from shared.money import Amount, SignedAmount
-from shared.service import Runtime
+from shared.schemas import Row
+from shared.service import Runtime, settings_dependency
 
 router = APIRouter()
-STAFF = (Role.ACCOUNTANT, Role.SERVICE)
-READERS = (Role.ACCOUNTANT, Role.DISTRICT, Role.SERVICE)
-
-
-def _period(text: str) -> Period:
-    try:
-        return Period.parse(text)
-    except FeeError as exc:
-        raise Invalid(str(exc)) from exc
+Settings = Annotated[InvoicingSettings, Depends(settings_dependency(InvoicingSettings))]
 
 
 class SchoolIn(BaseModel):
@@ -42,22 +36,21 @@ class SchoolIn(BaseModel):
 
 
 async def school_registrar(
-    school_id: str, request: Request, p: Principal = Depends(require(Role.DISTRICT, Role.SERVICE))
+    school_id: str, request: Request, p: Annotated[Principal, Depends(require(Role.DISTRICT, Role.SERVICE))]
 ) -> Principal:
     """A service, or the district of the school (a new school: any district, for its own district only)."""
     if p.role is Role.DISTRICT:
         current = await request.app.state.district_of(school_id)
         if current is not None and current != p.district:
-            raise HTTPException(
-                403, detail=f"school {school_id} belongs to another district; {p.district} cannot change it"
-            )
+            raise Forbidden(f"school {school_id} belongs to another district; {p.district} cannot change it")
     return p
 
 
+SchoolRegistrar = Annotated[Principal, Depends(school_registrar)]
+
+
 @router.put("/schools/{school_id}", tags=["schools"], summary="Register or update a school and its account")
-async def put_school(
-    school_id: str, body: SchoolIn, rt: Runtime, p: Principal = Depends(school_registrar)
-) -> dict[str, Any]:
+async def put_school(school_id: str, body: SchoolIn, rt: Runtime, p: SchoolRegistrar) -> dict[str, Any]:
     actor = schools.Actor(p.subject, p.district if p.role is Role.DISTRICT else None)
     return await schools.register_school(
         rt.db(), rt.outbox, schools.RegisterSchool(school_id, **body.model_dump()), actor
@@ -69,15 +62,13 @@ async def put_school(
     tags=["schools"],
     summary="Audited changes of the school's district and collection account (who, when, before, after)",
 )
-async def school_changes(
-    school_id: str, rt: Runtime, _: Principal = Depends(require_school(*READERS))
-) -> list[dict[str, Any]]:
+async def school_changes(school_id: str, rt: Runtime, _: SchoolReader) -> list[dict[str, Any]]:
     await schools.get_school(rt.db(), school_id)
     return await schools.school_changes(rt.db(), school_id)
 
 
 @router.get("/schools/{school_id}", tags=["schools"])
-async def get_school(school_id: str, rt: Runtime, _: Principal = Depends(require_school(*READERS))) -> dict[str, Any]:
+async def get_school(school_id: str, rt: Runtime, _: SchoolReader) -> dict[str, Any]:
     return await schools.get_school(rt.db(), school_id)
 
 
@@ -89,38 +80,45 @@ async def get_school(school_id: str, rt: Runtime, _: Principal = Depends(require
 async def import_roster(
     school_id: str,
     rt: Runtime,
+    settings: Settings,
+    p: SchoolStaff,
     file: UploadFile = File(...),
     mode: roster.ImportMode = Query(roster.ImportMode.PREVIEW),
-    p: Principal = Depends(require_school(*STAFF)),
 ) -> Response:
-    result = await roster.import_roster(
-        rt.db(),
+    upload = roster.RosterUpload(
         school_id=school_id,
         filename=file.filename or "",
-        mode=mode,
         data=await file.read(),
+        mode=mode,
         imported_by=p.subject,
         today=date.today(),
-        pseudonym_secret=rt.settings.pseudonym_secret.get_secret_value().encode(),  # type: ignore[attr-defined]
-        sealer=rt.settings.sealer(),
     )
+    secret = settings.pseudonym_secret.get_secret_value().encode()
+    result = await roster.import_roster(rt.db(), upload, pseudonym_secret=secret, sealer=settings.sealer())
     refused = mode is roster.ImportMode.APPLY and result.errors
     return JSONResponse(result.as_dict(), status_code=422 if refused else 200)
 
 
 @router.get("/schools/{school_id}/students", tags=["roster"])
 async def list_students(
-    school_id: str, rt: Runtime, _: Principal = Depends(require_school(*STAFF)), include_left: bool = False
-) -> list[dict[str, Any]]:
-    rows = await rt.db().fetch(
-        "SELECT student_id, student_code, full_name, date_of_birth, grade, class_name, guardian_name, "
-        "guardian_phone, policy_categories, virtual_account, left_at FROM students WHERE school_id = $1 "
-        "AND ($2 OR left_at IS NULL) ORDER BY class_name, student_code",
-        school_id,
-        include_left,
-    )
-    sealer = rt.settings.sealer()
-    return [dict(r) | {f: sealer.open(r[f]) for f in roster.SEALED if f in r.keys()} for r in rows]
+    school_id: str, rt: Runtime, settings: Settings, _: SchoolStaff, include_left: bool = False
+) -> list[Student]:
+    rows = await roster.list_students(rt.db(), settings.sealer(), school_id, include_left=include_left)
+    return [Student(**r) for r in rows]
+
+
+class Student(Row):
+    student_id: uuid.UUID
+    student_code: str
+    full_name: str
+    date_of_birth: date | None
+    grade: str
+    class_name: str
+    guardian_name: str
+    guardian_phone: str
+    policy_categories: list[str]
+    virtual_account: str | None
+    left_at: datetime | None
 
 
 class ReasonIn(BaseModel):
@@ -133,9 +131,9 @@ class ReasonIn(BaseModel):
     summary="Everything held about a pupil (a data subject's request for access)",
 )
 async def export_personal_data(
-    school_id: str, code: str, rt: Runtime, _: Principal = Depends(require_school(*STAFF))
+    school_id: str, code: str, rt: Runtime, settings: Settings, _: SchoolStaff
 ) -> dict[str, Any]:
-    return await personal_data.export(rt.db(), rt.settings.sealer(), school_id=school_id, code=code)
+    return await personal_data.export(rt.db(), settings.sealer(), school_id=school_id, code=code)
 
 
 @router.post(
@@ -143,9 +141,7 @@ async def export_personal_data(
     tags=["roster"],
     summary="Erase a pupil's personal data on request; invoices, payments and receipts keep their legal content",
 )
-async def erase_personal_data(
-    school_id: str, code: str, body: ReasonIn, rt: Runtime, p: Principal = Depends(require_school(*STAFF))
-) -> dict[str, Any]:
+async def erase_personal_data(school_id: str, code: str, body: ReasonIn, rt: Runtime, p: SchoolStaff) -> dict[str, Any]:
     return await personal_data.erase(rt.db(), school_id=school_id, code=code, reason=body.reason, by=p.subject)
 
 
@@ -166,22 +162,17 @@ class FeeItemIn(BaseModel):
 
 
 @router.put("/schools/{school_id}/fee-items/{code}", tags=["fees"], status_code=204)
-async def put_fee_item(
-    school_id: str, code: str, body: FeeItemIn, rt: Runtime, _: Principal = Depends(require_school(*STAFF))
-) -> None:
-    try:
-        item = FeeItem(
-            code,
-            body.name,
-            body.category,
-            body.cadence,
-            tuple(Rate(r.amount, r.grade, r.class_name) for r in body.rates),
-            body.per_day,
-            body.state_funded,
-            body.one_off_period,
-        )
-    except FeeError as exc:
-        raise Invalid(str(exc)) from exc
+async def put_fee_item(school_id: str, code: str, body: FeeItemIn, rt: Runtime, _: SchoolStaff) -> None:
+    item = FeeItem(
+        code,
+        body.name,
+        body.category,
+        body.cadence,
+        tuple(Rate(r.amount, r.grade, r.class_name) for r in body.rates),
+        body.per_day,
+        body.state_funded,
+        body.one_off_period,
+    )
     await fees.upsert_fee_item(rt.db(), fees.UpsertFeeItem(school_id, item))
 
 
@@ -191,16 +182,12 @@ async def put_fee_item(
     status_code=204,
     summary="Stop billing a fee item (kept for history)",
 )
-async def delete_fee_item(
-    school_id: str, code: str, rt: Runtime, _: Principal = Depends(require_school(*STAFF))
-) -> None:
+async def delete_fee_item(school_id: str, code: str, rt: Runtime, _: SchoolStaff) -> None:
     await fees.deactivate_fee_item(rt.db(), school_id, code)
 
 
 @router.get("/schools/{school_id}/fee-items", tags=["fees"])
-async def list_fee_items(
-    school_id: str, rt: Runtime, _: Principal = Depends(require_school(*READERS))
-) -> list[dict[str, Any]]:
+async def list_fee_items(school_id: str, rt: Runtime, _: SchoolReader) -> list[dict[str, Any]]:
     return [
         {
             "code": i.code,
@@ -226,10 +213,8 @@ class CalendarIn(BaseModel):
     status_code=204,
     summary="School days of a billing period (meals are billed per day)",
 )
-async def put_calendar(
-    school_id: str, period: str, body: CalendarIn, rt: Runtime, _: Principal = Depends(require_school(*STAFF))
-) -> None:
-    await fees.set_school_days(rt.db(), school_id, _period(period), body.school_days)
+async def put_calendar(school_id: str, period: str, body: CalendarIn, rt: Runtime, _: SchoolStaff) -> None:
+    await fees.set_school_days(rt.db(), school_id, Period.parse(period), body.school_days)
 
 
 class PolicyIn(BaseModel):
@@ -243,18 +228,15 @@ class PolicyIn(BaseModel):
 
 
 @router.get("/policies", tags=["fees"], summary="Policy categories and exemption/reduction rules")
-async def list_policies(rt: Runtime, p: Principal = Depends(require(*READERS))) -> dict[str, Any]:
+async def list_policies(rt: Runtime, p: ScopedReader) -> dict[str, Any]:
     """The national rules, and the schools' own rules the caller may see: an accountant its school's, a
     district its schools', a service all."""
-    cats = await rt.db().fetch("SELECT code, name, legal_basis FROM policy_categories ORDER BY code")
-    rules = await rt.db().fetch(
-        "SELECT e.* FROM exemption_policies e LEFT JOIN schools s USING (school_id) "
-        "WHERE e.school_id IS NULL OR $1 OR e.school_id = $2 OR s.district_code = $3 ORDER BY policy_id",
-        p.role is Role.SERVICE,
-        p.school if p.role is Role.ACCOUNTANT else None,
-        p.district if p.role is Role.DISTRICT else None,
+    return await fees.visible_policies(
+        rt.db(),
+        every_school=p.role is Role.SERVICE,
+        school=p.school if p.role is Role.ACCOUNTANT else None,
+        district=p.district if p.role is Role.DISTRICT else None,
     )
-    return {"categories": [dict(r) for r in cats], "policies": [dict(r) for r in rules]}
 
 
 @router.post(
@@ -263,17 +245,13 @@ async def list_policies(rt: Runtime, p: Principal = Depends(require(*READERS))) 
     status_code=201,
     summary="A school's own exemption or reduction (e.g. meal support)",
 )
-async def add_school_policy(
-    school_id: str, body: PolicyIn, rt: Runtime, _: Principal = Depends(require_school(*STAFF))
-) -> dict[str, int]:
+async def add_school_policy(school_id: str, body: PolicyIn, rt: Runtime, _: SchoolStaff) -> dict[str, int]:
     policy_id = await fees.add_policy(rt.db(), fees.AddPolicy(school_id, **body.model_dump(mode="python")))
     return {"policy_id": policy_id}
 
 
 @router.post("/policies", tags=["fees"], status_code=201, summary="A national rule for every school")
-async def add_national_policy(
-    body: PolicyIn, rt: Runtime, _: Principal = Depends(require(Role.SERVICE))
-) -> dict[str, int]:
+async def add_national_policy(body: PolicyIn, rt: Runtime, _: ServiceCaller) -> dict[str, int]:
     return {"policy_id": await fees.add_policy(rt.db(), fees.AddPolicy(None, **body.model_dump(mode="python")))}
 
 
@@ -291,12 +269,12 @@ async def issue(
     school_id: str,
     period: str,
     rt: Runtime,
+    _: SchoolStaff,
     body: IssueIn | None = None,
-    _: Principal = Depends(require_school(*STAFF)),
 ) -> dict[str, Any]:
     body = body or IssueIn()
     result = await issuing.issue_period(
-        rt.db(), rt.outbox, issuing.IssuePeriod(school_id, _period(period), body.due_date, body.school_days)
+        rt.db(), rt.outbox, issuing.IssuePeriod(school_id, Period.parse(period), body.due_date, body.school_days)
     )
     return result.__dict__
 
@@ -305,11 +283,12 @@ async def issue(
 async def list_invoices(
     school_id: str,
     rt: Runtime,
+    settings: Settings,
+    _: SchoolStaff,
     period: str | None = None,
     status: str | None = None,
     limit: int = Query(200, ge=1, le=5000),
     offset: int = Query(0, ge=0, le=10_000_000),
-    _: Principal = Depends(require_school(*STAFF)),
 ) -> list[dict[str, Any]]:
     return await queries.list_invoices(
         rt.db(),
@@ -318,21 +297,17 @@ async def list_invoices(
         status=status,
         limit=limit,
         offset=offset,
-        public_url=getattr(rt.settings, "public_url", ""),
+        public_url=settings.public_url,
     )
 
 
 @router.get("/schools/{school_id}/invoices/{invoice_id}", tags=["invoices"])
-async def get_invoice(
-    school_id: str, invoice_id: uuid.UUID, rt: Runtime, _: Principal = Depends(require_school(*STAFF))
-) -> dict[str, Any]:
+async def get_invoice(school_id: str, invoice_id: uuid.UUID, rt: Runtime, _: SchoolStaff) -> dict[str, Any]:
     return await queries.invoice_detail(rt.db(), invoice_id, school_id)
 
 
 @router.post("/schools/{school_id}/invoices/{invoice_id}/cancel", tags=["invoices"], status_code=204)
-async def cancel(
-    school_id: str, invoice_id: uuid.UUID, body: ReasonIn, rt: Runtime, p: Principal = Depends(require_school(*STAFF))
-) -> None:
+async def cancel(school_id: str, invoice_id: uuid.UUID, body: ReasonIn, rt: Runtime, p: SchoolStaff) -> None:
     await invoices.cancel_invoice(
         rt.db(), rt.outbox, school_id=school_id, invoice_id=invoice_id, reason=body.reason, by=p.subject
     )
@@ -344,9 +319,7 @@ class AdjustIn(BaseModel):
 
 
 @router.post("/schools/{school_id}/invoices/{invoice_id}/adjustments", tags=["invoices"])
-async def adjust(
-    school_id: str, invoice_id: uuid.UUID, body: AdjustIn, rt: Runtime, p: Principal = Depends(require_school(*STAFF))
-) -> dict[str, Any]:
+async def adjust(school_id: str, invoice_id: uuid.UUID, body: AdjustIn, rt: Runtime, p: SchoolStaff) -> dict[str, Any]:
     return await invoices.adjust_invoice(
         rt.db(),
         rt.outbox,
@@ -368,7 +341,7 @@ async def invoice_qr(
     invoice_id: uuid.UUID,
     fmt: Literal["txt", "png", "svg"],
     rt: Runtime,
-    _: Principal = Depends(require_school(*STAFF)),
+    _: SchoolStaff,
 ) -> Response:
     return qr_response(queries.invoice_qr_payload(await queries.invoice_detail(rt.db(), invoice_id, school_id)), fmt)
 
@@ -391,9 +364,7 @@ class GroupIn(BaseModel):
     status_code=201,
     summary="One reference and QR for several open invoices of one family",
 )
-async def payment_group(
-    school_id: str, body: GroupIn, rt: Runtime, _: Principal = Depends(require_school(*STAFF))
-) -> dict[str, Any]:
+async def payment_group(school_id: str, body: GroupIn, rt: Runtime, _: SchoolStaff) -> dict[str, Any]:
     return await invoices.create_payment_group(rt.db(), rt.outbox, school_id=school_id, invoice_ids=body.invoice_ids)
 
 
@@ -405,10 +376,10 @@ async def payment_group(
 async def reimbursement(
     school_id: str,
     rt: Runtime,
+    _: SchoolReader,
     school_year: str | None = None,
     period: str | None = None,
     format: Literal["json", "csv"] = "json",
-    _: Principal = Depends(require_school(*READERS)),
 ) -> Any:
     rows = await queries.reimbursement_report(rt.db(), school_id, school_year=school_year, period=period)
     if format == "json":

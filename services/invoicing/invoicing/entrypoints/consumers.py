@@ -1,63 +1,55 @@
-"""Kafka consumers of the invoicing service: payments from reconciliation update balances."""
+"""Kafka consumers of the invoicing service: payments update balances, receipts are linked to invoices."""
 
 from __future__ import annotations
-
-import uuid
-from collections.abc import Mapping
-from datetime import UTC
 
 import asyncpg
 
 from invoicing.app import balances
-from shared.events.consumer import Handler
 from shared.events.envelope import Event
+from shared.events.handlers import Handlers
 from shared.events.topics import Topic
 from shared.service import ConsumerSpec, ServiceRuntime
-from tuition.receipts.v1.events_pb2 import ReceiptCancelled, ReceiptIssued
+from tuition.receipts.v1.events_pb2 import ReceiptCancelled, ReceiptIssued, SeriesRunningLow
+from tuition.reconciliation.v1.events_pb2 import (
+    CreditReceived,
+    PaymentMatched,
+    PaymentReversed,
+    PaymentUnmatched,
+    RefundRecorded,
+)
 
 
-def _payment_handlers(rt: ServiceRuntime) -> Mapping[str, Handler]:
-    async def matched(conn: asyncpg.Connection, event: Event) -> None:
-        await balances.on_payment_matched(conn, rt.outbox, event)
+def _payments(rt: ServiceRuntime) -> Handlers:
+    handlers = Handlers()
+    handlers.skip(CreditReceived, PaymentUnmatched, RefundRecorded)  # credits are reconciliation's concern
 
-    async def reversed_(conn: asyncpg.Connection, event: Event) -> None:
-        await balances.on_payment_reversed(conn, rt.outbox, event)
+    @handlers.on(PaymentMatched)
+    async def matched(conn: asyncpg.Connection, m: PaymentMatched, _: Event) -> None:
+        await balances.on_payment_matched(conn, rt.outbox, m)
 
-    return {
-        "tuition.reconciliation.v1.PaymentMatched": matched,
-        "tuition.reconciliation.v1.PaymentReversed": reversed_,
-    }
+    @handlers.on(PaymentReversed)
+    async def reversed_(conn: asyncpg.Connection, m: PaymentReversed, _: Event) -> None:
+        await balances.on_payment_reversed(conn, rt.outbox, m)
 
-
-async def _receipt_issued(conn: asyncpg.Connection, event: Event) -> None:
-    m = event.payload
-    assert isinstance(m, ReceiptIssued)
-    await conn.execute(
-        "INSERT INTO invoice_receipts (receipt_id, invoice_id, number, url, issued_at) VALUES ($1, $2, $3, $4, $5) "
-        "ON CONFLICT (receipt_id) DO NOTHING",
-        m.receipt_id,
-        uuid.UUID(m.invoice_id),
-        f"{m.series_code}-{m.number:07d}",
-        m.url,
-        m.issued_at.ToDatetime(tzinfo=UTC),
-    )
+    return handlers
 
 
-async def _receipt_cancelled(conn: asyncpg.Connection, event: Event) -> None:
-    # The parent page links only receipts in force; the cancelled one stays in the receipts service.
-    m = event.payload
-    assert isinstance(m, ReceiptCancelled)
-    await conn.execute("DELETE FROM invoice_receipts WHERE receipt_id = $1", m.receipt_id)
+def _receipts(_: ServiceRuntime) -> Handlers:
+    handlers = Handlers()
+    handlers.skip(SeriesRunningLow)  # the receipts service warns the accountant itself
 
+    @handlers.on(ReceiptIssued)
+    async def issued(conn: asyncpg.Connection, m: ReceiptIssued, _: Event) -> None:
+        await balances.receipt_issued(conn, m)
 
-def _receipt_handlers(_: ServiceRuntime) -> Mapping[str, Handler]:
-    return {
-        "tuition.receipts.v1.ReceiptIssued": _receipt_issued,
-        "tuition.receipts.v1.ReceiptCancelled": _receipt_cancelled,
-    }
+    @handlers.on(ReceiptCancelled)
+    async def cancelled(conn: asyncpg.Connection, m: ReceiptCancelled, _: Event) -> None:
+        await balances.receipt_cancelled(conn, m)
+
+    return handlers
 
 
 CONSUMERS = [
-    ConsumerSpec(name="balances", topics=[Topic.RECONCILIATION], handlers=_payment_handlers),
-    ConsumerSpec(name="receipts", topics=[Topic.RECEIPTS], handlers=_receipt_handlers),
+    ConsumerSpec(name="balances", topics=[Topic.RECONCILIATION], handlers=_payments),
+    ConsumerSpec(name="receipts", topics=[Topic.RECEIPTS], handlers=_receipts),
 ]

@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from invoicing.app import queries
-from invoicing.domain.errors import NotFound
 from invoicing.entrypoints.api import qr_response
 from shared import qr
+from shared.errors import NotFound
 from shared.formatting import format_vnd, local_date
 from shared.service import Runtime
 

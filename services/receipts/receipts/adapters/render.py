@@ -24,6 +24,14 @@ def pdf(fields: dict[str, Any], lines: list[tuple[str, int]], *, xml: bytes, qr_
     doc.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
     doc.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
     doc.add_page()
+    _heading(doc, fields)
+    _body(doc, fields, lines)
+    _footer(doc, fields, qr_text, verify_url)
+    doc.embed_file(basename="bienlai.xml", bytes=xml, desc="Biên lai điện tử đã ký số (XML)")
+    return bytes(doc.output())
+
+
+def _heading(doc: FPDF, fields: dict[str, Any]) -> None:
     doc.set_font("DejaVu", "B", 11)
     doc.multi_cell(0, 6, fields["school_name"], align="C", new_x="LMARGIN", new_y="NEXT")
     doc.set_font("DejaVu", "", 8)
@@ -41,6 +49,9 @@ def pdf(fields: dict[str, Any], lines: list[tuple[str, int]], *, xml: bytes, qr_
         new_y="NEXT",
     )
     doc.cell(0, 5, f"Ngày lập: {fields['issued_local']}", align="C", new_x="LMARGIN", new_y="NEXT")
+
+
+def _body(doc: FPDF, fields: dict[str, Any], lines: list[tuple[str, int]]) -> None:
     doc.ln(3)
     doc.set_font("DejaVu", "", 9)
     for label, value in (
@@ -67,6 +78,9 @@ def pdf(fields: dict[str, Any], lines: list[tuple[str, int]], *, xml: bytes, qr_
     doc.cell(0, 7, _money(fields["amount"]), border="T", align="R", new_x="LMARGIN", new_y="NEXT")
     doc.set_font("DejaVu", "", 9)
     doc.multi_cell(0, 5, f"Bằng chữ: {fields['amount_words']}", new_x="LMARGIN", new_y="NEXT")
+
+
+def _footer(doc: FPDF, fields: dict[str, Any], qr_text: str, verify_url: str) -> None:
     doc.ln(3)
     y = doc.get_y()
     doc.image(io.BytesIO(qr.png(qr_text, box_size=4, border=2)), x=doc.l_margin, y=y, w=32)
@@ -80,5 +94,3 @@ def pdf(fields: dict[str, Any], lines: list[tuple[str, int]], *, xml: bytes, qr_
         new_x="LMARGIN",
         new_y="NEXT",
     )
-    doc.embed_file(basename="bienlai.xml", bytes=xml, desc="Biên lai điện tử đã ký số (XML)")
-    return bytes(doc.output())

@@ -80,6 +80,7 @@ def verify(document: bytes, *, trusted_ca: list[x509.Certificate]) -> tuple[etre
         raise XmlSignatureError(f"signature does not match the content ({exc})") from exc
     except (SignXMLException, ValueError, etree.Error) as exc:
         raise XmlSignatureError(f"the signature cannot be checked: {exc}") from exc
+    results = results if isinstance(results, list) else [results]
     data = next((r.signed_xml for r in results if r.signed_xml is not None and r.signed_xml.get("Id") == DATA_ID), None)
     if data is None:
         raise XmlSignatureError("the signature does not cover the receipt data")

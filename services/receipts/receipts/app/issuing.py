@@ -15,6 +15,7 @@ import uuid
 from datetime import UTC, datetime
 
 import asyncpg
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from receipts.adapters import certificates, compact, xmlsig
 from receipts.app import signing_keys
@@ -107,6 +108,8 @@ def _qr(content: ReceiptContent, key: certificates.KeyMaterial) -> str:
         "v": content.verification_code,
         "c": content.student_code,
     }
+    if not isinstance(key.key, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"the compact signing key {key.kid} is not an ECDSA key")
     return compact.sign(claims, key.key, bytes.fromhex(key.kid))
 
 

@@ -142,7 +142,7 @@ def _channel(label: str) -> int:
     from receipts.domain.receipt import CHANNEL_VI
 
     name = next((k for k, v in CHANNEL_VI.items() if v == label), "OTHER")
-    return Channel.Value(name)
+    return int(Channel.Value(name))
 
 
 def display(row: asyncpg.Record, school: asyncpg.Record | None, invoice: asyncpg.Record | None) -> dict[str, Any]:

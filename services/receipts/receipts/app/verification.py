@@ -185,7 +185,7 @@ def xml_from_pdf(data: bytes) -> bytes | None:
     # pypdf's own bounds (75 MB per stream by default), tightened: a receipt PDF is tens of kilobytes.
     limits = {"zlib_maximum_output_length": 8 * 1024 * 1024, "stream_decoding_work_maximum_length": 32 * 1024 * 1024}
     try:
-        with apply_configuration(**limits):
+        with apply_configuration(**limits):  # type: ignore[arg-type]
             reader = PdfReader(io.BytesIO(data))
             for name, contents in reader.attachments.items():
                 if name.endswith(".xml") and contents and len(contents[0]) <= MAX_ATTACHMENT:

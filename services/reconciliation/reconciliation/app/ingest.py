@@ -40,8 +40,8 @@ class Outcome:
 
 def channel_for(credit: BankCredit, reading: MemoReading) -> int:
     if credit.source_kind == "cash":
-        return Channel.CASH
-    return Channel.VIETQR if reading.looks_like_qr else Channel.BANK_TRANSFER
+        return int(Channel.CASH)
+    return int(Channel.VIETQR if reading.looks_like_qr else Channel.BANK_TRANSFER)
 
 
 def _key(c: BankCredit) -> Key:

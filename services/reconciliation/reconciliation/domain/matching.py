@@ -194,19 +194,19 @@ def decide(credit: CreditFacts, book: Book) -> Decision:
     candidates: list[OpenInvoice] = []
     students = {s for n in reading.numbers for s in book.students_with_code(n)}
     if students:
-        found = _exact(book.of_students(students), amount, "student_code_amount", "student_codes_sum") or _exact(
+        exact = _exact(book.of_students(students), amount, "student_code_amount", "student_codes_sum") or _exact(
             book.family_of(students), amount, "family_sum", "family_sum"
         )
-        if found:
-            return found
+        if exact:
+            return exact
         candidates += book.of_students(students)
     payer_students = book.students_by_payer.get(credit.payer_account, set()) if credit.payer_account else set()
     if payer_students:
-        found = _exact(book.of_students(payer_students), amount, "payer_history", "payer_history") or _exact(
+        exact = _exact(book.of_students(payer_students), amount, "payer_history", "payer_history") or _exact(
             book.family_of(payer_students), amount, "payer_history_family", "payer_history_family"
         )
-        if found:
-            return found
+        if exact:
+            return exact
         candidates += book.of_students(payer_students)
     reason = (
         "reference_check_failed"

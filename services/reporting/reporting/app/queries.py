@@ -11,9 +11,10 @@ from typing import Any
 import asyncpg
 
 from reporting.domain.figures import Figures
+from shared.errors import Invalid
 
 
-class ScopeError(ValueError):
+class ScopeError(Invalid, ValueError):
     pass
 
 
@@ -230,3 +231,8 @@ async def school_view(pool: asyncpg.Pool, scope: Scope, today: date) -> dict[str
 
 async def trend(pool: asyncpg.Pool, scope: Scope, today: date) -> list[dict[str, Any]]:
     return [{"period": k, **f.as_dict()} for k, f in await grouped(pool, scope, today, "period")]
+
+
+async def projection_version(db: asyncpg.Pool) -> int:
+    """Bumped with every applied event: the dashboard's stream tells the browser when to refresh."""
+    return int(await db.fetchval("SELECT version FROM projection_version"))

@@ -9,17 +9,17 @@ from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from reporting.app import check, queries
 from shared import exports
-from shared.auth import Principal, Role, authenticate, check_school_scope, require, require_school
+from shared.auth import DistrictReader, Principal, Role, SchoolReader, authenticate, check_school_scope
+from shared.errors import Forbidden
 from shared.formatting import VN
 from shared.service import Runtime
 
 router = APIRouter(prefix="/api")
-READERS = (Role.ACCOUNTANT, Role.DISTRICT, Role.SERVICE)
 FeeType = Literal["tuition", "meals", "services", "insurance", "extra_classes", "other", "adjustment"]
 
 
@@ -28,16 +28,13 @@ def today() -> date:
 
 
 def _scope(**kwargs: Any) -> queries.Scope:
-    try:
-        return queries.Scope(**kwargs)
-    except queries.ScopeError as exc:
-        raise HTTPException(422, detail=str(exc)) from exc
+    return queries.Scope(**kwargs)
 
 
 def _district_allowed(p: Principal, district: str) -> None:
     if p.role is Role.SERVICE or (p.role is Role.DISTRICT and p.district == district):
         return
-    raise HTTPException(403, detail=f"token is not scoped to district {district}")
+    raise Forbidden(f"token is not scoped to district {district}")
 
 
 @router.get(
@@ -46,9 +43,9 @@ def _district_allowed(p: Principal, district: str) -> None:
 async def district_summary(
     district: str,
     rt: Runtime,
+    p: DistrictReader,
     period: str | None = None,
     fee_type: FeeType | None = None,
-    p: Principal = Depends(require(Role.DISTRICT, Role.SERVICE)),
 ) -> dict[str, Any]:
     _district_allowed(p, district)
     return await queries.district_view(rt.db(), _scope(district=district, period=period, fee_type=fee_type), today())
@@ -58,9 +55,9 @@ async def district_summary(
 async def district_trend(
     district: str,
     rt: Runtime,
+    p: DistrictReader,
     school_year: str | None = None,
     fee_type: FeeType | None = None,
-    p: Principal = Depends(require(Role.DISTRICT, Role.SERVICE)),
 ) -> list[dict[str, Any]]:
     _district_allowed(p, district)
     return await queries.trend(rt.db(), _scope(district=district, period=school_year, fee_type=fee_type), today())
@@ -74,9 +71,9 @@ async def district_trend(
 async def school_summary(
     school_id: str,
     rt: Runtime,
+    _: SchoolReader,
     period: str | None = None,
     fee_type: FeeType | None = None,
-    _: Principal = Depends(require_school(*READERS)),
 ) -> dict[str, Any]:
     return await queries.school_view(rt.db(), _scope(school=school_id, period=period, fee_type=fee_type), today())
 
@@ -85,9 +82,9 @@ async def school_summary(
 async def school_trend(
     school_id: str,
     rt: Runtime,
+    _: SchoolReader,
     school_year: str | None = None,
     fee_type: FeeType | None = None,
-    _: Principal = Depends(require_school(*READERS)),
 ) -> list[dict[str, Any]]:
     return await queries.trend(rt.db(), _scope(school=school_id, period=school_year, fee_type=fee_type), today())
 
@@ -97,7 +94,7 @@ async def school_trend(
     tags=["consistency"],
     summary="Recompute the school's figures from its events and compare with the projections",
 )
-async def consistency(school_id: str, rt: Runtime, _: Principal = Depends(require_school(*READERS))) -> dict[str, Any]:
+async def consistency(school_id: str, rt: Runtime, _: SchoolReader) -> dict[str, Any]:
     return await check.check_school(rt.db(), school_id, today())
 
 
@@ -134,9 +131,9 @@ async def district_export(
     district: str,
     fmt: Literal["csv", "xlsx"],
     rt: Runtime,
+    p: DistrictReader,
     period: str | None = None,
     fee_type: FeeType | None = None,
-    p: Principal = Depends(require(Role.DISTRICT, Role.SERVICE)),
 ) -> Response:
     _district_allowed(p, district)
     view = await queries.district_view(rt.db(), _scope(district=district, period=period, fee_type=fee_type), today())
@@ -153,14 +150,14 @@ async def stream(
 ) -> StreamingResponse:
     principal = await authenticate(request, token)
     if principal.role is Role.PARENT:
-        raise HTTPException(403, detail="parents have no dashboard")
+        raise Forbidden("parents have no dashboard")
     if school_id:
         await check_school_scope(principal, school_id, request.app.state.district_of)
 
     async def events() -> AsyncIterator[bytes]:
         last, idle = None, 0
         while not await request.is_disconnected():
-            version = await rt.db().fetchval("SELECT version FROM projection_version")
+            version = await queries.projection_version(rt.db())
             if version != last:
                 last, idle = version, 0
                 yield f"event: changed\ndata: {version}\n\n".encode()

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from reporting.app.projection import HANDLERS, logged
-from shared.events.consumer import Handler
+from reporting.app.projection import projection_handlers
+from shared.events.handlers import Handlers
 from shared.events.topics import Topic
 from shared.service import ConsumerSpec, ServiceRuntime
 
 
-def _handlers(_: ServiceRuntime) -> Mapping[str, Handler]:
-    return {event_type: logged(handler) for event_type, handler in HANDLERS.items()}
+def _projections(_: ServiceRuntime) -> Handlers:
+    return projection_handlers()
 
 
-CONSUMERS = [ConsumerSpec(name="projections", topics=[Topic.INVOICING, Topic.RECONCILIATION], handlers=_handlers)]
+CONSUMERS = [ConsumerSpec(name="projections", topics=[Topic.INVOICING, Topic.RECONCILIATION], handlers=_projections)]

@@ -1,0 +1,1 @@
+"""SQL of the invoicing service, one module per aggregate, named by intent."""

@@ -1,0 +1,73 @@
+"""What issuing a period reads (calendar, students not yet billed) and writes (invoices and lines by COPY)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+
+INVOICE_COLUMNS = [
+    "invoice_id",
+    "school_id",
+    "student_id",
+    "period",
+    "school_year",
+    "payment_reference",
+    "public_token",
+    "total",
+    "amount_paid",
+    "status",
+    "due_date",
+    "issued_at",
+]
+LINE_COLUMNS = [
+    "invoice_id",
+    "line_no",
+    "item_code",
+    "name",
+    "category",
+    "quantity",
+    "unit_amount",
+    "list_amount",
+    "reduction",
+    "policy_category",
+    "amount",
+]
+
+
+async def lock_period(conn: asyncpg.Connection, school_id: str, period: str) -> None:
+    """Two issuings of the same school and period wait for each other; the second finds everything issued."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('issue:' || $1 || ':' || $2))", school_id, period)
+
+
+async def next_counters(conn: asyncpg.Connection, count: int) -> list[int]:
+    rows = await conn.fetch("SELECT nextval('payment_reference_seq') AS n FROM generate_series(1, $1)", count)
+    return [int(r["n"]) for r in rows]
+
+
+async def school_days(conn: asyncpg.Connection, school_id: str, period: str) -> int | None:
+    days = await conn.fetchval(
+        "SELECT school_days FROM school_calendar WHERE school_id = $1 AND period = $2", school_id, period
+    )
+    return None if days is None else int(days)
+
+
+async def students_not_billed(conn: asyncpg.Connection, school_id: str, period: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT s.* FROM students s WHERE s.school_id = $1 AND s.left_at IS NULL AND NOT EXISTS "
+        "(SELECT 1 FROM invoices i WHERE i.student_id = s.student_id AND i.period = $2) ORDER BY s.student_code",
+        school_id,
+        period,
+    )
+
+
+async def count_issued(conn: asyncpg.Connection, school_id: str, period: str) -> int:
+    n = await conn.fetchval("SELECT count(*) FROM invoices WHERE school_id = $1 AND period = $2", school_id, period)
+    return int(n)
+
+
+async def add_invoices(
+    conn: asyncpg.Connection, invoices: Sequence[tuple[object, ...]], lines: Sequence[tuple[object, ...]]
+) -> None:
+    await conn.copy_records_to_table("invoices", records=invoices, columns=INVOICE_COLUMNS)
+    await conn.copy_records_to_table("invoice_lines", records=lines, columns=LINE_COLUMNS)

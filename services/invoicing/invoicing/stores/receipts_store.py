@@ -1,0 +1,26 @@
+"""Links from invoices to their receipts in force (from the receipts service's events)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+
+async def link(
+    conn: asyncpg.Connection, *, receipt_id: str, invoice_id: uuid.UUID, number: str, url: str, issued_at: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO invoice_receipts (receipt_id, invoice_id, number, url, issued_at) VALUES ($1, $2, $3, $4, $5) "
+        "ON CONFLICT (receipt_id) DO NOTHING",
+        receipt_id,
+        invoice_id,
+        number,
+        url,
+        issued_at,
+    )
+
+
+async def unlink(conn: asyncpg.Connection, receipt_id: str) -> None:
+    await conn.execute("DELETE FROM invoice_receipts WHERE receipt_id = $1", receipt_id)

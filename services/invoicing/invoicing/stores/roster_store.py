@@ -1,0 +1,82 @@
+"""Students of a school (personal fields sealed at rest), the policy categories, and the import log."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from shared.db import Executor
+
+
+async def students_of(db: Executor, school_id: str) -> list[asyncpg.Record]:
+    return await db.fetch("SELECT * FROM students WHERE school_id = $1", school_id)
+
+
+async def listing(db: Executor, school_id: str, *, include_left: bool) -> list[asyncpg.Record]:
+    return await db.fetch(
+        "SELECT student_id, student_code, full_name, date_of_birth, grade, class_name, guardian_name, "
+        "guardian_phone, policy_categories, virtual_account, left_at FROM students WHERE school_id = $1 "
+        "AND ($2 OR left_at IS NULL) ORDER BY class_name, student_code",
+        school_id,
+        include_left,
+    )
+
+
+async def policy_categories(db: Executor) -> list[asyncpg.Record]:
+    return await db.fetch("SELECT code, name, aliases FROM policy_categories")
+
+
+async def upsert_students(conn: asyncpg.Connection, rows: Sequence[tuple[object, ...]]) -> None:
+    """Rows of (student_id, school_id, code, name, birth, gender, grade, class, sealed id, guardian, sealed
+    phone, family key, virtual account, categories, left)."""
+    await conn.executemany(
+        """INSERT INTO students (student_id, school_id, student_code, full_name, date_of_birth, gender, grade,
+                                 class_name, national_id, guardian_name, guardian_phone, family_key,
+                                 virtual_account, policy_categories, left_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CASE WHEN $15 THEN now() END)
+           ON CONFLICT (school_id, student_code) DO UPDATE SET
+               full_name = EXCLUDED.full_name, date_of_birth = EXCLUDED.date_of_birth, gender = EXCLUDED.gender,
+               grade = EXCLUDED.grade, class_name = EXCLUDED.class_name, national_id = EXCLUDED.national_id,
+               guardian_name = EXCLUDED.guardian_name, guardian_phone = EXCLUDED.guardian_phone,
+               family_key = EXCLUDED.family_key, virtual_account = EXCLUDED.virtual_account,
+               policy_categories = EXCLUDED.policy_categories,
+               left_at = CASE WHEN $15 THEN coalesce(students.left_at, now()) END, updated_at = now()""",
+        rows,
+    )
+
+
+async def mark_left(conn: asyncpg.Connection, school_id: str, codes: list[str]) -> None:
+    if codes:
+        await conn.execute(
+            "UPDATE students SET left_at = now(), updated_at = now() "
+            "WHERE school_id = $1 AND student_code = ANY($2::text[]) AND left_at IS NULL",
+            school_id,
+            codes,
+        )
+
+
+async def record_import(
+    conn: asyncpg.Connection,
+    *,
+    school_id: str,
+    filename: str,
+    mode: str,
+    summary: dict[str, Any],
+    errors: list[dict[str, Any]],
+    imported_by: str,
+) -> None:
+    await conn.execute(
+        "INSERT INTO roster_imports (import_id, school_id, filename, mode, applied, summary, errors, imported_by) "
+        "VALUES ($1, $2, $3, $4, true, $5, $6, $7)",
+        uuid.uuid4(),
+        school_id,
+        filename,
+        mode,
+        json.dumps(summary, default=str),
+        json.dumps(errors),
+        imported_by,
+    )

@@ -1,0 +1,149 @@
+"""The one shape of every service (README, "Architecture"), checked on the code itself.
+
+- dependencies point inward: domain imports nothing of the outside; stores and adapters never import the
+  application or the entrypoints; the application never imports the entrypoints;
+- services never import each other, and the shared library imports no service;
+- routes and consumers hold no SQL;
+- every consumer registers each event type of its topics, handled or skipped on purpose;
+- no production function is longer than 60 lines.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+from shared.events.topics import events_on
+from shared.settings import ServiceSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ["invoicing", "reconciliation", "receipts", "reporting"]
+LAYERS = ["domain", "app", "stores", "adapters", "entrypoints"]
+# What each layer may not import (besides every other service, which no layer may import).
+FORBIDDEN = {
+    "domain": {"app", "stores", "adapters", "entrypoints", "main", "settings"},
+    "app": {"entrypoints", "main"},
+    "stores": {"app", "adapters", "entrypoints", "main"},
+    "adapters": {"app", "stores", "entrypoints", "main"},
+    "entrypoints": {"main"},
+}
+# The outside world the pure domain never touches.
+IO_LIBRARIES = {"asyncpg", "fastapi", "starlette", "aiokafka", "httpx", "uvicorn", "pydantic_settings", "structlog"}
+# Of the shared library, the domain may use only the pure parts.
+PURE_SHARED = {"shared.errors", "shared.money", "shared.payref", "shared.formatting"}
+SQL_CALLS = {"fetch", "fetchrow", "fetchval", "execute", "executemany", "copy_records_to_table", "copy_to_table"}
+MAX_FUNCTION_LINES = 60
+
+
+def _modules(service: str, layer: str) -> list[Path]:
+    return sorted((ROOT / "services" / service / service / layer).rglob("*.py"))
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names |= {f"{node.module}.{a.name}" for a in node.names}
+    return names
+
+
+def _production_files() -> list[Path]:
+    files = [p for s in SERVICES for p in (ROOT / "services" / s / s).rglob("*.py")]
+    return files + sorted((ROOT / "shared").rglob("*.py"))
+
+
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("layer", LAYERS)
+def test_dependencies_point_inward_and_services_never_import_each_other(service: str, layer: str) -> None:
+    wrong = []
+    for path in _modules(service, layer):
+        for name in _imports(path):
+            top, _, rest = name.partition(".")
+            inner = rest.split(".", 1)[0]
+            if top in SERVICES and top != service:
+                wrong.append(f"{path.name} imports another service: {name}")
+            elif top == service and inner in FORBIDDEN[layer]:
+                wrong.append(f"{path.name} ({layer}) imports {name}")
+            elif layer == "domain" and top in IO_LIBRARIES:
+                wrong.append(f"{path.name} (domain) imports {name}")
+            elif layer == "domain" and top == "shared" and name != "shared" and not name.startswith(tuple(PURE_SHARED)):
+                wrong.append(f"{path.name} (domain) imports {name}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_shared_library_imports_no_service() -> None:
+    wrong = [
+        f"{p.relative_to(ROOT)} imports {n}"
+        for p in sorted((ROOT / "shared").rglob("*.py"))
+        for n in _imports(p)
+        if n.split(".")[0] in SERVICES
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def _sql_calls(path: Path) -> list[str]:
+    return [
+        f"{path.relative_to(ROOT)}:{n.lineno} .{n.func.attr}()"
+        for n in ast.walk(ast.parse(path.read_text()))
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in SQL_CALLS
+    ]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_routes_and_consumers_hold_no_sql(service: str) -> None:
+    calls = [c for p in _modules(service, "entrypoints") if p.name != "cli.py" for c in _sql_calls(p)]
+    assert not calls, "SQL belongs in a store module:\n" + "\n".join(calls)
+
+
+# Services whose application layer has no SQL left: every query is in a store module.
+SQL_ONLY_IN_STORES = ["reconciliation", "receipts"]
+
+
+@pytest.mark.parametrize("service", SQL_ONLY_IN_STORES)
+def test_the_application_layer_holds_no_sql(service: str) -> None:
+    calls = [c for p in _modules(service, "app") for c in _sql_calls(p)]
+    assert not calls, "SQL belongs in a store module:\n" + "\n".join(calls)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_consumer_registers_each_event_type_of_its_topics(service: str) -> None:
+    main = importlib.import_module(f"{service}.main")
+    settings_cls = next(
+        v
+        for v in vars(importlib.import_module(f"{service}.settings")).values()
+        if isinstance(v, type) and issubclass(v, ServiceSettings) and v is not ServiceSettings
+    )
+
+    class Runtime:  # what a handler factory may use of the runtime, without a database
+        outbox = None
+        settings = settings_cls()
+
+        def settings_as(self, cls: type) -> object:
+            return self.settings
+
+    for spec in main.SPEC.consumers:
+        handlers = spec.handlers(Runtime())  # type: ignore[arg-type]
+        carried = frozenset().union(*(events_on(t) for t in spec.topics))
+        registered = handlers.handled | handlers.skipped
+        assert registered == carried, (
+            f"{service}.{spec.name}: not registered {sorted(carried - registered)}, "
+            f"not on its topics {sorted(registered - carried)}"
+        )
+
+
+def test_no_production_function_is_longer_than_60_lines() -> None:
+    long = [
+        f"{p.relative_to(ROOT)}:{n.lineno} {n.name} ({n.end_lineno - n.lineno + 1} lines)"
+        for p in _production_files()
+        for n in ast.walk(ast.parse(p.read_text()))
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+        and n.end_lineno is not None
+        and n.end_lineno - n.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert not long, "\n".join(long)
