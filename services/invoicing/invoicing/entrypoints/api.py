@@ -24,6 +24,20 @@ router = APIRouter()
 Settings = Annotated[InvoicingSettings, Depends(settings_dependency(InvoicingSettings))]
 
 
+class Student(Row):
+    student_id: uuid.UUID
+    student_code: str
+    full_name: str
+    date_of_birth: date | None
+    grade: str
+    class_name: str
+    guardian_name: str
+    guardian_phone: str
+    policy_categories: list[str]
+    virtual_account: str | None
+    left_at: datetime | None
+
+
 class SchoolIn(BaseModel):
     name: str = Field(min_length=1, examples=["Trường Mầm non Hoa Phượng"])
     district_code: str = Field(min_length=1, examples=["HN-CAU-GIAY"])
@@ -105,20 +119,6 @@ async def list_students(
 ) -> list[Student]:
     rows = await roster.list_students(rt.db(), settings.sealer(), school_id, include_left=include_left)
     return [Student(**r) for r in rows]
-
-
-class Student(Row):
-    student_id: uuid.UUID
-    student_code: str
-    full_name: str
-    date_of_birth: date | None
-    grade: str
-    class_name: str
-    guardian_name: str
-    guardian_phone: str
-    policy_categories: list[str]
-    virtual_account: str | None
-    left_at: datetime | None
 
 
 class ReasonIn(BaseModel):
