@@ -65,7 +65,6 @@ class ServiceRuntime:
         self.settings = settings
         self.outbox = Outbox(producer=spec.name, topic_prefix=settings.topic_prefix)
         self.pool: asyncpg.Pool | None = None
-        self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
         self.consumers: list[EventConsumer] = []
         self.revocations = RevocationList()
@@ -88,9 +87,13 @@ class ServiceRuntime:
         if not s.run_workers:
             return
         await ensure_topics(s.effective_kafka, all_topics(s.topic_prefix), partitions=s.topic_partitions)
-        self.producer = make_producer(s.effective_kafka, client_id=f"{self.spec.name}-relay")
-        await self.producer.start()
-        self.relay = OutboxRelay(self.pool, self.producer)
+
+        def new_producer() -> AIOKafkaProducer:
+            return make_producer(s.effective_kafka, client_id=f"{self.spec.name}-relay")
+
+        producer = new_producer()
+        await producer.start()
+        self.relay = OutboxRelay(self.pool, producer, new_producer=new_producer)
         self._tasks.append(asyncio.create_task(self._supervise("relay", self.relay.run), name="relay"))
         # Every service hears of revoked tokens, whichever service they were revoked at.
         auth = ConsumerSpec(name="auth", topics=[Topic.AUTH], handlers=lambda rt: revocation_handlers(rt.revocations))
@@ -130,6 +133,11 @@ class ServiceRuntime:
             await self.producer.stop()
         if self.pool is not None:
             await self.pool.close()
+
+    @property
+    def producer(self) -> AIOKafkaProducer | None:
+        """The relay's producer (it replaces a producer that can no longer send)."""
+        return self.relay.producer if self.relay is not None else None
 
     def settings_as(self, cls: type[S]) -> S:
         if not isinstance(self.settings, cls):

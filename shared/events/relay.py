@@ -6,15 +6,22 @@ them on restart with the same event ids, which the consumers' inbox absorbs.
 Ordering: one relay per database is active at a time (a session advisory lock; others wait as hot
 standbys), rows go out in `seq` order, and the idempotent producer keeps per-partition order across its
 retries. Writers of one aggregate serialise on that aggregate's row, so their `seq` order is commit order.
+
+A broker restart can leave the idempotent producer with sequence numbers the broker no longer accepts
+(`OutOfOrderSequenceNumber`, an unknown producer id): errors that are fatal for that producer instance,
+so every later send fails the same way. Given `new_producer`, the relay replaces it with a fresh one (a
+new producer id) and publishes the rows again; the transaction that would have marked them rolled back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import InvalidProducerIdMapping, OutOfOrderSequenceNumber, ProducerFenced, UnknownProducerId
 
 from shared.logging import get_logger
 
@@ -23,6 +30,8 @@ log = get_logger(__name__)
 # pg advisory lock key: "outbox relay" (any constant unique to this purpose).
 RELAY_LOCK_KEY = 0x7475_6974_6F62  # "tuitob"
 PRUNE_AFTER = "7 days"
+# Errors after which an idempotent producer instance cannot send again.
+FATAL_PRODUCER_ERRORS = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerIdMapping, ProducerFenced)
 
 
 class OutboxRelay:
@@ -31,11 +40,13 @@ class OutboxRelay:
         pool: asyncpg.Pool,
         producer: AIOKafkaProducer,
         *,
+        new_producer: Callable[[], AIOKafkaProducer] | None = None,
         batch_size: int = 1000,
         poll_interval: float = 0.5,
     ) -> None:
         self._pool = pool
         self._producer = producer
+        self._new_producer = new_producer
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._wake = asyncio.Event()
@@ -69,6 +80,23 @@ class OutboxRelay:
         log.debug("outbox.batch.published", count=len(rows), last_seq=rows[-1]["seq"])
         return len(rows)
 
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        return self._producer
+
+    async def _publish_or_renew(self) -> int:
+        try:
+            return await self.publish_batch()
+        except FATAL_PRODUCER_ERRORS as exc:
+            if self._new_producer is None:
+                raise
+            log.warning("outbox.relay.producer_renewed", error=type(exc).__name__)
+            old, self._producer = self._producer, self._new_producer()
+            with contextlib.suppress(Exception):
+                await old.stop()
+            await self._producer.start()
+            return 0
+
     async def prune(self) -> None:
         async with self._pool.acquire() as conn:
             await conn.execute(
@@ -94,7 +122,7 @@ class OutboxRelay:
             try:
                 while not stop.is_set():
                     self._wake.clear()
-                    published = await self.publish_batch()
+                    published = await self._publish_or_renew()
                     batches += 1
                     if batches % 10_000 == 0:
                         await self.prune()

@@ -11,6 +11,7 @@ import sys
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import OutOfOrderSequenceNumber
 
 from shared.db import create_pool
 from shared.events.consumer import EventConsumer
@@ -244,3 +245,37 @@ async def test_a_record_that_is_not_an_event_goes_to_dead_letters_and_the_rest_f
         stop.set()
         await task
         await sink.close()
+
+
+class _RefusedAfterBrokerRestart(AIOKafkaProducer):
+    """A real producer in the state a broker restart can leave it in: every send refused as out of sequence."""
+
+    async def send(self, *args: object, **kwargs: object) -> asyncio.Future[object]:
+        raise OutOfOrderSequenceNumber()
+
+
+async def test_the_relay_replaces_a_producer_the_broker_no_longer_accepts(shared_db, infra_endpoints, topic_prefix):
+    outbox = Outbox(producer="invoicing", topic_prefix=topic_prefix)
+    async with shared_db.acquire() as conn, conn.transaction():
+        await outbox.add(conn, Topic.INVOICING, SchoolRegistered(school_id="R1", name="1"), aggregate_id="R1")
+    refused = _RefusedAfterBrokerRestart(bootstrap_servers=infra_endpoints.kafka)
+    await refused.start()
+    relay = OutboxRelay(
+        shared_db,
+        refused,
+        new_producer=lambda: make_producer(infra_endpoints.kafka, client_id="test-renewed-relay"),
+        poll_interval=0.1,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await wait_until(
+            lambda: _count(shared_db, "SELECT count(*) FROM outbox WHERE published_at IS NOT NULL", 1),
+            what="the event published by a new producer",
+        )
+        assert relay.producer is not refused
+    finally:
+        stop.set()
+        await task
+        await relay.producer.stop()
+        await refused.stop()
