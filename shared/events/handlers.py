@@ -60,15 +60,6 @@ class Handlers:
         """Wrap every handler (e.g. to log each applied event)."""
         self._apply = {name: decorate(apply) for name, apply in self._apply.items()}
 
-    def merge(self, other: Handlers) -> Handlers:
-        out = Handlers()
-        for source in (self, other):
-            for name in source._apply.keys() & out._apply.keys():
-                raise ValueError(f"{name} is registered twice")
-            out._apply.update(source._apply)
-            out._skipped |= source._skipped
-        return out
-
     def handler_for(self, event_type: str) -> Apply | None:
         return self._apply.get(event_type)
 

@@ -117,6 +117,7 @@ def _issued_event(
     ref: str,
     due: date,
     lines: list[Line],
+    total: int,
 ) -> InvoiceIssued:
     return InvoiceIssued(
         invoice_id=str(invoice_id),
@@ -131,7 +132,7 @@ def _issued_event(
         period=period.code,
         school_year=period.school_year,
         payment_reference=ref,
-        total=sum(line.amount for line in lines),
+        total=total,
         due_date=due.isoformat(),
         family_key=s["family_key"],
         virtual_account=s["virtual_account"] or "",
@@ -169,9 +170,11 @@ async def _write(
     invoices: list[tuple[object, ...]] = []
     lines_rows: list[tuple[object, ...]] = []
     events: list[tuple[Message, str, str]] = []
+    grand_total = 0
     for (s, lines), ref in zip(priced, refs, strict=True):
         invoice_id = uuid.uuid4()
         total = sum(line.amount for line in lines)
+        grand_total += total
         status = status_for(total, 0)
         invoices.append(
             (
@@ -190,11 +193,11 @@ async def _write(
             )
         )
         lines_rows.extend(_line_row(invoice_id, n, ln) for n, ln in enumerate(lines, start=1))
-        event = _issued_event(invoice_id, school, s, period, ref, due, lines)
+        event = _issued_event(invoice_id, school, s, period, ref, due, lines, total)
         event.issued_at.FromDatetime(now)
         events.append((event, str(invoice_id), str(school["school_id"])))
         if status is Status.PAID:
             log.info("invoicing.invoice.nothing_due", invoice_id=str(invoice_id))
     await issuing_store.add_invoices(conn, invoices, lines_rows)
     await outbox.add_many(conn, Topic.INVOICING, events)
-    return sum(e.total for e, _, _ in events if isinstance(e, InvoiceIssued))
+    return grand_total
