@@ -102,7 +102,7 @@ def test_routes_and_consumers_hold_no_sql(service: str) -> None:
 
 
 # Services whose application layer has no SQL left: every query is in a store module.
-SQL_ONLY_IN_STORES = ["reconciliation", "receipts"]
+SQL_ONLY_IN_STORES = SERVICES
 
 
 @pytest.mark.parametrize("service", SQL_ONLY_IN_STORES)

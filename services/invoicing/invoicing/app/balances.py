@@ -9,7 +9,7 @@ import asyncpg
 
 from invoicing.app.invoices import emit_balance
 from invoicing.domain.invoices import Status, status_for
-from invoicing.stores import receipts_store
+from invoicing.stores import invoices_store, receipts_store
 from shared.events.outbox import Outbox
 from shared.logging import get_logger
 from tuition.receipts.v1.events_pb2 import ReceiptCancelled, ReceiptIssued
@@ -23,7 +23,7 @@ class UnknownInvoice(LookupError):
 
 
 async def _locked(conn: asyncpg.Connection, invoice_id: str) -> asyncpg.Record:
-    row = await conn.fetchrow("SELECT * FROM invoices WHERE invoice_id = $1 FOR UPDATE", uuid.UUID(invoice_id))
+    row = await invoices_store.lock(conn, uuid.UUID(invoice_id))
     if row is None:
         raise UnknownInvoice(f"payment for unknown invoice {invoice_id}")
     return row
@@ -33,15 +33,14 @@ async def on_payment_matched(conn: asyncpg.Connection, outbox: Outbox, msg: Paym
     inv = await _locked(conn, msg.invoice_id)
     paid_at = msg.paid_at.ToDatetime(tzinfo=UTC) if msg.HasField("paid_at") else datetime.now(UTC)
     # The payment id makes this idempotent on its own too (a replay with new event ids).
-    new = await conn.fetchval(
-        "INSERT INTO invoice_payments (payment_id, invoice_id, amount, channel, bank_reference, paid_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (payment_id) DO NOTHING RETURNING true",
-        msg.payment_id,
-        inv["invoice_id"],
-        msg.amount,
-        Channel.Name(msg.channel),
-        msg.bank_reference,
-        paid_at,
+    new = await invoices_store.record_payment(
+        conn,
+        payment_id=msg.payment_id,
+        invoice_id=inv["invoice_id"],
+        amount=msg.amount,
+        channel=Channel.Name(msg.channel),
+        bank_reference=msg.bank_reference,
+        paid_at=paid_at,
     )
     if not new:
         return
@@ -50,11 +49,7 @@ async def on_payment_matched(conn: asyncpg.Connection, outbox: Outbox, msg: Paym
 
 async def on_payment_reversed(conn: asyncpg.Connection, outbox: Outbox, msg: PaymentReversed) -> None:
     inv = await _locked(conn, msg.invoice_id)
-    amount = await conn.fetchval(
-        "UPDATE invoice_payments SET reversed_at = now() WHERE payment_id = $1 AND reversed_at IS NULL "
-        "RETURNING amount",
-        msg.payment_id,
-    )
+    amount = await invoices_store.reverse_payment(conn, msg.payment_id)
     if amount is None:
         log.warning("invoicing.payment.reverse_unknown", payment_id=msg.payment_id)
         return
@@ -63,9 +58,7 @@ async def on_payment_reversed(conn: asyncpg.Connection, outbox: Outbox, msg: Pay
 
 async def _apply(conn: asyncpg.Connection, outbox: Outbox, inv: asyncpg.Record, paid: int, payment_id: str) -> None:
     status = status_for(inv["total"], paid, cancelled=inv["status"] == Status.CANCELLED)
-    await conn.execute(
-        "UPDATE invoices SET amount_paid = $2, status = $3 WHERE invoice_id = $1", inv["invoice_id"], paid, str(status)
-    )
+    await invoices_store.set_paid(conn, inv["invoice_id"], paid, str(status))
     await emit_balance(conn, outbox, inv, total=inv["total"], paid=paid, status=status, payment_id=payment_id)
     log.info("invoicing.invoice.balance_changed", invoice_id=str(inv["invoice_id"]), status=str(status))
 

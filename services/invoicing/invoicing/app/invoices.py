@@ -9,6 +9,7 @@ import asyncpg
 
 from invoicing.app.issuing import next_references
 from invoicing.domain.invoices import Status, outstanding, status_for
+from invoicing.stores import invoices_store
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
@@ -22,9 +23,7 @@ from tuition.invoicing.v1.events_pb2 import (
 
 
 async def lock_invoice(conn: asyncpg.Connection, school_id: str, invoice_id: uuid.UUID) -> asyncpg.Record:
-    row = await conn.fetchrow(
-        "SELECT * FROM invoices WHERE invoice_id = $1 AND school_id = $2 FOR UPDATE", invoice_id, school_id
-    )
+    row = await invoices_store.lock(conn, invoice_id, school_id)
     if row is None:
         raise NotFound(f"no invoice {invoice_id} at school {school_id}")
     return row
@@ -72,13 +71,7 @@ async def cancel_invoice(
                 f"invoice {invoice_id} has {inv['amount_paid']} đồng paid: refund or move the payments "
                 "in reconciliation first, or adjust the invoice instead"
             )
-        await conn.execute(
-            "UPDATE invoices SET status = 'cancelled', cancelled_at = now(), cancel_reason = $2, "
-            "cancelled_by = $3 WHERE invoice_id = $1",
-            invoice_id,
-            reason.strip(),
-            by,
-        )
+        await invoices_store.cancel(conn, invoice_id, reason=reason.strip(), by=by)
         await outbox.add(
             conn,
             Topic.INVOICING,
@@ -109,17 +102,8 @@ async def adjust_invoice(
         if not 0 <= new_total <= MAX_AMOUNT:
             raise Invalid(f"the adjustment would make the total {new_total} (it must stay within 0…{MAX_AMOUNT})")
         status = status_for(new_total, inv["amount_paid"])
-        await conn.execute(
-            "INSERT INTO invoice_adjustments (adjustment_id, invoice_id, delta, reason, adjusted_by) "
-            "VALUES ($1, $2, $3, $4, $5)",
-            uuid.uuid4(),
-            invoice_id,
-            delta,
-            reason.strip(),
-            by,
-        )
-        await conn.execute(
-            "UPDATE invoices SET total = $2, status = $3 WHERE invoice_id = $1", invoice_id, new_total, str(status)
+        await invoices_store.adjust(
+            conn, invoice_id, delta=delta, new_total=new_total, status=str(status), reason=reason.strip(), by=by
         )
         await outbox.add(
             conn,
@@ -146,11 +130,7 @@ async def create_payment_group(
     if len(set(invoice_ids)) < 2:
         raise Invalid("a payment group needs at least two different invoices")
     async with pool.acquire() as conn, conn.transaction():
-        rows = await conn.fetch(
-            "SELECT i.*, s.family_key FROM invoices i JOIN students s USING (student_id) "
-            "WHERE i.invoice_id = ANY($1::uuid[]) ORDER BY i.invoice_id FOR UPDATE OF i",
-            list(set(invoice_ids)),
-        )
+        rows = await invoices_store.lock_with_families(conn, list(set(invoice_ids)))
         found = {r["invoice_id"] for r in rows}
         missing = [str(i) for i in invoice_ids if i not in found]
         if missing:
@@ -170,11 +150,14 @@ async def create_payment_group(
         group_id = uuid.uuid4()
         (reference,) = await next_references(conn, 1, kind="GD")
         token = secrets.token_urlsafe(18)
-        await conn.execute(
-            "INSERT INTO payment_groups VALUES ($1, $2, $3, $4, $5)", group_id, school_id, reference, token, total
-        )
-        await conn.executemany(
-            "INSERT INTO payment_group_invoices VALUES ($1, $2)", [(group_id, r["invoice_id"]) for r in rows]
+        await invoices_store.add_group(
+            conn,
+            group_id=group_id,
+            school_id=school_id,
+            reference=reference,
+            token=token,
+            total=total,
+            invoice_ids=[r["invoice_id"] for r in rows],
         )
         await outbox.add(
             conn,

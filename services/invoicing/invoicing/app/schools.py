@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import asyncpg
 
 from invoicing.domain.banks import BankAccountError, validate_account
 from invoicing.stores import schools_store
+from shared.db import Executor
 from shared.errors import Forbidden, Invalid, NotFound
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
@@ -95,34 +95,16 @@ async def _audit_account_change(
     old = {k: before[k] for k in AUDITED}
     if old == after:
         return
-    await conn.execute(
-        "INSERT INTO school_changes (school_id, changed_by, before, after) VALUES ($1, $2, $3, $4)",
-        before["school_id"],
-        actor.subject,
-        json.dumps(old),
-        json.dumps(after),
-    )
+    await schools_store.record_change(conn, before["school_id"], by=actor.subject, before=old, after=after)
     log.warning("invoicing.school.account_changed", school_id=before["school_id"], changed_by=actor.subject)
 
 
 async def school_changes(pool: asyncpg.Pool, school_id: str) -> list[dict[str, object]]:
-    rows = await pool.fetch(
-        "SELECT changed_by, changed_at, before, after FROM school_changes WHERE school_id = $1 ORDER BY change_id",
-        school_id,
-    )
-    return [
-        {
-            "changed_by": r["changed_by"],
-            "changed_at": r["changed_at"],
-            "before": json.loads(r["before"]),
-            "after": json.loads(r["after"]),
-        }
-        for r in rows
-    ]
+    return await schools_store.changes(pool, school_id)
 
 
-async def get_school(pool: asyncpg.Pool | asyncpg.Connection, school_id: str) -> dict[str, object]:
-    row = await pool.fetchrow("SELECT * FROM schools WHERE school_id = $1", school_id)
+async def get_school(db: Executor, school_id: str) -> dict[str, object]:
+    row = await schools_store.get(db, school_id)
     if row is None:
         raise NotFound(f"unknown school {school_id!r}")
     return dict(row)

@@ -17,7 +17,7 @@ from shared import exports, qr
 from shared.auth import Principal, Role, SchoolReader, SchoolStaff, ScopedReader, ServiceCaller, require
 from shared.errors import Forbidden
 from shared.money import Amount, SignedAmount
-from shared.schemas import Row
+from shared.schemas import Out, Row
 from shared.service import Runtime, settings_dependency
 
 router = APIRouter()
@@ -36,6 +36,202 @@ class Student(Row):
     policy_categories: list[str]
     virtual_account: str | None
     left_at: datetime | None
+
+
+class School(Row):
+    school_id: str
+    code: str
+    name: str
+    district_code: str
+    ownership: str
+    bank_bin: str
+    account_number: str
+    account_name: str
+    tax_code: str
+    address: str
+    created_at: datetime
+
+
+class SchoolChange(Out):
+    changed_by: str
+    changed_at: datetime
+    before: dict[str, str]
+    after: dict[str, str]
+
+
+class RowProblem(Out):
+    line: int
+    column: str
+    message: str
+
+
+class RosterImport(Out):
+    mode: str
+    applied: bool
+    rows: int
+    valid: int
+    created: list[str] = Field(description="codes of the pupils added")
+    updated: dict[str, list[str]] = Field(description="pupil code → the fields that changed")
+    unchanged: int
+    marked_left: list[str] = Field(description="codes of the pupils no longer in the file, marked as left")
+    errors: list[RowProblem]
+
+
+class PersonalData(Out):
+    student: dict[str, Any] = Field(description="the roster row, personal fields opened")
+    invoices: list[dict[str, Any]]
+    erasures: list[dict[str, Any]]
+    note: str
+
+
+class Erased(Out):
+    student_code: str
+    erased: bool
+
+
+class FeeRate(Out):
+    amount: int
+    grade: str | None
+    class_name: str | None
+
+
+class FeeItemOut(Out):
+    code: str
+    name: str
+    category: FeeCategory
+    cadence: Cadence
+    per_day: bool
+    state_funded: bool
+    one_off_period: str | None
+    rates: list[FeeRate]
+
+
+class PolicyCategory(Out):
+    code: str
+    name: str
+    legal_basis: str
+
+
+class PolicyRule(Row):
+    policy_id: int
+    school_id: str | None = Field(description="null: the national rule for every school")
+    category: str
+    fee_category: str
+    kind: str
+    value: int
+    effective_from: date
+    effective_to: date | None
+    legal_basis: str
+
+
+class Policies(Out):
+    categories: list[PolicyCategory]
+    policies: list[PolicyRule]
+
+
+class PolicyCreated(Out):
+    policy_id: int
+
+
+class Issued(Out):
+    period: str
+    created: int
+    already_issued: int
+    nothing_billed: int = Field(description="pupils with nothing to pay this period (no invoice)")
+    total_invoiced: int
+
+
+class InvoiceSummary(Out):
+    invoice_id: uuid.UUID
+    period: str
+    payment_reference: str
+    total: int
+    amount_paid: int
+    outstanding: int
+    status: str
+    due_date: date
+    student_code: str
+    full_name: str
+    class_name: str
+    pay_url: str = Field(description="the parent's payment page")
+
+
+class InvoiceLine(Out):
+    line_no: int
+    item_code: str
+    name: str
+    category: str
+    quantity: int
+    unit_amount: int
+    list_amount: int
+    reduction: int
+    policy_category: str | None
+    amount: int
+
+
+class Adjustment(Out):
+    delta: int
+    reason: str
+    adjusted_by: str
+    created_at: datetime
+
+
+class InvoicePayment(Out):
+    payment_id: str
+    amount: int
+    channel: str
+    bank_reference: str
+    paid_at: datetime
+    reversed_at: datetime | None
+
+
+class InvoiceReceipt(Out):
+    receipt_id: str
+    number: str
+    url: str
+    issued_at: datetime
+
+
+class InvoiceDetail(Row):
+    invoice_id: uuid.UUID
+    school_id: str
+    period: str
+    school_year: str
+    payment_reference: str
+    total: int
+    amount_paid: int
+    outstanding: int
+    status: str
+    due_date: date
+    student_code: str
+    full_name: str
+    class_name: str
+    lines: list[InvoiceLine]
+    adjustments: list[Adjustment]
+    payments: list[InvoicePayment]
+    receipts: list[InvoiceReceipt]
+
+
+class Adjusted(Out):
+    total: int
+    status: str
+
+
+class PaymentGroup(Out):
+    group_id: uuid.UUID
+    payment_reference: str
+    total: int
+    public_token: str
+    invoice_ids: list[uuid.UUID]
+
+
+class ReimbursementLine(Out):
+    policy_category: str | None
+    category_name: str
+    category: str
+    students: int
+    list_amount: int
+    reduction: int
 
 
 class SchoolIn(BaseModel):
@@ -64,11 +260,10 @@ SchoolRegistrar = Annotated[Principal, Depends(school_registrar)]
 
 
 @router.put("/schools/{school_id}", tags=["schools"], summary="Register or update a school and its account")
-async def put_school(school_id: str, body: SchoolIn, rt: Runtime, p: SchoolRegistrar) -> dict[str, Any]:
+async def put_school(school_id: str, body: SchoolIn, rt: Runtime, p: SchoolRegistrar) -> School:
     actor = schools.Actor(p.subject, p.district if p.role is Role.DISTRICT else None)
-    return await schools.register_school(
-        rt.db(), rt.outbox, schools.RegisterSchool(school_id, **body.model_dump()), actor
-    )
+    cmd = schools.RegisterSchool(school_id, **body.model_dump())
+    return School.model_validate(await schools.register_school(rt.db(), rt.outbox, cmd, actor))
 
 
 @router.get(
@@ -76,20 +271,22 @@ async def put_school(school_id: str, body: SchoolIn, rt: Runtime, p: SchoolRegis
     tags=["schools"],
     summary="Audited changes of the school's district and collection account (who, when, before, after)",
 )
-async def school_changes(school_id: str, rt: Runtime, _: SchoolReader) -> list[dict[str, Any]]:
+async def school_changes(school_id: str, rt: Runtime, _: SchoolReader) -> list[SchoolChange]:
     await schools.get_school(rt.db(), school_id)
-    return await schools.school_changes(rt.db(), school_id)
+    return [SchoolChange.model_validate(c) for c in await schools.school_changes(rt.db(), school_id)]
 
 
 @router.get("/schools/{school_id}", tags=["schools"])
-async def get_school(school_id: str, rt: Runtime, _: SchoolReader) -> dict[str, Any]:
-    return await schools.get_school(rt.db(), school_id)
+async def get_school(school_id: str, rt: Runtime, _: SchoolReader) -> School:
+    return School.model_validate(await schools.get_school(rt.db(), school_id))
 
 
 @router.post(
     "/schools/{school_id}/roster",
     tags=["roster"],
     summary="Import the roster (CSV or .xlsx): preview, apply (all or nothing) or apply valid rows only",
+    response_model=RosterImport,
+    responses={422: {"model": RosterImport, "description": "apply refused: the file has errors, nothing stored"}},
 )
 async def import_roster(
     school_id: str,
@@ -132,8 +329,10 @@ class ReasonIn(BaseModel):
 )
 async def export_personal_data(
     school_id: str, code: str, rt: Runtime, settings: Settings, _: SchoolStaff
-) -> dict[str, Any]:
-    return await personal_data.export(rt.db(), settings.sealer(), school_id=school_id, code=code)
+) -> PersonalData:
+    return PersonalData.model_validate(
+        await personal_data.export(rt.db(), settings.sealer(), school_id=school_id, code=code)
+    )
 
 
 @router.post(
@@ -141,8 +340,9 @@ async def export_personal_data(
     tags=["roster"],
     summary="Erase a pupil's personal data on request; invoices, payments and receipts keep their legal content",
 )
-async def erase_personal_data(school_id: str, code: str, body: ReasonIn, rt: Runtime, p: SchoolStaff) -> dict[str, Any]:
-    return await personal_data.erase(rt.db(), school_id=school_id, code=code, reason=body.reason, by=p.subject)
+async def erase_personal_data(school_id: str, code: str, body: ReasonIn, rt: Runtime, p: SchoolStaff) -> Erased:
+    erased = await personal_data.erase(rt.db(), school_id=school_id, code=code, reason=body.reason, by=p.subject)
+    return Erased.model_validate(erased)
 
 
 class RateIn(BaseModel):
@@ -187,18 +387,18 @@ async def delete_fee_item(school_id: str, code: str, rt: Runtime, _: SchoolStaff
 
 
 @router.get("/schools/{school_id}/fee-items", tags=["fees"])
-async def list_fee_items(school_id: str, rt: Runtime, _: SchoolReader) -> list[dict[str, Any]]:
+async def list_fee_items(school_id: str, rt: Runtime, _: SchoolReader) -> list[FeeItemOut]:
     return [
-        {
-            "code": i.code,
-            "name": i.name,
-            "category": i.category,
-            "cadence": i.cadence,
-            "per_day": i.per_day,
-            "state_funded": i.state_funded,
-            "one_off_period": i.one_off_period,
-            "rates": [r.__dict__ for r in i.rates],
-        }
+        FeeItemOut(
+            code=i.code,
+            name=i.name,
+            category=i.category,
+            cadence=i.cadence,
+            per_day=i.per_day,
+            state_funded=i.state_funded,
+            one_off_period=i.one_off_period,
+            rates=[FeeRate(amount=r.amount, grade=r.grade, class_name=r.class_name) for r in i.rates],
+        )
         for i in await fees.load_fee_items(rt.db(), school_id)
     ]
 
@@ -228,15 +428,16 @@ class PolicyIn(BaseModel):
 
 
 @router.get("/policies", tags=["fees"], summary="Policy categories and exemption/reduction rules")
-async def list_policies(rt: Runtime, p: ScopedReader) -> dict[str, Any]:
+async def list_policies(rt: Runtime, p: ScopedReader) -> Policies:
     """The national rules, and the schools' own rules the caller may see: an accountant its school's, a
     district its schools', a service all."""
-    return await fees.visible_policies(
+    visible = await fees.visible_policies(
         rt.db(),
         every_school=p.role is Role.SERVICE,
         school=p.school if p.role is Role.ACCOUNTANT else None,
         district=p.district if p.role is Role.DISTRICT else None,
     )
+    return Policies.model_validate(visible)
 
 
 @router.post(
@@ -245,14 +446,15 @@ async def list_policies(rt: Runtime, p: ScopedReader) -> dict[str, Any]:
     status_code=201,
     summary="A school's own exemption or reduction (e.g. meal support)",
 )
-async def add_school_policy(school_id: str, body: PolicyIn, rt: Runtime, _: SchoolStaff) -> dict[str, int]:
+async def add_school_policy(school_id: str, body: PolicyIn, rt: Runtime, _: SchoolStaff) -> PolicyCreated:
     policy_id = await fees.add_policy(rt.db(), fees.AddPolicy(school_id, **body.model_dump(mode="python")))
-    return {"policy_id": policy_id}
+    return PolicyCreated(policy_id=policy_id)
 
 
 @router.post("/policies", tags=["fees"], status_code=201, summary="A national rule for every school")
-async def add_national_policy(body: PolicyIn, rt: Runtime, _: ServiceCaller) -> dict[str, int]:
-    return {"policy_id": await fees.add_policy(rt.db(), fees.AddPolicy(None, **body.model_dump(mode="python")))}
+async def add_national_policy(body: PolicyIn, rt: Runtime, _: ServiceCaller) -> PolicyCreated:
+    policy_id = await fees.add_policy(rt.db(), fees.AddPolicy(None, **body.model_dump(mode="python")))
+    return PolicyCreated(policy_id=policy_id)
 
 
 class IssueIn(BaseModel):
@@ -271,12 +473,12 @@ async def issue(
     rt: Runtime,
     _: SchoolStaff,
     body: IssueIn | None = None,
-) -> dict[str, Any]:
+) -> Issued:
     body = body or IssueIn()
     result = await issuing.issue_period(
         rt.db(), rt.outbox, issuing.IssuePeriod(school_id, Period.parse(period), body.due_date, body.school_days)
     )
-    return result.__dict__
+    return Issued.model_validate(result, from_attributes=True)
 
 
 @router.get("/schools/{school_id}/invoices", tags=["invoices"])
@@ -289,8 +491,8 @@ async def list_invoices(
     status: str | None = None,
     limit: int = Query(200, ge=1, le=5000),
     offset: int = Query(0, ge=0, le=10_000_000),
-) -> list[dict[str, Any]]:
-    return await queries.list_invoices(
+) -> list[InvoiceSummary]:
+    rows = await queries.list_invoices(
         rt.db(),
         school_id,
         period=period,
@@ -299,11 +501,12 @@ async def list_invoices(
         offset=offset,
         public_url=settings.public_url,
     )
+    return [InvoiceSummary.model_validate(r) for r in rows]
 
 
 @router.get("/schools/{school_id}/invoices/{invoice_id}", tags=["invoices"])
-async def get_invoice(school_id: str, invoice_id: uuid.UUID, rt: Runtime, _: SchoolStaff) -> dict[str, Any]:
-    return await queries.invoice_detail(rt.db(), invoice_id, school_id)
+async def get_invoice(school_id: str, invoice_id: uuid.UUID, rt: Runtime, _: SchoolStaff) -> InvoiceDetail:
+    return InvoiceDetail.model_validate(await queries.invoice_detail(rt.db(), invoice_id, school_id))
 
 
 @router.post("/schools/{school_id}/invoices/{invoice_id}/cancel", tags=["invoices"], status_code=204)
@@ -319,8 +522,8 @@ class AdjustIn(BaseModel):
 
 
 @router.post("/schools/{school_id}/invoices/{invoice_id}/adjustments", tags=["invoices"])
-async def adjust(school_id: str, invoice_id: uuid.UUID, body: AdjustIn, rt: Runtime, p: SchoolStaff) -> dict[str, Any]:
-    return await invoices.adjust_invoice(
+async def adjust(school_id: str, invoice_id: uuid.UUID, body: AdjustIn, rt: Runtime, p: SchoolStaff) -> Adjusted:
+    adjusted = await invoices.adjust_invoice(
         rt.db(),
         rt.outbox,
         school_id=school_id,
@@ -329,6 +532,7 @@ async def adjust(school_id: str, invoice_id: uuid.UUID, body: AdjustIn, rt: Runt
         reason=body.reason,
         by=p.subject,
     )
+    return Adjusted.model_validate(adjusted)
 
 
 @router.get(
@@ -364,14 +568,16 @@ class GroupIn(BaseModel):
     status_code=201,
     summary="One reference and QR for several open invoices of one family",
 )
-async def payment_group(school_id: str, body: GroupIn, rt: Runtime, _: SchoolStaff) -> dict[str, Any]:
-    return await invoices.create_payment_group(rt.db(), rt.outbox, school_id=school_id, invoice_ids=body.invoice_ids)
+async def payment_group(school_id: str, body: GroupIn, rt: Runtime, _: SchoolStaff) -> PaymentGroup:
+    group = await invoices.create_payment_group(rt.db(), rt.outbox, school_id=school_id, invoice_ids=body.invoice_ids)
+    return PaymentGroup.model_validate(group)
 
 
 @router.get(
     "/schools/{school_id}/reports/reimbursement",
     tags=["reports"],
     summary="Exempted/reduced amounts per policy category, claimed from the state budget",
+    response_model=list[ReimbursementLine],
 )
 async def reimbursement(
     school_id: str,

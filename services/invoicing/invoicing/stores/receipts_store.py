@@ -7,6 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
+from shared.db import Executor
+
 
 async def link(
     conn: asyncpg.Connection, *, receipt_id: str, invoice_id: uuid.UUID, number: str, url: str, issued_at: datetime
@@ -24,3 +26,10 @@ async def link(
 
 async def unlink(conn: asyncpg.Connection, receipt_id: str) -> None:
     await conn.execute("DELETE FROM invoice_receipts WHERE receipt_id = $1", receipt_id)
+
+
+async def for_invoice(db: Executor, invoice_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await db.fetch(
+        "SELECT receipt_id, number, url, issued_at FROM invoice_receipts WHERE invoice_id = $1 ORDER BY issued_at",
+        invoice_id,
+    )

@@ -80,3 +80,32 @@ async def record_import(
         json.dumps(errors),
         imported_by,
     )
+
+
+async def student(db: Executor, school_id: str, code: str) -> asyncpg.Record | None:
+    return await db.fetchrow("SELECT * FROM students WHERE school_id = $1 AND student_code = $2", school_id, code)
+
+
+async def invoices_of(db: Executor, student_id: object) -> list[asyncpg.Record]:
+    return await db.fetch(
+        "SELECT invoice_id, period, total, amount_paid, status, payment_reference, issued_at FROM invoices "
+        "WHERE student_id = $1 ORDER BY period",
+        student_id,
+    )
+
+
+async def erasures_of(db: Executor, student_id: object) -> list[asyncpg.Record]:
+    return await db.fetch("SELECT erased_by, erased_at, reason FROM student_erasures WHERE student_id = $1", student_id)
+
+
+async def erase_personal_data(conn: asyncpg.Connection, student_id: object, *, by: str, reason: str) -> None:
+    """The roster forgets the pupil's personal data (the pupil leaves); the erasure itself is recorded."""
+    await conn.execute(
+        "UPDATE students SET national_id = '', date_of_birth = NULL, gender = NULL, guardian_name = '', "
+        "guardian_phone = '', erased_at = now(), left_at = coalesce(left_at, now()), updated_at = now() "
+        "WHERE student_id = $1",
+        student_id,
+    )
+    await conn.execute(
+        "INSERT INTO student_erasures (student_id, erased_by, reason) VALUES ($1, $2, $3)", student_id, by, reason
+    )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import asyncpg
+
+from shared.db import Executor
 
 
 async def get_for_update(conn: asyncpg.Connection, school_id: str) -> asyncpg.Record | None:
@@ -25,3 +29,35 @@ async def upsert_if_changed(conn: asyncpg.Connection, row: tuple[object, ...]) -
         *row,
     )
     return bool(changed)
+
+
+async def get(db: Executor, school_id: str) -> asyncpg.Record | None:
+    return await db.fetchrow("SELECT * FROM schools WHERE school_id = $1", school_id)
+
+
+async def record_change(
+    conn: asyncpg.Connection, school_id: str, *, by: str, before: dict[str, str], after: dict[str, str]
+) -> None:
+    await conn.execute(
+        "INSERT INTO school_changes (school_id, changed_by, before, after) VALUES ($1, $2, $3, $4)",
+        school_id,
+        by,
+        json.dumps(before),
+        json.dumps(after),
+    )
+
+
+async def changes(db: Executor, school_id: str) -> list[dict[str, object]]:
+    rows = await db.fetch(
+        "SELECT changed_by, changed_at, before, after FROM school_changes WHERE school_id = $1 ORDER BY change_id",
+        school_id,
+    )
+    return [
+        {
+            "changed_by": r["changed_by"],
+            "changed_at": r["changed_at"],
+            "before": json.loads(r["before"]),
+            "after": json.loads(r["after"]),
+        }
+        for r in rows
+    ]

@@ -9,8 +9,9 @@ from typing import Any
 
 import asyncpg
 
-from reporting.app.queries import Scope, totals
 from reporting.domain.figures import CASHLESS_CHANNELS, InvoiceFacts, figures_of
+from reporting.domain.scope import Scope
+from reporting.stores import figures_store
 from shared.events.envelope import unwrap
 from tuition.invoicing.v1.events_pb2 import InvoiceAdjusted, InvoiceCancelled, InvoiceIssued
 from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched, PaymentReversed
@@ -90,15 +91,15 @@ def replay(envelopes: list[bytes]) -> list[InvoiceFacts]:
 
 
 async def check_school(pool: asyncpg.Pool, school_id: str, today: date) -> dict[str, Any]:
-    rows = await pool.fetch("SELECT envelope FROM event_log WHERE school_id = $1 ORDER BY seq", school_id)
-    recomputed = figures_of(replay([bytes(r["envelope"]) for r in rows]), today=today).as_dict()
-    projected = (await totals(pool, Scope(school=school_id), today)).as_dict()
+    envelopes = await figures_store.logged_envelopes(pool, school_id)
+    recomputed = figures_of(replay(envelopes), today=today).as_dict()
+    projected = (await figures_store.totals(pool, Scope(school=school_id), today)).as_dict()
     differences = {
         k: {"from_events": recomputed[k], "shown": projected[k]} for k in COMPARED if recomputed[k] != projected[k]
     }
     return {
         "school_id": school_id,
-        "events": len(rows),
+        "events": len(envelopes),
         "consistent": not differences,
         "differences": differences,
         "figures": projected,

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from reporting.app import check, queries
+from reporting.domain.scope import Scope
 from shared import exports
 from shared.auth import DistrictReader, Principal, Role, SchoolReader, authenticate, check_school_scope
 from shared.errors import Forbidden
@@ -27,8 +28,8 @@ def today() -> date:
     return datetime.now(VN).date()
 
 
-def _scope(**kwargs: Any) -> queries.Scope:
-    return queries.Scope(**kwargs)
+def _scope(**kwargs: Any) -> Scope:
+    return Scope(**kwargs)
 
 
 def _district_allowed(p: Principal, district: str) -> None:

@@ -1,0 +1,200 @@
+"""Invoices after issuing: their balance, payments, cancellation and adjustments; the read side's lists and
+details; family payment groups."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+from shared.db import Executor
+
+
+async def lock(conn: asyncpg.Connection, invoice_id: uuid.UUID, school_id: str | None = None) -> asyncpg.Record | None:
+    """The invoice, locked for this transaction (of that school, when one is given)."""
+    return await conn.fetchrow(
+        "SELECT * FROM invoices WHERE invoice_id = $1 AND ($2::text IS NULL OR school_id = $2) FOR UPDATE",
+        invoice_id,
+        school_id,
+    )
+
+
+async def record_payment(
+    conn: asyncpg.Connection,
+    *,
+    payment_id: str,
+    invoice_id: uuid.UUID,
+    amount: int,
+    channel: str,
+    bank_reference: str,
+    paid_at: datetime,
+) -> bool:
+    """True if the payment is new (its id makes a replay with new event ids harmless)."""
+    new = await conn.fetchval(
+        "INSERT INTO invoice_payments (payment_id, invoice_id, amount, channel, bank_reference, paid_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (payment_id) DO NOTHING RETURNING true",
+        payment_id,
+        invoice_id,
+        amount,
+        channel,
+        bank_reference,
+        paid_at,
+    )
+    return bool(new)
+
+
+async def reverse_payment(conn: asyncpg.Connection, payment_id: str) -> int | None:
+    """The amount of the payment now reversed; None if there is no such payment in force."""
+    amount = await conn.fetchval(
+        "UPDATE invoice_payments SET reversed_at = now() WHERE payment_id = $1 AND reversed_at IS NULL "
+        "RETURNING amount",
+        payment_id,
+    )
+    return None if amount is None else int(amount)
+
+
+async def set_paid(conn: asyncpg.Connection, invoice_id: uuid.UUID, paid: int, status: str) -> None:
+    await conn.execute(
+        "UPDATE invoices SET amount_paid = $2, status = $3 WHERE invoice_id = $1", invoice_id, paid, status
+    )
+
+
+async def cancel(conn: asyncpg.Connection, invoice_id: uuid.UUID, *, reason: str, by: str) -> None:
+    await conn.execute(
+        "UPDATE invoices SET status = 'cancelled', cancelled_at = now(), cancel_reason = $2, "
+        "cancelled_by = $3 WHERE invoice_id = $1",
+        invoice_id,
+        reason,
+        by,
+    )
+
+
+async def adjust(
+    conn: asyncpg.Connection, invoice_id: uuid.UUID, *, delta: int, new_total: int, status: str, reason: str, by: str
+) -> None:
+    """The new total, with the adjustment kept in the invoice's history."""
+    await conn.execute(
+        "INSERT INTO invoice_adjustments (adjustment_id, invoice_id, delta, reason, adjusted_by) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        uuid.uuid4(),
+        invoice_id,
+        delta,
+        reason,
+        by,
+    )
+    await conn.execute(
+        "UPDATE invoices SET total = $2, status = $3 WHERE invoice_id = $1", invoice_id, new_total, status
+    )
+
+
+async def lock_with_families(conn: asyncpg.Connection, invoice_ids: list[uuid.UUID]) -> list[asyncpg.Record]:
+    """The invoices (locked, in id order) with their pupil's family key."""
+    return await conn.fetch(
+        "SELECT i.*, s.family_key FROM invoices i JOIN students s USING (student_id) "
+        "WHERE i.invoice_id = ANY($1::uuid[]) ORDER BY i.invoice_id FOR UPDATE OF i",
+        invoice_ids,
+    )
+
+
+async def add_group(
+    conn: asyncpg.Connection,
+    *,
+    group_id: uuid.UUID,
+    school_id: str,
+    reference: str,
+    token: str,
+    total: int,
+    invoice_ids: list[uuid.UUID],
+) -> None:
+    await conn.execute(
+        "INSERT INTO payment_groups VALUES ($1, $2, $3, $4, $5)", group_id, school_id, reference, token, total
+    )
+    await conn.executemany("INSERT INTO payment_group_invoices VALUES ($1, $2)", [(group_id, i) for i in invoice_ids])
+
+
+async def group_by_token(db: Executor, token: str) -> asyncpg.Record | None:
+    return await db.fetchrow("SELECT * FROM payment_groups WHERE public_token = $1", token)
+
+
+async def group_invoice_ids(db: Executor, group_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await db.fetch(
+        "SELECT invoice_id FROM payment_group_invoices WHERE group_id = $1 ORDER BY invoice_id", group_id
+    )
+    return [r["invoice_id"] for r in rows]
+
+
+async def id_by_token(db: Executor, token: str) -> uuid.UUID | None:
+    return await db.fetchval("SELECT invoice_id FROM invoices WHERE public_token = $1", token)  # type: ignore[no-any-return]
+
+
+async def school_list(
+    db: Executor, school_id: str, *, period: str | None, status: str | None, limit: int, offset: int
+) -> list[asyncpg.Record]:
+    return await db.fetch(
+        """SELECT i.invoice_id, i.period, i.payment_reference, i.total, i.amount_paid, i.status, i.due_date,
+                  i.public_token, s.student_code, s.full_name, s.class_name
+           FROM invoices i JOIN students s USING (student_id)
+           WHERE i.school_id = $1 AND ($2::text IS NULL OR i.period = $2) AND ($3::text IS NULL OR i.status = $3)
+           ORDER BY s.class_name, s.student_code, i.period LIMIT $4 OFFSET $5""",
+        school_id,
+        period,
+        status,
+        limit,
+        offset,
+    )
+
+
+async def with_pupil_and_school(db: Executor, invoice_id: uuid.UUID, school_id: str | None) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        """SELECT i.*, s.student_code, s.full_name, s.class_name, s.grade, s.guardian_name, s.virtual_account,
+                  sc.name AS school_name, sc.bank_bin, sc.account_number, sc.account_name
+           FROM invoices i JOIN students s USING (student_id) JOIN schools sc ON sc.school_id = i.school_id
+           WHERE i.invoice_id = $1 AND ($2::text IS NULL OR i.school_id = $2)""",
+        invoice_id,
+        school_id,
+    )
+
+
+async def lines(db: Executor, invoice_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await db.fetch(
+        "SELECT line_no, item_code, name, category, quantity, unit_amount, list_amount, reduction, "
+        "policy_category, amount FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no",
+        invoice_id,
+    )
+
+
+async def adjustments(db: Executor, invoice_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await db.fetch(
+        "SELECT delta, reason, adjusted_by, created_at FROM invoice_adjustments WHERE invoice_id = $1 "
+        "ORDER BY created_at",
+        invoice_id,
+    )
+
+
+async def payments(db: Executor, invoice_id: uuid.UUID) -> list[asyncpg.Record]:
+    return await db.fetch(
+        "SELECT payment_id, amount, channel, bank_reference, paid_at, reversed_at FROM invoice_payments "
+        "WHERE invoice_id = $1 ORDER BY paid_at",
+        invoice_id,
+    )
+
+
+async def reductions_by_policy(
+    db: Executor, school_id: str, *, school_year: str | None, period: str | None, state_funded: str
+) -> list[asyncpg.Record]:
+    """Exempted and reduced amounts per policy category and fee category; the state-funded tuition first."""
+    return await db.fetch(
+        """SELECT l.policy_category, coalesce(pc.name, 'Nhà nước chi trả học phí') AS category_name, l.category,
+                  count(DISTINCT i.student_id) AS students, sum(l.list_amount)::bigint AS list_amount,
+                  sum(l.reduction)::bigint AS reduction
+           FROM invoice_lines l JOIN invoices i USING (invoice_id)
+           LEFT JOIN policy_categories pc ON pc.code = l.policy_category
+           WHERE i.school_id = $1 AND i.status <> 'cancelled' AND l.reduction > 0
+             AND ($2::text IS NULL OR i.school_year = $2) AND ($3::text IS NULL OR i.period = $3)
+           GROUP BY 1, 2, 3 ORDER BY (l.policy_category = $4) DESC, 1, 3""",
+        school_id,
+        school_year,
+        period,
+        state_funded,
+    )

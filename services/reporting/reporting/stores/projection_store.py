@@ -1,0 +1,190 @@
+"""The projection tables as the events build them: schools, invoices with their fees and reductions,
+payments, what each invoice has collected per fee type, the event log and the projection's version."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+import asyncpg
+
+
+async def upsert_school(
+    conn: asyncpg.Connection, school_id: str, *, name: str, district: str, ownership: str, has_account: bool
+) -> None:
+    await conn.execute(
+        "INSERT INTO schools VALUES ($1, $2, $3, $4, $5) ON CONFLICT (school_id) DO UPDATE SET name = $2, "
+        "district_code = $3, ownership = $4, has_account = $5",
+        school_id,
+        name,
+        district,
+        ownership,
+        has_account,
+    )
+    # Invoices that arrived before their school learn its district now.
+    await conn.execute(
+        "UPDATE invoices SET district_code = $2 WHERE school_id = $1 AND district_code <> $2", school_id, district
+    )
+
+
+async def add_invoice(
+    conn: asyncpg.Connection,
+    invoice_id: uuid.UUID,
+    *,
+    school_id: str,
+    student_id: str,
+    grade: int,
+    class_name: str,
+    period: str,
+    quarter: str,
+    school_year: str,
+    due_date: date,
+    total: int,
+    district: str,
+) -> bool:
+    """True if the invoice is new; without a district it takes its school's, if the school is known yet."""
+    inserted = await conn.fetchval(
+        "INSERT INTO invoices (invoice_id, school_id, student_id, grade, class_name, period, quarter, school_year, "
+        "due_date, total, district_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+        "coalesce(nullif($11, ''), (SELECT district_code FROM schools WHERE school_id = $2), '')) "
+        "ON CONFLICT DO NOTHING RETURNING true",
+        invoice_id,
+        school_id,
+        student_id,
+        grade,
+        class_name,
+        period,
+        quarter,
+        school_year,
+        due_date,
+        total,
+        district,
+    )
+    return bool(inserted)
+
+
+async def add_fees(
+    conn: asyncpg.Connection,
+    invoice_id: uuid.UUID,
+    fees: dict[str, int],
+    reductions: dict[tuple[str, str], int],
+) -> None:
+    """The invoice's amount per fee category, and its reductions per (policy category, fee category)."""
+    await conn.executemany(
+        "INSERT INTO invoice_fees VALUES ($1, $2, $3)", [(invoice_id, k, v) for k, v in fees.items()]
+    )
+    await conn.executemany(
+        "INSERT INTO invoice_reductions VALUES ($1, $2, $3, $4)",
+        [(invoice_id, p, c, v) for (p, c), v in reductions.items()],
+    )
+
+
+async def adjust_invoice(conn: asyncpg.Connection, invoice_id: uuid.UUID, *, new_total: int, delta: int) -> None:
+    """The new total; the difference is a fee category of its own, `adjustment`."""
+    await conn.execute("UPDATE invoices SET total = $2 WHERE invoice_id = $1", invoice_id, new_total)
+    await conn.execute(
+        "INSERT INTO invoice_fees VALUES ($1, 'adjustment', $2) ON CONFLICT (invoice_id, category) "
+        "DO UPDATE SET amount = invoice_fees.amount + $2",
+        invoice_id,
+        delta,
+    )
+
+
+async def cancel_invoice(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> None:
+    await conn.execute("UPDATE invoices SET cancelled = true WHERE invoice_id = $1", invoice_id)
+
+
+async def add_payment(
+    conn: asyncpg.Connection,
+    payment_id: str,
+    *,
+    invoice_id: uuid.UUID,
+    school_id: str,
+    amount: int,
+    channel: str,
+    cashless: bool,
+    paid_at: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO payments VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (payment_id) DO NOTHING",
+        payment_id,
+        invoice_id,
+        school_id,
+        amount,
+        channel,
+        cashless,
+        paid_at,
+    )
+
+
+async def reverse_payment(conn: asyncpg.Connection, payment_id: str) -> None:
+    await conn.execute("UPDATE payments SET reversed = true WHERE payment_id = $1", payment_id)
+
+
+async def invoice_total(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> int | None:
+    total = await conn.fetchval("SELECT total FROM invoices WHERE invoice_id = $1", invoice_id)
+    return None if total is None else int(total)
+
+
+async def invoice_fees(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> dict[str, int]:
+    rows = await conn.fetch("SELECT category, amount FROM invoice_fees WHERE invoice_id = $1", invoice_id)
+    return {r["category"]: r["amount"] for r in rows}
+
+
+async def payments_in_force(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> asyncpg.Record:
+    """cashless and cash sums, number of payments and of cashless ones, reversed payments left out."""
+    row = await conn.fetchrow(
+        "SELECT coalesce(sum(amount) FILTER (WHERE cashless), 0)::bigint AS cashless, "
+        "coalesce(sum(amount) FILTER (WHERE NOT cashless), 0)::bigint AS cash, count(*) AS payments, "
+        "count(*) FILTER (WHERE cashless) AS cashless_payments FROM payments "
+        "WHERE invoice_id = $1 AND NOT reversed",
+        invoice_id,
+    )
+    assert row is not None  # an aggregate always has its row
+    return row
+
+
+async def set_collected(
+    conn: asyncpg.Connection,
+    invoice_id: uuid.UUID,
+    split: dict[str, tuple[int, int]],
+    *,
+    invoiced: int,
+    payments: int,
+    cashless_payments: int,
+    paid_up: bool,
+) -> None:
+    """What the invoice has collected, per fee category (collected, of which cashless) and in total."""
+    await conn.execute("DELETE FROM invoice_collected WHERE invoice_id = $1", invoice_id)
+    await conn.executemany(
+        "INSERT INTO invoice_collected VALUES ($1, $2, $3, $4)", [(invoice_id, k, v[0], v[1]) for k, v in split.items()]
+    )
+    await conn.execute(
+        "UPDATE invoices SET invoiced = $2, collected = $3, cashless = $4, payments = $5, cashless_payments = $6, "
+        "paid_up = $7 WHERE invoice_id = $1",
+        invoice_id,
+        invoiced,
+        sum(v[0] for v in split.values()),
+        sum(v[1] for v in split.values()),
+        payments,
+        cashless_payments,
+        paid_up,
+    )
+
+
+async def log_event(
+    conn: asyncpg.Connection, event_id: uuid.UUID, event_type: str, school_id: str, envelope: bytes
+) -> None:
+    """The consistency check recomputes the figures from this log."""
+    await conn.execute(
+        "INSERT INTO event_log (event_id, event_type, school_id, envelope) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (event_id) DO NOTHING",
+        event_id,
+        event_type,
+        school_id,
+        envelope,
+    )
+
+
+async def bump_version(conn: asyncpg.Connection) -> None:
+    await conn.execute("UPDATE projection_version SET version = version + 1")
