@@ -7,6 +7,8 @@ row's further columns through (`Row`), so that adding a column never breaks a cl
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
 
@@ -16,3 +18,8 @@ class Out(BaseModel):
 
 class Row(BaseModel):
     model_config = ConfigDict(extra="allow")
+
+
+def files(*media_types: str, description: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI answer of a route that returns a file or a stream (with `response_class=Response`)."""
+    return {200: {"description": description, "content": {t: {} for t in media_types}}}

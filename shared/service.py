@@ -254,6 +254,19 @@ def build_app(
     return app
 
 
+class ConsumerCounts(BaseModel):
+    applied: int
+    duplicates: int
+    dead_lettered: int
+    unknown_types: dict[str, int] = Field(description="events of a type the consumer does not know, by type")
+
+
+class Readiness(BaseModel):
+    status: str = Field(description="ok or unavailable")
+    checks: dict[str, str] = Field(description="postgres and kafka: ok, or what is wrong")
+    consumers: dict[str, ConsumerCounts]
+
+
 def _install_error_model_and_probes(app: FastAPI, spec: ServiceSpec, runtime: ServiceRuntime) -> None:
     """Correlation ids, the one mapping of errors to HTTP, and the health and readiness probes."""
 
@@ -283,7 +296,13 @@ def _install_error_model_and_probes(app: FastAPI, spec: ServiceSpec, runtime: Se
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": spec.name}
 
-    @app.get("/readyz", tags=["ops"], summary="The service's database and Kafka answer")
+    @app.get(
+        "/readyz",
+        tags=["ops"],
+        summary="The service's database and Kafka answer",
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "the database or Kafka does not answer"}},
+    )
     async def readyz() -> JSONResponse:
         checks = await runtime.readiness()
         ok = all(v == "ok" for v in checks.values())

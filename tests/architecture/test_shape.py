@@ -147,3 +147,26 @@ def test_no_production_function_is_longer_than_60_lines() -> None:
         and n.end_lineno - n.lineno + 1 > MAX_FUNCTION_LINES
     ]
     assert not long, "\n".join(long)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_operation_declares_its_answer(service: str) -> None:
+    """A JSON answer has a schema in the OpenAPI document; a file or stream names its media types."""
+    main = importlib.import_module(f"{service}.main")
+    settings_cls = getattr(importlib.import_module(f"{service}.settings"), f"{service.capitalize()}Settings")
+    settings = settings_cls(database="unused", pg_dsn="postgresql://unused@127.0.0.1:1/unused")
+    spec = main.create_app(settings).openapi()
+    bare = []
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            answers = {code: r for code, r in op["responses"].items() if code.startswith("2")}
+            if list(answers) == ["204"]:
+                continue
+            contents = [r.get("content", {}) for r in answers.values()]
+            if not any(
+                media and (media != "application/json" or body.get("schema"))
+                for c in contents
+                for media, body in c.items()
+            ):
+                bare.append(f"{method.upper()} {path}")
+    assert not bare, "no declared answer:\n" + "\n".join(bare)

@@ -17,7 +17,7 @@ from shared import exports, qr
 from shared.auth import Principal, Role, SchoolReader, SchoolStaff, ScopedReader, ServiceCaller, require
 from shared.errors import Forbidden
 from shared.money import Amount, SignedAmount
-from shared.schemas import Out, Row
+from shared.schemas import Out, Row, files
 from shared.service import Runtime, settings_dependency
 
 router = APIRouter()
@@ -539,6 +539,8 @@ async def adjust(school_id: str, invoice_id: uuid.UUID, body: AdjustIn, rt: Runt
     "/schools/{school_id}/invoices/{invoice_id}/qr.{fmt}",
     tags=["invoices"],
     summary="The invoice's VietQR: txt (payload), png or svg",
+    response_class=Response,
+    responses=files("text/plain", "image/png", "image/svg+xml", description="the VietQR payload or its image"),
 )
 async def invoice_qr(
     school_id: str,

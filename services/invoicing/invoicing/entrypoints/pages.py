@@ -14,6 +14,7 @@ from invoicing.entrypoints.api import qr_response
 from shared import qr
 from shared.errors import NotFound
 from shared.formatting import format_vnd, local_date
+from shared.schemas import files
 from shared.service import Runtime
 
 router = APIRouter()
@@ -52,7 +53,13 @@ async def pay_page(token: str, request: Request, rt: Runtime) -> HTMLResponse:
     )
 
 
-@router.get("/pay/{token}/qr.{fmt}", tags=["parents"], summary="The QR of the payment page, as PNG or SVG")
+@router.get(
+    "/pay/{token}/qr.{fmt}",
+    tags=["parents"],
+    summary="The QR of the payment page, as PNG or SVG",
+    response_class=Response,
+    responses=files("text/plain", "image/png", "image/svg+xml", description="the VietQR payload or its image"),
+)
 async def pay_qr(token: str, fmt: Literal["png", "svg", "txt"], rt: Runtime) -> Response:
     page = await queries.payment_page(rt.db(), token)
     if not page["qr_payload"]:

@@ -22,7 +22,7 @@ from shared import exports, qr
 from shared.auth import SchoolStaff, ServiceCaller
 from shared.errors import Conflict, Invalid
 from shared.formatting import format_vnd
-from shared.schemas import Out, Row
+from shared.schemas import Out, Row, files
 from shared.service import Runtime, settings_dependency
 
 router = APIRouter()
@@ -202,7 +202,13 @@ _pdf_cache: OrderedDict[tuple[str, str], bytes] = OrderedDict()
 PDF_CACHE_ENTRIES = 256
 
 
-@router.get("/r/{code}.pdf", tags=["receipts"])
+@router.get(
+    "/r/{code}.pdf",
+    tags=["receipts"],
+    summary="The receipt as PDF",
+    response_class=Response,
+    responses=files("application/pdf", description="the receipt, printable"),
+)
 async def receipt_pdf(code: str, rt: Runtime, settings: Settings) -> Response:
     row, fields = await receipts.for_display(rt.db(), code)
     key = (str(row["receipt_id"]), str(row["status"]))
@@ -228,7 +234,13 @@ async def receipt_pdf(code: str, rt: Runtime, settings: Settings) -> Response:
     )
 
 
-@router.get("/r/{code}.xml", tags=["receipts"])
+@router.get(
+    "/r/{code}.xml",
+    tags=["receipts"],
+    summary="The signed receipt document (XML-DSig)",
+    response_class=Response,
+    responses=files("application/xml", description="the signed XML, verifiable offline"),
+)
 async def receipt_xml(code: str, rt: Runtime) -> Response:
     row, _ = await receipts.for_display(rt.db(), code)
     return Response(

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from pydantic import Field
 
 from reporting.app import check, queries
 from reporting.domain.scope import Scope
@@ -18,10 +19,94 @@ from shared import exports
 from shared.auth import DistrictReader, Principal, Role, SchoolReader, authenticate, check_school_scope
 from shared.errors import Forbidden
 from shared.formatting import VN
+from shared.schemas import Out, Row, files
 from shared.service import Runtime
 
 router = APIRouter(prefix="/api")
 FeeType = Literal["tuition", "meals", "services", "insurance", "extra_classes", "other", "adjustment"]
+
+
+class FiguresOut(Row):
+    invoiced: int = Field(description="đồng")
+    collected: int
+    cashless: int
+    cash: int
+    outstanding: int
+    overdue: int = Field(description="đồng still owed past the due date")
+    invoices: int
+    students: int
+    students_fully_paid: int
+    payments: int
+    cashless_payments: int
+    collection_rate_pct: float | None
+    cashless_share_pct: float | None = Field(description="cashless share of the amount collected")
+    cashless_share_by_count_pct: float | None = Field(description="cashless share of the number of payments")
+    below_target: bool = Field(description="collection or cashless share below the 100% target")
+
+
+class SchoolFigures(FiguresOut):
+    school_id: str
+    name: str
+    ownership: str
+    accepts_cashless: bool = Field(description="the school has a collection account")
+    cashless_received: bool = Field(description="at least one cashless payment has reached the school")
+
+
+class FeeTypeFigures(FiguresOut):
+    category: str
+
+
+class GradeFigures(FiguresOut):
+    grade: str
+
+
+class ClassFigures(FiguresOut):
+    class_name: str
+
+
+class PeriodFigures(FiguresOut):
+    period: str
+
+
+class Exemption(Out):
+    policy_category: str
+    category: str
+    students: int
+    reduction: int
+
+
+class DistrictSummary(Out):
+    district: str
+    period: str | None
+    fee_type: str | None
+    totals: FiguresOut
+    schools: list[SchoolFigures] = Field(description="ranked: highest collection rate, then cashless share, first")
+    exemptions: list[Exemption]
+
+
+class SchoolSummary(Out):
+    school_id: str
+    name: str
+    period: str | None
+    fee_type: str | None
+    totals: FiguresOut
+    by_fee_type: list[FeeTypeFigures]
+    by_grade: list[GradeFigures]
+    by_class: list[ClassFigures]
+    exemptions: list[Exemption]
+
+
+class Difference(Out):
+    from_events: int
+    shown: int
+
+
+class Consistency(Out):
+    school_id: str
+    events: int
+    consistent: bool
+    differences: dict[str, Difference]
+    figures: FiguresOut
 
 
 def today() -> date:
@@ -47,9 +132,10 @@ async def district_summary(
     p: DistrictReader,
     period: str | None = None,
     fee_type: FeeType | None = None,
-) -> dict[str, Any]:
+) -> DistrictSummary:
     _district_allowed(p, district)
-    return await queries.district_view(rt.db(), _scope(district=district, period=period, fee_type=fee_type), today())
+    view = await queries.district_view(rt.db(), _scope(district=district, period=period, fee_type=fee_type), today())
+    return DistrictSummary.model_validate(view)
 
 
 @router.get("/districts/{district}/trend", tags=["dashboard"], summary="Figures per billing month")
@@ -59,9 +145,10 @@ async def district_trend(
     p: DistrictReader,
     school_year: str | None = None,
     fee_type: FeeType | None = None,
-) -> list[dict[str, Any]]:
+) -> list[PeriodFigures]:
     _district_allowed(p, district)
-    return await queries.trend(rt.db(), _scope(district=district, period=school_year, fee_type=fee_type), today())
+    rows = await queries.trend(rt.db(), _scope(district=district, period=school_year, fee_type=fee_type), today())
+    return [PeriodFigures.model_validate(r) for r in rows]
 
 
 @router.get(
@@ -75,8 +162,9 @@ async def school_summary(
     _: SchoolReader,
     period: str | None = None,
     fee_type: FeeType | None = None,
-) -> dict[str, Any]:
-    return await queries.school_view(rt.db(), _scope(school=school_id, period=period, fee_type=fee_type), today())
+) -> SchoolSummary:
+    view = await queries.school_view(rt.db(), _scope(school=school_id, period=period, fee_type=fee_type), today())
+    return SchoolSummary.model_validate(view)
 
 
 @router.get("/schools/{school_id}/trend", tags=["dashboard"])
@@ -86,8 +174,9 @@ async def school_trend(
     _: SchoolReader,
     school_year: str | None = None,
     fee_type: FeeType | None = None,
-) -> list[dict[str, Any]]:
-    return await queries.trend(rt.db(), _scope(school=school_id, period=school_year, fee_type=fee_type), today())
+) -> list[PeriodFigures]:
+    rows = await queries.trend(rt.db(), _scope(school=school_id, period=school_year, fee_type=fee_type), today())
+    return [PeriodFigures.model_validate(r) for r in rows]
 
 
 @router.get(
@@ -95,8 +184,8 @@ async def school_trend(
     tags=["consistency"],
     summary="Recompute the school's figures from its events and compare with the projections",
 )
-async def consistency(school_id: str, rt: Runtime, _: SchoolReader) -> dict[str, Any]:
-    return await check.check_school(rt.db(), school_id, today())
+async def consistency(school_id: str, rt: Runtime, _: SchoolReader) -> Consistency:
+    return Consistency.model_validate(await check.check_school(rt.db(), school_id, today()))
 
 
 COLUMNS = [
@@ -127,6 +216,10 @@ def _export(rows: list[dict[str, Any]], fmt: str, filename: str) -> Response:
     "/districts/{district}/export.{fmt}",
     tags=["exports"],
     summary="The ranked table and the district total, as CSV or Excel (the numbers of the page)",
+    response_class=Response,
+    responses=files(
+        "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", description="the table"
+    ),
 )
 async def district_export(
     district: str,
@@ -142,7 +235,13 @@ async def district_export(
     return _export(rows, fmt, f"bao-cao-{district}-{period or 'tat-ca'}")
 
 
-@router.get("/stream", tags=["dashboard"], summary="Server-Sent Events: a message whenever the figures change")
+@router.get(
+    "/stream",
+    tags=["dashboard"],
+    summary="Server-Sent Events: a message whenever the figures change",
+    response_class=StreamingResponse,
+    responses=files("text/event-stream", description="one `data:` message with the projection version per change"),
+)
 async def stream(
     request: Request,
     rt: Runtime,
