@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 TUITION := .venv/bin/tuition
 
-.PHONY: help setup infra-up infra-down infra-status test test-unit lint proto demo bench fuzz chaos clean
+.PHONY: help setup infra-up infra-down infra-status test test-unit lint proto proto-release demo bench fuzz chaos clean
 
 help:
 	@echo "make test        install what is missing, start PostgreSQL + Kafka, run the whole suite"
@@ -11,6 +11,7 @@ help:
 	@echo "make infra-up    start the local PostgreSQL and Kafka (127.0.0.1 only)"
 	@echo "make infra-down  stop them"
 	@echo "make proto       regenerate the Python code of proto/"
+	@echo "make proto-release  record proto/ as the released event contract (proto/contract.json)"
 	@echo "make bench       run the benchmarks, write bench/results.json"
 	@echo "make chaos       payments under crashes and restarts; prints the invariants (about 10 minutes)"
 	@echo "make fuzz        the property and schemathesis tests with many more, random inputs (about 15 minutes)"
@@ -29,6 +30,10 @@ infra-status: setup
 
 proto: setup
 	./scripts/gen_proto.sh
+	$(PY) scripts/proto_contract.py
+
+proto-release: setup
+	$(PY) scripts/proto_contract.py --update
 
 test: setup
 	$(PY) -m ruff check .
