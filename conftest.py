@@ -1,9 +1,9 @@
-# Fixtures for tests on the real PostgreSQL and Kafka live in shared/testing.py.
+# Fixtures for tests on the real PostgreSQL and Kafka live in devinfra/testing.py.
 import os
 
 from hypothesis import HealthCheck, settings
 
-pytest_plugins = ["shared.testing"]
+pytest_plugins = ["devinfra.testing"]
 
 # Property and fuzz tests: `make test` runs a fixed, derandomized set of examples (the same every run, so a
 # failure is reproducible and never a flake); `make fuzz` explores with many more, randomly.

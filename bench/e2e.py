@@ -17,14 +17,14 @@ from typing import Any
 import asyncpg
 import httpx
 
+import devinfra as infra
 from bench.common import Measure
-from shared import infra
 from shared.auth import mint_token
 from shared.db import drop_database, with_database
 from shared.events.envelope import unwrap
+from shared.formatting import VN
 from shared.settings import DEV_JWT_SECRET
 from simulator.demo import SERVICES, DemoConfig, _ready, _reset, _start
-from simulator.payments import VN
 from simulator.people import pupil, roster_csv
 
 SCHOOLS, PUPILS = int(os.environ.get("BENCH_E2E_SCHOOLS", 40)), 2500

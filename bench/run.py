@@ -8,9 +8,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import devinfra as infra
 from bench import dashboard, e2e, issuance, matching, receipts
 from bench.common import machine, peak_rss_mib
-from shared import infra
 from shared.logging import configure_logging
 
 OUT = Path(__file__).parent

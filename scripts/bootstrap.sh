@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh Debian machine and builds .venv from requirements.lock.
 # Idempotent and quick when everything is already there. PostgreSQL and the Kafka jars are installed
-# on first `tuition infra up` (shared/infra/), so that they are also installed when tests start them.
+# on first `tuition infra up` (devinfra/), so that they are also installed when tests start them.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

@@ -11,7 +11,6 @@ import sys
 from collections.abc import Callable
 
 from shared.auth import Role, TokenError, mint_token
-from shared.infra.proc import InfraError
 from shared.settings import ServiceSettings
 
 SERVICES = ("invoicing", "reconciliation", "receipts", "reporting")
@@ -21,8 +20,16 @@ EXTENSIONS: tuple[str, ...] = ("invoicing.entrypoints.cli", "receipts.entrypoint
 
 
 def _infra(args: argparse.Namespace) -> int:
-    from shared import infra
-
+    """Development only: `devinfra` is in a clone of the repository, not in the service image."""
+    try:
+        import devinfra as infra
+        from devinfra.proc import InfraError
+    except ImportError:
+        print(
+            "tuition infra: the development package `devinfra` is not installed here (run from a clone)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         if args.action == "up":
             ep = infra.up()

@@ -104,7 +104,16 @@ def find_references(memo: str) -> list[str]:
     Separators (spaces, dots, dashes, line breaks) are removed first, so a reference split by a space
     or wrapped across lines is still found; candidates are kept only when their check character holds.
     """
-    compact = re.sub(r"[^A-Z0-9]", "", fold_memo(memo))
+    return references_in(compact_memo(memo))
+
+
+def compact_memo(memo: str) -> str:
+    """The folded memo without separators: what references are looked for in."""
+    return re.sub(r"[^A-Z0-9]", "", fold_memo(memo))
+
+
+def references_in(compact: str) -> list[str]:
+    """find_references on a memo already compacted (`compact_memo`)."""
     found: list[str] = []
     for match in _PATTERN.finditer(compact):
         candidate = match.group(1)

@@ -39,12 +39,13 @@ from typing import Any
 import asyncpg
 import httpx
 
-from shared import infra
+import devinfra as infra
 from shared.db import drop_database, with_database
+from shared.formatting import VN
 from shared.settings import DEV_JWT_SECRET
 from simulator import demo, district
 from simulator.district import SCHOOLS
-from simulator.payments import VN, Credit, Simulator
+from simulator.payments import Credit, Simulator
 
 RETRYABLE = {429, 500, 502, 503, 504}
 

@@ -18,14 +18,15 @@ import asyncpg
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared import infra
+import devinfra as infra
 from shared.db import drop_database, with_database
 from shared.events.kafka import ensure_topics
 from shared.events.topics import all_topics
+from shared.formatting import VN
 from shared.settings import DEV_JWT_SECRET
 from simulator import district
 from simulator.district import DISTRICT, SCHOOLS, Urls
-from simulator.payments import VN, Simulator
+from simulator.payments import Simulator
 
 SERVICES = ("invoicing", "reconciliation", "receipts", "reporting")
 

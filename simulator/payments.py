@@ -16,15 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo
 
 import httpx
 
 from reconciliation.adapters.webhooks import casso_signature
 from shared import payref
+from shared.formatting import VN
 from simulator.district import SCHOOLS, WEBHOOK_SECRETS, SchoolPlan, Urls, tokens
-
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def mangle(memo: str, rng: random.Random, name: str) -> str:

@@ -87,6 +87,26 @@ def test_the_shared_library_imports_no_service() -> None:
     assert not wrong, "\n".join(wrong)
 
 
+def test_production_code_never_loads_the_development_package() -> None:
+    """devinfra (local PostgreSQL and Kafka, test fixtures) is not in the service image: services never import
+    it, and the shared library only inside the `tuition infra` command."""
+    wrong = [
+        f"{p.relative_to(ROOT)} imports {n}"
+        for p in _production_files()
+        if "shared" not in p.parts
+        for n in _imports(p)
+        if n.split(".")[0] == "devinfra"
+    ]
+    for path in sorted((ROOT / "shared").rglob("*.py")):
+        body = ast.parse(path.read_text()).body
+        top = [n for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        names = {a.name for n in top for a in n.names} | {
+            n.module for n in top if isinstance(n, ast.ImportFrom) and n.module
+        }
+        wrong += [f"{path.relative_to(ROOT)} imports {n} at load" for n in names if n.split(".")[0] == "devinfra"]
+    assert not wrong, "\n".join(wrong)
+
+
 def _sql_calls(path: Path) -> list[str]:
     return [
         f"{path.relative_to(ROOT)}:{n.lineno} .{n.func.attr}()"

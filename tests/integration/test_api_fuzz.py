@@ -18,9 +18,9 @@ import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
+from devinfra.testing import free_port, wait_until
 from shared.auth import mint_token
 from shared.settings import DEV_JWT_SECRET
-from shared.testing import free_port, wait_until
 from tests.service_apps import SERVICES, service_app
 
 pytestmark = pytest.mark.integration

@@ -9,10 +9,10 @@ import uuid
 import asyncpg
 import pytest
 
-from shared import infra
-from shared.infra import kafka, postgres
-from shared.infra.proc import port_open, read_pid
-from shared.testing import free_port, free_ports
+import devinfra as infra
+from devinfra import kafka, postgres
+from devinfra.proc import port_open, read_pid
+from devinfra.testing import free_port, free_ports
 
 pytestmark = pytest.mark.integration
 

@@ -13,6 +13,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import OutOfOrderSequenceNumber
 
+from devinfra.testing import wait_until
 from shared.db import create_pool
 from shared.events.consumer import EventConsumer
 from shared.events.envelope import Event, wrap
@@ -21,7 +22,6 @@ from shared.events.kafka import make_producer
 from shared.events.outbox import Outbox, OutsideTransactionError
 from shared.events.relay import OutboxRelay
 from shared.events.topics import Topic, topic_name
-from shared.testing import wait_until
 from tuition.invoicing.v1.events_pb2 import SchoolRegistered
 
 pytestmark = pytest.mark.integration

@@ -7,6 +7,7 @@ import contextlib
 import httpx
 import pytest
 
+from devinfra.testing import wait_until
 from invoicing.main import SPEC as INVOICING
 from invoicing.main import create_app as invoicing_app
 from invoicing.settings import InvoicingSettings
@@ -15,7 +16,6 @@ from receipts.main import create_app as receipts_app
 from receipts.settings import ReceiptsSettings
 from shared.auth import decode_token, mint_token
 from shared.settings import DEV_JWT_SECRET
-from shared.testing import wait_until
 
 pytestmark = pytest.mark.integration
 

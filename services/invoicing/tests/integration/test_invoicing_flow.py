@@ -12,10 +12,10 @@ import zxingcpp
 from aiokafka import AIOKafkaProducer
 from PIL import Image
 
+from devinfra.testing import wait_until
 from shared import payref
 from shared.events.envelope import wrap
 from shared.events.topics import Topic, topic_name
-from shared.testing import wait_until
 from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched
 
 from .conftest import SAMPLES, SCHOOL, import_roster, register_school

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.testing_files import crafted_xlsx, zip_bomb_xlsx
+from devinfra.testing_files import crafted_xlsx, zip_bomb_xlsx
 
 from .conftest import import_roster, register_school
 

@@ -10,12 +10,9 @@ from typing import Any
 from fpdf import FPDF
 
 from shared import qr
+from shared.formatting import format_vnd
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-
-
-def _money(n: int) -> str:
-    return f"{n:,}".replace(",", ".") + " đ"
 
 
 def pdf(fields: dict[str, Any], lines: list[tuple[str, int]], *, xml: bytes, qr_text: str, verify_url: str) -> bytes:
@@ -72,10 +69,10 @@ def _body(doc: FPDF, fields: dict[str, Any], lines: list[tuple[str, int]]) -> No
     doc.set_font("DejaVu", "", 9)
     for name, amount in lines:
         doc.cell(90, 6, name)
-        doc.cell(0, 6, _money(amount), align="R", new_x="LMARGIN", new_y="NEXT")
+        doc.cell(0, 6, format_vnd(amount), align="R", new_x="LMARGIN", new_y="NEXT")
     doc.set_font("DejaVu", "B", 10)
     doc.cell(90, 7, "Số tiền đã nộp", border="T")
-    doc.cell(0, 7, _money(fields["amount"]), border="T", align="R", new_x="LMARGIN", new_y="NEXT")
+    doc.cell(0, 7, format_vnd(fields["amount"]), border="T", align="R", new_x="LMARGIN", new_y="NEXT")
     doc.set_font("DejaVu", "", 9)
     doc.multi_cell(0, 5, f"Bằng chữ: {fields['amount_words']}", new_x="LMARGIN", new_y="NEXT")
 

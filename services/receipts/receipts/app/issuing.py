@@ -20,12 +20,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from receipts.adapters import certificates, compact, xmlsig
 from receipts.app import signing_keys
 from receipts.app.series import Waiting, open_series
-from receipts.domain.receipt import VN, Line, ReceiptContent, build_xml
+from receipts.domain.receipt import Line, ReceiptContent, build_xml
 from receipts.domain.series import remaining
 from receipts.settings import ReceiptsSettings
 from receipts.stores import book_store, pending_store, receipts_store, series_store
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
+from shared.formatting import VN
 from shared.logging import get_logger
 from tuition.receipts.v1.events_pb2 import ReceiptIssued, SeriesRunningLow
 from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched

@@ -10,13 +10,14 @@ import asyncpg
 from lxml import etree
 
 from receipts.app.issuing import issue_receipt
-from receipts.domain.receipt import VN, read_fields
+from receipts.domain.receipt import read_fields
 from receipts.settings import ReceiptsSettings
 from receipts.stores import book_store, pending_store, receipts_store
 from shared.db import Executor
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
+from shared.formatting import VN
 from tuition.receipts.v1.events_pb2 import ReceiptCancelled
 from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched, PaymentReversed
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from lxml import etree
 
 from receipts.domain.words import amount_in_words
+from shared.formatting import VN
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 DATA_ID = "data"
 CHANNEL_VI = {
     "BANK_TRANSFER": "Chuyển khoản",

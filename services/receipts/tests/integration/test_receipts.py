@@ -16,9 +16,9 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
+from devinfra.testing import wait_until
 from receipts.adapters import compact
 from shared.events.topics import Topic
-from shared.testing import wait_until
 
 from .conftest import SCHOOL, invoice_event, payment_event, publish, school_event
 

@@ -17,9 +17,9 @@ from pycose.keys import EC2Key
 from pycose.keys.curves import P256
 from pycose.messages import Sign1Message
 
+from devinfra.testing import free_port, wait_until
 from receipts.main import SPEC
 from shared.events.topics import Topic
-from shared.testing import free_port, wait_until
 
 from .conftest import invoice_event, payment_event, publish, school_event
 

@@ -15,7 +15,8 @@ from typing import Any
 import mt940
 from lxml import etree
 
-from reconciliation.domain.credits import VN, BankCredit, CreditFormatError, whole_dong
+from reconciliation.domain.credits import BankCredit, CreditFormatError, whole_dong
+from shared.formatting import VN
 from shared.spreadsheets import Bounds, SpreadsheetError, csv_rows, xlsx_rows
 
 

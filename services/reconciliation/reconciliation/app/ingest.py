@@ -18,7 +18,7 @@ from reconciliation.app.writer import Writer
 from reconciliation.domain.credits import BankCredit
 from reconciliation.domain.dedup import DedupIndex, Key, Known
 from reconciliation.domain.matching import Book, CreditFacts, State, decide
-from reconciliation.domain.memo import MemoReading, compact, read_memo
+from reconciliation.domain.memo import MemoReading, read_memo
 from reconciliation.stores import book_store, credits_store, schools_store
 from shared.events.outbox import Outbox
 from shared.logging import get_logger
@@ -81,7 +81,7 @@ async def _one(
 ) -> Outcome:
     ids = _identifiers(c)
     reading = read_memo(c.memo)
-    memo_c = compact(c.memo)
+    memo_c = reading.compact
     refs = frozenset(reading.references)
     known = index.find(_key(c), identifiers=set(ids), memo_compact=memo_c, memo_refs=refs, source_kind=c.source_kind)
     if known is not None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
+from shared.formatting import VN
 from shared.money import MAX_AMOUNT, AmountError, parse_whole_dong
-
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 class CreditFormatError(ValueError):

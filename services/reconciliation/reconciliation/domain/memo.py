@@ -20,6 +20,7 @@ class MemoReading:
     looks_like_qr: bool = False
     folded: str = ""
     names: tuple[str, ...] = field(default=())
+    compact: str = ""  # folded, without separators: what duplicates are compared on
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -30,14 +31,12 @@ class MemoReading:
         }
 
 
-def compact(memo: str) -> str:
-    return re.sub(r"[^A-Z0-9]", "", payref.fold_memo(memo))
-
-
 def read_memo(memo: str) -> MemoReading:
+    """Everything the matcher and the duplicate check use, from one folding of the memo."""
     folded = " ".join(payref.fold_memo(memo).split())
-    references = tuple(payref.find_references(memo))
+    compact = re.sub(r"[^A-Z0-9]", "", folded)
+    references = tuple(payref.references_in(compact))
     spaced = re.sub(r"[^A-Z0-9 ]", " ", folded)
     near = tuple(dict.fromkeys(t for t in _NEAR_MISS.findall(spaced) if not any(t in r or r in t for r in references)))
     numbers = tuple(dict.fromkeys(_DIGITS.findall(folded)))
-    return MemoReading(references, near, numbers, bool(_QR_MEMO.search(folded)), folded)
+    return MemoReading(references, near, numbers, bool(_QR_MEMO.search(folded)), folded, compact=compact)

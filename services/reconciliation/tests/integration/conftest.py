@@ -14,6 +14,7 @@ import httpx
 import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 
+from devinfra.testing import wait_until
 from reconciliation.adapters.webhooks import casso_signature
 from reconciliation.main import SPEC, create_app
 from reconciliation.settings import ReconciliationSettings
@@ -22,7 +23,6 @@ from shared.auth import mint_token
 from shared.events.envelope import wrap
 from shared.events.topics import Topic, topic_name
 from shared.settings import DEV_JWT_SECRET
-from shared.testing import wait_until
 from tuition.invoicing.v1.events_pb2 import InvoiceIssued, SchoolRegistered
 
 SCHOOL, ACCOUNT = "MN-HOA-PHUONG", "0011001234567"

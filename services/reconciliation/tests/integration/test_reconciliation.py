@@ -267,7 +267,7 @@ async def test_a_credit_that_arrives_before_its_invoice_is_placed_when_the_invoi
             str(iid),
         )
     )
-    from shared.testing import wait_until
+    from devinfra.testing import wait_until
 
     async def placed() -> bool:
         return await recon.pool.fetchval("SELECT state FROM credits") == "matched"

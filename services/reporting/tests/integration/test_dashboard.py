@@ -12,13 +12,13 @@ import pytest
 import uvicorn
 from aiokafka import AIOKafkaProducer
 
+from devinfra.testing import free_port, wait_until
 from reporting.main import SPEC, create_app
 from reporting.settings import ReportingSettings
 from shared.auth import mint_token
 from shared.events.envelope import wrap
 from shared.events.topics import Topic, topic_name
 from shared.settings import DEV_JWT_SECRET
-from shared.testing import free_port, wait_until
 from tuition.invoicing.v1.events_pb2 import InvoiceIssued, InvoiceLine, SchoolRegistered
 from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched, PaymentReversed
 

@@ -8,8 +8,8 @@ import io
 import pytest
 from openpyxl import load_workbook
 
+from devinfra.testing import wait_until
 from reporting.main import SPEC
-from shared.testing import wait_until
 
 from .test_dashboard import D1, Seed, _get, _settings, serve, token
 

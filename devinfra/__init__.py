@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.infra import kafka, postgres
+from devinfra import kafka, postgres
 from shared.settings import InfraSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

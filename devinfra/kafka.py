@@ -15,7 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
-from shared.infra.proc import InfraError, apt_install, pid_alive, port_open, read_pid, terminate
+from devinfra.proc import InfraError, apt_install, pid_alive, port_open, read_pid, terminate
 from shared.logging import get_logger
 from shared.settings import LOCAL_KAFKA_CONTROLLER_PORT, LOCAL_KAFKA_PORT
 

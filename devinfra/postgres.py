@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from shared.infra.proc import InfraError, apt_install, is_root, port_open
+from devinfra.proc import InfraError, apt_install, is_root, port_open
 from shared.logging import get_logger
 from shared.settings import LOCAL_PG_PORT
 

@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from shared import infra
+import devinfra as infra
 from shared.db import apply_migrations, create_pool, drop_database, ensure_database, migration_dirs, with_database
 from shared.events.kafka import ensure_topics
 from shared.events.topics import all_topics
