@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -16,8 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 import pytest_asyncio
+from fastapi import FastAPI
 
 import devinfra as infra
 from shared.db import apply_migrations, create_pool, drop_database, ensure_database, migration_dirs, with_database
@@ -124,3 +127,37 @@ async def wait_until(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
         await asyncio.sleep(interval)
+
+
+SERVICES = ("invoicing", "reconciliation", "receipts", "reporting")
+
+
+async def service_app(
+    service: str, make_database: MakeDatabase, infra: Infra, topic_prefix: str, **settings: object
+) -> FastAPI:
+    """The service's app (not started) on a fresh migrated database of its own; `settings` override."""
+    main = importlib.import_module(f"{service}.main")
+    settings_cls = getattr(importlib.import_module(f"{service}.settings"), f"{service.capitalize()}Settings")
+    dsn = await make_database(main.SPEC.migrations)
+    values: dict[str, object] = {"topic_partitions": 3, "log_level": "WARNING"} | settings
+    return main.create_app(  # type: ignore[no-any-return]
+        settings_cls(
+            database=dsn.rsplit("/", 1)[1],
+            pg_dsn=infra.pg_dsn,
+            kafka_bootstrap_servers=infra.kafka,
+            topic_prefix=topic_prefix,
+            **values,
+        )
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_service(
+    service: str, make_database: MakeDatabase, infra: Infra, topic_prefix: str, *, host: str = "", **settings: object
+) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
+    """The service started in-process (relay and consumers included) and an HTTP client on it."""
+    app = await service_app(service, make_database, infra, topic_prefix, **settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{host or service}") as client:
+            yield client, app

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from fastapi import FastAPI
 
-SERVICES = ("invoicing", "reconciliation", "receipts", "reporting")
+from devinfra import testing
+from devinfra.testing import SERVICES
+
+__all__ = ["SERVICES", "service_app"]
 
 
 async def service_app(service: str, make_database: Any, infra: Any, topic_prefix: str, **settings: Any) -> FastAPI:
-    """The service's app (not started), on a fresh migrated database, with rate limits off (one client)."""
-    main = importlib.import_module(f"{service}.main")
-    settings_cls = getattr(importlib.import_module(f"{service}.settings"), f"{service.capitalize()}Settings")
-    dsn = await make_database(main.SPEC.migrations)
-    return main.create_app(  # type: ignore[no-any-return]
-        settings_cls(
-            database=dsn.rsplit("/", 1)[1],
-            pg_dsn=infra.pg_dsn,
-            kafka_bootstrap_servers=infra.kafka,
-            topic_prefix=topic_prefix,
-            topic_partitions=3,
-            rate_limits=False,
-            **settings,
-        )
-    )
+    """The service's app (not started), with rate limits off (one client sends everything)."""
+    return await testing.service_app(service, make_database, infra, topic_prefix, **({"rate_limits": False} | settings))

@@ -7,8 +7,7 @@ from pathlib import Path
 import httpx
 import pytest_asyncio
 
-from invoicing.main import SPEC, create_app
-from invoicing.settings import InvoicingSettings
+from devinfra.testing import running_service
 from shared.auth import mint_token
 from shared.service import ServiceRuntime
 from shared.settings import DEV_JWT_SECRET
@@ -38,20 +37,8 @@ class Invoicing:
 
 @pytest_asyncio.fixture
 async def invoicing(make_database, infra_endpoints, topic_prefix) -> AsyncIterator[Invoicing]:
-    dsn = await make_database(SPEC.migrations)
-    settings = InvoicingSettings(
-        database=dsn.rsplit("/", 1)[1],
-        pg_dsn=infra_endpoints.pg_dsn,
-        kafka_bootstrap_servers=infra_endpoints.kafka,
-        topic_prefix=topic_prefix,
-        topic_partitions=3,
-        log_level="WARNING",
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://invoicing") as client:
-            yield Invoicing(client, app.state.runtime, topic_prefix, infra_endpoints.kafka)
+    async with running_service("invoicing", make_database, infra_endpoints, topic_prefix) as (client, app):
+        yield Invoicing(client, app.state.runtime, topic_prefix, infra_endpoints.kafka)
 
 
 async def register_school(inv: Invoicing, school: str = SCHOOL, ownership: str = "public") -> None:

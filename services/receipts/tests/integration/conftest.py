@@ -8,8 +8,7 @@ import httpx
 import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 
-from receipts.main import SPEC, create_app
-from receipts.settings import ReceiptsSettings
+from devinfra.testing import running_service
 from shared.auth import mint_token
 from shared.events.envelope import wrap
 from shared.events.topics import Topic, topic_name
@@ -94,16 +93,5 @@ class ReceiptsApp:
 
 @pytest_asyncio.fixture
 async def receipts_app(make_database, infra_endpoints, topic_prefix) -> AsyncIterator[ReceiptsApp]:
-    dsn = await make_database(SPEC.migrations)
-    settings = ReceiptsSettings(
-        database=dsn.rsplit("/", 1)[1],
-        pg_dsn=infra_endpoints.pg_dsn,
-        kafka_bootstrap_servers=infra_endpoints.kafka,
-        topic_prefix=topic_prefix,
-        topic_partitions=3,
-        log_level="WARNING",
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://receipts") as client:
-            yield ReceiptsApp(client, app.state.runtime.db(), topic_prefix, infra_endpoints.kafka)
+    async with running_service("receipts", make_database, infra_endpoints, topic_prefix) as (client, app):
+        yield ReceiptsApp(client, app.state.runtime.db(), topic_prefix, infra_endpoints.kafka)

@@ -14,10 +14,8 @@ import httpx
 import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 
-from devinfra.testing import wait_until
+from devinfra.testing import running_service, wait_until
 from reconciliation.adapters.webhooks import casso_signature
-from reconciliation.main import SPEC, create_app
-from reconciliation.settings import ReconciliationSettings
 from shared import payref
 from shared.auth import mint_token
 from shared.events.envelope import wrap
@@ -213,44 +211,36 @@ def hmac_hex(key: str, msg: bytes) -> str:
 
 @pytest_asyncio.fixture
 async def recon(make_database, infra_endpoints, topic_prefix) -> AsyncIterator[Recon]:
-    dsn = await make_database(SPEC.migrations)
-    settings = ReconciliationSettings(
-        database=dsn.rsplit("/", 1)[1],
-        pg_dsn=infra_endpoints.pg_dsn,
-        kafka_bootstrap_servers=infra_endpoints.kafka,
-        topic_prefix=topic_prefix,
-        topic_partitions=3,
-        log_level="WARNING",
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://recon") as client:
-            r = Recon(client, app.state.runtime.db(), topic_prefix, infra_endpoints.kafka)
-            await r.publish(
-                (
-                    SchoolRegistered(
-                        school_id=SCHOOL,
-                        code=SCHOOL,
-                        name="Trường MN Hoa Phượng",
-                        district_code="HN-CAU-GIAY",
-                        bank_bin="970436",
-                        account_number=ACCOUNT,
-                        account_name="TRUONG MN HOA PHUONG",
-                        ownership="public",
-                    ),
-                    SCHOOL,
-                )
+    async with running_service("reconciliation", make_database, infra_endpoints, topic_prefix, host="recon") as (
+        client,
+        app,
+    ):
+        r = Recon(client, app.state.runtime.db(), topic_prefix, infra_endpoints.kafka)
+        await r.publish(
+            (
+                SchoolRegistered(
+                    school_id=SCHOOL,
+                    code=SCHOOL,
+                    name="Trường MN Hoa Phượng",
+                    district_code="HN-CAU-GIAY",
+                    bank_bin="970436",
+                    account_number=ACCOUNT,
+                    account_name="TRUONG MN HOA PHUONG",
+                    ownership="public",
+                ),
+                SCHOOL,
             )
-            await wait_until(lambda: r._count("SELECT count(*) FROM schools", 1), what="school in the book")
-            for provider, scheme, secret in (
-                ("casso", "hmac", CASSO_KEY),
-                ("sepay", "apikey", SEPAY_KEY),
-                ("payos", "checksum", PAYOS_KEY),
-            ):
-                resp = await client.put(
-                    f"/schools/{SCHOOL}/webhooks/{provider}",
-                    headers=r.headers(),
-                    json={"scheme": scheme, "secret": secret},
-                )
-                assert resp.status_code == 204, resp.text
-            yield r
+        )
+        await wait_until(lambda: r._count("SELECT count(*) FROM schools", 1), what="school in the book")
+        for provider, scheme, secret in (
+            ("casso", "hmac", CASSO_KEY),
+            ("sepay", "apikey", SEPAY_KEY),
+            ("payos", "checksum", PAYOS_KEY),
+        ):
+            resp = await client.put(
+                f"/schools/{SCHOOL}/webhooks/{provider}",
+                headers=r.headers(),
+                json={"scheme": scheme, "secret": secret},
+            )
+            assert resp.status_code == 204, resp.text
+        yield r
