@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from invoicing.app import fees, invoices, issuing, personal_data, queries, roster, schools
 from invoicing.domain.fees import Cadence, FeeCategory, FeeItem, Period, Rate
@@ -36,20 +36,6 @@ class Student(Row):
     policy_categories: list[str]
     virtual_account: str | None
     left_at: datetime | None
-
-
-class School(Row):
-    school_id: str
-    code: str
-    name: str
-    district_code: str
-    ownership: str
-    bank_bin: str
-    account_number: str
-    account_name: str
-    tax_code: str
-    address: str
-    created_at: datetime
 
 
 class SchoolChange(Out):
@@ -141,7 +127,9 @@ class Issued(Out):
     total_invoiced: int
 
 
-class InvoiceSummary(Out):
+class InvoiceFigures(Out):
+    """What every view of an invoice shows: whose, for what period, how much, and where it stands."""
+
     invoice_id: uuid.UUID
     period: str
     payment_reference: str
@@ -153,6 +141,9 @@ class InvoiceSummary(Out):
     student_code: str
     full_name: str
     class_name: str
+
+
+class InvoiceSummary(InvoiceFigures):
     pay_url: str = Field(description="the parent's payment page")
 
 
@@ -192,20 +183,11 @@ class InvoiceReceipt(Out):
     issued_at: datetime
 
 
-class InvoiceDetail(Row):
-    invoice_id: uuid.UUID
+class InvoiceDetail(InvoiceFigures):
+    model_config = ConfigDict(extra="allow")  # the invoice's further columns pass through
+
     school_id: str
-    period: str
     school_year: str
-    payment_reference: str
-    total: int
-    amount_paid: int
-    outstanding: int
-    status: str
-    due_date: date
-    student_code: str
-    full_name: str
-    class_name: str
     lines: list[InvoiceLine]
     adjustments: list[Adjustment]
     payments: list[InvoicePayment]
@@ -243,6 +225,14 @@ class SchoolIn(BaseModel):
     account_name: str = Field(examples=["TRUONG MN HOA PHUONG"])
     tax_code: str = ""
     address: str = ""
+
+
+class School(SchoolIn):
+    model_config = ConfigDict(extra="allow")  # the row's further columns pass through
+
+    school_id: str
+    code: str
+    created_at: datetime
 
 
 async def school_registrar(

@@ -10,44 +10,36 @@ from shared.events.envelope import Event
 from shared.events.handlers import Handlers
 from shared.events.topics import Topic
 from shared.service import ConsumerSpec, ServiceRuntime
-from tuition.invoicing.v1.events_pb2 import (
-    InvoiceAdjusted,
-    InvoiceBalanceChanged,
-    InvoiceCancelled,
-    InvoiceIssued,
-    PaymentGroupCreated,
-    SchoolRegistered,
-)
-from tuition.reconciliation.v1.events_pb2 import (
-    CreditReceived,
-    PaymentMatched,
-    PaymentReversed,
-    PaymentUnmatched,
-    RefundRecorded,
-)
+from tuition.invoicing.v1 import events_pb2 as invoicing_events
+from tuition.reconciliation.v1 import events_pb2 as payment_events
 
 
 def _receipts(rt: ServiceRuntime) -> Handlers:
     settings = rt.settings_as(ReceiptsSettings)
     handlers = Handlers()
     # A receipt prints the invoice as issued and the payment as made; the rest does not change a receipt.
-    handlers.skip(InvoiceAdjusted, InvoiceCancelled, InvoiceBalanceChanged, PaymentGroupCreated)
-    handlers.skip(CreditReceived, PaymentUnmatched, RefundRecorded)
+    handlers.skip(
+        invoicing_events.InvoiceAdjusted,
+        invoicing_events.InvoiceCancelled,
+        invoicing_events.InvoiceBalanceChanged,
+        invoicing_events.PaymentGroupCreated,
+    )
+    handlers.skip(payment_events.CreditReceived, payment_events.PaymentUnmatched, payment_events.RefundRecorded)
 
-    @handlers.on(SchoolRegistered)
-    async def school(conn: asyncpg.Connection, m: SchoolRegistered, _: Event) -> None:
+    @handlers.on(invoicing_events.SchoolRegistered)
+    async def school(conn: asyncpg.Connection, m: invoicing_events.SchoolRegistered, _: Event) -> None:
         await projection.school_registered(conn, rt.outbox, settings, m)
 
-    @handlers.on(InvoiceIssued)
-    async def invoice(conn: asyncpg.Connection, m: InvoiceIssued, _: Event) -> None:
+    @handlers.on(invoicing_events.InvoiceIssued)
+    async def invoice(conn: asyncpg.Connection, m: invoicing_events.InvoiceIssued, _: Event) -> None:
         await projection.invoice_issued(conn, rt.outbox, settings, m)
 
-    @handlers.on(PaymentMatched)
-    async def payment(conn: asyncpg.Connection, m: PaymentMatched, _: Event) -> None:
+    @handlers.on(payment_events.PaymentMatched)
+    async def payment(conn: asyncpg.Connection, m: payment_events.PaymentMatched, _: Event) -> None:
         await issuing.on_payment(conn, rt.outbox, settings, m)
 
-    @handlers.on(PaymentReversed)
-    async def reversed_(conn: asyncpg.Connection, m: PaymentReversed, _: Event) -> None:
+    @handlers.on(payment_events.PaymentReversed)
+    async def reversed_(conn: asyncpg.Connection, m: payment_events.PaymentReversed, _: Event) -> None:
         await receipts.payment_reversed(conn, rt.outbox, m)
 
     return handlers

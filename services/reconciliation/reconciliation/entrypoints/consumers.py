@@ -9,38 +9,31 @@ from shared.events.envelope import Event
 from shared.events.handlers import Handlers
 from shared.events.topics import Topic
 from shared.service import ConsumerSpec, ServiceRuntime
-from tuition.invoicing.v1.events_pb2 import (
-    InvoiceAdjusted,
-    InvoiceBalanceChanged,
-    InvoiceCancelled,
-    InvoiceIssued,
-    PaymentGroupCreated,
-    SchoolRegistered,
-)
+from tuition.invoicing.v1 import events_pb2 as invoicing_events
 
 
 def _book(rt: ServiceRuntime) -> Handlers:
     handlers = Handlers()
-    handlers.skip(InvoiceBalanceChanged)  # balances are reconciliation's own figures
+    handlers.skip(invoicing_events.InvoiceBalanceChanged)  # balances are reconciliation's own figures
 
-    @handlers.on(SchoolRegistered)
-    async def school(conn: asyncpg.Connection, m: SchoolRegistered, _: Event) -> None:
+    @handlers.on(invoicing_events.SchoolRegistered)
+    async def school(conn: asyncpg.Connection, m: invoicing_events.SchoolRegistered, _: Event) -> None:
         await projection.school_registered(conn, m)
 
-    @handlers.on(InvoiceIssued)
-    async def issued(conn: asyncpg.Connection, m: InvoiceIssued, _: Event) -> None:
+    @handlers.on(invoicing_events.InvoiceIssued)
+    async def issued(conn: asyncpg.Connection, m: invoicing_events.InvoiceIssued, _: Event) -> None:
         await projection.invoice_issued(conn, rt.outbox, m)
 
-    @handlers.on(InvoiceAdjusted)
-    async def adjusted(conn: asyncpg.Connection, m: InvoiceAdjusted, _: Event) -> None:
+    @handlers.on(invoicing_events.InvoiceAdjusted)
+    async def adjusted(conn: asyncpg.Connection, m: invoicing_events.InvoiceAdjusted, _: Event) -> None:
         await projection.invoice_adjusted(conn, m)
 
-    @handlers.on(InvoiceCancelled)
-    async def cancelled(conn: asyncpg.Connection, m: InvoiceCancelled, _: Event) -> None:
+    @handlers.on(invoicing_events.InvoiceCancelled)
+    async def cancelled(conn: asyncpg.Connection, m: invoicing_events.InvoiceCancelled, _: Event) -> None:
         await projection.invoice_cancelled(conn, m)
 
-    @handlers.on(PaymentGroupCreated)
-    async def group(conn: asyncpg.Connection, m: PaymentGroupCreated, _: Event) -> None:
+    @handlers.on(invoicing_events.PaymentGroupCreated)
+    async def group(conn: asyncpg.Connection, m: invoicing_events.PaymentGroupCreated, _: Event) -> None:
         await projection.group_created(conn, rt.outbox, m)
 
     return handlers

@@ -13,22 +13,8 @@ from reporting.domain.figures import CASHLESS_CHANNELS, invoice_collection, quar
 from reporting.stores import projection_store
 from shared.events.envelope import Event
 from shared.events.handlers import Apply, Handlers
-from tuition.invoicing.v1.events_pb2 import (
-    InvoiceAdjusted,
-    InvoiceBalanceChanged,
-    InvoiceCancelled,
-    InvoiceIssued,
-    PaymentGroupCreated,
-    SchoolRegistered,
-)
-from tuition.reconciliation.v1.events_pb2 import (
-    Channel,
-    CreditReceived,
-    PaymentMatched,
-    PaymentReversed,
-    PaymentUnmatched,
-    RefundRecorded,
-)
+from tuition.invoicing.v1 import events_pb2 as invoicing_events
+from tuition.reconciliation.v1 import events_pb2 as payment_events
 
 
 async def recompute_invoice(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> None:
@@ -49,7 +35,7 @@ async def recompute_invoice(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> 
     )
 
 
-async def on_school(conn: asyncpg.Connection, m: SchoolRegistered, event: Event) -> None:
+async def on_school(conn: asyncpg.Connection, m: invoicing_events.SchoolRegistered, event: Event) -> None:
     await projection_store.upsert_school(
         conn,
         m.school_id,
@@ -60,7 +46,7 @@ async def on_school(conn: asyncpg.Connection, m: SchoolRegistered, event: Event)
     )
 
 
-async def on_invoice_issued(conn: asyncpg.Connection, m: InvoiceIssued, event: Event) -> None:
+async def on_invoice_issued(conn: asyncpg.Connection, m: invoicing_events.InvoiceIssued, event: Event) -> None:
     invoice_id = uuid.UUID(m.invoice_id)
     inserted = await projection_store.add_invoice(
         conn,
@@ -88,18 +74,18 @@ async def on_invoice_issued(conn: asyncpg.Connection, m: InvoiceIssued, event: E
     await recompute_invoice(conn, invoice_id)
 
 
-async def on_invoice_adjusted(conn: asyncpg.Connection, m: InvoiceAdjusted, event: Event) -> None:
+async def on_invoice_adjusted(conn: asyncpg.Connection, m: invoicing_events.InvoiceAdjusted, event: Event) -> None:
     invoice_id = uuid.UUID(m.invoice_id)
     await projection_store.adjust_invoice(conn, invoice_id, new_total=m.new_total, delta=m.delta)
     await recompute_invoice(conn, invoice_id)
 
 
-async def on_invoice_cancelled(conn: asyncpg.Connection, m: InvoiceCancelled, event: Event) -> None:
+async def on_invoice_cancelled(conn: asyncpg.Connection, m: invoicing_events.InvoiceCancelled, event: Event) -> None:
     await projection_store.cancel_invoice(conn, uuid.UUID(m.invoice_id))
 
 
-async def on_payment(conn: asyncpg.Connection, m: PaymentMatched, event: Event) -> None:
-    channel = Channel.Name(m.channel)
+async def on_payment(conn: asyncpg.Connection, m: payment_events.PaymentMatched, event: Event) -> None:
+    channel = payment_events.Channel.Name(m.channel)
     paid_at = (
         m.paid_at.ToDatetime(tzinfo=UTC) if m.HasField("paid_at") else event.envelope.occurred_at.ToDatetime(tzinfo=UTC)
     )
@@ -116,7 +102,7 @@ async def on_payment(conn: asyncpg.Connection, m: PaymentMatched, event: Event) 
     await recompute_invoice(conn, uuid.UUID(m.invoice_id))
 
 
-async def on_payment_reversed(conn: asyncpg.Connection, m: PaymentReversed, event: Event) -> None:
+async def on_payment_reversed(conn: asyncpg.Connection, m: payment_events.PaymentReversed, event: Event) -> None:
     await projection_store.reverse_payment(conn, m.payment_id)
     await recompute_invoice(conn, uuid.UUID(m.invoice_id))
 
@@ -124,13 +110,19 @@ async def on_payment_reversed(conn: asyncpg.Connection, m: PaymentReversed, even
 def projection_handlers() -> Handlers:
     """The projection's handlers, each wrapped by `logged`; the rest of the topics' events are not figures."""
     handlers = Handlers()
-    handlers.register(SchoolRegistered, on_school)
-    handlers.register(InvoiceIssued, on_invoice_issued)
-    handlers.register(InvoiceAdjusted, on_invoice_adjusted)
-    handlers.register(InvoiceCancelled, on_invoice_cancelled)
-    handlers.register(PaymentMatched, on_payment)
-    handlers.register(PaymentReversed, on_payment_reversed)
-    handlers.skip(InvoiceBalanceChanged, PaymentGroupCreated, CreditReceived, PaymentUnmatched, RefundRecorded)
+    handlers.register(invoicing_events.SchoolRegistered, on_school)
+    handlers.register(invoicing_events.InvoiceIssued, on_invoice_issued)
+    handlers.register(invoicing_events.InvoiceAdjusted, on_invoice_adjusted)
+    handlers.register(invoicing_events.InvoiceCancelled, on_invoice_cancelled)
+    handlers.register(payment_events.PaymentMatched, on_payment)
+    handlers.register(payment_events.PaymentReversed, on_payment_reversed)
+    handlers.skip(
+        invoicing_events.InvoiceBalanceChanged,
+        invoicing_events.PaymentGroupCreated,
+        payment_events.CreditReceived,
+        payment_events.PaymentUnmatched,
+        payment_events.RefundRecorded,
+    )
     handlers.wrap(logged)
     return handlers
 
