@@ -19,9 +19,29 @@ from shared.events.outbox import Outbox
 
 PERIOD = Period(2026, 11)
 FEES = [
-    FeeItem("HOCPHI", "Học phí", FeeCategory.TUITION, Cadence.MONTHLY, (Rate(0),), state_funded=True),
-    FeeItem("BANTRU", "Tiền ăn bán trú", FeeCategory.MEALS, Cadence.MONTHLY, (Rate(35_000),), per_day=True),
-    FeeItem("DICHVU", "Dịch vụ bán trú", FeeCategory.SERVICES, Cadence.MONTHLY, (Rate(200_000),)),
+    FeeItem(
+        code="HOCPHI",
+        name="Học phí",
+        category=FeeCategory.TUITION,
+        cadence=Cadence.MONTHLY,
+        rates=(Rate(0),),
+        state_funded=True,
+    ),
+    FeeItem(
+        code="BANTRU",
+        name="Tiền ăn bán trú",
+        category=FeeCategory.MEALS,
+        cadence=Cadence.MONTHLY,
+        rates=(Rate(35_000),),
+        per_day=True,
+    ),
+    FeeItem(
+        code="DICHVU",
+        name="Dịch vụ bán trú",
+        category=FeeCategory.SERVICES,
+        cadence=Cadence.MONTHLY,
+        rates=(Rate(200_000),),
+    ),
 ]
 
 

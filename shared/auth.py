@@ -48,7 +48,7 @@ class TokenError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Principal:
     subject: str
     role: Role

@@ -69,7 +69,7 @@ def encode(
     return out + crc16_ccitt_false(out)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class VietQR:
     bin: str
     account: str
@@ -148,4 +148,14 @@ def decode(payload: str) -> VietQR:
         purpose = additional.get("08")
         unknown.update({f"62.{k}": v for k, v in additional.items() if k != "08"})
     unknown.update({k: v for k, v in fields.items() if k not in {"00", "01", "38", "53", "54", "58", "62"}})
-    return VietQR(bank_bin, account, service, amount, purpose, currency, country, initiation, unknown)
+    return VietQR(
+        bin=bank_bin,
+        account=account,
+        service=service,
+        amount=amount,
+        purpose=purpose,
+        currency=currency,
+        country=country,
+        initiation=initiation,
+        unknown_tags=unknown,
+    )

@@ -50,7 +50,7 @@ async def set_school_days(pool: asyncpg.Pool, school_id: str, period: Period, da
         await fees_store.set_school_days(conn, school_id, period.code, days)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AddPolicy:
     school_id: str | None  # None: a national rule for every school
     category: str
@@ -65,13 +65,13 @@ class AddPolicy:
 async def add_policy(pool: asyncpg.Pool, cmd: AddPolicy) -> int:
     try:
         policy = Policy(
-            cmd.category,
-            FeeCategory(cmd.fee_category),
-            ReductionKind(cmd.kind),
-            cmd.value,
-            cmd.effective_from,
-            cmd.effective_to,
-            cmd.legal_basis,
+            category=cmd.category,
+            fee_category=FeeCategory(cmd.fee_category),
+            kind=ReductionKind(cmd.kind),
+            value=cmd.value,
+            effective_from=cmd.effective_from,
+            effective_to=cmd.effective_to,
+            legal_basis=cmd.legal_basis,
         )
     except (FeeError, ValueError) as exc:
         raise Invalid(str(exc)) from exc

@@ -42,7 +42,7 @@ class ImportMode(StrEnum):
     APPLY_VALID = "apply_valid"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ImportResult:
     mode: str
     applied: bool

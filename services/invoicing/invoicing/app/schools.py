@@ -18,7 +18,7 @@ from tuition.invoicing.v1.events_pb2 import SchoolRegistered
 log = get_logger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RegisterSchool:
     school_id: str
     name: str

@@ -84,7 +84,7 @@ class Rate:
     class_name: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FeeItem:
     code: str
     name: str
@@ -126,7 +126,7 @@ class ReductionKind(StrEnum):
     FIXED = "fixed"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Policy:
     """An exemption or reduction for learners of one policy category on one fee category."""
 
@@ -153,7 +153,7 @@ class Policy:
         return min(self.value, amount)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Line:
     item_code: str
     name: str
@@ -195,7 +195,17 @@ def price_student(
         list_amount = rate * quantity
         if item.state_funded:
             lines.append(
-                Line(item.code, item.name, item.category, quantity, rate, list_amount, list_amount, STATE_FUNDED, 0)
+                Line(
+                    item_code=item.code,
+                    name=item.name,
+                    category=item.category,
+                    quantity=quantity,
+                    unit_amount=rate,
+                    list_amount=list_amount,
+                    reduction=list_amount,
+                    policy_category=STATE_FUNDED,
+                    amount=0,
+                )
             )
             continue
         best, best_policy = 0, None
@@ -206,7 +216,15 @@ def price_student(
                     best, best_policy = reduction, policy.category
         lines.append(
             Line(
-                item.code, item.name, item.category, quantity, rate, list_amount, best, best_policy, list_amount - best
+                item_code=item.code,
+                name=item.name,
+                category=item.category,
+                quantity=quantity,
+                unit_amount=rate,
+                list_amount=list_amount,
+                reduction=best,
+                policy_category=best_policy,
+                amount=list_amount - best,
             )
         )
     return lines

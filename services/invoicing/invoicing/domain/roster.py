@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -39,7 +40,7 @@ def fold(text: str) -> str:
     return " ".join(fold_memo(text).lower().split())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Student:
     student_code: str
     full_name: str
@@ -126,6 +127,20 @@ def _policy_categories(text: str, aliases: dict[str, str]) -> tuple[set[str], li
     return categories, unknown
 
 
+def _guardian(values: dict[str, str], err: Callable[[str, str], None]) -> tuple[str, str | None]:
+    """The guardian's name and normalised mobile number (None when it is not one)."""
+    guardian = " ".join(values.get("guardian_name", "").split())
+    if not guardian:
+        err("Họ tên cha/mẹ", "is empty")
+    phone = normalise_phone(values.get("guardian_phone", ""))
+    if phone is None:
+        err(
+            "Số điện thoại",
+            f"must be a Vietnamese mobile number (10 digits, 03/05/07/08/09), got {values.get('guardian_phone', '')!r}",
+        )
+    return guardian, phone
+
+
 def validate_row(
     line: int, values: dict[str, str], *, policy_aliases: dict[str, str], today: date
 ) -> tuple[Student | None, list[RowError]]:
@@ -159,15 +174,7 @@ def validate_row(
     nid = values.get("national_id", "").replace(" ", "")
     for message in _national_id_errors(nid, values.get("national_id", ""), dob, gender, gender_text):
         err("Mã định danh", message)
-    guardian = " ".join(values.get("guardian_name", "").split())
-    if not guardian:
-        err("Họ tên cha/mẹ", "is empty")
-    phone = normalise_phone(values.get("guardian_phone", ""))
-    if phone is None:
-        err(
-            "Số điện thoại",
-            f"must be a Vietnamese mobile number (10 digits, 03/05/07/08/09), got {values.get('guardian_phone', '')!r}",
-        )
+    guardian, phone = _guardian(values, err)
     categories, unknown = _policy_categories(values.get("policy", ""), policy_aliases)
     for part in unknown:
         err("Đối tượng miễn giảm", f"unknown policy category {part!r}")
@@ -180,5 +187,16 @@ def validate_row(
         return None, errors
     assert dob is not None and phone is not None
     return Student(
-        code, name, dob, gender, grade, class_name, nid, guardian, phone, frozenset(categories), virtual, left
+        student_code=code,
+        full_name=name,
+        date_of_birth=dob,
+        gender=gender,
+        grade=grade,
+        class_name=class_name,
+        national_id=nid,
+        guardian_name=guardian,
+        guardian_phone=phone,
+        policy_categories=frozenset(categories),
+        virtual_account=virtual,
+        left=left,
     ), []

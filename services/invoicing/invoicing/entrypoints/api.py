@@ -252,7 +252,7 @@ SchoolRegistrar = Annotated[Principal, Depends(school_registrar)]
 @router.put("/schools/{school_id}", tags=["schools"], summary="Register or update a school and its account")
 async def put_school(school_id: str, body: SchoolIn, rt: Runtime, p: SchoolRegistrar) -> School:
     actor = schools.Actor(p.subject, p.district if p.role is Role.DISTRICT else None)
-    cmd = schools.RegisterSchool(school_id, **body.model_dump())
+    cmd = schools.RegisterSchool(school_id=school_id, **body.model_dump())
     return School.model_validate(await schools.register_school(rt.db(), rt.outbox, cmd, actor))
 
 
@@ -354,14 +354,14 @@ class FeeItemIn(BaseModel):
 @router.put("/schools/{school_id}/fee-items/{code}", tags=["fees"], status_code=204)
 async def put_fee_item(school_id: str, code: str, body: FeeItemIn, rt: Runtime, _: SchoolStaff) -> None:
     item = FeeItem(
-        code,
-        body.name,
-        body.category,
-        body.cadence,
-        tuple(Rate(r.amount, r.grade, r.class_name) for r in body.rates),
-        body.per_day,
-        body.state_funded,
-        body.one_off_period,
+        code=code,
+        name=body.name,
+        category=body.category,
+        cadence=body.cadence,
+        rates=tuple(Rate(r.amount, r.grade, r.class_name) for r in body.rates),
+        per_day=body.per_day,
+        state_funded=body.state_funded,
+        one_off_period=body.one_off_period,
     )
     await fees.upsert_fee_item(rt.db(), fees.UpsertFeeItem(school_id, item))
 
@@ -437,13 +437,13 @@ async def list_policies(rt: Runtime, p: ScopedReader) -> Policies:
     summary="A school's own exemption or reduction (e.g. meal support)",
 )
 async def add_school_policy(school_id: str, body: PolicyIn, rt: Runtime, _: SchoolStaff) -> PolicyCreated:
-    policy_id = await fees.add_policy(rt.db(), fees.AddPolicy(school_id, **body.model_dump(mode="python")))
+    policy_id = await fees.add_policy(rt.db(), fees.AddPolicy(school_id=school_id, **body.model_dump(mode="python")))
     return PolicyCreated(policy_id=policy_id)
 
 
 @router.post("/policies", tags=["fees"], status_code=201, summary="A national rule for every school")
 async def add_national_policy(body: PolicyIn, rt: Runtime, _: ServiceCaller) -> PolicyCreated:
-    policy_id = await fees.add_policy(rt.db(), fees.AddPolicy(None, **body.model_dump(mode="python")))
+    policy_id = await fees.add_policy(rt.db(), fees.AddPolicy(school_id=None, **body.model_dump(mode="python")))
     return PolicyCreated(policy_id=policy_id)
 
 

@@ -61,14 +61,14 @@ async def active_items(db: Executor, school_id: str) -> list[FeeItem]:
 
 def _item_from_row(r: asyncpg.Record) -> FeeItem:
     return FeeItem(
-        r["code"],
-        r["name"],
-        FeeCategory(r["category"]),
-        Cadence(r["cadence"]),
-        tuple(Rate(a, g, c) for a, g, c in zip(r["amounts"], r["grades"], r["classes"], strict=False)),
-        r["per_day"],
-        r["state_funded"],
-        r["one_off_period"],
+        code=r["code"],
+        name=r["name"],
+        category=FeeCategory(r["category"]),
+        cadence=Cadence(r["cadence"]),
+        rates=tuple(Rate(a, g, c) for a, g, c in zip(r["amounts"], r["grades"], r["classes"], strict=False)),
+        per_day=r["per_day"],
+        state_funded=r["state_funded"],
+        one_off_period=r["one_off_period"],
     )
 
 
@@ -110,13 +110,13 @@ async def policies_for(db: Executor, school_id: str) -> list[Policy]:
     )
     return [
         Policy(
-            r["category"],
-            FeeCategory(r["fee_category"]),
-            ReductionKind(r["kind"]),
-            r["value"],
-            r["effective_from"],
-            r["effective_to"],
-            r["legal_basis"],
+            category=r["category"],
+            fee_category=FeeCategory(r["fee_category"]),
+            kind=ReductionKind(r["kind"]),
+            value=r["value"],
+            effective_from=r["effective_from"],
+            effective_to=r["effective_to"],
+            legal_basis=r["legal_basis"],
         )
         for r in rows
     ]

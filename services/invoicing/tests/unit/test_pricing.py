@@ -17,29 +17,79 @@ from invoicing.domain.fees import (
 
 SEP, OCT, JAN, JUN = (Period.parse(p) for p in ("2026-09", "2026-10", "2027-01", "2027-06"))
 
-TUITION = FeeItem("HOCPHI", "Học phí", FeeCategory.TUITION, Cadence.MONTHLY, (Rate(300_000),), state_funded=True)
-MEALS = FeeItem("BANTRU", "Tiền ăn bán trú", FeeCategory.MEALS, Cadence.MONTHLY, (Rate(25_000),), per_day=True)
-CARE = FeeItem(
-    "CHAMSOC",
-    "Chăm sóc bán trú",
-    FeeCategory.SERVICES,
-    Cadence.MONTHLY,
-    (Rate(150_000), Rate(180_000, grade="Mẫu giáo lớn"), Rate(200_000, class_name="5A2")),
+TUITION = FeeItem(
+    code="HOCPHI",
+    name="Học phí",
+    category=FeeCategory.TUITION,
+    cadence=Cadence.MONTHLY,
+    rates=(Rate(300_000),),
+    state_funded=True,
 )
-INSURANCE = FeeItem("BHYT", "Bảo hiểm y tế", FeeCategory.INSURANCE, Cadence.YEARLY, (Rate(884_520),))
-BOOKS = FeeItem("HOCLIEU", "Học liệu", FeeCategory.OTHER, Cadence.SEMESTER, (Rate(120_000),))
+MEALS = FeeItem(
+    code="BANTRU",
+    name="Tiền ăn bán trú",
+    category=FeeCategory.MEALS,
+    cadence=Cadence.MONTHLY,
+    rates=(Rate(25_000),),
+    per_day=True,
+)
+CARE = FeeItem(
+    code="CHAMSOC",
+    name="Chăm sóc bán trú",
+    category=FeeCategory.SERVICES,
+    cadence=Cadence.MONTHLY,
+    rates=(Rate(150_000), Rate(180_000, grade="Mẫu giáo lớn"), Rate(200_000, class_name="5A2")),
+)
+INSURANCE = FeeItem(
+    code="BHYT", name="Bảo hiểm y tế", category=FeeCategory.INSURANCE, cadence=Cadence.YEARLY, rates=(Rate(884_520),)
+)
+BOOKS = FeeItem(
+    code="HOCLIEU", name="Học liệu", category=FeeCategory.OTHER, cadence=Cadence.SEMESTER, rates=(Rate(120_000),)
+)
 UNIFORM = FeeItem(
-    "DONGPHUC", "Đồng phục", FeeCategory.OTHER, Cadence.ONE_OFF, (Rate(250_000),), one_off_period="2026-10"
+    code="DONGPHUC",
+    name="Đồng phục",
+    category=FeeCategory.OTHER,
+    cadence=Cadence.ONE_OFF,
+    rates=(Rate(250_000),),
+    one_off_period="2026-10",
 )
 ITEMS = [TUITION, MEALS, CARE, INSURANCE, BOOKS, UNIFORM]
 
 FROM = date(2025, 9, 1)
 POLICIES = [
-    Policy("HO_NGHEO", FeeCategory.MEALS, ReductionKind.PERCENT, 100, FROM),
-    Policy("DTTS_VUNG_KHO_KHAN", FeeCategory.MEALS, ReductionKind.PERCENT, 70, FROM),
-    Policy("HO_CAN_NGHEO", FeeCategory.MEALS, ReductionKind.PERCENT, 50, FROM),
-    Policy("HO_CAN_NGHEO", FeeCategory.SERVICES, ReductionKind.FIXED, 60_000, FROM),
-    Policy("CU", FeeCategory.MEALS, ReductionKind.PERCENT, 100, date(2020, 1, 1), date(2025, 8, 31)),
+    Policy(
+        category="HO_NGHEO", fee_category=FeeCategory.MEALS, kind=ReductionKind.PERCENT, value=100, effective_from=FROM
+    ),
+    Policy(
+        category="DTTS_VUNG_KHO_KHAN",
+        fee_category=FeeCategory.MEALS,
+        kind=ReductionKind.PERCENT,
+        value=70,
+        effective_from=FROM,
+    ),
+    Policy(
+        category="HO_CAN_NGHEO",
+        fee_category=FeeCategory.MEALS,
+        kind=ReductionKind.PERCENT,
+        value=50,
+        effective_from=FROM,
+    ),
+    Policy(
+        category="HO_CAN_NGHEO",
+        fee_category=FeeCategory.SERVICES,
+        kind=ReductionKind.FIXED,
+        value=60_000,
+        effective_from=FROM,
+    ),
+    Policy(
+        category="CU",
+        fee_category=FeeCategory.MEALS,
+        kind=ReductionKind.PERCENT,
+        value=100,
+        effective_from=date(2020, 1, 1),
+        effective_to=date(2025, 8, 31),
+    ),
 ]
 
 
@@ -106,16 +156,18 @@ def test_cadences_decide_which_months_bill_an_item():
 
 
 def test_a_percentage_reduction_is_rounded_down_to_the_dong():
-    odd = Policy("X", FeeCategory.MEALS, ReductionKind.PERCENT, 70, FROM)
+    odd = Policy(
+        category="X", fee_category=FeeCategory.MEALS, kind=ReductionKind.PERCENT, value=70, effective_from=FROM
+    )
     assert odd.reduction(25_001) == 17_500
 
 
 def test_bad_schedules_are_refused():
     with pytest.raises(FeeError, match="negative"):
-        FeeItem("X", "X", FeeCategory.OTHER, Cadence.MONTHLY, (Rate(-1),))
+        FeeItem(code="X", name="X", category=FeeCategory.OTHER, cadence=Cadence.MONTHLY, rates=(Rate(-1),))
     with pytest.raises(FeeError, match="one-off"):
-        FeeItem("X", "X", FeeCategory.OTHER, Cadence.ONE_OFF, (Rate(1),))
+        FeeItem(code="X", name="X", category=FeeCategory.OTHER, cadence=Cadence.ONE_OFF, rates=(Rate(1),))
     with pytest.raises(FeeError, match="between 0 and 100"):
-        Policy("X", FeeCategory.MEALS, ReductionKind.PERCENT, 120, FROM)
+        Policy(category="X", fee_category=FeeCategory.MEALS, kind=ReductionKind.PERCENT, value=120, effective_from=FROM)
     with pytest.raises(FeeError, match="YYYY-MM"):
         Period.parse("09/2026")

@@ -131,7 +131,20 @@ def test_the_family_key_is_a_keyed_hash_not_reversible_without_the_secret():
     from invoicing.domain.roster import Student
 
     def pupil(phone: str) -> Student:
-        return Student("1", "A", date(2020, 1, 1), None, "1", "1A", "", "B", phone, frozenset(), None, False)
+        return Student(
+            student_code="1",
+            full_name="A",
+            date_of_birth=date(2020, 1, 1),
+            gender=None,
+            grade="1",
+            class_name="1A",
+            national_id="",
+            guardian_name="B",
+            guardian_phone=phone,
+            policy_categories=frozenset(),
+            virtual_account=None,
+            left=False,
+        )
 
     key = pupil("0912345678").family_key(b"secret-one")
     assert key == pupil("0912345678").family_key(b"secret-one")  # siblings share it

@@ -27,7 +27,7 @@ class Line:
     amount: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReceiptContent:
     school_id: str
     school_name: str

@@ -194,20 +194,24 @@ def parse_casso(body: dict[str, Any]) -> BankCredit | None:
     data = body["data"]
     if not isinstance(data, dict):
         raise CreditFormatError("data must be one transaction object (Casso v2)")
+    extra = [f"casso:{data['id']}"] if data.get("id") else []
+    return _transfer(data, "webhook_casso", extra)
+
+
+def _transfer(data: dict[str, Any], source_kind: str, extra_ids: list[str]) -> BankCredit | None:
+    """One transaction in the shape Casso v2 and payOS share; None for a debit."""
     _require(data, "amount", "transactionDateTime", "accountNumber")
     amount = whole_dong(data["amount"], "data.amount")
     if amount <= 0:
-        return None  # a debit
+        return None
     ids = [str(data["reference"])] if data.get("reference") else []
-    if data.get("id"):
-        ids.append(f"casso:{data['id']}")
     return BankCredit(
         account_number=str(data["accountNumber"]),
         amount=amount,
         booked_at=local_datetime(str(data["transactionDateTime"])),
         memo=str(data.get("description") or ""),
-        source_kind="webhook_casso",
-        identifiers=tuple(ids),
+        source_kind=source_kind,
+        identifiers=tuple(ids + extra_ids),
         payer_name=str(data.get("counterAccountName") or ""),
         payer_account=str(data.get("counterAccountNumber") or ""),
         virtual_account=str(data.get("virtualAccountNumber") or ""),
@@ -241,23 +245,7 @@ def verify_payos(body: dict[str, Any], *, secret: str) -> None:
 
 
 def parse_payos(body: dict[str, Any]) -> BankCredit | None:
-    data = body["data"]
-    _require(data, "amount", "transactionDateTime", "accountNumber")
-    amount = whole_dong(data["amount"], "data.amount")
-    if amount <= 0:
-        return None
-    ids = [str(data["reference"])] if data.get("reference") else []
-    return BankCredit(
-        account_number=str(data["accountNumber"]),
-        amount=amount,
-        booked_at=local_datetime(str(data["transactionDateTime"])),
-        memo=str(data.get("description") or ""),
-        source_kind="webhook_payos",
-        identifiers=tuple(ids),
-        payer_name=str(data.get("counterAccountName") or ""),
-        payer_account=str(data.get("counterAccountNumber") or ""),
-        virtual_account=str(data.get("virtualAccountNumber") or ""),
-    )
+    return _transfer(body["data"], "webhook_payos", [])
 
 
 # --- The providers, as a table -----------------------------------------------------------------------------

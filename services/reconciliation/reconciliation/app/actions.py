@@ -38,7 +38,7 @@ class Action:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Step:
     """What one action does to a credit, inside the command's transaction."""
 
@@ -126,7 +126,7 @@ async def act(
     async with pool.acquire() as conn, conn.transaction():
         await schools_store.lock(conn, school_id)
         row = await _credit(conn, school_id, credit_id)
-        step = Step(conn, outbox, school_id, row, uuid.uuid4(), actor)
+        step = Step(conn=conn, outbox=outbox, school_id=school_id, credit=row, action_id=uuid.uuid4(), actor=actor)
         if step.free <= 0:
             raise Conflict(f"credit {credit_id} has nothing left to place")
         before = credits_store.placement_from_row(row)
@@ -176,7 +176,7 @@ async def undo(
         if act_row["kind"] == "undo" or act_row["undone_by"] is not None:
             raise Conflict(f"action {action_id} cannot be undone (already undone, or an undo itself)")
         row = await _credit(conn, school_id, act_row["credit_id"])
-        step = Step(conn, outbox, school_id, row, uuid.uuid4(), actor)
+        step = Step(conn=conn, outbox=outbox, school_id=school_id, credit=row, action_id=uuid.uuid4(), actor=actor)
         before_action, after_action = json.loads(act_row["before"]), json.loads(act_row["after"])
         now = credits_store.placement_from_row(row)
         after = replace(

@@ -32,7 +32,7 @@ class State(StrEnum):
 EXCEPTION_STATES = (State.UNMATCHED, State.AMBIGUOUS, State.OVERPAID, State.DUPLICATE)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class OpenInvoice:
     invoice_id: uuid.UUID
     student_id: uuid.UUID

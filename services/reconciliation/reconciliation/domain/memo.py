@@ -12,7 +12,7 @@ _NEAR_MISS = re.compile(r"\b(?:HP|GD)[A-Z0-9]{6,10}\b")
 _DIGITS = re.compile(r"(?<!\d)\d{6,20}(?!\d)")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MemoReading:
     references: tuple[str, ...]
     near_misses: tuple[str, ...] = ()
@@ -39,4 +39,11 @@ def read_memo(memo: str) -> MemoReading:
     spaced = re.sub(r"[^A-Z0-9 ]", " ", folded)
     near = tuple(dict.fromkeys(t for t in _NEAR_MISS.findall(spaced) if not any(t in r or r in t for r in references)))
     numbers = tuple(dict.fromkeys(_DIGITS.findall(folded)))
-    return MemoReading(references, near, numbers, bool(_QR_MEMO.search(folded)), folded, compact=compact)
+    return MemoReading(
+        references=references,
+        near_misses=near,
+        numbers=numbers,
+        looks_like_qr=bool(_QR_MEMO.search(folded)),
+        folded=folded,
+        compact=compact,
+    )

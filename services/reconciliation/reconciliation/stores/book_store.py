@@ -18,17 +18,17 @@ _COLUMNS = (
 
 def _invoice(r: asyncpg.Record) -> OpenInvoice:
     return OpenInvoice(
-        r["invoice_id"],
-        r["student_id"],
-        r["student_code"],
-        r["student_name"],
-        r["family_key"],
-        r["payment_reference"],
-        r["total"],
-        r["allocated"],
-        r["due_date"],
-        r["cancelled"],
-        r["virtual_account"],
+        invoice_id=r["invoice_id"],
+        student_id=r["student_id"],
+        student_code=r["student_code"],
+        student_name=r["student_name"],
+        family_key=r["family_key"],
+        reference=r["payment_reference"],
+        total=r["total"],
+        allocated=r["allocated"],
+        due_date=r["due_date"],
+        cancelled=r["cancelled"],
+        virtual_account=r["virtual_account"],
     )
 
 

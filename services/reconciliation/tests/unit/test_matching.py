@@ -12,17 +12,17 @@ def inv(
     n, total, *, code=None, family="F1", student=None, due=date(2026, 9, 15), allocated=0, cancelled=False, va=None
 ):
     return OpenInvoice(
-        uuid.UUID(int=n),
-        student or uuid.UUID(int=100 + n),
-        code or f"22123450{n:02d}",
-        f"HS {n}",
-        family,
-        REFS[n],
-        total,
-        allocated,
-        due,
-        cancelled,
-        va,
+        invoice_id=uuid.UUID(int=n),
+        student_id=student or uuid.UUID(int=100 + n),
+        student_code=code or f"22123450{n:02d}",
+        student_name=f"HS {n}",
+        family_key=family,
+        reference=REFS[n],
+        total=total,
+        allocated=allocated,
+        due_date=due,
+        cancelled=cancelled,
+        virtual_account=va,
     )
 
 

@@ -74,17 +74,17 @@ def replay(envelopes: list[bytes]) -> list[InvoiceFacts]:
         paid = by_invoice[invoice_id]
         facts.append(
             InvoiceFacts(
-                invoice_id,
-                inv["school"],
-                inv["student"],
-                inv["period"],
-                inv["due"],
-                dict(inv["fees"]),
-                inv["total"],
-                sum(p["amount"] for p in paid if p["cashless"]),
-                sum(p["amount"] for p in paid if not p["cashless"]),
-                len(paid),
-                sum(p["cashless"] for p in paid),
+                invoice_id=invoice_id,
+                school_id=inv["school"],
+                student_id=inv["student"],
+                period=inv["period"],
+                due_date=inv["due"],
+                fees=dict(inv["fees"]),
+                total=inv["total"],
+                paid_cashless=sum(p["amount"] for p in paid if p["cashless"]),
+                paid_cash=sum(p["amount"] for p in paid if not p["cashless"]),
+                payments=len(paid),
+                cashless_payments=sum(p["cashless"] for p in paid),
             )
         )
     return facts

@@ -16,7 +16,9 @@ from reporting.stores import figures_store
 async def by_fee_type(pool: asyncpg.Pool, scope: Scope, today: date) -> list[dict[str, Any]]:
     return [
         dict(r)
-        | Figures(r["invoiced"], r["collected"], r["cashless"], r["overdue"]).as_dict()
+        | Figures(
+            invoiced=r["invoiced"], collected=r["collected"], cashless=r["cashless"], overdue=r["overdue"]
+        ).as_dict()
         | {"category": r["category"]}
         for r in await figures_store.by_fee_type(pool, scope, today)
     ]

@@ -49,7 +49,7 @@ def quarter_of(period: str) -> str:
     return f"{year}-Q{(int(month) - 1) // 3 + 1}"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Figures:
     invoiced: int = 0
     collected: int = 0
@@ -106,7 +106,7 @@ class Figures:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class InvoiceFacts:
     """One invoice with what was paid on it, as the check recomputes it from events."""
 

@@ -60,15 +60,15 @@ def _agg(today_param: int) -> str:
 
 def _figures(row: asyncpg.Record) -> Figures:
     return Figures(
-        row["invoiced"] or 0,
-        row["collected"] or 0,
-        row["cashless"] or 0,
-        row["overdue"] or 0,
-        row["students"] or 0,
-        row["students_fully_paid"] or 0,
-        row["payments"] or 0,
-        row["cashless_payments"] or 0,
-        row["invoices"] or 0,
+        invoiced=row["invoiced"] or 0,
+        collected=row["collected"] or 0,
+        cashless=row["cashless"] or 0,
+        overdue=row["overdue"] or 0,
+        students=row["students"] or 0,
+        students_fully_paid=row["students_fully_paid"] or 0,
+        payments=row["payments"] or 0,
+        cashless_payments=row["cashless_payments"] or 0,
+        invoices=row["invoices"] or 0,
     )
 
 

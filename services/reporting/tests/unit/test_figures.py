@@ -34,9 +34,45 @@ def test_an_overpayment_is_not_counted_as_collected_and_cashless_counts_first():
 def test_figures_of_a_small_school():
     today = date(2026, 10, 1)
     invoices = [
-        InvoiceFacts("i1", "S", "st1", "2026-09", date(2026, 9, 15), {"meals": 600_000}, 600_000, 600_000, 0, 1, 1),
-        InvoiceFacts("i2", "S", "st2", "2026-09", date(2026, 9, 15), {"meals": 400_000}, 400_000, 0, 100_000, 1, 0),
-        InvoiceFacts("i3", "S", "st3", "2026-09", date(2026, 10, 15), {"meals": 500_000}, 500_000, 0, 0, 0, 0),
+        InvoiceFacts(
+            invoice_id="i1",
+            school_id="S",
+            student_id="st1",
+            period="2026-09",
+            due_date=date(2026, 9, 15),
+            fees={"meals": 600_000},
+            total=600_000,
+            paid_cashless=600_000,
+            paid_cash=0,
+            payments=1,
+            cashless_payments=1,
+        ),
+        InvoiceFacts(
+            invoice_id="i2",
+            school_id="S",
+            student_id="st2",
+            period="2026-09",
+            due_date=date(2026, 9, 15),
+            fees={"meals": 400_000},
+            total=400_000,
+            paid_cashless=0,
+            paid_cash=100_000,
+            payments=1,
+            cashless_payments=0,
+        ),
+        InvoiceFacts(
+            invoice_id="i3",
+            school_id="S",
+            student_id="st3",
+            period="2026-09",
+            due_date=date(2026, 10, 15),
+            fees={"meals": 500_000},
+            total=500_000,
+            paid_cashless=0,
+            paid_cash=0,
+            payments=0,
+            cashless_payments=0,
+        ),
     ]
     f = figures_of(invoices, today=today).as_dict()
     assert (f["invoiced"], f["collected"], f["cashless"], f["cash"], f["outstanding"], f["overdue"]) == (
