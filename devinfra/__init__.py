@@ -14,7 +14,7 @@ from pathlib import Path
 from devinfra import kafka, postgres
 from shared.settings import InfraSettings
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def cache_dir() -> Path:
