@@ -57,15 +57,23 @@ async def emit_balance(
     )
 
 
+async def _open_for_change(
+    conn: asyncpg.Connection, school_id: str, invoice_id: uuid.UUID, reason: str, change: str
+) -> asyncpg.Record:
+    """The invoice, locked, when it may still change: not cancelled, and the change has its reason."""
+    if not reason.strip():
+        raise Invalid(f"{change} needs a reason")
+    inv = await lock_invoice(conn, school_id, invoice_id)
+    if inv["status"] == Status.CANCELLED:
+        raise Conflict(f"invoice {invoice_id} is already cancelled")
+    return inv
+
+
 async def cancel_invoice(
     pool: asyncpg.Pool, outbox: Outbox, *, school_id: str, invoice_id: uuid.UUID, reason: str, by: str
 ) -> None:
-    if not reason.strip():
-        raise Invalid("a cancellation needs a reason")
     async with pool.acquire() as conn, conn.transaction():
-        inv = await lock_invoice(conn, school_id, invoice_id)
-        if inv["status"] == Status.CANCELLED:
-            raise Conflict(f"invoice {invoice_id} is already cancelled")
+        inv = await _open_for_change(conn, school_id, invoice_id, reason, "a cancellation")
         if inv["amount_paid"] > 0:
             raise Conflict(
                 f"invoice {invoice_id} has {inv['amount_paid']} đồng paid: refund or move the payments "
@@ -92,12 +100,8 @@ async def adjust_invoice(
 ) -> dict[str, int | str]:
     if delta == 0:
         raise Invalid("an adjustment must change the total (delta ≠ 0)")
-    if not reason.strip():
-        raise Invalid("an adjustment needs a reason")
     async with pool.acquire() as conn, conn.transaction():
-        inv = await lock_invoice(conn, school_id, invoice_id)
-        if inv["status"] == Status.CANCELLED:
-            raise Conflict(f"invoice {invoice_id} is cancelled")
+        inv = await _open_for_change(conn, school_id, invoice_id, reason, "an adjustment")
         new_total = inv["total"] + delta
         if not 0 <= new_total <= MAX_AMOUNT:
             raise Invalid(f"the adjustment would make the total {new_total} (it must stay within 0…{MAX_AMOUNT})")

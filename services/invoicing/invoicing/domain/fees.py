@@ -15,6 +15,7 @@ never overstated).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -170,6 +171,19 @@ class Line:
         return self.policy_category == STATE_FUNDED
 
 
+def _best_reduction(
+    item: FeeItem, list_amount: int, policies: Iterable[Policy], categories: Collection[str], on: date
+) -> tuple[int, str | None]:
+    """The largest reduction a pupil's categories give on the item, and the category giving it."""
+    best, best_policy = 0, None
+    for policy in policies:
+        if policy.category in categories and policy.fee_category is item.category and policy.in_force(on):
+            reduction = policy.reduction(list_amount)
+            if reduction > best or (best_policy is None and reduction == best and reduction > 0):
+                best, best_policy = reduction, policy.category
+    return best, best_policy
+
+
 def price_student(
     *,
     grade: str,
@@ -193,27 +207,12 @@ def price_student(
             continue
         quantity = school_days if item.per_day else 1
         list_amount = rate * quantity
+        best: int
+        best_policy: str | None
         if item.state_funded:
-            lines.append(
-                Line(
-                    item_code=item.code,
-                    name=item.name,
-                    category=item.category,
-                    quantity=quantity,
-                    unit_amount=rate,
-                    list_amount=list_amount,
-                    reduction=list_amount,
-                    policy_category=STATE_FUNDED,
-                    amount=0,
-                )
-            )
-            continue
-        best, best_policy = 0, None
-        for policy in policies:
-            if policy.category in categories and policy.fee_category is item.category and policy.in_force(on):
-                reduction = policy.reduction(list_amount)
-                if reduction > best or (best_policy is None and reduction == best and reduction > 0):
-                    best, best_policy = reduction, policy.category
+            best, best_policy = list_amount, STATE_FUNDED
+        else:
+            best, best_policy = _best_reduction(item, list_amount, policies, categories, on)
         lines.append(
             Line(
                 item_code=item.code,

@@ -193,21 +193,19 @@ def decide(credit: CreditFacts, book: Book) -> Decision:
         return _pay_in_order(targets, amount, "references", all_or_nothing=True)
     candidates: list[OpenInvoice] = []
     students = {s for n in reading.numbers for s in book.students_with_code(n)}
-    if students:
-        exact = _exact(book.of_students(students), amount, "student_code_amount", "student_codes_sum") or _exact(
-            book.family_of(students), amount, "family_sum", "family_sum"
-        )
-        if exact:
-            return exact
-        candidates += book.of_students(students)
     payer_students = book.students_by_payer.get(credit.payer_account, set()) if credit.payer_account else set()
-    if payer_students:
-        exact = _exact(book.of_students(payer_students), amount, "payer_history", "payer_history") or _exact(
-            book.family_of(payer_students), amount, "payer_history_family", "payer_history_family"
+    for whose, reasons in (
+        (students, ("student_code_amount", "student_codes_sum", "family_sum", "family_sum")),
+        (payer_students, ("payer_history", "payer_history", "payer_history_family", "payer_history_family")),
+    ):
+        if not whose:
+            continue
+        exact = _exact(book.of_students(whose), amount, *reasons[:2]) or _exact(
+            book.family_of(whose), amount, *reasons[2:]
         )
         if exact:
             return exact
-        candidates += book.of_students(payer_students)
+        candidates += book.of_students(whose)
     reason = (
         "reference_check_failed"
         if reading.near_misses
