@@ -1,11 +1,18 @@
-"""The accountant's exceptions queue: match, split, refund, ignore; every action audited and undoable."""
+"""The accountant's exceptions queue: match, split, refund, ignore; every action audited and undoable.
+
+Two actions correct what was placed before, by the machine or by hand: `unmatch` takes back every payment of a
+credit in force (a wrong automatic match; the credit returns to the queue), `withdraw` takes back a cash entry
+recorded by mistake (its payments reversed, the credit set aside as withdrawn). Each reversed payment is a
+PaymentReversed event: the invoice owes it again, its receipt is cancelled (the number is kept), the dashboard
+follows. Undoing either puts the same amounts back on the same invoices as new payments (new receipts).
+"""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import asyncpg
@@ -22,7 +29,7 @@ from tuition.reconciliation.v1.events_pb2 import Channel, PaymentReversed, Refun
 
 @dataclass(frozen=True, kw_only=True)
 class Action:
-    kind: str  # match | split | refund | ignore
+    kind: str  # match | split | refund | ignore | unmatch | withdraw
     allocations: tuple[tuple[uuid.UUID, int | None], ...] = ()
     amount: int | None = None
     bank_reference: str = ""
@@ -48,6 +55,7 @@ class Step:
     credit: asyncpg.Record
     action_id: uuid.UUID
     actor: str
+    notes: dict[str, Any] = field(default_factory=dict)  # what the action did, kept in its audit payload
 
     @property
     def free(self) -> int:
@@ -109,12 +117,39 @@ async def _ignore(step: Step, action: Action, p: Placement) -> Placement:
     return replace(p, ignored=p.ignored + step.free)
 
 
+async def _unmatch(step: Step, action: Action, p: Placement) -> Placement:
+    if not action.reason.strip():
+        raise Invalid("reversing a match needs a reason")
+    if p.allocated <= 0:
+        raise Conflict(f"credit {step.credit['credit_id']} has no payment to reverse")
+    taken = await _take_back_all(step, f"match reversed by {step.actor}: {action.reason.strip()}")
+    return replace(p, allocated=p.allocated - taken, state=str(State.UNMATCHED), reason_code="reversed_by_accountant")
+
+
+async def _withdraw(step: Step, action: Action, p: Placement) -> Placement:
+    if step.credit["channel"] != "CASH":
+        raise Invalid("only a cash entry can be withdrawn; a bank credit is refunded or ignored")
+    if not action.reason.strip():
+        raise Invalid("withdrawing a cash entry needs a reason")
+    if step.credit["state"] == State.WITHDRAWN:
+        raise Conflict(f"cash entry {step.credit['credit_id']} is already withdrawn")
+    taken = await _take_back_all(step, f"cash entry withdrawn by {step.actor}: {action.reason.strip()}")
+    rest = step.credit["amount"] - (p.allocated - taken) - p.refunded - p.ignored
+    return replace(
+        p, allocated=p.allocated - taken, ignored=p.ignored + rest, state=str(State.WITHDRAWN), reason_code="withdrawn"
+    )
+
+
 KINDS: dict[str, Callable[[Step, Action, Placement], Awaitable[Placement]]] = {
     "match": _allocate,
     "split": _allocate,
     "refund": _refund,
     "ignore": _ignore,
+    "unmatch": _unmatch,
+    "withdraw": _withdraw,
 }
+# The actions that place what is left of a credit (the others correct what was placed).
+PLACING = {"match", "split", "refund", "ignore"}
 
 
 async def act(
@@ -127,18 +162,19 @@ async def act(
         await schools_store.lock(conn, school_id)
         row = await _credit(conn, school_id, credit_id)
         step = Step(conn=conn, outbox=outbox, school_id=school_id, credit=row, action_id=uuid.uuid4(), actor=actor)
-        if step.free <= 0:
+        if action.kind in PLACING and step.free <= 0:
             raise Conflict(f"credit {credit_id} has nothing left to place")
         before = credits_store.placement_from_row(row)
         after = await do(step, action, before)
-        after = replace(after, state=_settled(row["amount"], after, row["state"]))
+        if action.kind in PLACING:
+            after = replace(after, state=_settled(row["amount"], after, row["state"]))
         await credits_store.set_placement(conn, credit_id, after)
         await actions_store.record(
             conn,
             action_id=step.action_id,
             credit_id=credit_id,
             kind=action.kind,
-            payload=action.payload(),
+            payload=action.payload() | step.notes,
             actor=actor,
             before=before.as_dict(),
             after=after.as_dict(),
@@ -147,9 +183,22 @@ async def act(
 
 
 async def _reverse_allocations(step: Step, undone: uuid.UUID) -> int:
-    """Take back what the undone action allocated, each payment with its PaymentReversed; returns the total."""
+    """Take back what the undone action allocated; returns the total."""
+    allocations = await placements_store.reverse_allocations_of(step.conn, undone)
+    return await _reversed(step, allocations, f"undo of action {undone} by {step.actor}")
+
+
+async def _take_back_all(step: Step, reason: str) -> int:
+    """Take back every payment of the credit in force, noted for the undo; returns the total."""
+    allocations = await placements_store.reverse_payments_of_credit(step.conn, step.credit["credit_id"])
+    step.notes["reversed"] = [[str(a["invoice_id"]), a["amount"]] for a in allocations]
+    return await _reversed(step, allocations, reason)
+
+
+async def _reversed(step: Step, allocations: list[asyncpg.Record], reason: str) -> int:
+    """Each payment taken back from its invoice with its PaymentReversed; returns the total."""
     total = 0
-    for alloc in await placements_store.reverse_allocations_of(step.conn, undone):
+    for alloc in allocations:
         await invoices_store.take_back(step.conn, alloc["invoice_id"], alloc["amount"])
         total += alloc["amount"]
         reversal = PaymentReversed(
@@ -157,12 +206,30 @@ async def _reverse_allocations(step: Step, undone: uuid.UUID) -> int:
             invoice_id=str(alloc["invoice_id"]),
             school_id=step.school_id,
             amount=alloc["amount"],
-            reason=f"undo of action {undone} by {step.actor}",
+            reason=reason,
         )
         await step.outbox.add(
             step.conn, Topic.RECONCILIATION, reversal, aggregate_id=str(alloc["invoice_id"]), school_id=step.school_id
         )
     return total
+
+
+async def _put_back(step: Step, reversed_: list[list[Any]]) -> int:
+    """Undo of a reversal: the same amounts on the same invoices, as new payments; returns the total."""
+    if not reversed_:
+        return 0
+    parts = [(uuid.UUID(i), int(a)) for i, a in reversed_]
+    known = await invoices_store.open_among(step.conn, step.school_id, [i for i, _ in parts])
+    closed = [str(i) for i, _ in parts if i not in known]
+    if closed:
+        raise Conflict(f"cannot put the payments back: invoices no longer open: {', '.join(closed)}")
+    decision = Decision(State.RESOLVED, "undo", tuple(Allocation(i, a) for i, a in parts))
+    writer = Writer(step.school_id, step.outbox)
+    credit = credits_store.credit_from_row(step.credit)
+    channel = Channel.Value(step.credit["channel"])
+    writer.place(step.credit["credit_id"], credit, decision, channel=channel, book=None, action_id=step.action_id)
+    await writer.flush(step.conn)
+    return decision.allocated
 
 
 async def undo(
@@ -177,16 +244,7 @@ async def undo(
             raise Conflict(f"action {action_id} cannot be undone (already undone, or an undo itself)")
         row = await _credit(conn, school_id, act_row["credit_id"])
         step = Step(conn=conn, outbox=outbox, school_id=school_id, credit=row, action_id=uuid.uuid4(), actor=actor)
-        before_action, after_action = json.loads(act_row["before"]), json.loads(act_row["after"])
-        now = credits_store.placement_from_row(row)
-        after = replace(
-            now,
-            allocated=now.allocated - await _reverse_allocations(step, action_id),
-            refunded=now.refunded - (after_action["refunded"] - before_action["refunded"]),
-            ignored=now.ignored - (after_action["ignored"] - before_action["ignored"]),
-        )
-        settled = after.allocated + after.refunded + after.ignored >= row["amount"]
-        after = replace(after, state=str(State.RESOLVED) if settled else before_action["state"])
+        after = await _undone(step, act_row, credits_store.placement_from_row(row))
         await credits_store.set_placement(conn, row["credit_id"], after)
         await actions_store.record(
             conn,
@@ -195,8 +253,27 @@ async def undo(
             kind="undo",
             payload={"undoes": str(action_id)},
             actor=actor,
-            before=now.as_dict(),
+            before=credits_store.placement_from_row(row).as_dict(),
             after=after.as_dict(),
         )
         await actions_store.mark_undone(conn, action_id, step.action_id)
     return {"action_id": str(step.action_id), **after.as_dict()}
+
+
+async def _undone(step: Step, act_row: asyncpg.Record, now: Placement) -> Placement:
+    """The credit's placement once the action is undone: what it placed taken back, what it reversed put back."""
+    before_action, after_action = json.loads(act_row["before"]), json.loads(act_row["after"])
+    payload = json.loads(act_row["payload"])
+    taken_back = await _reverse_allocations(step, act_row["action_id"])
+    put_back = await _put_back(step, payload.get("reversed", []))
+    after = replace(
+        now,
+        allocated=now.allocated - taken_back + put_back,
+        refunded=now.refunded - (after_action["refunded"] - before_action["refunded"]),
+        ignored=now.ignored - (after_action["ignored"] - before_action["ignored"]),
+    )
+    numbers = ("allocated", "refunded", "ignored")
+    if all(after.as_dict()[k] == before_action[k] for k in numbers):
+        return replace(after, state=before_action["state"], reason_code=before_action["reason_code"])
+    settled = after.allocated + after.refunded + after.ignored >= step.credit["amount"]
+    return replace(after, state=str(State.RESOLVED) if settled else before_action["state"])

@@ -27,6 +27,7 @@ class State(StrEnum):
     UNMATCHED = "unmatched"
     AMBIGUOUS = "ambiguous"
     RESOLVED = "resolved"  # settled by the accountant
+    WITHDRAWN = "withdrawn"  # a cash entry recorded by mistake, taken back (kept for the audit)
 
 
 EXCEPTION_STATES = (State.UNMATCHED, State.AMBIGUOUS, State.OVERPAID, State.DUPLICATE)

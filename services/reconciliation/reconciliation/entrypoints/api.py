@@ -93,6 +93,7 @@ class AccountClose(Row):
     matched: int
     refunded: int
     ignored: int
+    withdrawn: int = Field(description="cash entries withdrawn as mistakes (counted in ignored)")
     in_exceptions: int
     exception_credits: int
     difference: int
@@ -216,7 +217,10 @@ class AllocationIn(BaseModel):
 
 
 class ActionIn(BaseModel):
-    kind: Literal["match", "split", "refund", "ignore"]
+    kind: Literal["match", "split", "refund", "ignore", "unmatch", "withdraw"] = Field(
+        description="unmatch: reverse every payment of the credit (a wrong match); withdraw: a cash entry made by "
+        "mistake. Both need a reason and can be undone."
+    )
     allocations: list[AllocationIn] = []
     amount: PositiveAmount | None = None
     bank_reference: str = ""
@@ -226,7 +230,7 @@ class ActionIn(BaseModel):
 @router.post(
     "/schools/{school_id}/credits/{credit_id}/actions",
     tags=["exceptions"],
-    summary="Resolve a credit: match, split across a family, refund, or ignore with a reason",
+    summary="Resolve a credit: match, split across a family, refund, ignore; reverse a match; withdraw cash",
 )
 async def act(school_id: str, credit_id: uuid.UUID, body: ActionIn, rt: Runtime, p: SchoolStaff) -> ActionResult:
     action = actions.Action(

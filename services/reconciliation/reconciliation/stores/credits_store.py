@@ -99,12 +99,14 @@ async def get_for_update(conn: asyncpg.Connection, school_id: str, credit_id: uu
 
 async def set_placement(conn: asyncpg.Connection, credit_id: uuid.UUID, p: Placement) -> None:
     await conn.execute(
-        "UPDATE credits SET state = $2, allocated = $3, refunded = $4, ignored = $5 WHERE credit_id = $1",
+        "UPDATE credits SET state = $2, allocated = $3, refunded = $4, ignored = $5, reason_code = $6 "
+        "WHERE credit_id = $1",
         credit_id,
         p.state,
         p.allocated,
         p.refunded,
         p.ignored,
+        p.reason_code,
     )
 
 
@@ -211,6 +213,7 @@ async def day_totals(db: Executor, school_id: str, day: date) -> list[asyncpg.Re
                       AS matched,
                   sum(d.refunded)::bigint AS refunded,
                   sum(d.ignored)::bigint AS ignored,
+                  coalesce(sum(d.amount) FILTER (WHERE d.state = 'withdrawn'), 0)::bigint AS withdrawn,
                   coalesce(sum(d.amount - d.allocated - d.refunded - d.ignored)
                            FILTER (WHERE d.state = ANY($3::text[])), 0)::bigint AS in_exceptions,
                   count(*) FILTER (WHERE d.state = ANY($3::text[])) AS exception_credits

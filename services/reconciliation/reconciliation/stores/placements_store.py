@@ -72,6 +72,14 @@ async def reverse_allocations_of(conn: asyncpg.Connection, action_id: uuid.UUID)
     )
 
 
+async def reverse_payments_of_credit(conn: asyncpg.Connection, credit_id: uuid.UUID) -> list[asyncpg.Record]:
+    """Mark every payment of the credit in force as reversed (automatic or manual); returns them."""
+    return await conn.fetch(
+        "UPDATE allocations SET reversed_at = now() WHERE credit_id = $1 AND reversed_at IS NULL RETURNING *",
+        credit_id,
+    )
+
+
 async def _copy_ignoring_conflicts(
     conn: asyncpg.Connection, table: str, columns: list[str], rows: Sequence[tuple[object, ...]]
 ) -> None:

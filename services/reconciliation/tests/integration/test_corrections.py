@@ -1,0 +1,133 @@
+"""Correcting what was placed before: a wrong automatic match reversed, a mistaken cash entry withdrawn; each an
+audited action whose undo puts the same amounts back as new payments."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from .conftest import SCHOOL, sepay_body
+
+pytestmark = pytest.mark.integration
+
+
+async def _payments(recon, invoice_id: uuid.UUID) -> list[tuple[int, bool]]:
+    rows = await recon.pool.fetch(
+        "SELECT amount, reversed_at IS NOT NULL AS reversed FROM allocations WHERE invoice_id = $1 ORDER BY created_at",
+        invoice_id,
+    )
+    return [(r["amount"], r["reversed"]) for r in rows]
+
+
+async def _reversed_events(recon) -> list[str]:
+    from shared.events.envelope import unwrap
+    from tuition.reconciliation.v1.events_pb2 import PaymentReversed
+
+    rows = await recon.pool.fetch(
+        "SELECT payload FROM outbox WHERE event_type = 'tuition.reconciliation.v1.PaymentReversed' ORDER BY seq"
+    )
+    out = []
+    for r in rows:
+        m = unwrap(bytes(r["payload"])).payload
+        assert isinstance(m, PaymentReversed)
+        out.append(m.invoice_id)
+    return out
+
+
+async def test_a_wrong_automatic_match_is_reversed_audited_requeued_and_the_undo_puts_it_back(recon):
+    a, b = await recon.issue([500_000, 500_000])
+    # The parent typed their other child's reference: the machine matched it, correctly by the memo, wrongly in fact.
+    credit = (await recon.sepay(sepay_body(1, 500_000, f"{a.reference} T09 2026"))).json()
+    assert credit["state"] == "matched"
+    h = recon.headers()
+    url = f"/schools/{SCHOOL}/credits/{credit['credit_id']}/actions"
+
+    refused = await recon.client.post(url, headers=h, json={"kind": "unmatch"})
+    assert refused.status_code == 422 and "reason" in refused.json()["detail"]
+
+    reversed_ = await recon.client.post(url, headers=h, json={"kind": "unmatch", "reason": "phụ huynh ghi nhầm mã"})
+    assert reversed_.status_code == 200, reversed_.text
+    assert reversed_.json() | {"action_id": None} == {
+        "action_id": None,
+        "state": "unmatched",
+        "reason_code": "reversed_by_accountant",
+        "allocated": 0,
+        "refunded": 0,
+        "ignored": 0,
+    }
+    assert await _payments(recon, a.invoice_id) == [(500_000, True)]
+    assert await _reversed_events(recon) == [str(a.invoice_id)]
+    assert await recon.pool.fetchval("SELECT allocated FROM invoices WHERE invoice_id = $1", a.invoice_id) == 0
+    queue = (await recon.client.get(f"/schools/{SCHOOL}/exceptions", headers=h)).json()
+    assert [c["credit_id"] for c in queue] == [credit["credit_id"]]
+    detail = (await recon.client.get(f"/schools/{SCHOOL}/credits/{credit['credit_id']}", headers=h)).json()
+    assert detail["actions"][0]["kind"] == "unmatch" and detail["actions"][0]["actor"] == "ke-toan"
+    assert detail["actions"][0]["before"]["state"] == "matched"
+
+    # Matched by hand to the right invoice, then both steps undone: back where the machine left it.
+    right = await recon.client.post(
+        url, headers=h, json={"kind": "match", "allocations": [{"invoice_id": str(b.invoice_id)}]}
+    )
+    assert right.json()["state"] == "resolved" and right.json()["allocated"] == 500_000
+    await recon.client.post(f"/schools/{SCHOOL}/actions/{right.json()['action_id']}/undo", headers=h)
+    undone = await recon.client.post(f"/schools/{SCHOOL}/actions/{reversed_.json()['action_id']}/undo", headers=h)
+    assert undone.status_code == 200, undone.text
+    assert (undone.json()["state"], undone.json()["reason_code"], undone.json()["allocated"]) == (
+        "matched",
+        "reference",
+        500_000,
+    )
+    # A new payment (a new receipt), the reversed one kept for the audit.
+    assert await _payments(recon, a.invoice_id) == [(500_000, True), (500_000, False)]
+    assert await _payments(recon, b.invoice_id) == [(500_000, True)]
+    assert await recon.pool.fetchval("SELECT allocated FROM invoices WHERE invoice_id = $1", a.invoice_id) == 500_000
+    assert (await recon.client.get(f"/schools/{SCHOOL}/exceptions", headers=h)).json() == []
+
+
+async def test_a_credit_with_nothing_matched_has_no_match_to_reverse(recon):
+    r = (await recon.sepay(sepay_body(1, 123_000, "CHUYEN NHAM"))).json()
+    resp = await recon.client.post(
+        f"/schools/{SCHOOL}/credits/{r['credit_id']}/actions",
+        headers=recon.headers(),
+        json={"kind": "unmatch", "reason": "x"},
+    )
+    assert resp.status_code == 409 and "no payment to reverse" in resp.json()["detail"]
+
+
+async def test_a_mistaken_cash_entry_is_withdrawn_the_close_still_balances_and_a_bank_credit_cannot_be(recon):
+    (a,) = await recon.issue([300_000])
+    h = recon.headers()
+    cash = await recon.client.post(
+        f"/schools/{SCHOOL}/cash",
+        headers=h,
+        json={"invoice_id": str(a.invoice_id), "amount": 300_000, "received_at": "2026-09-05T09:00:00+07:00"},
+    )
+    assert cash.json()["state"] == "matched"
+    url = f"/schools/{SCHOOL}/credits/{cash.json()['credit_id']}/actions"
+    withdrawn = await recon.client.post(url, headers=h, json={"kind": "withdraw", "reason": "ghi nhầm học sinh"})
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert (withdrawn.json()["state"], withdrawn.json()["allocated"], withdrawn.json()["ignored"]) == (
+        "withdrawn",
+        0,
+        300_000,
+    )
+    assert await recon.pool.fetchval("SELECT allocated FROM invoices WHERE invoice_id = $1", a.invoice_id) == 0
+    assert await _reversed_events(recon) == [str(a.invoice_id)]
+    close = (await recon.client.get(f"/schools/{SCHOOL}/close", params={"date": "2026-09-05"}, headers=h)).json()
+    desk = next(acc for acc in close["accounts"] if acc["account_number"].startswith("CASH:"))
+    assert (desk["received"], desk["matched"], desk["withdrawn"], desk["difference"]) == (300_000, 0, 300_000, 0)
+    assert close["balanced"]
+    again = await recon.client.post(url, headers=h, json={"kind": "withdraw", "reason": "again"})
+    assert again.status_code == 409 and "already withdrawn" in again.json()["detail"]
+
+    undone = await recon.client.post(f"/schools/{SCHOOL}/actions/{withdrawn.json()['action_id']}/undo", headers=h)
+    assert (undone.json()["state"], undone.json()["allocated"], undone.json()["ignored"]) == ("matched", 300_000, 0)
+
+    bank = (await recon.sepay(sepay_body(9, 300_000, "CHUYEN NHAM"))).json()
+    refused = await recon.client.post(
+        f"/schools/{SCHOOL}/credits/{bank['credit_id']}/actions",
+        headers=h,
+        json={"kind": "withdraw", "reason": "x"},
+    )
+    assert refused.status_code == 422 and "only a cash entry" in refused.json()["detail"]
