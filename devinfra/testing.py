@@ -161,3 +161,27 @@ async def running_service(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=f"http://{host or service}") as client:
             yield client, app
+
+
+@contextlib.asynccontextmanager
+async def serving(app: FastAPI, port: int) -> AsyncIterator[str]:
+    """The app served over real HTTP on 127.0.0.1:port (relay and consumers running), for a browser."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    base = f"http://127.0.0.1:{port}"
+
+    async def up() -> bool:
+        try:
+            async with httpx.AsyncClient() as c:
+                return (await c.get(f"{base}/readyz")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    await wait_until(up, what=f"the server on {base}")
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        await task

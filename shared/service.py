@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -251,6 +252,14 @@ def build_app(
     app.add_middleware(BodyLimitMiddleware, rules=spec.body_limits)
     if settings.rate_limits:
         app.add_middleware(RateLimitMiddleware, rules=spec.rate_limits)
+    if settings.workspace_origin:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=[settings.workspace_origin.rstrip("/")],
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
     return app
 
 

@@ -85,6 +85,9 @@ class ServiceSettings(InfraSettings):
     seals_data: ClassVar[bool] = False
     # Run the outbox relay and the Kafka consumers inside the HTTP process (one container per service).
     run_workers: bool = True
+    # The accountant's workspace (served by invoicing at /ketoan) calls reconciliation's and receipts' APIs
+    # from the browser: their origin is allowed there (CORS, bearer token only, no cookies). Empty: none.
+    workspace_origin: str = Field(default="http://127.0.0.1:8101", validation_alias=_env("TUITION_WORKSPACE_ORIGIN"))
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> ServiceSettings:

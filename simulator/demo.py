@@ -81,6 +81,8 @@ def _start(
         f"{service.upper()}_DATABASE": cfg.database(service),
         f"{service.upper()}_HTTP_PORT": str(cfg.port_base + n),
         "INVOICING_PUBLIC_URL": urls.invoicing,
+        "INVOICING_RECONCILIATION_URL": urls.reconciliation,
+        "TUITION_WORKSPACE_ORIGIN": urls.invoicing,
         "RECEIPTS_PUBLIC_URL": urls.receipts,
         "TUITION_LOG_LEVEL": "WARNING",
     }
@@ -235,6 +237,7 @@ async def _print_urls(urls: Urls, toks: dict[str, str]) -> None:
             )
         ).json()
     say("\n=== Open these ===")
+    say(f"Accountant's workspace, sign in ({school.name}):  {urls.invoicing}/ketoan?token={toks[school.school_id]}")
     say(f"District dashboard (Phòng GD&ĐT):  {urls.reporting}/dashboard?token={toks['district']}")
     say(f"{school.name}, accountant view:  {urls.reporting}/dashboard?token={toks[school.school_id]}")
     for inv in invoices:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from invoicing.entrypoints import api, pages
+from invoicing.entrypoints import api, pages, workspace
 from invoicing.entrypoints.consumers import CONSUMERS
 from invoicing.settings import InvoicingSettings
 from shared.limits import BodyLimit, MiB, RateLimit
@@ -27,5 +27,5 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
         SPEC,
         settings or InvoicingSettings(),
         title="Invoicing: rosters, fee schedules, invoices and VietQR payment pages",
-        routers=[api.router, pages.router],
+        routers=[api.router, pages.router, workspace.router],
     )

@@ -24,8 +24,19 @@ async def list_invoices(
     limit: int,
     offset: int,
     public_url: str = "",
+    class_name: str | None = None,
+    student: str | None = None,
 ) -> list[dict[str, Any]]:
-    rows = await invoices_store.school_list(pool, school_id, period=period, status=status, limit=limit, offset=offset)
+    rows = await invoices_store.school_list(
+        pool,
+        school_id,
+        period=period,
+        status=status,
+        limit=limit,
+        offset=offset,
+        class_name=class_name,
+        student=student,
+    )
     return [
         {k: v for k, v in r.items() if k != "public_token"}
         | {"outstanding": outstanding(r["total"], r["amount_paid"]), "pay_url": f"{public_url}/pay/{r['public_token']}"}

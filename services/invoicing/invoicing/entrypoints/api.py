@@ -481,6 +481,8 @@ async def list_invoices(
     status: str | None = None,
     limit: int = Query(200, ge=1, le=5000),
     offset: int = Query(0, ge=0, le=10_000_000),
+    class_name: str | None = Query(None, max_length=40),
+    student: str | None = Query(None, min_length=1, max_length=80, description="a pupil's code or part of a name"),
 ) -> list[InvoiceSummary]:
     rows = await queries.list_invoices(
         rt.db(),
@@ -490,6 +492,8 @@ async def list_invoices(
         limit=limit,
         offset=offset,
         public_url=settings.public_url,
+        class_name=class_name,
+        student=student,
     )
     return [InvoiceSummary.model_validate(r) for r in rows]
 

@@ -129,19 +129,32 @@ async def id_by_token(db: Executor, token: str) -> uuid.UUID | None:
 
 
 async def school_list(
-    db: Executor, school_id: str, *, period: str | None, status: str | None, limit: int, offset: int
+    db: Executor,
+    school_id: str,
+    *,
+    period: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+    class_name: str | None = None,
+    student: str | None = None,
 ) -> list[asyncpg.Record]:
+    """The school's invoices, filtered; `student` is a pupil's code or part of their name."""
     return await db.fetch(
         """SELECT i.invoice_id, i.period, i.payment_reference, i.total, i.amount_paid, i.status, i.due_date,
                   i.public_token, s.student_code, s.full_name, s.class_name
            FROM invoices i JOIN students s USING (student_id)
            WHERE i.school_id = $1 AND ($2::text IS NULL OR i.period = $2) AND ($3::text IS NULL OR i.status = $3)
+             AND ($6::text IS NULL OR s.class_name = $6)
+             AND ($7::text IS NULL OR s.student_code = $7 OR s.full_name ILIKE '%' || $7 || '%')
            ORDER BY s.class_name, s.student_code, i.period LIMIT $4 OFFSET $5""",
         school_id,
         period,
         status,
         limit,
         offset,
+        class_name,
+        student,
     )
 
 

@@ -1,0 +1,434 @@
+// The accountant's workspace. Every figure comes from the services' APIs under the accountant's token;
+// bank memos and names are inserted as text, never as HTML.
+"use strict";
+
+const APIS = JSON.parse(document.getElementById("apis").textContent);
+const TZ = "Asia/Ho_Chi_Minh";
+const STATUS = {
+  open: "Chưa nộp", partially_paid: "Nộp một phần", paid: "Đã nộp đủ", overpaid: "Nộp thừa", cancelled: "Đã hủy",
+};
+const STATE = {
+  matched: "Đã khớp", partial: "Khớp một phần", overpaid: "Nộp thừa", duplicate: "Nộp trùng", unmatched: "Chưa khớp",
+  ambiguous: "Nhiều khả năng", resolved: "Đã xử lý", withdrawn: "Đã rút (nhập nhầm)",
+};
+const REASON = {
+  reference: "Khớp theo mã thanh toán trong nội dung",
+  group_reference: "Khớp theo mã thanh toán gia đình",
+  references: "Nhiều mã thanh toán, đúng tổng số tiền",
+  references_short: "Nhiều mã thanh toán nhưng số tiền không đủ cho tất cả",
+  virtual_account: "Khớp theo tài khoản định danh của học sinh",
+  student_code_amount: "Khớp theo mã học sinh và số tiền",
+  student_code_amount_several: "Mã học sinh khớp nhiều hóa đơn cùng số tiền",
+  student_codes_sum: "Khớp theo mã học sinh, đúng tổng các hóa đơn",
+  family_sum: "Đúng tổng các hóa đơn của gia đình",
+  payer_history: "Khớp theo tài khoản người nộp đã từng nộp",
+  payer_history_several: "Tài khoản người nộp quen, nhiều hóa đơn cùng số tiền",
+  payer_history_family: "Tài khoản người nộp quen, đúng tổng của gia đình",
+  reference_check_failed: "Mã thanh toán sai ký tự kiểm tra (phụ huynh gõ nhầm?)",
+  reference_unknown: "Mã thanh toán không có trong sổ của trường",
+  no_reference: "Nội dung chuyển khoản không có mã thanh toán",
+  already_paid: "Hóa đơn đã nộp đủ trước đó (có thể nộp trùng)",
+  invoice_cancelled: "Hóa đơn đã bị hủy",
+  manual: "Kế toán khớp tay",
+  undo: "Khôi phục sau khi hoàn tác",
+  reversed_by_accountant: "Kế toán đã hủy khớp tự động",
+  withdrawn: "Bút toán tiền mặt nhập nhầm, đã rút",
+};
+const KIND = {
+  match: "Khớp", split: "Chia cho nhiều hóa đơn", refund: "Hoàn tiền", ignore: "Bỏ qua", unmatch: "Hủy khớp",
+  withdraw: "Rút bút toán tiền mặt", undo: "Hoàn tác",
+};
+
+// --- Sign-in: a link ?token=… (kept in this tab only, removed from the address bar) or a pasted token ---
+
+const params = new URLSearchParams(location.search);
+if (params.get("token")) {
+  sessionStorage.setItem("token", params.get("token"));
+  params.delete("token");
+  history.replaceState(null, "", location.pathname + (params.toString() ? "?" + params : "") + location.hash);
+}
+let token = sessionStorage.getItem("token");
+let claims = decode(token);
+
+function decode(t) {
+  try {
+    const c = JSON.parse(atob(t.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    return c.role === "accountant" && c.school && (!c.exp || c.exp * 1000 > Date.now()) ? c : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "on") for (const [ev, fn] of Object.entries(v)) node.addEventListener(ev, fn);
+    else if (k === "class") node.className = v;
+    else if (k === "data") for (const [dk, dv] of Object.entries(v)) node.dataset[dk] = dv;
+    else if (v !== undefined && v !== null && v !== false) node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : String(c));
+  return node;
+}
+
+const money = (n) => new Intl.NumberFormat("vi-VN").format(n) + " ₫";
+const when = (iso) => iso ? new Intl.DateTimeFormat("vi-VN", {
+  timeZone: TZ, day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit",
+}).format(new Date(iso)) : "";
+const today = () => new Intl.DateTimeFormat("en-CA", {timeZone: TZ}).format(new Date());
+const tag = (value, labels) => el("span", {class: "tag " + value}, labels[value] || value);
+
+function toast(message, undoAction) {
+  const box = $("toast");
+  box.replaceChildren(message);
+  if (undoAction) {
+    box.append(" ", el("button", {class: "plain", data: {testid: "toast-undo"}, on: {click: async () => {
+      box.style.display = "none";
+      await undo(undoAction);
+    }}}, "Hoàn tác"));
+  }
+  box.style.display = "block";
+  clearTimeout(box.timer);
+  box.timer = setTimeout(() => { box.style.display = "none"; }, 8000);
+}
+
+async function api(service, path, options = {}) {
+  const init = {method: options.method || "GET", headers: {Authorization: "Bearer " + token}};
+  if (options.body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(options.body);
+  }
+  const r = await fetch(APIS[service] + path, init);
+  if (r.status === 401) { signOut(); throw new Error("Phiên đăng nhập đã hết hạn"); }
+  const type = r.headers.get("content-type") || "";
+  const data = type.includes("json") ? await r.json() : await r.text();
+  if (!r.ok) {
+    const detail = data && data.detail !== undefined ? data.detail : data;
+    throw new Error(typeof detail === "string" ? detail : JSON.stringify(detail));
+  }
+  return data;
+}
+const school = () => encodeURIComponent(claims.school);
+const inv = (path, o) => api("invoicing", `/schools/${school()}${path}`, o);
+const rec = (path, o) => api("reconciliation", `/schools/${school()}${path}`, o);
+
+async function guarded(fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    toast("Lỗi: " + e.message);
+    return undefined;
+  }
+}
+
+function signOut() {
+  sessionStorage.removeItem("token");
+  token = null;
+  claims = null;
+  start();
+}
+
+// --- Tabs ---
+
+const loaders = {"hoa-don": loadInvoices, "ngoai-le": loadExceptions, "da-khop": loadMatched,
+  "tien-mat": loadCashToday, "chot-ngay": loadClose};
+
+function showTab() {
+  const name = (location.hash || "#hoa-don").slice(1);
+  const tab = loaders[name] ? name : "hoa-don";
+  for (const section of document.querySelectorAll("main > section")) section.hidden = section.id !== tab;
+  for (const a of document.querySelectorAll("#tabs a")) a.classList.toggle("on", a.dataset.tab === tab);
+  guarded(loaders[tab]);
+}
+
+// --- Invoices ---
+
+let shownInvoices = [];
+
+async function loadInvoices() {
+  const q = new URLSearchParams({limit: "2000"});
+  for (const [id, key] of [["f-period", "period"], ["f-class", "class_name"], ["f-status", "status"], ["f-student", "student"]]) {
+    if ($(id).value.trim()) q.set(key, $(id).value.trim());
+  }
+  shownInvoices = await inv(`/invoices?${q}`);
+  $("invoices").replaceChildren(...shownInvoices.map((i) => el("tr", {class: "pick", data: {testid: "invoice-row"},
+    on: {click: () => guarded(() => openInvoice(i.invoice_id))}},
+  el("td", {}, i.student_code), el("td", {}, i.full_name), el("td", {}, i.class_name), el("td", {}, i.period),
+  el("td", {class: "num"}, money(i.total)), el("td", {class: "num"}, money(i.amount_paid)),
+  el("td", {class: "num"}, money(i.outstanding)), el("td", {}, tag(i.status, STATUS)))));
+  const owed = shownInvoices.reduce((s, i) => s + (i.status === "cancelled" ? 0 : i.outstanding), 0);
+  $("invoices-sum").textContent = `${shownInvoices.length} hóa đơn · còn phải thu ${money(owed)}`;
+}
+
+function parentMessage(d, payUrl) {
+  return `Kính gửi phụ huynh em ${d.full_name} (lớp ${d.class_name}): khoản thu kỳ ${d.period} của ${d.school_name} ` +
+    `là ${money(d.total)}, còn phải nộp ${money(d.outstanding)}. Phụ huynh quét mã QR hoặc mở đường dẫn ` +
+    `${payUrl} để chuyển khoản (nội dung đã điền sẵn mã ${d.payment_reference}). Trân trọng cảm ơn.`;
+}
+
+async function openInvoice(invoiceId) {
+  const d = await inv(`/invoices/${invoiceId}`);
+  const listed = shownInvoices.find((i) => i.invoice_id === invoiceId);
+  const payUrl = listed ? listed.pay_url : "";
+  const box = $("invoice");
+  box.hidden = false;
+  const qr = el("div", {class: "qr", data: {testid: "invoice-qr"}});
+  if (d.outstanding > 0 && d.status !== "cancelled") {
+    const svg = await inv(`/invoices/${invoiceId}/qr.svg`);
+    qr.append(el("img", {alt: "Mã VietQR", width: "180", height: "180",
+      src: "data:image/svg+xml;base64," + btoa(unescape(encodeURIComponent(svg)))}));
+  }
+  const message = el("textarea", {readonly: true, data: {testid: "parent-message"}}, parentMessage(d, payUrl));
+  box.replaceChildren(
+    el("h2", {}, `${d.full_name} · lớp ${d.class_name} · kỳ ${d.period}`),
+    el("div", {}, tag(d.status, STATUS), " ", el("span", {class: "muted"}, `Mã thanh toán ${d.payment_reference}`)),
+    el("h3", {}, "Các khoản"),
+    el("table", {}, el("tbody", {}, ...d.lines.map((l) => el("tr", {},
+      el("td", {}, l.name), el("td", {class: "num"}, money(l.list_amount)),
+      el("td", {class: "num"}, l.reduction ? "− " + money(l.reduction) : ""), el("td", {class: "num"}, money(l.amount)))),
+    el("tr", {}, el("th", {}, "Tổng"), el("td", {}), el("td", {}), el("th", {class: "num"}, money(d.total))))),
+    el("p", {}, `Đã nộp ${money(d.amount_paid)} · còn lại `, el("strong", {data: {testid: "invoice-outstanding"}}, money(d.outstanding))),
+    el("h3", {}, "Lịch sử"),
+    el("ul", {data: {testid: "invoice-history"}},
+      ...d.payments.map((p) => el("li", {}, `${when(p.paid_at)}: nộp ${money(p.amount)} (${p.channel === "CASH" ? "tiền mặt" : "chuyển khoản"})`,
+        p.reversed_at ? el("span", {class: "muted"}, ` — đã hủy ${when(p.reversed_at)}`) : "")),
+      ...d.adjustments.map((a) => el("li", {}, `${when(a.created_at)}: điều chỉnh ${money(a.delta)} — ${a.reason} (${a.adjusted_by})`)),
+      ...d.receipts.map((r) => el("li", {}, `${when(r.issued_at)}: biên lai `, el("a", {href: r.url, target: "_blank", rel: "noopener"}, r.number)))),
+    el("h3", {}, "Gửi phụ huynh"), qr,
+    payUrl ? el("p", {}, el("a", {href: payUrl, target: "_blank", rel: "noopener", data: {testid: "pay-link"}}, payUrl)) : null,
+    message,
+    el("div", {class: "actions"}, el("button", {class: "plain", on: {click: () => copy(message.value)}}, "Sao chép tin nhắn")),
+  );
+}
+
+async function copy(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    toast("Đã sao chép");
+  } catch (e) {
+    toast("Trình duyệt không cho sao chép tự động: hãy chọn và sao chép nội dung");
+  }
+}
+
+function printUnpaid() {
+  $("f-status").value = "open";
+  guarded(async () => { await loadInvoices(); $("invoice").hidden = true; window.print(); });
+}
+
+// --- Exceptions queue ---
+
+async function loadExceptions() {
+  const items = await rec("/exceptions");
+  $("exceptions-count").textContent = items.length;
+  if (!items.length) {
+    $("exceptions").replaceChildren(el("p", {class: "ok", data: {testid: "exceptions-empty"}}, "Không còn khoản nào cần xử lý."));
+    return;
+  }
+  $("exceptions").replaceChildren(...items.map(exceptionCard));
+}
+
+function exceptionCard(c) {
+  const free = c.unallocated;
+  const reasonInput = el("input", {placeholder: "lý do", size: "24"});
+  const refInput = el("input", {placeholder: "số tham chiếu giao dịch hoàn", size: "22"});
+  const found = el("div");
+  const search = el("input", {placeholder: "tìm học sinh: mã hoặc tên", size: "22"});
+  const candidates = c.candidates.map((i) => el("tr", {data: {testid: "candidate"}},
+    el("td", {}, i.student_code), el("td", {}, i.student_name), el("td", {}, i.class_name), el("td", {}, i.period),
+    el("td", {class: "num"}, money(i.outstanding)),
+    el("td", {}, el("button", {on: {click: () => act(c, {kind: "match", allocations: [{invoice_id: i.invoice_id}]})}}, "Khớp"))));
+  const openSum = c.candidates.reduce((s, i) => s + i.outstanding, 0);
+  const splitButton = c.candidates.length > 1 && openSum === free
+    ? el("button", {on: {click: () => act(c, {kind: "split", allocations: c.candidates.map((i) => ({invoice_id: i.invoice_id, amount: i.outstanding}))})}},
+      `Chia cho ${c.candidates.length} hóa đơn`) : null;
+  return el("div", {class: "card", data: {testid: "exception", credit: c.credit_id}},
+    el("h2", {}, money(c.amount), " ", el("span", {class: "muted"}, when(c.booked_at)), " ", tag(c.state, STATE)),
+    el("div", {}, "Nội dung: ", el("span", {class: "memo", data: {testid: "memo"}}, c.memo || "(trống)")),
+    el("div", {class: "muted", data: {testid: "reason"}}, REASON[c.reason_code] || c.reason_code,
+      c.payer_name ? ` · người chuyển: ${c.payer_name}` : "", free !== c.amount ? ` · còn ${money(free)} chưa xử lý` : ""),
+    candidates.length ? el("table", {}, el("tbody", {}, ...candidates)) : null,
+    el("div", {class: "actions"}, splitButton, search,
+      el("button", {class: "plain", on: {click: () => guarded(async () => {
+        const rows = await inv(`/invoices?student=${encodeURIComponent(search.value.trim())}&limit=20`);
+        found.replaceChildren(el("table", {}, el("tbody", {}, ...rows.filter((i) => i.outstanding > 0 && i.status !== "cancelled").map((i) => el("tr", {},
+          el("td", {}, i.student_code), el("td", {}, i.full_name), el("td", {}, i.class_name), el("td", {}, i.period),
+          el("td", {class: "num"}, money(i.outstanding)),
+          el("td", {}, el("button", {on: {click: () => act(c, {kind: "match", allocations: [{invoice_id: i.invoice_id}]})}}, "Khớp")))))));
+      })}}, "Tìm")),
+    found,
+    el("div", {class: "actions"}, refInput,
+      el("button", {class: "plain", on: {click: () => act(c, {kind: "refund", bank_reference: refInput.value})}}, `Đã hoàn ${money(free)}`),
+      reasonInput,
+      el("button", {class: "danger", on: {click: () => act(c, {kind: "ignore", reason: reasonInput.value})}}, "Bỏ qua")));
+}
+
+async function act(credit, body) {
+  await guarded(async () => {
+    const result = await rec(`/credits/${credit.credit_id}/actions`, {method: "POST", body});
+    toast(`${KIND[body.kind]}: ${money(credit.amount)} — ${STATE[result.state] || result.state}`, result.action_id);
+    await refreshCurrent();
+  });
+}
+
+async function undo(actionId) {
+  await guarded(async () => {
+    const result = await rec(`/actions/${actionId}/undo`, {method: "POST"});
+    toast(`Đã hoàn tác — ${STATE[result.state] || result.state}`);
+    await refreshCurrent();
+  });
+}
+
+async function refreshCurrent() {
+  const name = (location.hash || "#hoa-don").slice(1);
+  if (loaders[name]) await loaders[name]();
+  if (name !== "ngoai-le") await loadExceptionCount();
+  if (!$("credit").hidden && $("credit").dataset.credit) await openCredit($("credit").dataset.credit);
+}
+
+async function loadExceptionCount() {
+  $("exceptions-count").textContent = (await rec("/exceptions")).length;
+}
+
+// --- Matched credits: reverse a wrong match, with the history of every action ---
+
+async function loadMatched() {
+  if (!$("m-date").value) $("m-date").value = today();
+  const rows = (await rec(`/credits?date=${$("m-date").value}&limit=1000`)).filter((c) => c.allocated > 0 || c.state === "withdrawn" || c.state === "resolved");
+  $("matched").replaceChildren(...rows.map((c) => el("tr", {class: "pick", data: {testid: "matched-row"}, on: {click: () => guarded(() => openCredit(c.credit_id))}},
+    el("td", {}, when(c.booked_at)), el("td", {class: "num"}, money(c.amount)), el("td", {}, el("span", {class: "memo"}, c.memo)),
+    el("td", {}, c.channel === "CASH" ? "Tiền mặt" : "Chuyển khoản"), el("td", {}, tag(c.state, STATE)), el("td", {}, REASON[c.reason_code] || c.reason_code))));
+}
+
+async function openCredit(creditId) {
+  const c = await rec(`/credits/${creditId}`);
+  const box = $("credit");
+  box.hidden = false;
+  box.dataset.credit = creditId;
+  const reason = el("input", {placeholder: "lý do", size: "30", data: {testid: "correction-reason"}});
+  const inForce = c.allocations.filter((a) => !a.reversed_at);
+  box.replaceChildren(
+    el("h2", {}, money(c.amount), " ", tag(c.state, STATE), " ", el("span", {class: "muted"}, when(c.booked_at))),
+    el("div", {}, el("span", {class: "memo"}, c.memo)),
+    el("h3", {}, "Đã khớp vào"),
+    el("ul", {}, ...c.allocations.map((a) => el("li", {}, `${money(a.amount)} → hóa đơn ${a.invoice_id.slice(0, 8)} (${REASON[a.reason_code] || a.reason_code})`,
+      a.reversed_at ? el("span", {class: "muted"}, ` — đã hủy ${when(a.reversed_at)}`) : ""))),
+    el("h3", {}, "Thao tác (ai, khi nào)"),
+    el("ul", {data: {testid: "credit-actions"}}, ...c.actions.map((a) => el("li", {},
+      `${when(a.created_at)} · ${a.actor} · ${KIND[a.kind] || a.kind}`, a.payload.reason ? ` — ${a.payload.reason}` : "",
+      a.undone_by ? el("span", {class: "muted"}, " (đã hoàn tác)") : "",
+      a.kind !== "undo" && !a.undone_by ? el("button", {class: "plain", data: {testid: "undo"}, on: {click: () => undo(a.action_id)}}, "Hoàn tác") : ""))),
+    inForce.length ? el("div", {class: "actions"}, reason,
+      el("button", {class: "danger", data: {testid: "unmatch"}, on: {click: () => act(c, {kind: "unmatch", reason: reason.value})}}, "Hủy khớp (khớp sai)"),
+      c.channel === "CASH" ? el("button", {class: "danger", data: {testid: "withdraw"}, on: {click: () => act(c, {kind: "withdraw", reason: reason.value})}}, "Rút bút toán tiền mặt") : null) : null,
+  );
+}
+
+// --- Cash at the desk ---
+
+let cashInvoice = null;
+
+async function findForCash() {
+  const q = $("c-student").value.trim();
+  if (!q) return;
+  const rows = (await inv(`/invoices?student=${encodeURIComponent(q)}&limit=20`)).filter((i) => i.outstanding > 0 && i.status !== "cancelled");
+  $("c-invoices").replaceChildren(rows.length ? el("table", {}, el("tbody", {}, ...rows.map((i) => el("tr", {class: "pick", data: {testid: "cash-invoice"}, on: {click: (ev) => {
+    cashInvoice = i;
+    for (const tr of ev.currentTarget.parentNode.children) tr.style.background = "";
+    ev.currentTarget.style.background = "#e0efff";
+    $("c-amount").value = i.outstanding;
+    $("c-record").disabled = false;
+  }}}, el("td", {}, i.student_code), el("td", {}, i.full_name), el("td", {}, i.class_name), el("td", {}, i.period),
+  el("td", {class: "num"}, money(i.outstanding)))))) : el("p", {class: "muted"}, "Không có hóa đơn còn phải nộp."));
+}
+
+async function recordCash() {
+  const amount = Number($("c-amount").value.replace(/[^0-9]/g, ""));
+  if (!cashInvoice || !amount) return;
+  const r = await rec("/cash", {method: "POST", body: {invoice_id: cashInvoice.invoice_id, amount, payer_name: $("c-payer").value.trim()}});
+  const who = cashInvoice;
+  $("c-result").replaceChildren(el("span", {class: "ok"}, `Đã ghi nhận ${money(amount)} tiền mặt cho ${who.full_name} — ${STATE[r.state] || r.state}. `),
+    el("span", {class: "muted", data: {testid: "cash-receipt"}}, "Đang phát hành biên lai…"));
+  toast(`Thu tiền mặt ${money(amount)}`);
+  cashInvoice = null;
+  $("c-record").disabled = true;
+  $("c-invoices").replaceChildren();
+  await loadCashToday();
+  for (let i = 0; i < 20; i++) {  // the receipt is signed by the receipts service a moment later
+    const d = await inv(`/invoices/${who.invoice_id}`);
+    const receipt = d.receipts[d.receipts.length - 1];
+    if (receipt) {
+      $("c-result").querySelector("[data-testid=cash-receipt]").replaceChildren("Biên lai ",
+        el("a", {href: receipt.url, target: "_blank", rel: "noopener"}, receipt.number), " — mở để in.");
+      return;
+    }
+    await new Promise((ok) => setTimeout(ok, 500));
+  }
+}
+
+async function loadCashToday() {
+  const rows = (await rec(`/credits?date=${today()}&limit=1000`)).filter((c) => c.channel === "CASH");
+  const total = rows.filter((c) => c.state !== "withdrawn").reduce((s, c) => s + c.amount, 0);
+  $("c-today").replaceChildren(el("p", {}, "Tổng tiền mặt trong quỹ hôm nay: ", el("strong", {data: {testid: "cash-total"}}, money(total))),
+    el("table", {}, el("tbody", {}, ...rows.map((c) => el("tr", {}, el("td", {}, when(c.booked_at)), el("td", {class: "num"}, money(c.amount)),
+      el("td", {}, c.payer_name), el("td", {}, tag(c.state, STATE)))))));
+}
+
+// --- Daily close ---
+
+async function loadClose() {
+  if (!$("d-date").value) $("d-date").value = today();
+  const r = await rec(`/close?date=${$("d-date").value}`);
+  const label = (acc) => acc.startsWith("CASH:") ? "Quỹ tiền mặt" : `Tài khoản ${acc}`;
+  $("close").replaceChildren(
+    el("p", {data: {testid: "close-status"}, class: r.balanced ? "ok" : "error"},
+      r.balanced ? "Khớp đúng đến từng đồng: tiền về = đã khớp + cần xử lý + đã hoàn + bỏ qua." : "Có chênh lệch: cần kiểm tra."),
+    el("table", {}, el("thead", {}, el("tr", {}, ...["Tài khoản", "Số giao dịch", "Tiền về", "Đã khớp", "Cần xử lý", "Đã hoàn", "Bỏ qua", "Trong đó rút", "Chênh lệch"].map((h, i) => el("th", {class: i ? "num" : ""}, h)))),
+      el("tbody", {}, ...r.accounts.map((a) => el("tr", {data: {testid: "close-row"}}, el("td", {}, label(a.account_number)), el("td", {class: "num"}, a.credits),
+        ...[a.received, a.matched, a.in_exceptions, a.refunded, a.ignored, a.withdrawn, a.difference].map((v) => el("td", {class: "num"}, money(v))))))));
+}
+
+// --- Start ---
+
+async function start() {
+  const signedIn = Boolean(claims);
+  $("signin").hidden = signedIn;
+  $("tabs").hidden = !signedIn;
+  $("signout").hidden = !signedIn;
+  if (!signedIn) {
+    for (const section of document.querySelectorAll("main > section")) section.hidden = true;
+    $("who").textContent = "";
+    $("school").textContent = "";
+    return;
+  }
+  $("who").textContent = claims.sub || "";
+  await guarded(async () => {
+    const s = await inv("");
+    $("school").textContent = s.name;
+  });
+  showTab();
+  guarded(loadExceptionCount);
+}
+
+$("token-go").addEventListener("click", () => {
+  const value = $("token-input").value.trim();
+  if (!decode(value)) {
+    $("signin-error").textContent = "Mã truy cập không hợp lệ, đã hết hạn, hoặc không phải của kế toán một trường.";
+    return;
+  }
+  sessionStorage.setItem("token", value);
+  token = value;
+  claims = decode(value);
+  $("token-input").value = "";
+  start();
+});
+$("signout").addEventListener("click", signOut);
+$("f-go").addEventListener("click", () => guarded(loadInvoices));
+$("print-unpaid").addEventListener("click", printUnpaid);
+$("m-go").addEventListener("click", () => guarded(loadMatched));
+$("c-find").addEventListener("click", () => guarded(findForCash));
+$("c-record").addEventListener("click", () => guarded(recordCash));
+$("d-go").addEventListener("click", () => guarded(loadClose));
+window.addEventListener("hashchange", showTab);
+start();

@@ -1,0 +1,45 @@
+"""The accountant's workspace (kế toán): one page served here that works on the school's invoices (this
+service) and on its credits, exceptions, cash and daily close (reconciliation's API, called from the browser
+with the same bearer token; CORS allows this origin there). The page holds no data of its own: every figure
+comes from the APIs, under the accountant's token, scoped to their school."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from invoicing.settings import InvoicingSettings
+from shared.service import settings_dependency
+
+router = APIRouter()
+Settings = Annotated[InvoicingSettings, Depends(settings_dependency(InvoicingSettings))]
+_HERE = Path(__file__).parent
+_env = Environment(loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(["html"]))
+_SCRIPT = (_HERE / "static" / "workspace.js").read_bytes()
+# The page runs only its own script; the token never leaves in a Referer.
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+    "X-Frame-Options": "DENY",
+}
+
+
+@router.get("/ketoan", response_class=HTMLResponse, include_in_schema=False)
+async def workspace(settings: Settings) -> HTMLResponse:
+    apis = {"invoicing": "", "reconciliation": settings.reconciliation_url.rstrip("/")}
+    csp = (
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        f"connect-src 'self' {apis['reconciliation']}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    )
+    html = _env.get_template("workspace.html").render(apis=apis)
+    return HTMLResponse(html, headers=_HEADERS | {"Content-Security-Policy": csp})
+
+
+@router.get("/ketoan/app.js", include_in_schema=False)
+async def workspace_script() -> Response:
+    return Response(_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,278 @@
+"""The accountant's workspace in a real browser (Debian's Chromium) against invoicing, reconciliation and
+receipts served over HTTP, on the real PostgreSQL and Kafka: the day's work as a school accountant does it."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from contextlib import AsyncExitStack
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from devinfra.testing import free_ports, service_app, serving, wait_until
+from shared.auth import mint_token
+from shared.formatting import VN
+from shared.settings import DEV_JWT_SECRET
+from simulator.people import pupil, roster_csv
+
+pytestmark = pytest.mark.integration
+CHROMIUM = "/usr/bin/chromium"
+SCHOOL = "TH-NGHIA-TAN"
+ACCOUNT = "0011001234567"
+SEPAY_KEY = "workspace-sepay-key-0001"
+SHOTS = Path("test-artifacts")
+
+
+def _token(role: str, **scope: str) -> str:
+    return mint_token(DEV_JWT_SECRET, role=role, subject=f"ke-toan-{SCHOOL}" if role == "accountant" else role, **scope)
+
+
+def _credit(n: int, amount: int, memo: str) -> dict[str, Any]:
+    return {
+        "id": n,
+        "gateway": "Vietcombank",
+        "transactionDate": datetime.now(VN).strftime("%Y-%m-%d %H:%M:%S"),
+        "accountNumber": ACCOUNT,
+        "code": None,
+        "content": memo,
+        "transferType": "in",
+        "transferAmount": amount,
+        "accumulated": 0,
+        "subAccount": None,
+        "referenceCode": f"FT26{n:08d}",
+        "description": "",
+    }
+
+
+async def _seed(http: httpx.AsyncClient, base: dict[str, str]) -> list[dict[str, Any]]:
+    """One school, five pupils in two classes, a 500,000 đồng service fee for September, issued."""
+    svc = {"Authorization": f"Bearer {_token('service')}"}
+    acc = {"Authorization": f"Bearer {_token('accountant', school=SCHOOL)}"}
+    school = {
+        "name": "Trường Tiểu học Nghĩa Tân",
+        "district_code": "HN-CAU-GIAY",
+        "bank_bin": "970436",
+        "account_number": ACCOUNT,
+        "account_name": "TRUONG TH NGHIA TAN",
+    }
+    assert (await http.put(f"{base['invoicing']}/schools/{SCHOOL}", headers=svc, json=school)).status_code == 200
+    rng = random.Random(7)
+    pupils = [(pupil(rng, f"NT26{i:04d}", 2019), "1", "1A" if i < 3 else "1B") for i in range(5)]
+    r = await http.post(
+        f"{base['invoicing']}/schools/{SCHOOL}/roster",
+        params={"mode": "apply"},
+        headers=acc,
+        files={"file": ("danh-sach.csv", roster_csv(pupils), "text/csv")},
+    )
+    assert r.status_code == 200, r.text
+    fee = {"name": "Dịch vụ bán trú", "category": "services", "cadence": "monthly", "rates": [{"amount": 500_000}]}
+    assert (await http.put(f"{base['invoicing']}/schools/{SCHOOL}/fee-items/DV", headers=acc, json=fee)).is_success
+    issued = await http.post(f"{base['invoicing']}/schools/{SCHOOL}/periods/2026-09/invoices", headers=acc, json={})
+    assert issued.json()["created"] == 5, issued.text
+    webhook = {"scheme": "apikey", "secret": SEPAY_KEY}
+    r = await http.put(f"{base['reconciliation']}/schools/{SCHOOL}/webhooks/sepay", headers=acc, json=webhook)
+    assert r.status_code == 204, r.text
+    invoices = (await http.get(f"{base['invoicing']}/schools/{SCHOOL}/invoices", headers=acc)).json()
+    return sorted(invoices, key=lambda i: i["student_code"])
+
+
+async def _pay(http: httpx.AsyncClient, base: str, n: int, amount: int, memo: str) -> dict[str, Any]:
+    r = await http.post(
+        f"{base}/webhooks/sepay/{SCHOOL}",
+        json=_credit(n, amount, memo),
+        headers={"Authorization": f"Apikey {SEPAY_KEY}"},
+    )
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+async def test_the_accountant_works_the_day_in_the_browser(make_database, infra_endpoints, topic_prefix):
+    ports = free_ports(3)
+    base = {s: f"http://127.0.0.1:{p}" for s, p in zip(("invoicing", "reconciliation", "receipts"), ports, strict=True)}
+    common = {"workspace_origin": base["invoicing"]}
+    apps = {
+        "invoicing": await service_app(
+            "invoicing",
+            make_database,
+            infra_endpoints,
+            topic_prefix,
+            public_url=base["invoicing"],
+            reconciliation_url=base["reconciliation"],
+            **common,
+        ),
+        "reconciliation": await service_app("reconciliation", make_database, infra_endpoints, topic_prefix, **common),
+        "receipts": await service_app(
+            "receipts", make_database, infra_endpoints, topic_prefix, public_url=base["receipts"], **common
+        ),
+    }
+    async with AsyncExitStack() as stack:
+        for app, port in zip(apps.values(), ports, strict=True):
+            await stack.enter_async_context(serving(app, port))
+        async with httpx.AsyncClient(timeout=30) as http:
+            invoices = await _seed(http, base)
+            book = apps["reconciliation"].state.runtime.db()
+            await wait_until(
+                lambda: _equals(book.fetchval("SELECT count(*) FROM invoices"), 5), what="reconciliation's book"
+            )
+            a, _, c, d, _ = invoices
+            # The parent of B typed A's reference: the machine matches it to A (wrong, as the parent says).
+            wrong = await _pay(http, base["reconciliation"], 1, 500_000, f"{a['payment_reference']} T09 2026")
+            assert wrong["state"] == "matched"
+            # No reference at all: the accountant finds the pupil by name.
+            bare = await _pay(http, base["reconciliation"], 2, 500_000, f"NOP TIEN CHAU {c['full_name'].upper()}")
+            assert bare["state"] == "unmatched"
+            over = await _pay(http, base["reconciliation"], 3, 550_000, d["payment_reference"])
+            assert over["state"] == "overpaid"
+            noise = await _pay(http, base["reconciliation"], 4, 200_000, "QUY LOP 1A")
+            assert noise["state"] == "unmatched"
+        await _browser(base, invoices)
+
+
+async def _equals(value: Any, expected: Any) -> bool:
+    return await value == expected
+
+
+async def _browser(base: dict[str, str], invoices: list[dict[str, Any]]) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    a, b, c, d, e = invoices
+    await asyncio.to_thread(SHOTS.mkdir, exist_ok=True)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-sync",
+            ],
+        )
+        page = await browser.new_page(viewport={"width": 1366, "height": 768})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+        # Signed out: the sign-in form; a wrong token is refused with a clear message.
+        await page.goto(f"{base['invoicing']}/ketoan")
+        await page.fill("#token-input", "not-a-token")
+        await page.click("#token-go")
+        assert "không hợp lệ" in await page.inner_text("#signin-error")
+
+        # The sign-in link: the token leaves the address bar, the school's name shows.
+        await page.goto(f"{base['invoicing']}/ketoan?token={_token('accountant', school=SCHOOL)}")
+        await page.wait_for_selector("[data-testid=invoice-row]")
+        assert "token" not in page.url
+        assert await page.inner_text("[data-testid=school-name]") == "Trường Tiểu học Nghĩa Tân"
+        assert await page.locator("[data-testid=invoice-row]").count() == 5
+        await expect(page.locator("[data-testid=exceptions-count]")).to_have_text("3")
+
+        # The class filter, then one invoice: its lines, history, QR and the message for the parent.
+        await page.fill("#f-class", "1B")
+        await page.click("#f-go")
+        await expect(page.locator("[data-testid=invoice-row]")).to_have_count(2)
+        await page.locator("[data-testid=invoice-row]", has_text=e["full_name"]).click()
+        await page.wait_for_selector("[data-testid=invoice-qr] img")
+        message = await page.input_value("[data-testid=parent-message]")
+        assert e["full_name"] in message and e["pay_url"] in message and "500.000" in message
+        assert await page.inner_text("[data-testid=invoice-outstanding]") == "500.000 ₫"
+        await page.screenshot(path=str(SHOTS / "workspace-invoices.png"), full_page=True)
+
+        # The queue: three credits to resolve.
+        await page.click("a[data-tab=ngoai-le]")
+        await page.wait_for_selector("[data-testid=exception]")
+        assert await page.locator("[data-testid=exception]").count() == 3
+        memos = await page.locator("[data-testid=memo]").all_inner_texts()
+        assert f"NOP TIEN CHAU {c['full_name'].upper()}" in memos
+        reasons = await page.locator("[data-testid=reason]").all_inner_texts()
+        assert sum("không có mã thanh toán" in r for r in reasons) == 2  # the bare memo and the class fund
+        assert any("còn 50.000 ₫ chưa xử lý" in r for r in reasons)  # the overpaid credit's excess
+        await page.screenshot(path=str(SHOTS / "workspace-exceptions.png"), full_page=True)
+
+        # No reference: find the pupil by name, match; the toast offers to undo, and undo puts it back.
+        card = page.locator("[data-testid=exception]", has_text="NOP TIEN CHAU")
+        await card.locator("input[placeholder^='tìm học sinh']").fill(c["student_code"])
+        await card.get_by_role("button", name="Tìm").click()
+        await card.get_by_role("button", name="Khớp").first.click()
+        await expect(page.locator("[data-testid=exception]")).to_have_count(2)
+        await page.click("[data-testid=toast-undo]")
+        await expect(page.locator("[data-testid=exception]")).to_have_count(3)
+        card = page.locator("[data-testid=exception]", has_text="NOP TIEN CHAU")
+        await card.locator("input[placeholder^='tìm học sinh']").fill(c["student_code"])
+        await card.get_by_role("button", name="Tìm").click()
+        await card.get_by_role("button", name="Khớp").first.click()
+        await expect(page.locator("[data-testid=exception]")).to_have_count(2)
+
+        # Overpaid by 50,000: refunded with the bank reference of the refund transfer.
+        card = page.locator("[data-testid=exception]", has_text=d["payment_reference"])
+        await card.locator("input[placeholder^='số tham chiếu']").fill("FT26REFUND01")
+        await card.get_by_role("button", name="Đã hoàn").click()
+        await expect(page.locator("[data-testid=exception]")).to_have_count(1)
+
+        # Not a fee at all: ignored, with its reason.
+        card = page.locator("[data-testid=exception]", has_text="QUY LOP 1A")
+        await card.locator("input[placeholder='lý do']").fill("Quỹ lớp, không phải khoản thu của trường")
+        await card.get_by_role("button", name="Bỏ qua").click()
+        await page.wait_for_selector("[data-testid=exceptions-empty]")
+
+        # A wrong automatic match reversed: back in the queue, then matched to the right pupil.
+        await page.click("a[data-tab=da-khop]")
+        await page.locator("[data-testid=matched-row]", has_text=a["payment_reference"]).click()
+        await page.wait_for_selector("[data-testid=unmatch]")
+        await page.fill("[data-testid=correction-reason]", "Phụ huynh em B ghi nhầm mã của em A")
+        await page.click("[data-testid=unmatch]")
+        await expect(page.locator("[data-testid=exceptions-count]")).to_have_text("1")
+        actions = await page.inner_text("[data-testid=credit-actions]")
+        assert "Hủy khớp" in actions and f"ke-toan-{SCHOOL}" in actions
+        await page.screenshot(path=str(SHOTS / "workspace-reversal.png"), full_page=True)
+        await page.click("a[data-tab=ngoai-le]")
+        card = page.locator("[data-testid=exception]", has_text=a["payment_reference"])
+        assert "hủy khớp" in (await card.locator("[data-testid=reason]").inner_text()).lower()
+        await card.locator("input[placeholder^='tìm học sinh']").fill(b["student_code"])
+        await card.get_by_role("button", name="Tìm").click()
+        await card.get_by_role("button", name="Khớp").first.click()
+        await page.wait_for_selector("[data-testid=exceptions-empty]")
+
+        # Cash at the desk: the pupil found, the amount filled in, the receipt link once it is signed.
+        await page.click("a[data-tab=tien-mat]")
+        await page.fill("#c-student", e["student_code"])
+        await page.click("#c-find")
+        await page.click("[data-testid=cash-invoice]")
+        assert await page.input_value("#c-amount") == "500000"
+        await page.fill("#c-payer", "Bà ngoại")
+        await page.click("#c-record")
+        await page.wait_for_selector("[data-testid=cash-receipt] a", timeout=20_000)
+        assert await page.inner_text("[data-testid=cash-total]") == "500.000 ₫"
+        await page.screenshot(path=str(SHOTS / "workspace-cash.png"), full_page=True)
+
+        # The daily close: both the bank account and the cash desk balance to the đồng.
+        await page.click("a[data-tab=chot-ngay]")
+        await page.wait_for_selector("[data-testid=close-row]")
+        assert "Khớp đúng" in await page.inner_text("[data-testid=close-status]")
+        rows = await page.locator("[data-testid=close-row]").all_inner_texts()
+        assert len(rows) == 2
+        bank = next(r for r in rows if ACCOUNT in r)
+        assert "1.750.000 ₫" in bank  # received: 500,000 × 2 + 550,000 + 200,000
+        await page.screenshot(path=str(SHOTS / "workspace-close.png"), full_page=True)
+
+        # The invoices now: A owes again, B, C and D are paid, E paid in cash.
+        await page.click("a[data-tab=hoa-don]")
+        await page.fill("#f-class", "")
+        expected = {a["student_code"]: "Chưa nộp"} | {p["student_code"]: "Đã nộp đủ" for p in (b, c, d, e)}
+
+        async def statuses_settled() -> bool:  # invoicing learns each payment and reversal from Kafka
+            await page.click("#f-go")
+            await expect(page.locator("[data-testid=invoice-row]")).to_have_count(5)
+            rows = await page.locator("[data-testid=invoice-row]").all_inner_texts()
+            return {r.split("\t")[0]: r.split("\t")[-1].strip() for r in rows} == expected
+
+        await wait_until(statuses_settled, timeout=20, interval=0.5, what="the invoices' statuses in the list")
+
+        # Signing out forgets the token.
+        await page.click("#signout")
+        assert await page.evaluate("sessionStorage.getItem('token')") is None
+        assert not errors, errors
+        await browser.close()
