@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from datetime import datetime
 from pathlib import Path
@@ -48,8 +49,8 @@ def _credit(n: int, amount: int, memo: str) -> dict[str, Any]:
     }
 
 
-async def _seed(http: httpx.AsyncClient, base: dict[str, str]) -> list[dict[str, Any]]:
-    """One school, five pupils in two classes, a 500,000 đồng service fee for September, issued."""
+async def _register(http: httpx.AsyncClient, base: dict[str, str]) -> None:
+    """The school and how its aggregator signs webhooks (the rest the accountant does in the browser)."""
     svc = {"Authorization": f"Bearer {_token('service')}"}
     acc = {"Authorization": f"Bearer {_token('accountant', school=SCHOOL)}"}
     school = {
@@ -60,24 +61,21 @@ async def _seed(http: httpx.AsyncClient, base: dict[str, str]) -> list[dict[str,
         "account_name": "TRUONG TH NGHIA TAN",
     }
     assert (await http.put(f"{base['invoicing']}/schools/{SCHOOL}", headers=svc, json=school)).status_code == 200
-    rng = random.Random(7)
-    pupils = [(pupil(rng, f"NT26{i:04d}", 2019), "1", "1A" if i < 3 else "1B") for i in range(5)]
-    r = await http.post(
-        f"{base['invoicing']}/schools/{SCHOOL}/roster",
-        params={"mode": "apply"},
-        headers=acc,
-        files={"file": ("danh-sach.csv", roster_csv(pupils), "text/csv")},
-    )
-    assert r.status_code == 200, r.text
-    fee = {"name": "Dịch vụ bán trú", "category": "services", "cadence": "monthly", "rates": [{"amount": 500_000}]}
-    assert (await http.put(f"{base['invoicing']}/schools/{SCHOOL}/fee-items/DV", headers=acc, json=fee)).is_success
-    issued = await http.post(f"{base['invoicing']}/schools/{SCHOOL}/periods/2026-09/invoices", headers=acc, json={})
-    assert issued.json()["created"] == 5, issued.text
     webhook = {"scheme": "apikey", "secret": SEPAY_KEY}
     r = await http.put(f"{base['reconciliation']}/schools/{SCHOOL}/webhooks/sepay", headers=acc, json=webhook)
     assert r.status_code == 204, r.text
-    invoices = (await http.get(f"{base['invoicing']}/schools/{SCHOOL}/invoices", headers=acc)).json()
-    return sorted(invoices, key=lambda i: i["student_code"])
+
+
+def _rosters() -> tuple[bytes, bytes]:
+    """Five pupils in two classes; the first file has a guardian's phone that is not a mobile number."""
+    rng = random.Random(7)
+    pupils = [(pupil(rng, f"NT26{i:04d}", 2019), "1", "1A" if i < 3 else "1B") for i in range(5)]
+    good = roster_csv(pupils)
+    lines = good.decode().split("\n")
+    cells = lines[3].split(",")
+    cells[9] = "12345"
+    lines[3] = ",".join(cells)
+    return "\n".join(lines).encode(), good
 
 
 async def _pay(http: httpx.AsyncClient, base: str, n: int, amount: int, memo: str) -> dict[str, Any]:
@@ -113,33 +111,39 @@ async def test_the_accountant_works_the_day_in_the_browser(make_database, infra_
         for app, port in zip(apps.values(), ports, strict=True):
             await stack.enter_async_context(serving(app, port))
         async with httpx.AsyncClient(timeout=30) as http:
-            invoices = await _seed(http, base)
+            await _register(http, base)
             book = apps["reconciliation"].state.runtime.db()
-            await wait_until(
-                lambda: _equals(book.fetchval("SELECT count(*) FROM invoices"), 5), what="reconciliation's book"
-            )
-            a, _, c, d, _ = invoices
-            # The parent of B typed A's reference: the machine matches it to A (wrong, as the parent says).
-            wrong = await _pay(http, base["reconciliation"], 1, 500_000, f"{a['payment_reference']} T09 2026")
-            assert wrong["state"] == "matched"
-            # No reference at all: the accountant finds the pupil by name.
-            bare = await _pay(http, base["reconciliation"], 2, 500_000, f"NOP TIEN CHAU {c['full_name'].upper()}")
-            assert bare["state"] == "unmatched"
-            over = await _pay(http, base["reconciliation"], 3, 550_000, d["payment_reference"])
-            assert over["state"] == "overpaid"
-            noise = await _pay(http, base["reconciliation"], 4, 200_000, "QUY LOP 1A")
-            assert noise["state"] == "unmatched"
-        await _browser(base, invoices)
+
+            async def payments_arrive() -> list[dict[str, Any]]:
+                acc = {"Authorization": f"Bearer {_token('accountant', school=SCHOOL)}"}
+                url = f"{base['invoicing']}/schools/{SCHOOL}/invoices"
+                invoices = sorted((await http.get(url, headers=acc)).json(), key=lambda i: i["student_code"])
+                await wait_until(
+                    lambda: _equals(book.fetchval("SELECT count(*) FROM invoices"), 5), what="reconciliation's book"
+                )
+                a, _, c, d, _ = invoices
+                # B's parent typed A's reference: the machine matches it to A (wrong, as the parent says).
+                wrong = await _pay(http, base["reconciliation"], 1, 500_000, f"{a['payment_reference']} T09 2026")
+                assert wrong["state"] == "matched"
+                # No reference at all: the accountant finds the pupil by name.
+                bare = await _pay(http, base["reconciliation"], 2, 500_000, f"NOP TIEN CHAU {c['full_name'].upper()}")
+                assert bare["state"] == "unmatched"
+                over = await _pay(http, base["reconciliation"], 3, 550_000, d["payment_reference"])
+                assert over["state"] == "overpaid"
+                noise = await _pay(http, base["reconciliation"], 4, 200_000, "QUY LOP 1A")
+                assert noise["state"] == "unmatched"
+                return invoices
+
+            await _browser(base, payments_arrive)
 
 
 async def _equals(value: Any, expected: Any) -> bool:
     return await value == expected
 
 
-async def _browser(base: dict[str, str], invoices: list[dict[str, Any]]) -> None:
+async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable[list[dict[str, Any]]]]) -> None:
     from playwright.async_api import async_playwright, expect
 
-    a, b, c, d, e = invoices
     await asyncio.to_thread(SHOTS.mkdir, exist_ok=True)
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
@@ -163,11 +167,48 @@ async def _browser(base: dict[str, str], invoices: list[dict[str, Any]]) -> None
         assert "không hợp lệ" in await page.inner_text("#signin-error")
 
         # The sign-in link: the token leaves the address bar, the school's name shows.
-        await page.goto(f"{base['invoicing']}/ketoan?token={_token('accountant', school=SCHOOL)}")
-        await page.wait_for_selector("[data-testid=invoice-row]")
+        await page.goto(f"{base['invoicing']}/ketoan?token={_token('accountant', school=SCHOOL)}#thiet-lap")
+        await expect(page.locator("[data-testid=school-name]")).to_have_text("Trường Tiểu học Nghĩa Tân")
         assert "token" not in page.url
-        assert await page.inner_text("[data-testid=school-name]") == "Trường Tiểu học Nghĩa Tân"
-        assert await page.locator("[data-testid=invoice-row]").count() == 5
+
+        # The roster: a broken row is named (line, column, why) and nothing is stored; the fixed file goes in.
+        broken, fixed = _rosters()
+        await page.set_input_files(
+            "#r-file", files=[{"name": "danh-sach.csv", "mimeType": "text/csv", "buffer": broken}]
+        )
+        await page.click("#r-apply")
+        await expect(page.locator("[data-testid=roster-error]")).to_have_count(1)
+        error = await page.inner_text("[data-testid=roster-error]")
+        assert error.startswith("4\t") and "Số điện thoại" in error, error  # the header is line 1
+        assert "Chưa nhập gì" in await page.inner_text("[data-testid=roster-summary]")
+        assert "null" not in await page.inner_text("main") and "undefined" not in await page.inner_text("main")
+        await page.screenshot(path=str(SHOTS / "workspace-roster.png"), full_page=True)
+        await page.set_input_files(
+            "#r-file", files=[{"name": "danh-sach.csv", "mimeType": "text/csv", "buffer": fixed}]
+        )
+        await page.click("#r-apply")
+        await expect(page.locator("[data-testid=roster-summary]")).to_contain_text("5 học sinh mới")
+
+        # A fee item, then issuing with its preview first.
+        await page.fill("#fi-code", "DV")
+        await page.fill("#fi-name", "Dịch vụ bán trú")
+        await page.select_option("#fi-category", "services")
+        await page.fill("#fi-amount", "500000")
+        await page.click("#fi-save")
+        await expect(page.locator("[data-testid=fee-item]")).to_have_count(1)
+        await page.fill("#i-period", "2026-09")
+        await page.click("#i-preview")
+        await expect(page.locator("[data-testid=issue-total]")).to_have_text("2.500.000 ₫")
+        assert "5 hóa đơn" in await page.inner_text("[data-testid=issue-summary]")
+        assert "null" not in await page.inner_text("main") and "undefined" not in await page.inner_text("main")
+        await page.screenshot(path=str(SHOTS / "workspace-issue-preview.png"), full_page=True)
+        await page.click("#i-issue")
+        await expect(page.locator("[data-testid=issue-done]")).to_contain_text("Đã phát hành 5 hóa đơn")
+
+        # Parents pay; the machine matches what it can.
+        a, b, c, d, e = await payments_arrive()
+        await page.click("a[data-tab=hoa-don]")
+        await expect(page.locator("[data-testid=invoice-row]")).to_have_count(5)
         await expect(page.locator("[data-testid=exceptions-count]")).to_have_text("3")
 
         # The class filter, then one invoice: its lines, history, QR and the message for the parent.
@@ -179,6 +220,7 @@ async def _browser(base: dict[str, str], invoices: list[dict[str, Any]]) -> None
         message = await page.input_value("[data-testid=parent-message]")
         assert e["full_name"] in message and e["pay_url"] in message and "500.000" in message
         assert await page.inner_text("[data-testid=invoice-outstanding]") == "500.000 ₫"
+        assert "null" not in await page.inner_text("main") and "undefined" not in await page.inner_text("main")
         await page.screenshot(path=str(SHOTS / "workspace-invoices.png"), full_page=True)
 
         # The queue: three credits to resolve.
@@ -190,6 +232,7 @@ async def _browser(base: dict[str, str], invoices: list[dict[str, Any]]) -> None
         reasons = await page.locator("[data-testid=reason]").all_inner_texts()
         assert sum("không có mã thanh toán" in r for r in reasons) == 2  # the bare memo and the class fund
         assert any("còn 50.000 ₫ chưa xử lý" in r for r in reasons)  # the overpaid credit's excess
+        assert "null" not in await page.inner_text("main") and "undefined" not in await page.inner_text("main")
         await page.screenshot(path=str(SHOTS / "workspace-exceptions.png"), full_page=True)
 
         # No reference: find the pupil by name, match; the toast offers to undo, and undo puts it back.
@@ -227,6 +270,7 @@ async def _browser(base: dict[str, str], invoices: list[dict[str, Any]]) -> None
         await expect(page.locator("[data-testid=exceptions-count]")).to_have_text("1")
         actions = await page.inner_text("[data-testid=credit-actions]")
         assert "Hủy khớp" in actions and f"ke-toan-{SCHOOL}" in actions
+        assert "null" not in await page.inner_text("main") and "undefined" not in await page.inner_text("main")
         await page.screenshot(path=str(SHOTS / "workspace-reversal.png"), full_page=True)
         await page.click("a[data-tab=ngoai-le]")
         card = page.locator("[data-testid=exception]", has_text=a["payment_reference"])
@@ -246,6 +290,7 @@ async def _browser(base: dict[str, str], invoices: list[dict[str, Any]]) -> None
         await page.click("#c-record")
         await page.wait_for_selector("[data-testid=cash-receipt] a", timeout=20_000)
         assert await page.inner_text("[data-testid=cash-total]") == "500.000 ₫"
+        assert "null" not in await page.inner_text("main") and "undefined" not in await page.inner_text("main")
         await page.screenshot(path=str(SHOTS / "workspace-cash.png"), full_page=True)
 
         # The daily close: both the bank account and the cash desk balance to the đồng.
@@ -256,6 +301,7 @@ async def _browser(base: dict[str, str], invoices: list[dict[str, Any]]) -> None
         assert len(rows) == 2
         bank = next(r for r in rows if ACCOUNT in r)
         assert "1.750.000 ₫" in bank  # received: 500,000 × 2 + 550,000 + 200,000
+        assert "null" not in await page.inner_text("main") and "undefined" not in await page.inner_text("main")
         await page.screenshot(path=str(SHOTS / "workspace-close.png"), full_page=True)
 
         # The invoices now: A owes again, B, C and D are paid, E paid in cash.
@@ -270,6 +316,17 @@ async def _browser(base: dict[str, str], invoices: list[dict[str, Any]]) -> None
             return {r.split("\t")[0]: r.split("\t")[-1].strip() for r in rows} == expected
 
         await wait_until(statuses_settled, timeout=20, interval=0.5, what="the invoices' statuses in the list")
+
+        # Every page fits a 1366×768 laptop without scrolling sideways; the parent's page fits a 360-pixel phone.
+        for tab in ("thiet-lap", "hoa-don", "ngoai-le", "da-khop", "tien-mat", "chot-ngay"):
+            await page.click(f"a[data-tab={tab}]")
+            assert await page.evaluate("document.documentElement.scrollWidth") <= 1366, tab
+        phone = await browser.new_page(viewport={"width": 360, "height": 740})
+        await phone.goto(a["pay_url"])
+        await expect(phone.locator("svg").first).to_be_visible()
+        assert await phone.evaluate("document.documentElement.scrollWidth") <= 360
+        await phone.screenshot(path=str(SHOTS / "parent-page-phone.png"), full_page=True)
+        await phone.close()
 
         # Signing out forgets the token.
         await page.click("#signout")

@@ -12,7 +12,7 @@ from google.protobuf.message import Message
 
 from invoicing.app.fees import load_fee_items, load_policies
 from invoicing.app.schools import get_school
-from invoicing.domain.fees import FeeItem, Line, Period, Policy, price_student
+from invoicing.domain.fees import FeeItem, Line, Period, Policy, preview_totals, price_student
 from invoicing.domain.invoices import Status, status_for
 from invoicing.stores import issuing_store
 from shared import payref
@@ -46,28 +46,59 @@ async def next_references(conn: asyncpg.Connection, count: int, kind: str = "HP"
     return [payref.make_reference(n, kind) for n in await issuing_store.next_counters(conn, count)]
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What issuing the period would create: each pupil not yet billed with their lines."""
+
+    school: dict[str, object]
+    billed: list[tuple[asyncpg.Record, list[Line]]]
+    nothing_billed: int
+    already_issued: int
+
+
+async def _plan(conn: asyncpg.Connection, cmd: IssuePeriod) -> Plan:
+    period = cmd.period
+    school = await get_school(conn, cmd.school_id)
+    await issuing_store.lock_period(conn, cmd.school_id, period.code)
+    days = cmd.school_days
+    if days is None:
+        days = await issuing_store.school_days(conn, cmd.school_id, period.code)
+    items = await load_fee_items(conn, cmd.school_id)
+    if days is None and any(i.per_day and i.billed_in(period) for i in items):
+        raise Invalid(
+            f"school days of {period.code} are not set: meals are billed per day "
+            f"(PUT /schools/{cmd.school_id}/calendar/{period.code} or pass school_days)"
+        )
+    policies = await load_policies(conn, cmd.school_id)
+    students = await issuing_store.students_not_billed(conn, cmd.school_id, period.code)
+    already = await issuing_store.count_issued(conn, cmd.school_id, period.code)
+    priced = [(s, _price(s, items, policies, period, days or 0)) for s in students]
+    billed = [(s, lines) for s, lines in priced if lines]
+    return Plan(school, billed, len(priced) - len(billed), already)
+
+
+async def preview_period(pool: asyncpg.Pool, cmd: IssuePeriod) -> dict[str, object]:
+    """What issuing would create, without creating it: totals per class, fee item and exemption."""
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        plan = await _plan(conn, cmd)
+    return {
+        "period": cmd.period.code,
+        "invoices": len(plan.billed),
+        "already_issued": plan.already_issued,
+        "nothing_billed": plan.nothing_billed,
+        "total": sum(ln.amount for _, lines in plan.billed for ln in lines),
+        **preview_totals(plan.billed),
+    }
+
+
 async def issue_period(pool: asyncpg.Pool, outbox: Outbox, cmd: IssuePeriod) -> IssueResult:
     period = cmd.period
     due = cmd.due_date or period.start + timedelta(days=14)
     async with pool.acquire() as conn, conn.transaction():
-        school = await get_school(conn, cmd.school_id)
-        await issuing_store.lock_period(conn, cmd.school_id, period.code)
-        days = cmd.school_days
-        if days is None:
-            days = await issuing_store.school_days(conn, cmd.school_id, period.code)
-        items = await load_fee_items(conn, cmd.school_id)
-        if days is None and any(i.per_day and i.billed_in(period) for i in items):
-            raise Invalid(
-                f"school days of {period.code} are not set: meals are billed per day "
-                f"(PUT /schools/{cmd.school_id}/calendar/{period.code} or pass school_days)"
-            )
-        policies = await load_policies(conn, cmd.school_id)
-        students = await issuing_store.students_not_billed(conn, cmd.school_id, period.code)
-        already = await issuing_store.count_issued(conn, cmd.school_id, period.code)
-        priced = [(s, _price(s, items, policies, period, days or 0)) for s in students]
-        billed = [(s, lines) for s, lines in priced if lines]
-        total = await _write(conn, outbox, school, period, due, billed)
-    result = IssueResult(period.code, len(billed), already, len(priced) - len(billed), total)
+        plan = await _plan(conn, cmd)
+        total = await _write(conn, outbox, plan.school, period, due, plan.billed)
+    already = plan.already_issued
+    result = IssueResult(period.code, len(plan.billed), already, plan.nothing_billed, total)
     log.info(
         "invoicing.period.issued",
         school_id=cmd.school_id,

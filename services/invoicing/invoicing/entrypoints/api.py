@@ -471,6 +471,53 @@ async def issue(
     return Issued.model_validate(result, from_attributes=True)
 
 
+class ClassTotal(Out):
+    class_name: str
+    invoices: int
+    total: int
+
+
+class ItemTotal(Out):
+    item_code: str
+    name: str
+    list_amount: int
+    reduction: int
+    amount: int
+
+
+class ExemptionTotal(Out):
+    policy_category: str
+    students: int
+    reduction: int
+
+
+class IssuePreview(Out):
+    period: str
+    invoices: int = Field(description="invoices issuing would create now")
+    already_issued: int
+    nothing_billed: int
+    total: int
+    by_class: list[ClassTotal]
+    by_item: list[ItemTotal]
+    exemptions: list[ExemptionTotal]
+
+
+@router.get(
+    "/schools/{school_id}/periods/{period}/invoices/preview",
+    tags=["invoices"],
+    summary="What issuing the period would create (totals per class, fee item and exemption); nothing is written",
+)
+async def issue_preview(
+    school_id: str,
+    period: str,
+    rt: Runtime,
+    _: SchoolStaff,
+    school_days: int | None = Query(None, ge=0, le=31),
+) -> IssuePreview:
+    cmd = issuing.IssuePeriod(school_id, Period.parse(period), None, school_days)
+    return IssuePreview.model_validate(await issuing.preview_period(rt.db(), cmd))
+
+
 @router.get("/schools/{school_id}/invoices", tags=["invoices"])
 async def list_invoices(
     school_id: str,

@@ -437,3 +437,35 @@ async def test_the_parent_page_links_the_receipt_once_it_is_issued(invoicing):
     )
     page = await invoicing.client.get(f"/pay/{token}")
     assert "Biên lai điện tử số BL26-0000017" in page.text and "http://receipts.local/r/ABCDEFGH23" in page.text
+
+
+async def test_the_preview_shows_what_issuing_then_creates_and_writes_nothing(invoicing):
+    await register_school(invoicing)
+    r = await import_roster(invoicing, (SAMPLES / "roster-mam-non.csv").read_bytes())
+    assert r.status_code == 200, r.text
+    await _schedule(invoicing)
+    acc = invoicing.as_("accountant")
+    url = f"/schools/{SCHOOL}/periods/2026-09/invoices"
+    preview = (await invoicing.client.get(f"{url}/preview", headers=acc)).json()
+    assert await invoicing.runtime.db().fetchval("SELECT count(*) FROM invoices") == 0
+    issued = (await invoicing.client.post(url, headers=acc, json={})).json()
+    invoices = (await invoicing.client.get(f"/schools/{SCHOOL}/invoices", headers=acc)).json()
+    assert (preview["invoices"], preview["total"]) == (issued["created"], issued["total_invoiced"]) == (
+        12,
+        sum(i["total"] for i in invoices),
+    )
+    by_class: dict[str, int] = {}
+    for i in invoices:
+        by_class[i["class_name"]] = by_class.get(i["class_name"], 0) + i["total"]
+    assert {c["class_name"]: c["total"] for c in preview["by_class"]} == by_class
+    meals = next(i for i in preview["by_item"] if i["item_code"] == "BANTRU")
+    assert meals["list_amount"] == 12 * MEAL * DAYS
+    assert meals["reduction"] == 550_000 + 275_000 + 385_000  # the three meal supports of the roster
+    exemptions = {e["policy_category"]: e["reduction"] for e in preview["exemptions"]}
+    assert {k: v for k, v in exemptions.items() if k != "STATE_FUNDED"} == {
+        "HO_NGHEO": 550_000,
+        "HO_CAN_NGHEO": 275_000,
+        "CON_NGUOI_CO_CONG": 385_000,
+    }
+    again = (await invoicing.client.get(f"{url}/preview", headers=acc)).json()
+    assert (again["invoices"], again["already_issued"], again["total"]) == (0, 12, 0)

@@ -73,6 +73,11 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
+// Children may be null (an optional part): left out, never shown as "null".
+function put(node, ...children) {
+  node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined));
+}
+
 const money = (n) => new Intl.NumberFormat("vi-VN").format(n) + " ₫";
 const when = (iso) => iso ? new Intl.DateTimeFormat("vi-VN", {
   timeZone: TZ, day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit",
@@ -82,7 +87,7 @@ const tag = (value, labels) => el("span", {class: "tag " + value}, labels[value]
 
 function toast(message, undoAction) {
   const box = $("toast");
-  box.replaceChildren(message);
+  put(box, message);
   if (undoAction) {
     box.append(" ", el("button", {class: "plain", data: {testid: "toast-undo"}, on: {click: async () => {
       box.style.display = "none";
@@ -102,6 +107,7 @@ async function api(service, path, options = {}) {
   }
   const r = await fetch(APIS[service] + path, init);
   if (r.status === 401) { signOut(); throw new Error("Phiên đăng nhập đã hết hạn"); }
+  if (r.status === 204) return null;
   const type = r.headers.get("content-type") || "";
   const data = type.includes("json") ? await r.json() : await r.text();
   if (!r.ok) {
@@ -132,7 +138,7 @@ function signOut() {
 
 // --- Tabs ---
 
-const loaders = {"hoa-don": loadInvoices, "ngoai-le": loadExceptions, "da-khop": loadMatched,
+const loaders = {"thiet-lap": loadSetup, "hoa-don": loadInvoices, "ngoai-le": loadExceptions, "da-khop": loadMatched,
   "tien-mat": loadCashToday, "chot-ngay": loadClose};
 
 function showTab() {
@@ -141,6 +147,80 @@ function showTab() {
   for (const section of document.querySelectorAll("main > section")) section.hidden = section.id !== tab;
   for (const a of document.querySelectorAll("#tabs a")) a.classList.toggle("on", a.dataset.tab === tab);
   guarded(loaders[tab]);
+  if (tab !== "ngoai-le") guarded(loadExceptionCount);  // the queue's size, fresh on every tab
+}
+
+// --- Preparing a period: roster, fee items, issuing with a preview ---
+
+const CATEGORY = {tuition: "Học phí", meals: "Tiền ăn", services: "Dịch vụ", insurance: "Bảo hiểm",
+  extra_classes: "Học thêm", other: "Khác"};
+const CADENCE = {monthly: "Hằng tháng", semester: "Học kỳ", yearly: "Cả năm", one_off: "Một lần"};
+
+async function loadSetup() {
+  const items = await inv("/fee-items");
+  put($("fees"), items.length ? el("table", {}, el("tbody", {}, ...items.map((i) => el("tr", {data: {testid: "fee-item"}},
+    el("td", {}, i.code), el("td", {}, i.name), el("td", {}, CATEGORY[i.category] || i.category), el("td", {}, CADENCE[i.cadence] || i.cadence),
+    el("td", {class: "num"}, i.rates.map((r) => money(r.amount) + (i.per_day ? "/ngày" : "") + (r.grade || r.class_name ? ` (${r.class_name || "khối " + r.grade})` : "")).join(", ")),
+    el("td", {}, i.state_funded ? "Nhà nước chi trả" : ""))))) : el("p", {class: "muted"}, "Chưa có khoản thu nào."));
+  if (!$("i-period").value) $("i-period").value = new Intl.DateTimeFormat("en-CA", {timeZone: TZ, year: "numeric", month: "2-digit"}).format(new Date()).slice(0, 7);
+}
+
+async function uploadRoster(mode) {
+  const file = $("r-file").files[0];
+  if (!file) { toast("Chọn tệp danh sách trước"); return; }
+  const form = new FormData();
+  form.append("file", file);
+  const r = await fetch(`/schools/${school()}/roster?mode=${mode}`, {method: "POST", headers: {Authorization: "Bearer " + token}, body: form});
+  const data = await r.json();
+  if (!r.ok && !data.errors) throw new Error(typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail));
+  const changed = Object.keys(data.updated || {}).length;
+  put($("r-result"), 
+    el("p", {class: data.errors.length ? "error" : "ok", data: {testid: "roster-summary"}},
+      `${data.rows} dòng, ${data.valid} dòng đúng, ${data.errors.length} lỗi. ` +
+      (data.applied ? `Đã nhập: ${data.created.length} học sinh mới, ${changed} cập nhật, ${data.marked_left.length} đã nghỉ.`
+        : mode === "apply" && data.errors.length ? "Chưa nhập gì: sửa các lỗi dưới đây rồi tải lại tệp." : "Chưa nhập (xem trước).")),
+    data.errors.length ? el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Dòng"), el("th", {}, "Cột"), el("th", {}, "Lỗi"))),
+      el("tbody", {}, ...data.errors.map((e) => el("tr", {data: {testid: "roster-error"}}, el("td", {}, e.line), el("td", {}, e.column), el("td", {}, e.message))))) : null);
+}
+
+async function saveFeeItem() {
+  const code = $("fi-code").value.trim().toUpperCase();
+  const amount = Number($("fi-amount").value.replace(/[^0-9]/g, ""));
+  if (!code || !$("fi-name").value.trim()) { toast("Cần mã và tên khoản thu"); return; }
+  await inv(`/fee-items/${encodeURIComponent(code)}`, {method: "PUT", body: {name: $("fi-name").value.trim(),
+    category: $("fi-category").value, cadence: $("fi-cadence").value, per_day: $("fi-per-day").checked, rates: [{amount}]}});
+  toast(`Đã lưu khoản thu ${code}`);
+  await loadSetup();
+}
+
+function issueQuery() {
+  const days = $("i-days").value.trim();
+  return days ? `?school_days=${encodeURIComponent(days)}` : "";
+}
+
+async function previewIssue() {
+  const period = $("i-period").value.trim();
+  const p = await inv(`/periods/${encodeURIComponent(period)}/invoices/preview${issueQuery()}`);
+  const table = (head, rows) => el("table", {}, el("thead", {}, el("tr", {}, ...head.map((h, i) => el("th", {class: i ? "num" : ""}, h)))),
+    el("tbody", {}, ...rows.map((r) => el("tr", {}, ...r.map((v, i) => el("td", {class: i ? "num" : ""}, v))))));
+  put($("i-result"), 
+    el("p", {data: {testid: "issue-summary"}}, `Kỳ ${p.period}: sẽ phát hành `, el("strong", {}, `${p.invoices} hóa đơn`), `, tổng `,
+      el("strong", {data: {testid: "issue-total"}}, money(p.total)), `. Đã phát hành trước: ${p.already_issued}. Không phải nộp: ${p.nothing_billed}.`),
+    el("h3", {}, "Theo lớp"), table(["Lớp", "Số hóa đơn", "Tổng"], p.by_class.map((c) => [c.class_name, c.invoices, money(c.total)])),
+    el("h3", {}, "Theo khoản thu"), table(["Khoản thu", "Theo mức thu", "Miễn giảm", "Phải nộp"], p.by_item.map((i) => [i.name, money(i.list_amount), money(i.reduction), money(i.amount)])),
+    p.exemptions.length ? el("h3", {}, "Miễn giảm theo đối tượng") : null,
+    p.exemptions.length ? table(["Đối tượng", "Số học sinh", "Miễn giảm"], p.exemptions.map((e) => [e.policy_category, e.students, money(e.reduction)])) : null);
+  $("i-issue").disabled = p.invoices === 0;
+}
+
+async function issue() {
+  const period = $("i-period").value.trim();
+  const days = $("i-days").value.trim();
+  const r = await inv(`/periods/${encodeURIComponent(period)}/invoices`, {method: "POST", body: days ? {school_days: Number(days)} : {}});
+  $("i-issue").disabled = true;
+  put($("i-result"), el("p", {class: "ok", data: {testid: "issue-done"}},
+    `Đã phát hành ${r.created} hóa đơn kỳ ${r.period}, tổng ${money(r.total_invoiced)}. Mở tab Hóa đơn để gửi cho phụ huynh.`));
+  toast(`Đã phát hành ${r.created} hóa đơn`);
 }
 
 // --- Invoices ---
@@ -153,7 +233,7 @@ async function loadInvoices() {
     if ($(id).value.trim()) q.set(key, $(id).value.trim());
   }
   shownInvoices = await inv(`/invoices?${q}`);
-  $("invoices").replaceChildren(...shownInvoices.map((i) => el("tr", {class: "pick", data: {testid: "invoice-row"},
+  put($("invoices"), ...shownInvoices.map((i) => el("tr", {class: "pick", data: {testid: "invoice-row"},
     on: {click: () => guarded(() => openInvoice(i.invoice_id))}},
   el("td", {}, i.student_code), el("td", {}, i.full_name), el("td", {}, i.class_name), el("td", {}, i.period),
   el("td", {class: "num"}, money(i.total)), el("td", {class: "num"}, money(i.amount_paid)),
@@ -181,7 +261,7 @@ async function openInvoice(invoiceId) {
       src: "data:image/svg+xml;base64," + btoa(unescape(encodeURIComponent(svg)))}));
   }
   const message = el("textarea", {readonly: true, data: {testid: "parent-message"}}, parentMessage(d, payUrl));
-  box.replaceChildren(
+  put(box, 
     el("h2", {}, `${d.full_name} · lớp ${d.class_name} · kỳ ${d.period}`),
     el("div", {}, tag(d.status, STATUS), " ", el("span", {class: "muted"}, `Mã thanh toán ${d.payment_reference}`)),
     el("h3", {}, "Các khoản"),
@@ -223,10 +303,10 @@ async function loadExceptions() {
   const items = await rec("/exceptions");
   $("exceptions-count").textContent = items.length;
   if (!items.length) {
-    $("exceptions").replaceChildren(el("p", {class: "ok", data: {testid: "exceptions-empty"}}, "Không còn khoản nào cần xử lý."));
+    put($("exceptions"), el("p", {class: "ok", data: {testid: "exceptions-empty"}}, "Không còn khoản nào cần xử lý."));
     return;
   }
-  $("exceptions").replaceChildren(...items.map(exceptionCard));
+  put($("exceptions"), ...items.map(exceptionCard));
 }
 
 function exceptionCard(c) {
@@ -252,7 +332,7 @@ function exceptionCard(c) {
     el("div", {class: "actions"}, splitButton, search,
       el("button", {class: "plain", on: {click: () => guarded(async () => {
         const rows = await inv(`/invoices?student=${encodeURIComponent(search.value.trim())}&limit=20`);
-        found.replaceChildren(el("table", {}, el("tbody", {}, ...rows.filter((i) => i.outstanding > 0 && i.status !== "cancelled").map((i) => el("tr", {},
+        put(found, el("table", {}, el("tbody", {}, ...rows.filter((i) => i.outstanding > 0 && i.status !== "cancelled").map((i) => el("tr", {},
           el("td", {}, i.student_code), el("td", {}, i.full_name), el("td", {}, i.class_name), el("td", {}, i.period),
           el("td", {class: "num"}, money(i.outstanding)),
           el("td", {}, el("button", {on: {click: () => act(c, {kind: "match", allocations: [{invoice_id: i.invoice_id}]})}}, "Khớp")))))));
@@ -296,7 +376,7 @@ async function loadExceptionCount() {
 async function loadMatched() {
   if (!$("m-date").value) $("m-date").value = today();
   const rows = (await rec(`/credits?date=${$("m-date").value}&limit=1000`)).filter((c) => c.allocated > 0 || c.state === "withdrawn" || c.state === "resolved");
-  $("matched").replaceChildren(...rows.map((c) => el("tr", {class: "pick", data: {testid: "matched-row"}, on: {click: () => guarded(() => openCredit(c.credit_id))}},
+  put($("matched"), ...rows.map((c) => el("tr", {class: "pick", data: {testid: "matched-row"}, on: {click: () => guarded(() => openCredit(c.credit_id))}},
     el("td", {}, when(c.booked_at)), el("td", {class: "num"}, money(c.amount)), el("td", {}, el("span", {class: "memo"}, c.memo)),
     el("td", {}, c.channel === "CASH" ? "Tiền mặt" : "Chuyển khoản"), el("td", {}, tag(c.state, STATE)), el("td", {}, REASON[c.reason_code] || c.reason_code))));
 }
@@ -308,7 +388,7 @@ async function openCredit(creditId) {
   box.dataset.credit = creditId;
   const reason = el("input", {placeholder: "lý do", size: "30", data: {testid: "correction-reason"}});
   const inForce = c.allocations.filter((a) => !a.reversed_at);
-  box.replaceChildren(
+  put(box, 
     el("h2", {}, money(c.amount), " ", tag(c.state, STATE), " ", el("span", {class: "muted"}, when(c.booked_at))),
     el("div", {}, el("span", {class: "memo"}, c.memo)),
     el("h3", {}, "Đã khớp vào"),
@@ -333,7 +413,7 @@ async function findForCash() {
   const q = $("c-student").value.trim();
   if (!q) return;
   const rows = (await inv(`/invoices?student=${encodeURIComponent(q)}&limit=20`)).filter((i) => i.outstanding > 0 && i.status !== "cancelled");
-  $("c-invoices").replaceChildren(rows.length ? el("table", {}, el("tbody", {}, ...rows.map((i) => el("tr", {class: "pick", data: {testid: "cash-invoice"}, on: {click: (ev) => {
+  put($("c-invoices"), rows.length ? el("table", {}, el("tbody", {}, ...rows.map((i) => el("tr", {class: "pick", data: {testid: "cash-invoice"}, on: {click: (ev) => {
     cashInvoice = i;
     for (const tr of ev.currentTarget.parentNode.children) tr.style.background = "";
     ev.currentTarget.style.background = "#e0efff";
@@ -348,18 +428,18 @@ async function recordCash() {
   if (!cashInvoice || !amount) return;
   const r = await rec("/cash", {method: "POST", body: {invoice_id: cashInvoice.invoice_id, amount, payer_name: $("c-payer").value.trim()}});
   const who = cashInvoice;
-  $("c-result").replaceChildren(el("span", {class: "ok"}, `Đã ghi nhận ${money(amount)} tiền mặt cho ${who.full_name} — ${STATE[r.state] || r.state}. `),
+  put($("c-result"), el("span", {class: "ok"}, `Đã ghi nhận ${money(amount)} tiền mặt cho ${who.full_name} — ${STATE[r.state] || r.state}. `),
     el("span", {class: "muted", data: {testid: "cash-receipt"}}, "Đang phát hành biên lai…"));
   toast(`Thu tiền mặt ${money(amount)}`);
   cashInvoice = null;
   $("c-record").disabled = true;
-  $("c-invoices").replaceChildren();
+  put($("c-invoices"), );
   await loadCashToday();
   for (let i = 0; i < 20; i++) {  // the receipt is signed by the receipts service a moment later
     const d = await inv(`/invoices/${who.invoice_id}`);
     const receipt = d.receipts[d.receipts.length - 1];
     if (receipt) {
-      $("c-result").querySelector("[data-testid=cash-receipt]").replaceChildren("Biên lai ",
+      put($("c-result").querySelector("[data-testid=cash-receipt]"), "Biên lai ",
         el("a", {href: receipt.url, target: "_blank", rel: "noopener"}, receipt.number), " — mở để in.");
       return;
     }
@@ -370,7 +450,7 @@ async function recordCash() {
 async function loadCashToday() {
   const rows = (await rec(`/credits?date=${today()}&limit=1000`)).filter((c) => c.channel === "CASH");
   const total = rows.filter((c) => c.state !== "withdrawn").reduce((s, c) => s + c.amount, 0);
-  $("c-today").replaceChildren(el("p", {}, "Tổng tiền mặt trong quỹ hôm nay: ", el("strong", {data: {testid: "cash-total"}}, money(total))),
+  put($("c-today"), el("p", {}, "Tổng tiền mặt trong quỹ hôm nay: ", el("strong", {data: {testid: "cash-total"}}, money(total))),
     el("table", {}, el("tbody", {}, ...rows.map((c) => el("tr", {}, el("td", {}, when(c.booked_at)), el("td", {class: "num"}, money(c.amount)),
       el("td", {}, c.payer_name), el("td", {}, tag(c.state, STATE)))))));
 }
@@ -381,7 +461,7 @@ async function loadClose() {
   if (!$("d-date").value) $("d-date").value = today();
   const r = await rec(`/close?date=${$("d-date").value}`);
   const label = (acc) => acc.startsWith("CASH:") ? "Quỹ tiền mặt" : `Tài khoản ${acc}`;
-  $("close").replaceChildren(
+  put($("close"), 
     el("p", {data: {testid: "close-status"}, class: r.balanced ? "ok" : "error"},
       r.balanced ? "Khớp đúng đến từng đồng: tiền về = đã khớp + cần xử lý + đã hoàn + bỏ qua." : "Có chênh lệch: cần kiểm tra."),
     el("table", {}, el("thead", {}, el("tr", {}, ...["Tài khoản", "Số giao dịch", "Tiền về", "Đã khớp", "Cần xử lý", "Đã hoàn", "Bỏ qua", "Trong đó rút", "Chênh lệch"].map((h, i) => el("th", {class: i ? "num" : ""}, h)))),
@@ -408,7 +488,6 @@ async function start() {
     $("school").textContent = s.name;
   });
   showTab();
-  guarded(loadExceptionCount);
 }
 
 $("token-go").addEventListener("click", () => {
@@ -425,6 +504,12 @@ $("token-go").addEventListener("click", () => {
 });
 $("signout").addEventListener("click", signOut);
 $("f-go").addEventListener("click", () => guarded(loadInvoices));
+$("r-preview").addEventListener("click", () => guarded(() => uploadRoster("preview")));
+$("r-apply").addEventListener("click", () => guarded(() => uploadRoster("apply")));
+$("r-apply-valid").addEventListener("click", () => guarded(() => uploadRoster("apply_valid")));
+$("fi-save").addEventListener("click", () => guarded(saveFeeItem));
+$("i-preview").addEventListener("click", () => guarded(previewIssue));
+$("i-issue").addEventListener("click", () => guarded(issue));
 $("print-unpaid").addEventListener("click", printUnpaid);
 $("m-go").addEventListener("click", () => guarded(loadMatched));
 $("c-find").addEventListener("click", () => guarded(findForCash));
