@@ -258,6 +258,7 @@ def build_app(
             allow_origins=[settings.workspace_origin.rstrip("/")],
             allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Content-Disposition"],  # an export's file name
             max_age=600,
         )
     return app

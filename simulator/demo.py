@@ -82,6 +82,7 @@ def _start(
         f"{service.upper()}_HTTP_PORT": str(cfg.port_base + n),
         "INVOICING_PUBLIC_URL": urls.invoicing,
         "INVOICING_RECONCILIATION_URL": urls.reconciliation,
+        "INVOICING_RECEIPTS_URL": urls.receipts,
         "TUITION_WORKSPACE_ORIGIN": urls.invoicing,
         "RECEIPTS_PUBLIC_URL": urls.receipts,
         "TUITION_LOG_LEVEL": "WARNING",

@@ -46,6 +46,7 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "POST /policies": SERVICE,
         "POST /schools/{school_id}/periods/{period}/invoices": STAFF,
         "GET /schools/{school_id}/periods/{period}/invoices/preview": STAFF,
+        "GET /schools/{school_id}/exports/collection.{fmt}": STAFF,
         "GET /schools/{school_id}/invoices": STAFF,
         "GET /schools/{school_id}/invoices/{invoice_id}": STAFF,
         "POST /schools/{school_id}/invoices/{invoice_id}/cancel": STAFF,
@@ -71,6 +72,7 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "GET /schools/{school_id}/exceptions": STAFF,
         "POST /schools/{school_id}/credits/{credit_id}/actions": STAFF,
         "POST /schools/{school_id}/actions/{action_id}/undo": STAFF,
+        "GET /schools/{school_id}/exports/credits.{fmt}": STAFF,
         "GET /schools/{school_id}/close": READERS,
     },
     "receipts": OPS
@@ -83,6 +85,7 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "POST /schools/{school_id}/keys/{kid}/revoke": SERVICE,
         "GET /keys": ANYONE,
         "GET /keys/{kid}.pem": ANYONE,
+        "GET /schools/{school_id}/exports/receipts.{fmt}": STAFF,
         "GET /schools/{school_id}/receipts": STAFF,
         "POST /schools/{school_id}/receipts/{receipt_id}/cancel": STAFF,
         # The receipt's verification code is the credential; verification is public by design.

@@ -4,6 +4,7 @@ receipts served over HTTP, on the real PostgreSQL and Kafka: the day's work as a
 from __future__ import annotations
 
 import asyncio
+import io
 import random
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -13,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from openpyxl import load_workbook
 
 from devinfra.testing import free_ports, service_app, serving, wait_until
 from shared.auth import mint_token
@@ -100,6 +102,7 @@ async def test_the_accountant_works_the_day_in_the_browser(make_database, infra_
             topic_prefix,
             public_url=base["invoicing"],
             reconciliation_url=base["reconciliation"],
+            receipts_url=base["receipts"],
             **common,
         ),
         "reconciliation": await service_app("reconciliation", make_database, infra_endpoints, topic_prefix, **common),
@@ -135,6 +138,18 @@ async def test_the_accountant_works_the_day_in_the_browser(make_database, infra_
                 return invoices
 
             await _browser(base, payments_arrive)
+
+
+async def _download(page: Any, testid: str) -> list[list[Any]]:
+    """Click an export button, read the .xlsx the browser saves: its rows, header first."""
+    async with page.expect_download(timeout=10_000) as info:
+        await page.click(f"[data-testid={testid}]")
+    download = await info.value
+    assert download.suggested_filename.endswith(".xlsx"), download.suggested_filename
+    data = await asyncio.to_thread(Path(await download.path()).read_bytes)
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert sheet.freeze_panes == "A2", testid
+    return [[c.value for c in row] for row in sheet.iter_rows()]
 
 
 async def _equals(value: Any, expected: Any) -> bool:
@@ -303,6 +318,26 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         assert "1.750.000 ₫" in bank  # received: 500,000 × 2 + 550,000 + 200,000
         assert "null" not in await page.inner_text("main") and "undefined" not in await page.inner_text("main")
         await page.screenshot(path=str(SHOTS / "workspace-close.png"), full_page=True)
+
+        # The exports the accountant files: formatted Excel, read back.
+        await page.fill("#x-period", "2026-09")
+        collection = await _download(page, "export-collection")
+        assert collection[0][:3] == ["Mã học sinh", "Họ và tên", "Lớp"] and len(collection) == 6
+        exceptions = await _download(page, "export-exceptions")
+        by_memo = {row[3]: row for row in exceptions[1:]}
+        assert len(by_memo) == 4  # the reversed match, the bare memo, the overpayment, the class fund
+        assert by_memo[d["payment_reference"]][12] == "FT26REFUND01"
+        assert by_memo["QUY LOP 1A"][10] == 200_000 and "Quỹ lớp" in by_memo["QUY LOP 1A"][13]
+
+        async def register_complete() -> bool:  # receipts are signed a moment after each payment
+            rows = await _download(page, "export-receipts")
+            issued = {r[4] for r in rows[1:] if r[9] == "Đã lập"}
+            return issued == {p["student_code"] for p in (b, c, d, e)}
+
+        await wait_until(register_complete, timeout=20, interval=1, what="every receipt in the register")
+        register = await _download(page, "export-receipts")
+        cancelled = [r for r in register[1:] if r[9] == "Đã hủy"]
+        assert {r[4] for r in cancelled} <= {a["student_code"], c["student_code"]} and cancelled  # the reversed
 
         # The invoices now: A owes again, B, C and D are paid, E paid in cash.
         await page.click("a[data-tab=hoa-don]")

@@ -62,9 +62,8 @@ def _url(route: APIRoute) -> str:
     def value(m: re.Match[str]) -> str:
         name = m.group(1)
         if name == "fmt":
-            return {"/api/": "csv", "/pay/": "png"}.get(
-                next((k for k in ("/api/", "/pay/") if k in route.path), ""), "txt"
-            )
+            kinds = {"/api/": "csv", "/exports/": "xlsx", "/pay/": "png"}
+            return kinds.get(next((k for k in kinds if k in route.path), ""), "txt")
         return PARAMS.get(name, str(uuid.uuid4()))
 
     return re.sub(r"\{(\w+)\}", value, route.path)

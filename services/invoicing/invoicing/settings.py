@@ -19,8 +19,9 @@ class InvoicingSettings(ServiceSettings):
     http_port: int = 8101
     # Where parents open their payment page (the links accountants send by SMS/Zalo).
     public_url: str = "http://127.0.0.1:8101"
-    # Where the accountant's browser reaches reconciliation's API (the workspace at /ketoan calls it).
+    # Where the accountant's browser reaches reconciliation's and receipts' APIs (the workspace at /ketoan).
     reconciliation_url: str = "http://127.0.0.1:8102"
+    receipts_url: str = "http://127.0.0.1:8103"
     # INVOICING_DATA_KEY seals pupils' personal IDs and guardians' phones at rest.
     seals_data: ClassVar[bool] = True
     # Keys the family pseudonym (HMAC of the guardian's phone) that events carry instead of the phone.

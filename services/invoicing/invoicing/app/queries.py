@@ -10,7 +10,7 @@ import asyncpg
 from invoicing.adapters import vietqr
 from invoicing.domain.banks import bank_name
 from invoicing.domain.fees import STATE_FUNDED
-from invoicing.domain.invoices import Status, outstanding, qr_purpose
+from invoicing.domain.invoices import STATUS_VI, Status, outstanding, qr_purpose
 from invoicing.stores import invoices_store, receipts_store
 from shared.errors import NotFound
 
@@ -40,6 +40,46 @@ async def list_invoices(
     return [
         {k: v for k, v in r.items() if k != "public_token"}
         | {"outstanding": outstanding(r["total"], r["amount_paid"]), "pay_url": f"{public_url}/pay/{r['public_token']}"}
+        for r in rows
+    ]
+
+
+COLLECTION_HEADER = [
+    "Mã học sinh",
+    "Họ và tên",
+    "Lớp",
+    "Kỳ thu",
+    "Mã thanh toán",
+    "Phải nộp (đồng)",
+    "Đã nộp (đồng)",
+    "Còn lại (đồng)",
+    "Trạng thái",
+    "Hạn nộp",
+]
+COLLECTION_MONEY = ("Phải nộp (đồng)", "Đã nộp (đồng)", "Còn lại (đồng)")
+EXPORT_ROWS = 100_000
+
+
+async def collection_list(
+    pool: asyncpg.Pool, school_id: str, *, period: str | None, class_name: str | None
+) -> list[list[object]]:
+    """The month's collection list as the accountant files it: one row per invoice, by class and pupil."""
+    rows = await invoices_store.school_list(
+        pool, school_id, period=period, status=None, limit=EXPORT_ROWS, offset=0, class_name=class_name
+    )
+    return [
+        [
+            r["student_code"],
+            r["full_name"],
+            r["class_name"],
+            r["period"],
+            r["payment_reference"],
+            r["total"],
+            r["amount_paid"],
+            0 if r["status"] == Status.CANCELLED else outstanding(r["total"], r["amount_paid"]),
+            STATUS_VI.get(r["status"], r["status"]),
+            r["due_date"],
+        ]
         for r in rows
     ]
 

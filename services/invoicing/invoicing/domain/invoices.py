@@ -13,6 +13,16 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
 
 
+# How parents and accountants read a status.
+STATUS_VI = {
+    "open": "Chưa thanh toán",
+    "partially_paid": "Đã thanh toán một phần",
+    "paid": "Đã thanh toán",
+    "overpaid": "Đã thanh toán (thừa)",
+    "cancelled": "Đã hủy",
+}
+
+
 def status_for(total: int, paid: int, *, cancelled: bool = False) -> Status:
     if cancelled:
         return Status.CANCELLED

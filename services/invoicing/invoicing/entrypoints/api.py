@@ -617,6 +617,28 @@ async def payment_group(school_id: str, body: GroupIn, rt: Runtime, _: SchoolSta
 
 
 @router.get(
+    "/schools/{school_id}/exports/collection.{fmt}",
+    tags=["reports"],
+    summary="The collection list (one row per invoice: owed, paid, left, status) as CSV or formatted Excel",
+    response_class=Response,
+    responses=files("text/csv", exports.XLSX_MEDIA_TYPE, description="the list"),
+)
+async def collection_export(
+    school_id: str,
+    fmt: Literal["csv", "xlsx"],
+    rt: Runtime,
+    _: SchoolStaff,
+    period: str | None = Query(None, pattern=r"^\d{4}-\d{2}$"),
+    class_name: str | None = Query(None, max_length=40),
+) -> Response:
+    rows = await queries.collection_list(rt.db(), school_id, period=period, class_name=class_name)
+    name = f"danh-sach-thu-{school_id}-{period or 'tat-ca'}" + (f"-{class_name}" if class_name else "")
+    return await exports.table_download(
+        queries.COLLECTION_HEADER, rows, filename=name, fmt=fmt, title="Danh sach thu", money=queries.COLLECTION_MONEY
+    )
+
+
+@router.get(
     "/schools/{school_id}/reports/reimbursement",
     tags=["reports"],
     summary="Exempted/reduced amounts per policy category, claimed from the state budget",

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from invoicing.app import queries
+from invoicing.domain.invoices import STATUS_VI
 from invoicing.entrypoints.api import qr_response
 from shared import qr
 from shared.errors import NotFound
@@ -22,13 +23,6 @@ _env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
 _env.filters["vnd"] = format_vnd
 _env.filters["local_date"] = local_date
 
-STATUS_VI = {
-    "open": "Chưa thanh toán",
-    "partially_paid": "Đã thanh toán một phần",
-    "paid": "Đã thanh toán",
-    "overpaid": "Đã thanh toán (thừa)",
-    "cancelled": "Đã hủy",
-}
 CATEGORY_VI = {
     "tuition": "Học phí",
     "meals": "Tiền ăn",

@@ -31,10 +31,15 @@ _HEADERS = {
 
 @router.get("/ketoan", response_class=HTMLResponse, include_in_schema=False)
 async def workspace(settings: Settings) -> HTMLResponse:
-    apis = {"invoicing": "", "reconciliation": settings.reconciliation_url.rstrip("/")}
+    apis = {
+        "invoicing": "",
+        "reconciliation": settings.reconciliation_url.rstrip("/"),
+        "receipts": settings.receipts_url.rstrip("/"),
+    }
     csp = (
         "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        f"connect-src 'self' {apis['reconciliation']}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+        f"connect-src 'self' {apis['reconciliation']} {apis['receipts']}; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'none'"
     )
     html = _env.get_template("workspace.html").render(apis=apis)
     return HTMLResponse(html, headers=_HEADERS | {"Content-Security-Policy": csp})

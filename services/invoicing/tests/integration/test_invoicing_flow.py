@@ -450,9 +450,13 @@ async def test_the_preview_shows_what_issuing_then_creates_and_writes_nothing(in
     assert await invoicing.runtime.db().fetchval("SELECT count(*) FROM invoices") == 0
     issued = (await invoicing.client.post(url, headers=acc, json={})).json()
     invoices = (await invoicing.client.get(f"/schools/{SCHOOL}/invoices", headers=acc)).json()
-    assert (preview["invoices"], preview["total"]) == (issued["created"], issued["total_invoiced"]) == (
-        12,
-        sum(i["total"] for i in invoices),
+    assert (
+        (preview["invoices"], preview["total"])
+        == (issued["created"], issued["total_invoiced"])
+        == (
+            12,
+            sum(i["total"] for i in invoices),
+        )
     )
     by_class: dict[str, int] = {}
     for i in invoices:

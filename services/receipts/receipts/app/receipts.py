@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import asyncpg
@@ -115,6 +116,48 @@ async def payment_reversed(conn: asyncpg.Connection, outbox: Outbox, m: PaymentR
             invoice_id=m.invoice_id,
             reason=f"payment reversed: {m.reason}",
         )
+
+
+REGISTER_HEADER = [
+    "Mẫu số",
+    "Ký hiệu",
+    "Số",
+    "Ngày lập",
+    "Mã học sinh",
+    "Họ và tên",
+    "Lớp",
+    "Kỳ thu",
+    "Số tiền (đồng)",
+    "Trạng thái",
+    "Lý do hủy",
+    "Mã tra cứu",
+]
+REGISTER_MONEY = ("Số tiền (đồng)",)
+EXPORT_ROWS = 100_000
+
+
+async def register(db: Executor, school_id: str, first: date, last: date) -> list[list[object]]:
+    """The receipts register (sổ theo dõi biên lai) of the days first…last, Vietnam's dates."""
+    since = datetime.combine(first, time(0), VN)
+    until = datetime.combine(last + timedelta(days=1), time(0), VN)
+    rows = await receipts_store.register(db, school_id, since, until, limit=EXPORT_ROWS)
+    return [
+        [
+            r["form_code"],
+            r["series_code"],
+            f"{r['number']:07d}",
+            r["issued_at"],
+            r["student_code"] or "",
+            r["student_name"] or "",
+            r["class_name"] or "",
+            r["period"] or "",
+            r["amount"],
+            "Đã hủy" if r["status"] == "cancelled" else "Đã lập",
+            r["cancel_reason"] or "",
+            r["verification_code"],
+        ]
+        for r in rows
+    ]
 
 
 async def list_receipts(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import OrderedDict
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
@@ -170,6 +170,33 @@ async def list_receipts(
 ) -> list[Receipt]:
     rows = await receipts.list_receipts(rt.db(), school_id, invoice_id=invoice_id, limit=limit, offset=offset)
     return [Receipt(**r) for r in rows]
+
+
+@router.get(
+    "/schools/{school_id}/exports/receipts.{fmt}",
+    tags=["receipts"],
+    summary="The receipts register of a date range (series, number, pupil, amount, status) as CSV or Excel",
+    response_class=Response,
+    responses=files("text/csv", exports.XLSX_MEDIA_TYPE, description="one row per receipt"),
+)
+async def receipts_register(
+    school_id: str,
+    fmt: Literal["csv", "xlsx"],
+    rt: Runtime,
+    _: SchoolStaff,
+    first: date = Query(alias="from"),
+    last: date = Query(alias="to"),
+) -> Response:
+    first, last = exports.checked_days(first, last)
+    rows = await receipts.register(rt.db(), school_id, first, last)
+    return await exports.table_download(
+        receipts.REGISTER_HEADER,
+        rows,
+        filename=f"so-bien-lai-{school_id}-{first}-{last}",
+        fmt=fmt,
+        title="So bien lai",
+        money=receipts.REGISTER_MONEY,
+    )
 
 
 class CancelIn(BaseModel):

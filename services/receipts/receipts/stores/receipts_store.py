@@ -92,6 +92,23 @@ async def mark_cancelled(
     )
 
 
+async def register(
+    db: Executor, school_id: str, since: datetime, until: datetime, *, limit: int
+) -> list[asyncpg.Record]:
+    """The receipts register: every receipt issued in [since, until), by series and number, with its pupil."""
+    return await db.fetch(
+        "SELECT s.form_code, s.series_code, r.number, r.issued_at, i.student_code, i.student_name, i.class_name, "
+        "i.period, r.amount, r.status, r.cancel_reason, r.verification_code FROM receipts r "
+        "JOIN receipt_series s USING (series_id) LEFT JOIN invoices i USING (invoice_id) "
+        "WHERE r.school_id = $1 AND r.issued_at >= $2 AND r.issued_at < $3 "
+        "ORDER BY s.year, s.form_code, s.series_code, r.number LIMIT $4",
+        school_id,
+        since,
+        until,
+        limit,
+    )
+
+
 async def list_for_school(
     db: Executor, school_id: str, *, invoice_id: uuid.UUID | None, limit: int, offset: int
 ) -> list[asyncpg.Record]:

@@ -7,14 +7,16 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from reconciliation.adapters import statements
 from reconciliation.app import actions, close, credits_in, queries
 from reconciliation.settings import ReconciliationSettings
+from shared import exports
 from shared.auth import SchoolReader, SchoolStaff
 from shared.money import PositiveAmount
-from shared.schemas import Out, Row
+from shared.schemas import Out, Row, files
 from shared.service import Runtime, settings_dependency
 
 router = APIRouter()
@@ -250,6 +252,30 @@ async def act(school_id: str, credit_id: uuid.UUID, body: ActionIn, rt: Runtime,
 async def undo(school_id: str, action_id: uuid.UUID, rt: Runtime, p: SchoolStaff) -> ActionResult:
     return ActionResult(
         **await actions.undo(rt.db(), rt.outbox, school_id=school_id, action_id=action_id, actor=p.subject)
+    )
+
+
+@router.get(
+    "/schools/{school_id}/exports/credits.{fmt}",
+    tags=["close"],
+    summary="Credits of a date range as CSV or formatted Excel: all, or those that needed the accountant",
+    response_class=Response,
+    responses=files("text/csv", exports.XLSX_MEDIA_TYPE, description="one row per credit"),
+)
+async def credits_export(
+    school_id: str,
+    fmt: Literal["csv", "xlsx"],
+    rt: Runtime,
+    _: SchoolStaff,
+    first: date = Query(alias="from"),
+    last: date = Query(alias="to"),
+    kind: Literal["all", "exceptions"] = Query("all", description="exceptions: refunds, ignored, corrected, open"),
+) -> Response:
+    first, last = exports.checked_days(first, last)
+    rows = await queries.credits_export(rt.db(), school_id, first, last, needed_a_person=kind == "exceptions")
+    name = f"{'ngoai-le' if kind == 'exceptions' else 'tien-ve'}-{school_id}-{first}-{last}"
+    return await exports.table_download(
+        queries.CREDITS_HEADER, rows, filename=name, fmt=fmt, title="Tien ve", money=queries.CREDITS_MONEY
     )
 
 

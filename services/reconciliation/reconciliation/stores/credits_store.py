@@ -201,6 +201,31 @@ async def detail(db: Executor, school_id: str, credit_id: uuid.UUID) -> dict[str
     return item
 
 
+async def for_export(
+    db: Executor, school_id: str, first: date, last: date, *, needed_a_person: bool, limit: int
+) -> list[asyncpg.Record]:
+    """Credits booked in the range (local dates), with the refunds' bank references and the reasons given."""
+    return await db.fetch(
+        """SELECT c.booked_at, c.account_number, c.amount, c.memo, c.payer_name, c.channel, c.state, c.reason_code,
+                  c.allocated, c.refunded, c.ignored, c.amount - c.allocated - c.refunded - c.ignored AS unallocated,
+                  (SELECT string_agg(a.payload->>'bank_reference', ', ' ORDER BY a.created_at) FROM credit_actions a
+                    WHERE a.credit_id = c.credit_id AND a.kind = 'refund' AND a.undone_by IS NULL) AS refund_references,
+                  (SELECT string_agg(a.actor || ': ' || (a.payload->>'reason'), '; ' ORDER BY a.created_at)
+                     FROM credit_actions a WHERE a.credit_id = c.credit_id AND a.undone_by IS NULL
+                      AND a.kind IN ('ignore', 'unmatch', 'withdraw')) AS reasons
+           FROM credits c
+           WHERE c.school_id = $1 AND c.value_date BETWEEN $2 AND $3
+             AND (NOT $4 OR c.state NOT IN ('matched', 'partial') OR c.refunded > 0 OR c.ignored > 0
+                  OR EXISTS (SELECT 1 FROM credit_actions a WHERE a.credit_id = c.credit_id))
+           ORDER BY c.booked_at, c.credit_id LIMIT $5""",
+        school_id,
+        first,
+        last,
+        needed_a_person,
+        limit,
+    )
+
+
 async def day_totals(db: Executor, school_id: str, day: date) -> list[asyncpg.Record]:
     """Per account, each side of the daily close summed from its own records."""
     return await db.fetch(

@@ -3,6 +3,8 @@ audited action whose undo puts the same amounts back as new payments."""
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 
 import pytest
@@ -131,3 +133,37 @@ async def test_a_mistaken_cash_entry_is_withdrawn_the_close_still_balances_and_a
         json={"kind": "withdraw", "reason": "x"},
     )
     assert refused.status_code == 422 and "only a cash entry" in refused.json()["detail"]
+
+
+async def test_the_exceptions_export_lists_what_needed_the_accountant_with_the_reasons_given(recon):
+    (a,) = await recon.issue([300_000])
+    h = recon.headers()
+    await recon.sepay(sepay_body(1, 300_000, f"{a.reference}"))  # matched by the machine: not listed
+    stray = (await recon.sepay(sepay_body(2, 99_000, "=1+1 CHUYEN NHAM"))).json()
+    await recon.client.post(
+        f"/schools/{SCHOOL}/credits/{stray['credit_id']}/actions",
+        headers=h,
+        json={"kind": "ignore", "reason": "không phải khoản thu"},
+    )
+    r = await recon.client.get(
+        f"/schools/{SCHOOL}/exports/credits.csv",
+        params={"from": "2026-09-05", "to": "2026-09-05", "kind": "exceptions"},
+        headers=h,
+    )
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert 'filename="ngoai-le-' in r.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert len(rows) == 2, rows
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["Nội dung chuyển khoản"] == "'=1+1 CHUYEN NHAM"  # a formula stays text
+    assert (row["Số tiền (đồng)"], row["Bỏ qua (đồng)"], row["Trạng thái"]) == ("99000", "99000", "Kế toán đã xử lý")
+    assert row["Ghi chú của kế toán"] == "ke-toan: không phải khoản thu"
+    assert row["Thời điểm"] == "05/09/2026 14:02"
+    everything = await recon.client.get(
+        f"/schools/{SCHOOL}/exports/credits.xlsx", params={"from": "2026-09-05", "to": "2026-09-05"}, headers=h
+    )
+    assert everything.status_code == 200 and everything.content[:2] == b"PK"
+    too_long = await recon.client.get(
+        f"/schools/{SCHOOL}/exports/credits.csv", params={"from": "2025-01-01", "to": "2026-09-05"}, headers=h
+    )
+    assert too_long.status_code == 422 and "366 days" in too_long.json()["detail"]

@@ -204,12 +204,13 @@ COLUMNS = [
 ]
 
 
-def _export(rows: list[dict[str, Any]], fmt: str, filename: str) -> Response:
+MONEY = {label for key, label in COLUMNS if "(đồng)" in label}
+
+
+async def _export(rows: list[dict[str, Any]], fmt: str, filename: str) -> Response:
     header = [label for _, label in COLUMNS]
     table = [[r[k] for k, _ in COLUMNS] for r in rows]
-    return exports.download(
-        exports.csv_bytes(header, table) if fmt == "csv" else exports.xlsx_bytes(header, table), filename, fmt
-    )
+    return await exports.table_download(header, table, filename=filename, fmt=fmt, title="Bao cao", money=MONEY)
 
 
 @router.get(
@@ -232,7 +233,7 @@ async def district_export(
     _district_allowed(p, district)
     view = await queries.district_view(rt.db(), _scope(district=district, period=period, fee_type=fee_type), today())
     rows = view["schools"] + [view["totals"] | {"name": f"Tổng {district}"}]
-    return _export(rows, fmt, f"bao-cao-{district}-{period or 'tat-ca'}")
+    return await _export(rows, fmt, f"bao-cao-{district}-{period or 'tat-ca'}")
 
 
 @router.get(

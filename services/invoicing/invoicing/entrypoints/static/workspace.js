@@ -469,6 +469,34 @@ async function loadClose() {
         ...[a.received, a.matched, a.in_exceptions, a.refunded, a.ignored, a.withdrawn, a.difference].map((v) => el("td", {class: "num"}, money(v))))))));
 }
 
+// --- Exports: the file comes from the API under the token, then is saved by the browser ---
+
+async function download(kind) {
+  const fmt = $("x-fmt").value;
+  const first = $("x-from").value || today();
+  const last = $("x-to").value || first;
+  const range = `from=${first}&to=${last}`;
+  const period = $("x-period").value.trim();
+  const [service, path] = {
+    collection: ["invoicing", `/exports/collection.${fmt}` + (period ? `?period=${encodeURIComponent(period)}` : "")],
+    receipts: ["receipts", `/exports/receipts.${fmt}?${range}`],
+    exceptions: ["reconciliation", `/exports/credits.${fmt}?${range}&kind=exceptions`],
+    credits: ["reconciliation", `/exports/credits.${fmt}?${range}`],
+  }[kind];
+  const r = await fetch(APIS[service] + `/schools/${school()}${path}`, {headers: {Authorization: "Bearer " + token}});
+  if (!r.ok) {
+    const data = await r.json().catch(() => ({}));
+    throw new Error(typeof data.detail === "string" ? data.detail : `tải về thất bại (${r.status})`);
+  }
+  const name = (/filename="([^"]+)"/.exec(r.headers.get("content-disposition") || "") || [])[1] || `bao-cao.${fmt}`;
+  const url = URL.createObjectURL(await r.blob());
+  const a = el("a", {href: url, download: name});
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
 // --- Start ---
 
 async function start() {
@@ -515,5 +543,6 @@ $("m-go").addEventListener("click", () => guarded(loadMatched));
 $("c-find").addEventListener("click", () => guarded(findForCash));
 $("c-record").addEventListener("click", () => guarded(recordCash));
 $("d-go").addEventListener("click", () => guarded(loadClose));
+for (const b of document.querySelectorAll("[data-export]")) b.addEventListener("click", () => guarded(() => download(b.dataset.export)));
 window.addEventListener("hashchange", showTab);
 start();
