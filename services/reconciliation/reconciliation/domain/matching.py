@@ -10,6 +10,7 @@ balance (overpaid); a credit for an invoice already paid → duplicate.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -161,8 +162,14 @@ def _pay_in_order(invoices: list[OpenInvoice], amount: int, reason: str, *, all_
     return Decision(state, reason, tuple(allocations))
 
 
+# A transfer may settle any subset of a family's (or a pupil's) open invoices, as long as exactly one subset
+# adds up to it; searched only among this many open invoices (2**5 subsets), as large payment systems do.
+SUBSET_LIMIT = 5
+
+
 def _exact(invoices: list[OpenInvoice], amount: int, reason: str, sum_reason: str) -> Decision | None:
-    """Only an exact amount: one open invoice equal to it, or all open invoices summing to it."""
+    """Only an exact amount: one open invoice equal to it, all open invoices summing to it, or (among at most
+    SUBSET_LIMIT) exactly one subset summing to it; several equal candidates are ambiguous, never a guess."""
     open_ = [i for i in invoices if i.outstanding > 0]
     single = [i for i in open_ if i.outstanding == amount]
     if len(single) == 1:
@@ -171,6 +178,25 @@ def _exact(invoices: list[OpenInvoice], amount: int, reason: str, sum_reason: st
         return Decision(State.AMBIGUOUS, reason + "_several", candidates=tuple(i.invoice_id for i in single))
     if len(open_) > 1 and sum(i.outstanding for i in open_) == amount:
         return Decision(State.MATCHED, sum_reason, tuple(Allocation(i.invoice_id, i.outstanding) for i in open_))
+    if 2 < len(open_) <= SUBSET_LIMIT:
+        return _subset(open_, amount, sum_reason)
+    return None
+
+
+def _subset(open_: list[OpenInvoice], amount: int, sum_reason: str) -> Decision | None:
+    fits = [
+        combo
+        for size in range(2, len(open_))
+        for combo in itertools.combinations(open_, size)
+        if sum(i.outstanding for i in combo) == amount
+    ]
+    if len(fits) == 1:
+        return Decision(
+            State.MATCHED, sum_reason + "_subset", tuple(Allocation(i.invoice_id, i.outstanding) for i in fits[0])
+        )
+    if fits:
+        ids = tuple(dict.fromkeys(i.invoice_id for combo in fits for i in combo))
+        return Decision(State.AMBIGUOUS, sum_reason + "_several", candidates=ids)
     return None
 
 

@@ -120,3 +120,26 @@ def test_two_references_and_too_little_money_is_ambiguous_not_a_guess():
 def test_the_qr_memo_format_is_recognised():
     assert read_memo(f"{REFS[1]} T09 2026").looks_like_qr
     assert not read_memo(f"hoc phi {REFS[1]}").looks_like_qr
+
+
+def test_one_transfer_for_some_of_a_familys_invoices_matches_the_one_subset_that_adds_up():
+    family = [
+        inv(1, 550_000, code="2212345002", family="FAM"),
+        inv(2, 700_000, code="2212345009", family="FAM"),
+        inv(3, 320_000, code="2212345011", family="FAM"),
+    ]
+    d = place("NOP TIEN 2 CHAU MA 2212345002", 870_000, book(*family))  # 550,000 + 320,000
+    assert (d.state, d.reason_code) == (State.MATCHED, "family_sum_subset")
+    assert {(a.invoice_id.int, a.amount) for a in d.allocations} == {(1, 550_000), (3, 320_000)}
+
+
+def test_two_subsets_that_add_up_the_same_are_ambiguous_and_a_large_family_is_not_searched():
+    family = [
+        inv(n, amount, code=f"22123450{n:02d}", family="FAM")
+        for n, amount in ((1, 300_000), (2, 200_000), (3, 100_000), (4, 400_000))
+    ]
+    d = place("NOP TIEN MA 2212345001", 500_000, book(*family))  # 300+200 or 100+400
+    assert d.state is State.AMBIGUOUS and d.reason_code == "family_sum_several" and len(d.candidates) == 4
+    many = [inv(n, 100_000 * n, code=f"22123450{n:02d}", family="BIG") for n in range(1, 7)]
+    big = place("NOP TIEN MA 2212345001", 300_000 + 500_000, book(*many))
+    assert big.state is not State.MATCHED  # six open invoices: beyond the subset search
