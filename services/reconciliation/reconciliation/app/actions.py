@@ -117,6 +117,20 @@ async def _ignore(step: Step, action: Action, p: Placement) -> Placement:
     return replace(p, ignored=p.ignored + step.free)
 
 
+async def _keep(step: Step, action: Action, p: Placement) -> Placement:
+    """What is left of the credit becomes the family's credit balance, for its next invoice."""
+    credit_id = step.credit["credit_id"]
+    if action.allocations:
+        family = await invoices_store.family_of(step.conn, step.school_id, action.allocations[0][0])
+    else:
+        family = await invoices_store.family_of_credit(step.conn, credit_id)
+    if not family:
+        raise Invalid("whose credit balance? give an invoice of the family (allocations[0]) or match part first")
+    await credits_store.set_balance_family(step.conn, credit_id, family)
+    step.notes["family"] = family
+    return replace(p, state=str(State.CREDIT_BALANCE), reason_code="credit_balance")
+
+
 async def _unmatch(step: Step, action: Action, p: Placement) -> Placement:
     if not action.reason.strip():
         raise Invalid("reversing a match needs a reason")
@@ -145,11 +159,12 @@ KINDS: dict[str, Callable[[Step, Action, Placement], Awaitable[Placement]]] = {
     "split": _allocate,
     "refund": _refund,
     "ignore": _ignore,
+    "keep": _keep,
     "unmatch": _unmatch,
     "withdraw": _withdraw,
 }
 # The actions that place what is left of a credit (the others correct what was placed).
-PLACING = {"match", "split", "refund", "ignore"}
+PLACING = {"match", "split", "refund", "ignore", "keep"}
 
 
 async def act(
@@ -167,7 +182,7 @@ async def act(
         before = credits_store.placement_from_row(row)
         after = await do(step, action, before)
         if action.kind in PLACING:
-            after = replace(after, state=_settled(row["amount"], after, row["state"]))
+            after = replace(after, state=_settled(row["amount"], after, after.state))
         await credits_store.set_placement(conn, credit_id, after)
         await actions_store.record(
             conn,

@@ -16,7 +16,7 @@ from shared.db import Executor
 async def daily_close(db: Executor, school_id: str, day: date) -> dict[str, Any]:
     accounts = []
     for r in await credits_store.day_totals(db, school_id, day):
-        difference = r["received"] - r["matched"] - r["in_exceptions"] - r["refunded"] - r["ignored"]
+        difference = r["received"] - r["matched"] - r["in_exceptions"] - r["refunded"] - r["ignored"] - r["held"]
         accounts.append(dict(r) | {"difference": difference, "balanced": difference == 0})
     return {
         "school_id": school_id,

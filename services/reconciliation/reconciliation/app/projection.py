@@ -7,6 +7,7 @@ from datetime import date
 
 import asyncpg
 
+from reconciliation.app import credit_balance
 from reconciliation.app.ingest import retry_unmatched_for
 from reconciliation.stores import invoices_store, schools_store
 from shared.events.outbox import Outbox
@@ -48,6 +49,7 @@ async def invoice_issued(conn: asyncpg.Connection, outbox: Outbox, m: InvoiceIss
     )
     await invoices_store.add(conn, invoice)
     await retry_unmatched_for(conn, outbox, m.school_id, m.payment_reference)
+    await credit_balance.apply_to_new_invoice(conn, outbox, m.school_id, invoice.invoice_id, m.family_key)
 
 
 async def invoice_adjusted(conn: asyncpg.Connection, m: InvoiceAdjusted) -> None:

@@ -11,6 +11,7 @@ STATE_VI = {
     "ambiguous": "Nhiều khả năng",
     "resolved": "Kế toán đã xử lý",
     "withdrawn": "Đã rút (nhập nhầm)",
+    "credit_balance": "Số dư của gia đình",
 }
 REASON_VI = {
     "reference": "Theo mã thanh toán",
@@ -38,4 +39,5 @@ REASON_VI = {
     "undo": "Khôi phục sau hoàn tác",
     "reversed_by_accountant": "Kế toán đã hủy khớp",
     "withdrawn": "Tiền mặt nhập nhầm, đã rút",
+    "credit_balance": "Giữ làm số dư cho hóa đơn sau",
 }

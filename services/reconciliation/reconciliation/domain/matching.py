@@ -28,6 +28,7 @@ class State(StrEnum):
     UNMATCHED = "unmatched"
     AMBIGUOUS = "ambiguous"
     RESOLVED = "resolved"  # settled by the accountant
+    CREDIT_BALANCE = "credit_balance"  # an excess kept for the family's next invoice
     WITHDRAWN = "withdrawn"  # a cash entry recorded by mistake, taken back (kept for the audit)
 
 

@@ -96,6 +96,7 @@ class AccountClose(Row):
     refunded: int
     ignored: int
     withdrawn: int = Field(description="cash entries withdrawn as mistakes (counted in ignored)")
+    held: int = Field(description="kept as families' credit balances, not yet applied or refunded")
     in_exceptions: int
     exception_credits: int
     difference: int
@@ -219,9 +220,10 @@ class AllocationIn(BaseModel):
 
 
 class ActionIn(BaseModel):
-    kind: Literal["match", "split", "refund", "ignore", "unmatch", "withdraw"] = Field(
-        description="unmatch: reverse every payment of the credit (a wrong match); withdraw: a cash entry made by "
-        "mistake. Both need a reason and can be undone."
+    kind: Literal["match", "split", "refund", "ignore", "keep", "unmatch", "withdraw"] = Field(
+        description="keep: what is left becomes the family's credit balance, applied to its next invoice (the "
+        "family of the credit's invoice, or of `allocations[0]`); unmatch: reverse every payment of the credit (a "
+        "wrong match); withdraw: a cash entry made by mistake. unmatch and withdraw need a reason; all can be undone."
     )
     allocations: list[AllocationIn] = []
     amount: PositiveAmount | None = None
@@ -282,7 +284,7 @@ async def credits_export(
 @router.get(
     "/schools/{school_id}/close",
     tags=["close"],
-    summary="Daily close per account: received = matched + in exceptions + refunded + ignored",
+    summary="Daily close per account: received = matched + in exceptions + refunded + ignored + held",
 )
 async def daily_close(school_id: str, rt: Runtime, _: SchoolReader, day: date = Query(alias="date")) -> DailyClose:
     return DailyClose(**await close.daily_close(rt.db(), school_id, day))

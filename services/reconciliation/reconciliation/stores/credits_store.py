@@ -110,6 +110,20 @@ async def set_placement(conn: asyncpg.Connection, credit_id: uuid.UUID, p: Place
     )
 
 
+async def set_balance_family(conn: asyncpg.Connection, credit_id: uuid.UUID, family: str | None) -> None:
+    await conn.execute("UPDATE credits SET balance_family = $2 WHERE credit_id = $1", credit_id, family)
+
+
+async def family_balances(conn: asyncpg.Connection, school_id: str, family: str) -> list[asyncpg.Record]:
+    """The family's credits kept as a balance, oldest first, locked for this transaction."""
+    return await conn.fetch(
+        "SELECT * FROM credits WHERE school_id = $1 AND balance_family = $2 AND state = 'credit_balance' "
+        "AND amount > allocated + refunded + ignored ORDER BY booked_at, credit_id FOR UPDATE",
+        school_id,
+        family,
+    )
+
+
 async def waiting_for(conn: asyncpg.Connection, school_id: str, reference: str) -> list[asyncpg.Record]:
     """Unplaced credits whose memo named `reference` (an invoice or group that had not arrived yet)."""
     return await conn.fetch(
@@ -239,6 +253,8 @@ async def day_totals(db: Executor, school_id: str, day: date) -> list[asyncpg.Re
                   sum(d.refunded)::bigint AS refunded,
                   sum(d.ignored)::bigint AS ignored,
                   coalesce(sum(d.amount) FILTER (WHERE d.state = 'withdrawn'), 0)::bigint AS withdrawn,
+                  coalesce(sum(d.amount - d.allocated - d.refunded - d.ignored)
+                           FILTER (WHERE d.state = 'credit_balance'), 0)::bigint AS held,
                   coalesce(sum(d.amount - d.allocated - d.refunded - d.ignored)
                            FILTER (WHERE d.state = ANY($3::text[])), 0)::bigint AS in_exceptions,
                   count(*) FILTER (WHERE d.state = ANY($3::text[])) AS exception_credits

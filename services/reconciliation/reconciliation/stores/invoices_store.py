@@ -71,6 +71,31 @@ async def open_among(conn: asyncpg.Connection, school_id: str, invoice_ids: list
     return {r["invoice_id"] for r in rows}
 
 
+async def family_of_credit(conn: asyncpg.Connection, credit_id: uuid.UUID) -> str | None:
+    """The family of the invoices the credit pays (its first payment in force)."""
+    family = await conn.fetchval(
+        "SELECT i.family_key FROM allocations a JOIN invoices i USING (invoice_id) "
+        "WHERE a.credit_id = $1 AND a.reversed_at IS NULL ORDER BY a.created_at LIMIT 1",
+        credit_id,
+    )
+    return None if family is None else str(family)
+
+
+async def family_of(conn: asyncpg.Connection, school_id: str, invoice_id: uuid.UUID) -> str | None:
+    family = await conn.fetchval(
+        "SELECT family_key FROM invoices WHERE invoice_id = $1 AND school_id = $2", invoice_id, school_id
+    )
+    return None if family is None else str(family)
+
+
+async def outstanding(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> int:
+    """What is still owed on an invoice that is not cancelled (0 otherwise)."""
+    left = await conn.fetchval(
+        "SELECT greatest(total - allocated, 0) FROM invoices WHERE invoice_id = $1 AND NOT cancelled", invoice_id
+    )
+    return int(left or 0)
+
+
 async def take_back(conn: asyncpg.Connection, invoice_id: uuid.UUID, amount: int) -> None:
     await conn.execute("UPDATE invoices SET allocated = allocated - $2 WHERE invoice_id = $1", invoice_id, amount)
 

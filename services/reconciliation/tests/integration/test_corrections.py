@@ -9,6 +9,8 @@ import uuid
 
 import pytest
 
+from devinfra.testing import wait_until
+
 from .conftest import SCHOOL, sepay_body
 
 pytestmark = pytest.mark.integration
@@ -167,3 +169,50 @@ async def test_the_exceptions_export_lists_what_needed_the_accountant_with_the_r
         f"/schools/{SCHOOL}/exports/credits.csv", params={"from": "2025-01-01", "to": "2026-09-05"}, headers=h
     )
     assert too_long.status_code == 422 and "366 days" in too_long.json()["detail"]
+
+
+async def test_an_excess_kept_as_credit_balance_pays_the_familys_next_invoice_and_the_close_balances(recon):
+    (a,) = await recon.issue([500_000], family="fam-balance")
+    h = recon.headers()
+    over = (await recon.sepay(sepay_body(1, 650_000, a.reference))).json()
+    assert over["state"] == "overpaid"
+    kept = await recon.client.post(
+        f"/schools/{SCHOOL}/credits/{over['credit_id']}/actions", headers=h, json={"kind": "keep"}
+    )
+    assert kept.status_code == 200, kept.text
+    assert (kept.json()["state"], kept.json()["allocated"]) == ("credit_balance", 500_000)
+    assert (await recon.client.get(f"/schools/{SCHOOL}/exceptions", headers=h)).json() == []
+    close = (await recon.client.get(f"/schools/{SCHOOL}/close", params={"date": "2026-09-05"}, headers=h)).json()
+    assert (close["accounts"][0]["held"], close["balanced"]) == (150_000, True)
+
+    # Next month's invoice of a sibling: the balance pays 150,000 of it as a payment of its own.
+    (b,) = await recon.issue([400_000], family="fam-balance")
+
+    async def applied() -> bool:
+        return (
+            await recon.pool.fetchval(
+                "SELECT coalesce(sum(amount), 0) FROM allocations WHERE invoice_id = $1 AND reversed_at IS NULL",
+                b.invoice_id,
+            )
+            == 150_000
+        )
+
+    await wait_until(applied, what="the credit balance applied to the new invoice")
+    row = await recon.pool.fetchrow("SELECT * FROM credits WHERE credit_id = $1", uuid.UUID(over["credit_id"]))
+    assert (row["state"], row["allocated"]) == ("resolved", 650_000)
+    reason = await recon.pool.fetchval("SELECT reason_code FROM allocations WHERE invoice_id = $1", b.invoice_id)
+    assert reason == "credit_balance"
+    assert await recon.pool.fetchval("SELECT allocated FROM invoices WHERE invoice_id = $1", b.invoice_id) == 150_000
+    close = (await recon.client.get(f"/schools/{SCHOOL}/close", params={"date": "2026-09-05"}, headers=h)).json()
+    assert (close["accounts"][0]["held"], close["accounts"][0]["matched"], close["balanced"]) == (0, 650_000, True)
+    # Another family's invoice is never paid from it.
+    (other,) = await recon.issue([100_000], family="fam-other")
+    assert await recon.pool.fetchval("SELECT allocated FROM invoices WHERE invoice_id = $1", other.invoice_id) == 0
+
+
+async def test_keeping_a_balance_needs_to_know_whose_family(recon):
+    stray = (await recon.sepay(sepay_body(1, 99_000, "CHUYEN TIEN"))).json()
+    r = await recon.client.post(
+        f"/schools/{SCHOOL}/credits/{stray['credit_id']}/actions", headers=recon.headers(), json={"kind": "keep"}
+    )
+    assert r.status_code == 422 and "whose credit balance" in r.json()["detail"]

@@ -9,7 +9,7 @@ const STATUS = {
 };
 const STATE = {
   matched: "Đã khớp", partial: "Khớp một phần", overpaid: "Nộp thừa", duplicate: "Nộp trùng", unmatched: "Chưa khớp",
-  ambiguous: "Nhiều khả năng", resolved: "Đã xử lý", withdrawn: "Đã rút (nhập nhầm)",
+  ambiguous: "Nhiều khả năng", resolved: "Đã xử lý", withdrawn: "Đã rút (nhập nhầm)", credit_balance: "Số dư của gia đình",
 };
 const REASON = {
   reference: "Khớp theo mã thanh toán trong nội dung",
@@ -37,9 +37,10 @@ const REASON = {
   undo: "Khôi phục sau khi hoàn tác",
   reversed_by_accountant: "Kế toán đã hủy khớp tự động",
   withdrawn: "Bút toán tiền mặt nhập nhầm, đã rút",
+  credit_balance: "Giữ làm số dư, trừ vào hóa đơn sau của gia đình",
 };
 const KIND = {
-  match: "Khớp", split: "Chia cho nhiều hóa đơn", refund: "Hoàn tiền", ignore: "Bỏ qua", unmatch: "Hủy khớp",
+  match: "Khớp", split: "Chia cho nhiều hóa đơn", refund: "Hoàn tiền", ignore: "Bỏ qua", keep: "Giữ làm số dư", unmatch: "Hủy khớp",
   withdraw: "Rút bút toán tiền mặt", undo: "Hoàn tác",
 };
 
@@ -342,6 +343,8 @@ function exceptionCard(c) {
           el("td", {}, el("button", {on: {click: () => act(c, {kind: "match", allocations: [{invoice_id: i.invoice_id}]})}}, "Khớp")))))));
       })}}, "Tìm")),
     found,
+    c.allocated > 0 ? el("div", {class: "actions"}, el("button", {class: "plain", data: {testid: "keep"},
+      on: {click: () => act(c, {kind: "keep"})}}, `Giữ ${money(free)} làm số dư, trừ vào hóa đơn sau`)) : null,
     el("div", {class: "actions"}, refInput,
       el("button", {class: "plain", on: {click: () => act(c, {kind: "refund", bank_reference: refInput.value})}}, `Đã hoàn ${money(free)}`),
       reasonInput,
@@ -467,10 +470,10 @@ async function loadClose() {
   const label = (acc) => acc.startsWith("CASH:") ? "Quỹ tiền mặt" : `Tài khoản ${acc}`;
   put($("close"), 
     el("p", {data: {testid: "close-status"}, class: r.balanced ? "ok" : "error"},
-      r.balanced ? "Khớp đúng đến từng đồng: tiền về = đã khớp + cần xử lý + đã hoàn + bỏ qua." : "Có chênh lệch: cần kiểm tra."),
-    el("table", {}, el("thead", {}, el("tr", {}, ...["Tài khoản", "Số giao dịch", "Tiền về", "Đã khớp", "Cần xử lý", "Đã hoàn", "Bỏ qua", "Trong đó rút", "Chênh lệch"].map((h, i) => el("th", {class: i ? "num" : ""}, h)))),
+      r.balanced ? "Khớp đúng đến từng đồng: tiền về = đã khớp + cần xử lý + đã hoàn + bỏ qua + giữ làm số dư." : "Có chênh lệch: cần kiểm tra."),
+    el("table", {}, el("thead", {}, el("tr", {}, ...["Tài khoản", "Số giao dịch", "Tiền về", "Đã khớp", "Cần xử lý", "Đã hoàn", "Bỏ qua", "Trong đó rút", "Giữ làm số dư", "Chênh lệch"].map((h, i) => el("th", {class: i ? "num" : ""}, h)))),
       el("tbody", {}, ...r.accounts.map((a) => el("tr", {data: {testid: "close-row"}}, el("td", {}, label(a.account_number)), el("td", {class: "num"}, a.credits),
-        ...[a.received, a.matched, a.in_exceptions, a.refunded, a.ignored, a.withdrawn, a.difference].map((v) => el("td", {class: "num"}, money(v))))))));
+        ...[a.received, a.matched, a.in_exceptions, a.refunded, a.ignored, a.withdrawn, a.held, a.difference].map((v) => el("td", {class: "num"}, money(v))))))));
 }
 
 // --- Exports: the file comes from the API under the token, then is saved by the browser ---
