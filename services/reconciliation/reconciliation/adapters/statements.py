@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import mt940
@@ -21,10 +21,19 @@ from shared.spreadsheets import Bounds, SpreadsheetError, csv_rows, xlsx_rows
 
 
 @dataclass(frozen=True)
+class Closing:
+    """The bank's booked balance at the end of a statement's day (camt.053 CLBD, MT940 :62F:)."""
+
+    day: date
+    balance: int
+
+
+@dataclass(frozen=True)
 class Statement:
     format: str
     account_number: str | None
     credits: list[BankCredit]
+    closing: Closing | None = None
 
 
 def detect_format(filename: str, data: bytes) -> str:
@@ -121,7 +130,21 @@ def parse_camt(data: bytes, kind: str) -> Statement:
                     payer_account=payer_acct,
                 )
             )
-    return Statement(kind, account, credits)
+    closing = _camt_closing(root.findall(block, ns)[-1], ns) if kind == "camt053" and account else None
+    return Statement(kind, account, credits, closing)
+
+
+def _camt_closing(report: Any, ns: dict[str, str]) -> Closing | None:
+    for bal in report.findall("c:Bal", ns):
+        if _text(bal, "c:Tp/c:CdOrPrtry/c:Cd", ns) != "CLBD":
+            continue
+        amount = whole_dong(_text(bal, "c:Amt", ns), "Bal CLBD Amt")
+        day = _text(bal, "c:Dt/c:Dt", ns) or _text(bal, "c:Dt/c:DtTm", ns)[:10]
+        try:
+            return Closing(date.fromisoformat(day), -amount if _text(bal, "c:CdtDbtInd", ns) == "DBIT" else amount)
+        except ValueError as exc:
+            raise CreditFormatError(f"Bal CLBD: date {day!r} is not a date") from exc
+    return None
 
 
 # --- MT940 --------------------------------------------------------------------------------------------
@@ -172,7 +195,11 @@ def parse_mt940(data: bytes) -> Statement:
             raise CreditFormatError(
                 f"MT940 balances do not add up: :62F: − :60F: = {moved}, entries = {total_in - total_out}"
             )
-    return Statement("mt940", account, credits)
+    end = None
+    if closing is not None:
+        day = closing.date
+        end = Closing(date(day.year, day.month, day.day), whole_dong(closing.amount.amount, ":62F:"))
+    return Statement("mt940", account, credits, end)
 
 
 # --- CSV / Excel exports of internet banking -----------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Daily close: per school and account, credits received = matched + in exceptions + refunded + ignored.
+"""Daily close: per school and account, credits received = matched + in exceptions + refunded + ignored + held.
 
 Each side is summed from its own records (allocations, the credits' refund/ignore amounts, the credits
 left in exception states), so a credit whose books do not add up shows as a difference, to the đồng.
@@ -9,15 +9,23 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from reconciliation.stores import credits_store
+from reconciliation.stores import credits_store, statements_store
 from shared.db import Executor
 
 
 async def daily_close(db: Executor, school_id: str, day: date) -> dict[str, Any]:
     accounts = []
+    closing = await statements_store.closing_balances(db, school_id, day)
     for r in await credits_store.day_totals(db, school_id, day):
         difference = r["received"] - r["matched"] - r["in_exceptions"] - r["refunded"] - r["ignored"] - r["held"]
-        accounts.append(dict(r) | {"difference": difference, "balanced": difference == 0})
+        accounts.append(
+            dict(r)
+            | {
+                "difference": difference,
+                "balanced": difference == 0,
+                "statement_closing_balance": closing.get(r["account_number"]),
+            }
+        )
     return {
         "school_id": school_id,
         "date": day.isoformat(),

@@ -126,6 +126,8 @@ async def upload_statement(pool: asyncpg.Pool, outbox: Outbox, f: StatementFile)
             credits=len(result),
             new_credits=new,
             uploaded_by=f.uploaded_by,
+            account_number=parsed.account_number or account,
+            closing=(parsed.closing.day, parsed.closing.balance) if parsed.closing else None,
         )
     return {
         "statement_id": str(statement_id),

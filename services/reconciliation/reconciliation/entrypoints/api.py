@@ -97,6 +97,9 @@ class AccountClose(Row):
     ignored: int
     withdrawn: int = Field(description="cash entries withdrawn as mistakes (counted in ignored)")
     held: int = Field(description="kept as families' credit balances, not yet applied or refunded")
+    statement_closing_balance: int | None = Field(
+        default=None, description="the bank's closing balance of the day, from an uploaded camt.053 or MT940"
+    )
     in_exceptions: int
     exception_credits: int
     difference: int

@@ -330,3 +330,17 @@ async def test_cash_is_recorded_against_an_invoice_and_the_daily_close_balances_
 async def test_an_accountant_of_another_school_is_refused(recon):
     other = recon.headers(school="TH-KHAC")
     assert (await recon.client.get(f"/schools/{SCHOOL}/exceptions", headers=other)).status_code == 403
+
+
+async def test_the_daily_close_shows_the_statements_closing_balance_beside_the_credits(recon):
+    (a,) = await recon.issue([1_250_000])
+    h = recon.headers()
+    before = (await recon.client.get(f"/schools/{SCHOOL}/close", params={"date": "2026-09-05"}, headers=h)).json()
+    assert before["accounts"] == []
+    r = await recon.statement("day.sta", mt940([(1_250_000, f"{a.reference} T09", "FT26248009999")]))
+    assert r.status_code == 200, r.text
+    close = (await recon.client.get(f"/schools/{SCHOOL}/close", params={"date": "2026-09-05"}, headers=h)).json()
+    bank = next(acc for acc in close["accounts"] if acc["account_number"] == ACCOUNT)
+    assert (bank["received"], bank["statement_closing_balance"], close["balanced"]) == (1_250_000, 101_250_000, True)
+    other_day = (await recon.client.get(f"/schools/{SCHOOL}/close", params={"date": "2026-09-06"}, headers=h)).json()
+    assert other_day["accounts"] == []

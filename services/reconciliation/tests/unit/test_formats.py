@@ -96,3 +96,32 @@ def test_a_broken_csv_row_is_named_by_its_line():
         statements.parse_bank_table(
             csv_text.encode(), account_number="1", mapping=statements.LAYOUTS["vcb"] | {"reference": "none"}
         )
+
+
+def test_the_mt940_sample_states_the_days_closing_balance():
+    st = statements.parse_mt940((SAMPLES / "mt940-statement.txt").read_bytes())
+    assert st.closing == statements.Closing(date(2026, 9, 5), 153_875_000)
+
+
+def _camt053(balances: str) -> bytes:
+    """The camt.054 sample as the day's camt.053 statement (same account and entries) with these balances."""
+    text = (SAMPLES / "camt054-credits.xml").read_text(encoding="utf-8")
+    text = text.replace("camt.054.001.08", "camt.053.001.08").replace("BkToCstmrDbtCdtNtfctn", "BkToCstmrStmt")
+    text = text.replace("<Ntfctn>", "<Stmt>").replace("</Ntfctn>", "</Stmt>")
+    return text.replace("</Acct>", "</Acct>" + balances, 1).encode()
+
+
+def test_a_camt053_statement_gives_its_closing_booked_balance_and_a_debit_balance_is_negative():
+    bal = (
+        '<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp><Amt Ccy="VND">{amount}</Amt>'
+        "<CdtDbtInd>{side}</CdtDbtInd><Dt><Dt>2026-09-05</Dt></Dt></Bal>"
+    )
+    data = _camt053(
+        bal.format(code="OPBD", amount=100, side="CRDT") + bal.format(code="CLBD", amount=153_875_000, side="CRDT")
+    )
+    st = statements.parse_camt(data, statements.detect_format("x.xml", data))
+    assert st.format == "camt053" and len(st.credits) == 2
+    assert st.closing == statements.Closing(date(2026, 9, 5), 153_875_000)
+    overdrawn = _camt053(bal.format(code="CLBD", amount=5_000, side="DBIT"))
+    assert statements.parse_camt(overdrawn, "camt053").closing == statements.Closing(date(2026, 9, 5), -5_000)
+    assert statements.parse_camt(_camt053(""), "camt053").closing is None

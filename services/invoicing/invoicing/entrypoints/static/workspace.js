@@ -471,9 +471,11 @@ async function loadClose() {
   put($("close"), 
     el("p", {data: {testid: "close-status"}, class: r.balanced ? "ok" : "error"},
       r.balanced ? "Khớp đúng đến từng đồng: tiền về = đã khớp + cần xử lý + đã hoàn + bỏ qua + giữ làm số dư." : "Có chênh lệch: cần kiểm tra."),
-    el("table", {}, el("thead", {}, el("tr", {}, ...["Tài khoản", "Số giao dịch", "Tiền về", "Đã khớp", "Cần xử lý", "Đã hoàn", "Bỏ qua", "Trong đó rút", "Giữ làm số dư", "Chênh lệch"].map((h, i) => el("th", {class: i ? "num" : ""}, h)))),
+    el("table", {}, el("thead", {}, el("tr", {}, ...["Tài khoản", "Số giao dịch", "Tiền về", "Đã khớp", "Cần xử lý", "Đã hoàn", "Bỏ qua", "Trong đó rút", "Giữ làm số dư", "Chênh lệch", "Số dư cuối ngày (sao kê)"].map((h, i) => el("th", {class: i ? "num" : ""}, h)))),
       el("tbody", {}, ...r.accounts.map((a) => el("tr", {data: {testid: "close-row"}}, el("td", {}, label(a.account_number)), el("td", {class: "num"}, a.credits),
-        ...[a.received, a.matched, a.in_exceptions, a.refunded, a.ignored, a.withdrawn, a.held, a.difference].map((v) => el("td", {class: "num"}, money(v))))))));
+        ...[a.received, a.matched, a.in_exceptions, a.refunded, a.ignored, a.withdrawn, a.held, a.difference].map((v) => el("td", {class: "num"}, money(v))),
+        el("td", {class: "num", data: {testid: "statement-balance"}}, a.statement_closing_balance === null || a.statement_closing_balance === undefined
+          ? "chưa có sao kê" : money(a.statement_closing_balance)))))));
 }
 
 // --- Exports: the file comes from the API under the token, then is saved by the browser ---
