@@ -47,6 +47,7 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "POST /schools/{school_id}/periods/{period}/invoices": STAFF,
         "GET /schools/{school_id}/periods/{period}/invoices/preview": STAFF,
         "GET /schools/{school_id}/exports/collection.{fmt}": STAFF,
+        "GET /schools/{school_id}/exports/unpaid.pdf": STAFF,
         "GET /schools/{school_id}/invoices": STAFF,
         "GET /schools/{school_id}/invoices/{invoice_id}": STAFF,
         "POST /schools/{school_id}/invoices/{invoice_id}/cancel": STAFF,

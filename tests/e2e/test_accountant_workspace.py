@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from devinfra.testing import free_ports, service_app, serving, wait_until
 from shared.auth import mint_token
@@ -318,6 +319,19 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         assert "1.750.000 ₫" in bank  # received: 500,000 × 2 + 550,000 + 200,000
         assert "null" not in await page.inner_text("main") and "undefined" not in await page.inner_text("main")
         await page.screenshot(path=str(SHOTS / "workspace-close.png"), full_page=True)
+
+        # The printable list of who still owes in 1A: only A, with the amount and reference (PDF text read back).
+        await page.click("a[data-tab=hoa-don]")
+        await page.fill("#f-period", "2026-09")
+        await page.fill("#f-class", "1A")
+        async with page.expect_download(timeout=10_000) as info:
+            await page.click("[data-testid=print-unpaid]")
+        pdf = await info.value
+        assert pdf.suggested_filename == f"chua-nop-{SCHOOL}-2026-09-1A.pdf"
+        text = "".join(p.extract_text() for p in PdfReader(await pdf.path()).pages)
+        assert "LỚP 1A" in text and a["full_name"] in text and a["payment_reference"] in text
+        assert c["full_name"] not in text and "Cộng 1 học sinh" in text
+        await page.click("a[data-tab=chot-ngay]")
 
         # The exports the accountant files: formatted Excel, read back.
         await page.fill("#x-period", "2026-09")

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from datetime import date
 from typing import Any
 
 import asyncpg
 
-from invoicing.adapters import vietqr
+from invoicing.adapters import unpaid_lists, vietqr
 from invoicing.domain.banks import bank_name
 from invoicing.domain.fees import STATE_FUNDED
 from invoicing.domain.invoices import STATUS_VI, Status, outstanding, qr_purpose
-from invoicing.stores import invoices_store, receipts_store
+from invoicing.stores import invoices_store, receipts_store, schools_store
 from shared.errors import NotFound
 
 
@@ -82,6 +84,29 @@ async def collection_list(
         ]
         for r in rows
     ]
+
+
+async def unpaid_list(pool: asyncpg.Pool, school_id: str, *, period: str, class_name: str | None, today: date) -> bytes:
+    """The printable list of pupils who still owe for the period, one class per page (PDF)."""
+    school = await schools_store.get(pool, school_id)
+    if school is None:
+        raise NotFound(f"unknown school {school_id!r}")
+    rows = await invoices_store.school_list(
+        pool, school_id, period=period, status=None, limit=EXPORT_ROWS, offset=0, class_name=class_name
+    )
+    owing = [
+        unpaid_lists.Owing(
+            class_name=r["class_name"],
+            student_code=r["student_code"],
+            full_name=r["full_name"],
+            total=r["total"],
+            outstanding=outstanding(r["total"], r["amount_paid"]),
+            payment_reference=r["payment_reference"],
+        )
+        for r in rows
+        if r["status"] != Status.CANCELLED and outstanding(r["total"], r["amount_paid"]) > 0
+    ]
+    return await asyncio.to_thread(unpaid_lists.unpaid_pdf, school["name"], period, owing, today)
 
 
 async def invoice_detail(pool: asyncpg.Pool, invoice_id: uuid.UUID, school_id: str | None = None) -> dict[str, Any]:

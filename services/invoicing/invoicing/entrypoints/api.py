@@ -16,6 +16,7 @@ from invoicing.settings import InvoicingSettings
 from shared import exports, qr
 from shared.auth import Principal, Role, SchoolReader, SchoolStaff, ScopedReader, ServiceCaller, require
 from shared.errors import Forbidden
+from shared.formatting import VN
 from shared.money import Amount, SignedAmount
 from shared.schemas import Out, Row, files
 from shared.service import Runtime, settings_dependency
@@ -635,6 +636,29 @@ async def collection_export(
     name = f"danh-sach-thu-{school_id}-{period or 'tat-ca'}" + (f"-{class_name}" if class_name else "")
     return await exports.table_download(
         queries.COLLECTION_HEADER, rows, filename=name, fmt=fmt, title="Danh sach thu", money=queries.COLLECTION_MONEY
+    )
+
+
+@router.get(
+    "/schools/{school_id}/exports/unpaid.pdf",
+    tags=["reports"],
+    summary="Printable list of pupils who still owe for a period, one class per page, with their payment reference",
+    response_class=Response,
+    responses=files("application/pdf", description="A4, one page per class"),
+)
+async def unpaid_pdf(
+    school_id: str,
+    rt: Runtime,
+    _: SchoolStaff,
+    period: str = Query(pattern=r"^\d{4}-\d{2}$"),
+    class_name: str | None = Query(None, max_length=40),
+) -> Response:
+    data = await queries.unpaid_list(
+        rt.db(), school_id, period=period, class_name=class_name, today=datetime.now(VN).date()
+    )
+    name = f"chua-nop-{school_id}-{period}" + (f"-{class_name}" if class_name else "")
+    return Response(
+        data, media_type="application/pdf", headers={"Content-Disposition": exports.attachment(name + ".pdf")}
     )
 
 

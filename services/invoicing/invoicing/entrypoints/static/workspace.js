@@ -297,9 +297,31 @@ async function copy(text) {
   }
 }
 
-function printUnpaid() {
-  $("f-status").value = "open";
-  guarded(async () => { await loadInvoices(); $("invoice").hidden = true; window.print(); });
+async function printUnpaid() {
+  const period = $("f-period").value.trim() || $("i-period").value.trim();
+  if (!period) { toast("Nhập kỳ thu (ví dụ 2026-09) để in danh sách"); return; }
+  const q = new URLSearchParams({period});
+  if ($("f-class").value.trim()) q.set("class_name", $("f-class").value.trim());
+  await saveFile(await fetchFile("invoicing", `/exports/unpaid.pdf?${q}`), "chua-nop.pdf");
+}
+
+async function fetchFile(service, path) {
+  const r = await fetch(APIS[service] + `/schools/${school()}${path}`, {headers: {Authorization: "Bearer " + token}});
+  if (!r.ok) {
+    const data = await r.json().catch(() => ({}));
+    throw new Error(typeof data.detail === "string" ? data.detail : `tải về thất bại (${r.status})`);
+  }
+  return r;
+}
+
+async function saveFile(r, fallback) {
+  const name = (/filename="([^"]+)"/.exec(r.headers.get("content-disposition") || "") || [])[1] || fallback;
+  const url = URL.createObjectURL(await r.blob());
+  const a = el("a", {href: url, download: name});
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
 // --- Exceptions queue ---
@@ -492,18 +514,7 @@ async function download(kind) {
     exceptions: ["reconciliation", `/exports/credits.${fmt}?${range}&kind=exceptions`],
     credits: ["reconciliation", `/exports/credits.${fmt}?${range}`],
   }[kind];
-  const r = await fetch(APIS[service] + `/schools/${school()}${path}`, {headers: {Authorization: "Bearer " + token}});
-  if (!r.ok) {
-    const data = await r.json().catch(() => ({}));
-    throw new Error(typeof data.detail === "string" ? data.detail : `tải về thất bại (${r.status})`);
-  }
-  const name = (/filename="([^"]+)"/.exec(r.headers.get("content-disposition") || "") || [])[1] || `bao-cao.${fmt}`;
-  const url = URL.createObjectURL(await r.blob());
-  const a = el("a", {href: url, download: name});
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  await saveFile(await fetchFile(service, path), `bao-cao.${fmt}`);
 }
 
 // --- Start ---
@@ -547,7 +558,7 @@ $("r-apply-valid").addEventListener("click", () => guarded(() => uploadRoster("a
 $("fi-save").addEventListener("click", () => guarded(saveFeeItem));
 $("i-preview").addEventListener("click", () => guarded(previewIssue));
 $("i-issue").addEventListener("click", () => guarded(issue));
-$("print-unpaid").addEventListener("click", printUnpaid);
+$("print-unpaid").addEventListener("click", () => guarded(printUnpaid));
 $("m-go").addEventListener("click", () => guarded(loadMatched));
 $("c-find").addEventListener("click", () => guarded(findForCash));
 $("c-record").addEventListener("click", () => guarded(recordCash));
