@@ -46,6 +46,8 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "POST /policies": SERVICE,
         "POST /schools/{school_id}/periods/{period}/invoices": STAFF,
         "GET /schools/{school_id}/periods/{period}/invoices/preview": STAFF,
+        "POST /schools/{school_id}/rounds": STAFF,
+        "GET /schools/{school_id}/rounds": STAFF,
         "GET /schools/{school_id}/exports/collection.{fmt}": STAFF,
         "GET /schools/{school_id}/exports/unpaid.pdf": STAFF,
         "GET /schools/{school_id}/invoices": STAFF,

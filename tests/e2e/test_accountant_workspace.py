@@ -366,6 +366,22 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
 
         await wait_until(statuses_settled, timeout=20, interval=0.5, what="the invoices' statuses in the list")
 
+        # An extra collection round for class 1B: its own invoices beside the month's.
+        await page.click("a[data-tab=thiet-lap]")
+        await page.fill("#o-code", "DP26")
+        await page.fill("#o-name", "Đồng phục năm học 2026–2027")
+        await page.fill("#o-period", "2026-09")
+        await page.fill("#o-class", "1B")
+        await page.fill("#o-item", "Đồng phục hè")
+        await page.fill("#o-amount", "180000")
+        await page.click("#o-open")
+        await expect(page.locator("[data-testid=round]")).to_have_count(1)
+        assert "2 hóa đơn" in await page.inner_text("[data-testid=round]")
+        await page.click("a[data-tab=hoa-don]")
+        await page.fill("#f-class", "1B")
+        await page.click("#f-go")
+        await expect(page.locator("[data-testid=invoice-row]")).to_have_count(4)
+
         # Every page fits a 1366×768 laptop without scrolling sideways; the parent's page fits a 360-pixel phone.
         for tab in ("thiet-lap", "hoa-don", "ngoai-le", "da-khop", "tien-mat", "chot-ngay"):
             await page.click(f"a[data-tab={tab}]")

@@ -31,6 +31,11 @@ class IssuePeriod:
     period: Period
     due_date: date | None = None
     school_days: int | None = None
+    # A collection round: its own code, fee items and pupils (a class or a grade); none for the period's invoice.
+    round_code: str = ""
+    items: tuple[FeeItem, ...] | None = None
+    class_name: str | None = None
+    grade: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,19 +64,21 @@ class Plan:
 async def _plan(conn: asyncpg.Connection, cmd: IssuePeriod) -> Plan:
     period = cmd.period
     school = await get_school(conn, cmd.school_id)
-    await issuing_store.lock_period(conn, cmd.school_id, period.code)
+    await issuing_store.lock_period(conn, cmd.school_id, period.code, cmd.round_code)
     days = cmd.school_days
     if days is None:
         days = await issuing_store.school_days(conn, cmd.school_id, period.code)
-    items = await load_fee_items(conn, cmd.school_id)
+    items = list(cmd.items) if cmd.items is not None else await load_fee_items(conn, cmd.school_id)
     if days is None and any(i.per_day and i.billed_in(period) for i in items):
         raise Invalid(
             f"school days of {period.code} are not set: meals are billed per day "
             f"(PUT /schools/{cmd.school_id}/calendar/{period.code} or pass school_days)"
         )
     policies = await load_policies(conn, cmd.school_id)
-    students = await issuing_store.students_not_billed(conn, cmd.school_id, period.code)
-    already = await issuing_store.count_issued(conn, cmd.school_id, period.code)
+    students = await issuing_store.students_not_billed(
+        conn, cmd.school_id, period.code, cmd.round_code, class_name=cmd.class_name, grade=cmd.grade
+    )
+    already = await issuing_store.count_issued(conn, cmd.school_id, period.code, cmd.round_code)
     priced = [(s, _price(s, items, policies, period, days or 0)) for s in students]
     billed = [(s, lines) for s, lines in priced if lines]
     return Plan(school, billed, len(priced) - len(billed), already)
@@ -92,11 +99,17 @@ async def preview_period(pool: asyncpg.Pool, cmd: IssuePeriod) -> dict[str, obje
 
 
 async def issue_period(pool: asyncpg.Pool, outbox: Outbox, cmd: IssuePeriod) -> IssueResult:
+    async with pool.acquire() as conn, conn.transaction():
+        return await issue_in(conn, outbox, cmd)
+
+
+async def issue_in(conn: asyncpg.Connection, outbox: Outbox, cmd: IssuePeriod) -> IssueResult:
+    """Issue inside the caller's transaction (a collection round is created and issued in one)."""
     period = cmd.period
     due = cmd.due_date or period.start + timedelta(days=14)
-    async with pool.acquire() as conn, conn.transaction():
-        plan = await _plan(conn, cmd)
-        total = await _write(conn, outbox, plan.school, period, due, plan.billed)
+    plan = await _plan(conn, cmd)
+    batch = Batch(school=plan.school, period=period, due=due, round_code=cmd.round_code)
+    total = await _write(conn, outbox, batch, plan.billed)
     already = plan.already_issued
     result = IssueResult(period.code, len(plan.billed), already, plan.nothing_billed, total)
     log.info(
@@ -140,17 +153,22 @@ def _line_row(invoice_id: uuid.UUID, n: int, ln: Line) -> tuple[object, ...]:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class Batch:
+    """What the invoices written together share."""
+
+    school: dict[str, object]
+    period: Period
+    due: date
+    round_code: str = ""
+
+
 def _issued_event(
-    invoice_id: uuid.UUID,
-    school: dict[str, object],
-    s: asyncpg.Record,
-    period: Period,
-    ref: str,
-    due: date,
-    lines: list[Line],
-    total: int,
+    invoice_id: uuid.UUID, batch: Batch, s: asyncpg.Record, ref: str, lines: list[Line], total: int
 ) -> InvoiceIssued:
+    school, period, due = batch.school, batch.period, batch.due
     return InvoiceIssued(
+        round_code=batch.round_code,
         invoice_id=str(invoice_id),
         school_id=str(school["school_id"]),
         district_code=str(school["district_code"]),
@@ -187,15 +205,11 @@ def _issued_event(
 
 
 async def _write(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
-    school: dict[str, object],
-    period: Period,
-    due: date,
-    priced: list[tuple[asyncpg.Record, list[Line]]],
+    conn: asyncpg.Connection, outbox: Outbox, batch: Batch, priced: list[tuple[asyncpg.Record, list[Line]]]
 ) -> int:
     if not priced:
         return 0
+    school, period, due = batch.school, batch.period, batch.due
     refs = await next_references(conn, len(priced))
     now = datetime.now(UTC)
     invoices: list[tuple[object, ...]] = []
@@ -221,10 +235,11 @@ async def _write(
                 str(status),
                 due,
                 now,
+                batch.round_code,
             )
         )
         lines_rows.extend(_line_row(invoice_id, n, ln) for n, ln in enumerate(lines, start=1))
-        event = _issued_event(invoice_id, school, s, period, ref, due, lines, total)
+        event = _issued_event(invoice_id, batch, s, ref, lines, total)
         event.issued_at.FromDatetime(now)
         events.append((event, str(invoice_id), str(school["school_id"])))
         if status is Status.PAID:

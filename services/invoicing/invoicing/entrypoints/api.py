@@ -10,14 +10,14 @@ from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from invoicing.app import fees, invoices, issuing, personal_data, queries, roster, schools
+from invoicing.app import fees, invoices, issuing, personal_data, queries, roster, rounds, schools
 from invoicing.domain.fees import Cadence, FeeCategory, FeeItem, Period, Rate
 from invoicing.settings import InvoicingSettings
 from shared import exports, qr
 from shared.auth import Principal, Role, SchoolReader, SchoolStaff, ScopedReader, ServiceCaller, require
 from shared.errors import Forbidden
 from shared.formatting import VN
-from shared.money import Amount, SignedAmount
+from shared.money import Amount, PositiveAmount, SignedAmount
 from shared.schemas import Out, Row, files
 from shared.service import Runtime, settings_dependency
 
@@ -145,6 +145,7 @@ class InvoiceFigures(Out):
 
 
 class InvoiceSummary(InvoiceFigures):
+    round_code: str = Field(default="", description="empty for the period's invoice; a collection round's code")
     pay_url: str = Field(description="the parent's payment page")
 
 
@@ -470,6 +471,70 @@ async def issue(
         rt.db(), rt.outbox, issuing.IssuePeriod(school_id, Period.parse(period), body.due_date, body.school_days)
     )
     return Issued.model_validate(result, from_attributes=True)
+
+
+class RoundItemIn(BaseModel):
+    name: str = Field(min_length=1, max_length=120, examples=["Đồng phục hè"])
+    category: FeeCategory = FeeCategory.OTHER
+    amount: PositiveAmount
+
+
+class RoundIn(BaseModel):
+    code: str = Field(pattern=r"^[A-Z0-9]{2,12}$", examples=["DP26"])
+    name: str = Field(min_length=1, max_length=120, examples=["Đồng phục năm học 2026–2027"])
+    period: str = Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-10"])
+    class_name: str | None = Field(default=None, max_length=40, description="only this class")
+    grade: str | None = Field(default=None, max_length=40, description="only this grade")
+    due_date: date | None = None
+    items: list[RoundItemIn] = Field(min_length=1, max_length=rounds.MAX_ITEMS)
+
+
+class RoundOpened(Out):
+    code: str
+    period: str
+    invoices: int
+    total: int
+
+
+class Round(Row):
+    code: str
+    name: str
+    period: str
+    class_name: str | None
+    grade: str | None
+    due_date: date
+    items: list[dict[str, Any]]
+    invoices: int
+    invoiced: int
+    collected: int
+    created_by: str
+    created_at: datetime
+
+
+@router.post(
+    "/schools/{school_id}/rounds",
+    tags=["invoices"],
+    status_code=201,
+    summary="Open a collection round (đợt thu) for a class, a grade or the school: its own invoices and QR codes",
+)
+async def open_round(school_id: str, body: RoundIn, rt: Runtime, p: SchoolStaff) -> RoundOpened:
+    cmd = rounds.OpenRound(
+        school_id=school_id,
+        code=body.code,
+        name=body.name,
+        period=Period.parse(body.period),
+        items=tuple(rounds.RoundItem(name=i.name, category=i.category, amount=i.amount) for i in body.items),
+        class_name=body.class_name,
+        grade=body.grade,
+        due_date=body.due_date,
+        opened_by=p.subject,
+    )
+    return RoundOpened.model_validate(await rounds.open_round(rt.db(), rt.outbox, cmd))
+
+
+@router.get("/schools/{school_id}/rounds", tags=["invoices"], summary="The school's collection rounds")
+async def list_rounds(school_id: str, rt: Runtime, _: SchoolStaff) -> list[Round]:
+    return [Round.model_validate(r) for r in await rounds.list_rounds(rt.db(), school_id)]
 
 
 class ClassTotal(Out):

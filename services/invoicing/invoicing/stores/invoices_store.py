@@ -141,8 +141,8 @@ async def school_list(
 ) -> list[asyncpg.Record]:
     """The school's invoices, filtered; `student` is a pupil's code or part of their name."""
     return await db.fetch(
-        """SELECT i.invoice_id, i.period, i.payment_reference, i.total, i.amount_paid, i.status, i.due_date,
-                  i.public_token, s.student_code, s.full_name, s.class_name
+        """SELECT i.invoice_id, i.period, i.round_code, i.payment_reference, i.total, i.amount_paid, i.status,
+                  i.due_date, i.public_token, s.student_code, s.full_name, s.class_name
            FROM invoices i JOIN students s USING (student_id)
            WHERE i.school_id = $1 AND ($2::text IS NULL OR i.period = $2) AND ($3::text IS NULL OR i.status = $3)
              AND ($6::text IS NULL OR s.class_name = $6)

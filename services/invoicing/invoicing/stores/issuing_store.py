@@ -19,6 +19,7 @@ INVOICE_COLUMNS = [
     "status",
     "due_date",
     "issued_at",
+    "round_code",
 ]
 LINE_COLUMNS = [
     "invoice_id",
@@ -35,9 +36,14 @@ LINE_COLUMNS = [
 ]
 
 
-async def lock_period(conn: asyncpg.Connection, school_id: str, period: str) -> None:
-    """Two issuings of the same school and period wait for each other; the second finds everything issued."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('issue:' || $1 || ':' || $2))", school_id, period)
+async def lock_period(conn: asyncpg.Connection, school_id: str, period: str, round_code: str = "") -> None:
+    """Two issuings of the same school, period and round wait for each other; the second finds all issued."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('issue:' || $1 || ':' || $2 || ':' || $3))",
+        school_id,
+        period,
+        round_code,
+    )
 
 
 async def next_counters(conn: asyncpg.Connection, count: int) -> list[int]:
@@ -52,17 +58,36 @@ async def school_days(conn: asyncpg.Connection, school_id: str, period: str) -> 
     return None if days is None else int(days)
 
 
-async def students_not_billed(conn: asyncpg.Connection, school_id: str, period: str) -> list[asyncpg.Record]:
+async def students_not_billed(
+    conn: asyncpg.Connection,
+    school_id: str,
+    period: str,
+    round_code: str = "",
+    *,
+    class_name: str | None = None,
+    grade: str | None = None,
+) -> list[asyncpg.Record]:
+    """Pupils in the school (or the class or grade) without an invoice of this period and round yet."""
     return await conn.fetch(
-        "SELECT s.* FROM students s WHERE s.school_id = $1 AND s.left_at IS NULL AND NOT EXISTS "
-        "(SELECT 1 FROM invoices i WHERE i.student_id = s.student_id AND i.period = $2) ORDER BY s.student_code",
+        "SELECT s.* FROM students s WHERE s.school_id = $1 AND s.left_at IS NULL "
+        "AND ($4::text IS NULL OR s.class_name = $4) AND ($5::text IS NULL OR s.grade = $5) AND NOT EXISTS "
+        "(SELECT 1 FROM invoices i WHERE i.student_id = s.student_id AND i.period = $2 AND i.round_code = $3) "
+        "ORDER BY s.student_code",
         school_id,
         period,
+        round_code,
+        class_name,
+        grade,
     )
 
 
-async def count_issued(conn: asyncpg.Connection, school_id: str, period: str) -> int:
-    n = await conn.fetchval("SELECT count(*) FROM invoices WHERE school_id = $1 AND period = $2", school_id, period)
+async def count_issued(conn: asyncpg.Connection, school_id: str, period: str, round_code: str = "") -> int:
+    n = await conn.fetchval(
+        "SELECT count(*) FROM invoices WHERE school_id = $1 AND period = $2 AND round_code = $3",
+        school_id,
+        period,
+        round_code,
+    )
     return int(n)
 
 

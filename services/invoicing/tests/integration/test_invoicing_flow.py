@@ -14,7 +14,7 @@ from PIL import Image
 
 from devinfra.testing import wait_until
 from shared import payref
-from shared.events.envelope import wrap
+from shared.events.envelope import unwrap, wrap
 from shared.events.topics import Topic, topic_name
 from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched
 
@@ -473,3 +473,55 @@ async def test_the_preview_shows_what_issuing_then_creates_and_writes_nothing(in
     }
     again = (await invoicing.client.get(f"{url}/preview", headers=acc)).json()
     assert (again["invoices"], again["already_issued"], again["total"]) == (0, 12, 0)
+
+
+async def test_a_collection_round_bills_one_class_with_its_own_invoices_beside_the_months(invoicing):
+    monthly = await _ready(invoicing)
+    acc = invoicing.as_("accountant")
+    by_class: dict[str, list[dict]] = {}
+    for i in monthly:
+        by_class.setdefault(i["class_name"], []).append(i)
+    cls, pupils = sorted(by_class.items())[0]
+    body = {
+        "code": "DP26",
+        "name": "Đồng phục năm học 2026–2027",
+        "period": "2026-09",
+        "class_name": cls,
+        "items": [
+            {"name": "Đồng phục hè", "category": "other", "amount": 180_000},
+            {"name": "Đồng phục thể dục", "category": "other", "amount": 120_000},
+        ],
+    }
+    opened = await invoicing.client.post(f"/schools/{SCHOOL}/rounds", headers=acc, json=body)
+    assert opened.status_code == 201, opened.text
+    assert opened.json() == {
+        "code": "DP26",
+        "period": "2026-09",
+        "invoices": len(pupils),
+        "total": 300_000 * len(pupils),
+    }
+    invoices = (
+        await invoicing.client.get(f"/schools/{SCHOOL}/invoices", headers=acc, params={"period": "2026-09"})
+    ).json()
+    round_invoices = [i for i in invoices if i["round_code"] == "DP26"]
+    assert sorted(i["student_code"] for i in round_invoices) == sorted(p["student_code"] for p in pupils)
+    assert all(i["total"] == 300_000 for i in round_invoices)
+    references = {i["payment_reference"] for i in invoices}
+    assert len(references) == len(invoices) == len(monthly) + len(pupils)  # each invoice has its own QR
+    again = await invoicing.client.post(f"/schools/{SCHOOL}/rounds", headers=acc, json=body)
+    assert again.status_code == 409 and "already has a round DP26" in again.json()["detail"]
+    month_again = await invoicing.client.post(f"/schools/{SCHOOL}/periods/2026-09/invoices", headers=acc, json={})
+    assert (month_again.json()["created"], month_again.json()["already_issued"]) == (0, len(monthly))
+    rounds = (await invoicing.client.get(f"/schools/{SCHOOL}/rounds", headers=acc)).json()
+    assert [(r["code"], r["invoices"], r["invoiced"], r["collected"]) for r in rounds] == [
+        ("DP26", len(pupils), 300_000 * len(pupils), 0)
+    ]
+    events = await invoicing.runtime.db().fetch(
+        "SELECT payload FROM outbox WHERE event_type = 'tuition.invoicing.v1.InvoiceIssued'"
+    )
+    codes = [unwrap(bytes(e["payload"])).payload.round_code for e in events]
+    assert codes.count("DP26") == len(pupils) and codes.count("") == len(monthly)
+    both = await invoicing.client.post(
+        f"/schools/{SCHOOL}/rounds", headers=acc, json=body | {"code": "BH26", "grade": "x"}
+    )
+    assert both.status_code == 422 and "not both" in both.json()["detail"]

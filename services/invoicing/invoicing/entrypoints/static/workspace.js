@@ -167,7 +167,25 @@ async function loadSetup() {
     el("td", {}, i.code), el("td", {}, i.name), el("td", {}, CATEGORY[i.category] || i.category), el("td", {}, CADENCE[i.cadence] || i.cadence),
     el("td", {class: "num"}, i.rates.map((r) => money(r.amount) + (i.per_day ? "/ngày" : "") + (r.grade || r.class_name ? ` (${r.class_name || "khối " + r.grade})` : "")).join(", ")),
     el("td", {}, i.state_funded ? "Nhà nước chi trả" : ""))))) : el("p", {class: "muted"}, "Chưa có khoản thu nào."));
+  await loadRounds();
   if (!$("i-period").value) $("i-period").value = new Intl.DateTimeFormat("en-CA", {timeZone: TZ, year: "numeric", month: "2-digit"}).format(new Date()).slice(0, 7);
+}
+
+async function loadRounds() {
+  const rounds = await inv("/rounds");
+  put($("rounds"), rounds.length ? el("table", {}, el("tbody", {}, ...rounds.map((r) => el("tr", {data: {testid: "round"}},
+    el("td", {}, r.code), el("td", {}, r.name), el("td", {}, r.period), el("td", {}, r.class_name || r.grade || "cả trường"),
+    el("td", {class: "num"}, `${r.invoices} hóa đơn`), el("td", {class: "num"}, money(r.invoiced)),
+    el("td", {class: "num"}, `đã thu ${money(r.collected)}`))))) : null);
+}
+
+async function openRound() {
+  const body = {code: $("o-code").value.trim().toUpperCase(), name: $("o-name").value.trim(), period: $("o-period").value.trim(),
+    items: [{name: $("o-item").value.trim(), category: $("o-category").value, amount: Number($("o-amount").value.replace(/[^0-9]/g, ""))}]};
+  if ($("o-class").value.trim()) body.class_name = $("o-class").value.trim();
+  const r = await inv("/rounds", {method: "POST", body});
+  toast(`Đã mở đợt thu ${r.code}: ${r.invoices} hóa đơn, tổng ${money(r.total)}`);
+  await loadRounds();
 }
 
 async function uploadRoster(mode) {
@@ -558,6 +576,7 @@ $("r-apply-valid").addEventListener("click", () => guarded(() => uploadRoster("a
 $("fi-save").addEventListener("click", () => guarded(saveFeeItem));
 $("i-preview").addEventListener("click", () => guarded(previewIssue));
 $("i-issue").addEventListener("click", () => guarded(issue));
+$("o-open").addEventListener("click", () => guarded(openRound));
 $("print-unpaid").addEventListener("click", () => guarded(printUnpaid));
 $("m-go").addEventListener("click", () => guarded(loadMatched));
 $("c-find").addEventListener("click", () => guarded(findForCash));
