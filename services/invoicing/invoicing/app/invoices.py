@@ -127,6 +127,24 @@ async def adjust_invoice(
     return {"total": new_total, "status": str(status)}
 
 
+async def family_group_for(pool: asyncpg.Pool, outbox: Outbox, token: str) -> str:
+    """ "Pay for all my children": the payment group of the family's open invoices (the one already made for
+    exactly these invoices, or a new one); returns its public token."""
+    invoice_id = await invoices_store.id_by_token(pool, token)
+    if invoice_id is None:
+        raise NotFound("this payment link is not valid")
+    family = await invoices_store.open_of_family(pool, invoice_id)
+    if len(family) < 2:
+        raise NotFound("no other open invoice in this family: pay this one with its own QR")
+    ids = [r["invoice_id"] for r in family]
+    school_id = family[0]["school_id"]
+    existing = await invoices_store.group_of_exactly(pool, school_id, ids)
+    if existing is not None:
+        return existing
+    group = await create_payment_group(pool, outbox, school_id=school_id, invoice_ids=ids)
+    return str(group["public_token"])
+
+
 async def create_payment_group(
     pool: asyncpg.Pool, outbox: Outbox, *, school_id: str, invoice_ids: list[uuid.UUID]
 ) -> dict[str, object]:

@@ -143,8 +143,19 @@ async def payment_page(pool: asyncpg.Pool, token: str) -> dict[str, Any]:
         payload = (
             None if detail["outstanding"] == 0 or detail["status"] == Status.CANCELLED else invoice_qr_payload(detail)
         )
+        family = await invoices_store.open_of_family(pool, invoice_id) if payload else []
         return {
             "kind": "invoice",
+            "family_others": [
+                {
+                    "full_name": r["full_name"],
+                    "class_name": r["class_name"],
+                    "period": r["period"],
+                    "outstanding": outstanding(r["total"], r["amount_paid"]),
+                }
+                for r in family
+                if r["invoice_id"] != invoice_id
+            ],
             "invoices": [detail],
             "qr_payload": payload,
             "amount_due": detail["outstanding"],

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from invoicing.app import queries
+from invoicing.app import invoices, queries
 from invoicing.domain.invoices import STATUS_VI
 from invoicing.entrypoints.api import qr_response
 from shared import qr
@@ -41,10 +41,24 @@ async def pay_page(token: str, request: Request, rt: Runtime) -> HTMLResponse:
         html = _env.get_template("not_found.html").render()
         return HTMLResponse(html, status_code=404)
     qr_svg = qr.svg(page["qr_payload"]) if page["qr_payload"] else None
-    html = _env.get_template("pay.html").render(page=page, qr_svg=qr_svg, status_vi=STATUS_VI, category_vi=CATEGORY_VI)
+    html = _env.get_template("pay.html").render(
+        page=page, token=token, qr_svg=qr_svg, status_vi=STATUS_VI, category_vi=CATEGORY_VI
+    )
     return HTMLResponse(
         html, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
     )
+
+
+@router.post(
+    "/pay/{token}/family",
+    tags=["parents"],
+    status_code=303,
+    summary="Pay for all my children: one QR for the family's open invoices (redirects to its payment page)",
+    response_class=RedirectResponse,
+)
+async def pay_family(token: str, rt: Runtime) -> RedirectResponse:
+    group_token = await invoices.family_group_for(rt.db(), rt.outbox, token)
+    return RedirectResponse(f"/pay/{group_token}", status_code=303)
 
 
 @router.get(

@@ -113,6 +113,33 @@ async def add_group(
     await conn.executemany("INSERT INTO payment_group_invoices VALUES ($1, $2)", [(group_id, i) for i in invoice_ids])
 
 
+async def open_of_family(db: Executor, invoice_id: uuid.UUID) -> list[asyncpg.Record]:
+    """The open invoices (something owed, not cancelled) of the invoice's family at its school, itself included."""
+    return await db.fetch(
+        """SELECT i.invoice_id, i.school_id, i.period, i.total, i.amount_paid, s.full_name, s.class_name
+           FROM invoices me JOIN students ms ON ms.student_id = me.student_id
+           JOIN students s ON s.family_key = ms.family_key AND s.school_id = ms.school_id
+           JOIN invoices i ON i.student_id = s.student_id
+           WHERE me.invoice_id = $1 AND i.status <> 'cancelled' AND i.total > i.amount_paid
+           ORDER BY i.due_date, s.full_name, i.invoice_id""",
+        invoice_id,
+    )
+
+
+async def group_of_exactly(db: Executor, school_id: str, invoice_ids: list[uuid.UUID]) -> str | None:
+    """The public token of a payment group of exactly these invoices, if one exists."""
+    token = await db.fetchval(
+        """SELECT g.public_token FROM payment_groups g
+           WHERE g.school_id = $1
+             AND (SELECT array_agg(invoice_id ORDER BY invoice_id) FROM payment_group_invoices p
+                  WHERE p.group_id = g.group_id) = (SELECT array_agg(x ORDER BY x) FROM unnest($2::uuid[]) x)
+           LIMIT 1""",
+        school_id,
+        invoice_ids,
+    )
+    return None if token is None else str(token)
+
+
 async def group_by_token(db: Executor, token: str) -> asyncpg.Record | None:
     return await db.fetchrow("SELECT * FROM payment_groups WHERE public_token = $1", token)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import binascii
+import dataclasses
 import io
+import random
 import uuid
 
 import pytest
@@ -16,6 +18,7 @@ from devinfra.testing import wait_until
 from shared import payref
 from shared.events.envelope import unwrap, wrap
 from shared.events.topics import Topic, topic_name
+from simulator.people import pupil, roster_csv
 from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched
 
 from .conftest import SAMPLES, SCHOOL, import_roster, register_school
@@ -525,3 +528,32 @@ async def test_a_collection_round_bills_one_class_with_its_own_invoices_beside_t
         f"/schools/{SCHOOL}/rounds", headers=acc, json=body | {"code": "BH26", "grade": "x"}
     )
     assert both.status_code == 422 and "not both" in both.json()["detail"]
+
+
+async def test_a_parent_pays_for_all_their_children_with_one_qr_from_either_childs_link(invoicing):
+    await register_school(invoicing)
+    rng = random.Random(3)
+    a, b, other = (pupil(rng, f"FAM{i:05d}", 2020) for i in range(3))
+    b = dataclasses.replace(b, phone=a.phone)  # the same guardian's phone: siblings
+    r = await import_roster(invoicing, roster_csv([(a, "Mầm", "MG1"), (b, "Mầm", "MG2"), (other, "Mầm", "MG2")]))
+    assert r.status_code == 200, r.text
+    acc = invoicing.as_("accountant")
+    fee = {"name": "Chăm sóc bán trú", "category": "services", "cadence": "monthly", "rates": [{"amount": 400_000}]}
+    assert (await invoicing.client.put(f"/schools/{SCHOOL}/fee-items/CS", headers=acc, json=fee)).status_code == 204
+    await invoicing.client.post(f"/schools/{SCHOOL}/periods/2026-09/invoices", headers=acc, json={})
+    links = {
+        i["student_code"]: i["pay_url"].split("/pay/")[1]
+        for i in (await invoicing.client.get(f"/schools/{SCHOOL}/invoices", headers=acc)).json()
+    }
+    page = (await invoicing.client.get(f"/pay/{links[a.code]}")).text
+    assert 'data-testid="family"' in page and b.name in page and other.name not in page
+    assert 'data-testid="family"' not in (await invoicing.client.get(f"/pay/{links[other.code]}")).text
+
+    r = await invoicing.client.post(f"/pay/{links[a.code]}/family")
+    assert r.status_code == 303 and r.headers["location"].startswith("/pay/")
+    group = (await invoicing.client.get(r.headers["location"])).text
+    assert "Thanh toán cho 2 con" in group and "800.000" in group and a.name in group and b.name in group
+    again = await invoicing.client.post(f"/pay/{links[b.code]}/family")  # the sibling's link: the same group
+    assert again.headers["location"] == r.headers["location"]
+    alone = await invoicing.client.post(f"/pay/{links[other.code]}/family")
+    assert alone.status_code == 404
