@@ -67,6 +67,7 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
     "reconciliation": OPS
     | {
         "PUT /schools/{school_id}/webhooks/{provider}": STAFF,
+        "GET /schools/{school_id}/webhooks": STAFF,
         # Signed by the aggregator (checked before anything is read), rate limited per school.
         "POST /webhooks/{provider}/{school_id}": ANYONE,
         "POST /schools/{school_id}/statements": STAFF,

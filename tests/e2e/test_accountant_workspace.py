@@ -187,6 +187,18 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         await expect(page.locator("[data-testid=school-name]")).to_have_text("Trường Tiểu học Nghĩa Tân")
         assert "token" not in page.url
 
+        # The school's setup: its account, the aggregator that reports its credits, a receipt series.
+        await page.click("a[data-tab=truong]")
+        await expect(page.locator("[data-testid=school-account]")).to_contain_text(ACCOUNT)
+        await expect(page.locator("[data-testid=webhook]")).to_contain_text(f"/webhooks/sepay/{SCHOOL}")
+        await page.fill("#se-form", "01BLP0-001")
+        await page.fill("#se-code", "BL26")
+        await page.fill("#se-year", "2026")
+        await page.click("#se-save")
+        await expect(page.locator("[data-testid=series-row]", has_text="BL26")).to_contain_text("số tiếp theo 1")
+        await page.screenshot(path=str(SHOTS / "workspace-school.png"), full_page=True)
+        await page.click("a[data-tab=thiet-lap]")
+
         # The roster: a broken row is named (line, column, why) and nothing is stored; the fixed file goes in.
         broken, fixed = _rosters()
         await page.set_input_files(
@@ -383,7 +395,7 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         await expect(page.locator("[data-testid=invoice-row]")).to_have_count(4)
 
         # Every page fits a 1366×768 laptop without scrolling sideways; the parent's page fits a 360-pixel phone.
-        for tab in ("thiet-lap", "hoa-don", "ngoai-le", "da-khop", "tien-mat", "chot-ngay"):
+        for tab in ("truong", "thiet-lap", "hoa-don", "ngoai-le", "da-khop", "tien-mat", "chot-ngay"):
             await page.click(f"a[data-tab={tab}]")
             assert await page.evaluate("document.documentElement.scrollWidth") <= 1366, tab
         phone = await browser.new_page(viewport={"width": 360, "height": 740})

@@ -45,6 +45,14 @@ async def configure_webhook(
     await webhooks_store.put_config(db, school_id, provider, scheme, sealer.seal(secret))
 
 
+async def webhook_configs(db: Executor, school_id: str) -> list[dict[str, str]]:
+    """The school's configured aggregators with the path each must call; secrets are never shown again."""
+    return [
+        {"provider": r["provider"], "scheme": r["scheme"], "path": f"/webhooks/{r['provider']}/{school_id}"}
+        for r in await webhooks_store.configured(db, school_id)
+    ]
+
+
 @dataclass(frozen=True, kw_only=True)
 class WebhookCall:
     provider: str

@@ -132,6 +132,21 @@ async def put_webhook_config(
     )
 
 
+class WebhookConfig(Out):
+    provider: str
+    scheme: str
+    path: str = Field(description="where the aggregator posts, on this service")
+
+
+@router.get(
+    "/schools/{school_id}/webhooks",
+    tags=["credits"],
+    summary="The school's configured aggregators and the address each must call (never the secret)",
+)
+async def webhook_configs(school_id: str, rt: Runtime, _: SchoolStaff) -> list[WebhookConfig]:
+    return [WebhookConfig.model_validate(c) for c in await credits_in.webhook_configs(rt.db(), school_id)]
+
+
 @router.post(
     "/webhooks/{provider}/{school_id}",
     tags=["credits"],

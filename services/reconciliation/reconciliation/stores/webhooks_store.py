@@ -18,6 +18,13 @@ async def put_config(db: Executor, school_id: str, provider: str, scheme: str, s
     )
 
 
+async def configured(db: Executor, school_id: str) -> list[asyncpg.Record]:
+    """Which aggregators the school has configured, and how they sign (never the secret)."""
+    return await db.fetch(
+        "SELECT provider, scheme FROM webhook_configs WHERE school_id = $1 ORDER BY provider", school_id
+    )
+
+
 async def config(db: Executor, school_id: str, provider: str) -> asyncpg.Record | None:
     return await db.fetchrow(
         "SELECT scheme, secret FROM webhook_configs WHERE school_id = $1 AND provider = $2", school_id, provider

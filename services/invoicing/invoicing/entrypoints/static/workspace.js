@@ -143,7 +143,7 @@ function signOut() {
 
 // --- Tabs ---
 
-const loaders = {"thiet-lap": loadSetup, "hoa-don": loadInvoices, "ngoai-le": loadExceptions, "da-khop": loadMatched,
+const loaders = {"truong": loadSchoolSetup, "thiet-lap": loadSetup, "hoa-don": loadInvoices, "ngoai-le": loadExceptions, "da-khop": loadMatched,
   "tien-mat": loadCashToday, "chot-ngay": loadClose};
 
 function showTab() {
@@ -153,6 +153,54 @@ function showTab() {
   for (const a of document.querySelectorAll("#tabs a")) a.classList.toggle("on", a.dataset.tab === tab);
   guarded(loaders[tab]);
   if (tab !== "ngoai-le") guarded(loadExceptionCount);  // the queue's size, fresh on every tab
+}
+
+// --- The school's setup: its account, the aggregators' webhooks, receipt series, its certificate ---
+
+const PROVIDERS = {sepay: "SePay", casso: "Casso", payos: "payOS"};
+const rct = (path, o) => api("receipts", `/schools/${school()}${path}`, o);
+
+async function loadSchoolSetup() {
+  const s = await inv("");
+  put($("s-account"), el("p", {}, el("strong", {}, s.account_number), ` · ${s.account_name} · mã ngân hàng ${s.bank_bin}`));
+  const hooks = await rec("/webhooks");
+  put($("s-webhooks"), hooks.length ? el("ul", {}, ...hooks.map((h) => el("li", {data: {testid: "webhook"}},
+    `${PROVIDERS[h.provider] || h.provider} (${h.scheme}): địa chỉ nhận `, el("span", {class: "memo"}, APIS.reconciliation + h.path))))
+    : el("p", {class: "muted"}, "Chưa cấu hình: tiền về chỉ được ghi nhận khi tải sao kê lên."));
+  const series = await rct("/series");
+  put($("s-series"), series.length ? el("table", {}, el("tbody", {}, ...series.map((r) => el("tr", {data: {testid: "series-row"}},
+    el("td", {}, r.form_code), el("td", {}, r.series_code), el("td", {}, r.year),
+    el("td", {class: "num"}, `số tiếp theo ${r.next_number}`), el("td", {class: r.running_low ? "error" : "muted"}, `còn ${r.numbers_left} số`)))))
+    : el("p", {class: "muted"}, "Chưa đăng ký ký hiệu biên lai."));
+  if (!$("se-year").value) $("se-year").value = new Date().getFullYear();
+}
+
+async function saveWebhook() {
+  await rec(`/webhooks/${$("w-provider").value}`, {method: "PUT", body: {scheme: $("w-scheme").value, secret: $("w-secret").value}});
+  $("w-secret").value = "";
+  toast("Đã lưu cấu hình nhận báo có");
+  await loadSchoolSetup();
+}
+
+async function saveSeries() {
+  const n = (id) => Number($(id).value.replace(/[^0-9]/g, ""));
+  await rct("/series", {method: "POST", body: {form_code: $("se-form").value.trim(), series_code: $("se-code").value.trim(),
+    year: n("se-year"), range_from: n("se-from"), range_to: n("se-to")}});
+  toast("Đã đăng ký ký hiệu biên lai");
+  await loadSchoolSetup();
+}
+
+async function importKey() {
+  const file = $("k-file").files[0];
+  if (!file) { toast("Chọn tệp chứng thư (.p12)"); return; }
+  const form = new FormData();
+  form.append("file", file);
+  form.append("password", $("k-password").value);
+  const r = await fetch(`${APIS.receipts}/schools/${school()}/keys`, {method: "POST", headers: {Authorization: "Bearer " + token}, body: form});
+  const data = await r.json().catch(() => ({}));
+  $("k-password").value = "";
+  if (!r.ok) throw new Error(typeof data.detail === "string" ? data.detail : `nhập chứng thư thất bại (${r.status})`);
+  put($("k-result"), el("span", {class: "ok"}, `Đã nhập chứng thư, mã khóa ${data.kid}. Biên lai mới được ký bằng chứng thư này.`));
 }
 
 // --- Preparing a period: roster, fee items, issuing with a preview ---
@@ -577,6 +625,9 @@ $("fi-save").addEventListener("click", () => guarded(saveFeeItem));
 $("i-preview").addEventListener("click", () => guarded(previewIssue));
 $("i-issue").addEventListener("click", () => guarded(issue));
 $("o-open").addEventListener("click", () => guarded(openRound));
+$("w-save").addEventListener("click", () => guarded(saveWebhook));
+$("se-save").addEventListener("click", () => guarded(saveSeries));
+$("k-import").addEventListener("click", () => guarded(importKey));
 $("print-unpaid").addEventListener("click", () => guarded(printUnpaid));
 $("m-go").addEventListener("click", () => guarded(loadMatched));
 $("c-find").addEventListener("click", () => guarded(findForCash));
