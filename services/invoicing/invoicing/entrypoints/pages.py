@@ -55,6 +55,7 @@ async def pay_page(token: str, request: Request, rt: Runtime) -> HTMLResponse:
     status_code=303,
     summary="Pay for all my children: one QR for the family's open invoices (redirects to its payment page)",
     response_class=RedirectResponse,
+    responses={303: {"description": "the family's payment page (Location)"}},
 )
 async def pay_family(token: str, rt: Runtime) -> RedirectResponse:
     group_token = await invoices.family_group_for(rt.db(), rt.outbox, token)
