@@ -264,6 +264,13 @@ async function saveFeeItem() {
   await loadSetup();
 }
 
+async function saveCalendar() {
+  const period = $("i-period").value.trim();
+  const days = Number($("i-days").value.replace(/[^0-9]/g, ""));
+  await inv(`/calendar/${encodeURIComponent(period)}`, {method: "PUT", body: {school_days: days}});
+  toast(`Kỳ ${period}: ${days} ngày học (tiền ăn tính theo ngày)`);
+}
+
 function issueQuery() {
   const days = $("i-days").value.trim();
   return days ? `?school_days=${encodeURIComponent(days)}` : "";
@@ -625,6 +632,9 @@ $("fi-save").addEventListener("click", () => guarded(saveFeeItem));
 $("i-preview").addEventListener("click", () => guarded(previewIssue));
 $("i-issue").addEventListener("click", () => guarded(issue));
 $("o-open").addEventListener("click", () => guarded(openRound));
+$("i-days-save").addEventListener("click", () => guarded(saveCalendar));
+// Credits keep arriving while the accountant works: the queue's size is refreshed every 15 seconds.
+setInterval(() => { if (claims && !document.hidden) guarded(loadExceptionCount); }, 15000);
 $("w-save").addEventListener("click", () => guarded(saveWebhook));
 $("se-save").addEventListener("click", () => guarded(saveSeries));
 $("k-import").addEventListener("click", () => guarded(importKey));
