@@ -9,10 +9,11 @@ from datetime import UTC, date
 
 import asyncpg
 
-from reporting.domain.figures import CASHLESS_CHANNELS, invoice_collection, quarter_of
+from reporting.domain.figures import CASHLESS_CHANNELS, invoice_collection, quarter_of, school_year_of
 from reporting.stores import projection_store
 from shared.events.envelope import Event
 from shared.events.handlers import Apply, Handlers
+from shared.formatting import VN
 from tuition.invoicing.v1 import events_pb2 as invoicing_events
 from tuition.reconciliation.v1 import events_pb2 as payment_events
 
@@ -107,6 +108,22 @@ async def on_payment_reversed(conn: asyncpg.Connection, m: payment_events.Paymen
     await recompute_invoice(conn, uuid.UUID(m.invoice_id))
 
 
+async def on_refund(conn: asyncpg.Connection, m: payment_events.RefundRecorded, event: Event) -> None:
+    at = event.envelope.occurred_at.ToDatetime(tzinfo=UTC)
+    month = at.astimezone(VN).strftime("%Y-%m")
+    await projection_store.add_refund(
+        conn,
+        event.event_id,
+        credit_id=m.credit_id,
+        school_id=m.school_id,
+        amount=m.amount,
+        refunded_at=at,
+        month=month,
+        quarter=quarter_of(month),
+        school_year=school_year_of(month),
+    )
+
+
 def projection_handlers() -> Handlers:
     """The projection's handlers, each wrapped by `logged`; the rest of the topics' events are not figures."""
     handlers = Handlers()
@@ -116,12 +133,12 @@ def projection_handlers() -> Handlers:
     handlers.register(invoicing_events.InvoiceCancelled, on_invoice_cancelled)
     handlers.register(payment_events.PaymentMatched, on_payment)
     handlers.register(payment_events.PaymentReversed, on_payment_reversed)
+    handlers.register(payment_events.RefundRecorded, on_refund)
     handlers.skip(
         invoicing_events.InvoiceBalanceChanged,
         invoicing_events.PaymentGroupCreated,
         payment_events.CreditReceived,
         payment_events.PaymentUnmatched,
-        payment_events.RefundRecorded,
     )
     handlers.wrap(logged)
     return handlers

@@ -80,7 +80,14 @@ async def district_view(pool: asyncpg.Pool, scope: Scope, today: date) -> dict[s
         "totals": _sum(figures.get(school_id, Figures()) for school_id in schools).as_dict(),
         "schools": rows,
         "exemptions": await exemptions(pool, scope, today),
+        "refunds": await refunds(pool, scope),
     }
+
+
+async def refunds(pool: asyncpg.Pool, scope: Scope) -> dict[str, int]:
+    """Money sent back to payers (overpayments, transfers not for the school), as reconciliation recorded it."""
+    count, amount = await figures_store.refunds(pool, Scope(scope.district, scope.school, scope.period))
+    return {"count": count, "amount": amount}
 
 
 async def school_view(pool: asyncpg.Pool, scope: Scope, today: date) -> dict[str, Any]:
@@ -98,6 +105,7 @@ async def school_view(pool: asyncpg.Pool, scope: Scope, today: date) -> dict[str
         "by_grade": [{"grade": k, **f.as_dict()} for k, f in by_grade],
         "by_class": [{"class_name": k, **f.as_dict()} for k, f in by_class],
         "exemptions": await exemptions(pool, scope, today),
+        "refunds": await refunds(pool, scope),
     }
 
 

@@ -49,6 +49,13 @@ def quarter_of(period: str) -> str:
     return f"{year}-Q{(int(month) - 1) // 3 + 1}"
 
 
+def school_year_of(period: str) -> str:
+    """The school year (September to August) a month "YYYY-MM" belongs to: "2026-09" → "2026-2027"."""
+    year, month = (int(x) for x in period.split("-"))
+    first = year if month >= 9 else year - 1
+    return f"{first}-{first + 1}"
+
+
 @dataclass(kw_only=True)
 class Figures:
     invoiced: int = 0

@@ -75,6 +75,11 @@ class Exemption(Out):
     reduction: int
 
 
+class Refunds(Out):
+    count: int
+    amount: int = Field(description="đồng sent back to payers (overpayments, transfers not for the school)")
+
+
 class DistrictSummary(Out):
     district: str
     period: str | None
@@ -82,6 +87,7 @@ class DistrictSummary(Out):
     totals: FiguresOut
     schools: list[SchoolFigures] = Field(description="ranked: highest collection rate, then cashless share, first")
     exemptions: list[Exemption]
+    refunds: Refunds
 
 
 class SchoolSummary(Out):
@@ -94,6 +100,7 @@ class SchoolSummary(Out):
     by_grade: list[GradeFigures]
     by_class: list[ClassFigures]
     exemptions: list[Exemption]
+    refunds: Refunds
 
 
 class Difference(Out):

@@ -128,6 +128,28 @@ async def schools_of(db: Executor, district: str) -> dict[str, asyncpg.Record]:
     return {r["school_id"]: r for r in rows}
 
 
+async def refunds(db: Executor, scope: Scope) -> tuple[int, int]:
+    """(number, amount) of the refunds recorded in the scope (its schools, the month/quarter/year of recording)."""
+    args: list[Any] = []
+    where = ["true"]
+    if scope.district:
+        args.append(scope.district)
+        where.append(f"s.district_code = ${len(args)}")
+    if scope.school:
+        args.append(scope.school)
+        where.append(f"r.school_id = ${len(args)}")
+    if scope.period:
+        args.append(scope.period)
+        column = {"period": "month"}.get(scope.period_kind, scope.period_kind)
+        where.append(f"r.{column} = ${len(args)}")
+    row = await db.fetchrow(
+        "SELECT count(*) AS n, coalesce(sum(r.amount), 0)::bigint AS amount FROM refunds r "
+        f"LEFT JOIN schools s USING (school_id) WHERE {' AND '.join(where)}",
+        *args,
+    )
+    return int(row["n"]), int(row["amount"])
+
+
 async def school(db: Executor, school_id: str) -> asyncpg.Record | None:
     return await db.fetchrow("SELECT * FROM schools WHERE school_id = $1", school_id)
 

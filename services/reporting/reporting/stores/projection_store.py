@@ -172,6 +172,31 @@ async def set_collected(
     )
 
 
+async def add_refund(
+    conn: asyncpg.Connection,
+    event_id: uuid.UUID,
+    *,
+    credit_id: str,
+    school_id: str,
+    amount: int,
+    refunded_at: datetime,
+    month: str,
+    quarter: str,
+    school_year: str,
+) -> None:
+    await conn.execute(
+        "INSERT INTO refunds VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING",
+        event_id,
+        credit_id,
+        school_id,
+        amount,
+        refunded_at,
+        month,
+        quarter,
+        school_year,
+    )
+
+
 async def log_event(
     conn: asyncpg.Connection, event_id: uuid.UUID, event_type: str, school_id: str, envelope: bytes
 ) -> None:

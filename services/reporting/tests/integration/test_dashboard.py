@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -18,9 +19,10 @@ from reporting.settings import ReportingSettings
 from shared.auth import mint_token
 from shared.events.envelope import wrap
 from shared.events.topics import Topic, topic_name
+from shared.formatting import VN
 from shared.settings import DEV_JWT_SECRET
 from tuition.invoicing.v1.events_pb2 import InvoiceIssued, InvoiceLine, SchoolRegistered
-from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched, PaymentReversed
+from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched, PaymentReversed, RefundRecorded
 
 pytestmark = pytest.mark.integration
 CHROMIUM = "/usr/bin/chromium"
@@ -359,3 +361,31 @@ async def test_an_accountant_cannot_read_another_schools_figures(make_database, 
         assert (await _get(base, "/api/schools/MN-A/summary", token("parent", school="MN-A"))).status_code == 403
         async with httpx.AsyncClient(base_url=base) as c:
             assert (await c.get("/api/schools/MN-A/summary")).status_code == 401
+
+
+async def test_refunds_recorded_by_reconciliation_are_shown_per_school_and_district(
+    make_database, infra_endpoints, topic_prefix
+):
+    seed = Seed()
+    seed.school("MN-A", "Trường Mầm non Hoa Sen", D1)
+    seed.school("TH-D", "Trường Tiểu học Ba Đình", D2)
+    for school, credit, amount in (("MN-A", "c1", 50_000), ("MN-A", "c2", 120_000), ("TH-D", "c3", 99_000)):
+        refund = RefundRecorded(
+            credit_id=credit, school_id=school, amount=amount, bank_reference=f"FT-{credit}", recorded_by="ke-toan"
+        )
+        seed.reconciliation.append((refund, credit, school))
+    await seed.publish(infra_endpoints.kafka, topic_prefix)
+    settings = _settings(await make_database(SPEC.migrations), infra_endpoints, topic_prefix)
+    async with serve(settings) as (base, app):
+
+        async def settled() -> bool:
+            return await app.state.runtime.db().fetchval("SELECT count(*) FROM refunds") == 3
+
+        await wait_until(settled, what="the refunds in the projection")
+        month = datetime.now(VN).strftime("%Y-%m")
+        school = (await _get(base, "/api/schools/MN-A/summary", token("district", district=D1), period=month)).json()
+        assert school["refunds"] == {"count": 2, "amount": 170_000}
+        district = (await _get(base, f"/api/districts/{D1}/summary", token("district", district=D1))).json()
+        assert district["refunds"] == {"count": 2, "amount": 170_000}  # TH-D is another district's
+        other_month = (await _get(base, "/api/schools/MN-A/summary", token("service"), period="2020-01")).json()
+        assert other_month["refunds"] == {"count": 0, "amount": 0}
