@@ -134,6 +134,9 @@ async def test_the_accountant_works_the_day_in_the_browser(make_database, infra_
                 assert bare["state"] == "unmatched"
                 over = await _pay(http, base["reconciliation"], 3, 550_000, d["payment_reference"])
                 assert over["state"] == "overpaid"
+                # D's other parent pays again: the invoice is already paid.
+                twice = await _pay(http, base["reconciliation"], 5, 500_000, f"{d['payment_reference']} NOP LAN 2")
+                assert twice["state"] == "duplicate"
                 noise = await _pay(http, base["reconciliation"], 4, 200_000, "QUY LOP 1A")
                 assert noise["state"] == "unmatched"
                 return invoices
@@ -240,7 +243,7 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         a, b, c, d, e = await payments_arrive()
         await page.click("a[data-tab=hoa-don]")
         await expect(page.locator("[data-testid=invoice-row]")).to_have_count(5)
-        await expect(page.locator("[data-testid=exceptions-count]")).to_have_text("3")
+        await expect(page.locator("[data-testid=exceptions-count]")).to_have_text("4")
 
         # The class filter, then one invoice: its lines, history, QR and the message for the parent.
         await page.fill("#f-class", "1B")
@@ -254,15 +257,16 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         assert "null" not in await page.inner_text("main") and "undefined" not in await page.inner_text("main")
         await page.screenshot(path=str(SHOTS / "workspace-invoices.png"), full_page=True)
 
-        # The queue: three credits to resolve.
+        # The queue: four credits to resolve.
         await page.click("a[data-tab=ngoai-le]")
         await page.wait_for_selector("[data-testid=exception]")
-        assert await page.locator("[data-testid=exception]").count() == 3
+        assert await page.locator("[data-testid=exception]").count() == 4
         memos = await page.locator("[data-testid=memo]").all_inner_texts()
         assert f"NOP TIEN CHAU {c['full_name'].upper()}" in memos
         reasons = await page.locator("[data-testid=reason]").all_inner_texts()
         assert sum("không có mã thanh toán" in r for r in reasons) == 2  # the bare memo and the class fund
         assert any("còn 50.000 ₫ chưa xử lý" in r for r in reasons)  # the overpaid credit's excess
+        assert any("đã nộp đủ trước đó" in r for r in reasons)  # the duplicate
         assert "null" not in await page.inner_text("main") and "undefined" not in await page.inner_text("main")
         await page.screenshot(path=str(SHOTS / "workspace-exceptions.png"), full_page=True)
 
@@ -271,17 +275,22 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         await card.locator("input[placeholder^='tìm học sinh']").fill(c["student_code"])
         await card.get_by_role("button", name="Tìm").click()
         await card.get_by_role("button", name="Khớp").first.click()
-        await expect(page.locator("[data-testid=exception]")).to_have_count(2)
-        await page.click("[data-testid=toast-undo]")
         await expect(page.locator("[data-testid=exception]")).to_have_count(3)
+        await page.click("[data-testid=toast-undo]")
+        await expect(page.locator("[data-testid=exception]")).to_have_count(4)
         card = page.locator("[data-testid=exception]", has_text="NOP TIEN CHAU")
         await card.locator("input[placeholder^='tìm học sinh']").fill(c["student_code"])
         await card.get_by_role("button", name="Tìm").click()
         await card.get_by_role("button", name="Khớp").first.click()
+        await expect(page.locator("[data-testid=exception]")).to_have_count(3)
+
+        # Overpaid by 50,000: kept as the family's credit balance, for its next invoice.
+        card = page.locator("[data-testid=exception]", has_text="Nộp thừa")
+        await card.locator("[data-testid=keep]").click()
         await expect(page.locator("[data-testid=exception]")).to_have_count(2)
 
-        # Overpaid by 50,000: refunded with the bank reference of the refund transfer.
-        card = page.locator("[data-testid=exception]", has_text=d["payment_reference"])
+        # Paid twice: the second transfer refunded, with the bank reference of the refund transfer.
+        card = page.locator("[data-testid=exception]", has_text="NOP LAN 2")
         await card.locator("input[placeholder^='số tham chiếu']").fill("FT26REFUND01")
         await card.get_by_role("button", name="Đã hoàn").click()
         await expect(page.locator("[data-testid=exception]")).to_have_count(1)
@@ -331,7 +340,10 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         rows = await page.locator("[data-testid=close-row]").all_inner_texts()
         assert len(rows) == 2
         bank = next(r for r in rows if ACCOUNT in r)
-        assert "1.750.000 ₫" in bank  # received: 500,000 × 2 + 550,000 + 200,000
+        cells = [cell.strip() for cell in bank.split("\t")]
+        assert cells[2] == "2.250.000 ₫"  # received: 500,000 × 3 + 550,000 + 200,000
+        assert (cells[5], cells[6], cells[8], cells[9]) == ("500.000 ₫", "200.000 ₫", "50.000 ₫", "0 ₫")  # refunded,
+        # ignored, held as the family's balance, difference
         assert "null" not in await page.inner_text("main") and "undefined" not in await page.inner_text("main")
         await page.screenshot(path=str(SHOTS / "workspace-close.png"), full_page=True)
 
@@ -354,8 +366,9 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         assert collection[0][:3] == ["Mã học sinh", "Họ và tên", "Lớp"] and len(collection) == 6
         exceptions = await _download(page, "export-exceptions")
         by_memo = {row[3]: row for row in exceptions[1:]}
-        assert len(by_memo) == 4  # the reversed match, the bare memo, the overpayment, the class fund
-        assert by_memo[d["payment_reference"]][12] == "FT26REFUND01"
+        assert len(by_memo) == 5  # the reversed match, the bare memo, the overpayment, twice, the class fund
+        assert by_memo[f"{d['payment_reference']} NOP LAN 2"][12] == "FT26REFUND01"
+        assert by_memo[d["payment_reference"]][6] == "Số dư của gia đình"
         assert by_memo["QUY LOP 1A"][10] == 200_000 and "Quỹ lớp" in by_memo["QUY LOP 1A"][13]
 
         async def register_complete() -> bool:  # receipts are signed a moment after each payment
