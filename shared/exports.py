@@ -16,7 +16,9 @@ import re
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
+from typing import Annotated, Literal
 
+from fastapi import Depends, Query
 from fastapi.responses import Response
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -25,6 +27,7 @@ from openpyxl.utils import get_column_letter
 
 from shared.errors import Invalid
 from shared.formatting import VN
+from shared.schemas import files
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -125,6 +128,8 @@ def attachment(filename: str, disposition: str = "attachment") -> str:
 
 
 MAX_DAYS = 366
+TableFormat = Literal["csv", "xlsx"]
+TABLE_FILES = files("text/csv", XLSX_MEDIA_TYPE, description="the table: CSV (UTF-8 with BOM) or formatted Excel")
 
 
 def checked_days(first: date, last: date) -> tuple[date, date]:
@@ -134,6 +139,17 @@ def checked_days(first: date, last: date) -> tuple[date, date]:
     if (last - first).days >= MAX_DAYS:
         raise Invalid(f"an export covers at most {MAX_DAYS} days; split the range")
     return first, last
+
+
+def _date_range(
+    first: date = Query(alias="from", description="first day (Vietnam's date)"),
+    last: date = Query(alias="to", description="last day, included"),
+) -> tuple[date, date]:
+    return checked_days(first, last)
+
+
+# A route's `days: DateRange` takes ?from=&to=, checked.
+DateRange = Annotated[tuple[date, date], Depends(_date_range)]
 
 
 async def table_download(

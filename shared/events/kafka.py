@@ -6,7 +6,7 @@ import asyncio
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, NodeNotReadyError, RequestTimedOutError, TopicAlreadyExistsError
 
 from shared.logging import get_logger
 
@@ -58,7 +58,8 @@ async def ensure_topics(bootstrap: str, names: list[str], *, partitions: int = 6
                     pass
                 log.info("kafka.topics.created", topics=missing, partitions=partitions)
             return
-        except KafkaConnectionError:
+        except (KafkaConnectionError, NodeNotReadyError, RequestTimedOutError):
+            # A broker that has just started answers before it knows itself (no broker in its metadata).
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.5)

@@ -318,8 +318,9 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         await page.fill("[data-testid=correction-reason]", "Phụ huynh em B ghi nhầm mã của em A")
         await page.click("[data-testid=unmatch]")
         await expect(page.locator("[data-testid=exceptions-count]")).to_have_text("1")
-        actions = await page.inner_text("[data-testid=credit-actions]")
-        assert "Hủy khớp" in actions and f"ke-toan-{SCHOOL}" in actions
+        # The credit's history is drawn again after the queue's count: wait for it, never read it early.
+        await expect(page.locator("[data-testid=credit-actions]")).to_contain_text("Hủy khớp")
+        assert f"ke-toan-{SCHOOL}" in await page.inner_text("[data-testid=credit-actions]")
         assert "null" not in await page.inner_text("main") and "undefined" not in await page.inner_text("main")
         await page.screenshot(path=str(SHOTS / "workspace-reversal.png"), full_page=True)
         await page.click("a[data-tab=ngoai-le]")

@@ -687,11 +687,11 @@ async def payment_group(school_id: str, body: GroupIn, rt: Runtime, _: SchoolSta
     tags=["reports"],
     summary="The collection list (one row per invoice: owed, paid, left, status) as CSV or formatted Excel",
     response_class=Response,
-    responses=files("text/csv", exports.XLSX_MEDIA_TYPE, description="the list"),
+    responses=exports.TABLE_FILES,
 )
 async def collection_export(
     school_id: str,
-    fmt: Literal["csv", "xlsx"],
+    fmt: exports.TableFormat,
     rt: Runtime,
     _: SchoolStaff,
     period: str | None = Query(None, pattern=r"^\d{4}-\d{2}$"),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import OrderedDict
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
@@ -177,17 +177,12 @@ async def list_receipts(
     tags=["receipts"],
     summary="The receipts register of a date range (series, number, pupil, amount, status) as CSV or Excel",
     response_class=Response,
-    responses=files("text/csv", exports.XLSX_MEDIA_TYPE, description="one row per receipt"),
+    responses=exports.TABLE_FILES,
 )
 async def receipts_register(
-    school_id: str,
-    fmt: Literal["csv", "xlsx"],
-    rt: Runtime,
-    _: SchoolStaff,
-    first: date = Query(alias="from"),
-    last: date = Query(alias="to"),
+    school_id: str, fmt: exports.TableFormat, days: exports.DateRange, rt: Runtime, _: SchoolStaff
 ) -> Response:
-    first, last = exports.checked_days(first, last)
+    first, last = days
     rows = await receipts.register(rt.db(), school_id, first, last)
     return await exports.table_download(
         receipts.REGISTER_HEADER,

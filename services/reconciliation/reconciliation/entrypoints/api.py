@@ -16,7 +16,7 @@ from reconciliation.settings import ReconciliationSettings
 from shared import exports
 from shared.auth import SchoolReader, SchoolStaff
 from shared.money import PositiveAmount
-from shared.schemas import Out, Row, files
+from shared.schemas import Out, Row
 from shared.service import Runtime, settings_dependency
 
 router = APIRouter()
@@ -280,18 +280,17 @@ async def undo(school_id: str, action_id: uuid.UUID, rt: Runtime, p: SchoolStaff
     tags=["close"],
     summary="Credits of a date range as CSV or formatted Excel: all, or those that needed the accountant",
     response_class=Response,
-    responses=files("text/csv", exports.XLSX_MEDIA_TYPE, description="one row per credit"),
+    responses=exports.TABLE_FILES,
 )
 async def credits_export(
     school_id: str,
-    fmt: Literal["csv", "xlsx"],
+    fmt: exports.TableFormat,
+    days: exports.DateRange,
     rt: Runtime,
     _: SchoolStaff,
-    first: date = Query(alias="from"),
-    last: date = Query(alias="to"),
     kind: Literal["all", "exceptions"] = Query("all", description="exceptions: refunds, ignored, corrected, open"),
 ) -> Response:
-    first, last = exports.checked_days(first, last)
+    first, last = days
     rows = await queries.credits_export(rt.db(), school_id, first, last, needed_a_person=kind == "exceptions")
     name = f"{'ngoai-le' if kind == 'exceptions' else 'tien-ve'}-{school_id}-{first}-{last}"
     return await exports.table_download(
