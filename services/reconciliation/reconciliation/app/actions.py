@@ -24,7 +24,7 @@ from reconciliation.stores.credits_store import Placement
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
-from tuition.reconciliation.v1.events_pb2 import Channel, PaymentReversed, RefundRecorded
+from tuition.reconciliation.v1.events_pb2 import PaymentReversed, RefundRecorded
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,12 +85,15 @@ async def _allocate(step: Step, action: Action, p: Placement) -> Placement:
     if unknown:
         raise Invalid(f"not open invoices of this school: {', '.join(unknown)}")
     decision = Decision(State.RESOLVED, "manual", tuple(Allocation(i, a) for i, a in parts))
-    writer = Writer(step.school_id, step.outbox)
-    credit = credits_store.credit_from_row(step.credit)
-    channel = Channel.Value(step.credit["channel"])
-    writer.place(step.credit["credit_id"], credit, decision, channel=channel, book=None, action_id=step.action_id)
-    await writer.flush(step.conn)
+    await _place(step, decision)
     return replace(p, allocated=p.allocated + decision.allocated)
+
+
+async def _place(step: Step, decision: Decision) -> None:
+    """The decision's payments from the step's credit, made by this action."""
+    writer = Writer(step.school_id, step.outbox)
+    writer.place_stored(step.credit, decision, action_id=step.action_id)
+    await writer.flush(step.conn)
 
 
 async def _refund(step: Step, action: Action, p: Placement) -> Placement:
@@ -239,11 +242,7 @@ async def _put_back(step: Step, reversed_: list[list[Any]]) -> int:
     if closed:
         raise Conflict(f"cannot put the payments back: invoices no longer open: {', '.join(closed)}")
     decision = Decision(State.RESOLVED, "undo", tuple(Allocation(i, a) for i, a in parts))
-    writer = Writer(step.school_id, step.outbox)
-    credit = credits_store.credit_from_row(step.credit)
-    channel = Channel.Value(step.credit["channel"])
-    writer.place(step.credit["credit_id"], credit, decision, channel=channel, book=None, action_id=step.action_id)
-    await writer.flush(step.conn)
+    await _place(step, decision)
     return decision.allocated
 
 

@@ -17,7 +17,6 @@ from reconciliation.domain.matching import Allocation, Decision, State
 from reconciliation.stores import credits_store, invoices_store
 from shared.events.outbox import Outbox
 from shared.logging import get_logger
-from tuition.reconciliation.v1.events_pb2 import Channel
 
 log = get_logger(__name__)
 
@@ -37,8 +36,7 @@ async def apply_to_new_invoice(
         before = credits_store.placement_from_row(row)
         use = min(row["amount"] - before.allocated - before.refunded - before.ignored, owed)
         decision = Decision(State.RESOLVED, "credit_balance", (Allocation(invoice_id, use),))
-        channel = Channel.Value(row["channel"])
-        writer.place(row["credit_id"], credits_store.credit_from_row(row), decision, channel=channel, book=None)
+        writer.place_stored(row, decision)
         after = replace(before, allocated=before.allocated + use)
         if after.allocated + after.refunded + after.ignored == row["amount"]:
             after = replace(after, state=str(State.RESOLVED))

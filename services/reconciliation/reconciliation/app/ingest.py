@@ -133,8 +133,7 @@ async def retry_unmatched_for(conn: asyncpg.Connection, outbox: Outbox, school_i
             reason_code=decision.reason_code,
             allocated=decision.allocated,
         )
-        credit = credits_store.credit_from_row(r)
-        writer.place(r["credit_id"], credit, decision, channel=Channel.Value(r["channel"]), book=book)
+        writer.place_stored(r, decision, book=book)
     await writer.flush(conn)
     return len(rows)
 

@@ -18,7 +18,7 @@ from google.protobuf.message import Message
 from reconciliation.domain.credits import BankCredit
 from reconciliation.domain.matching import EXCEPTION_STATES, Book, Decision
 from reconciliation.domain.memo import MemoReading
-from reconciliation.stores import placements_store
+from reconciliation.stores import credits_store, placements_store
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
 from tuition.reconciliation.v1.events_pb2 import Channel, CreditReceived, PaymentMatched, PaymentUnmatched
@@ -130,6 +130,15 @@ class Writer:
                     self.school_id,
                 )
             )
+
+    def place_stored(
+        self, row: asyncpg.Record, decision: Decision, *, book: Book | None = None, action_id: uuid.UUID | None = None
+    ) -> None:
+        """Place a credit already stored (an accountant's action, a late invoice, a kept balance)."""
+        credit = credits_store.credit_from_row(row)
+        self.place(
+            row["credit_id"], credit, decision, channel=Channel.Value(row["channel"]), book=book, action_id=action_id
+        )
 
     async def flush(self, conn: asyncpg.Connection) -> None:
         await placements_store.write(

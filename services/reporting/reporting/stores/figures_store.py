@@ -14,22 +14,24 @@ from shared.db import Executor
 GROUPS = {"school": "school_id", "grade": "grade", "class": "class_name", "period": "period"}
 
 
+def _filters(scope: Scope, *, district: str, school: str, period: str) -> tuple[list[str], list[Any]]:
+    """The scope's conditions on the given columns, every value a bound parameter."""
+    args: list[Any] = []
+    where = []
+    for value, column in ((scope.district, district), (scope.school, school), (scope.period, period)):
+        if value:
+            args.append(value)
+            where.append(f"{column} = ${len(args)}")
+    return where, args
+
+
 def _scope_sql(scope: Scope, today: date) -> tuple[str, list[Any]]:
     """`per_inv`: one row per invoice of the scope with its figures (for the fee type, when one is asked).
 
     Built from constant fragments; every value is a bound parameter. Filters use the projection's indexes
     (district or school, then month, quarter or school year). The last argument is `today`."""
-    args: list[Any] = []
-    where = ["NOT i.cancelled"]
-    if scope.district:
-        args.append(scope.district)
-        where.append(f"i.district_code = ${len(args)}")
-    if scope.school:
-        args.append(scope.school)
-        where.append(f"i.school_id = ${len(args)}")
-    if scope.period:
-        args.append(scope.period)
-        where.append(f"i.{scope.period_kind} = ${len(args)}")
+    filters, args = _filters(scope, district="i.district_code", school="i.school_id", period=f"i.{scope.period_kind}")
+    where = ["NOT i.cancelled", *filters]
     if scope.fee_type:
         args.append(scope.fee_type)
         n = len(args)
@@ -130,18 +132,9 @@ async def schools_of(db: Executor, district: str) -> dict[str, asyncpg.Record]:
 
 async def refunds(db: Executor, scope: Scope) -> tuple[int, int]:
     """(number, amount) of the refunds recorded in the scope (its schools, the month/quarter/year of recording)."""
-    args: list[Any] = []
-    where = ["true"]
-    if scope.district:
-        args.append(scope.district)
-        where.append(f"s.district_code = ${len(args)}")
-    if scope.school:
-        args.append(scope.school)
-        where.append(f"r.school_id = ${len(args)}")
-    if scope.period:
-        args.append(scope.period)
-        column = {"period": "month"}.get(scope.period_kind, scope.period_kind)
-        where.append(f"r.{column} = ${len(args)}")
+    month = {"period": "month"}.get(scope.period_kind, scope.period_kind)  # refunds go by the month recorded
+    filters, args = _filters(scope, district="s.district_code", school="r.school_id", period=f"r.{month}")
+    where = ["true", *filters]
     row = await db.fetchrow(
         "SELECT count(*) AS n, coalesce(sum(r.amount), 0)::bigint AS amount FROM refunds r "
         f"LEFT JOIN schools s USING (school_id) WHERE {' AND '.join(where)}",
