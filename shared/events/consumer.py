@@ -1,8 +1,9 @@
 """Idempotent Kafka consumer: each event id is applied once per consumer, whatever is redelivered.
 
-For every batch of records from one partition: one database transaction records each event id in the
-inbox (`ON CONFLICT DO NOTHING`) and, for ids not seen before, runs the handler registered for its
-message class (shared/events/handlers.py). A type the consumer neither handles nor skips on purpose is
+For every batch of records from one partition: one database transaction records every event id in the
+inbox with one query (`ON CONFLICT DO NOTHING`) and, for ids not seen before, runs the handler registered
+for its message class (shared/events/handlers.py), in order; consecutive events of a type with a batch
+handler (`on_many`) go to it together. A type the consumer neither handles nor skips on purpose is
 counted in `unknown`, logged, and kept in the inbox with `handled = false`: visible, never lost in silence. The Kafka
 offset is committed only after that transaction commits; a crash in between re-delivers the batch and
 the inbox absorbs it. A record that fails on its own after retries goes to `dead_letters` (kept whole,
@@ -51,6 +52,63 @@ async def apply_once(
     if apply is not None:
         await apply(conn, event)
     return True
+
+
+async def apply_batch(
+    conn: asyncpg.Connection,
+    consumer: str,
+    items: list[tuple[ConsumerRecord[Any, Any], Event]],
+    handlers: Handlers,
+) -> list[bool]:
+    """`apply_once` for a whole batch: one inbox query, then the handlers in order. Returns which were new
+    (an event id twice in the batch, a re-publication, is new only the first time)."""
+    inserted = {
+        r["event_id"]
+        for r in await conn.fetch(
+            "INSERT INTO inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset, handled) "
+            "SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::bool[]) "
+            "ON CONFLICT DO NOTHING RETURNING event_id",
+            consumer,
+            [e.event_id for _, e in items],
+            [e.event_type for _, e in items],
+            [r.topic for r, _ in items],
+            [r.partition for r, _ in items],
+            [r.offset for r, _ in items],
+            [handlers.knows(e.event_type) for _, e in items],
+        )
+    }
+    new: list[bool] = []
+    run: list[Event] = []
+    for _, event in items:
+        fresh = event.event_id in inserted
+        inserted.discard(event.event_id)
+        new.append(fresh)
+        if not fresh:
+            continue
+        if run and run[0].event_type != event.event_type:
+            await _apply_run(conn, run, handlers)
+            run = []
+        run.append(event)
+    if run:
+        await _apply_run(conn, run, handlers)
+    return new
+
+
+async def _apply_run(conn: asyncpg.Connection, run: list[Event], handlers: Handlers) -> None:
+    """Consecutive new events of one type: together to its batch handler, else one by one."""
+    many = handlers.many_for(run[0].event_type)
+    if many is not None:
+        await many(conn, run)
+        return
+    apply = handlers.handler_for(run[0].event_type)
+    if apply is None:
+        return
+    for event in run:
+        bind_correlation_id(event.envelope.correlation_id or None)
+        try:
+            await apply(conn, event)
+        finally:
+            clear_context()
 
 
 class EventConsumer:
@@ -109,7 +167,7 @@ class EventConsumer:
                 await self._dead_letter(record, None, str(exc))
         try:
             async with self._pool.acquire() as conn, conn.transaction():
-                outcomes = [await self._apply_one(conn, record, event) for record, event in parsed]
+                outcomes = await apply_batch(conn, self.name, parsed, self._handlers)
             self._count([event for _, event in parsed], outcomes)
             return
         except Exception:

@@ -24,6 +24,9 @@ class ReceiptsSettings(ServiceSettings):
     default_form_code: str = Field(default="01BLP0-001")
     default_series_prefix: str = Field(default="BL")
     default_range: int = Field(default=9_999_999, ge=1)
+    # Worker processes that sign receipts (XML-DSig, compact QR) beside the service: 0 signs in one thread.
+    # Signing is the service's CPU work; set it to the cores the service may use.
+    signing_processes: int = Field(default=0, ge=0, le=32)
 
     def development_secrets(self) -> list[str]:
         dev = super().development_secrets()

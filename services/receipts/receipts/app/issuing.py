@@ -15,12 +15,12 @@ import uuid
 from datetime import UTC, datetime
 
 import asyncpg
-from cryptography.hazmat.primitives.asymmetric import ec
+from google.protobuf.message import Message
 
-from receipts.adapters import certificates, compact, xmlsig
+from receipts.adapters import certificates, signing
 from receipts.app import signing_keys
 from receipts.app.series import Waiting, open_series
-from receipts.domain.receipt import Line, ReceiptContent, build_xml
+from receipts.domain.receipt import Line, ReceiptContent
 from receipts.domain.series import remaining
 from receipts.settings import ReceiptsSettings
 from receipts.stores import book_store, pending_store, receipts_store, series_store
@@ -35,7 +35,7 @@ log = get_logger(__name__)
 
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
-__all__ = ["Waiting", "issue_receipt", "on_payment", "retry_pending", "verification_code"]
+__all__ = ["Waiting", "issue_batch", "issue_receipt", "on_payment", "on_payments", "retry_pending", "verification_code"]
 
 
 def verification_code() -> str:
@@ -98,20 +98,14 @@ def _content(
     )
 
 
-def _qr(content: ReceiptContent, key: certificates.KeyMaterial) -> str:
-    claims = {
-        "s": content.school_id,
-        "f": content.form_code,
-        "sr": content.series_code,
-        "n": content.number,
-        "a": content.amount,
-        "t": int(content.issued_at.timestamp()),
-        "v": content.verification_code,
-        "c": content.student_code,
-    }
-    if not isinstance(key.key, ec.EllipticCurvePrivateKey):
-        raise TypeError(f"the compact signing key {key.kid} is not an ECDSA key")
-    return compact.sign(claims, key.key, bytes.fromhex(key.kid))
+_signers: dict[int, signing.Signer] = {}
+
+
+def signer_for(settings: ReceiptsSettings) -> signing.Signer:
+    """One signer (and its worker processes) per configured size, for the life of the process."""
+    if settings.signing_processes not in _signers:
+        _signers[settings.signing_processes] = signing.Signer(settings.signing_processes)
+    return _signers[settings.signing_processes]
 
 
 async def issue_receipt(
@@ -128,69 +122,127 @@ async def issue_receipt(
     invoice = await book_store.invoice(conn, uuid.UUID(payment.invoice_id))
     if school is None or invoice is None:
         raise Waiting("invoice" if school is not None else "school")
+    [receipt_id] = await issue_batch(conn, outbox, settings, school, [(payment, invoice)], replaces=replaces, now=now)
+    return receipt_id
+
+
+async def issue_batch(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    settings: ReceiptsSettings,
+    school: asyncpg.Record,
+    items: list[tuple[PaymentMatched, asyncpg.Record]],
+    *,
+    replaces: asyncpg.Record | None = None,
+    now: datetime | None = None,
+) -> list[uuid.UUID]:
+    """Receipts of one school's payments, numbered consecutively in one move of the series counter, signed
+    together off the loop and written with one COPY. Raises Waiting when they cannot be issued yet (no key,
+    no series, or not numbers enough left in the open series for all of them)."""
     xml_key, compact_key = await _signing_keys(conn, settings, school)
     issued_at = now or datetime.now(UTC)
-    series = await open_series(conn, settings, payment.school_id, issued_at.astimezone(VN).year)
-    number = await series_store.take_number(conn, series)
-    content = _content(payment, school, invoice, series, number, issued_at, replaces)
-    receipt = receipts_store.NewReceipt(
-        receipt_id=uuid.uuid4(),
-        school_id=payment.school_id,
-        series_id=series["series_id"],
-        number=number,
-        payment_id=None if replaces is not None else payment.payment_id,
-        invoice_id=uuid.UUID(payment.invoice_id),
-        amount=payment.amount,
-        verification_code=content.verification_code,
-        issued_at=issued_at,
-        xml=xmlsig.sign(build_xml(content), xml_key, issued_at),
-        compact=_qr(content, compact_key),
-        xml_kid=xml_key.kid,
-        compact_kid=compact_key.kid,
-        replaces=replaces["receipt_id"] if replaces is not None else None,
-    )
-    await receipts_store.add(conn, receipt)
-    await _announce(conn, outbox, settings, receipt, content, series)
-    return receipt.receipt_id
+    series = await open_series(conn, settings, school["school_id"], issued_at.astimezone(VN).year)
+    first = await series_store.take_numbers(conn, series, len(items))
+    if first is None:
+        raise Waiting(f"numbers in series {series['series_code']} (fewer left than payments to receipt)")
+    contents = [
+        _content(payment, school, invoice, series, first + n, issued_at, replaces)
+        for n, (payment, invoice) in enumerate(items)
+    ]
+    signed = await signer_for(settings).sign(signing.key_pair(xml_key, compact_key), contents, issued_at)
+    receipts = [
+        receipts_store.NewReceipt(
+            receipt_id=uuid.uuid4(),
+            school_id=school["school_id"],
+            series_id=series["series_id"],
+            number=content.number,
+            payment_id=None if replaces is not None else payment.payment_id,
+            invoice_id=uuid.UUID(payment.invoice_id),
+            amount=payment.amount,
+            verification_code=content.verification_code,
+            issued_at=issued_at,
+            xml=sig.xml,
+            compact=sig.compact,
+            xml_kid=xml_key.kid,
+            compact_kid=compact_key.kid,
+            replaces=replaces["receipt_id"] if replaces is not None else None,
+        )
+        for (payment, _), content, sig in zip(items, contents, signed, strict=True)
+    ]
+    await receipts_store.add_many(conn, receipts)
+    await _announce(conn, outbox, settings, receipts, contents, series)
+    return [r.receipt_id for r in receipts]
 
 
 async def _announce(
     conn: asyncpg.Connection,
     outbox: Outbox,
     settings: ReceiptsSettings,
-    receipt: receipts_store.NewReceipt,
-    content: ReceiptContent,
+    receipts: list[receipts_store.NewReceipt],
+    contents: list[ReceiptContent],
     series: asyncpg.Record,
 ) -> None:
-    """ReceiptIssued, and SeriesRunningLow when the series is near its end."""
-    event = ReceiptIssued(
-        receipt_id=str(receipt.receipt_id),
-        school_id=receipt.school_id,
-        invoice_id=content.invoice_id,
-        payment_id=content.payment_id,
-        form_code=content.form_code,
-        series_code=content.series_code,
-        number=receipt.number,
-        amount=receipt.amount,
-        verification_code=content.verification_code,
-        url=f"{settings.public_url}/r/{content.verification_code}",
-        replaces=str(receipt.replaces) if receipt.replaces is not None else "",
-    )
-    event.issued_at.FromDatetime(receipt.issued_at)
-    await outbox.add(conn, Topic.RECEIPTS, event, aggregate_id=content.invoice_id, school_id=receipt.school_id)
-    left = remaining(series["range_from"], series["range_to"], receipt.number + 1)
-    if not left.low:
-        return
-    log.warning(
-        "receipts.series.running_low", school_id=receipt.school_id, series_code=series["series_code"], left=left.left
-    )
-    low = SeriesRunningLow(
-        school_id=receipt.school_id,
-        form_code=series["form_code"],
-        series_code=series["series_code"],
-        numbers_left=left.left,
-    )
-    await outbox.add(conn, Topic.RECEIPTS, low, aggregate_id=str(series["series_id"]), school_id=receipt.school_id)
+    """ReceiptIssued for each, and SeriesRunningLow when the series is near its end."""
+    events: list[tuple[Message, str, str]] = []
+    for receipt, content in zip(receipts, contents, strict=True):
+        event = ReceiptIssued(
+            receipt_id=str(receipt.receipt_id),
+            school_id=receipt.school_id,
+            invoice_id=content.invoice_id,
+            payment_id=content.payment_id,
+            form_code=content.form_code,
+            series_code=content.series_code,
+            number=receipt.number,
+            amount=receipt.amount,
+            verification_code=content.verification_code,
+            url=f"{settings.public_url}/r/{content.verification_code}",
+            replaces=str(receipt.replaces) if receipt.replaces is not None else "",
+        )
+        event.issued_at.FromDatetime(receipt.issued_at)
+        events.append((event, content.invoice_id, receipt.school_id))
+    last = receipts[-1]
+    left = remaining(series["range_from"], series["range_to"], last.number + 1)
+    if left.low:
+        log.warning(
+            "receipts.series.running_low", school_id=last.school_id, series_code=series["series_code"], left=left.left
+        )
+        low = SeriesRunningLow(
+            school_id=last.school_id,
+            form_code=series["form_code"],
+            series_code=series["series_code"],
+            numbers_left=left.left,
+        )
+        events.append((low, str(series["series_id"]), last.school_id))
+    await outbox.add_many(conn, Topic.RECEIPTS, events)
+
+
+async def on_payments(
+    conn: asyncpg.Connection, outbox: Outbox, settings: ReceiptsSettings, payments: list[PaymentMatched]
+) -> None:
+    """A consumer batch of payments: each school's ready ones issued together; any that cannot be issued
+    yet (its invoice, school, key or series missing) go one by one, and are parked."""
+    issued = await receipts_store.issued_payments(conn, [p.payment_id for p in payments])
+    todo = list({p.payment_id: p for p in payments if p.payment_id not in issued}.values())
+    schools = await book_store.schools(conn, list({p.school_id for p in todo}))
+    invoices = await book_store.invoices(conn, list({uuid.UUID(p.invoice_id) for p in todo}))
+    alone = []
+    by_school: dict[str, list[tuple[PaymentMatched, asyncpg.Record]]] = {}
+    for p in todo:
+        invoice = invoices.get(uuid.UUID(p.invoice_id))
+        if p.school_id in schools and invoice is not None:
+            by_school.setdefault(p.school_id, []).append((p, invoice))
+        else:
+            alone.append(p)
+    for school_id, items in by_school.items():
+        try:
+            async with conn.transaction():  # savepoint: a batch that must wait leaves nothing behind
+                await issue_batch(conn, outbox, settings, schools[school_id], items)
+        except Waiting:
+            alone += [p for p, _ in items]
+            continue
+        await pending_store.clear_many(conn, [p.payment_id for p, _ in items])
+    for p in alone:
+        await on_payment(conn, outbox, settings, p)
 
 
 async def on_payment(

@@ -34,9 +34,9 @@ def _receipts(rt: ServiceRuntime) -> Handlers:
     async def invoice(conn: asyncpg.Connection, m: invoicing_events.InvoiceIssued, _: Event) -> None:
         await projection.invoice_issued(conn, rt.outbox, settings, m)
 
-    @handlers.on(payment_events.PaymentMatched)
-    async def payment(conn: asyncpg.Connection, m: payment_events.PaymentMatched, _: Event) -> None:
-        await issuing.on_payment(conn, rt.outbox, settings, m)
+    @handlers.on_many(payment_events.PaymentMatched)
+    async def payments(conn: asyncpg.Connection, batch: list[tuple[payment_events.PaymentMatched, Event]]) -> None:
+        await issuing.on_payments(conn, rt.outbox, settings, [m for m, _ in batch])
 
     @handlers.on(payment_events.PaymentReversed)
     async def reversed_(conn: asyncpg.Connection, m: payment_events.PaymentReversed, _: Event) -> None:

@@ -61,3 +61,13 @@ async def school(db: Executor, school_id: str) -> asyncpg.Record | None:
 
 async def invoice(db: Executor, invoice_id: uuid.UUID) -> asyncpg.Record | None:
     return await db.fetchrow("SELECT * FROM invoices WHERE invoice_id = $1", invoice_id)
+
+
+async def schools(db: Executor, school_ids: list[str]) -> dict[str, asyncpg.Record]:
+    rows = await db.fetch("SELECT * FROM schools WHERE school_id = ANY($1::text[])", school_ids)
+    return {r["school_id"]: r for r in rows}
+
+
+async def invoices(db: Executor, invoice_ids: list[uuid.UUID]) -> dict[uuid.UUID, asyncpg.Record]:
+    rows = await db.fetch("SELECT * FROM invoices WHERE invoice_id = ANY($1::uuid[])", invoice_ids)
+    return {r["invoice_id"]: r for r in rows}

@@ -31,6 +31,10 @@ async def clear(conn: asyncpg.Connection, payment_id: str) -> None:
     await conn.execute("DELETE FROM pending_payments WHERE payment_id = $1", payment_id)
 
 
+async def clear_many(conn: asyncpg.Connection, payment_ids: list[str]) -> None:
+    await conn.execute("DELETE FROM pending_payments WHERE payment_id = ANY($1::text[])", payment_ids)
+
+
 async def waiting(conn: asyncpg.Connection, *, invoice_id: uuid.UUID | None, school_id: str | None) -> list[bytes]:
     """The parked payments (serialized PaymentMatched) of an invoice or a school, oldest first."""
     rows = await conn.fetch(

@@ -31,26 +31,57 @@ class NewReceipt:
     replaces: uuid.UUID | None
 
 
-async def add(conn: asyncpg.Connection, r: NewReceipt) -> None:
-    await conn.execute(
-        "INSERT INTO receipts (receipt_id, school_id, series_id, number, payment_id, invoice_id, amount, "
-        "verification_code, issued_at, xml, compact, xml_kid, compact_kid, status, replaces) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'issued', $14)",
-        r.receipt_id,
-        r.school_id,
-        r.series_id,
-        r.number,
-        r.payment_id,
-        r.invoice_id,
-        r.amount,
-        r.verification_code,
-        r.issued_at,
-        r.xml,
-        r.compact,
-        r.xml_kid,
-        r.compact_kid,
-        r.replaces,
+RECEIPT_COLUMNS = [
+    "receipt_id",
+    "school_id",
+    "series_id",
+    "number",
+    "payment_id",
+    "invoice_id",
+    "amount",
+    "verification_code",
+    "issued_at",
+    "xml",
+    "compact",
+    "xml_kid",
+    "compact_kid",
+    "status",
+    "replaces",
+]
+
+
+async def add_many(conn: asyncpg.Connection, receipts: list[NewReceipt]) -> None:
+    """New receipts with one COPY (a batch of a school's payments)."""
+    await conn.copy_records_to_table(
+        "receipts",
+        columns=RECEIPT_COLUMNS,
+        records=[
+            (
+                r.receipt_id,
+                r.school_id,
+                r.series_id,
+                r.number,
+                r.payment_id,
+                r.invoice_id,
+                r.amount,
+                r.verification_code,
+                r.issued_at,
+                r.xml,
+                r.compact,
+                r.xml_kid,
+                r.compact_kid,
+                "issued",
+                r.replaces,
+            )
+            for r in receipts
+        ],
     )
+
+
+async def issued_payments(conn: asyncpg.Connection, payment_ids: list[str]) -> set[str]:
+    """Which of these payments already have a receipt."""
+    rows = await conn.fetch("SELECT payment_id FROM receipts WHERE payment_id = ANY($1::text[])", payment_ids)
+    return {r["payment_id"] for r in rows}
 
 
 async def exists_for_payment(conn: asyncpg.Connection, payment_id: str) -> bool:

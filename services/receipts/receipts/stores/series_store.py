@@ -53,10 +53,13 @@ async def register(
     return bool(inserted)
 
 
-async def take_number(conn: asyncpg.Connection, series: asyncpg.Record) -> int:
-    """The series' next number, consumed (the series row is locked by `open_for_update`)."""
+async def take_numbers(conn: asyncpg.Connection, series: asyncpg.Record, count: int) -> int | None:
+    """The first of the series' next `count` numbers, all consumed (the row is locked by `open_for_update`);
+    None, consuming nothing, when fewer than `count` are left."""
+    if series["next_number"] + count - 1 > series["range_to"]:
+        return None
     await conn.execute(
-        "UPDATE receipt_series SET next_number = next_number + 1 WHERE series_id = $1", series["series_id"]
+        "UPDATE receipt_series SET next_number = next_number + $2 WHERE series_id = $1", series["series_id"], count
     )
     return int(series["next_number"])
 

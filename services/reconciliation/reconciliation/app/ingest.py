@@ -16,7 +16,7 @@ import asyncpg
 
 from reconciliation.app.writer import Writer
 from reconciliation.domain.credits import BankCredit
-from reconciliation.domain.dedup import DedupIndex, Key, Known
+from reconciliation.domain.dedup import MIN_MEMO_FOR_DEDUP, DedupIndex, Key, Known
 from reconciliation.domain.matching import Book, CreditFacts, State, decide
 from reconciliation.domain.memo import MemoReading, read_memo
 from reconciliation.stores import book_store, credits_store, schools_store
@@ -48,6 +48,17 @@ def _key(c: BankCredit) -> Key:
     return (c.account_number, c.amount, c.value_date)
 
 
+def _probe(c: BankCredit) -> credits_store.Probe:
+    reading = read_memo(c.memo)
+    compact = reading.compact
+    return credits_store.Probe(
+        key=_key(c),
+        identifiers=_identifiers(c),
+        refs=list(reading.references),
+        memo_prefix=compact[:MIN_MEMO_FOR_DEDUP] if len(compact) >= MIN_MEMO_FOR_DEDUP else None,
+    )
+
+
 def _identifiers(c: BankCredit) -> list[str]:
     return list(dict.fromkeys(i.strip().upper() for i in c.identifiers if i.strip()))
 
@@ -65,7 +76,11 @@ async def ingest_in(
 ) -> list[Outcome]:
     """`ingest` inside the caller's transaction (a statement upload records its file in the same one)."""
     await schools_store.lock(conn, school_id)
-    index = await credits_store.load_dedup_index(conn, list({_key(c) for c in credits}))
+    index = (
+        await credits_store.load_dedup_index(conn, list({_key(c) for c in credits}))
+        if bulk
+        else await credits_store.load_dedup_candidates(conn, [_probe(c) for c in credits])
+    )
     school_book = await book_store.load_school_book(conn, school_id) if bulk else None
     writer = Writer(school_id, outbox)
     outcomes = [await _one(conn, writer, index, school_book, school_id, c) for c in credits]

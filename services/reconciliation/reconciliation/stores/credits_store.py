@@ -60,23 +60,71 @@ def placement_from_row(row: asyncpg.Record) -> Placement:
     )
 
 
+_KNOWN_COLUMNS = """k.credit_id, k.account_number, k.amount, k.value_date, k.booked_at, k.memo_compact, k.memo_refs,
+       k.state, k.reason_code,
+       (SELECT coalesce(array_agg(identifier), '{}') FROM credit_identifiers i WHERE i.credit_id = k.credit_id)
+         AS identifiers,
+       (SELECT coalesce(array_agg(source_kind), '{}') FROM credit_sources s WHERE s.credit_id = k.credit_id)
+         AS sources"""
+
+
 async def load_dedup_index(conn: asyncpg.Connection, keys: list[Key]) -> DedupIndex:
-    """Stored credits of the same account, amount and local date as any of `keys`."""
+    """Every stored credit of the same account, amount and local date as any of `keys` (a statement: one
+    query for all its lines)."""
     rows = await conn.fetch(
-        """SELECT k.credit_id, k.account_number, k.amount, k.value_date, k.booked_at, k.memo_compact, k.memo_refs,
-                  k.state, k.reason_code,
-                  (SELECT coalesce(array_agg(identifier), '{}') FROM credit_identifiers i
-                   WHERE i.credit_id = k.credit_id) AS identifiers,
-                  (SELECT coalesce(array_agg(source_kind), '{}') FROM credit_sources s
-                   WHERE s.credit_id = k.credit_id) AS sources
+        f"""SELECT {_KNOWN_COLUMNS}
            FROM credits k JOIN unnest($1::text[], $2::bigint[], $3::date[]) AS q(account, amount, day)
-             ON k.account_number = q.account AND k.amount = q.amount AND k.value_date = q.day""",
+             ON k.account_number = q.account AND k.amount = q.amount AND k.value_date = q.day""",  # noqa: S608
         [k[0] for k in keys],
         [k[1] for k in keys],
         [k[2] for k in keys],
     )
+    return _index(rows)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What one arriving credit can be recognised by (domain/dedup.py): its key, identifiers, memo."""
+
+    key: Key
+    identifiers: list[str]
+    refs: list[str]
+    memo_prefix: str | None  # the first MIN_MEMO_FOR_DEDUP compact memo characters, None if shorter
+
+
+async def load_dedup_candidates(conn: asyncpg.Connection, probes: list[Probe]) -> DedupIndex:
+    """Only the stored credits a few arriving credits could be (a webhook, cash): those with a shared
+    identifier, payment reference or memo prefix on the same key. Bounded by what the credit names, not by
+    how many parents paid the same amount that day."""
+    rows = await conn.fetch(
+        f"""WITH q AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::date[], $4::text[])
+                         AS q(account, amount, day, prefix)),
+                 hit AS (SELECT credit_id FROM credit_identifiers
+                         WHERE account_number = ANY($1::text[]) AND identifier = ANY($5::text[])
+                         UNION SELECT credit_id FROM credits WHERE memo_refs && $6::text[]
+                         UNION SELECT k.credit_id FROM credits k JOIN q
+                           ON k.account_number = q.account AND k.amount = q.amount AND k.value_date = q.day
+                          AND left(k.memo_compact, 8) = q.prefix)
+            SELECT {_KNOWN_COLUMNS}
+            FROM credits k JOIN q ON k.account_number = q.account AND k.amount = q.amount AND k.value_date = q.day
+            WHERE k.credit_id IN (SELECT credit_id FROM hit)""",  # noqa: S608
+        [p.key[0] for p in probes],
+        [p.key[1] for p in probes],
+        [p.key[2] for p in probes],
+        [p.memo_prefix for p in probes],
+        [i for p in probes for i in p.identifiers],
+        [r for p in probes for r in p.refs],
+    )
+    return _index(rows)
+
+
+def _index(rows: list[asyncpg.Record]) -> DedupIndex:
     index = DedupIndex()
+    seen: set[uuid.UUID] = set()
     for r in rows:
+        if r["credit_id"] in seen:  # one stored credit can share the key of several probes
+            continue
+        seen.add(r["credit_id"])
         known = Known(
             credit_id=r["credit_id"],
             booked_at=r["booked_at"],

@@ -1,0 +1,141 @@
+"""Receipts signed in batches, off the event loop: the XML-DSig and the compact QR of many receipts per call.
+
+Signing is the CPU work of the receipts service (an RSA signature, C14N and a COSE signature per receipt).
+With `processes` > 0 the batch is split across that many worker processes, so the service uses every core;
+with 0 it runs in one thread beside the loop. A worker keeps each key it was given by key id, so a key is
+deserialised once per process, not once per receipt; which key signs is decided by the caller on every
+batch (from the database), so a revoked key is never asked for again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from receipts.adapters import compact, xmlsig
+from receipts.adapters.certificates import KeyMaterial
+from receipts.domain.receipt import ReceiptContent, build_xml
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """The school's two active keys, as bytes a worker process can receive (DER; never logged)."""
+
+    xml_kid: str
+    xml_key: bytes
+    xml_cert: bytes
+    compact_kid: str
+    compact_key: bytes
+
+
+@dataclass(frozen=True)
+class Signed:
+    xml: bytes
+    compact: str
+
+
+def key_pair(xml: KeyMaterial, compact_key: KeyMaterial) -> KeyPair:
+    def der(m: KeyMaterial) -> bytes:
+        return m.key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+    return KeyPair(
+        xml_kid=xml.kid,
+        xml_key=der(xml),
+        xml_cert=xml.cert.public_bytes(serialization.Encoding.DER),
+        compact_kid=compact_key.kid,
+        compact_key=der(compact_key),
+    )
+
+
+_loaded: dict[str, tuple[KeyMaterial, ec.EllipticCurvePrivateKey]] = {}
+
+
+def _keys(pair: KeyPair) -> tuple[KeyMaterial, ec.EllipticCurvePrivateKey]:
+    cache_key = f"{pair.xml_kid}:{pair.compact_kid}"
+    if cache_key not in _loaded:
+        if len(_loaded) > 256:  # a province's schools, rotated keys included; never unbounded
+            _loaded.clear()
+        xml_key = serialization.load_der_private_key(pair.xml_key, None)
+        compact_key = serialization.load_der_private_key(pair.compact_key, None)
+        if not isinstance(compact_key, ec.EllipticCurvePrivateKey):
+            raise TypeError(f"the compact signing key {pair.compact_kid} is not an ECDSA key")
+        material = KeyMaterial(key=xml_key, cert=x509.load_der_x509_certificate(pair.xml_cert))  # type: ignore[arg-type]
+        _loaded[cache_key] = (material, compact_key)
+    return _loaded[cache_key]
+
+
+def claims_of(c: ReceiptContent) -> dict[str, Any]:
+    """What the compact QR carries: enough to find and check the receipt, no name."""
+    return {
+        "s": c.school_id,
+        "f": c.form_code,
+        "sr": c.series_code,
+        "n": c.number,
+        "a": c.amount,
+        "t": int(c.issued_at.timestamp()),
+        "v": c.verification_code,
+        "c": c.student_code,
+    }
+
+
+def sign_each(pair: KeyPair, contents: list[ReceiptContent], signing_time: datetime) -> list[Signed]:
+    """Sign receipts in this process (a worker's job, or the thread's)."""
+    xml_key, compact_key = _keys(pair)
+    kid = bytes.fromhex(pair.compact_kid)
+    return [
+        Signed(
+            xml=xmlsig.sign(build_xml(c), xml_key, signing_time),
+            compact=compact.sign(claims_of(c), compact_key, kid),
+        )
+        for c in contents
+    ]
+
+
+class Signer:
+    """Where batches are signed: `processes` worker processes, or one thread when 0."""
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        self._pool: Executor | None = None
+
+    def _executor(self) -> Executor:
+        if self._pool is None:
+            # spawn: a fresh interpreter, nothing inherited from the service's loop, threads or sockets.
+            self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
+
+    def start(self) -> None:
+        """Start the worker processes now (a service at start-up) rather than with the first batch."""
+        if self.processes > 0:
+            executor = self._executor()
+            for f in [executor.submit(os.getpid) for _ in range(self.processes)]:
+                f.result()
+
+    async def sign(self, pair: KeyPair, contents: list[ReceiptContent], signing_time: datetime) -> list[Signed]:
+        if not contents:
+            return []
+        if self.processes <= 0 or len(contents) == 1:
+            return await asyncio.to_thread(sign_each, pair, contents, signing_time)
+        loop = asyncio.get_running_loop()
+        step = -(-len(contents) // self.processes)
+        parts = [contents[i : i + step] for i in range(0, len(contents), step)]
+        done = await asyncio.gather(
+            *(loop.run_in_executor(self._executor(), sign_each, pair, part, signing_time) for part in parts)
+        )
+        return [s for part in done for s in part]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
