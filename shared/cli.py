@@ -114,8 +114,12 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"tuition serve: {exc}", file=sys.stderr)
         return 2
+    workers = args.workers or settings.workers
     uvicorn.run(
-        app,
+        # Several processes: each builds its own app (and runtime) from the factory.
+        app if workers == 1 else f"{args.service}.main:create_app",
+        factory=workers > 1,
+        workers=workers,
         host=host,
         port=args.port or settings.http_port,
         log_level="warning",
@@ -179,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("service", choices=SERVICES)
     s.add_argument("--host")
     s.add_argument("--port", type=int)
+    s.add_argument("--workers", type=int, help="processes (default: the service's <SERVICE>_WORKERS, 1)")
     s.set_defaults(func=_serve)
 
     o = sub.add_parser("outbox", help="outbox tools").add_subparsers(dest="outbox_cmd", required=True)

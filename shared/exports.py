@@ -141,7 +141,7 @@ def checked_days(first: date, last: date) -> tuple[date, date]:
     return first, last
 
 
-def _date_range(
+async def _date_range(
     first: date = Query(alias="from", description="first day (Vietnam's date)"),
     last: date = Query(alias="to", description="last day, included"),
 ) -> tuple[date, date]:

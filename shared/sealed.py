@@ -9,6 +9,7 @@ as it is and sealed the next time it is written.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -31,7 +32,19 @@ class Sealer:
     def open(self, stored: str) -> str:
         if not stored.startswith(PREFIX):
             return stored
+        return self._open(stored)
+
+    # A webhook's secret is opened on every call: the same sealed text always opens to the same value, so
+    # the last few are kept (a province's schools), and changing a secret stores a new sealed text.
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 (one Sealer per key for the life of the process)
+    def _open(self, stored: str) -> str:
         try:
             return self._fernet.decrypt(stored[len(PREFIX) :].encode()).decode()
         except InvalidToken as exc:
             raise SealError("a sealed value does not open with this key (was the data key changed?)") from exc
+
+
+@functools.lru_cache(maxsize=8)
+def sealer_for(secret: str) -> Sealer:
+    """The process's Sealer for a key (building the Fernet key costs a hash; opened values are cached)."""
+    return Sealer(secret)

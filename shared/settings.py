@@ -12,7 +12,7 @@ from typing import ClassVar, Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.sealed import Sealer
+from shared.sealed import Sealer, sealer_for
 
 # The local infrastructure `tuition infra up` starts (loopback only). Below Linux's ephemeral range
 # (32768-60999): a port in it can be taken by any outgoing connection while a server restarts (seen when
@@ -77,6 +77,10 @@ class ServiceSettings(InfraSettings):
     database: str = "tuition"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # Processes serving the HTTP API on the port, each with its own relay standby and consumers (one consumer
+    # group: Kafka spreads the partitions over them). The service's CPU-bound work then uses several cores.
+    # Rate limits are kept per process.
+    workers: int = Field(default=1, ge=1, le=32)
     # Request rates on the public routes (shared/limits.py); off only for load benchmarks from one address.
     rate_limits: bool = Field(default=True, validation_alias=_env("TUITION_RATE_LIMITS"))
     # <SERVICE>_DATA_KEY: seals secrets and personal data in the service's own database (shared/sealed.py);
@@ -111,7 +115,7 @@ class ServiceSettings(InfraSettings):
         return str(self.model_config.get("env_prefix") or "")
 
     def sealer(self) -> Sealer:
-        return Sealer(self.data_key.get_secret_value())
+        return sealer_for(self.data_key.get_secret_value())
 
     def check_listening_on(self, host: str) -> None:
         """The development secrets are public: anyone could mint a token with them. A service that holds one

@@ -83,8 +83,8 @@ async def apply_batch(
         fresh = event.event_id in inserted
         inserted.discard(event.event_id)
         new.append(fresh)
-        if not fresh:
-            continue
+        if not fresh or handlers.handler_for(event.event_type) is None:
+            continue  # an event nobody here applies (skipped, unknown) does not break a run
         if run and run[0].event_type != event.event_type:
             await _apply_run(conn, run, handlers)
             run = []
@@ -95,14 +95,14 @@ async def apply_batch(
 
 
 async def _apply_run(conn: asyncpg.Connection, run: list[Event], handlers: Handlers) -> None:
-    """Consecutive new events of one type: together to its batch handler, else one by one."""
+    """Consecutive new events of one type (events nobody applies in between): together to its batch
+    handler, else one by one."""
     many = handlers.many_for(run[0].event_type)
     if many is not None:
         await many(conn, run)
         return
     apply = handlers.handler_for(run[0].event_type)
-    if apply is None:
-        return
+    assert apply is not None, "runs hold only handled events"
     for event in run:
         bind_correlation_id(event.envelope.correlation_id or None)
         try:

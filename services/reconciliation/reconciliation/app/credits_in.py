@@ -18,6 +18,7 @@ import asyncpg
 
 from reconciliation.adapters import statements, webhooks
 from reconciliation.app.ingest import ingest, ingest_in
+from reconciliation.app.intake import intake_for
 from reconciliation.domain.credits import BankCredit, CreditFormatError
 from reconciliation.stores import invoices_store, schools_store, statements_store, webhooks_store
 from shared.db import Executor
@@ -69,10 +70,10 @@ async def receive_webhook(pool: asyncpg.Pool, outbox: Outbox, sealer: Sealer, ca
         log.warning("reconciliation.webhook.malformed", provider=call.provider, school_id=call.school_id)
         raise Malformed(f"{call.provider} webhook: {exc}") from exc
     provider = webhooks.PROVIDERS[call.provider]
-    config = await webhooks_store.config(pool, call.school_id, call.provider)
+    target = await webhooks_store.target(pool, call.school_id, call.provider)
     scheme, secret = (
-        (config["scheme"], sealer.open(config["secret"]))
-        if config
+        (target["scheme"], sealer.open(target["secret"]))
+        if target and target["scheme"]
         else (provider.scheme_for_unknown(call.headers), _UNKNOWN_SECRET)
     )
     try:
@@ -85,10 +86,11 @@ async def receive_webhook(pool: asyncpg.Pool, outbox: Outbox, sealer: Sealer, ca
         raise Invalid(f"{call.provider} webhook: {exc}") from exc
     if credit is None:
         return {"success": True, "ignored": "not a credit"}
-    account = await school_account(pool, call.school_id)
-    if credit.account_number != account:
+    if target is None or target["account_number"] is None:
+        raise Conflict(f"school {call.school_id} is not known to reconciliation yet (retry shortly)")
+    if credit.account_number != target["account_number"]:
         raise Invalid(f"credit to account {credit.account_number}, not school {call.school_id}'s account")
-    [outcome] = await ingest(pool, outbox, call.school_id, [credit])
+    outcome = await intake_for(pool, outbox).submit(call.school_id, credit)
     return {"success": True, **outcome.as_dict()}
 
 

@@ -55,7 +55,7 @@ def _probe(c: BankCredit) -> credits_store.Probe:
         key=_key(c),
         identifiers=_identifiers(c),
         refs=list(reading.references),
-        memo_prefix=compact[:MIN_MEMO_FOR_DEDUP] if len(compact) >= MIN_MEMO_FOR_DEDUP else None,
+        memo=compact if len(compact) >= MIN_MEMO_FOR_DEDUP else None,
     )
 
 
@@ -81,9 +81,10 @@ async def ingest_in(
         if bulk
         else await credits_store.load_dedup_candidates(conn, [_probe(c) for c in credits])
     )
-    school_book = await book_store.load_school_book(conn, school_id) if bulk else None
+    # One book for all: a statement's is the school's; a few webhooks' is what their memos point to.
+    book = await book_store.load_school_book(conn, school_id) if bulk else await _book_for(conn, school_id, credits)
     writer = Writer(school_id, outbox)
-    outcomes = [await _one(conn, writer, index, school_book, school_id, c) for c in credits]
+    outcomes = [_one(writer, index, book, c) for c in credits]
     await writer.flush(conn)
     log.info(
         "reconciliation.credits.ingested", school_id=school_id, received=len(credits), new=sum(o.new for o in outcomes)
@@ -91,9 +92,19 @@ async def ingest_in(
     return outcomes
 
 
-async def _one(
-    conn: asyncpg.Connection, writer: Writer, index: DedupIndex, school_book: Book | None, school_id: str, c: BankCredit
-) -> Outcome:
+async def _book_for(conn: asyncpg.Connection, school_id: str, credits: list[BankCredit]) -> Book:
+    readings = [read_memo(c.memo) for c in credits]
+    return await book_store.load_book_for_many(
+        conn,
+        school_id,
+        references=list({r for reading in readings for r in reading.references}),
+        numbers=list({n for reading in readings for n in reading.numbers}),
+        virtual_accounts=list({c.virtual_account for c in credits if c.virtual_account}),
+        payer_accounts=list({c.payer_account for c in credits if c.payer_account}),
+    )
+
+
+def _one(writer: Writer, index: DedupIndex, book: Book, c: BankCredit) -> Outcome:
     ids = _identifiers(c)
     reading = read_memo(c.memo)
     memo_c = reading.compact
@@ -104,9 +115,6 @@ async def _one(
         index.remember(_key(c), known, ids)
         known.sources.add(c.source_kind)
         return Outcome(known.credit_id, False, known.state, known.reason_code)
-    book = school_book or await book_store.load_book_for(
-        conn, school_id, reading, virtual_account=c.virtual_account, payer_account=c.payer_account
-    )
     decision = decide(CreditFacts(c.amount, reading, c.virtual_account, c.payer_account), book)
     book.apply(decision)
     credit_id = uuid.uuid4()

@@ -10,6 +10,7 @@ takes one webhook credit, the earliest.
 from __future__ import annotations
 
 import uuid
+from bisect import bisect_left, insort
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -41,26 +42,43 @@ def memos_agree(a: str, b: str, refs_a: frozenset[str], refs_b: frozenset[str]) 
 
 
 class DedupIndex:
-    """Indexed so that a day of identical amounts (hundreds of parents paying the same fee) stays linear:
-    by identifier, by payment reference, and by the first MIN_MEMO_FOR_DEDUP memo characters (a memo that
-    is the other cut short shares them)."""
+    """Indexed so that a day of identical amounts (hundreds of parents paying the same fee, their memos
+    alike for the first characters) stays near linear: by identifier, by payment reference, and by memo, a
+    sorted list per key giving the stored memos the arriving one is a start of, and a dictionary the stored
+    memos that are a start of the arriving one."""
 
     def __init__(self) -> None:
         self._by_id: dict[tuple[Key, str], Known] = {}
         self._by_ref: dict[tuple[Key, str], list[Known]] = defaultdict(list)
-        self._by_prefix: dict[tuple[Key, str], list[Known]] = defaultdict(list)
+        self._by_memo: dict[tuple[Key, str], list[Known]] = defaultdict(list)
+        self._memos: dict[Key, list[str]] = defaultdict(list)  # sorted, each memo once
 
     def add(self, key: Key, known: Known) -> None:
         self.remember(key, known, known.identifiers)
         for ref in known.memo_refs:
             self._by_ref[(key, ref)].append(known)
-        if len(known.memo_compact) >= MIN_MEMO_FOR_DEDUP:
-            self._by_prefix[(key, known.memo_compact[:MIN_MEMO_FOR_DEDUP])].append(known)
+        memo = known.memo_compact
+        if len(memo) >= MIN_MEMO_FOR_DEDUP:
+            if (key, memo) not in self._by_memo:
+                insort(self._memos[key], memo)
+            self._by_memo[(key, memo)].append(known)
 
     def remember(self, key: Key, known: Known, identifiers: set[str] | list[str]) -> None:
         known.identifiers.update(identifiers)
         for i in identifiers:
             self._by_id.setdefault((key, i), known)
+
+    def _same_memo(self, key: Key, memo: str) -> list[Known]:
+        """Stored credits whose memo is `memo` cut short, or starts with `memo`."""
+        if len(memo) < MIN_MEMO_FOR_DEDUP:
+            return []
+        found = [k for n in range(MIN_MEMO_FOR_DEDUP, len(memo)) for k in self._by_memo.get((key, memo[:n]), [])]
+        memos = self._memos.get(key, [])
+        i = bisect_left(memos, memo)
+        while i < len(memos) and memos[i].startswith(memo):
+            found += self._by_memo[(key, memos[i])]
+            i += 1
+        return found
 
     def find(
         self, key: Key, *, identifiers: set[str], memo_compact: str, memo_refs: frozenset[str], source_kind: str
@@ -70,8 +88,7 @@ class DedupIndex:
             if hit is not None:
                 return hit
         candidates = [k for ref in memo_refs for k in self._by_ref.get((key, ref), [])]
-        if len(memo_compact) >= MIN_MEMO_FOR_DEDUP:
-            candidates += self._by_prefix.get((key, memo_compact[:MIN_MEMO_FOR_DEDUP]), [])
+        candidates += self._same_memo(key, memo_compact)
         fallback = [
             k
             for k in candidates

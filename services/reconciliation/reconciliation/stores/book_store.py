@@ -63,31 +63,53 @@ async def load_school_book(conn: asyncpg.Connection, school_id: str) -> Book:
 async def load_book_for(
     conn: asyncpg.Connection, school_id: str, reading: MemoReading, *, virtual_account: str, payer_account: str
 ) -> Book:
-    """Only what this one credit's memo, virtual account and payer point to (a webhook, a cash entry)."""
+    """Only what this one credit's memo, virtual account and payer point to (a cash entry, a late invoice)."""
+    return await load_book_for_many(
+        conn,
+        school_id,
+        references=list(reading.references),
+        numbers=list(reading.numbers),
+        virtual_accounts=[virtual_account] if virtual_account else [],
+        payer_accounts=[payer_account] if payer_account else [],
+    )
+
+
+async def load_book_for_many(
+    conn: asyncpg.Connection,
+    school_id: str,
+    *,
+    references: list[str],
+    numbers: list[str],
+    virtual_accounts: list[str],
+    payer_accounts: list[str],
+) -> Book:
+    """What a few credits' memos, virtual accounts and payers point to, in one book (concurrent webhooks of
+    a school placed together: each sees the ones placed before it)."""
     groups = {
         r["payment_reference"]: list(r["invoice_ids"])
         for r in await conn.fetch(
             "SELECT payment_reference, invoice_ids FROM payment_groups WHERE school_id = $1 "
             "AND payment_reference = ANY($2::text[])",
             school_id,
-            list(reading.references),
+            references,
         )
     }
-    payers = await _payers(conn, school_id, [payer_account] if payer_account else [])
+    payers = await _payers(conn, school_id, payer_accounts)
     students = {s for ids in payers.values() for s in ids}
     rows = await conn.fetch(
         f"""WITH hit AS (
                 SELECT student_id, family_key FROM invoices
                 WHERE school_id = $1 AND (payment_reference = ANY($2::text[]) OR invoice_id = ANY($3::uuid[])
-                      OR student_code = ANY($4::text[]) OR virtual_account = $5 OR student_id = ANY($6::uuid[])))
+                      OR student_code = ANY($4::text[]) OR virtual_account = ANY($5::text[])
+                      OR student_id = ANY($6::uuid[])))
             SELECT {_COLUMNS} FROM invoices
             WHERE school_id = $1 AND (student_id IN (SELECT student_id FROM hit)
                                       OR family_key IN (SELECT family_key FROM hit))""",  # noqa: S608
         school_id,
-        list(reading.references),
+        references,
         [i for ids in groups.values() for i in ids],
-        list(reading.numbers),
-        virtual_account or None,
+        numbers,
+        virtual_accounts,
         list(students),
     )
     return Book({r["invoice_id"]: _invoice(r) for r in rows}, groups, payers)

@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from reconciliation.domain.credits import BankCredit
-from reconciliation.domain.dedup import DedupIndex, Key, Known
+from reconciliation.domain.dedup import MIN_MEMO_FOR_DEDUP, DedupIndex, Key, Known
 from reconciliation.domain.matching import EXCEPTION_STATES
 from shared.db import Executor
 
@@ -89,31 +89,42 @@ class Probe:
     key: Key
     identifiers: list[str]
     refs: list[str]
-    memo_prefix: str | None  # the first MIN_MEMO_FOR_DEDUP compact memo characters, None if shorter
+    memo: str | None  # the compact memo, None when shorter than MIN_MEMO_FOR_DEDUP
 
 
 async def load_dedup_candidates(conn: asyncpg.Connection, probes: list[Probe]) -> DedupIndex:
-    """Only the stored credits a few arriving credits could be (a webhook, cash): those with a shared
-    identifier, payment reference or memo prefix on the same key. Bounded by what the credit names, not by
-    how many parents paid the same amount that day."""
+    """Only the stored credits a few arriving credits could be (webhooks, cash): those with a shared
+    identifier or payment reference, or whose memo is the arriving memo cut short or the other way round, on
+    the same key. Bounded by what the credit names, not by how many parents paid the same amount that day."""
+    cut = [(p, p.memo[:n]) for p in probes if p.memo for n in range(MIN_MEMO_FOR_DEDUP, len(p.memo) + 1)]
     rows = await conn.fetch(
         f"""WITH q AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::date[], $4::text[])
-                         AS q(account, amount, day, prefix)),
+                         AS q(account, amount, day, memo)),
+                 cut AS (SELECT * FROM unnest($7::text[], $8::bigint[], $9::date[], $10::text[])
+                         AS c(account, amount, day, memo)),
                  hit AS (SELECT credit_id FROM credit_identifiers
                          WHERE account_number = ANY($1::text[]) AND identifier = ANY($5::text[])
                          UNION SELECT credit_id FROM credits WHERE memo_refs && $6::text[]
+                         UNION SELECT k.credit_id FROM credits k JOIN cut c
+                           ON k.account_number = c.account AND k.amount = c.amount AND k.value_date = c.day
+                          AND k.memo_compact COLLATE "C" = c.memo
                          UNION SELECT k.credit_id FROM credits k JOIN q
                            ON k.account_number = q.account AND k.amount = q.amount AND k.value_date = q.day
-                          AND left(k.memo_compact, 8) = q.prefix)
+                          AND k.memo_compact COLLATE "C" >= q.memo
+                          AND k.memo_compact COLLATE "C" < q.memo || U&'\+10FFFF')
             SELECT {_KNOWN_COLUMNS}
             FROM credits k JOIN q ON k.account_number = q.account AND k.amount = q.amount AND k.value_date = q.day
             WHERE k.credit_id IN (SELECT credit_id FROM hit)""",  # noqa: S608
         [p.key[0] for p in probes],
         [p.key[1] for p in probes],
         [p.key[2] for p in probes],
-        [p.memo_prefix for p in probes],
+        [p.memo for p in probes],
         [i for p in probes for i in p.identifiers],
         [r for p in probes for r in p.refs],
+        [p.key[0] for p, _ in cut],
+        [p.key[1] for p, _ in cut],
+        [p.key[2] for p, _ in cut],
+        [m for _, m in cut],
     )
     return _index(rows)
 

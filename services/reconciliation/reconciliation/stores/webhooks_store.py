@@ -25,7 +25,13 @@ async def configured(db: Executor, school_id: str) -> list[asyncpg.Record]:
     )
 
 
-async def config(db: Executor, school_id: str, provider: str) -> asyncpg.Record | None:
+async def target(db: Executor, school_id: str, provider: str) -> asyncpg.Record | None:
+    """What a webhook call needs, in one query: how the school's aggregator signs (scheme, secret; NULL when
+    not configured) and the school's account (NULL when the school is not known yet). None: neither."""
     return await db.fetchrow(
-        "SELECT scheme, secret FROM webhook_configs WHERE school_id = $1 AND provider = $2", school_id, provider
+        "SELECT c.scheme, c.secret, s.account_number FROM (SELECT $1::text AS school_id) q "
+        "LEFT JOIN webhook_configs c ON c.school_id = q.school_id AND c.provider = $2 "
+        "LEFT JOIN schools s ON s.school_id = q.school_id",
+        school_id,
+        provider,
     )
