@@ -49,6 +49,54 @@ def _rss_peak_mib(pid: int) -> float:
     return 0.0
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _tree_pids(pid: int) -> list[int]:
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [pid] + [p for c in children for p in _tree_pids(int(c))]
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its live children."""
+    total = 0.0
+    for p in _tree_pids(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / _TICK
+    return total
+
+
+def _machine_cpu_s() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values) - idle) / _TICK, sum(values) / _TICK
+
+
+def cpu_account(before: dict[str, float], after: dict[str, float], credits: int) -> dict[str, Any]:
+    """Where the machine's CPU went during a round, in CPU milliseconds per credit: each service (all its
+    processes), and the rest (PostgreSQL, Kafka, the load generator)."""
+    per = {k: round((after[k] - before[k]) * 1000 / credits, 2) for k in before if k not in ("machine", "total")}
+    busy = after["machine"] - before["machine"]
+    per["postgres, kafka and the load generator"] = round(busy * 1000 / credits - sum(per.values()), 2)
+    return {
+        "machine_busy_percent": round(100 * busy / (after["total"] - before["total"]), 1),
+        "cpu_ms_per_credit": per,
+        "cpu_ms_per_credit_total": round(busy * 1000 / credits, 2),
+    }
+
+
+def cpu_snapshot(procs: dict[str, subprocess.Popen[bytes]]) -> dict[str, float]:
+    busy, total = _machine_cpu_s()
+    return {s: _cpu_s(p.pid) for s, p in procs.items()} | {"machine": busy, "total": total}
+
+
 def _tree_rss_peak_mib(pid: int) -> list[float]:
     """Peak resident memory of a service's process and of each of its children (HTTP workers, signers)."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
@@ -86,6 +134,7 @@ class Round:
     sent: dict[str, float]
     first: float
     memory: dict[str, list[float]]
+    cpu: dict[str, Any]
 
     def figures(self) -> dict[str, Any]:
         ends = [self.sent[ref] + max(stages) for ref, stages in self.latencies.items()]
@@ -107,6 +156,7 @@ class Round:
             "receipt_p99_ms": round(stage["receipt"][98] * 1000),
             "dashboard_p99_ms": round(stage["dashboard"][98] * 1000),
             "memory_peak_mib": self.memory,
+            "cpu": self.cpu,
         }
 
 
@@ -348,12 +398,15 @@ async def _round(
             accepted.append(time.time())
 
     before = await _done_counts(pg, cfg)
+    cpu_before = cpu_snapshot(procs)
     first = time.time()
     async with webhooks:
         await asyncio.gather(*(pay(n, s, a, inv) for n, (s, a, inv) in enumerate(targets)))
     accept_s = max(accepted) - first
     await _until("receipts and dashboard to catch up", lambda: _done(pg, cfg, before + len(targets)), timeout=1800)
+    cpu = cpu_account(cpu_before, cpu_snapshot(procs), len(targets))
     return Round(
+        cpu=cpu,
         workers=workers,
         credits=len(targets),
         accept_s=accept_s,

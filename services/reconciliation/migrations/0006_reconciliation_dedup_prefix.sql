@@ -10,4 +10,4 @@ CREATE INDEX credit_identifiers_credit ON credit_identifiers (credit_id);
 -- Every arriving credit looks up the payment references its memo names: with GIN's pending list (fastupdate)
 -- each lookup scanned every recently inserted credit's references; written straight into the index instead.
 ALTER INDEX credits_memo_refs SET (fastupdate = off);
-SELECT gin_clean_pending_list('credits_memo_refs'::regclass);
+DO $$ BEGIN PERFORM gin_clean_pending_list('credits_memo_refs'::regclass); END $$;

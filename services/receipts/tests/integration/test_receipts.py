@@ -306,3 +306,43 @@ async def test_a_reversed_payment_cancels_its_receipt_which_keeps_its_number(rec
         == 1
     )
     assert receipt["number"] == 1
+
+
+async def test_a_batch_of_payments_is_numbered_in_order_signed_in_worker_processes_and_what_waits_is_parked(
+    receipts_app,
+):
+    from receipts.app.issuing import on_payments
+    from receipts.settings import ReceiptsSettings
+    from shared.events.outbox import Outbox
+
+    await publish(
+        receipts_app.kafka,
+        receipts_app.prefix,
+        Topic.INVOICING,
+        [school_event()] + [invoice_event(i) for i in range(5)],
+    )
+
+    async def book() -> bool:
+        return await receipts_app.pool.fetchval("SELECT count(*) FROM invoices") == 5
+
+    await wait_until(book, what="5 invoices")
+    payments = [payment_event(i)[0] for i in (3, 0, 4, 1, 2)]
+    no_invoice = payment_event(99)[0]  # its invoice has not arrived: parked, it takes no number
+    settings = ReceiptsSettings(signing_processes=2)
+    async with receipts_app.pool.acquire() as conn, conn.transaction():
+        await on_payments(conn, Outbox("receipts"), settings, [*payments[:2], no_invoice, *payments[2:], payments[0]])
+    rows = await receipts_app.pool.fetch("SELECT payment_id, number FROM receipts ORDER BY number")
+    assert [(r["payment_id"], r["number"]) for r in rows] == [(p.payment_id, n) for n, p in enumerate(payments, 1)]
+    parked = await receipts_app.pool.fetch("SELECT payment_id, waiting_for FROM pending_payments")
+    assert [(r["payment_id"], r["waiting_for"]) for r in parked] == [("pay-99", "invoice")]
+    events = await receipts_app.pool.fetchval(
+        "SELECT count(*) FROM outbox WHERE event_type = 'tuition.receipts.v1.ReceiptIssued'"
+    )
+    assert events == 5
+    for code in await receipts_app.pool.fetch("SELECT verification_code, compact FROM receipts"):
+        xml = (await receipts_app.client.get(f"/r/{code['verification_code']}.xml")).content
+        assert (await _verify(receipts_app, xml))["valid"]
+        assert (await _verify(receipts_app, code["compact"]))["valid"]
+    async with receipts_app.pool.acquire() as conn, conn.transaction():  # delivered again: nothing new
+        await on_payments(conn, Outbox("receipts"), settings, payments)
+    assert await receipts_app.pool.fetchval("SELECT count(*) FROM receipts") == 5

@@ -111,7 +111,7 @@ async def load_dedup_candidates(conn: asyncpg.Connection, probes: list[Probe]) -
                          UNION SELECT k.credit_id FROM credits k JOIN q
                            ON k.account_number = q.account AND k.amount = q.amount AND k.value_date = q.day
                           AND k.memo_compact COLLATE "C" >= q.memo
-                          AND k.memo_compact COLLATE "C" < q.memo || U&'\+10FFFF')
+                          AND k.memo_compact COLLATE "C" < q.memo || U&'\\+10FFFF')
             SELECT {_KNOWN_COLUMNS}
             FROM credits k JOIN q ON k.account_number = q.account AND k.amount = q.amount AND k.value_date = q.day
             WHERE k.credit_id IN (SELECT credit_id FROM hit)""",  # noqa: S608

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 
@@ -344,3 +345,25 @@ async def test_the_daily_close_shows_the_statements_closing_balance_beside_the_c
     assert (bank["received"], bank["statement_closing_balance"], close["balanced"]) == (1_250_000, 101_250_000, True)
     other_day = (await recon.client.get(f"/schools/{SCHOOL}/close", params={"date": "2026-09-06"}, headers=h)).json()
     assert other_day["accounts"] == []
+
+
+async def test_concurrent_webhooks_of_a_school_share_transactions_without_paying_an_invoice_twice(recon):
+    # Month start: a school's webhooks arrive together and are placed in shared transactions (app/intake.py).
+    # Each must still see the ones placed before it: ten transfers for one invoice pay it once; the same
+    # webhook retried at the same moment is one credit; and the others' invoices are each paid once.
+    invoices = await recon.issue([400_000] * 6)
+    first, others = invoices[0], invoices[1:]
+    same_invoice = [recon.sepay(sepay_body(500 + i, 400_000, f"{first.reference} LAN {i}")) for i in range(10)]
+    retried = [recon.sepay(sepay_body(600, 400_000, f"{others[0].reference} T09")) for _ in range(5)]
+    each = [recon.sepay(sepay_body(700 + i, 400_000, f"{inv.reference} T09")) for i, inv in enumerate(others[1:])]
+    answers = await asyncio.gather(*same_invoice, *retried, *each)
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers if a.status_code != 200]
+    states = [a.json()["state"] for a in answers[:10]]
+    assert states.count("matched") == 1 and states.count("duplicate") == 9
+    assert len({a.json()["credit_id"] for a in answers[10:15]}) == 1
+    allocated = {
+        r["invoice_id"]: r["allocated"] for r in await recon.pool.fetch("SELECT invoice_id, allocated FROM invoices")
+    }
+    assert all(allocated[inv.invoice_id] == 400_000 for inv in invoices)
+    assert await recon.pool.fetchval("SELECT count(*) FROM credits") == 10 + 1 + 4
+    assert await _events(recon, "PaymentMatched") == 6

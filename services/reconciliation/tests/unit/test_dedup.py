@@ -60,3 +60,18 @@ def test_thousands_of_same_amount_credits_stay_fast():
     for n in range(20_000):
         index.add(KEY, known(f"MBVCB{n:010d}HOCPHI", ids={f"FT{n}"}))
     assert find(index, "MBVCB0000019999HOCPHI") is not None
+
+
+def test_a_day_of_memos_alike_at_the_start_finds_only_the_one_that_is_the_same_credit():
+    # Month start: a bank's memos share their first characters (MBVCB + a running number); the one stored
+    # credit that is this memo cut short (or that this memo cuts short) is found among thousands.
+    index = DedupIndex()
+    stored = [known(f"MBVCB2630{n:06d}HP3C4D6F7G9T112026CTTU1903") for n in range(3000)]
+    for k in stored:
+        index.add(KEY, k)
+    assert find(index, "MBVCB2630001234HP3C4D6F7G9T112026") is stored[1234]  # the bank cut the memo short
+    short = known("MBVCB2630009999HP3C4D", sources=("camt054",))
+    index.add(KEY, short)
+    assert find(index, "MBVCB2630009999HP3C4D6F7G9T112026CTTU1903", source="webhook_sepay") is short
+    assert find(index, "MBVCB2630012345HP3C4D6F7G9T112026CTTU1903") is None  # a transfer never stored
+    assert index._same_memo(KEY, "MBVCB2630001234HP3C4D6F7") == [stored[1234]]
