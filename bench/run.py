@@ -10,7 +10,7 @@ from pathlib import Path
 
 import devinfra as infra
 from bench import dashboard, e2e, issuance, matching, receipts
-from bench.common import machine, peak_rss_mib
+from bench.common import Measure, machine, peak_rss_mib
 from shared.logging import configure_logging
 
 OUT = Path(__file__).parent
@@ -43,10 +43,51 @@ async def main() -> int:
     (OUT / "results.md").write_text(
         f"# Benchmarks\n\nMachine: {result['machine']['cpu']}, "
         f"{result['machine']['cores']} cores, {result['machine']['memory_gib']} GiB.\n\n"
-        f"{table}\n"
+        f"{table}\n\n{_end_to_end_details(measures)}"
     )
     print(table)
     return 0
+
+
+def _end_to_end_details(measures: list[Measure]) -> str:
+    """The end-to-end rounds side by side: rate, latency, where the CPU went, memory of each service."""
+    e2e_ = next((m for m in measures if m.name.startswith("end to end")), None)
+    if e2e_ is None:
+        return ""
+    d = e2e_.details
+    rounds = [{k: v for k, v in d.items() if k in ROUND_KEYS}, *d.get("scale_out", [])]
+    out = [
+        "## End to end, by round",
+        "",
+        "| processes per service | credits | credits/s | webhooks/s | p50 ms | p99 ms | receipt p99 ms "
+        "| dashboard p99 ms | machine busy | CPU ms per credit |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rounds:
+        cpu = r["cpu"]
+        out.append(
+            f"| {r['workers_per_service']} | {r['credits']:,} | {r['credits_per_s']} | {r['webhooks_accepted_per_s']} "
+            f"| {r['p50_ms']:,} | {r['p99_ms']:,} | {r['receipt_p99_ms']:,} | {r['dashboard_p99_ms']:,} "
+            f"| {cpu['machine_busy_percent']}% | {cpu['cpu_ms_per_credit_total']} |"
+        )
+    out += ["", "CPU milliseconds per credit, by process (main round):", ""]
+    out += [f"- {k}: {v}" for k, v in d["cpu"]["cpu_ms_per_credit"].items()]
+    out += ["", "Peak resident memory, MiB, each process of each service (main round):", ""]
+    out += [f"- {k}: {', '.join(str(x) for x in v)}" for k, v in d["memory_peak_mib"].items()]
+    return "\n".join(out) + "\n"
+
+
+ROUND_KEYS = {
+    "workers_per_service",
+    "credits",
+    "credits_per_s",
+    "webhooks_accepted_per_s",
+    "p50_ms",
+    "p99_ms",
+    "receipt_p99_ms",
+    "dashboard_p99_ms",
+    "cpu",
+}
 
 
 if __name__ == "__main__":
