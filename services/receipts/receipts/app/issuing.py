@@ -225,24 +225,27 @@ async def on_payments(
     todo = list({p.payment_id: p for p in payments if p.payment_id not in issued}.values())
     schools = await book_store.schools(conn, list({p.school_id for p in todo}))
     invoices = await book_store.invoices(conn, list({uuid.UUID(p.invoice_id) for p in todo}))
-    alone = []
-    by_school: dict[str, list[tuple[PaymentMatched, asyncpg.Record]]] = {}
+    by_school: dict[str, list[PaymentMatched]] = {}
     for p in todo:
-        invoice = invoices.get(uuid.UUID(p.invoice_id))
-        if p.school_id in schools and invoice is not None:
-            by_school.setdefault(p.school_id, []).append((p, invoice))
+        by_school.setdefault(p.school_id, []).append(p)
+    # Schools in one order for every transaction: instances consuming other partitions lock the same
+    # schools' series rows, and two of them taking them in different orders would deadlock.
+    for school_id in sorted(by_school):
+        ready = [
+            (p, invoices[uuid.UUID(p.invoice_id)]) for p in by_school[school_id] if uuid.UUID(p.invoice_id) in invoices
+        ]
+        alone = [p for p in by_school[school_id] if uuid.UUID(p.invoice_id) not in invoices]
+        if school_id in schools and ready:
+            try:
+                async with conn.transaction():  # savepoint: a batch that must wait leaves nothing behind
+                    await issue_batch(conn, outbox, settings, schools[school_id], ready)
+                await pending_store.clear_many(conn, [p.payment_id for p, _ in ready])
+            except Waiting:
+                alone = by_school[school_id]
         else:
-            alone.append(p)
-    for school_id, items in by_school.items():
-        try:
-            async with conn.transaction():  # savepoint: a batch that must wait leaves nothing behind
-                await issue_batch(conn, outbox, settings, schools[school_id], items)
-        except Waiting:
-            alone += [p for p, _ in items]
-            continue
-        await pending_store.clear_many(conn, [p.payment_id for p, _ in items])
-    for p in alone:
-        await on_payment(conn, outbox, settings, p)
+            alone = by_school[school_id]
+        for p in alone:
+            await on_payment(conn, outbox, settings, p)
 
 
 async def on_payment(

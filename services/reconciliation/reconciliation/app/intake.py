@@ -19,7 +19,7 @@ import asyncpg
 from reconciliation.app.ingest import Outcome, ingest
 from reconciliation.domain.credits import BankCredit
 from shared.events.outbox import Outbox
-from shared.logging import get_logger
+from shared.logging import clear_context, get_logger
 
 log = get_logger(__name__)
 
@@ -43,6 +43,8 @@ class Intake:
         return await asyncio.shield(future)
 
     async def _drain(self, school_id: str) -> None:
+        # The task was started inside one request: its correlation id is not the batch's (one per credit).
+        clear_context()
         batch: list[tuple[BankCredit, asyncio.Future[Outcome]]] = []
         try:
             while queue := self._queues.get(school_id):
