@@ -33,7 +33,10 @@ RETRIES = 3
 async def apply_once(
     conn: asyncpg.Connection, consumer: str, record: ConsumerRecord[Any, Any], event: Event, handlers: Handlers
 ) -> bool:
-    """Record the event in the inbox and apply it, inside the caller's transaction. False if seen before."""
+    """Record the event in the inbox and apply it, inside the caller's transaction. False if seen before.
+    A type skipped on purpose is acknowledged without an inbox row (see `apply_batch`)."""
+    if handlers.skips(event.event_type):
+        return True
     known = handlers.knows(event.event_type)
     inserted = await conn.fetchval(
         "INSERT INTO inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset, handled) "
@@ -61,25 +64,36 @@ async def apply_batch(
     handlers: Handlers,
 ) -> list[bool]:
     """`apply_once` for a whole batch: one inbox query, then the handlers in order. Returns which were new
-    (an event id twice in the batch, a re-publication, is new only the first time)."""
-    inserted = {
-        r["event_id"]
-        for r in await conn.fetch(
-            "INSERT INTO inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset, handled) "
-            "SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::bool[]) "
-            "ON CONFLICT DO NOTHING RETURNING event_id",
-            consumer,
-            [e.event_id for _, e in items],
-            [e.event_type for _, e in items],
-            [r.topic for r, _ in items],
-            [r.partition for r, _ in items],
-            [r.offset for r, _ in items],
-            [handlers.knows(e.event_type) for _, e in items],
-        )
-    }
+    (an event id twice in the batch, a re-publication, is new only the first time).
+
+    Types skipped on purpose are acknowledged without an inbox row: there is nothing to apply twice, and at
+    month start they are most of a consumer's traffic (CreditReceived beside every PaymentMatched)."""
+    recorded = [(r, e) for r, e in items if not handlers.skips(e.event_type)]
+    inserted = (
+        {
+            r["event_id"]
+            for r in await conn.fetch(
+                "INSERT INTO inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset, handled) "
+                "SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::bool[]) "
+                "ON CONFLICT DO NOTHING RETURNING event_id",
+                consumer,
+                [e.event_id for _, e in recorded],
+                [e.event_type for _, e in recorded],
+                [r.topic for r, _ in recorded],
+                [r.partition for r, _ in recorded],
+                [r.offset for r, _ in recorded],
+                [handlers.knows(e.event_type) for _, e in recorded],
+            )
+        }
+        if recorded
+        else set()
+    )
     new: list[bool] = []
     run: list[Event] = []
     for _, event in items:
+        if handlers.skips(event.event_type):
+            new.append(True)
+            continue
         fresh = event.event_id in inserted
         inserted.discard(event.event_id)
         new.append(fresh)

@@ -98,6 +98,9 @@ class Handlers:
     def handler_for(self, event_type: str) -> Apply | None:
         return self._apply.get(event_type)
 
+    def skips(self, event_type: str) -> bool:
+        return event_type in self._skipped
+
     def knows(self, event_type: str) -> bool:
         return event_type in self._apply or event_type in self._skipped
 
