@@ -123,11 +123,7 @@ def cpu_snapshot(procs: dict[str, subprocess.Popen[bytes]]) -> dict[str, float]:
 
 def _tree_rss_peak_mib(pid: int) -> list[float]:
     """Peak resident memory of a service's process and of each of its children (HTTP workers, signers)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    out = [_rss_peak_mib(pid)]
-    for child in children:
-        out += _tree_rss_peak_mib(int(child))
-    return out
+    return [_rss_peak_mib(p) for p in _tree_pids(pid)]
 
 
 async def _count(pg: str, cfg: DemoConfig, service: str, sql: str) -> int:

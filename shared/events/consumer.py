@@ -30,40 +30,14 @@ log = get_logger(__name__)
 RETRIES = 3
 
 
-async def apply_once(
-    conn: asyncpg.Connection, consumer: str, record: ConsumerRecord[Any, Any], event: Event, handlers: Handlers
-) -> bool:
-    """Record the event in the inbox and apply it, inside the caller's transaction. False if seen before.
-    A type skipped on purpose is acknowledged without an inbox row (see `apply_batch`)."""
-    if handlers.skips(event.event_type):
-        return True
-    known = handlers.knows(event.event_type)
-    inserted = await conn.fetchval(
-        "INSERT INTO inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset, handled) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING true",
-        consumer,
-        event.event_id,
-        event.event_type,
-        record.topic,
-        record.partition,
-        record.offset,
-        known,
-    )
-    if not inserted:
-        return False
-    apply = handlers.handler_for(event.event_type)
-    if apply is not None:
-        await apply(conn, event)
-    return True
-
-
 async def apply_batch(
     conn: asyncpg.Connection,
     consumer: str,
     items: list[tuple[ConsumerRecord[Any, Any], Event]],
     handlers: Handlers,
 ) -> list[bool]:
-    """`apply_once` for a whole batch: one inbox query, then the handlers in order. Returns which were new
+    """Record a batch's events in the inbox with one query and apply the new ones, in order, inside the
+    caller's transaction (a batch of one when retrying alone). Returns which were new
     (an event id twice in the batch, a re-publication, is new only the first time).
 
     Types skipped on purpose are acknowledged without an inbox row: there is nothing to apply twice, and at
@@ -189,13 +163,6 @@ class EventConsumer:
         for record, event in parsed:
             await self._apply_alone(record, event)
 
-    async def _apply_one(self, conn: asyncpg.Connection, record: ConsumerRecord[Any, Any], event: Event) -> bool:
-        bind_correlation_id(event.envelope.correlation_id or None)
-        try:
-            return await apply_once(conn, self.name, record, event, self._handlers)
-        finally:
-            clear_context()
-
     def _count(self, events: list[Event], outcomes: list[bool]) -> None:
         """After the commit: what was applied, what was seen before, what nobody here knows."""
         for event, new in zip(events, outcomes, strict=True):
@@ -211,8 +178,8 @@ class EventConsumer:
         for attempt in range(1, RETRIES + 1):
             try:
                 async with self._pool.acquire() as conn, conn.transaction():
-                    outcome = await self._apply_one(conn, record, event)
-                self._count([event], [outcome])
+                    outcomes = await apply_batch(conn, self.name, [(record, event)], self._handlers)
+                self._count([event], outcomes)
                 return
             except Exception as exc:
                 if attempt == RETRIES:

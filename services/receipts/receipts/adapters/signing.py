@@ -134,8 +134,3 @@ class Signer:
             *(loop.run_in_executor(self._executor(), sign_each, pair, part, signing_time) for part in parts)
         )
         return [s for part in done for s in part]
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None

@@ -149,7 +149,8 @@ async def issue_batch(
         _content(payment, school, invoice, series, first + n, issued_at, replaces)
         for n, (payment, invoice) in enumerate(items)
     ]
-    signed = await signer_for(settings).sign(signing.key_pair(xml_key, compact_key), contents, issued_at)
+    pair = signing.key_pair(xml_key, compact_key)  # the key ids once, not once per receipt
+    signed = await signer_for(settings).sign(pair, contents, issued_at)
     receipts = [
         receipts_store.NewReceipt(
             receipt_id=uuid.uuid4(),
@@ -163,8 +164,8 @@ async def issue_batch(
             issued_at=issued_at,
             xml=sig.xml,
             compact=sig.compact,
-            xml_kid=xml_key.kid,
-            compact_kid=compact_key.kid,
+            xml_kid=pair.xml_kid,
+            compact_kid=pair.compact_kid,
             replaces=replaces["receipt_id"] if replaces is not None else None,
         )
         for (payment, _), content, sig in zip(items, contents, signed, strict=True)
@@ -231,9 +232,7 @@ async def on_payments(
     # Schools in one order for every transaction: instances consuming other partitions lock the same
     # schools' series rows, and two of them taking them in different orders would deadlock.
     for school_id in sorted(by_school):
-        ready = [
-            (p, invoices[uuid.UUID(p.invoice_id)]) for p in by_school[school_id] if uuid.UUID(p.invoice_id) in invoices
-        ]
+        ready = [(p, invoices[i]) for p in by_school[school_id] if (i := uuid.UUID(p.invoice_id)) in invoices]
         alone = [p for p in by_school[school_id] if uuid.UUID(p.invoice_id) not in invoices]
         if school_id in schools and ready:
             try:

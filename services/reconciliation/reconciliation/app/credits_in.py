@@ -34,7 +34,11 @@ _UNKNOWN_SECRET = secrets.token_hex(32)
 
 
 async def school_account(db: Executor, school_id: str) -> str:
-    account = await schools_store.account_of(db, school_id)
+    return _known(school_id, await schools_store.account_of(db, school_id))
+
+
+def _known(school_id: str, account: str | None) -> str:
+    """The school's account; a school whose registration has not arrived yet is a conflict to retry."""
     if account is None:
         raise Conflict(f"school {school_id} is not known to reconciliation yet (retry shortly)")
     return account
@@ -73,7 +77,7 @@ async def receive_webhook(pool: asyncpg.Pool, outbox: Outbox, sealer: Sealer, ca
     target = await webhooks_store.target(pool, call.school_id, call.provider)
     scheme, secret = (
         (target["scheme"], sealer.open(target["secret"]))
-        if target and target["scheme"]
+        if target["scheme"]
         else (provider.scheme_for_unknown(call.headers), _UNKNOWN_SECRET)
     )
     try:
@@ -86,9 +90,7 @@ async def receive_webhook(pool: asyncpg.Pool, outbox: Outbox, sealer: Sealer, ca
         raise Invalid(f"{call.provider} webhook: {exc}") from exc
     if credit is None:
         return {"success": True, "ignored": "not a credit"}
-    if target is None or target["account_number"] is None:
-        raise Conflict(f"school {call.school_id} is not known to reconciliation yet (retry shortly)")
-    if credit.account_number != target["account_number"]:
+    if credit.account_number != _known(call.school_id, target["account_number"]):
         raise Invalid(f"credit to account {credit.account_number}, not school {call.school_id}'s account")
     outcome = await intake_for(pool, outbox).submit(call.school_id, credit)
     return {"success": True, **outcome.as_dict()}

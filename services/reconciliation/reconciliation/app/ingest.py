@@ -48,8 +48,7 @@ def _key(c: BankCredit) -> Key:
     return (c.account_number, c.amount, c.value_date)
 
 
-def _probe(c: BankCredit) -> credits_store.Probe:
-    reading = read_memo(c.memo)
+def _probe(c: BankCredit, reading: MemoReading) -> credits_store.Probe:
     compact = reading.compact
     return credits_store.Probe(
         key=_key(c),
@@ -76,15 +75,22 @@ async def ingest_in(
 ) -> list[Outcome]:
     """`ingest` inside the caller's transaction (a statement upload records its file in the same one)."""
     await schools_store.lock(conn, school_id)
+    readings = [read_memo(c.memo) for c in credits]  # once per credit: dedup, book and matching use it
     index = (
         await credits_store.load_dedup_index(conn, list({_key(c) for c in credits}))
         if bulk
-        else await credits_store.load_dedup_candidates(conn, [_probe(c) for c in credits])
+        else await credits_store.load_dedup_candidates(
+            conn, [_probe(c, r) for c, r in zip(credits, readings, strict=True)]
+        )
     )
     # One book for all: a statement's is the school's; a few webhooks' is what their memos point to.
-    book = await book_store.load_school_book(conn, school_id) if bulk else await _book_for(conn, school_id, credits)
+    book = (
+        await book_store.load_school_book(conn, school_id)
+        if bulk
+        else await _book_for(conn, school_id, credits, readings)
+    )
     writer = Writer(school_id, outbox)
-    outcomes = [_one(writer, index, book, c) for c in credits]
+    outcomes = [_one(writer, index, book, c, r) for c, r in zip(credits, readings, strict=True)]
     await writer.flush(conn)
     log.info(
         "reconciliation.credits.ingested", school_id=school_id, received=len(credits), new=sum(o.new for o in outcomes)
@@ -92,8 +98,9 @@ async def ingest_in(
     return outcomes
 
 
-async def _book_for(conn: asyncpg.Connection, school_id: str, credits: list[BankCredit]) -> Book:
-    readings = [read_memo(c.memo) for c in credits]
+async def _book_for(
+    conn: asyncpg.Connection, school_id: str, credits: list[BankCredit], readings: list[MemoReading]
+) -> Book:
     return await book_store.load_book_for_many(
         conn,
         school_id,
@@ -104,9 +111,8 @@ async def _book_for(conn: asyncpg.Connection, school_id: str, credits: list[Bank
     )
 
 
-def _one(writer: Writer, index: DedupIndex, book: Book, c: BankCredit) -> Outcome:
+def _one(writer: Writer, index: DedupIndex, book: Book, c: BankCredit, reading: MemoReading) -> Outcome:
     ids = _identifiers(c)
-    reading = read_memo(c.memo)
     memo_c = reading.compact
     refs = frozenset(reading.references)
     known = index.find(_key(c), identifiers=set(ids), memo_compact=memo_c, memo_refs=refs, source_kind=c.source_kind)

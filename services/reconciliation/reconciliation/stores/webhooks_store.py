@@ -25,13 +25,15 @@ async def configured(db: Executor, school_id: str) -> list[asyncpg.Record]:
     )
 
 
-async def target(db: Executor, school_id: str, provider: str) -> asyncpg.Record | None:
-    """What a webhook call needs, in one query: how the school's aggregator signs (scheme, secret; NULL when
-    not configured) and the school's account (NULL when the school is not known yet). None: neither."""
-    return await db.fetchrow(
+async def target(db: Executor, school_id: str, provider: str) -> asyncpg.Record:
+    """What a webhook call needs, in one query, always one row: how the school's aggregator signs (scheme,
+    secret; NULL when not configured) and the school's account (NULL when the school is not known yet)."""
+    row = await db.fetchrow(
         "SELECT c.scheme, c.secret, s.account_number FROM (SELECT $1::text AS school_id) q "
         "LEFT JOIN webhook_configs c ON c.school_id = q.school_id AND c.provider = $2 "
         "LEFT JOIN schools s ON s.school_id = q.school_id",
         school_id,
         provider,
     )
+    assert row is not None  # a LEFT JOIN from one row
+    return row
