@@ -69,7 +69,7 @@ def read_pid(path: Path) -> int | None:
 
 
 def terminate(pid: int, *, timeout: float = 30.0) -> None:
-    """SIGTERM, wait, then SIGKILL."""
+    """SIGTERM, wait, then SIGKILL and wait until it is gone: its ports are free when this returns."""
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -84,3 +84,8 @@ def terminate(pid: int, *, timeout: float = 30.0) -> None:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         return
+    # SIGKILL is delivered, not done: until the process is gone its listening sockets stay open (a broker
+    # restarted right after saw its own controller port taken: the chaos test's failure).
+    deadline = time.monotonic() + 10
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
