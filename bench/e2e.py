@@ -27,12 +27,12 @@ import httpx
 import devinfra as infra
 from bench.common import Measure
 from shared.auth import mint_token
-from shared.db import drop_database, with_database
+from shared.db import with_database
 from shared.events.envelope import unwrap
 from shared.events.kafka import ensure_topics, make_producer
 from shared.formatting import VN
 from shared.settings import DEV_JWT_SECRET
-from simulator.demo import SERVICES, DemoConfig, _ready, _reset, _start
+from simulator.demo import SERVICES, DemoConfig, _ready, _reset, _start, forget
 from simulator.people import pupil, roster_csv
 
 SCHOOLS, PUPILS = int(os.environ.get("BENCH_E2E_SCHOOLS", 40)), 2500
@@ -208,8 +208,7 @@ async def run(server_dsn: str, credits: int = CREDITS, concurrency: int = 128) -
         intake = await _intake_alone(cfg, endpoints, topic_prefix, logs, targets[:INTAKE_CREDITS], concurrency)
     finally:
         _stop_all(procs)
-        for service_name in SERVICES:
-            await drop_database(endpoints.pg_dsn, cfg.database(service_name))
+        await forget(cfg, endpoints.pg_dsn, endpoints.kafka_bootstrap)
     main, scaled = rounds[0].figures(), [r.figures() for r in rounds[1:]]
     details = main | seed | {"concurrency": concurrency, "physical_limit": limit, "scale_out": scaled}
     return [

@@ -60,6 +60,7 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 delete.topic.enable=true
+file.delete.delay.ms=1000
 log.retention.hours=-1
 """
 

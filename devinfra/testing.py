@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import re
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -24,10 +25,13 @@ from fastapi import FastAPI
 
 import devinfra as infra
 from shared.db import apply_migrations, create_pool, drop_database, ensure_database, migration_dirs, with_database
-from shared.events.kafka import ensure_topics
+from shared.events.kafka import delete_topics, ensure_topics
 from shared.events.topics import all_topics
 from shared.logging import configure_logging
 from shared.settings import InfraSettings
+
+# The names the suite's tests give their topics: a test's prefix, a demo or chaos run under test.
+SUITE_TOPIC = re.compile(r"(t[0-9a-f]{10}|e2e[0-9a-f]{6}-[0-9]+|chaos[0-9a-f]{6}-[0-9]+)\.")
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,12 @@ def infra_endpoints() -> Iterator[Infra]:
     configure_logging("WARNING", json=True)
     settings = InfraSettings()
     endpoints = infra.up(settings)
+    # What an interrupted earlier session left behind (its teardown never ran).
+    loop = asyncio.new_event_loop()  # not asyncio.run: it would unset the loop the async tests are given
+    try:
+        loop.run_until_complete(delete_topics(endpoints.kafka_bootstrap, SUITE_TOPIC.match))
+    finally:
+        loop.close()
     try:
         yield Infra(endpoints.pg_dsn, endpoints.kafka_bootstrap)
     finally:
@@ -96,11 +106,13 @@ async def shared_db(make_database: MakeDatabase) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest_asyncio.fixture
-async def topic_prefix(infra_endpoints: Infra) -> str:
-    """A unique prefix for this test's topics, with the suite's topics created under it."""
+async def topic_prefix(infra_endpoints: Infra) -> AsyncIterator[str]:
+    """A unique prefix for this test's topics, with the suite's topics created under it (deleted after the test:
+    a broker left with every run's partitions took minutes to start, longer than the suite waits for it)."""
     prefix = f"t{uuid.uuid4().hex[:10]}."
     await ensure_topics(infra_endpoints.kafka, all_topics(prefix), partitions=3)
-    return prefix
+    yield prefix
+    await delete_topics(infra_endpoints.kafka, lambda topic: topic.startswith(prefix))
 
 
 def free_port() -> int:

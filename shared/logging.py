@@ -12,7 +12,7 @@ import re
 import sys
 import uuid
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
 
@@ -65,6 +65,17 @@ def _redacting_record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
     return record
 
 
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is at the time of the write, not the stream it was when logging was configured
+    (a test runner swaps and closes its capture streams; a closed one must not turn a log line into a crash)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     global _configured
     numeric = logging.getLevelName(level.upper())
@@ -82,11 +93,11 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=cast(TextIO, _CurrentStderr())),
         cache_logger_on_first_use=True,
     )
     # Libraries (aiokafka, uvicorn) log through the standard library; keep them quiet and on stderr.
-    logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr)
+    logging.basicConfig(level=max(numeric, logging.WARNING), stream=_CurrentStderr())
     logging.setLogRecordFactory(_redacting_record_factory)
     _configured = True
 

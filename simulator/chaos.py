@@ -40,7 +40,7 @@ import asyncpg
 import httpx
 
 import devinfra as infra
-from shared.db import drop_database, with_database
+from shared.db import with_database
 from shared.formatting import VN
 from shared.settings import DEV_JWT_SECRET
 from simulator import demo, district
@@ -406,10 +406,8 @@ async def run(*, short: bool, control: InfraControl, port_base: int = 8200, pref
         services.stop_all()
 
 
-async def cleanup(pg: str, prefix: str = "chaos") -> None:
-    cfg = demo.DemoConfig(prefix=prefix)
-    for service in demo.SERVICES:
-        await drop_database(pg, cfg.database(service))
+async def cleanup(pg: str, kafka: str, prefix: str = "chaos") -> None:
+    await demo.forget(demo.DemoConfig(prefix=prefix), pg, kafka)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -426,7 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     broken = check(report)
     print("chaos: invariants " + ("HOLD" if not broken else f"BROKEN: {', '.join(broken)}"), flush=True)
     if os.environ.get("CHAOS_KEEP") != "1":
-        asyncio.run(cleanup(infra.up().pg_dsn))
+        endpoints = infra.up()
+        asyncio.run(cleanup(endpoints.pg_dsn, endpoints.kafka_bootstrap))
     return 0 if not broken else 1
 
 

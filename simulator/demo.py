@@ -16,11 +16,10 @@ from typing import Any
 
 import asyncpg
 import httpx
-from aiokafka.admin import AIOKafkaAdminClient
 
 import devinfra as infra
 from shared.db import drop_database, with_database
-from shared.events.kafka import ensure_topics
+from shared.events.kafka import delete_topics, ensure_topics
 from shared.events.topics import all_topics
 from shared.formatting import VN
 from shared.settings import DEV_JWT_SECRET
@@ -54,19 +53,17 @@ def say(text: str) -> None:
 
 async def _reset(cfg: DemoConfig, pg_dsn: str, kafka: str) -> str:
     """A fresh district each run: empty databases, and topics of its own (earlier runs' are deleted)."""
-    for service in SERVICES:
-        await drop_database(pg_dsn, cfg.database(service))
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
-    await admin.start()
-    try:
-        old = [t for t in await admin.list_topics() if t.startswith(cfg.prefix)]
-        if old:
-            await admin.delete_topics(old)
-    finally:
-        await admin.close()
+    await forget(cfg, pg_dsn, kafka)
     topic_prefix = f"{cfg.prefix}-{int(time.time())}."
     await ensure_topics(kafka, all_topics(topic_prefix), partitions=6)
     return topic_prefix
+
+
+async def forget(cfg: DemoConfig, pg_dsn: str, kafka: str) -> None:
+    """Drop the run's databases and delete its topics (a test's or a benchmark's run leaves nothing behind)."""
+    for service in SERVICES:
+        await drop_database(pg_dsn, cfg.database(service))
+    await delete_topics(kafka, lambda topic: topic.startswith(f"{cfg.prefix}-"))
 
 
 def _start(

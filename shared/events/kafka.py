@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -65,3 +66,17 @@ async def ensure_topics(bootstrap: str, names: list[str], *, partitions: int = 6
             await asyncio.sleep(0.5)
         finally:
             await admin.close()
+
+
+async def delete_topics(bootstrap: str, doomed: Callable[[str], bool]) -> list[str]:
+    """Delete the topics whose name `doomed` accepts (a demo run's or a test's own); returns their names."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="tuition-admin")
+    await admin.start()
+    try:
+        names = [t for t in await admin.list_topics() if doomed(t)]
+        if names:
+            await admin.delete_topics(names)
+            log.info("kafka.topics.deleted", count=len(names))
+        return names
+    finally:
+        await admin.close()

@@ -24,4 +24,4 @@ async def test_payments_under_faults_are_neither_lost_nor_doubled(infra_endpoint
         assert report["webhook deliveries (duplicates included)"] > report["bank credits sent / held"][0]
         assert sum(f.startswith("SIGKILL") for f in report["faults injected"]) >= 4
     finally:
-        await chaos.cleanup(infra_endpoints.pg_dsn, prefix)
+        await chaos.cleanup(infra_endpoints.pg_dsn, infra_endpoints.kafka, prefix)

@@ -9,9 +9,9 @@ import asyncpg
 import httpx
 import pytest
 
-from shared.db import drop_database, with_database
+from shared.db import with_database
 from shared.settings import DEV_JWT_SECRET
-from simulator import district
+from simulator import demo, district
 from simulator.demo import SERVICES, DemoConfig, run
 
 pytestmark = pytest.mark.integration
@@ -57,8 +57,7 @@ async def test_a_district_day_ends_with_every_school_collecting_and_every_figure
             await recon.close()
             await receipts.close()
     finally:
-        for service in SERVICES:
-            await drop_database(infra_endpoints.pg_dsn, cfg.database(service))
+        await demo.forget(cfg, infra_endpoints.pg_dsn, infra_endpoints.kafka)
 
 
 async def test_a_second_demo_run_starts_clean_and_every_school_checks_consistent(infra_endpoints):
@@ -67,8 +66,6 @@ async def test_a_second_demo_run_starts_clean_and_every_school_checks_consistent
     # services stop, the reporting service recomputes each school from its events and compares with the
     # dashboard (hooked in where the demo reads the district's figures).
     cfg = DemoConfig(prefix=f"e2e{uuid.uuid4().hex[:6]}", port_base=_free_base(), rate=300.0, share=0.3, wait=False)
-    from simulator import demo
-
     checks: list[dict] = []
     dead: list[int] = []
     original = demo.district_figures
@@ -93,8 +90,7 @@ async def test_a_second_demo_run_starts_clean_and_every_school_checks_consistent
         await run(cfg)
     finally:
         demo.district_figures = original
-        for service in SERVICES:
-            await drop_database(infra_endpoints.pg_dsn, cfg.database(service))
+        await demo.forget(cfg, infra_endpoints.pg_dsn, infra_endpoints.kafka)
     assert dead == [0, 0, 0, 0]
     assert len(checks) == len(district.SCHOOLS)
     assert all(c["consistent"] and c["events"] > 0 for c in checks), [c for c in checks if not c["consistent"]]
