@@ -7,6 +7,7 @@ Nothing else in the code base reads `os.environ`.
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
@@ -116,6 +117,19 @@ class ServiceSettings(InfraSettings):
 
     def sealer(self) -> Sealer:
         return sealer_for(self.data_key.get_secret_value())
+
+    def check_public_urls(self, **urls: str) -> None:
+        """In production, addresses that go out to parents and browsers (links, the verification URL printed on
+        every receipt) must be their real https address: a loopback default would print 127.0.0.1 on receipts."""
+        if self.environment != "production":
+            return
+        for name, url in urls.items():
+            parts = urllib.parse.urlsplit(url)
+            if parts.scheme != "https" or not parts.hostname or is_loopback(parts.hostname):
+                raise ValueError(
+                    f"{self._prefix()}{name.upper()} is {url!r}: in production it must be the https address "
+                    "parents and staff reach (not loopback)"
+                )
 
     def check_listening_on(self, host: str) -> None:
         """The development secrets are public: anyone could mint a token with them. A service that holds one

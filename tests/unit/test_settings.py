@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from pydantic import ValidationError
 
@@ -12,12 +14,60 @@ def test_production_refuses_the_development_secret(monkeypatch):
         InvoicingSettings()
 
 
-def test_production_starts_with_real_secrets(monkeypatch):
+def _production_invoicing(monkeypatch):
     monkeypatch.setenv("TUITION_ENV", "production")
     monkeypatch.setenv("TUITION_JWT_SECRET", "x" * 48)
     monkeypatch.setenv("INVOICING_PSEUDONYM_SECRET", "p" * 48)
     monkeypatch.setenv("INVOICING_DATA_KEY", "d" * 48)
+    monkeypatch.setenv("INVOICING_PUBLIC_URL", "https://hocphi.caugiay.edu.vn")
+    monkeypatch.setenv("INVOICING_RECONCILIATION_URL", "https://hocphi.caugiay.edu.vn/doisoat")
+    monkeypatch.setenv("INVOICING_RECEIPTS_URL", "https://bienlai.caugiay.edu.vn")
+
+
+def test_production_starts_with_real_secrets(monkeypatch):
+    _production_invoicing(monkeypatch)
     assert InvoicingSettings().jwt_secret.get_secret_value() == "x" * 48
+
+
+@pytest.mark.parametrize(
+    ("variable", "url"),
+    [
+        ("INVOICING_PUBLIC_URL", "http://127.0.0.1:8101"),
+        ("INVOICING_PUBLIC_URL", "https://localhost"),
+        ("INVOICING_RECEIPTS_URL", "https://[::1]:8103"),
+        ("INVOICING_RECONCILIATION_URL", "http://hocphi.caugiay.edu.vn"),
+    ],
+)
+def test_production_refuses_public_addresses_parents_cannot_reach(monkeypatch, variable, url):
+    _production_invoicing(monkeypatch)
+    monkeypatch.setenv(variable, url)
+    with pytest.raises(ValidationError, match=re.escape(f"{variable} is '{url}'")):
+        InvoicingSettings()
+
+
+def test_production_receipts_need_a_public_address_and_a_trust_bundle(monkeypatch, tmp_path):
+    from receipts.adapters.certificates import cert_pem, issue_school_key, new_ca
+    from receipts.settings import ReceiptsSettings
+
+    monkeypatch.setenv("TUITION_ENV", "production")
+    monkeypatch.setenv("TUITION_JWT_SECRET", "x" * 48)
+    monkeypatch.setenv("RECEIPTS_KEY_SECRET", "k" * 48)
+    with pytest.raises(ValidationError, match="RECEIPTS_PUBLIC_URL is 'http://127.0.0.1:8103'"):
+        ReceiptsSettings()
+    monkeypatch.setenv("RECEIPTS_PUBLIC_URL", "https://bienlai.caugiay.edu.vn")
+    with pytest.raises(ValidationError, match="RECEIPTS_TRUST_BUNDLE must be set in production"):
+        ReceiptsSettings()
+    ca = new_ca("Root")
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text(cert_pem(issue_school_key(ca, school_id="S", school_name="S", kind="compact").cert))
+    monkeypatch.setenv("RECEIPTS_TRUST_BUNDLE", str(bundle))
+    with pytest.raises(ValidationError, match="holds certificates that are not CAs"):
+        ReceiptsSettings()
+    bundle.write_text("not a certificate")
+    with pytest.raises(ValidationError, match="holds no readable PEM certificate"):
+        ReceiptsSettings()
+    bundle.write_text(cert_pem(ca.cert))
+    assert ReceiptsSettings().trust_bundle == bundle
 
 
 def test_production_refuses_the_development_pseudonym_secret(monkeypatch):

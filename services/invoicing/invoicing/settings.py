@@ -37,4 +37,7 @@ class InvoicingSettings(ServiceSettings):
     def _refuse_dev_pseudonym_secret_in_production(self) -> InvoicingSettings:
         if self.environment == "production" and self.pseudonym_secret.get_secret_value() == DEV_PSEUDONYM_SECRET:
             raise ValueError("INVOICING_PSEUDONYM_SECRET must be set in production")
+        self.check_public_urls(
+            public_url=self.public_url, reconciliation_url=self.reconciliation_url, receipts_url=self.receipts_url
+        )
         return self

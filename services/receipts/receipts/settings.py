@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from receipts.adapters import trust
 from shared.settings import ServiceSettings
 
 DEV_KEY_SECRET = "dev-only-receipt-key-secret-0123456789"  # noqa: S105
@@ -27,6 +30,10 @@ class ReceiptsSettings(ServiceSettings):
     # Worker processes that sign receipts (XML-DSig, compact QR) beside the service: 0 signs in one thread.
     # Signing is the service's CPU work; set it to the cores the service may use.
     signing_processes: int = Field(default=0, ge=0, le=32)
+    # The certification authorities this deployment trusts (PEM: the national root, the licensed providers'
+    # CAs). Imported school certificates must chain to one; `/keys` publishes them as trust anchors. Required
+    # in production; in development the local CA is trusted as well (while provisioning is on).
+    trust_bundle: Path | None = None
 
     def development_secrets(self) -> list[str]:
         dev = super().development_secrets()
@@ -40,4 +47,15 @@ class ReceiptsSettings(ServiceSettings):
     def _refuse_dev_key_secret_in_production(self) -> ReceiptsSettings:
         if self.environment == "production" and self.key_secret.get_secret_value() == DEV_KEY_SECRET:
             raise ValueError("RECEIPTS_KEY_SECRET must be set in production")
+        self.check_public_urls(public_url=self.public_url)
+        if self.environment == "production" and self.trust_bundle is None:
+            raise ValueError(
+                "RECEIPTS_TRUST_BUNDLE must be set in production: the PEM file of the certification authorities "
+                "that issue the schools' signing certificates"
+            )
+        if self.trust_bundle is not None:
+            try:
+                trust.load_bundle(self.trust_bundle)
+            except trust.BundleError as exc:
+                raise ValueError(f"RECEIPTS_TRUST_BUNDLE: {exc}") from exc
         return self

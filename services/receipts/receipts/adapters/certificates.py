@@ -154,8 +154,19 @@ def cert_pem(cert: x509.Certificate) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def jwk(cert: x509.Certificate, *, school_id: str, status: str) -> dict[str, object]:
-    """A JWK of a school's public key, with its certificate (x5c) for offline checks."""
+def chain_pem(certs: tuple[x509.Certificate, ...]) -> str:
+    return "".join(cert_pem(c) for c in certs)
+
+
+def intermediates(material: KeyMaterial) -> tuple[x509.Certificate, ...]:
+    """The chain's certificates between the school's and a root (roots are trusted by configuration)."""
+    return tuple(c for c in material.chain if c.issuer != c.subject and c != material.cert)
+
+
+def jwk(
+    cert: x509.Certificate, *, school_id: str, status: str, chain: tuple[x509.Certificate, ...] = ()
+) -> dict[str, object]:
+    """A JWK of a school's public key, with its certificate and intermediates (x5c) for offline checks."""
     import base64
 
     def b64(n: int, size: int) -> str:
@@ -167,7 +178,7 @@ def jwk(cert: x509.Certificate, *, school_id: str, status: str) -> dict[str, obj
         "school_id": school_id,
         "status": status,
         "use": "sig",
-        "x5c": [base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()],
+        "x5c": [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in (cert, *chain)],
         "x5t#S256": base64.urlsafe_b64encode(hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).digest())
         .decode()
         .rstrip("="),

@@ -55,7 +55,7 @@ def sign(root: etree._Element, material: KeyMaterial, signing_time: datetime) ->
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
-def verify(document: bytes, *, trusted_ca: list[x509.Certificate]) -> tuple[etree._Element, x509.Certificate]:
+def verify(document: bytes) -> tuple[etree._Element, x509.Certificate]:
     """Check the signature and both references; return the signed data element and the signer's certificate.
 
     Only what the signature covers is returned, so nothing unsigned can be read as signed.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from receipts.adapters import certificates as k
+from receipts.adapters import trust
+from receipts.settings import ReceiptsSettings
 from receipts.stores import book_store, keys_store
 from shared.db import Executor
 from shared.errors import NotFound
@@ -49,6 +52,7 @@ async def _store(conn: asyncpg.Connection, school_id: str, kind: str, material: 
         kind=kind,
         key_p12=k.to_p12(material, secret),
         cert_pem=k.cert_pem(material.cert),
+        chain_pem=k.chain_pem(k.intermediates(material)),
         not_before=material.cert.not_valid_before_utc,
         not_after=material.cert.not_valid_after_utc,
     )
@@ -77,11 +81,21 @@ async def provision(
         )
 
 
-async def import_p12(conn: asyncpg.Connection, school_id: str, data: bytes, password: str, secret: str) -> str:
+async def anchors(db: Executor, settings: ReceiptsSettings) -> list[x509.Certificate]:
+    """The authorities this deployment trusts: the configured bundle, and the local CA while it provisions."""
+    trusted = list(trust.load_bundle(settings.trust_bundle)) if settings.trust_bundle else []
+    if settings.provisions:
+        trusted += [x509.load_pem_x509_certificate(pem.encode()) for pem in await keys_store.ca_certificates(db)]
+    return trusted
+
+
+def _open_trusted(data: bytes, password: str, trusted: list[x509.Certificate]) -> k.KeyMaterial:
+    """The PKCS#12's key and certificate, if the certificate chains to a trusted authority and is valid now."""
     material = k.from_p12(data, password)
-    # An RSA certificate signs the XML (the tax authority's layout); an EC one signs the compact QR.
-    kind = "xml" if isinstance(material.key, rsa.RSAPrivateKey) else "compact"
-    return await _store(conn, school_id, kind, material, secret)
+    problem = trust.problem(material.cert, k.intermediates(material), trusted, datetime.now(UTC))
+    if problem is not None:
+        raise k.CertificateError(f"the certificate cannot sign receipts here: {problem}")
+    return material
 
 
 async def active(conn: asyncpg.Connection, school_id: str, kind: str, secret: str) -> k.KeyMaterial | None:
@@ -103,22 +117,28 @@ async def certificate(db: Executor, kid: str) -> str:
     return pem
 
 
-async def published(db: Executor) -> dict[str, Any]:
-    """The public key list: every school key ever used (active, retired, revoked) and the CA certificates."""
+async def published(db: Executor, settings: ReceiptsSettings) -> dict[str, Any]:
+    """The public key list: every school key ever used (active, retired, revoked), each with its intermediates,
+    and the authorities this deployment trusts."""
     keys_ = []
     for r in await keys_store.every_key(db):
         cert = x509.load_pem_x509_certificate(r["cert_pem"].encode())
-        entry = k.jwk(cert, school_id=r["school_id"], status=r["status"]) | {"kind": r["kind"]}
+        chain = tuple(x509.load_pem_x509_certificates(r["chain_pem"].encode())) if r["chain_pem"] else ()
+        entry = k.jwk(cert, school_id=r["school_id"], status=r["status"], chain=chain) | {"kind": r["kind"]}
         if r["revoked_at"] is not None:
             entry["revoked_at"] = int(r["revoked_at"].timestamp())
         keys_.append(entry)
-    cas = await keys_store.ca_certificates(db)
+    cas = [k.cert_pem(c) for c in await anchors(db, settings)]
     return {"keys": keys_, "trust_anchors": cas, "generated_at": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
-async def import_key(pool: asyncpg.Pool, school_id: str, data: bytes, password: str, secret: str) -> str:
+async def import_key(pool: asyncpg.Pool, school_id: str, data: bytes, password: str, settings: ReceiptsSettings) -> str:
+    # Opening a PKCS#12 derives its key (CPU work on a stranger's file): off the event loop.
+    material = await asyncio.to_thread(_open_trusted, data, password, await anchors(pool, settings))
+    # An RSA certificate signs the XML (the tax authority's layout); an EC one signs the compact QR.
+    kind = "xml" if isinstance(material.key, rsa.RSAPrivateKey) else "compact"
     async with pool.acquire() as conn, conn.transaction():
-        return await import_p12(conn, school_id, data, password, secret)
+        return await _store(conn, school_id, kind, material, settings.key_secret.get_secret_value())
 
 
 async def rotate(pool: asyncpg.Pool, school_id: str, secret: str) -> None:

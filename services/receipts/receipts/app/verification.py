@@ -15,10 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from receipts.adapters import compact, xmlsig
+from receipts.adapters import compact, trust, xmlsig
 from receipts.adapters.certificates import kid_of
 from receipts.domain.receipt import read_fields
 
@@ -49,13 +48,14 @@ class PublishedKey:
     status: str
     cert: x509.Certificate
     revoked_at: datetime | None
+    chain: tuple[x509.Certificate, ...] = ()
 
 
 class KeyList:
     def __init__(self, doc: dict[str, Any]) -> None:
         self.keys: dict[str, PublishedKey] = {}
         for entry in doc.get("keys", []):
-            cert = x509.load_der_x509_certificate(base64.b64decode(entry["x5c"][0]))
+            cert, *chain = (x509.load_der_x509_certificate(base64.b64decode(c)) for c in entry["x5c"][:5])
             revoked = entry.get("revoked_at")
             self.keys[entry["kid"]] = PublishedKey(
                 entry["kid"],
@@ -64,11 +64,9 @@ class KeyList:
                 entry.get("status", "active"),
                 cert,
                 datetime.fromtimestamp(revoked, UTC) if revoked else None,
+                tuple(chain),
             )
         self.anchors = [x509.load_pem_x509_certificate(pem.encode()) for pem in doc.get("trust_anchors", [])]
-
-    def _trusted(self, cert: x509.Certificate) -> bool:
-        return any(_issued_by(cert, anchor) for anchor in self.anchors)
 
     def check(
         self,
@@ -82,8 +80,16 @@ class KeyList:
     ) -> Verdict:
         if key is None:
             return Verdict(False, f"unknown key {kid}: not in the published key list", fmt, fields, kid)
-        if not self._trusted(key.cert):
-            return Verdict(False, "the certificate was not issued by a trusted authority", fmt, fields, kid)
+        if not key.cert.not_valid_before_utc <= issued_at <= key.cert.not_valid_after_utc:
+            return Verdict(
+                False, "the certificate was expired (or not yet valid) when the receipt was issued", fmt, fields, kid
+            )
+        # The whole chain, at the time the receipt was issued: an intermediate that had expired by then fails too.
+        problem = trust.problem(key.cert, key.chain, self.anchors, issued_at)
+        if problem is not None:
+            return Verdict(
+                False, f"the certificate was not issued by a trusted authority ({problem})", fmt, fields, kid
+            )
         if key.school_id != school_id:
             return Verdict(
                 False,
@@ -91,10 +97,6 @@ class KeyList:
                 fmt,
                 fields,
                 kid,
-            )
-        if not key.cert.not_valid_before_utc <= issued_at <= key.cert.not_valid_after_utc:
-            return Verdict(
-                False, "the certificate was expired (or not yet valid) when the receipt was issued", fmt, fields, kid
             )
         # Revocation means compromise: the signing time is the signer's own claim (no trusted timestamp),
         # so no receipt of a revoked key is trusted. Routine rotation retires keys instead, and their
@@ -104,17 +106,9 @@ class KeyList:
         return Verdict(True, "valid", fmt, fields, kid)
 
 
-def _issued_by(cert: x509.Certificate, anchor: x509.Certificate) -> bool:
-    try:
-        cert.verify_directly_issued_by(anchor)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
-
-
 def verify_xml(document: bytes, keys: KeyList) -> Verdict:
     try:
-        data, cert = xmlsig.verify(document, trusted_ca=keys.anchors)
+        data, cert = xmlsig.verify(document)
     except xmlsig.XmlSignatureError as exc:
         return Verdict(False, f"tampered or damaged: {exc}", "xml")
     fields = read_fields(data)

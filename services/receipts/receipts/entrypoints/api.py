@@ -127,7 +127,7 @@ async def import_key(
     password: str = Form(""),
 ) -> KeyImported:
     data = await file.read()
-    kid = await signing_keys.import_key(rt.db(), school_id, data, password, settings.key_secret.get_secret_value())
+    kid = await signing_keys.import_key(rt.db(), school_id, data, password, settings)
     return KeyImported(kid=kid)
 
 
@@ -150,8 +150,8 @@ async def revoke(school_id: str, kid: str, rt: Runtime, _: ServiceCaller) -> Non
 
 
 @router.get("/keys", tags=["verification"], summary="Published key list: JWKS with certificates and trust anchors")
-async def key_list(rt: Runtime) -> KeyListOut:
-    return KeyListOut(**await signing_keys.published(rt.db()))
+async def key_list(rt: Runtime, settings: Settings) -> KeyListOut:
+    return KeyListOut(**await signing_keys.published(rt.db(), settings))
 
 
 @router.get("/keys/{kid}.pem", tags=["verification"], response_class=PlainTextResponse)
@@ -286,7 +286,7 @@ async def receipt_page(code: str, rt: Runtime) -> HTMLResponse:
     tags=["verification"],
     summary="Is this receipt genuine? Body: the XML, the PDF, or the QR text; or a multipart 'file'",
 )
-async def verify(request: Request, rt: Runtime, file: UploadFile | None = File(None)) -> Verdict:
+async def verify(request: Request, rt: Runtime, settings: Settings, file: UploadFile | None = File(None)) -> Verdict:
     if file is not None:
         data = await file.read()
     elif request.headers.get("content-type", "").startswith(("multipart/", "application/x-www-form-urlencoded")):
@@ -296,7 +296,7 @@ async def verify(request: Request, rt: Runtime, file: UploadFile | None = File(N
         data = await request.body()
     if not data.strip():
         raise Invalid("send the receipt's XML, PDF or QR text")
-    key_list = KeyList(await signing_keys.published(rt.db()))
+    key_list = KeyList(await signing_keys.published(rt.db(), settings))
     # Parsing and checking a stranger's document is CPU work: off the event loop.
     verdict = await asyncio.to_thread(verify_any, data, key_list)
     out = verdict.as_dict()

@@ -31,6 +31,7 @@ class NewKey:
     kind: str
     key_p12: bytes
     cert_pem: str
+    chain_pem: str
     not_before: datetime
     not_after: datetime
 
@@ -43,13 +44,14 @@ async def activate(conn: asyncpg.Connection, k: NewKey) -> None:
         k.kind,
     )
     await conn.execute(
-        "INSERT INTO signing_keys (kid, school_id, kind, key_p12, cert_pem, not_before, not_after, status) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, 'active')",
+        "INSERT INTO signing_keys (kid, school_id, kind, key_p12, cert_pem, chain_pem, not_before, not_after, status) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active')",
         k.kid,
         k.school_id,
         k.kind,
         k.key_p12,
         k.cert_pem,
+        k.chain_pem,
         k.not_before,
         k.not_after,
     )
@@ -58,7 +60,7 @@ async def activate(conn: asyncpg.Connection, k: NewKey) -> None:
 async def active(conn: asyncpg.Connection, school_id: str, kind: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         "SELECT kid, key_p12 FROM signing_keys WHERE school_id = $1 AND kind = $2 "
-        "AND status = 'active' AND not_after > now()",
+        "AND status = 'active' AND not_before <= now() AND not_after > now()",
         school_id,
         kind,
     )
@@ -76,7 +78,7 @@ async def revoke(db: Executor, school_id: str, kid: str) -> bool:
 
 async def every_key(db: Executor) -> list[asyncpg.Record]:
     return await db.fetch(
-        "SELECT kid, school_id, kind, cert_pem, status, revoked_at FROM signing_keys ORDER BY created_at"
+        "SELECT kid, school_id, kind, cert_pem, chain_pem, status, revoked_at FROM signing_keys ORDER BY created_at"
     )
 
 
