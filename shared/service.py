@@ -18,7 +18,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,6 +35,7 @@ from shared.events.relay import OutboxRelay
 from shared.events.topics import Topic, all_topics, topic_name
 from shared.limits import BodyLimit, BodyLimitMiddleware, RateLimit, RateLimitMiddleware
 from shared.logging import bind_correlation_id, clear_context, configure_logging, get_logger
+from shared.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware, sample_shared
 from shared.revocation import RevocationList, revocation_handlers
 from shared.settings import ServiceSettings
 
@@ -57,6 +58,8 @@ class ServiceSpec:
     # What a request may cost (shared/limits.py): body sizes per route, rates on the public routes.
     body_limits: list[BodyLimit] = field(default_factory=list)
     rate_limits: list[RateLimit] = field(default_factory=list)
+    # The service's own figures for /metrics, read from its database (shared/metrics.py).
+    metrics: Callable[[Metrics, asyncpg.Pool], Awaitable[None]] | None = None
 
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -71,6 +74,7 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self.consumers: list[EventConsumer] = []
         self.revocations = RevocationList()
+        self.metrics = Metrics(spec.name)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -158,6 +162,15 @@ class ServiceRuntime:
             }
             for c in self.consumers
         }
+
+    async def sample_metrics(self) -> None:
+        """Refresh the figures of /metrics that live in the database and in the consumers."""
+        await sample_shared(self.metrics, self.db())
+        for c in self.consumers:
+            self.metrics.consumer_lag.labels(c.name).set(sum(c.lag.values()))
+            self.metrics.consumer_dead.labels(c.name).set(c.dead_lettered)
+        if self.spec.metrics is not None:
+            await self.spec.metrics(self.metrics, self.db())
 
     async def readiness(self) -> dict[str, str]:
         checks: dict[str, str] = {}
@@ -264,6 +277,8 @@ def build_app(
             expose_headers=["Content-Disposition"],  # an export's file name
             max_age=600,
         )
+    # Outermost: refusals by size or rate are counted too.
+    app.add_middleware(MetricsMiddleware, metrics=runtime.metrics)
     return app
 
 
@@ -311,6 +326,16 @@ def _install_error_model_and_probes(app: FastAPI, spec: ServiceSpec, runtime: Se
     """Correlation ids, the one mapping of errors to HTTP, and the health and readiness probes."""
 
     app.add_middleware(CorrelationMiddleware)
+
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE: {"schema": {"type": "string"}}}}},
+        summary="Prometheus metrics: requests, consumer lag, outbox, dead letters, the service's own figures",
+    )
+    async def metrics() -> Response:
+        return Response(await runtime.metrics.render(runtime.sample_metrics), media_type=CONTENT_TYPE)
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:

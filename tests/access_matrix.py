@@ -23,6 +23,8 @@ SIGNED_IN_STAFF = frozenset({"accountant", "accountant*", "district", "district*
 OPS = {
     "GET /healthz": ANYONE,
     "GET /readyz": ANYONE,
+    # Counts and ages only (no personal data, school ids at most); kept off the public Ingress (deploy/).
+    "GET /metrics": ANYONE,
     "POST /tokens/revoked": SERVICE,
 }
 

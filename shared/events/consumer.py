@@ -120,6 +120,8 @@ class EventConsumer:
         self.duplicates = 0
         self.dead_lettered = 0
         self.unknown: Counter[str] = Counter()  # event types neither handled nor skipped, by type
+        # Per assigned partition: events on the broker after the last one applied (the consumer's lag).
+        self.lag: dict[TopicPartition, int] = {}
         self.ready = asyncio.Event()
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], event_id: str | None, error: str) -> None:
@@ -187,6 +189,10 @@ class EventConsumer:
                     return
                 await asyncio.sleep(0.2 * attempt)
 
+    def _forget_revoked(self, assigned: set[TopicPartition]) -> None:
+        for tp in [tp for tp in self.lag if tp not in assigned]:
+            del self.lag[tp]
+
     async def run(self, stop: asyncio.Event) -> None:
         consumer: AIOKafkaConsumer = make_consumer(
             self._bootstrap, *self._topics, group_id=self._group_id, client_id=self.name
@@ -202,6 +208,9 @@ class EventConsumer:
                     await self._apply_batch(records)
                     # After the database commit: a crash before this line re-delivers, the inbox absorbs it.
                     await consumer.commit({TopicPartition(tp.topic, tp.partition): records[-1].offset + 1})
+                    end = consumer.last_stable_offset(tp)
+                    self.lag[tp] = max(0, end - (records[-1].offset + 1)) if end is not None else 0
+                self._forget_revoked(consumer.assignment())
         finally:
             with contextlib.suppress(Exception):
                 await consumer.stop()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from receipts.app import metrics
 from receipts.entrypoints import api
 from receipts.entrypoints.consumers import CONSUMERS
 from receipts.settings import ReceiptsSettings
@@ -16,6 +17,7 @@ SPEC = ServiceSpec(
     name="receipts",
     migrations=Path(__file__).resolve().parents[1] / "migrations",
     consumers=CONSUMERS,
+    metrics=metrics.sample,
     # A receipt PDF is tens of kilobytes; a PKCS#12 file a few.
     body_limits=[BodyLimit(r"/verify$", 256 * KiB), BodyLimit(r"/schools/[^/]+/keys$", 64 * KiB)],
     rate_limits=[

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from reconciliation.app import metrics
 from reconciliation.entrypoints import api
 from reconciliation.entrypoints.consumers import CONSUMERS
 from reconciliation.settings import ReconciliationSettings
@@ -16,6 +17,7 @@ SPEC = ServiceSpec(
     name="reconciliation",
     migrations=Path(__file__).resolve().parents[1] / "migrations",
     consumers=CONSUMERS,
+    metrics=metrics.sample,
     body_limits=[BodyLimit(r"/webhooks/", 64 * KiB), BodyLimit(r"/schools/[^/]+/statements$", 8 * MiB)],
     # Keyed by school (group 1): aggregators post for many schools from a few addresses. Far above a
     # school's month-start peak, far below what would let one school's flood crowd out the others.

@@ -89,3 +89,11 @@ async def ca_certificates(db: Executor) -> list[str]:
 async def certificate(db: Executor, kid: str) -> str | None:
     pem = await db.fetchval("SELECT cert_pem FROM signing_keys WHERE kid = $1", kid)
     return None if pem is None else str(pem)
+
+
+async def active_expiries(db: Executor) -> list[asyncpg.Record]:
+    """Each active key: seconds until its certificate expires."""
+    return await db.fetch(
+        "SELECT school_id, kind, extract(epoch FROM not_after - now())::float8 AS seconds_left "
+        "FROM signing_keys WHERE status = 'active'"
+    )

@@ -66,3 +66,11 @@ async def take_numbers(conn: asyncpg.Connection, series: asyncpg.Record, count: 
 
 async def list_for_school(db: Executor, school_id: str) -> list[asyncpg.Record]:
     return await db.fetch("SELECT * FROM receipt_series WHERE school_id = $1 ORDER BY year, registered_at", school_id)
+
+
+async def numbers_left(db: Executor) -> list[asyncpg.Record]:
+    """Every open series: numbers used and numbers left."""
+    return await db.fetch(
+        "SELECT school_id, series_code, next_number - range_from AS used, range_to - next_number + 1 AS left_ "
+        "FROM receipt_series WHERE NOT closed"
+    )

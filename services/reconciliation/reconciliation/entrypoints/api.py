@@ -11,10 +11,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from reconciliation.adapters import statements
-from reconciliation.app import actions, close, credits_in, queries
+from reconciliation.app import actions, close, credits_in, metrics, queries
 from reconciliation.settings import ReconciliationSettings
 from shared import exports
 from shared.auth import SchoolReader, SchoolStaff
+from shared.errors import DomainError
 from shared.money import PositiveAmount
 from shared.schemas import Out, Row
 from shared.service import Runtime, settings_dependency
@@ -155,7 +156,11 @@ async def webhook_configs(school_id: str, rt: Runtime, _: SchoolStaff) -> list[W
 async def webhook(provider: Provider, school_id: str, request: Request, rt: Runtime, settings: Settings) -> WebhookAck:
     headers = {k.lower(): v for k, v in request.headers.items()}
     call = credits_in.WebhookCall(provider=provider, school_id=school_id, headers=headers, raw=await request.body())
-    return WebhookAck(**await credits_in.receive_webhook(rt.db(), rt.outbox, settings.sealer(), call))
+    try:
+        return WebhookAck(**await credits_in.receive_webhook(rt.db(), rt.outbox, settings.sealer(), call))
+    except DomainError as exc:
+        metrics.webhook_refused(rt.metrics, exc)
+        raise
 
 
 @router.post(

@@ -322,3 +322,11 @@ async def day_totals(db: Executor, school_id: str, day: date) -> list[asyncpg.Re
         day,
         [str(s) for s in EXCEPTION_STATES],
     )
+
+
+async def open_by_state(db: Executor) -> list[asyncpg.Record]:
+    """Credits waiting for the accountant, by state: how many and the oldest one's age in seconds."""
+    return await db.fetch(
+        "SELECT state, count(*) AS n, extract(epoch FROM now() - min(received_at))::float8 AS oldest "
+        "FROM credits WHERE state IN ('unmatched', 'ambiguous', 'overpaid', 'duplicate') GROUP BY state"
+    )

@@ -1,0 +1,27 @@
+"""Reconciliation's own figures on /metrics: credits waiting for the accountant, webhooks refused."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from reconciliation.stores import credits_store
+from shared.errors import DomainError
+from shared.metrics import Metrics
+
+
+async def sample(metrics: Metrics, db: asyncpg.Pool) -> None:
+    waiting = metrics.gauge("tuition_credits_open", "Credits waiting for the accountant, by state", "state")
+    oldest = metrics.gauge(
+        "tuition_credits_open_oldest_age_seconds", "Age of the oldest credit waiting, by state", "state"
+    )
+    waiting.clear()
+    oldest.clear()
+    for row in await credits_store.open_by_state(db):
+        waiting.labels(row["state"]).set(row["n"])
+        oldest.labels(row["state"]).set(row["oldest"])
+
+
+def webhook_refused(metrics: Metrics, exc: DomainError) -> None:
+    """A webhook answered with an error, counted by the kind of error (signature, malformed, invalid...)."""
+    reason = {401: "signature", 400: "malformed", 409: "school_not_known", 422: "invalid"}.get(exc.status, "other")
+    metrics.counter("tuition_webhooks_refused", "Webhooks refused, by reason", "reason").labels(reason).inc()

@@ -1,0 +1,56 @@
+"""/metrics scraped as Prometheus would: requests by route template, webhooks refused by reason, credits
+waiting for the accountant and their age, consumer lag, outbox backlog, dead letters."""
+
+from __future__ import annotations
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
+
+from devinfra.testing import wait_until
+from shared.events.topics import Topic, topic_name
+
+from .conftest import SCHOOL, sepay_body
+
+pytestmark = pytest.mark.integration
+
+
+async def _scrape(recon) -> dict[tuple[str, frozenset], float]:
+    response = await recon.client.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
+
+
+async def test_metrics_show_refusals_open_credits_lag_and_dead_letters(recon, monkeypatch):
+    monkeypatch.setattr("shared.metrics.SAMPLE_EVERY_S", 0.0)
+    (inv,) = await recon.issue([500_000])
+    assert (await recon.sepay(sepay_body(1, 500_000, inv.reference))).status_code == 200
+    assert (await recon.sepay(sepay_body(2, 123_456, "CHUYEN TIEN"))).status_code == 200  # nobody's: unmatched
+    for n in (3, 4):
+        assert (await recon.sepay(sepay_body(n, 500_000, "HP"), key="wrong")).status_code == 401
+    producer = AIOKafkaProducer(bootstrap_servers=recon.kafka)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic_name(Topic.INVOICING, recon.prefix), b"\x00not an envelope", key=b"k")
+    finally:
+        await producer.stop()
+    await wait_until(lambda: recon._count("SELECT count(*) FROM dead_letters", 1), what="the dead letter")
+
+    m = await _scrape(recon)
+    assert m[("tuition_webhooks_refused_total", frozenset({("reason", "signature")}))] == 2
+    webhook = frozenset({("route", "/webhooks/{provider}/{school_id}"), ("method", "POST"), ("status", "200")})
+    assert m[("tuition_http_requests_total", webhook)] == 2
+    assert not any(SCHOOL in dict(labels).get("route", "") for _, labels in m)  # templates, never paths
+    assert m[("tuition_credits_open", frozenset({("state", "unmatched")}))] == 1
+    assert m[("tuition_credits_open_oldest_age_seconds", frozenset({("state", "unmatched")}))] >= 0
+    assert m[("tuition_dead_letters", frozenset({("consumer", "reconciliation.book")}))] == 1
+    assert m[("tuition_consumer_dead_lettered_events", frozenset({("group", "reconciliation.book")}))] == 1
+    assert m[("tuition_consumer_lag_events", frozenset({("group", "reconciliation.book")}))] == 0
+    assert ("tuition_outbox_backlog_events", frozenset()) in m
+    assert ("tuition_outbox_oldest_age_seconds", frozenset()) in m
+    latency = frozenset({("route", "/webhooks/{provider}/{school_id}"), ("method", "POST")})
+    assert m[("tuition_http_request_duration_seconds_count", latency)] == 4
