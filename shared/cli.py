@@ -144,7 +144,7 @@ def _relay(args: argparse.Namespace) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         pool = await create_pool(with_database(settings.effective_pg_dsn, args.database), min_size=2, max_size=4)
-        producer = make_producer(settings.effective_kafka, client_id=f"relay-{args.database}")
+        producer = make_producer(settings.kafka_connection(), client_id=f"relay-{args.database}")
         await producer.start()
         try:
             await OutboxRelay(pool, producer, batch_size=args.batch_size).run(stop)

@@ -8,12 +8,15 @@ Nothing else in the code base reads `os.environ`.
 from __future__ import annotations
 
 import urllib.parse
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.sealed import Sealer, sealer_for
+
+if TYPE_CHECKING:
+    from shared.events.kafka import KafkaConnection, TopicPolicy
 
 # The local infrastructure `tuition infra up` starts (loopback only). Below Linux's ephemeral range
 # (32768-60999): a port in it can be taken by any outgoing connection while a server restarts (seen when
@@ -43,6 +46,38 @@ class InfraSettings(BaseSettings):
 
     pg_dsn: str | None = Field(default=None, validation_alias=_env("PG_DSN"))
     kafka_bootstrap_servers: str | None = Field(default=None, validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS"))
+    # A managed or Strimzi Kafka: TLS (the brokers' CA), SASL users (SCRAM).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", validation_alias=_env("KAFKA_SECURITY_PROTOCOL")
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512", validation_alias=_env("KAFKA_SASL_MECHANISM")
+    )
+    kafka_username: str = Field(default="", validation_alias=_env("KAFKA_USERNAME"))
+    kafka_password: SecretStr = Field(default=SecretStr(""), validation_alias=_env("KAFKA_PASSWORD"))
+    kafka_ca_file: str | None = Field(default=None, validation_alias=_env("KAFKA_CA_FILE"))
+
+    @model_validator(mode="after")
+    def _sasl_needs_a_user(self) -> InfraSettings:
+        if self.kafka_security_protocol.startswith("SASL") and not (
+            self.kafka_username and self.kafka_password.get_secret_value()
+        ):
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs KAFKA_USERNAME and KAFKA_PASSWORD"
+            )
+        return self
+
+    def kafka_connection(self) -> KafkaConnection:
+        from shared.events.kafka import KafkaConnection
+
+        return KafkaConnection(
+            self.effective_kafka,
+            security_protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            username=self.kafka_username,
+            password=self.kafka_password.get_secret_value(),
+            ca_file=self.kafka_ca_file,
+        )
 
     @property
     def uses_local_postgres(self) -> bool:
@@ -72,6 +107,13 @@ class ServiceSettings(InfraSettings):
     # rebuilds a service's projections by replaying the topics from the start. Default: the topic prefix.
     consumer_group_prefix: str | None = Field(default=None, validation_alias=_env("TUITION_CONSUMER_GROUP_PREFIX"))
     topic_partitions: int = Field(default=6, ge=1, validation_alias=_env("TUITION_TOPIC_PARTITIONS"))
+    # How the topics are created (shared/events/kafka.py TopicPolicy): a 3-broker cluster takes 3 and 2. The
+    # topics are the record projections are rebuilt from: retention -1 keeps every event.
+    topic_replication: int = Field(default=1, ge=1, le=7, validation_alias=_env("TUITION_TOPIC_REPLICATION"))
+    topic_min_insync_replicas: int = Field(
+        default=1, ge=1, le=7, validation_alias=_env("TUITION_TOPIC_MIN_INSYNC_REPLICAS")
+    )
+    topic_retention_ms: int = Field(default=-1, ge=-1, validation_alias=_env("TUITION_TOPIC_RETENTION_MS"))
     log_level: str = Field(default="INFO", validation_alias=_env("TUITION_LOG_LEVEL"))
     log_json: bool = Field(default=True, validation_alias=_env("TUITION_LOG_JSON"))
     # The service's own database on the PostgreSQL server named by PG_DSN.
@@ -102,8 +144,20 @@ class ServiceSettings(InfraSettings):
                 raise ValueError("TUITION_JWT_SECRET must be set to a secret of at least 32 characters in production")
             if self.seals_data and self.data_key.get_secret_value() == DEV_DATA_KEY:
                 raise ValueError(f"{self._prefix()}DATA_KEY must be set in production")
+        if self.topic_min_insync_replicas > self.topic_replication:
+            raise ValueError("TUITION_TOPIC_MIN_INSYNC_REPLICAS cannot exceed TUITION_TOPIC_REPLICATION")
         self.check_listening_on(self.http_host)
         return self
+
+    def topic_policy(self) -> TopicPolicy:
+        from shared.events.kafka import TopicPolicy
+
+        return TopicPolicy(
+            partitions=self.topic_partitions,
+            replication=self.topic_replication,
+            min_insync_replicas=self.topic_min_insync_replicas,
+            retention_ms=self.topic_retention_ms,
+        )
 
     def development_secrets(self) -> list[str]:
         """The variables still holding their public development values (subclasses add their own)."""

@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from shared.events.envelope import EnvelopeError, Event, unwrap
 from shared.events.handlers import Handlers
-from shared.events.kafka import make_consumer
+from shared.events.kafka import Brokers, make_consumer
 from shared.logging import bind_correlation_id, clear_context, get_logger
 
 log = get_logger(__name__)
@@ -105,7 +105,7 @@ class EventConsumer:
         *,
         name: str,
         pool: asyncpg.Pool,
-        bootstrap: str,
+        bootstrap: Brokers,
         topics: list[str],
         handlers: Handlers,
         group_id: str | None = None,

@@ -4,20 +4,84 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, NodeNotReadyError, RequestTimedOutError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    KafkaConnectionError,
+    NodeNotReadyError,
+    RequestTimedOutError,
+    TopicAlreadyExistsError,
+    for_code,
+)
+from aiokafka.helpers import create_ssl_context
 
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
 
-def make_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
+@dataclass(frozen=True)
+class KafkaConnection:
+    """Where the brokers are and how to reach them: plaintext (the local broker), TLS, or SASL over TLS (a
+    managed Kafka, Strimzi with SCRAM users)."""
+
+    bootstrap: str
+    security_protocol: str = "PLAINTEXT"  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
+    sasl_mechanism: str = "SCRAM-SHA-512"  # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+    username: str = ""
+    password: str = ""
+    ca_file: str | None = None  # the brokers' CA (PEM); None: the system's trust store
+
+    def client_args(self) -> dict[str, Any]:
+        args: dict[str, Any] = {"bootstrap_servers": self.bootstrap, "security_protocol": self.security_protocol}
+        if self.security_protocol in ("SSL", "SASL_SSL"):
+            args["ssl_context"] = create_ssl_context(cafile=self.ca_file)
+        if self.security_protocol.startswith("SASL"):
+            args |= {
+                "sasl_mechanism": self.sasl_mechanism,
+                "sasl_plain_username": self.username,
+                "sasl_plain_password": self.password,
+            }
+        return args
+
+
+Brokers = str | KafkaConnection
+
+
+def _args(brokers: Brokers) -> dict[str, Any]:
+    return (brokers if isinstance(brokers, KafkaConnection) else KafkaConnection(brokers)).client_args()
+
+
+@dataclass(frozen=True)
+class TopicPolicy:
+    """How the suite's topics are created. The topics are the record every projection is rebuilt from, so by
+    default they keep every event (retention -1); a cluster of three brokers takes replication 3, min ISR 2."""
+
+    partitions: int = 6
+    replication: int = 1
+    min_insync_replicas: int = 1
+    retention_ms: int = -1
+
+    def configs(self) -> dict[str, str]:
+        return {"min.insync.replicas": str(self.min_insync_replicas), "retention.ms": str(self.retention_ms)}
+
+
+def _raise_refusals(response: Any) -> None:
+    """The broker answers topic creation per topic; aiokafka returns the answer without raising. A topic the
+    cluster refused (a replication it cannot give, a bad setting) must stop the service, not go unnoticed."""
+    for topic, code, *message in getattr(response, "topic_errors", ()):
+        error = for_code(code)
+        if code and error is not TopicAlreadyExistsError:
+            raise error(f"topic {topic} was not created: {message[0] if message and message[0] else error.message}")
+
+
+def make_producer(bootstrap: Brokers, *, client_id: str) -> AIOKafkaProducer:
     # Idempotent producer: acks=all, retries without duplicates or reordering within a partition.
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **_args(bootstrap),
         client_id=client_id,
         enable_idempotence=True,
         acks="all",
@@ -27,11 +91,11 @@ def make_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
     )
 
 
-def make_consumer(bootstrap: str, *topics: str, group_id: str, client_id: str) -> AIOKafkaConsumer:
+def make_consumer(bootstrap: Brokers, *topics: str, group_id: str, client_id: str) -> AIOKafkaConsumer:
     # Offsets are committed by hand, after the database transaction that applied the records.
     return AIOKafkaConsumer(
         *topics,
-        bootstrap_servers=bootstrap,
+        **_args(bootstrap),
         group_id=group_id,
         client_id=client_id,
         enable_auto_commit=False,
@@ -41,23 +105,41 @@ def make_consumer(bootstrap: str, *topics: str, group_id: str, client_id: str) -
     )
 
 
-async def ensure_topics(bootstrap: str, names: list[str], *, partitions: int = 6, timeout: float = 60.0) -> None:
-    """Create the topics that do not exist yet (the broker does not auto-create)."""
+async def ensure_topics(
+    bootstrap: Brokers,
+    names: list[str],
+    *,
+    partitions: int = 6,
+    policy: TopicPolicy | None = None,
+    timeout: float = 60.0,
+) -> None:
+    """Create the topics that do not exist yet (the broker does not auto-create), by `policy` (default: keep
+    every event, one replica, `partitions` partitions)."""
+    policy = policy or TopicPolicy(partitions=partitions)
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="tuition-admin")
+        admin = AIOKafkaAdminClient(**_args(bootstrap), client_id="tuition-admin")
         try:
             await admin.start()
             existing = set(await admin.list_topics())
             missing = [n for n in names if n not in existing]
             if missing:
                 try:
-                    await admin.create_topics(
-                        [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in missing]
+                    response = await admin.create_topics(
+                        [
+                            NewTopic(
+                                n,
+                                num_partitions=policy.partitions,
+                                replication_factor=policy.replication,
+                                topic_configs=policy.configs(),
+                            )
+                            for n in missing
+                        ]
                     )
                 except TopicAlreadyExistsError:
-                    pass
-                log.info("kafka.topics.created", topics=missing, partitions=partitions)
+                    response = None
+                _raise_refusals(response)
+                log.info("kafka.topics.created", topics=missing, partitions=policy.partitions)
             return
         except (KafkaConnectionError, NodeNotReadyError, RequestTimedOutError):
             # A broker that has just started answers before it knows itself (no broker in its metadata).
@@ -68,9 +150,9 @@ async def ensure_topics(bootstrap: str, names: list[str], *, partitions: int = 6
             await admin.close()
 
 
-async def delete_topics(bootstrap: str, doomed: Callable[[str], bool]) -> list[str]:
+async def delete_topics(bootstrap: Brokers, doomed: Callable[[str], bool]) -> list[str]:
     """Delete the topics whose name `doomed` accepts (a demo run's or a test's own); returns their names."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="tuition-admin")
+    admin = AIOKafkaAdminClient(**_args(bootstrap), client_id="tuition-admin")
     await admin.start()
     try:
         names = [t for t in await admin.list_topics() if doomed(t)]

@@ -135,3 +135,26 @@ def test_the_serve_command_refuses_a_public_host_with_development_secrets(monkey
         check=False,
     )
     assert r.returncode == 2 and "refusing to listen on 0.0.0.0" in r.stderr
+
+
+def test_a_managed_kafka_is_reached_over_tls_with_a_sasl_user(monkeypatch):
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka-0.kafka.svc:9093")
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    with pytest.raises(ValidationError, match="needs KAFKA_USERNAME and KAFKA_PASSWORD"):
+        InvoicingSettings()
+    monkeypatch.setenv("KAFKA_USERNAME", "invoicing")
+    monkeypatch.setenv("KAFKA_PASSWORD", "s" * 32)
+    args = InvoicingSettings().kafka_connection().client_args()
+    assert args["security_protocol"] == "SASL_SSL" and args["ssl_context"] is not None
+    assert (args["sasl_mechanism"], args["sasl_plain_username"]) == ("SCRAM-SHA-512", "invoicing")
+    assert args["bootstrap_servers"] == "kafka-0.kafka.svc:9093"
+
+
+def test_topic_policy_comes_from_the_deployment(monkeypatch):
+    monkeypatch.setenv("TUITION_TOPIC_REPLICATION", "3")
+    monkeypatch.setenv("TUITION_TOPIC_MIN_INSYNC_REPLICAS", "2")
+    policy = InvoicingSettings().topic_policy()
+    assert (policy.replication, policy.configs()) == (3, {"min.insync.replicas": "2", "retention.ms": "-1"})
+    monkeypatch.setenv("TUITION_TOPIC_MIN_INSYNC_REPLICAS", "4")
+    with pytest.raises(ValidationError, match="cannot exceed TUITION_TOPIC_REPLICATION"):
+        InvoicingSettings()
