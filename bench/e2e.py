@@ -29,7 +29,7 @@ from bench.common import Measure
 from shared.auth import mint_token
 from shared.db import with_database
 from shared.events.envelope import unwrap
-from shared.events.kafka import ensure_topics, make_producer
+from shared.events.kafka import TopicPolicy, ensure_topics, make_producer
 from shared.formatting import VN
 from shared.settings import DEV_JWT_SECRET
 from simulator.demo import SERVICES, DemoConfig, _ready, _reset, _start, forget
@@ -242,7 +242,7 @@ async def physical_limit(pg: str, kafka: str, topic_prefix: str, n: int) -> dict
     producer = make_producer(kafka, client_id="bench-limit")
     await producer.start()
     topic = f"{topic_prefix}bench.limit"
-    await ensure_topics(kafka, [topic], partitions=6)
+    await ensure_topics(kafka, [topic], TopicPolicy(partitions=6))
     payload = b"x" * 400  # an enveloped PaymentMatched is about this size
     try:
         await conn.execute(

@@ -25,7 +25,7 @@ from fastapi import FastAPI
 
 import devinfra as infra
 from shared.db import apply_migrations, create_pool, drop_database, ensure_database, migration_dirs, with_database
-from shared.events.kafka import delete_topics, ensure_topics
+from shared.events.kafka import TopicPolicy, delete_topics, ensure_topics
 from shared.events.topics import all_topics
 from shared.logging import configure_logging
 from shared.settings import InfraSettings
@@ -110,9 +110,22 @@ async def topic_prefix(infra_endpoints: Infra) -> AsyncIterator[str]:
     """A unique prefix for this test's topics, with the suite's topics created under it (deleted after the test:
     a broker left with every run's partitions took minutes to start, longer than the suite waits for it)."""
     prefix = f"t{uuid.uuid4().hex[:10]}."
-    await ensure_topics(infra_endpoints.kafka, all_topics(prefix), partitions=3)
+    await ensure_topics(infra_endpoints.kafka, all_topics(prefix), TopicPolicy(partitions=3))
     yield prefix
     await delete_topics(infra_endpoints.kafka, lambda topic: topic.startswith(prefix))
+
+
+async def scrape_metrics(client: httpx.AsyncClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """/metrics as Prometheus reads it: each sample's value by its name and labels."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    response = await client.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
 
 
 def free_port() -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,14 +25,14 @@ if TYPE_CHECKING:
 
 SAMPLE_EVERY_S = 5.0
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+Instrument = TypeVar("Instrument", Gauge, Counter)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 class Metrics:
     """One registry per service instance (a test process runs many)."""
 
-    def __init__(self, service: str) -> None:
-        self.service = service
+    def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self._made: dict[str, Gauge | Counter] = {}
         self.requests = Counter(
@@ -59,18 +59,17 @@ class Metrics:
 
     def gauge(self, name: str, documentation: str, *labels: str) -> Gauge:
         """The service's gauge `name` (made on first use)."""
-        if name not in self._made:
-            self._made[name] = Gauge(name, documentation, list(labels), registry=self.registry)
-        made = self._made[name]
-        assert isinstance(made, Gauge), name
-        return made
+        return self._instrument(Gauge, name, documentation, labels)
 
     def counter(self, name: str, documentation: str, *labels: str) -> Counter:
         """The service's counter `name` (made on first use)."""
+        return self._instrument(Counter, name, documentation, labels)
+
+    def _instrument(self, kind: type[Instrument], name: str, documentation: str, labels: tuple[str, ...]) -> Instrument:
         if name not in self._made:
-            self._made[name] = Counter(name, documentation, list(labels), registry=self.registry)
+            self._made[name] = kind(name, documentation, list(labels), registry=self.registry)
         made = self._made[name]
-        assert isinstance(made, Counter), name
+        assert isinstance(made, kind), name
         return made
 
     async def render(self, sample: Callable[[], Awaitable[None]]) -> bytes:

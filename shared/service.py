@@ -74,7 +74,7 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self.consumers: list[EventConsumer] = []
         self.revocations = RevocationList()
-        self.metrics = Metrics(spec.name)
+        self.metrics = Metrics()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -93,10 +93,11 @@ class ServiceRuntime:
         self.pool = await create_pool(self.dsn, min_size=2, max_size=20)
         if not s.run_workers:
             return
-        await ensure_topics(s.kafka_connection(), all_topics(s.topic_prefix), policy=s.topic_policy())
+        kafka = s.kafka_connection()
+        await ensure_topics(kafka, all_topics(s.topic_prefix), s.topic_policy())
 
         def new_producer() -> AIOKafkaProducer:
-            return make_producer(s.kafka_connection(), client_id=f"{self.spec.name}-relay")
+            return make_producer(kafka, client_id=f"{self.spec.name}-relay")
 
         producer = new_producer()
         await producer.start()
@@ -108,7 +109,7 @@ class ServiceRuntime:
             consumer = EventConsumer(
                 name=f"{self.spec.name}.{cs.name}",
                 pool=self.pool,
-                bootstrap=s.kafka_connection(),
+                bootstrap=kafka,
                 topics=[topic_name(t, s.topic_prefix) for t in cs.topics],
                 handlers=cs.handlers(self),
                 group_id=f"{s.consumer_group_prefix if s.consumer_group_prefix is not None else s.topic_prefix}"

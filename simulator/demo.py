@@ -19,7 +19,7 @@ import httpx
 
 import devinfra as infra
 from shared.db import drop_database, with_database
-from shared.events.kafka import delete_topics, ensure_topics
+from shared.events.kafka import TopicPolicy, delete_topics, ensure_topics
 from shared.events.topics import all_topics
 from shared.formatting import VN
 from shared.settings import DEV_JWT_SECRET
@@ -55,7 +55,7 @@ async def _reset(cfg: DemoConfig, pg_dsn: str, kafka: str) -> str:
     """A fresh district each run: empty databases, and topics of its own (earlier runs' are deleted)."""
     await forget(cfg, pg_dsn, kafka)
     topic_prefix = f"{cfg.prefix}-{int(time.time())}."
-    await ensure_topics(kafka, all_topics(topic_prefix), partitions=6)
+    await ensure_topics(kafka, all_topics(topic_prefix), TopicPolicy(partitions=6))
     return topic_prefix
 
 

@@ -72,7 +72,7 @@ class TopicPolicy:
 def _raise_refusals(response: Any) -> None:
     """The broker answers topic creation per topic; aiokafka returns the answer without raising. A topic the
     cluster refused (a replication it cannot give, a bad setting) must stop the service, not go unnoticed."""
-    for topic, code, *message in getattr(response, "topic_errors", ()):
+    for topic, code, *message in response.topic_errors:
         error = for_code(code)
         if code and error is not TopicAlreadyExistsError:
             raise error(f"topic {topic} was not created: {message[0] if message and message[0] else error.message}")
@@ -105,17 +105,8 @@ def make_consumer(bootstrap: Brokers, *topics: str, group_id: str, client_id: st
     )
 
 
-async def ensure_topics(
-    bootstrap: Brokers,
-    names: list[str],
-    *,
-    partitions: int = 6,
-    policy: TopicPolicy | None = None,
-    timeout: float = 60.0,
-) -> None:
-    """Create the topics that do not exist yet (the broker does not auto-create), by `policy` (default: keep
-    every event, one replica, `partitions` partitions)."""
-    policy = policy or TopicPolicy(partitions=partitions)
+async def ensure_topics(bootstrap: Brokers, names: list[str], policy: TopicPolicy, *, timeout: float = 60.0) -> None:
+    """Create the topics that do not exist yet (the broker does not auto-create), by `policy`."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         admin = AIOKafkaAdminClient(**_args(bootstrap), client_id="tuition-admin")
@@ -137,8 +128,9 @@ async def ensure_topics(
                         ]
                     )
                 except TopicAlreadyExistsError:
-                    response = None
-                _raise_refusals(response)
+                    pass
+                else:
+                    _raise_refusals(response)
                 log.info("kafka.topics.created", topics=missing, partitions=policy.partitions)
             return
         except (KafkaConnectionError, NodeNotReadyError, RequestTimedOutError):

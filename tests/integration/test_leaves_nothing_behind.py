@@ -11,7 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from devinfra.testing import SUITE_TOPIC
 from shared.db import ensure_database, with_database
-from shared.events.kafka import ensure_topics
+from shared.events.kafka import TopicPolicy, ensure_topics
 from shared.events.topics import all_topics
 from simulator import demo
 
@@ -31,7 +31,7 @@ async def test_forgetting_a_run_deletes_its_topics_and_databases_and_nobody_else
     mine = demo.DemoConfig(prefix=f"e2e{uuid.uuid4().hex[:6]}")
     other = demo.DemoConfig(prefix=f"{mine.prefix}x")  # starts like mine: must survive
     for cfg in (mine, other):
-        await ensure_topics(infra_endpoints.kafka, all_topics(f"{cfg.prefix}-1."), partitions=1)
+        await ensure_topics(infra_endpoints.kafka, all_topics(f"{cfg.prefix}-1."), TopicPolicy(partitions=1))
         await ensure_database(infra_endpoints.pg_dsn, cfg.database("receipts"))
     try:
         await demo.forget(mine, infra_endpoints.pg_dsn, infra_endpoints.kafka)

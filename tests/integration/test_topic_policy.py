@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 async def test_topics_keep_every_event_and_refuse_a_replication_the_cluster_lacks(infra_endpoints):
     prefix = f"t{uuid.uuid4().hex[:10]}."
     try:
-        await ensure_topics(infra_endpoints.kafka, [f"{prefix}kept"], policy=TopicPolicy(partitions=2))
+        await ensure_topics(infra_endpoints.kafka, [f"{prefix}kept"], TopicPolicy(partitions=2))
         admin = AIOKafkaAdminClient(bootstrap_servers=infra_endpoints.kafka)
         await admin.start()
         try:
@@ -30,6 +30,6 @@ async def test_topics_keep_every_event_and_refuse_a_replication_the_cluster_lack
         assert configs["retention.ms"] == "-1" and configs["min.insync.replicas"] == "1"
         assert len(topic["partitions"]) == 2
         with pytest.raises(InvalidReplicationFactorError):
-            await ensure_topics(infra_endpoints.kafka, [f"{prefix}three"], policy=TopicPolicy(replication=3))
+            await ensure_topics(infra_endpoints.kafka, [f"{prefix}three"], TopicPolicy(replication=3))
     finally:
         await delete_topics(infra_endpoints.kafka, lambda name: name.startswith(prefix))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import ClassVar
 
 import pytest
@@ -27,8 +28,9 @@ class _Admin:
     async def list_topics(self) -> list[str]:
         return []
 
-    async def create_topics(self, topics: list[object]) -> None:
+    async def create_topics(self, topics: list[object]) -> SimpleNamespace:
         _Admin.created += [t.name for t in topics]  # type: ignore[attr-defined]
+        return SimpleNamespace(topic_errors=[(t.name, 0, None) for t in topics])  # type: ignore[attr-defined]
 
     async def close(self) -> None:
         pass
@@ -37,7 +39,7 @@ class _Admin:
 async def test_topics_are_created_once_the_fresh_broker_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kafka, "AIOKafkaAdminClient", _Admin)
     monkeypatch.setattr(kafka.asyncio, "sleep", _no_wait)
-    await kafka.ensure_topics("127.0.0.1:1", ["t.invoicing"], partitions=3, timeout=5)
+    await kafka.ensure_topics("127.0.0.1:1", ["t.invoicing"], kafka.TopicPolicy(partitions=3), timeout=5)
     assert (_Admin.calls, _Admin.created) == (3, ["t.invoicing"])
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
+
+from devinfra.testing import scrape_metrics
 
 from .conftest import SCHOOL
 from .test_receipts import _issue
@@ -14,12 +15,7 @@ pytestmark = pytest.mark.integration
 async def test_metrics_show_series_use_and_certificate_expiry(receipts_app, monkeypatch):
     monkeypatch.setattr("shared.metrics.SAMPLE_EVERY_S", 0.0)
     await _issue(receipts_app, n=3)
-    text = (await receipts_app.client.get("/metrics")).text
-    m = {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
+    m = await scrape_metrics(receipts_app.client)
     series = await receipts_app.pool.fetchrow("SELECT series_code, range_to FROM receipt_series")
     labels = frozenset({("school", SCHOOL), ("series", series["series_code"])})
     assert m[("tuition_receipts_numbered", labels)] == 3

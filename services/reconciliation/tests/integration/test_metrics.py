@@ -5,24 +5,13 @@ from __future__ import annotations
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from prometheus_client.parser import text_string_to_metric_families
 
-from devinfra.testing import wait_until
+from devinfra.testing import scrape_metrics, wait_until
 from shared.events.topics import Topic, topic_name
 
 from .conftest import SCHOOL, sepay_body
 
 pytestmark = pytest.mark.integration
-
-
-async def _scrape(recon) -> dict[tuple[str, frozenset], float]:
-    response = await recon.client.get("/metrics")
-    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(response.text)
-        for s in family.samples
-    }
 
 
 async def test_metrics_show_refusals_open_credits_lag_and_dead_letters(recon, monkeypatch):
@@ -40,7 +29,7 @@ async def test_metrics_show_refusals_open_credits_lag_and_dead_letters(recon, mo
         await producer.stop()
     await wait_until(lambda: recon._count("SELECT count(*) FROM dead_letters", 1), what="the dead letter")
 
-    m = await _scrape(recon)
+    m = await scrape_metrics(recon.client)
     assert m[("tuition_webhooks_refused_total", frozenset({("reason", "signature")}))] == 2
     webhook = frozenset({("route", "/webhooks/{provider}/{school_id}"), ("method", "POST"), ("status", "200")})
     assert m[("tuition_http_requests_total", webhook)] == 2
