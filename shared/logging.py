@@ -52,7 +52,7 @@ def _redacting_record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
     memos, accounts). Its records keep only their origin; every other library message loses its long digit
     runs. Done where records are made, so that no handler (ours, a test's, an operator's) ever sees them."""
     record = _base_factory(*args, **kwargs)
-    if record.name.startswith("mt940"):
+    if (record.name or "").startswith("mt940"):
         record.msg, record.args = "%s: statement content redacted", (record.name,)
         return record
     try:
@@ -76,28 +76,49 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+# Marks the handler `configure_logging` puts on the root logger (configured again: replaced, never doubled).
+_HANDLER_NAME = "tuition-json"
+
+
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
+    """structlog for our own lines; the standard library's records (uvicorn, aiokafka, asyncpg) go through the
+    same processors, so every line on stderr is one JSON object with its level, UTC time and correlation id."""
     global _configured
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.INFO
-    processors: list[structlog.typing.Processor] = [
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    common: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         redact_personal_fields,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.StackInfoRenderer(),
-        structlog.processors.format_exc_info,
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False),
     ]
     structlog.configure(
-        processors=processors,
+        processors=[*common, structlog.processors.StackInfoRenderer(), structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(file=cast(TextIO, _CurrentStderr())),
         cache_logger_on_first_use=True,
     )
-    # Libraries (aiokafka, uvicorn) log through the standard library; keep them quiet and on stderr.
-    logging.basicConfig(level=max(numeric, logging.WARNING), stream=_CurrentStderr())
+    handler = logging.StreamHandler(cast(TextIO, _CurrentStderr()))
+    handler.name = _HANDLER_NAME
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*common, structlog.stdlib.add_logger_name],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [h for h in root.handlers if h.name != _HANDLER_NAME] + [handler]
+    # Libraries are quiet below WARNING; the server's own start and stop lines are kept.
+    root.setLevel(max(numeric, logging.WARNING))
+    logging.getLogger("uvicorn.error").setLevel(numeric)
     logging.setLogRecordFactory(_redacting_record_factory)
     _configured = True
 

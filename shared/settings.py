@@ -116,6 +116,8 @@ class ServiceSettings(InfraSettings):
     topic_retention_ms: int = Field(default=-1, ge=-1, validation_alias=_env("TUITION_TOPIC_RETENTION_MS"))
     log_level: str = Field(default="INFO", validation_alias=_env("TUITION_LOG_LEVEL"))
     log_json: bool = Field(default=True, validation_alias=_env("TUITION_LOG_JSON"))
+    # One line per HTTP request (method, route template, status, duration; shared/service.py).
+    access_log: bool = Field(default=True, validation_alias=_env("TUITION_ACCESS_LOG"))
     # The service's own database on the PostgreSQL server named by PG_DSN.
     database: str = "tuition"
     http_host: str = "127.0.0.1"
