@@ -102,6 +102,38 @@ def _token_revoke(args: argparse.Namespace) -> int:
     return 0 if r.status_code == 201 else 1
 
 
+def _service_call(what: str, method: str, url: str, **params: str | int | None) -> int:
+    """One call to a service's operator API with a short-lived service token minted from TUITION_JWT_SECRET;
+    prints the answer's JSON. Exit 0 on success, 1 when the service refused or could not be reached."""
+    import httpx
+
+    settings = ServiceSettings()
+    token = mint_token(settings.jwt_secret.get_secret_value(), role="service", subject="tuition-cli", ttl_seconds=300)
+    query = {k: v for k, v in params.items() if v is not None}
+    try:
+        r = httpx.request(method, url, params=query, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    except httpx.HTTPError as exc:
+        print(f"tuition {what}: {url} did not answer: {exc}", file=sys.stderr)
+        return 1
+    if r.status_code >= 400:
+        print(f"tuition {what}: {r.status_code} {r.text}", file=sys.stderr)
+        return 1
+    print(json.dumps(r.json(), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _dead_letters(args: argparse.Namespace) -> int:
+    base = args.url.rstrip("/") + "/ops/dead-letters"
+    if args.dl_cmd == "list":
+        replayed = "true" if args.replayed else "false"
+        return _service_call(
+            "dead-letters list", "GET", base, consumer=args.consumer, replayed=replayed, limit=args.limit
+        )
+    if args.dl_cmd == "show":
+        return _service_call("dead-letters show", "GET", f"{base}/{args.id}")
+    return _service_call("dead-letters replay", "POST", f"{base}/{args.id}/replay")
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -194,6 +226,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--database", required=True)
     r.add_argument("--batch-size", type=int, default=1000)
     r.set_defaults(func=_relay)
+
+    dl = sub.add_parser("dead-letters", help="events a consumer could not apply: list, show, replay")
+    dl_sub = dl.add_subparsers(dest="dl_cmd", required=True)
+    dl_list = dl_sub.add_parser("list", help="the dead letters waiting (or replayed), oldest first")
+    dl_list.add_argument("--consumer", help="only this consumer's (<service>.<consumer>)")
+    dl_list.add_argument("--replayed", action="store_true", help="the ones already replayed")
+    dl_list.add_argument("--limit", type=int, default=100)
+    dl_show = dl_sub.add_parser("show", help="one dead letter, its event decoded")
+    dl_show.add_argument("id", type=int)
+    dl_replay = dl_sub.add_parser("replay", help="apply it again through its consumer, once its cause is fixed")
+    dl_replay.add_argument("id", type=int)
+    for p_dl in (dl_list, dl_show, dl_replay):
+        p_dl.add_argument("--url", default="http://127.0.0.1:8101", help="the service whose consumer it is")
+    dl.set_defaults(func=_dead_letters)
 
     for name in EXTENSIONS:
         importlib.import_module(name).register(sub)

@@ -12,12 +12,13 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
@@ -28,6 +29,7 @@ from shared import revocation
 from shared.auth import Principal, Role, require
 from shared.db import apply_migrations, create_pool, ensure_database, migration_dirs, with_database
 from shared.errors import DomainError
+from shared.events import dead_letters
 from shared.events.consumer import EventConsumer
 from shared.events.handlers import Handlers
 from shared.events.kafka import ensure_topics, make_producer
@@ -41,7 +43,6 @@ from shared.revocation import RevocationList, revocation_handlers
 from shared.settings import ServiceSettings
 
 log = get_logger(__name__)
-_access = get_logger("access")
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class ServiceRuntime:
         self.metrics = Metrics()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._handlers: dict[str, Handlers] | None = None
 
     @property
     def dsn(self) -> str:
@@ -105,21 +107,32 @@ class ServiceRuntime:
         await producer.start()
         self.relay = OutboxRelay(self.pool, producer, new_producer=new_producer)
         self._tasks.append(asyncio.create_task(self._supervise("relay", self.relay.run), name="relay"))
-        # Every service hears of revoked tokens, whichever service they were revoked at.
-        auth = ConsumerSpec(name="auth", topics=[Topic.AUTH], handlers=lambda rt: revocation_handlers(rt.revocations))
-        for cs in [*self.spec.consumers, auth]:
+        handlers = self.consumer_handlers()
+        for cs in self._consumer_specs():
             consumer = EventConsumer(
                 name=f"{self.spec.name}.{cs.name}",
                 pool=self.pool,
                 bootstrap=kafka,
                 topics=[topic_name(t, s.topic_prefix) for t in cs.topics],
-                handlers=cs.handlers(self),
+                handlers=handlers[f"{self.spec.name}.{cs.name}"],
                 group_id=f"{s.consumer_group_prefix if s.consumer_group_prefix is not None else s.topic_prefix}"
                 f"{self.spec.name}.{cs.name}",
             )
             self.consumers.append(consumer)
             self._tasks.append(asyncio.create_task(self._supervise(cs.name, consumer.run), name=cs.name))
         log.info("service.started", service=self.spec.name, database=s.database)
+
+    def _consumer_specs(self) -> list[ConsumerSpec]:
+        # Every service hears of revoked tokens, whichever service they were revoked at.
+        auth = ConsumerSpec(name="auth", topics=[Topic.AUTH], handlers=lambda rt: revocation_handlers(rt.revocations))
+        return [*self.spec.consumers, auth]
+
+    def consumer_handlers(self) -> dict[str, Handlers]:
+        """Each consumer's handlers by its full name (the inbox's and the dead letters' `consumer`), built once:
+        a dead letter is replayed through them, also where the consumers run in another process."""
+        if self._handlers is None:
+            self._handlers = {f"{self.spec.name}.{cs.name}": cs.handlers(self) for cs in self._consumer_specs()}
+        return self._handlers
 
     async def _supervise(self, what: str, run: Callable[[asyncio.Event], Any]) -> None:
         """Keep a worker running: a crash is logged and the worker restarted after a pause."""
@@ -233,6 +246,63 @@ async def revoke_token(
     return {"jti": body.jti, "revoked": True, "new": new}
 
 
+ops_router = APIRouter(prefix="/ops/dead-letters", tags=["ops"])
+Operator = Annotated[Principal, Depends(require(Role.SERVICE))]
+
+
+class DeadLetterOut(BaseModel):
+    id: int
+    consumer: str = Field(description="the consumer that could not apply it (<service>.<consumer>)")
+    topic: str
+    partition: int
+    offset: int
+    event_id: str | None = Field(description="None when the record is not an envelope of this suite")
+    error: str = Field(description="the last failure: at the consumer, or at the last replay")
+    created_at: datetime
+    replayed_at: datetime | None
+
+
+class DeadLetterDetail(DeadLetterOut):
+    event: dict[str, Any] = Field(description="the envelope and its payload decoded, or why it cannot be read")
+
+
+class ReplayOut(BaseModel):
+    letter: DeadLetterOut
+    applied: bool = Field(description="false: the consumer had applied this event already (not applied twice)")
+
+
+def _letter_out(letter: dead_letters.DeadLetter) -> DeadLetterOut:
+    return DeadLetterOut(**{k: getattr(letter, k) for k in DeadLetterOut.model_fields})
+
+
+@ops_router.get("", summary="Dead letters waiting for an operator (or replayed ones), oldest first")
+async def list_dead_letters(
+    rt: Runtime,
+    _: Operator,
+    consumer: Annotated[str | None, Query(max_length=200)] = None,
+    replayed: bool = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[DeadLetterOut]:
+    letters = await dead_letters.listed(rt.db(), consumer=consumer, replayed=replayed, limit=limit)
+    return [_letter_out(letter) for letter in letters]
+
+
+@ops_router.get("/{letter_id}", summary="One dead letter with its event decoded")
+async def show_dead_letter(letter_id: int, rt: Runtime, _: Operator) -> DeadLetterDetail:
+    letter = await dead_letters.one(rt.db(), letter_id)
+    return DeadLetterDetail(**_letter_out(letter).model_dump(), event=letter.decoded())
+
+
+@ops_router.post(
+    "/{letter_id}/replay",
+    summary="Apply a dead letter's event again through its consumer (once the cause is fixed); at most once",
+)
+async def replay_dead_letter(letter_id: int, rt: Runtime, p: Operator) -> ReplayOut:
+    letter, applied = await dead_letters.replay(rt.db(), letter_id, rt.consumer_handlers())
+    log.warning("events.dead_letter.replayed", letter_id=letter_id, consumer=letter.consumer, by=p.subject)
+    return ReplayOut(letter=_letter_out(letter), applied=applied)
+
+
 def build_app(
     spec: ServiceSpec,
     settings: ServiceSettings,
@@ -266,6 +336,7 @@ def build_app(
 
     _install_error_model_and_probes(app, spec, runtime)
     app.include_router(tokens_router)
+    app.include_router(ops_router)
     for router in routers or []:
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, rules=spec.body_limits)
@@ -308,7 +379,8 @@ class CorrelationMiddleware:
 
     def __init__(self, app: ASGIApp, *, access_log: bool = True) -> None:
         self.app = app
-        self.access_log = access_log
+        # Made with the app, after logging is configured (a logger is cached at its first line, with its level).
+        self.access = get_logger("access") if access_log else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -329,8 +401,8 @@ class CorrelationMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if self.access_log:
-                _access.info(
+            if self.access is not None:
+                self.access.info(
                     "http.request",
                     method=scope["method"],
                     route=getattr(scope.get("route"), "path", None) or "unmatched",

@@ -26,6 +26,10 @@ OPS = {
     # Counts and ages only (no personal data, school ids at most); kept off the public Ingress (deploy/).
     "GET /metrics": ANYONE,
     "POST /tokens/revoked": SERVICE,
+    # Operators (a service token: `tuition dead-letters`); a decoded event may name a pupil.
+    "GET /ops/dead-letters": SERVICE,
+    "GET /ops/dead-letters/{letter_id}": SERVICE,
+    "POST /ops/dead-letters/{letter_id}/replay": SERVICE,
 }
 
 MATRIX: dict[str, dict[str, frozenset[str]]] = {
