@@ -193,7 +193,9 @@ async def serving(app: FastAPI, port: int) -> AsyncIterator[str]:
     """The app served over real HTTP on 127.0.0.1:port (relay and consumers running), for a browser."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, log_level="warning", lifespan="on")
+    )
     task = asyncio.create_task(server.serve())
     base = f"http://127.0.0.1:{port}"
 

@@ -118,6 +118,10 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     root.handlers = [h for h in root.handlers if h.name != _HANDLER_NAME] + [handler]
     # Libraries are quiet below WARNING; the server's own start and stop lines are kept.
     root.setLevel(max(numeric, logging.WARNING))
+    # Uvicorn started with its own logging config (`uvicorn module:app`) gave its loggers their own handlers.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.error").setLevel(numeric)
     logging.setLogRecordFactory(_redacting_record_factory)
     _configured = True
