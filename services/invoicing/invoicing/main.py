@@ -14,7 +14,7 @@ from shared.service import ServiceSpec, build_app
 
 SPEC = ServiceSpec(
     name="invoicing",
-    migrations=Path(__file__).resolve().parents[1] / "migrations",
+    migrations=Path(__file__).resolve().parent / "migrations",
     consumers=CONSUMERS,
     body_limits=[BodyLimit(r"/schools/[^/]+/roster$", 8 * MiB)],
     # The parent page: its token is unguessable, the rate keeps guessing and scraping slow.

@@ -15,7 +15,7 @@ from shared.service import ServiceSpec, build_app
 
 SPEC = ServiceSpec(
     name="receipts",
-    migrations=Path(__file__).resolve().parents[1] / "migrations",
+    migrations=Path(__file__).resolve().parent / "migrations",
     consumers=CONSUMERS,
     metrics=metrics.sample,
     # A receipt PDF is tens of kilobytes; a PKCS#12 file a few.

@@ -15,7 +15,7 @@ from shared.service import ServiceSpec, build_app
 
 SPEC = ServiceSpec(
     name="reconciliation",
-    migrations=Path(__file__).resolve().parents[1] / "migrations",
+    migrations=Path(__file__).resolve().parent / "migrations",
     consumers=CONSUMERS,
     metrics=metrics.sample,
     body_limits=[BodyLimit(r"/webhooks/", 64 * KiB), BodyLimit(r"/schools/[^/]+/statements$", 8 * MiB)],

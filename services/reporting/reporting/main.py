@@ -11,7 +11,7 @@ from reporting.entrypoints.consumers import CONSUMERS
 from reporting.settings import ReportingSettings
 from shared.service import ServiceSpec, build_app
 
-SPEC = ServiceSpec(name="reporting", migrations=Path(__file__).resolve().parents[1] / "migrations", consumers=CONSUMERS)
+SPEC = ServiceSpec(name="reporting", migrations=Path(__file__).resolve().parent / "migrations", consumers=CONSUMERS)
 
 
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:

@@ -1,4 +1,5 @@
-"""Reconciliation's own figures on /metrics: credits waiting for the accountant, webhooks refused."""
+"""Reconciliation's own figures on /metrics: credits waiting for the accountant, the daily close's difference,
+webhooks refused."""
 
 from __future__ import annotations
 
@@ -19,6 +20,14 @@ async def sample(metrics: Metrics, db: asyncpg.Pool) -> None:
     for row in await credits_store.open_by_state(db):
         waiting.labels(row["state"]).set(row["n"])
         oldest.labels(row["state"]).set(row["oldest"])
+    difference = metrics.gauge(
+        "tuition_reconciliation_difference_vnd",
+        "The daily close's difference over the credits received in the last 48 hours, by school (0: balanced)",
+        "school",
+    )
+    difference.clear()
+    for row in await credits_store.recent_differences(db):
+        difference.labels(row["school_id"]).set(row["difference"])
 
 
 def webhook_refused(metrics: Metrics, exc: DomainError) -> None:

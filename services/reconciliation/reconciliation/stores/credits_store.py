@@ -330,3 +330,22 @@ async def open_by_state(db: Executor) -> list[asyncpg.Record]:
         "SELECT state, count(*) AS n, extract(epoch FROM now() - min(received_at))::float8 AS oldest "
         "FROM credits WHERE state IN ('unmatched', 'ambiguous', 'overpaid', 'duplicate') GROUP BY state"
     )
+
+
+async def recent_differences(db: Executor) -> list[asyncpg.Record]:
+    """Per school, the daily close's difference over the credits received in the last 48 hours: what was
+    received less what is matched, refunded, ignored, held or waiting in an exception. Zero when the
+    books add up."""
+    return await db.fetch(
+        """WITH recent AS (SELECT * FROM credits WHERE received_at >= now() - interval '48 hours')
+           SELECT r.school_id,
+                  (sum(r.amount)
+                   - coalesce((SELECT sum(a.amount) FROM allocations a JOIN recent x USING (credit_id)
+                               WHERE a.reversed_at IS NULL AND x.school_id = r.school_id), 0)
+                   - sum(r.refunded) - sum(r.ignored)
+                   - coalesce(sum(r.amount - r.allocated - r.refunded - r.ignored)
+                              FILTER (WHERE r.state = 'credit_balance' OR r.state = ANY($1::text[])), 0))::bigint
+                      AS difference
+           FROM recent r GROUP BY r.school_id""",
+        [str(s) for s in EXCEPTION_STATES],
+    )

@@ -36,6 +36,11 @@ async def test_metrics_show_refusals_open_credits_lag_and_dead_letters(recon, mo
     assert not any(SCHOOL in dict(labels).get("route", "") for _, labels in m)  # templates, never paths
     assert m[("tuition_credits_open", frozenset({("state", "unmatched")}))] == 1
     assert m[("tuition_credits_open_oldest_age_seconds", frozenset({("state", "unmatched")}))] >= 0
+    assert m[("tuition_reconciliation_difference_vnd", frozenset({("school", SCHOOL)}))] == 0
+    # A credit whose books do not add up (an allocation lost) shows as a difference, to the đồng.
+    await recon.pool.execute("DELETE FROM allocations WHERE amount = 500000")  # type: ignore[attr-defined]
+    m = await scrape_metrics(recon.client)
+    assert m[("tuition_reconciliation_difference_vnd", frozenset({("school", SCHOOL)}))] == 500_000
     assert m[("tuition_dead_letters", frozenset({("consumer", "reconciliation.book")}))] == 1
     assert m[("tuition_consumer_dead_lettered_events", frozenset({("group", "reconciliation.book")}))] == 1
     assert m[("tuition_consumer_lag_events", frozenset({("group", "reconciliation.book")}))] == 0

@@ -1,0 +1,79 @@
+"""deploy/compose.yaml loaded by Docker Compose's own loader (compose-go): schema, interpolation, references.
+Then what the loader cannot know: each service's environment is one it reads and starts in production."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from devinfra import tools
+from devinfra.tools import ROOT
+
+from .conftest import SERVICES, production_settings, variables_read_by
+
+COMPOSE = ROOT / "deploy" / "compose.yaml"
+ENV_EXAMPLE = ROOT / "deploy" / ".env.example"
+
+
+def _variables() -> dict[str, str]:
+    """deploy/.env.example with every empty value filled as an operator would."""
+    out = {}
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            out[name] = value or f"{name.lower()}-0123456789abcdef0123456789abcdef"
+    return out
+
+
+def _load(variables: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    argv = [str(tools.deploycheck()), "compose", str(COMPOSE), *(f"{k}={v}" for k, v in variables.items())]
+    return subprocess.run(argv, capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def project() -> dict:
+    loaded = _load(_variables())
+    assert loaded.returncode == 0, loaded.stderr
+    return json.loads(loaded.stdout)  # type: ignore[no-any-return]
+
+
+def test_a_missing_secret_stops_compose_naming_it():
+    variables = _variables()
+    del variables["RECEIPTS_KEY_SECRET"]
+    loaded = _load(variables)
+    assert loaded.returncode != 0 and "RECEIPTS_KEY_SECRET" in loaded.stderr
+
+
+def test_the_services_wait_for_healthy_postgres_and_kafka_and_only_the_proxy_is_published(project):
+    services = project["services"]
+    for infra in ("postgres", "kafka"):
+        assert services[infra]["healthcheck"]["test"], infra
+        assert services[infra]["volumes"], f"{infra} keeps its data on a volume"
+    for name in SERVICES:
+        depends = services[name]["depends_on"]
+        assert {k: v["condition"] for k, v in depends.items()} == {
+            "postgres": "service_healthy",
+            "kafka": "service_healthy",
+        }
+        assert services[name]["healthcheck"]["test"]
+        assert not services[name].get("ports"), f"{name} is reached through the TLS proxy only"
+        assert services[name]["read_only"] is True and services[name]["cap_drop"] == ["ALL"]
+    assert {p["target"] for p in services["caddy"]["ports"]} == {80, 443}
+    assert {v["condition"] for v in services["caddy"]["depends_on"].values()} == {"service_healthy"}
+
+
+def test_each_service_gets_only_what_it_reads_and_starts_in_production(project, monkeypatch, trust_bundle):
+    for name in SERVICES:
+        env = dict(project["services"][name]["environment"])
+        unknown = set(env) - variables_read_by(name)
+        assert not unknown, f"{name} is given variables it never reads: {sorted(unknown)}"
+        if "RECEIPTS_TRUST_BUNDLE" in env:
+            env["RECEIPTS_TRUST_BUNDLE"] = str(trust_bundle)  # the file the volume mounts
+        settings = production_settings(name, env, monkeypatch)
+        assert settings.environment == "production"
+        assert not settings.uses_local_postgres and not settings.uses_local_kafka
+        assert settings.development_secrets() == []
+    receipts_secret = [n for n in SERVICES if "RECEIPTS_KEY_SECRET" in project["services"][n]["environment"]]
+    assert receipts_secret == ["receipts"]

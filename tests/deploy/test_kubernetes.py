@@ -1,0 +1,161 @@
+"""deploy/k8s built by kustomize's own builder for each overlay, every object checked against the Kubernetes
+API schemas (kubernetes-validate) or its operator's CRD (CloudNativePG); then what a schema cannot know:
+each service's environment, the Ingress's routes, the restricted security context, partitions and scaling."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from devinfra import tools
+from devinfra.tools import ROOT
+from shared.events.topics import all_topics
+
+from .conftest import SERVICES, production_settings, variables_read_by
+
+OVERLAYS = ("district", "province")
+KUBERNETES = "1.31.0"
+STRIMZI = {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"}
+OPERATOR_ROUTES = ("/metrics", "/ops", "/tokens", "/healthz", "/readyz")
+
+
+def _build(overlay: str) -> list[dict[str, Any]]:
+    built = subprocess.run(
+        [str(tools.deploycheck()), "kustomize", str(ROOT / "deploy" / "k8s" / "overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    return [d for d in yaml.safe_load_all(built.stdout) if d]
+
+
+@pytest.fixture(scope="module", params=OVERLAYS)
+def objects(request) -> list[dict[str, Any]]:
+    return _build(request.param)
+
+
+def _of(objects, kind: str) -> dict[str, dict[str, Any]]:
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
+
+
+def test_every_object_is_valid_for_its_api(objects):
+    cluster_schema = yaml.safe_load(tools.cnpg_crd().read_text())["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    for o in objects:
+        if o["kind"] in STRIMZI:
+            assert o["apiVersion"] == "kafka.strimzi.io/v1beta2" and o["spec"], o["metadata"]["name"]
+        elif o["apiVersion"].startswith("postgresql.cnpg.io/"):
+            jsonschema.validate(o, cluster_schema)
+        else:
+            kubernetes_validate.validate(o, KUBERNETES, strict=True)
+
+
+def test_a_wrong_field_is_caught_by_the_schema_check(objects):
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    broken = yaml.safe_load(yaml.safe_dump(deployment))
+    broken["spec"]["template"]["spec"]["containers"][0]["readinesProbe"] = {"path": "/readyz"}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, KUBERNETES, strict=True)
+    cluster = yaml.safe_load(yaml.safe_dump(_of(objects, "Cluster")["tuition-pg"]))
+    cluster["spec"]["instances"] = "three"
+    schema = yaml.safe_load(tools.cnpg_crd().read_text())["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(cluster, schema)
+
+
+def _environment(objects, container: dict[str, Any]) -> dict[str, str]:
+    """The container's environment as the kubelet builds it: envFrom, then env with $(VAR) expanded."""
+    maps, secrets = _of(objects, "ConfigMap"), _of(objects, "Secret")
+    strimzi_user = {"password": "scram-password-from-the-strimzi-user-operator"}
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            env.update(maps[source["configMapRef"]["name"]]["data"])
+        else:
+            env.update(secrets[source["secretRef"]["name"]]["stringData"])
+    for var in container.get("env", []):
+        if "value" in var:
+            env[var["name"]] = re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], var["value"])
+        else:
+            ref = var["valueFrom"]["secretKeyRef"]
+            data = strimzi_user if ref["name"] == "tuition" else secrets[ref["name"]]["stringData"]
+            env[var["name"]] = data[ref["key"]]
+    return env
+
+
+def test_each_service_gets_only_what_it_reads_and_starts_in_production(objects, monkeypatch, trust_bundle):
+    for name in SERVICES:
+        container = _of(objects, "Deployment")[name]["spec"]["template"]["spec"]["containers"][0]
+        env = _environment(objects, container)
+        referenced = {m for var in container.get("env", []) for m in re.findall(r"\$\((\w+)\)", var.get("value", ""))}
+        unknown = set(env) - variables_read_by(name) - referenced
+        assert not unknown, f"{name} is given variables it never reads: {sorted(unknown)}"
+        if "RECEIPTS_TRUST_BUNDLE" in env:
+            env["RECEIPTS_TRUST_BUNDLE"] = str(trust_bundle)  # the ConfigMap's file, once the operator fills it
+        env["KAFKA_CA_FILE"] = str(trust_bundle)  # mounted from Strimzi's cluster CA secret
+        settings = production_settings(name, env, monkeypatch)
+        assert not settings.uses_local_postgres and not settings.uses_local_kafka
+        assert settings.development_secrets() == []
+        assert settings.kafka_security_protocol == "SASL_SSL"
+        assert ("RECEIPTS_KEY_SECRET" in env) == (name == "receipts")
+
+
+def test_pods_run_restricted_with_startup_readiness_and_liveness_probes(objects):
+    for name in SERVICES:
+        pod = _of(objects, "Deployment")[name]["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        container = pod["containers"][0]
+        assert container["securityContext"] == {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        }
+        assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert name in _of(objects, "PodDisruptionBudget")
+    namespace = next(o for o in objects if o["kind"] == "Namespace")
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def _routes() -> dict[str, list[str]]:
+    spec = importlib.util.spec_from_file_location("access_matrix", ROOT / "tests" / "access_matrix.py")
+    assert spec is not None and spec.loader is not None
+    matrix = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(matrix)
+    return {service: [r.split(" ", 1)[1] for r in routes] for service, routes in matrix.MATRIX.items()}
+
+
+def test_the_ingress_serves_public_routes_only_over_tls(objects):
+    routes = _routes()
+    (ingress,) = _of(objects, "Ingress").values()
+    hosts_with_tls = {h for t in ingress["spec"]["tls"] for h in t["hosts"]}
+    for rule in ingress["spec"]["rules"]:
+        assert rule["host"] in hosts_with_tls
+        for path in rule["http"]["paths"]:
+            service, prefix = path["backend"]["service"]["name"], path["path"]
+            served = [r for r in routes[service] if r == prefix or r.startswith(prefix.rstrip("/") + "/")]
+            assert served, f"{prefix} on {service} serves no route"
+            if path["pathType"] == "Prefix":
+                assert not any(r.startswith(OPERATOR_ROUTES) for r in served), f"{prefix} exposes an operator route"
+
+
+def test_topics_partitions_and_scaling_agree(objects):
+    config = _of(objects, "ConfigMap")["tuition-config"]["data"]
+    partitions = int(config["TUITION_TOPIC_PARTITIONS"])
+    topics = _of(objects, "KafkaTopic")
+    assert set(topics) == set(all_topics(config["TUITION_TOPIC_PREFIX"]))
+    for topic in topics.values():
+        assert topic["spec"]["partitions"] == partitions
+        assert topic["spec"]["replicas"] == int(config["TUITION_TOPIC_REPLICATION"])
+        assert topic["spec"]["config"]["retention.ms"] == int(config["TUITION_TOPIC_RETENTION_MS"])
+    for hpa in _of(objects, "HorizontalPodAutoscaler").values():
+        assert hpa["spec"]["maxReplicas"] == partitions  # beyond the partitions a consumer idles
