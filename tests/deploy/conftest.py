@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
+import pytest
 from pydantic import AliasChoices
 
 from shared.settings import ServiceSettings
@@ -35,7 +37,7 @@ def variables_read_by(service: str) -> set[str]:
 
 def production_settings(service: str, env: dict[str, str], monkeypatch: Any) -> ServiceSettings:
     """The service's settings as it would build them from exactly this environment (raises what it refuses)."""
-    for name in list(__import__("os").environ):
+    for name in list(os.environ):
         if any(name.startswith(p) for p in ("TUITION_", "PG_", "KAFKA_", *(s.upper() + "_" for s in SERVICES))):
             monkeypatch.delenv(name)
     for name, value in env.items():
@@ -43,7 +45,7 @@ def production_settings(service: str, env: dict[str, str], monkeypatch: Any) -> 
     return settings_class(service)()
 
 
-@__import__("pytest").fixture(scope="session")
+@pytest.fixture(scope="session")
 def trust_bundle(tmp_path_factory: Any) -> Any:
     """A CA certificate in a PEM file, as the deployment's trust bundle."""
     from datetime import UTC, datetime, timedelta

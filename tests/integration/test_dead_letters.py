@@ -45,6 +45,18 @@ def _handlers(_rt: object) -> Handlers:
 SPEC = ServiceSpec(name="ledger", migrations=MIGRATIONS, consumers=[ConsumerSpec("book", [Topic.INVOICING], _handlers)])
 
 
+def _ledger(dsn: str, infra, topic_prefix: str, **settings: object):
+    """The small service of this test on its own database (`settings` override)."""
+    values = ServiceSettings(
+        database=dsn.rsplit("/", 1)[1],
+        pg_dsn=infra.pg_dsn,
+        kafka_bootstrap_servers=infra.kafka,
+        topic_prefix=topic_prefix,
+        **settings,
+    )
+    return build_app(SPEC, values, title="ledger")
+
+
 async def _publish(kafka: str, prefix: str, *schools: str) -> None:
     producer = make_producer(kafka, client_id="dead-letter-test")
     await producer.start()
@@ -61,15 +73,7 @@ async def test_a_dead_letter_is_listed_read_and_replayed_once_its_cause_is_fixed
 ):
     monkeypatch.setattr("shared.events.consumer.RETRIES", 1)
     dsn = await make_database(MIGRATIONS)
-    settings = ServiceSettings(
-        database=dsn.rsplit("/", 1)[1],
-        pg_dsn=infra_endpoints.pg_dsn,
-        kafka_bootstrap_servers=infra_endpoints.kafka,
-        topic_prefix=topic_prefix,
-        topic_partitions=3,
-        log_level="WARNING",
-    )
-    app = build_app(SPEC, settings, title="ledger")
+    app = _ledger(dsn, infra_endpoints, topic_prefix, topic_partitions=3, log_level="WARNING")
     db = await asyncpg.connect(dsn)
     try:
         await db.execute("INSERT INTO outage VALUES ('S2')")
@@ -136,15 +140,7 @@ def _run_cli(*argv: str) -> tuple[int, object]:
 async def test_only_an_operator_may_see_or_replay_dead_letters(make_database, infra_endpoints, topic_prefix):
     import httpx
 
-    dsn = await make_database(MIGRATIONS)
-    settings = ServiceSettings(
-        database=dsn.rsplit("/", 1)[1],
-        pg_dsn=infra_endpoints.pg_dsn,
-        kafka_bootstrap_servers=infra_endpoints.kafka,
-        topic_prefix=topic_prefix,
-        run_workers=False,
-    )
-    app = build_app(SPEC, settings, title="ledger")
+    app = _ledger(await make_database(MIGRATIONS), infra_endpoints, topic_prefix, run_workers=False)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ledger") as client:
             accountant = mint_token(DEV_JWT_SECRET, role="accountant", school="S1")
