@@ -110,6 +110,13 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "GET /api/districts/{district}/summary": DISTRICT,
         "GET /api/districts/{district}/trend": DISTRICT,
         "GET /api/districts/{district}/export.{fmt}": DISTRICT,
+        "GET /api/districts/{district}/report.{fmt}": DISTRICT,
+        # The district office sets its own plan's targets.
+        "GET /api/districts/{district}/targets": DISTRICT,
+        "PUT /api/districts/{district}/targets": DISTRICT,
+        # The sector database and the city's operations centre call with a service token.
+        "GET /api/sector/v1/districts/{district}/indicators": SERVICE,
+        "GET /api/sector/v1/districts/{district}/indicators.csv": SERVICE,
         "GET /api/schools/{school_id}/summary": READERS,
         "GET /api/schools/{school_id}/trend": READERS,
         "GET /api/schools/{school_id}/check": READERS,

@@ -17,8 +17,11 @@ from invoicing.domain.roster import RowError, Student, fold, validate_row
 from invoicing.stores import roster_store
 from shared.db import Executor
 from shared.errors import Invalid
+from shared.events.outbox import Outbox
+from shared.events.topics import Topic
 from shared.logging import get_logger
 from shared.sealed import Sealer
+from tuition.invoicing.v1.events_pb2 import RosterCounted
 
 log = get_logger(__name__)
 
@@ -97,7 +100,7 @@ class RosterUpload:
 
 
 async def import_roster(
-    pool: asyncpg.Pool, upload: RosterUpload, *, pseudonym_secret: bytes, sealer: Sealer
+    pool: asyncpg.Pool, outbox: Outbox, upload: RosterUpload, *, pseudonym_secret: bytes, sealer: Sealer
 ) -> ImportResult:
     try:
         # CPU work on an uploaded file (bounded by its size and the reader's row limits): off the event loop.
@@ -118,6 +121,7 @@ async def import_roster(
     async with pool.acquire() as conn, conn.transaction():
         await _write(conn, upload.school_id, changes, pseudonym_secret, sealer)
         await roster_store.mark_left(conn, upload.school_id, result.marked_left)
+        await _count_roster(conn, outbox, upload.school_id)
         result.applied = True
         await roster_store.record_import(
             conn,
@@ -137,6 +141,14 @@ async def import_roster(
         errors=len(result.errors),
     )
     return result
+
+
+async def _count_roster(conn: asyncpg.Connection, outbox: Outbox, school_id: str) -> None:
+    """Tell the district how many pupils the school has and how many carry a valid personal ID (counts only)."""
+    students, with_id = await roster_store.roster_counts(conn, school_id)
+    counted = RosterCounted(school_id=school_id, students=students, with_personal_id=with_id)
+    counted.counted_at.GetCurrentTime()
+    await outbox.add(conn, Topic.INVOICING, counted, aggregate_id=school_id, school_id=school_id)
 
 
 def _validate(
@@ -202,6 +214,7 @@ async def _write(
             s.virtual_account,
             sorted(s.policy_categories),
             s.left,
+            bool(s.national_id),
         )
         for s, before in changes
     ]

@@ -297,7 +297,7 @@ async def import_roster(
         today=date.today(),
     )
     secret = settings.pseudonym_secret.get_secret_value().encode()
-    result = await roster.import_roster(rt.db(), upload, pseudonym_secret=secret, sealer=settings.sealer())
+    result = await roster.import_roster(rt.db(), rt.outbox, upload, pseudonym_secret=secret, sealer=settings.sealer())
     refused = mode is roster.ImportMode.APPLY and result.errors
     return JSONResponse(result.as_dict(), status_code=422 if refused else 200)
 

@@ -23,6 +23,7 @@ def _receipts(rt: ServiceRuntime) -> Handlers:
         invoicing_events.InvoiceCancelled,
         invoicing_events.InvoiceBalanceChanged,
         invoicing_events.PaymentGroupCreated,
+        invoicing_events.RosterCounted,
     )
     handlers.skip(payment_events.CreditReceived, payment_events.PaymentUnmatched, payment_events.RefundRecorded)
 

@@ -15,6 +15,7 @@ from tuition.invoicing.v1 import events_pb2 as invoicing_events
 def _book(rt: ServiceRuntime) -> Handlers:
     handlers = Handlers()
     handlers.skip(invoicing_events.InvoiceBalanceChanged)  # balances are reconciliation's own figures
+    handlers.skip(invoicing_events.RosterCounted)  # the district's indicator, not a payment's
 
     @handlers.on(invoicing_events.SchoolRegistered)
     async def school(conn: asyncpg.Connection, m: invoicing_events.SchoolRegistered, _: Event) -> None:

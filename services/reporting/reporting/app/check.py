@@ -4,7 +4,7 @@ and compared with what the dashboard shows (the SQL projections)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 import asyncpg
@@ -35,7 +35,8 @@ def replay(envelopes: list[bytes]) -> list[InvoiceFacts]:
     invoices: dict[str, dict[str, Any]] = {}
     payments: dict[str, dict[str, Any]] = {}
     for raw in envelopes:
-        m = unwrap(raw).payload
+        event = unwrap(raw)
+        m = event.payload
         if isinstance(m, InvoiceIssued) and m.invoice_id not in invoices:
             fees: dict[str, int] = defaultdict(int)
             for line in m.lines:
@@ -55,7 +56,10 @@ def replay(envelopes: list[bytes]) -> list[InvoiceFacts]:
         elif isinstance(m, InvoiceCancelled) and m.invoice_id in invoices:
             invoices[m.invoice_id]["cancelled"] = True
         elif isinstance(m, PaymentMatched) and m.payment_id not in payments:
+            at = m.paid_at if m.HasField("paid_at") else event.envelope.occurred_at
             payments[m.payment_id] = {
+                "id": m.payment_id,
+                "at": at.ToDatetime(tzinfo=UTC),
                 "invoice": m.invoice_id,
                 "amount": m.amount,
                 "reversed": False,
@@ -71,7 +75,7 @@ def replay(envelopes: list[bytes]) -> list[InvoiceFacts]:
     for invoice_id, inv in invoices.items():
         if inv["cancelled"]:
             continue
-        paid = by_invoice[invoice_id]
+        paid = sorted(by_invoice[invoice_id], key=lambda p: (p["at"], p["id"]))
         facts.append(
             InvoiceFacts(
                 invoice_id=invoice_id,
@@ -81,10 +85,7 @@ def replay(envelopes: list[bytes]) -> list[InvoiceFacts]:
                 due_date=inv["due"],
                 fees=dict(inv["fees"]),
                 total=inv["total"],
-                paid_cashless=sum(p["amount"] for p in paid if p["cashless"]),
-                paid_cash=sum(p["amount"] for p in paid if not p["cashless"]),
-                payments=len(paid),
-                cashless_payments=sum(p["cashless"] for p in paid),
+                paid=tuple((p["amount"], p["cashless"]) for p in paid),
             )
         )
     return facts

@@ -24,14 +24,14 @@ async def recompute_invoice(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> 
         return  # a payment before its invoice: computed when the invoice arrives
     fees = await projection_store.invoice_fees(conn, invoice_id)
     paid = await projection_store.payments_in_force(conn, invoice_id)
-    split = invoice_collection(fees, total, paid["cashless"], paid["cash"])
+    split = invoice_collection(fees, total, paid)
     await projection_store.set_collected(
         conn,
         invoice_id,
         split,
         invoiced=sum(fees.values()),
-        payments=paid["payments"],
-        cashless_payments=paid["cashless_payments"],
+        payments=len(paid),
+        cashless_payments=sum(cashless for _, cashless in paid),
         paid_up=sum(v[0] for v in split.values()) >= total,
     )
 
@@ -124,6 +124,16 @@ async def on_refund(conn: asyncpg.Connection, m: payment_events.RefundRecorded, 
     )
 
 
+async def on_roster(conn: asyncpg.Connection, m: invoicing_events.RosterCounted, event: Event) -> None:
+    await projection_store.set_roster(
+        conn,
+        m.school_id,
+        students=m.students,
+        with_personal_id=m.with_personal_id,
+        counted_at=m.counted_at.ToDatetime(tzinfo=UTC),
+    )
+
+
 def projection_handlers() -> Handlers:
     """The projection's handlers, each wrapped by `logged`; the rest of the topics' events are not figures."""
     handlers = Handlers()
@@ -134,6 +144,7 @@ def projection_handlers() -> Handlers:
     handlers.register(payment_events.PaymentMatched, on_payment)
     handlers.register(payment_events.PaymentReversed, on_payment_reversed)
     handlers.register(payment_events.RefundRecorded, on_refund)
+    handlers.register(invoicing_events.RosterCounted, on_roster)
     handlers.skip(
         invoicing_events.InvoiceBalanceChanged,
         invoicing_events.PaymentGroupCreated,

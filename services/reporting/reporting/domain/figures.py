@@ -3,21 +3,26 @@
 Definitions (shown on the dashboard and in exports):
 - invoiced: what the (non-cancelled) invoices of the scope ask, by fee type;
 - collected: what was paid on them, capped at each invoice's total (an excess is a credit balance, not a
-  fee collected); cashless first: cashless = min(paid cashless, collected), cash = the rest;
+  fee collected);
+- each đồng counts by the channel that paid it: an invoice's payments fill it in the order they were made
+  (time paid, then payment id), and what comes after the total is reached is the excess, not collected.
+  An invoice of 1,000,000 paid 400,000 in cash and then 700,000 by transfer has collected 400,000 cash and
+  600,000 cashless (the last 100,000 transferred is a balance). Reversed payments are left out;
 - a payment is attributed to its invoice's billing period (month → quarter → school year);
 - an invoice's collection splits over its fee types in proportion to their amounts, largest remainder,
   so the fee types add up to the invoice to the đồng;
 - collection rate = collected / invoiced; cashless share = cashless / collected (by amount) and
-  cashless payments / payments (by number); target 100% for both.
+  cashless payments / payments (by number);
+- each figure is judged against its own target (`reporting.domain.targets`), never a mix of them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 CASHLESS_CHANNELS = {"BANK_TRANSFER", "VIETQR", "CARD", "E_WALLET"}
-TARGET = 1.0
 
 
 def split(amount: int, weights: dict[str, int]) -> dict[str, int]:
@@ -33,15 +38,30 @@ def split(amount: int, weights: dict[str, int]) -> dict[str, int]:
     return {k: out.get(k, 0) for k in weights}
 
 
+def counted(total: int, paid: Sequence[tuple[int, bool]]) -> tuple[int, int]:
+    """(collected, of which cashless) of an invoice from its payments `(amount, cashless)` in the order paid:
+    each payment fills what is still owed; the part past the total is excess and counts for neither."""
+    collected = cashless = 0
+    for amount, is_cashless in paid:
+        take = max(min(amount, total - collected), 0)
+        collected += take
+        cashless += take if is_cashless else 0
+    return collected, cashless
+
+
 def invoice_collection(
-    fees: dict[str, int], total: int, paid_cashless: int, paid_cash: int
+    fees: dict[str, int], total: int, paid: Sequence[tuple[int, bool]]
 ) -> dict[str, tuple[int, int]]:
-    """Per fee type: (collected, of which cashless)."""
-    collected = min(max(paid_cashless + paid_cash, 0), max(total, 0))
-    cashless = min(max(paid_cashless, 0), collected)
+    """Per fee type: (collected, of which cashless); `paid` is the invoice's payments in the order paid."""
+    collected, cashless = counted(max(total, 0), paid)
     by_fee = split(collected, fees)
     by_fee_cashless = split(cashless, by_fee)
     return {k: (by_fee[k], by_fee_cashless[k]) for k in fees}
+
+
+def percent(numerator: int, denominator: int) -> float | None:
+    """A share in percent with one decimal, as shown; None when there is nothing to measure."""
+    return round(100 * numerator / denominator, 1) if denominator else None
 
 
 def quarter_of(period: str) -> str:
@@ -77,22 +97,15 @@ class Figures:
     def outstanding(self) -> int:
         return self.invoiced - self.collected
 
-    @property
-    def collection_rate(self) -> float | None:
-        return self.collected / self.invoiced if self.invoiced else None
-
-    @property
-    def cashless_share(self) -> float | None:
-        return self.cashless / self.collected if self.collected else None
-
-    @property
-    def cashless_share_by_count(self) -> float | None:
-        return self.cashless_payments / self.payments if self.payments else None
+    def measures(self) -> dict[str, tuple[int, int]]:
+        """The plans' rates as exact fractions (numerator, denominator), by indicator."""
+        return {
+            "collection": (self.collected, self.invoiced),
+            "cashless_amount": (self.cashless, self.collected),
+            "cashless_count": (self.cashless_payments, self.payments),
+        }
 
     def as_dict(self) -> dict[str, object]:
-        def pct(x: float | None) -> float | None:
-            return None if x is None else round(100 * x, 1)
-
         return {
             "invoiced": self.invoiced,
             "collected": self.collected,
@@ -105,10 +118,9 @@ class Figures:
             "students_fully_paid": self.students_fully_paid,
             "payments": self.payments,
             "cashless_payments": self.cashless_payments,
-            "collection_rate_pct": pct(self.collection_rate),
-            "cashless_share_pct": pct(self.cashless_share),
-            "cashless_share_by_count_pct": pct(self.cashless_share_by_count),
-            "below_target": (self.collection_rate or 0) < TARGET or (self.cashless_share or 0) < TARGET,
+            "collection_rate_pct": percent(self.collected, self.invoiced),
+            "cashless_share_pct": percent(self.cashless, self.collected),
+            "cashless_share_by_count_pct": percent(self.cashless_payments, self.payments),
             **self.extra,
         }
 
@@ -124,17 +136,22 @@ class InvoiceFacts:
     due_date: date
     fees: dict[str, int]
     total: int
-    paid_cashless: int
-    paid_cash: int
-    payments: int
-    cashless_payments: int
+    paid: tuple[tuple[int, bool], ...]  # (amount, cashless) of each payment in force, in the order paid
+
+    @property
+    def payments(self) -> int:
+        return len(self.paid)
+
+    @property
+    def cashless_payments(self) -> int:
+        return sum(cashless for _, cashless in self.paid)
 
 
 def figures_of(invoices: list[InvoiceFacts], *, today: date, fee_type: str | None = None) -> Figures:
     f = Figures()
     students: dict[str, bool] = {}
     for inv in invoices:
-        split_ = invoice_collection(inv.fees, inv.total, inv.paid_cashless, inv.paid_cash)
+        split_ = invoice_collection(inv.fees, inv.total, inv.paid)
         cats = [c for c in inv.fees if fee_type is None or c == fee_type]
         invoiced = sum(inv.fees[c] for c in cats)
         collected = sum(split_[c][0] for c in cats)

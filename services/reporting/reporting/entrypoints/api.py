@@ -6,17 +6,27 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import date, datetime
-from typing import Any, Literal
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from reporting.app import check, queries
+from reporting.app import check, plans, queries, reports
+from reporting.domain.report import Signing
 from reporting.domain.scope import Scope
 from shared import exports
-from shared.auth import DistrictReader, Principal, Role, SchoolReader, authenticate, check_school_scope
+from shared.auth import (
+    DistrictReader,
+    Principal,
+    Role,
+    SchoolReader,
+    ServiceCaller,
+    authenticate,
+    check_school_scope,
+)
 from shared.errors import Forbidden
 from shared.formatting import VN
 from shared.schemas import Out, Row, files
@@ -24,9 +34,10 @@ from shared.service import Runtime
 
 router = APIRouter(prefix="/api")
 FeeType = Literal["tuition", "meals", "services", "insurance", "extra_classes", "other", "adjustment"]
+Indicator = Literal["collection", "cashless_amount", "cashless_count", "schools_accepting", "personal_id"]
 
 
-class FiguresOut(Row):
+class Measured(Row):
     invoiced: int = Field(description="đồng")
     collected: int
     cashless: int
@@ -41,15 +52,43 @@ class FiguresOut(Row):
     collection_rate_pct: float | None
     cashless_share_pct: float | None = Field(description="cashless share of the amount collected")
     cashless_share_by_count_pct: float | None = Field(description="cashless share of the number of payments")
-    below_target: bool = Field(description="collection or cashless share below the 100% target")
 
 
-class SchoolFigures(FiguresOut):
+class FiguresOut(Measured):
+    targets: dict[Indicator, float] = Field(description="the target in force for each indicator, in percent")
+    below_target: list[Indicator] = Field(description="the indicators below their own target (none to measure: not)")
+
+
+class PersonalIds(Out):
+    students_enrolled: int = Field(description="pupils on the roster (latest count from invoicing)")
+    students_with_personal_id: int = Field(description="of whom with a valid 12-digit personal ID")
+    personal_id_share_pct: float | None
+
+
+class SchoolFigures(FiguresOut, PersonalIds):
     school_id: str
     name: str
     ownership: str
-    accepts_cashless: bool = Field(description="the school has a collection account")
-    cashless_received: bool = Field(description="at least one cashless payment has reached the school")
+    has_account: bool = Field(description="the school has a collection account")
+    accepts_cashless: bool = Field(description="a collection account and at least one cashless payment in the period")
+
+
+class DistrictTotals(FiguresOut, PersonalIds):
+    schools: int
+    schools_accepting_cashless: int
+    schools_accepting_pct: float | None = Field(description="share of the district's schools accepting cashless")
+
+
+class SchoolTotals(FiguresOut, PersonalIds):
+    pass
+
+
+class TargetStep(Out):
+    indicator: Indicator
+    school_year: str = Field(description="in force from this school year until a later step")
+    target_pct: float
+    source: str = Field(description="the plan that sets it")
+    school_id: str | None = Field(description="the one school it is for; none: every school of the district")
 
 
 class FeeTypeFigures(FiguresOut):
@@ -84,8 +123,10 @@ class DistrictSummary(Out):
     district: str
     period: str | None
     fee_type: str | None
-    totals: FiguresOut
+    school_year: str = Field(description="the school year whose targets the period is judged against")
+    totals: DistrictTotals
     schools: list[SchoolFigures] = Field(description="ranked: highest collection rate, then cashless share, first")
+    trajectory: list[TargetStep] = Field(description="the district plan's dated targets")
     exemptions: list[Exemption]
     refunds: Refunds
 
@@ -95,10 +136,12 @@ class SchoolSummary(Out):
     name: str
     period: str | None
     fee_type: str | None
-    totals: FiguresOut
+    school_year: str = Field(description="the school year whose targets the period is judged against")
+    totals: SchoolTotals
     by_fee_type: list[FeeTypeFigures]
     by_grade: list[GradeFigures]
     by_class: list[ClassFigures]
+    trajectory: list[TargetStep] = Field(description="the plan's dated targets for the school")
     exemptions: list[Exemption]
     refunds: Refunds
 
@@ -113,7 +156,7 @@ class Consistency(Out):
     events: int
     consistent: bool
     differences: dict[str, Difference]
-    figures: FiguresOut
+    figures: Measured
 
 
 def today() -> date:
@@ -124,10 +167,15 @@ def _scope(**kwargs: Any) -> Scope:
     return Scope(**kwargs)
 
 
-def _district_allowed(p: Principal, district: str) -> None:
+async def _district_office(district: str, p: DistrictReader) -> Principal:
+    """The district's own office (or a service): checked before the request's parameters, so a stranger learns
+    nothing from their validation."""
     if p.role is Role.SERVICE or (p.role is Role.DISTRICT and p.district == district):
-        return
+        return p
     raise Forbidden(f"token is not scoped to district {district}")
+
+
+DistrictOffice = Annotated[Principal, Depends(_district_office)]
 
 
 @router.get(
@@ -136,24 +184,57 @@ def _district_allowed(p: Principal, district: str) -> None:
 async def district_summary(
     district: str,
     rt: Runtime,
-    p: DistrictReader,
+    p: DistrictOffice,
     period: str | None = None,
     fee_type: FeeType | None = None,
 ) -> DistrictSummary:
-    _district_allowed(p, district)
     view = await queries.district_view(rt.db(), _scope(district=district, period=period, fee_type=fee_type), today())
     return DistrictSummary.model_validate(view)
+
+
+class TargetIn(BaseModel):
+    indicator: Indicator
+    school_year: str = Field(pattern=r"^\d{4}-\d{4}$", examples=["2025-2026"], description="in force from")
+    target_pct: Decimal = Field(ge=0, le=100, max_digits=5, decimal_places=2, examples=[85])
+    source: str = Field(min_length=3, max_length=300, examples=["Kế hoạch 123/KH-UBND ngày 15/8/2023, mục II.2"])
+    school_id: str | None = Field(default=None, max_length=40, description="one school's own target")
+
+
+class TargetsIn(BaseModel):
+    targets: list[TargetIn] = Field(min_length=1, max_length=200)
+
+
+class TargetOut(Out):
+    indicator: Indicator
+    school_year: str | None = Field(description="in force from; none: the national target, where nothing is set")
+    target_pct: float
+    source: str
+    school_id: str | None
+
+
+@router.get("/districts/{district}/targets", tags=["targets"], summary="The district plan's targets, dated")
+async def district_targets(district: str, rt: Runtime, p: DistrictOffice) -> list[TargetOut]:
+    return [TargetOut.model_validate(t) for t in await plans.targets_of(rt.db(), district)]
+
+
+@router.put(
+    "/districts/{district}/targets",
+    tags=["targets"],
+    summary="Set targets of the district plan (per school year and indicator, optionally for one school)",
+)
+async def set_district_targets(district: str, body: TargetsIn, rt: Runtime, p: DistrictOffice) -> list[TargetOut]:
+    targets = [plans.target_of(**t.model_dump()) for t in body.targets]
+    return [TargetOut.model_validate(t) for t in await plans.set_targets(rt.db(), district, targets, by=p.subject)]
 
 
 @router.get("/districts/{district}/trend", tags=["dashboard"], summary="Figures per billing month")
 async def district_trend(
     district: str,
     rt: Runtime,
-    p: DistrictReader,
+    p: DistrictOffice,
     school_year: str | None = None,
     fee_type: FeeType | None = None,
 ) -> list[PeriodFigures]:
-    _district_allowed(p, district)
     rows = await queries.trend(rt.db(), _scope(district=district, period=school_year, fee_type=fee_type), today())
     return [PeriodFigures.model_validate(r) for r in rows]
 
@@ -208,6 +289,8 @@ COLUMNS = [
     ("cashless_share_by_count_pct", "Tỷ lệ không dùng tiền mặt theo số giao dịch (%)"),
     ("students", "Số học sinh"),
     ("students_fully_paid", "Số học sinh đã nộp đủ"),
+    ("personal_id_share_pct", "Học sinh có mã định danh (%)"),
+    ("below_target", "Chưa đạt mục tiêu"),
 ]
 
 
@@ -216,7 +299,7 @@ MONEY = {label for key, label in COLUMNS if "(đồng)" in label}
 
 async def _export(rows: list[dict[str, Any]], fmt: str, filename: str) -> Response:
     header = [label for _, label in COLUMNS]
-    table = [[r[k] for k, _ in COLUMNS] for r in rows]
+    table = [[", ".join(r[k]) if isinstance(r[k], list) else r[k] for k, _ in COLUMNS] for r in rows]
     return await exports.table_download(header, table, filename=filename, fmt=fmt, title="Bao cao", money=MONEY)
 
 
@@ -233,14 +316,128 @@ async def district_export(
     district: str,
     fmt: Literal["csv", "xlsx"],
     rt: Runtime,
-    p: DistrictReader,
+    p: DistrictOffice,
     period: str | None = None,
     fee_type: FeeType | None = None,
 ) -> Response:
-    _district_allowed(p, district)
     view = await queries.district_view(rt.db(), _scope(district=district, period=period, fee_type=fee_type), today())
     rows = view["schools"] + [view["totals"] | {"name": f"Tổng {district}"}]
     return await _export(rows, fmt, f"bao-cao-{district}-{period or 'tat-ca'}")
+
+
+@router.get(
+    "/districts/{district}/report.{fmt}",
+    tags=["exports"],
+    summary="The periodic report to send upward (month, quarter, school year, calendar year), XLSX or PDF",
+    response_class=Response,
+    responses=files("application/pdf", exports.XLSX_MEDIA_TYPE, description="the signed-off report"),
+)
+async def district_report(
+    district: str,
+    fmt: Literal["xlsx", "pdf"],
+    rt: Runtime,
+    p: DistrictOffice,
+    period: str = Query(description="YYYY-MM, YYYY-Qn, YYYY-YYYY (school year) or YYYY"),
+    signatory: str = Query(min_length=2, max_length=80, description="who signs it"),
+    signatory_title: str = Query("Trưởng phòng", min_length=2, max_length=80),
+    prepared_by: str = Query("", max_length=80),
+    office: str = Query("", max_length=120, description="the office's name; default: Phòng GD&ĐT <district>"),
+    place: str = Query("", max_length=60, description="where it is signed, e.g. Hà Nội"),
+    reporting_date: date | None = Query(None, description="the report's date; default: today"),
+) -> Response:
+    signing = Signing(
+        reporting_date=reporting_date or today(),
+        signatory=signatory.strip(),
+        signatory_title=signatory_title.strip(),
+        prepared_by=prepared_by.strip(),
+        office=office.strip() or f"Phòng GD&ĐT {district}",
+        place=place.strip(),
+    )
+    scope = _scope(district=district, period=period)
+    data = await reports.district_report(rt.db(), scope, signing, fmt, today())
+    media = "application/pdf" if fmt == "pdf" else exports.XLSX_MEDIA_TYPE
+    name = f"bao-cao-kdtm-{district}-{period}.{fmt}"
+    return Response(data, media_type=media, headers={"Content-Disposition": exports.attachment(name)})
+
+
+class SectorSchool(Out):
+    school_id: str
+    name: str
+    ownership: str
+    invoiced: int
+    collected: int
+    cashless: int
+    cash: int
+    payments: int
+    cashless_payments: int
+    collection_rate_pct: float | None
+    cashless_share_pct: float | None
+    cashless_share_by_count_pct: float | None
+    has_account: bool
+    accepts_cashless: bool
+    students_enrolled: int
+    students_with_personal_id: int
+    personal_id_share_pct: float | None
+    below_target: list[Indicator]
+    targets: dict[Indicator, float]
+
+
+class SectorTotals(Out):
+    invoiced: int
+    collected: int
+    cashless: int
+    cash: int
+    payments: int
+    cashless_payments: int
+    collection_rate_pct: float | None
+    cashless_share_pct: float | None
+    cashless_share_by_count_pct: float | None
+    students_enrolled: int
+    students_with_personal_id: int
+    personal_id_share_pct: float | None
+    schools: int
+    schools_accepting_cashless: int
+    schools_accepting_pct: float | None
+    below_target: list[Indicator]
+    targets: dict[Indicator, float]
+
+
+class SectorIndicators(Out):
+    format: Literal["tuition.sector-indicators"]
+    version: Literal[1]
+    generated_at: datetime
+    district: str
+    period: str | None
+    school_year: str
+    schools: list[SectorSchool]
+    totals: SectorTotals
+
+
+@router.get(
+    "/sector/v1/districts/{district}/indicators",
+    tags=["sector"],
+    summary="Per-school indicators for the sector database (format tuition.sector-indicators, version 1)",
+)
+async def sector_indicators(
+    district: str, rt: Runtime, _: ServiceCaller, period: str | None = None
+) -> SectorIndicators:
+    doc = await reports.sector_indicators(rt.db(), _scope(district=district, period=period), today(), datetime.now(UTC))
+    return SectorIndicators.model_validate(doc)
+
+
+@router.get(
+    "/sector/v1/districts/{district}/indicators.csv",
+    tags=["sector"],
+    summary="The same indicators as CSV (version 1 columns; a school per row, then the district's total)",
+    response_class=Response,
+    responses=files("text/csv", description="the indicators"),
+)
+async def sector_indicators_csv(district: str, rt: Runtime, _: ServiceCaller, period: str | None = None) -> Response:
+    doc = await reports.sector_indicators(rt.db(), _scope(district=district, period=period), today(), datetime.now(UTC))
+    data = await asyncio.to_thread(exports.csv_bytes, reports.SECTOR_COLUMNS, reports.sector_rows(doc))
+    response = exports.download(data, f"sector-indicators-v1-{district}-{period or 'all'}", "csv")
+    response.headers["X-Format"] = f"{reports.SECTOR_FORMAT}; version={reports.SECTOR_VERSION}"
+    return response
 
 
 @router.get(

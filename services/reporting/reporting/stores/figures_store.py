@@ -120,11 +120,17 @@ async def exemptions(db: Executor, scope: Scope, today: date) -> list[asyncpg.Re
     )
 
 
+# Schools with their latest roster count (none yet: 0 pupils).
+_SCHOOLS = (
+    "SELECT s.*, coalesce(r.students, 0) AS students_enrolled, coalesce(r.with_personal_id, 0) "
+    "AS students_with_personal_id FROM schools s LEFT JOIN rosters r USING (school_id) WHERE "
+)
+
+
 async def schools_of(db: Executor, district: str) -> dict[str, asyncpg.Record]:
-    """The district's schools, each with whether a cashless payment has reached it yet."""
+    """The district's schools, each with its latest roster count (none yet: 0 pupils)."""
     rows = await db.fetch(
-        "SELECT s.*, EXISTS (SELECT 1 FROM payments p WHERE p.school_id = s.school_id AND p.cashless "
-        "AND NOT p.reversed) AS cashless_received FROM schools s WHERE district_code = $1",
+        _SCHOOLS + "district_code = $1",
         district,
     )
     return {r["school_id"]: r for r in rows}
@@ -144,7 +150,11 @@ async def refunds(db: Executor, scope: Scope) -> tuple[int, int]:
 
 
 async def school(db: Executor, school_id: str) -> asyncpg.Record | None:
-    return await db.fetchrow("SELECT * FROM schools WHERE school_id = $1", school_id)
+    """The school with its latest roster count, like `schools_of`."""
+    return await db.fetchrow(
+        _SCHOOLS + "s.school_id = $1",
+        school_id,
+    )
 
 
 async def projection_version(db: Executor) -> int:

@@ -131,17 +131,13 @@ async def invoice_fees(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> dict[
     return {r["category"]: r["amount"] for r in rows}
 
 
-async def payments_in_force(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> asyncpg.Record:
-    """cashless and cash sums, number of payments and of cashless ones, reversed payments left out."""
-    row = await conn.fetchrow(
-        "SELECT coalesce(sum(amount) FILTER (WHERE cashless), 0)::bigint AS cashless, "
-        "coalesce(sum(amount) FILTER (WHERE NOT cashless), 0)::bigint AS cash, count(*) AS payments, "
-        "count(*) FILTER (WHERE cashless) AS cashless_payments FROM payments "
-        "WHERE invoice_id = $1 AND NOT reversed",
+async def payments_in_force(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> list[tuple[int, bool]]:
+    """(amount, cashless) of the invoice's payments, reversed ones left out, in the order they were paid."""
+    rows = await conn.fetch(
+        "SELECT amount, cashless FROM payments WHERE invoice_id = $1 AND NOT reversed ORDER BY paid_at, payment_id",
         invoice_id,
     )
-    assert row is not None  # an aggregate always has its row
-    return row
+    return [(r["amount"], r["cashless"]) for r in rows]
 
 
 async def set_collected(
@@ -194,6 +190,20 @@ async def add_refund(
         month,
         quarter,
         school_year,
+    )
+
+
+async def set_roster(
+    conn: asyncpg.Connection, school_id: str, *, students: int, with_personal_id: int, counted_at: datetime
+) -> None:
+    """The school's latest roster count (an older count arriving late changes nothing)."""
+    await conn.execute(
+        "INSERT INTO rosters VALUES ($1, $2, $3, $4) ON CONFLICT (school_id) DO UPDATE SET students = $2, "
+        "with_personal_id = $3, counted_at = $4 WHERE rosters.counted_at <= $4",
+        school_id,
+        students,
+        with_personal_id,
+        counted_at,
     )
 
 

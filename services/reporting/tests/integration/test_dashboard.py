@@ -21,7 +21,7 @@ from shared.events.envelope import wrap
 from shared.events.topics import Topic, topic_name
 from shared.formatting import VN
 from shared.settings import DEV_JWT_SECRET
-from tuition.invoicing.v1.events_pb2 import InvoiceIssued, InvoiceLine, SchoolRegistered
+from tuition.invoicing.v1.events_pb2 import InvoiceIssued, InvoiceLine, RosterCounted, SchoolRegistered
 from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched, PaymentReversed, RefundRecorded
 
 pytestmark = pytest.mark.integration
@@ -41,7 +41,7 @@ class Seed:
         self.reconciliation: list[tuple[object, str, str]] = []
         self.invoice_ids: dict[str, str] = {}
 
-    def school(self, school: str, name: str, district: str) -> None:
+    def school(self, school: str, name: str, district: str, *, account: bool = True) -> None:
         self.invoicing.append(
             (
                 SchoolRegistered(
@@ -49,8 +49,8 @@ class Seed:
                     name=name,
                     district_code=district,
                     code=school,
-                    bank_bin="970436",
-                    account_number="0011001234567",
+                    bank_bin="970436" if account else "",
+                    account_number="0011001234567" if account else "",
                     ownership="public",
                 ),
                 school,
@@ -92,18 +92,22 @@ class Seed:
             )
         )
 
-    def pay(self, key: str, school: str, amount: int, channel: int, payment_id: str | None = None) -> str:
+    def pay(
+        self, key: str, school: str, amount: int, channel: int, payment_id: str | None = None, at: str | None = None
+    ) -> str:
         pid = payment_id or str(uuid.uuid4())
-        self.reconciliation.append(
-            (
-                PaymentMatched(
-                    payment_id=pid, invoice_id=self.invoice_ids[key], school_id=school, amount=amount, channel=channel
-                ),
-                self.invoice_ids[key],
-                school,
-            )
+        m = PaymentMatched(
+            payment_id=pid, invoice_id=self.invoice_ids[key], school_id=school, amount=amount, channel=channel
         )
+        if at:
+            m.paid_at.FromDatetime(datetime.fromisoformat(at))
+        self.reconciliation.append((m, self.invoice_ids[key], school))
         return pid
+
+    def roster(self, school: str, students: int, with_personal_id: int) -> None:
+        m = RosterCounted(school_id=school, students=students, with_personal_id=with_personal_id)
+        m.counted_at.GetCurrentTime()
+        self.invoicing.append((m, school, school))
 
     async def publish(self, kafka: str, prefix: str) -> None:
         await _send(kafka, prefix, Topic.INVOICING, self.invoicing)
@@ -393,3 +397,183 @@ async def test_refunds_recorded_by_reconciliation_are_shown_per_school_and_distr
         assert district["refunds"] == {"count": 2, "amount": 170_000}  # TH-D is another district's
         other_month = (await _get(base, "/api/schools/MN-A/summary", token("service"), period="2020-01")).json()
         assert other_month["refunds"] == {"count": 0, "amount": 0}
+
+
+def seed_plan_district() -> Seed:
+    """Three schools, every number below worked out by hand in the test."""
+    s = Seed()
+    s.school("P1", "Trường Tiểu học Quảng An", D1)
+    s.school("P2", "Trường THCS Tây Hồ", D1)
+    s.school("P3", "Trường Mầm non Nhật Tân", D1, account=False)
+    s.invoice("X1", "P1", {"meals": 1_000_000})
+    s.invoice("X2", "P1", {"meals": 1_000_000})
+    s.invoice("Y1", "P2", {"tuition": 800_000})
+    s.invoice("Y2", "P2", {"tuition": 800_000})
+    s.invoice("Y3", "P2", {"tuition": 800_000}, period="2026-10")
+    s.invoice("Z1", "P3", {"meals": 500_000})
+    # X1: 400,000 in cash first, then 700,000 by transfer: 1,000,000 collected, of which 600,000 cashless;
+    # the last 100,000 transferred is a balance. ("Cashless first" would have said 1,000,000 cashless.)
+    s.pay("X1", "P1", 700_000, Channel.BANK_TRANSFER, at="2026-09-10T03:00:00+00:00")
+    s.pay("X1", "P1", 400_000, Channel.CASH, at="2026-09-08T03:00:00+00:00")  # sent later, paid earlier
+    s.pay("X2", "P1", 1_000_000, Channel.VIETQR, at="2026-09-09T03:00:00+00:00")
+    s.pay("Y1", "P2", 800_000, Channel.VIETQR, at="2026-09-09T03:00:00+00:00")
+    s.pay("Y3", "P2", 800_000, Channel.BANK_TRANSFER, at="2026-10-09T03:00:00+00:00")
+    s.pay("Z1", "P3", 500_000, Channel.CASH, at="2026-09-09T03:00:00+00:00")
+    s.roster("P1", 200, 198)
+    s.roster("P2", 100, 90)
+    s.roster("P3", 50, 50)
+    return s
+
+
+PLAN = [
+    {"indicator": "cashless_amount", "school_year": "2023-2024", "target_pct": 85, "source": "KH 45/KH-UBND 2023"},
+    {"indicator": "cashless_amount", "school_year": "2026-2027", "target_pct": 90, "source": "KH 12/KH-UBND 2026"},
+    {"indicator": "collection", "school_year": "2026-2027", "target_pct": 95, "source": "KH 12/KH-UBND 2026"},
+    {"indicator": "schools_accepting", "school_year": "2026-2027", "target_pct": 60, "source": "KH 12/KH-UBND 2026"},
+    {
+        "indicator": "personal_id",
+        "school_year": "2026-2027",
+        "target_pct": 99.5,
+        "source": "KH riêng",
+        "school_id": "P1",
+    },
+]
+
+
+async def _put(base: str, path: str, tok: str, body: dict) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=base) as c:
+        return await c.put(path, json=body, headers={"Authorization": f"Bearer {tok}"})
+
+
+async def test_the_plans_indicators_against_their_own_targets_by_hand(make_database, infra_endpoints, topic_prefix):
+    seed = seed_plan_district()
+    await seed.publish(infra_endpoints.kafka, topic_prefix)
+    settings = _settings(await make_database(SPEC.migrations), infra_endpoints, topic_prefix)
+    district_token = token("district", district=D1)
+    async with serve(settings) as (base, app):
+
+        async def settled() -> bool:
+            n = await app.state.runtime.db().fetchval("SELECT count(*) FROM event_log")
+            return n == len(seed.invoicing) + len(seed.reconciliation)
+
+        await wait_until(settled, what="every event applied")
+        # Targets are the district office's data, checked before they are stored.
+        path = f"/api/districts/{D1}/targets"
+        assert (await _put(base, path, token("district", district=D2), {"targets": PLAN})).status_code == 403
+        bad = [PLAN[0] | {"school_year": "2026-2028"}]
+        assert "consecutive" in (await _put(base, path, district_token, {"targets": bad})).json()["detail"]
+        stranger = [PLAN[0] | {"school_id": "TH-D"}]
+        assert (await _put(base, path, district_token, {"targets": stranger})).status_code == 422
+        assert (await _put(base, path, district_token, {"targets": PLAN})).status_code == 200
+
+        view = (await _get(base, f"/api/districts/{D1}/summary", district_token, period="2026-09")).json()
+        assert view["school_year"] == "2026-2027"
+        rows = {r["school_id"]: r for r in view["schools"]}
+        p1, p2, p3 = rows["P1"], rows["P2"], rows["P3"]
+        # P1: 2,000,000 of 2,000,000 collected; cashless 600,000 + 1,000,000 = 1,600,000 (80.0%); by number 2 of 3.
+        assert (p1["collected"], p1["cashless"], p1["cash"]) == (2_000_000, 1_600_000, 400_000)
+        assert (p1["collection_rate_pct"], p1["cashless_share_pct"], p1["cashless_share_by_count_pct"]) == (
+            100.0,
+            80.0,
+            66.7,
+        )
+        assert p1["personal_id_share_pct"] == 99.0 and p1["targets"]["personal_id"] == 99.5  # its own target
+        assert p1["below_target"] == ["cashless_amount", "cashless_count", "personal_id"]
+        # P2: 800,000 of 1,600,000 (50%), all cashless; 90 of 100 pupils with an ID (district: national 99%).
+        assert (p2["collection_rate_pct"], p2["cashless_share_pct"], p2["personal_id_share_pct"]) == (50.0, 100.0, 90.0)
+        assert p2["below_target"] == ["collection", "personal_id"] and p2["accepts_cashless"]
+        # P3 has no collection account: it does not accept cashless payment; everything it took was cash.
+        assert (p3["has_account"], p3["accepts_cashless"], p3["cashless_share_pct"]) == (False, False, 0.0)
+        assert p3["below_target"] == ["cashless_amount", "cashless_count"]
+        t = view["totals"]
+        # 3,300,000 of 4,100,000 = 80.5%; 2,400,000 of 3,300,000 = 72.7%; 3 of 5 payments = 60%;
+        # 2 of 3 schools accept cashless = 66.7% (target 60%: met); 338 of 350 pupils with an ID = 96.6%.
+        assert (t["invoiced"], t["collected"], t["cashless"]) == (4_100_000, 3_300_000, 2_400_000)
+        assert (t["collection_rate_pct"], t["cashless_share_pct"], t["cashless_share_by_count_pct"]) == (
+            80.5,
+            72.7,
+            60.0,
+        )
+        assert (t["schools"], t["schools_accepting_cashless"], t["schools_accepting_pct"]) == (3, 2, 66.7)
+        assert (t["students_enrolled"], t["students_with_personal_id"], t["personal_id_share_pct"]) == (350, 338, 96.6)
+        assert t["targets"] == {
+            "collection": 95.0,
+            "cashless_amount": 90.0,
+            "cashless_count": 100.0,
+            "schools_accepting": 60.0,
+            "personal_id": 99.0,
+        }
+        assert t["below_target"] == ["cashless_amount", "cashless_count", "collection", "personal_id"]
+        steps = [(s["indicator"], s["school_year"], s["target_pct"]) for s in view["trajectory"]]
+        assert ("cashless_amount", "2023-2024", 85.0) in steps and ("cashless_amount", "2026-2027", 90.0) in steps
+
+        # The same district by quarter, calendar year and school year.
+        q4 = (await _get(base, f"/api/districts/{D1}/summary", district_token, period="2026-Q4")).json()
+        assert {r["school_id"]: r["accepts_cashless"] for r in q4["schools"]} == {"P1": False, "P2": True, "P3": False}
+        assert (q4["totals"]["invoiced"], q4["totals"]["schools_accepting_pct"]) == (800_000, 33.3)
+        for period in ("2026", "2026-2027"):
+            whole = (await _get(base, f"/api/districts/{D1}/summary", district_token, period=period)).json()
+            assert (whole["totals"]["invoiced"], whole["totals"]["collected"]) == (4_900_000, 4_100_000), period
+        earlier = (await _get(base, f"/api/districts/{D1}/summary", district_token, period="2025-09")).json()
+        assert earlier["school_year"] == "2025-2026" and earlier["totals"]["targets"]["cashless_amount"] == 85.0
+        trend = (await _get(base, f"/api/districts/{D1}/trend", district_token)).json()
+        assert [(r["period"], r["targets"]["cashless_amount"]) for r in trend] == [("2026-09", 90.0), ("2026-10", 90.0)]
+        # Per fee type: meals 2,500,000 invoiced, 2,500,000 collected, 1,600,000 cashless.
+        school = (await _get(base, "/api/schools/P1/summary", district_token, period="2026-09")).json()
+        assert [(f["category"], f["collected"], f["cashless"]) for f in school["by_fee_type"]] == [
+            ("meals", 2_000_000, 1_600_000)
+        ]
+        assert school["totals"]["below_target"] == ["cashless_amount", "cashless_count", "personal_id"]
+        check = (await _get(base, "/api/schools/P1/check", token("service"))).json()
+        assert check["consistent"], check  # the replay from events counts each đồng the same way
+
+        await _report_documents(base, district_token)
+        await _sector_link(base)
+
+
+async def _report_documents(base: str, district_token: str) -> None:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    params = {
+        "period": "2026-09",
+        "signatory": "Nguyễn Văn An",
+        "prepared_by": "Trần Thị Bình",
+        "place": "Hà Nội",
+        "reporting_date": "2026-10-05",
+    }
+    r = await _get(base, f"/api/districts/{D1}/report.xlsx", district_token, **params)
+    assert r.status_code == 200, r.text
+    cells = [row for row in load_workbook(BytesIO(r.content)).active.iter_rows(values_only=True)]
+    text = [str(v) for row in cells for v in row if v is not None]
+    assert "Hà Nội, ngày 5 tháng 10 năm 2026" in text and "Nguyễn Văn An" in text and "TRƯỞNG PHÒNG" in text
+    assert any("Tháng 9/2026" in v for v in text)
+    rates = {row[0]: row[1:6] for row in cells if row[0] and str(row[0]).startswith("Tỷ lệ")}
+    assert rates["Tỷ lệ thu (số tiền đã thu / phải thu)"] == (3_300_000, 4_100_000, 80.5, 95.0, "Chưa đạt")
+    assert rates["Tỷ lệ trường chấp nhận thanh toán không dùng tiền mặt"] == (2, 3, 66.7, 60.0, "Đạt")
+    schools = {row[1]: row for row in cells if isinstance(row[0], int)}
+    assert schools["Trường Mầm non Nhật Tân"][8] == "Chưa" and schools["Trường THCS Tây Hồ"][4] == 50.0
+    r = await _get(base, f"/api/districts/{D1}/report.pdf", district_token, **params)
+    pdf = "\n".join(page.extract_text() for page in PdfReader(BytesIO(r.content)).pages)
+    for expected in ("BÁO CÁO KẾT QUẢ THU HỌC PHÍ", "Tháng 9/2026", "Nguyễn Văn An", "Trần Thị Bình", "80,5", "66,7"):
+        assert expected in pdf, expected
+    assert (await _get(base, f"/api/districts/{D1}/report.pdf", district_token, period="2026-09")).status_code == 422
+
+
+async def _sector_link(base: str) -> None:
+    import csv
+
+    path = f"/api/sector/v1/districts/{D1}/indicators"
+    assert (await _get(base, path, token("district", district=D1), period="2026-09")).status_code == 403
+    doc = (await _get(base, path, token("service"), period="2026-09")).json()
+    assert (doc["format"], doc["version"], doc["school_year"]) == ("tuition.sector-indicators", 1, "2026-2027")
+    assert [s["school_id"] for s in doc["schools"]] == ["P1", "P2", "P3"]
+    assert doc["schools"][0]["cashless"] == 1_600_000 and doc["totals"]["schools_accepting_pct"] == 66.7
+    r = await _get(base, path + ".csv", token("service"), period="2026-09")
+    assert r.headers["x-format"] == "tuition.sector-indicators; version=1"
+    rows = list(csv.DictReader(r.content.decode("utf-8-sig").splitlines()))
+    assert [row["school_id"] for row in rows] == ["P1", "P2", "P3", ""]
+    assert (rows[0]["cashless"], rows[0]["below_target"]) == ("1600000", "cashless_amount;cashless_count;personal_id")
+    assert (rows[3]["collected"], rows[3]["personal_id_share_pct"]) == ("3300000", "96.6")

@@ -162,3 +162,15 @@ class PaymentGroupCreated(_message.Message):
     invoice_ids: _containers.RepeatedScalarFieldContainer[str]
     total: int
     def __init__(self, group_id: _Optional[str] = ..., school_id: _Optional[str] = ..., payment_reference: _Optional[str] = ..., invoice_ids: _Optional[_Iterable[str]] = ..., total: _Optional[int] = ...) -> None: ...
+
+class RosterCounted(_message.Message):
+    __slots__ = ("school_id", "students", "with_personal_id", "counted_at")
+    SCHOOL_ID_FIELD_NUMBER: _ClassVar[int]
+    STUDENTS_FIELD_NUMBER: _ClassVar[int]
+    WITH_PERSONAL_ID_FIELD_NUMBER: _ClassVar[int]
+    COUNTED_AT_FIELD_NUMBER: _ClassVar[int]
+    school_id: str
+    students: int
+    with_personal_id: int
+    counted_at: _timestamp_pb2.Timestamp
+    def __init__(self, school_id: _Optional[str] = ..., students: _Optional[int] = ..., with_personal_id: _Optional[int] = ..., counted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

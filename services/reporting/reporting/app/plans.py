@@ -1,0 +1,55 @@
+"""The district plans' targets: what a district office sets, and what it reads back."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from reporting.domain.targets import INDICATORS, NATIONAL, Target
+from reporting.stores import figures_store, plans_store
+from shared.errors import Invalid
+
+
+def target_of(*, indicator: str, school_year: str, target_pct: Decimal, source: str, school_id: str | None) -> Target:
+    first, last = (int(y) for y in school_year.split("-"))
+    if last != first + 1:
+        raise Invalid(f"school_year must be two consecutive years like 2025-2026, got {school_year!r}")
+    return Target(
+        indicator=indicator,
+        school_year=school_year,
+        target_bp=int(target_pct * 100),
+        source=" ".join(source.split()),
+        school_id=school_id or "",
+    )
+
+
+async def set_targets(pool: asyncpg.Pool, district: str, targets: list[Target], *, by: str) -> list[dict[str, Any]]:
+    """Set the district's targets (one target per school year and indicator; a school's own overrides the
+    district's). A school named must be one of the district's."""
+    schools = await figures_store.schools_of(pool, district)
+    for t in targets:
+        if t.school_id and t.school_id not in schools:
+            raise Invalid(f"school {t.school_id!r} is not a school of district {district}")
+    await plans_store.set_targets(pool, district, targets, set_by=by)
+    return await targets_of(pool, district)
+
+
+async def targets_of(pool: asyncpg.Pool, district: str) -> list[dict[str, Any]]:
+    """The targets set, and the national one for each indicator (what holds where nothing is set)."""
+    rows = [
+        {
+            "indicator": t.indicator,
+            "school_year": t.school_year,
+            "target_pct": t.pct,
+            "source": t.source,
+            "school_id": t.school_id or None,
+        }
+        for t in await plans_store.targets_of(pool, district)
+    ]
+    national = [
+        {"indicator": k, "school_year": None, "target_pct": bp / 100, "source": NATIONAL, "school_id": None}
+        for k, (_, bp) in INDICATORS.items()
+    ]
+    return sorted(rows, key=lambda r: (r["indicator"], r["school_id"] or "", r["school_year"])) + national

@@ -1,0 +1,81 @@
+"""The district's periodic report (XLSX, PDF) and the per-school indicators for the sector database."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+from reporting.adapters import report_files
+from reporting.app import queries
+from reporting.domain.report import Signing, build_report
+from reporting.domain.scope import Scope
+
+SECTOR_FORMAT = "tuition.sector-indicators"
+SECTOR_VERSION = 1
+# The CSV's columns, in order (version 1): one row per school, then the district's total (school_id empty).
+SECTOR_COLUMNS = (
+    "district",
+    "period",
+    "school_year",
+    "school_id",
+    "name",
+    "ownership",
+    "invoiced",
+    "collected",
+    "cashless",
+    "cash",
+    "payments",
+    "cashless_payments",
+    "collection_rate_pct",
+    "cashless_share_pct",
+    "cashless_share_by_count_pct",
+    "has_account",
+    "accepts_cashless",
+    "students_enrolled",
+    "students_with_personal_id",
+    "personal_id_share_pct",
+    "below_target",
+)
+
+
+async def district_report(pool: asyncpg.Pool, scope: Scope, signing: Signing, fmt: str, today: date) -> bytes:
+    view = await queries.district_view(pool, scope, today)
+    plan = await queries.plan_of(pool, scope.district)
+    fee_types = await queries.by_fee_type(pool, scope, today, plan, view["school_year"])
+    report = build_report(view, fee_types, signing)
+    render = report_files.report_pdf if fmt == "pdf" else report_files.report_xlsx
+    return await asyncio.to_thread(render, report)  # CPU work, bounded by the district's schools
+
+
+def _sector_school(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row.get(k) for k in SECTOR_COLUMNS[3:]} | {"targets": row["targets"]}
+
+
+async def sector_indicators(pool: asyncpg.Pool, scope: Scope, today: date, now: datetime) -> dict[str, Any]:
+    """The district's per-school indicators in the documented format (version 1)."""
+    view = await queries.district_view(pool, scope, today)
+    totals = view["totals"]
+    return {
+        "format": SECTOR_FORMAT,
+        "version": SECTOR_VERSION,
+        "generated_at": now,
+        "district": view["district"],
+        "period": view["period"],
+        "school_year": view["school_year"],
+        "schools": [_sector_school(r) for r in sorted(view["schools"], key=lambda r: r["school_id"])],
+        "totals": {k: totals[k] for k in SECTOR_COLUMNS[6:] if k not in ("has_account", "accepts_cashless")}
+        | {k: totals[k] for k in ("schools", "schools_accepting_cashless", "schools_accepting_pct", "targets")},
+    }
+
+
+def sector_rows(doc: dict[str, Any]) -> list[list[object]]:
+    """The CSV's rows: each school, then the district's total."""
+    head = {"district": doc["district"], "period": doc["period"] or "", "school_year": doc["school_year"]}
+    rows = []
+    for r in [*doc["schools"], doc["totals"] | {"school_id": "", "name": "TOTAL", "ownership": ""}]:
+        cells = head | r | {"below_target": ";".join(r["below_target"])}
+        rows.append([cells.get(k) for k in SECTOR_COLUMNS])
+    return rows

@@ -1,0 +1,156 @@
+"""The periodic report a district office sends upward (monthly, quarterly, by school year or calendar year):
+what it says, built from the district's figures. Pure; rendering is in `adapters/report_files`.
+
+Sections: I. the plans' indicators against their targets; II. each school; III. each fee type. Every share
+is shown with its numerator and denominator, so the reader can check it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from reporting.domain.figures import percent
+from reporting.domain.targets import INDICATORS
+
+ROMAN_QUARTER = {"1": "I", "2": "II", "3": "III", "4": "IV"}
+FEE_NAMES = {
+    "tuition": "Học phí",
+    "meals": "Tiền ăn",
+    "services": "Dịch vụ",
+    "insurance": "Bảo hiểm",
+    "extra_classes": "Học thêm",
+    "other": "Khác",
+    "adjustment": "Điều chỉnh",
+}
+# indicator → (numerator key, denominator key, value key) in the district's totals
+MEASURED = {
+    "collection": ("collected", "invoiced", "collection_rate_pct"),
+    "cashless_amount": ("cashless", "collected", "cashless_share_pct"),
+    "cashless_count": ("cashless_payments", "payments", "cashless_share_by_count_pct"),
+    "schools_accepting": ("schools_accepting_cashless", "schools", "schools_accepting_pct"),
+    "personal_id": ("students_with_personal_id", "students_enrolled", "personal_id_share_pct"),
+}
+SCHOOL_COLUMNS = (
+    "STT",
+    "Trường",
+    "Phải thu (đồng)",
+    "Đã thu (đồng)",
+    "Tỷ lệ thu (%)",
+    "Không dùng tiền mặt (đồng)",
+    "KDTM theo số tiền (%)",
+    "KDTM theo số giao dịch (%)",
+    "Chấp nhận KDTM",
+    "Có mã định danh (%)",
+    "Chưa đạt mục tiêu",
+)
+SHORT = {"collection": "thu", "cashless_amount": "KDTM số tiền", "cashless_count": "KDTM số GD", "personal_id": "mã ĐD"}
+INDICATOR_COLUMNS = ("Chỉ tiêu", "Tử số", "Mẫu số", "Kết quả (%)", "Mục tiêu (%)", "Đánh giá")
+FEE_COLUMNS = (
+    "Khoản thu",
+    "Phải thu (đồng)",
+    "Đã thu (đồng)",
+    "Tỷ lệ thu (%)",
+    "Không dùng tiền mặt (đồng)",
+    "KDTM (%)",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Signing:
+    reporting_date: date
+    signatory: str
+    signatory_title: str
+    prepared_by: str
+    office: str
+    place: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Report:
+    title: str
+    period_label: str
+    school_year: str
+    signing: Signing
+    indicators: list[tuple[object, ...]]
+    schools: list[tuple[object, ...]]
+    fee_types: list[tuple[object, ...]]
+    plan_sources: list[str]
+
+
+def period_label(period: str) -> str:
+    """How the report names its period: "Tháng 9/2026", "Quý III/2026", "Năm học 2026-2027", "Năm 2026"."""
+    if re.fullmatch(r"\d{4}-\d{2}", period):
+        return f"Tháng {int(period[5:])}/{period[:4]}"
+    if "Q" in period:
+        return f"Quý {ROMAN_QUARTER[period[-1]]}/{period[:4]}"
+    if re.fullmatch(r"\d{4}-\d{4}", period):
+        return f"Năm học {period}"
+    return f"Năm {period}"
+
+
+def _verdict(indicator: str, totals: dict[str, Any]) -> str:
+    den = MEASURED[indicator][1]
+    if not totals[den]:
+        return "Chưa có số liệu"
+    return "Chưa đạt" if indicator in totals["below_target"] else "Đạt"
+
+
+def _indicator_rows(totals: dict[str, Any]) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    for indicator, (num, den, value) in MEASURED.items():
+        name = INDICATORS[indicator][0]
+        rows.append(
+            (name, totals[num], totals[den], totals[value], totals["targets"][indicator], _verdict(indicator, totals))
+        )
+    return rows
+
+
+def _school_rows(schools: list[dict[str, Any]]) -> list[tuple[object, ...]]:
+    return [
+        (
+            n,
+            s["name"],
+            s["invoiced"],
+            s["collected"],
+            s["collection_rate_pct"],
+            s["cashless"],
+            s["cashless_share_pct"],
+            s["cashless_share_by_count_pct"],
+            "Có" if s["accepts_cashless"] else "Chưa",
+            s["personal_id_share_pct"],
+            ", ".join(SHORT.get(k, k) for k in s["below_target"]),
+        )
+        for n, s in enumerate(sorted(schools, key=lambda s: s["name"]), start=1)
+    ]
+
+
+def _fee_rows(fee_types: list[dict[str, Any]]) -> list[tuple[object, ...]]:
+    return [
+        (
+            FEE_NAMES.get(f["category"], f["category"]),
+            f["invoiced"],
+            f["collected"],
+            percent(f["collected"], f["invoiced"]),
+            f["cashless"],
+            percent(f["cashless"], f["collected"]),
+        )
+        for f in fee_types
+    ]
+
+
+def build_report(view: dict[str, Any], fee_types: list[dict[str, Any]], signing: Signing) -> Report:
+    """The report of a district view (`app.queries.district_view`) and its figures per fee type."""
+    label = period_label(view["period"])
+    return Report(
+        title="BÁO CÁO KẾT QUẢ THU HỌC PHÍ VÀ CÁC KHOẢN THU KHÔNG DÙNG TIỀN MẶT",
+        period_label=label,
+        school_year=view["school_year"],
+        signing=signing,
+        indicators=_indicator_rows(view["totals"]),
+        schools=_school_rows(view["schools"]),
+        fee_types=_fee_rows(fee_types),
+        plan_sources=sorted({t["source"] for t in view["trajectory"] if t["school_year"] <= view["school_year"]}),
+    )
