@@ -148,17 +148,19 @@ async def _wait_caught_up(cfg: DemoConfig, pg_dsn: str, timeout: float = 90) -> 
 
 
 def _table(view: dict[str, Any]) -> str:
-    lines = [f"{'trường':42} {'tỷ lệ thu':>10} {'không tiền mặt':>15} {'đã thu (đ)':>16}"]
-    for s in view["schools"]:
+    t = view["totals"]
+    goals = t["targets"]
+    lines = [
+        f"{'trường':42} {'tỷ lệ thu':>10} {'không tiền mặt':>15} {'mã định danh':>13} {'đã thu (đ)':>14}  "
+        "dưới mục tiêu",
+        f"{'mục tiêu năm học ' + view['school_year']:42} {goals['collection']:>9.1f}% "
+        f"{goals['cashless_amount']:>14.1f}% {goals['personal_id']:>12.1f}%",
+    ]
+    for s in [*view["schools"], t | {"name": "TOÀN PHÒNG " + DISTRICT}]:
         lines.append(
             f"{s['name'][:42]:42} {s['collection_rate_pct'] or 0:>9.1f}% {s['cashless_share_pct'] or 0:>14.1f}% "
-            f"{s['collected']:>16,}"
+            f"{s['personal_id_share_pct'] or 0:>12.1f}% {s['collected']:>14,}  {', '.join(s['below_target']) or '—'}"
         )
-    t = view["totals"]
-    lines.append(
-        f"{'TOÀN PHÒNG ' + DISTRICT:42} {t['collection_rate_pct'] or 0:>9.1f}% "
-        f"{t['cashless_share_pct'] or 0:>14.1f}% {t['collected']:>16,}"
-    )
     return "\n".join(lines)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,6 +155,41 @@ SCHOOLS = [
         {"HOCPHI": STATE_TUITION | {"rates": [{"amount": 250_000}]}, "BANTRU": MEALS | {"rates": [{"amount": 28_000}]}},
     ),
 ]
+# Pupils imported without a personal ID yet (one in N): the district's indicator is below its 99% there.
+MISSING_ID_EVERY = {"MN-BINH-MINH": 14, "THCS-CAU-GIAY": 40}
+# The district's plan: its own words, its own dates (the dashboard judges each figure against these).
+PLAN = [
+    {
+        "indicator": "cashless_amount",
+        "school_year": "2023-2024",
+        "target_pct": 85,
+        "source": "Kế hoạch 45/KH-UBND năm 2023 của UBND quận, mục II.2: 85% số tiền thu không dùng tiền mặt",
+    },
+    {
+        "indicator": "cashless_amount",
+        "school_year": "2029-2030",
+        "target_pct": 100,
+        "source": "Kế hoạch 45/KH-UBND năm 2023, lộ trình: 100% đến năm 2030",
+    },
+    {
+        "indicator": "collection",
+        "school_year": "2023-2024",
+        "target_pct": 80,
+        "source": "Kế hoạch 45/KH-UBND năm 2023, mục II.1",
+    },
+    {
+        "indicator": "schools_accepting",
+        "school_year": "2023-2024",
+        "target_pct": 100,
+        "source": "Kế hoạch 45/KH-UBND năm 2023, mục II.1: 100% trường chấp nhận thanh toán không dùng tiền mặt",
+    },
+    {
+        "indicator": "personal_id",
+        "school_year": "2023-2024",
+        "target_pct": 99,
+        "source": "Kế hoạch chuyển đổi số ngành giáo dục: 99% học sinh có mã định danh trên CSDL ngành",
+    },
+]
 SCHOOL_POLICIES = [("HO_NGHEO", 100), ("DTTS_VUNG_KHO_KHAN", 70), ("HO_CAN_NGHEO", 50)]
 WEBHOOK_SECRETS = {"sepay": ("apikey", "demo-sepay-api-key-0001"), "casso": ("hmac", "demo-casso-checksum-key-0001")}
 
@@ -214,7 +250,10 @@ async def seed(urls: Urls, secret: str, period: str, school_days: int, *, seed_v
             for i in range(s.students):
                 grade, prefix, year = levels[i % len(levels)]
                 cls = f"{prefix}{1 + (i // len(levels)) // per_class}"
-                pupils.append((pupil(rng, f"{s.school_id[:2]}{26}{i:05d}", year), grade, cls))
+                p = pupil(rng, f"{s.school_id[:2]}{26}{i:05d}", year)
+                if s.school_id in MISSING_ID_EVERY and i % MISSING_ID_EVERY[s.school_id] == 0:
+                    p = dataclasses.replace(p, national_id="")  # not yet in the sector database
+                pupils.append((p, grade, cls))
             _check(
                 await http.post(
                     f"{urls.invoicing}/schools/{s.school_id}/roster",
@@ -260,6 +299,14 @@ async def seed(urls: Urls, secret: str, period: str, school_days: int, *, seed_v
                 ),
                 "issue",
             )
+        _check(
+            await http.put(
+                f"{urls.reporting}/api/districts/{DISTRICT}/targets",
+                headers={"Authorization": f"Bearer {tok['district']}"},
+                json={"targets": PLAN},
+            ),
+            "the district's plan",
+        )
         # How each school's aggregator signs the webhooks of its bank credits.
         for s in SCHOOLS:
             scheme, secret_key = WEBHOOK_SECRETS[s.provider]

@@ -39,6 +39,20 @@ async def test_a_district_day_ends_with_every_school_collecting_and_every_figure
         for school in view["schools"]:
             assert school["collected"] > 0 and 0 < school["collection_rate_pct"] <= 100, school
             assert 0 < school["cashless_share_pct"] <= 100
+            # Roster counts reach the district: pupils imported without a personal ID are counted, not refused.
+            plan = next(p for p in district.SCHOOLS if p.school_id == school["school_id"])
+            every = district.MISSING_ID_EVERY.get(plan.school_id)
+            missing = -(-plan.students // every) if every else 0
+            assert (school["students_enrolled"], school["students_with_personal_id"]) == (
+                plan.students,
+                plan.students - missing,
+            )
+        # The district's own plan (85% of the amount cashless in this school year): the demo has schools on
+        # both sides of it, each judged against its own target.
+        assert view["totals"]["targets"]["cashless_amount"] == 85.0
+        below = {s["school_id"] for s in view["schools"] if "cashless_amount" in s["below_target"]}
+        assert below and below != {s["school_id"] for s in view["schools"]}, below
+        assert "personal_id" in next(s for s in view["schools"] if s["school_id"] == "MN-BINH-MINH")["below_target"]
         dsn = lambda service: with_database(infra_endpoints.pg_dsn, cfg.database(service))  # noqa: E731
         recon = await asyncpg.connect(dsn("reconciliation"))
         receipts = await asyncpg.connect(dsn("receipts"))
