@@ -20,7 +20,7 @@ from google.protobuf.message import Message
 from receipts.adapters import certificates, signing
 from receipts.app import signing_keys
 from receipts.app.series import Waiting, open_series
-from receipts.domain.receipt import Line, ReceiptContent
+from receipts.domain.receipt import ReceiptContent, lines_paid
 from receipts.domain.series import remaining
 from receipts.settings import ReceiptsSettings
 from receipts.stores import book_store, pending_store, receipts_store, series_store
@@ -70,7 +70,8 @@ def _content(
     issued_at: datetime,
     replaces: asyncpg.Record | None,
 ) -> ReceiptContent:
-    lines = tuple(Line(line["name"], line["amount"]) for line in json.loads(invoice["lines"]) if line["amount"] > 0)
+    asked = [(line["name"], line["amount"]) for line in json.loads(invoice["lines"])]
+    lines = lines_paid(asked, invoice["total"], payment.amount)
     return ReceiptContent(
         school_id=school["school_id"],
         school_name=school["name"],

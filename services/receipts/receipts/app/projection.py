@@ -11,7 +11,7 @@ from receipts.app.issuing import retry_pending
 from receipts.settings import ReceiptsSettings
 from receipts.stores import book_store
 from shared.events.outbox import Outbox
-from tuition.invoicing.v1.events_pb2 import InvoiceIssued, SchoolRegistered
+from tuition.invoicing.v1.events_pb2 import InvoiceAdjusted, InvoiceIssued, SchoolRegistered
 
 
 async def school_registered(
@@ -27,6 +27,16 @@ async def school_registered(
         address=m.address,
     )
     await retry_pending(conn, outbox, settings, school_id=m.school_id)
+
+
+async def invoice_adjusted(conn: asyncpg.Connection, m: InvoiceAdjusted) -> None:
+    """An adjustment is a line of the invoice from now on: a receipt of the whole invoice shows it."""
+    line = {
+        "name": f"Điều chỉnh: {m.reason}" if m.reason else "Điều chỉnh",
+        "amount": m.delta,
+        "category": "adjustment",
+    }
+    await book_store.adjust_invoice(conn, uuid.UUID(m.invoice_id), new_total=m.new_total, line=line)
 
 
 async def invoice_issued(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -11,7 +10,7 @@ import asyncpg
 from lxml import etree
 
 from receipts.app.issuing import issue_receipt
-from receipts.domain.receipt import read_fields
+from receipts.domain.receipt import read_fields, read_lines
 from receipts.settings import ReceiptsSettings
 from receipts.stores import book_store, pending_store, receipts_store
 from shared.db import Executor
@@ -190,12 +189,9 @@ def _channel(label: str) -> int:
 
 
 def display(row: asyncpg.Record, school: asyncpg.Record | None, invoice: asyncpg.Record | None) -> dict[str, Any]:
-    fields = read_fields(etree.fromstring(row["xml"]).find("DLBLai"))
-    lines = (
-        [(line["name"], line["amount"]) for line in json.loads(invoice["lines"]) if line["amount"] > 0]
-        if invoice
-        else []
-    )
+    data = etree.fromstring(row["xml"]).find("DLBLai")
+    fields = read_fields(data)
+    lines = read_lines(data)  # what the receipt says this payment paid, as signed
     return fields | {
         "amount": row["amount"],
         "status": row["status"],

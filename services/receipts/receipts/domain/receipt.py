@@ -27,6 +27,38 @@ class Line:
     amount: int
 
 
+EXCESS_LINE = "Số tiền nộp thừa (chuyển số dư)"
+
+
+def lines_paid(invoice_lines: list[tuple[str, int]], total: int, amount: int) -> tuple[Line, ...]:
+    """The lines a receipt of `amount` shows: they always add up to the amount received.
+
+    The allocation rule (the dashboard splits fee types the same way):
+    - a payment of the whole invoice shows its lines as they stand (adjustments included);
+    - a payment of part of it is spread over the invoice's lines in proportion to their amounts, by the
+      largest remainder (ties to the earlier line), so no line shows more than it asks;
+    - a payment of more than its lines shows them in full and the excess on a line of its own."""
+    if amount == total:
+        return tuple(Line(name, a) for name, a in invoice_lines if a != 0)
+    lines = [(name, a) for name, a in invoice_lines if a > 0]
+    asked = sum(a for _, a in lines)
+    if amount >= asked:
+        excess = [Line(EXCESS_LINE, amount - asked)] if amount > asked else []
+        return tuple([Line(name, a) for name, a in lines] + excess)
+    shares = [(amount * a // asked, amount * a % asked) for _, a in lines]
+    left = amount - sum(q for q, _ in shares)
+    extra = set(sorted(range(len(lines)), key=lambda i: (-shares[i][1], i))[:left])
+    paid = [Line(name, shares[i][0] + (i in extra)) for i, (name, _) in enumerate(lines)]
+    return tuple(line for line in paid if line.amount > 0)
+
+
+def read_lines(data: etree._Element) -> list[tuple[str, int]]:
+    """The lines as signed in the receipt (not as the invoice asks)."""
+    return [
+        (item.findtext("Ten") or "", int(item.findtext("STien") or 0)) for item in data.findall("NDBLai/DSKThu/KThu")
+    ]
+
+
 @dataclass(frozen=True, kw_only=True)
 class ReceiptContent:
     school_id: str

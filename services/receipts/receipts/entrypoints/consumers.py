@@ -19,7 +19,6 @@ def _receipts(rt: ServiceRuntime) -> Handlers:
     handlers = Handlers()
     # A receipt prints the invoice as issued and the payment as made; the rest does not change a receipt.
     handlers.skip(
-        invoicing_events.InvoiceAdjusted,
         invoicing_events.InvoiceCancelled,
         invoicing_events.InvoiceBalanceChanged,
         invoicing_events.PaymentGroupCreated,
@@ -30,6 +29,10 @@ def _receipts(rt: ServiceRuntime) -> Handlers:
     @handlers.on(invoicing_events.SchoolRegistered)
     async def school(conn: asyncpg.Connection, m: invoicing_events.SchoolRegistered, _: Event) -> None:
         await projection.school_registered(conn, rt.outbox, settings, m)
+
+    @handlers.on(invoicing_events.InvoiceAdjusted)
+    async def adjusted(conn: asyncpg.Connection, m: invoicing_events.InvoiceAdjusted, _: Event) -> None:
+        await projection.invoice_adjusted(conn, m)
 
     @handlers.on(invoicing_events.InvoiceIssued)
     async def invoice(conn: asyncpg.Connection, m: invoicing_events.InvoiceIssued, _: Event) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 
@@ -37,6 +38,17 @@ class InvoiceCopy:
     payment_reference: str
     total: int
     lines_json: str
+
+
+async def adjust_invoice(
+    conn: asyncpg.Connection, invoice_id: uuid.UUID, *, new_total: int, line: dict[str, object]
+) -> None:
+    await conn.execute(
+        "UPDATE invoices SET total = $2, lines = lines || $3::jsonb WHERE invoice_id = $1",
+        invoice_id,
+        new_total,
+        json.dumps([line], ensure_ascii=False),
+    )
 
 
 async def add_invoice(conn: asyncpg.Connection, i: InvoiceCopy) -> None:

@@ -44,6 +44,7 @@ def invoice_event(n: int, total: int = 1_584_520, school: str = SCHOOL) -> tuple
         total=total,
         lines=[
             InvoiceLine(name="Tiền ăn bán trú", amount=550_000),
+            InvoiceLine(name="Chăm sóc bán trú", amount=150_000),
             InvoiceLine(name="Bảo hiểm y tế", amount=884_520),
             InvoiceLine(name="Học phí (Nhà nước chi trả)", amount=0),
         ],

@@ -19,6 +19,7 @@ from pypdf import PdfReader
 from devinfra.testing import wait_until
 from receipts.adapters import compact
 from shared.events.topics import Topic
+from tuition.invoicing.v1.events_pb2 import InvoiceAdjusted
 
 from .conftest import SCHOOL, invoice_event, payment_event, publish, school_event
 
@@ -346,3 +347,34 @@ async def test_a_batch_of_payments_is_numbered_in_order_signed_in_worker_process
     async with receipts_app.pool.acquire() as conn, conn.transaction():  # delivered again: nothing new
         await on_payments(conn, Outbox("receipts"), settings, payments)
     assert await receipts_app.pool.fetchval("SELECT count(*) FROM receipts") == 5
+
+
+async def test_a_receipt_for_part_of_an_invoice_shows_lines_adding_up_to_what_was_received(receipts_app):
+    (receipt,) = await _issue(receipts_app, amount=500_000)
+    code = receipt["verification_code"]
+    data = etree.fromstring((await receipts_app.client.get(f"/r/{code}.xml")).content).find("DLBLai")
+    lines = [(k.findtext("Ten"), int(k.findtext("STien"))) for k in data.findall("NDBLai/DSKThu/KThu")]
+    # The allocation rule, worked out in tests/unit/test_receipt_lines.py.
+    assert lines == [("Tiền ăn bán trú", 173_554), ("Chăm sóc bán trú", 47_333), ("Bảo hiểm y tế", 279_113)]
+    assert data.findtext("NDBLai/TToan/TgSTien") == "500000"
+    pdf = (await receipts_app.client.get(f"/r/{code}.pdf")).content
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "173.554" in text and "884.520" not in text  # the part paid, never the invoice's full line
+    page = (await receipts_app.client.get(f"/r/{code}")).text
+    assert "279.113" in page and "884.520" not in page
+
+
+async def test_a_receipt_of_an_adjusted_invoice_paid_whole_shows_the_adjustment(receipts_app):
+    invoice, iid = invoice_event(0)
+    adjusted = InvoiceAdjusted(invoice_id=iid, school_id=SCHOOL, delta=-84_520, new_total=1_500_000, reason="nghỉ ốm")
+    await publish(receipts_app.kafka, receipts_app.prefix, Topic.INVOICING, [school_event(), (invoice, iid)])
+    await publish(receipts_app.kafka, receipts_app.prefix, Topic.INVOICING, [(adjusted, iid)])
+
+    async def adjusted_in() -> bool:
+        return await receipts_app.pool.fetchval("SELECT total FROM invoices") == 1_500_000
+
+    await wait_until(adjusted_in, what="the adjustment in the receipts' copy")
+    (receipt,) = await _issue(receipts_app, amount=1_500_000)
+    data = etree.fromstring((await receipts_app.client.get(f"/r/{receipt['verification_code']}.xml")).content)
+    lines = [(k.findtext("Ten"), int(k.findtext("STien"))) for k in data.findall("DLBLai/NDBLai/DSKThu/KThu")]
+    assert lines[-1] == ("Điều chỉnh: nghỉ ốm", -84_520) and sum(a for _, a in lines) == 1_500_000
