@@ -17,6 +17,7 @@ from lxml import etree
 
 from reconciliation.domain.credits import BankCredit, CreditFormatError, whole_dong
 from shared.formatting import VN
+from shared.payref import fold_memo
 from shared.spreadsheets import Bounds, SpreadsheetError, csv_rows, xlsx_rows
 
 
@@ -87,51 +88,83 @@ def parse_camt(data: bytes, kind: str) -> Statement:
         if not account:
             raise CreditFormatError(f"{kind}: account (Acct/Id) is missing")
         for n, entry in enumerate(report.findall("c:Ntry", ns), start=1):
-            where = f"{kind} entry {n}"
             if _text(entry, "c:CdtDbtInd", ns) != "CRDT":
                 continue
             status = _text(entry, "c:Sts/c:Cd", ns) or _text(entry, "c:Sts", ns)
             if status and status != "BOOK":
                 continue  # pending or informational entries are not money yet
-            amt = entry.find("c:Amt", ns)
-            if amt is None or not amt.text:
-                raise CreditFormatError(f"{where}: Amt is missing")
-            if amt.get("Ccy", "VND") != "VND":
-                raise CreditFormatError(f"{where}: currency {amt.get('Ccy')} is not VND")
             try:
-                amount = whole_dong(amt.text, f"{where} Amt")
-                booked = _camt_time(entry, ns)
+                credits += _camt_entry(entry, ns, account, kind)
             except CreditFormatError as exc:
-                raise CreditFormatError(f"{where}: {exc}") from exc
-            tx = entry.find("c:NtryDtls/c:TxDtls", ns)
-            ids = [_text(entry, "c:NtryRef", ns), _text(entry, "c:AcctSvcrRef", ns)]
-            memo, payer, payer_acct = "", "", ""
-            if tx is not None:
-                ids += [
-                    _text(tx, "c:Refs/c:TxId", ns),
-                    _text(tx, "c:Refs/c:AcctSvcrRef", ns),
-                    _text(tx, "c:Refs/c:EndToEndId", ns),
-                ]
-                memo = " ".join(u.text.strip() for u in tx.findall("c:RmtInf/c:Ustrd", ns) if u.text)
-                payer = _text(tx, "c:RltdPties/c:Dbtr/c:Pty/c:Nm", ns) or _text(tx, "c:RltdPties/c:Dbtr/c:Nm", ns)
-                payer_acct = _text(tx, "c:RltdPties/c:DbtrAcct/c:Id/c:Othr/c:Id", ns)
-            if not memo:
-                memo = _text(entry, "c:AddtlNtryInf", ns)
-            identifiers = tuple(dict.fromkeys(i for i in ids if i and i.upper() != "NOTPROVIDED"))
-            credits.append(
-                BankCredit(
-                    account_number=account,
-                    amount=amount,
-                    booked_at=booked,
-                    memo=memo,
-                    source_kind=kind,
-                    identifiers=identifiers,
-                    payer_name=payer,
-                    payer_account=payer_acct,
-                )
-            )
+                raise CreditFormatError(f"{kind} entry {n}: {exc}") from exc
     closing = _camt_closing(root.findall(block, ns)[-1], ns) if kind == "camt053" and account else None
     return Statement(kind, account, credits, closing)
+
+
+def _camt_amount(el: Any, path: str, ns: dict[str, str], what: str) -> int:
+    amt = el.find(path, ns)
+    if amt is None or not amt.text:
+        raise CreditFormatError(f"{what} is missing")
+    if amt.get("Ccy", "VND") != "VND":
+        raise CreditFormatError(f"{what}: currency {amt.get('Ccy')} is not VND")
+    return whole_dong(amt.text, what)
+
+
+def _camt_entry(entry: Any, ns: dict[str, str], account: str, kind: str) -> list[BankCredit]:
+    """The entry's credits: one per transaction of a batch entry (each with its own amount, memo, payer and
+    references), or the entry itself."""
+    amount = _camt_amount(entry, "c:Amt", ns, "Amt")
+    booked = _camt_time(entry, ns)
+    entry_ids = [_text(entry, "c:NtryRef", ns), _text(entry, "c:AcctSvcrRef", ns)]
+    txs = entry.findall("c:NtryDtls/c:TxDtls", ns)
+    if len(txs) <= 1:
+        tx = _camt_tx(txs[0], ns, account) if txs else {}
+        memo = tx.get("memo") or _text(entry, "c:AddtlNtryInf", ns)
+        return [_credit(account, amount, booked, kind, entry_ids + tx.get("ids", []), tx | {"memo": memo})]
+    credits = []
+    for i, el in enumerate(txs, start=1):
+        tx = _camt_tx(el, ns, account)
+        path = "c:Amt" if el.find("c:Amt", ns) is not None else "c:AmtDtls/c:TxAmt/c:Amt"
+        tx_amount = _camt_amount(el, path, ns, f"transaction {i} amount")
+        # The batch's own references are shared by its transactions: each gets them numbered.
+        ids = tx["ids"] or [f"{r}#{i}" for r in entry_ids if r]
+        credits.append(_credit(account, tx_amount, booked, kind, ids, tx))
+    if sum(c.amount for c in credits) != amount:
+        raise CreditFormatError(
+            f"batch of {len(txs)} transactions adds up to {sum(c.amount for c in credits)}, the entry says {amount}"
+        )
+    return credits
+
+
+def _camt_tx(tx: Any, ns: dict[str, str], account: str) -> dict[str, Any]:
+    """What one TxDtls says: references, memo, payer, and the virtual account credited (when the bank
+    names a creditor account other than the statement's)."""
+    credited = _text(tx, "c:RltdPties/c:CdtrAcct/c:Id/c:Othr/c:Id", ns)
+    return {
+        "ids": [
+            _text(tx, "c:Refs/c:TxId", ns),
+            _text(tx, "c:Refs/c:AcctSvcrRef", ns),
+            _text(tx, "c:Refs/c:EndToEndId", ns),
+        ],
+        "memo": " ".join(u.text.strip() for u in tx.findall("c:RmtInf/c:Ustrd", ns) if u.text),
+        "payer": _text(tx, "c:RltdPties/c:Dbtr/c:Pty/c:Nm", ns) or _text(tx, "c:RltdPties/c:Dbtr/c:Nm", ns),
+        "payer_account": _text(tx, "c:RltdPties/c:DbtrAcct/c:Id/c:Othr/c:Id", ns),
+        "virtual_account": credited if credited and credited != account else "",
+    }
+
+
+def _credit(account: str, amount: int, booked: datetime, kind: str, ids: list[str], tx: dict[str, Any]) -> BankCredit:
+    return BankCredit(
+        account_number=account,
+        amount=amount,
+        booked_at=booked,
+        memo=tx.get("memo", ""),
+        source_kind=kind,
+        identifiers=tuple(dict.fromkeys(i for i in ids if i and i.upper() != "NOTPROVIDED")),
+        payer_name=tx.get("payer", ""),
+        payer_account=tx.get("payer_account", ""),
+        virtual_account=tx.get("virtual_account", ""),
+    )
 
 
 def _camt_closing(report: Any, ns: dict[str, str]) -> Closing | None:
@@ -205,6 +238,9 @@ def parse_mt940(data: bytes) -> Statement:
 # --- CSV / Excel exports of internet banking -----------------------------------------------------------
 
 # The documented layout: Vietcombank VCB Digibiz "Sao kê tài khoản" export (other banks: give a mapping).
+# A mapping names the columns of `date`, `credit` and `memo`, and optionally `reference`, `payer`,
+# `payer_account` and `virtual_account` (the school's sub-account a collection-by-virtual-account bank
+# credited), and `date_format`.
 LAYOUTS: dict[str, dict[str, str]] = {
     "vcb": {
         "date": "Ngày giao dịch",
@@ -214,6 +250,8 @@ LAYOUTS: dict[str, dict[str, str]] = {
         "date_format": "%d/%m/%Y %H:%M:%S",
     },
 }
+# The same export from an account that collects through virtual accounts (one per pupil or class).
+LAYOUTS["vcb_virtual"] = LAYOUTS["vcb"] | {"virtual_account": "Tài khoản ảo"}
 
 
 # A school's month of statement lines, with room to spare.
@@ -237,6 +275,10 @@ def _table(data: bytes, xlsx: bool) -> list[list[str]]:
         return [row for _, row in csv_rows(text, BOUNDS)]
     except SpreadsheetError as exc:
         raise CreditFormatError(str(exc)) from exc
+
+
+def _is_total(row: list[str]) -> bool:
+    return any(fold_memo(c).strip().startswith(("TONG", "CONG")) for c in row if c.strip())
 
 
 def parse_bank_table(data: bytes, *, account_number: str, mapping: dict[str, str], xlsx: bool = False) -> Statement:
@@ -263,6 +305,8 @@ def parse_bank_table(data: bytes, *, account_number: str, mapping: dict[str, str
         cell = at("credit")
         if not cell or cell in {"0", "-"}:
             continue
+        if not at("date") and _is_total(row):
+            continue  # the export's "Tổng cộng" line: the sum of the lines above, not a credit
         try:
             amount = whole_dong(cell.replace(".", "") if re.fullmatch(r"\d{1,3}(\.\d{3})+", cell) else cell, "credit")
             when = datetime.strptime(at("date"), mapping.get("date_format", "%d/%m/%Y %H:%M:%S"))
@@ -277,6 +321,9 @@ def parse_bank_table(data: bytes, *, account_number: str, mapping: dict[str, str
                 memo=at("memo"),
                 source_kind="csv",
                 identifiers=(ref,) if ref else (),
+                payer_name=at("payer"),
+                payer_account=at("payer_account"),
+                virtual_account=at("virtual_account"),
             )
         )
     return Statement("csv", account_number, credits)

@@ -74,7 +74,7 @@ class Book:
     def _index(self, inv: OpenInvoice) -> None:
         self._by_ref[inv.reference] = inv
         self._by_student[inv.student_id].append(inv)
-        self._by_code[inv.student_code].add(inv.student_id)
+        self._by_code[inv.student_code.upper()].add(inv.student_id)
         self._by_family[inv.family_key].append(inv)
         if inv.virtual_account:
             self._by_virtual[inv.virtual_account].add(inv.student_id)

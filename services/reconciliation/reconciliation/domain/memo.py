@@ -10,13 +10,18 @@ from shared import payref
 _QR_MEMO = re.compile(rf"\b(?:HP|GD)[{payref.ALPHABET}]{{8}} (?:T\d{{2}} \d{{4}}|GIA DINH)\b")
 _NEAR_MISS = re.compile(r"\b(?:HP|GD)[A-Z0-9]{6,10}\b")
 _DIGITS = re.compile(r"(?<!\d)\d{6,20}(?!\d)")
+# Student codes of letters and digits ("NT260004", "HS2026A015"): a token with both, 4 to 20 long; and the
+# same split by the bank or the payer ("NT 260004").
+_CODE = re.compile(r"\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{4,20}\b")
+_SPLIT_CODE = re.compile(r"\b([A-Z]{1,4}) (\d{3,12})\b")
 
 
 @dataclass(frozen=True, kw_only=True)
 class MemoReading:
     references: tuple[str, ...]
     near_misses: tuple[str, ...] = ()
-    numbers: tuple[str, ...] = ()  # digit runs: student codes are among them (the book decides)
+    # Digit runs and letter-digit codes: student codes are among them (the book decides, case-blind).
+    numbers: tuple[str, ...] = ()
     looks_like_qr: bool = False
     folded: str = ""
     names: tuple[str, ...] = field(default=())
@@ -38,7 +43,8 @@ def read_memo(memo: str) -> MemoReading:
     references = tuple(payref.references_in(compact))
     spaced = re.sub(r"[^A-Z0-9 ]", " ", folded)
     near = tuple(dict.fromkeys(t for t in _NEAR_MISS.findall(spaced) if not any(t in r or r in t for r in references)))
-    numbers = tuple(dict.fromkeys(_DIGITS.findall(folded)))
+    codes = _CODE.findall(spaced) + [a + b for a, b in _SPLIT_CODE.findall(spaced)]
+    numbers = tuple(dict.fromkeys(_DIGITS.findall(folded) + codes))
     return MemoReading(
         references=references,
         near_misses=near,

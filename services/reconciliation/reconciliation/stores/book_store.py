@@ -100,7 +100,7 @@ async def load_book_for_many(
         f"""WITH hit AS (
                 SELECT student_id, family_key FROM invoices
                 WHERE school_id = $1 AND (payment_reference = ANY($2::text[]) OR invoice_id = ANY($3::uuid[])
-                      OR student_code = ANY($4::text[]) OR virtual_account = ANY($5::text[])
+                      OR upper(student_code) = ANY($4::text[]) OR virtual_account = ANY($5::text[])
                       OR student_id = ANY($6::uuid[])))
             SELECT {_COLUMNS} FROM invoices
             WHERE school_id = $1 AND (student_id IN (SELECT student_id FROM hit)

@@ -59,7 +59,9 @@ class Recon:
             )
         await producer.stop()
 
-    async def issue(self, totals: list[int], *, family: str | None = None, virtual_account: str = "") -> list[Inv]:
+    async def issue(
+        self, totals: list[int], *, family: str | None = None, virtual_account: str = "", code: str = ""
+    ) -> list[Inv]:
         """Publish InvoiceIssued events (as invoicing would) and wait until the book has them."""
         made = []
         for total in totals:
@@ -69,7 +71,7 @@ class Recon:
                 uuid.uuid4(),
                 payref.make_reference(10_000 + n + hash(self.prefix) % 100_000),
                 total,
-                f"22{n:08d}",
+                code or f"22{n:08d}",
                 f"Học Sinh {n}",
                 family or f"fam-{n}",
             )

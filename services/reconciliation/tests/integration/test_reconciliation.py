@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import random
 import uuid
+from pathlib import Path
+from string import Template
 
 import pytest
+from openpyxl import Workbook
 
 from shared import payref
 
@@ -367,3 +371,68 @@ async def test_concurrent_webhooks_of_a_school_share_transactions_without_paying
     assert all(allocated[inv.invoice_id] == 400_000 for inv in invoices)
     assert await recon.pool.fetchval("SELECT count(*) FROM credits") == 10 + 1 + 4
     assert await _events(recon, "PaymentMatched") == 6
+
+
+SAMPLES_HERE = Path(__file__).resolve().parents[1] / "samples"
+
+
+def _vcb_xlsx(rows: list[tuple[str, str, int, str, str]]) -> bytes:
+    """A VCB Digibiz "Sao kê tài khoản" export as the bank's site gives it: title and account lines above the
+    header, a virtual-account column, and a total line at the bottom."""
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["NGÂN HÀNG TMCP NGOẠI THƯƠNG VIỆT NAM"])
+    ws.append(["SAO KÊ TÀI KHOẢN"])
+    ws.append(["Số tài khoản:", ACCOUNT, "Loại tiền:", "VND"])
+    ws.append(["Từ ngày: 05/09/2026", "Đến ngày: 05/09/2026"])
+    ws.append([])
+    ws.append(["STT", "Ngày giao dịch", "Số tham chiếu", "Số tiền ghi nợ", "Số tiền ghi có", "Mô tả", "Tài khoản ảo"])
+    for n, (when, ref, credit, memo, virtual) in enumerate(rows, start=1):
+        ws.append([n, when, ref, "", credit, memo, virtual])
+    ws.append(["", "", "Tổng cộng", 0, sum(r[2] for r in rows), "", ""])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+async def test_statements_as_banks_send_them_batch_entries_virtual_accounts_and_lettered_codes(recon):
+    c, d = await recon.issue([850_000, 850_000])
+    (b,) = await recon.issue([1_500_000], virtual_account="96386900123401")
+    (a,) = await recon.issue([1_250_000], code="NT260004")
+    (e,) = await recon.issue([640_000], virtual_account="96386900123405")
+    text = Template((SAMPLES_HERE / "camt053-day.xml").read_text()).substitute(
+        C_REF=c.reference, D_REF=d.reference, B_VA="96386900123401"
+    )
+    r = await recon.statement("sao-ke.xml", text.encode())
+    assert r.status_code == 200, r.text
+    # The batch is two credits, each with its memo and reference; the fee and the pending credit are not credits.
+    assert r.json()["new_credits"] == 3
+    memos = {
+        row["identifier"]: row["memo"]
+        for row in await recon.pool.fetch(
+            "SELECT i.identifier, c.memo FROM credit_identifiers i JOIN credits c USING (credit_id) "
+            "WHERE i.identifier LIKE 'FT%'"
+        )
+    }
+    assert c.reference in memos["FT26248100001"] and d.reference in memos["FT26248100002"]
+    xlsx = _vcb_xlsx(
+        [
+            ("05/09/2026 08:12:45", "FT26248100010", 1_250_000, "IBFT nop hoc phi nt260004 nguyen van an", ""),
+            ("05/09/2026 09:30:00", "FT26248100011", 640_000, "CHUYEN TIEN", "96386900123405"),
+        ]
+    )
+    r = await recon.statement("sao-ke.xlsx", xlsx, layout="vcb_virtual")
+    assert r.status_code == 200, r.text
+    assert r.json()["new_credits"] == 2  # the total line is not a credit
+    placed = await _allocations(recon)
+    credit_of = {
+        row["identifier"]: row["credit_id"]
+        for row in await recon.pool.fetch("SELECT identifier, credit_id FROM credit_identifiers")
+    }
+    assert placed[credit_of["FT26248100001"]] == [c.invoice_id] and placed[credit_of["FT26248100002"]] == [d.invoice_id]
+    assert placed[credit_of["FT26248100003"]] == [b.invoice_id]  # by the virtual account in the statement
+    assert placed[credit_of["FT26248100010"]] == [a.invoice_id]  # by the lettered student code in the memo
+    assert placed[credit_of["FT26248100011"]] == [e.invoice_id]  # by the virtual account column
+    close = await recon.client.get(f"/schools/{SCHOOL}/close", params={"date": "2026-09-05"}, headers=recon.headers())
+    bank = next(acc for acc in close.json()["accounts"] if acc["account_number"] == ACCOUNT)
+    assert bank["statement_closing_balance"] == 103_189_000

@@ -125,3 +125,15 @@ def test_a_camt053_statement_gives_its_closing_booked_balance_and_a_debit_balanc
     overdrawn = _camt053(bal.format(code="CLBD", amount=5_000, side="DBIT"))
     assert statements.parse_camt(overdrawn, "camt053").closing == statements.Closing(date(2026, 9, 5), -5_000)
     assert statements.parse_camt(_camt053(""), "camt053").closing is None
+
+
+def test_student_codes_of_letters_and_digits_are_read_from_memos_whatever_the_bank_did():
+    from reconciliation.domain.memo import read_memo
+
+    for memo in (
+        "MBVCB.3349876543.NT260004 NGUYEN VAN AN.CT tu 0011 NGUYEN",
+        "IBFT hp nt 260004 lop 2a",  # split by the payer, lower case
+        "123456.050926.101010.NOP TIEN AN CHO CON NT260004-050926-10:10:10 558899",
+    ):
+        assert "NT260004" in read_memo(memo).numbers, memo
+    assert "HS2026A015" in read_memo("CT nhanh 247 den: hoc phi HS2026A015").numbers
