@@ -60,6 +60,10 @@ class AddPolicy:
     effective_from: date
     effective_to: date | None = None
     legal_basis: str = ""
+    everyone: bool = False
+    ownership: str | None = None
+    cap: int | None = None
+    article: str = ""
 
 
 async def add_policy(pool: asyncpg.Pool, cmd: AddPolicy) -> int:
@@ -72,6 +76,11 @@ async def add_policy(pool: asyncpg.Pool, cmd: AddPolicy) -> int:
             effective_from=cmd.effective_from,
             effective_to=cmd.effective_to,
             legal_basis=cmd.legal_basis,
+            everyone=cmd.everyone,
+            ownership=cmd.ownership,
+            cap=cmd.cap,
+            article=cmd.article,
+            school_specific=cmd.school_id is not None,
         )
     except (FeeError, ValueError) as exc:
         raise Invalid(str(exc)) from exc

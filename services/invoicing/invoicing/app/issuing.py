@@ -79,7 +79,7 @@ async def _plan(conn: asyncpg.Connection, cmd: IssuePeriod) -> Plan:
         conn, cmd.school_id, period.code, cmd.round_code, class_name=cmd.class_name, grade=cmd.grade
     )
     already = await issuing_store.count_issued(conn, cmd.school_id, period.code, cmd.round_code)
-    priced = [(s, _price(s, items, policies, period, days or 0)) for s in students]
+    priced = [(s, _price(s, items, policies, period, days or 0, str(school["ownership"]))) for s in students]
     billed = [(s, lines) for s, lines in priced if lines]
     return Plan(school, billed, len(priced) - len(billed), already)
 
@@ -124,7 +124,7 @@ async def issue_in(conn: asyncpg.Connection, outbox: Outbox, cmd: IssuePeriod) -
 
 
 def _price(
-    s: asyncpg.Record, items: list[FeeItem], policies: list[Policy], period: Period, school_days: int
+    s: asyncpg.Record, items: list[FeeItem], policies: list[Policy], period: Period, school_days: int, ownership: str
 ) -> list[Line]:
     return price_student(
         grade=s["grade"],
@@ -134,6 +134,7 @@ def _price(
         policies=policies,
         period=period,
         school_days=school_days,
+        ownership=ownership,
     )
 
 

@@ -66,6 +66,8 @@ class ImportResult:
 async def _policy_aliases(conn: asyncpg.Connection) -> dict[str, str]:
     aliases: dict[str, str] = {}
     for row in await roster_store.policy_categories(conn):
+        if row["code"] in ("STATE_FUNDED", "STATE_SUPPORT"):
+            continue  # rules for every pupil of a school, not a pupil's category
         aliases[fold(row["name"])] = row["code"]
         aliases[fold(row["code"])] = row["code"]
         for alias in row["aliases"]:

@@ -1,13 +1,21 @@
 """Fee schedules, exemption policies and how one student's invoice lines are priced. Pure, no I/O.
 
-Rules (issue 4; Decree 238/2025/ND-CP replaced Decree 81/2021 for tuition exemption and reduction):
+Rules (Decree 238/2025/NĐ-CP replaced Decrees 81/2021 and 97/2023 for tuition exemption, reduction and
+support from 3 September 2025; Resolution 217/2025/QH15 exempts public tuition from school year 2025–26):
 - an item's amount is the class rate, else the grade rate, else the school-wide rate; no rate → not billed;
 - per-day items (meals, bán trú) cost rate × school days of the period;
-- since school year 2025–26 public preschool and general-education tuition is state-funded: such an item
-  is a normal line whose list amount the state pays (the parent owes 0; it appears on the reimbursement
-  report under STATE_FUNDED);
-- exemptions/reductions are percentages or fixed amounts per fee category, effective between dates;
-  where several apply, the learner gets the highest; a reduction never exceeds the line.
+- exemptions, reductions and state support are dated rules (`Policy`): a percentage or a fixed amount of a
+  fee category, optionally capped, for the pupils of a policy category or for every pupil (`everyone`),
+  optionally only at public or only at private schools, each citing its article. Public preschool and
+  general-education tuition is such a rule (every pupil, public schools, 100%, from 2025-09-01, category
+  STATE_FUNDED); private-school tuition support is another (every pupil, private schools, a fixed amount
+  up to the line: the level the provincial council sets, category STATE_SUPPORT);
+- a change of the law is a new rule: for the same category, fee category, scope (national or the
+  school's) and ownership, the rule in force with the latest start replaces the earlier ones from its date;
+- where several rules apply, the learner gets the highest reduction (a tie goes to the rule for everyone);
+  a reduction never exceeds the line;
+- an item flagged `state_funded` is paid by the state in full whatever the rules (kept for schools that
+  flag it themselves).
 Percentage reductions are rounded down to the đồng (the parent pays the rounding, the state claim is
 never overstated).
 """
@@ -140,6 +148,11 @@ class Policy:
     effective_from: date
     effective_to: date | None = None
     legal_basis: str = ""
+    everyone: bool = False  # every pupil, whatever their categories
+    ownership: str | None = None  # only schools of this ownership ("public", "private")
+    cap: int | None = None  # the most it reduces a line by (support up to an amount)
+    article: str = ""  # the article of the law it applies, cited on the rule
+    school_specific: bool = False  # a school's own rule (else national)
 
     def __post_init__(self) -> None:
         if self.kind is ReductionKind.PERCENT and not 0 <= self.value <= 100:
@@ -150,10 +163,22 @@ class Policy:
     def in_force(self, on: date) -> bool:
         return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
 
+    def applies(self, fee: FeeCategory, categories: Collection[str], ownership: str, on: date) -> bool:
+        return (
+            self.fee_category is fee
+            and (self.everyone or self.category in categories)
+            and (self.ownership is None or self.ownership == ownership)
+            and self.in_force(on)
+        )
+
+    @property
+    def lineage(self) -> tuple[object, ...]:
+        """Rules of one lineage replace one another by date."""
+        return (self.category, self.fee_category, self.school_specific, self.ownership, self.everyone)
+
     def reduction(self, amount: int) -> int:
-        if self.kind is ReductionKind.PERCENT:
-            return amount * self.value // 100
-        return min(self.value, amount)
+        reduced = amount * self.value // 100 if self.kind is ReductionKind.PERCENT else self.value
+        return min(reduced, amount, self.cap if self.cap is not None else amount)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -201,16 +226,33 @@ def preview_totals(billed: Sequence[tuple[Mapping[str, Any], Sequence[Line]]]) -
     }
 
 
-def _best_reduction(
-    item: FeeItem, list_amount: int, policies: Iterable[Policy], categories: Collection[str], on: date
-) -> tuple[int, str | None]:
-    """The largest reduction a pupil's categories give on the item, and the category giving it."""
-    best, best_policy = 0, None
+def rules_in_force(
+    policies: Iterable[Policy], fee: FeeCategory, categories: Collection[str], ownership: str, on: date
+) -> list[Policy]:
+    """The rules that apply to a pupil's line on a date: of each lineage, the latest in force."""
+    latest: dict[tuple[object, ...], Policy] = {}
     for policy in policies:
-        if policy.category in categories and policy.fee_category is item.category and policy.in_force(on):
-            reduction = policy.reduction(list_amount)
-            if reduction > best or (best_policy is None and reduction == best and reduction > 0):
-                best, best_policy = reduction, policy.category
+        if policy.applies(fee, categories, ownership, on):
+            held = latest.get(policy.lineage)
+            if held is None or policy.effective_from >= held.effective_from:
+                latest[policy.lineage] = policy
+    return list(latest.values())
+
+
+def _best_reduction(
+    item: FeeItem,
+    list_amount: int,
+    policies: Iterable[Policy],
+    categories: Collection[str],
+    on: date,
+    ownership: str,
+) -> tuple[int, str | None]:
+    """The largest reduction the rules give on the item, and the category giving it."""
+    best, best_policy, best_everyone = 0, None, False
+    for policy in rules_in_force(policies, item.category, categories, ownership, on):
+        reduction = policy.reduction(list_amount)
+        if reduction > 0 and (reduction > best or (reduction == best and policy.everyone and not best_everyone)):
+            best, best_policy, best_everyone = reduction, policy.category, policy.everyone
     return best, best_policy
 
 
@@ -223,6 +265,7 @@ def price_student(
     policies: list[Policy],
     period: Period,
     school_days: int,
+    ownership: str = "public",
 ) -> list[Line]:
     """The invoice lines of one student for one period (empty when nothing is billed)."""
     if school_days < 0:
@@ -242,7 +285,7 @@ def price_student(
         if item.state_funded:
             best, best_policy = list_amount, STATE_FUNDED
         else:
-            best, best_policy = _best_reduction(item, list_amount, policies, categories, on)
+            best, best_policy = _best_reduction(item, list_amount, policies, categories, on, ownership)
         lines.append(
             Line(
                 item_code=item.code,

@@ -109,6 +109,10 @@ class PolicyRule(Row):
     effective_from: date
     effective_to: date | None
     legal_basis: str
+    everyone: bool
+    ownership: str | None
+    cap: int | None
+    article: str
 
 
 class Policies(Out):
@@ -417,6 +421,10 @@ class PolicyIn(BaseModel):
     effective_from: date
     effective_to: date | None = None
     legal_basis: str = ""
+    everyone: bool = Field(False, description="every pupil of the school(s), whatever their category")
+    ownership: Literal["public", "private"] | None = Field(None, description="only schools of this ownership")
+    cap: Amount | None = Field(None, description="the most it reduces a line by, đồng (support up to a cap)")
+    article: str = Field("", max_length=300, examples=["NĐ 238/2025/NĐ-CP, Điều 17"])
 
 
 @router.get("/policies", tags=["fees"], summary="Policy categories and exemption/reduction rules")

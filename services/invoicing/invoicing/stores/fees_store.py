@@ -89,8 +89,8 @@ async def category_exists(db: Executor, code: str) -> bool:
 async def add_policy(db: Executor, school_id: str | None, policy: Policy) -> int:
     policy_id = await db.fetchval(
         """INSERT INTO exemption_policies (school_id, category, fee_category, kind, value, effective_from,
-                                            effective_to, legal_basis)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING policy_id""",
+                                            effective_to, legal_basis, everyone, ownership, cap, article)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING policy_id""",
         school_id,
         policy.category,
         str(policy.fee_category),
@@ -99,6 +99,10 @@ async def add_policy(db: Executor, school_id: str | None, policy: Policy) -> int
         policy.effective_from,
         policy.effective_to,
         policy.legal_basis,
+        policy.everyone,
+        policy.ownership,
+        policy.cap,
+        policy.article,
     )
     return int(policy_id)
 
@@ -117,6 +121,11 @@ async def policies_for(db: Executor, school_id: str) -> list[Policy]:
             effective_from=r["effective_from"],
             effective_to=r["effective_to"],
             legal_basis=r["legal_basis"],
+            everyone=r["everyone"],
+            ownership=r["ownership"],
+            cap=r["cap"],
+            article=r["article"],
+            school_specific=r["school_id"] is not None,
         )
         for r in rows
     ]
