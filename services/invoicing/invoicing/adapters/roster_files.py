@@ -45,13 +45,13 @@ HEADERS: dict[str, str] = {
     "trang thai": "status",
     "stt": "_row_number",
 }
+# The personal ID column may be missing or empty: such pupils are imported and flagged.
 REQUIRED = (
     "student_code",
     "full_name",
     "date_of_birth",
     "grade",
     "class_name",
-    "national_id",
     "guardian_name",
     "guardian_phone",
 )

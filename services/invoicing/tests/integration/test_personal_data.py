@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import random
+
 import pytest
+
+from shared.events.envelope import unwrap
+from simulator.people import pupil, roster_csv
 
 from .conftest import SAMPLES, import_roster, register_school
 
@@ -51,3 +57,33 @@ async def test_a_pupils_data_is_exported_and_erased_while_the_invoices_stay(invo
     assert after["student"]["national_id"] == "" and after["erasures"][0]["erased_by"] == "test-accountant"
     again = await invoicing.client.post(f"{base}/erasure", headers=acc, json={"reason": "x"})
     assert again.status_code == 422 and "already erased" in again.json()["detail"]
+
+
+async def test_pupils_without_a_personal_id_are_imported_flagged_and_counted_for_the_district(invoicing):
+    await register_school(invoicing)
+    rng = random.Random(5)
+    pupils = [pupil(rng, f"22{n:06d}", 2019) for n in range(4)]
+    pupils[1] = dataclasses.replace(pupils[1], national_id="")  # not yet in the sector database
+    pupils[3] = dataclasses.replace(pupils[3], national_id="")
+    r = await import_roster(invoicing, roster_csv([(p, "Mẫu giáo lớn", "5A1") for p in pupils]))
+    assert r.status_code == 200 and len(r.json()["created"]) == 4 and r.json()["errors"] == [], r.text
+    flags = await invoicing.runtime.db().fetch("SELECT student_code, has_personal_id FROM students ORDER BY 1")
+    assert [f["has_personal_id"] for f in flags] == [True, False, True, False]
+    # One leaves (absent from the next file), one gets an ID: the count follows each import.
+    pupils[3] = dataclasses.replace(pupils[3], national_id=pupil(random.Random(9), "x", 2019).national_id)
+    r = await import_roster(invoicing, roster_csv([(p, "Mẫu giáo lớn", "5A1") for p in pupils[1:]]))
+    assert r.status_code == 200, r.text
+    counts = [
+        unwrap(bytes(e["payload"])).payload
+        for e in await invoicing.runtime.db().fetch(
+            "SELECT payload FROM outbox WHERE event_type = 'tuition.invoicing.v1.RosterCounted' ORDER BY seq"
+        )
+    ]
+    assert [(c.students, c.with_personal_id) for c in counts] == [(4, 2), (3, 2)]
+    # Counts only: nothing of a pupil travels.
+    assert {f.name for c in counts for f, _ in c.ListFields()} == {
+        "school_id",
+        "students",
+        "with_personal_id",
+        "counted_at",
+    }

@@ -67,13 +67,24 @@ def test_a_bad_row_names_its_line_column_and_what_is_wrong(changes, column, frag
     assert any(e.line == 7 and e.column == column and fragment in e.message for e in errors), errors
 
 
+def test_a_pupil_without_a_personal_id_is_imported_and_one_with_a_wrong_id_is_not():
+    student, errors = validate_row(3, _row(national_id=""), policy_aliases=ALIASES, today=TODAY)
+    assert errors == [] and student.national_id == ""
+    student, errors = validate_row(3, _row(national_id="   "), policy_aliases=ALIASES, today=TODAY)
+    assert errors == [] and student.national_id == ""
+    without_column = {k: v for k, v in _row().items() if k != "national_id"}
+    assert validate_row(3, without_column, policy_aliases=ALIASES, today=TODAY)[1] == []
+    _, errors = validate_row(3, _row(national_id="0223190045"), policy_aliases=ALIASES, today=TODAY)
+    assert [e.column for e in errors] == ["Mã định danh"]
+
+
 def test_phone_numbers_are_normalised():
     student, _ = validate_row(2, _row(guardian_phone="+84 912 345 678"), policy_aliases=ALIASES, today=TODAY)
     assert student.guardian_phone == "0912345678"
 
 
 def test_a_file_without_the_required_columns_is_refused_whole():
-    with pytest.raises(RosterFileError, match="missing columns: .*national_id"):
+    with pytest.raises(RosterFileError, match="missing columns: .*date_of_birth"):
         read_roster("x.csv", "Mã học sinh,Họ và tên\n1,A\n".encode())
     with pytest.raises(RosterFileError, match="not UTF-8"):
         read_roster("x.csv", b"M\xe3 h\xf4c sinh,H\xf4 t\xean\n")
