@@ -7,6 +7,17 @@ from zoneinfo import ZoneInfo
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
+# Fee categories as people read them (pages, receipts, reports).
+FEE_CATEGORY_VI = {
+    "tuition": "Học phí",
+    "meals": "Tiền ăn",
+    "services": "Dịch vụ",
+    "insurance": "Bảo hiểm",
+    "extra_classes": "Học thêm",
+    "other": "Khác",
+    "adjustment": "Điều chỉnh",
+}
+
 
 def format_vnd(amount: int) -> str:
     """1250000 → "1.250.000 ₫" (Vietnamese grouping)."""

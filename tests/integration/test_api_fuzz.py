@@ -82,7 +82,9 @@ def _fuzz(base_url: str) -> tuple[int, list[str]]:
             response = case.call(base_url=base_url, headers=headers, timeout=30)
             sent += 1
             if response.status_code >= 500:
-                errors.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}")
+                errors.append(
+                    f"{case.method} {case.formatted_path} {case.query}: {response.status_code} {response.text[:200]}"
+                )
 
         with contextlib.suppress(Unsatisfiable):
             check()

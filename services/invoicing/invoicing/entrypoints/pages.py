@@ -14,7 +14,7 @@ from invoicing.domain.invoices import STATUS_VI
 from invoicing.entrypoints.api import qr_response
 from shared import qr
 from shared.errors import NotFound
-from shared.formatting import format_vnd, local_date
+from shared.formatting import FEE_CATEGORY_VI, format_vnd, local_date
 from shared.schemas import files
 from shared.service import Runtime
 
@@ -22,15 +22,6 @@ router = APIRouter()
 _env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"]))
 _env.filters["vnd"] = format_vnd
 _env.filters["local_date"] = local_date
-
-CATEGORY_VI = {
-    "tuition": "Học phí",
-    "meals": "Tiền ăn",
-    "services": "Dịch vụ",
-    "insurance": "Bảo hiểm",
-    "extra_classes": "Học thêm",
-    "other": "Khác",
-}
 
 
 @router.get("/pay/{token}", response_class=HTMLResponse, tags=["parents"], summary="The parent's payment page")
@@ -42,7 +33,7 @@ async def pay_page(token: str, request: Request, rt: Runtime) -> HTMLResponse:
         return HTMLResponse(html, status_code=404)
     qr_svg = qr.svg(page["qr_payload"]) if page["qr_payload"] else None
     html = _env.get_template("pay.html").render(
-        page=page, token=token, qr_svg=qr_svg, status_vi=STATUS_VI, category_vi=CATEGORY_VI
+        page=page, token=token, qr_svg=qr_svg, status_vi=STATUS_VI, category_vi=FEE_CATEGORY_VI
     )
     return HTMLResponse(
         html, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}

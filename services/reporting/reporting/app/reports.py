@@ -12,6 +12,7 @@ from reporting.adapters import report_files
 from reporting.app import queries
 from reporting.domain.report import Signing, build_report
 from reporting.domain.scope import Scope
+from shared.errors import Invalid
 
 SECTOR_FORMAT = "tuition.sector-indicators"
 SECTOR_VERSION = 1
@@ -42,6 +43,8 @@ SECTOR_COLUMNS = (
 
 
 async def district_report(pool: asyncpg.Pool, scope: Scope, signing: Signing, fmt: str, today: date) -> bytes:
+    if not scope.period:
+        raise Invalid("a report is for one period: a month YYYY-MM, a quarter YYYY-Qn, a school year or a year")
     view = await queries.district_view(pool, scope, today)
     plan = await queries.plan_of(pool, scope.district)
     fee_types = await queries.by_fee_type(pool, scope, today, plan, view["school_year"])

@@ -14,17 +14,9 @@ from typing import Any
 
 from reporting.domain.figures import percent
 from reporting.domain.targets import INDICATORS
+from shared.formatting import FEE_CATEGORY_VI
 
 ROMAN_QUARTER = {"1": "I", "2": "II", "3": "III", "4": "IV"}
-FEE_NAMES = {
-    "tuition": "Học phí",
-    "meals": "Tiền ăn",
-    "services": "Dịch vụ",
-    "insurance": "Bảo hiểm",
-    "extra_classes": "Học thêm",
-    "other": "Khác",
-    "adjustment": "Điều chỉnh",
-}
 # indicator → (numerator key, denominator key, value key) in the district's totals
 MEASURED = {
     "collection": ("collected", "invoiced", "collection_rate_pct"),
@@ -130,7 +122,7 @@ def _school_rows(schools: list[dict[str, Any]]) -> list[tuple[object, ...]]:
 def _fee_rows(fee_types: list[dict[str, Any]]) -> list[tuple[object, ...]]:
     return [
         (
-            FEE_NAMES.get(f["category"], f["category"]),
+            FEE_CATEGORY_VI.get(f["category"], f["category"]),
             f["invoiced"],
             f["collected"],
             percent(f["collected"], f["invoiced"]),

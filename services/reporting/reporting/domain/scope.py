@@ -12,6 +12,12 @@ class ScopeError(Invalid, ValueError):
     pass
 
 
+def _valid_period(period: str) -> bool:
+    """A month 01-12, a quarter, two consecutive years of a school year, or a year (ASCII digits only)."""
+    m = re.fullmatch(r"([0-9]{4})(?:-(?:(0[1-9]|1[0-2])|Q[1-4]|([0-9]{4})))?", period)
+    return m is not None and (m.group(3) is None or int(m.group(3)) == int(m.group(1)) + 1)
+
+
 @dataclass(frozen=True)
 class Scope:
     district: str | None = None
@@ -20,7 +26,7 @@ class Scope:
     fee_type: str | None = None
 
     def __post_init__(self) -> None:
-        if self.period and not re.fullmatch(r"\d{4}(-(\d{2}|Q[1-4]|\d{4}))?", self.period):
+        if self.period is not None and not _valid_period(self.period):
             raise ScopeError(
                 f"period must be a month YYYY-MM, a quarter YYYY-Qn, a school year YYYY-YYYY or a calendar year YYYY, "
                 f"got {self.period!r}"

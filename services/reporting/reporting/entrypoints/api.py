@@ -360,46 +360,35 @@ async def district_report(
     return Response(data, media_type=media, headers={"Content-Disposition": exports.attachment(name)})
 
 
-class SectorSchool(Out):
+class SectorFigures(Out):
+    invoiced: int
+    collected: int
+    cashless: int
+    cash: int
+    payments: int
+    cashless_payments: int
+    collection_rate_pct: float | None
+    cashless_share_pct: float | None
+    cashless_share_by_count_pct: float | None
+    students_enrolled: int
+    students_with_personal_id: int
+    personal_id_share_pct: float | None
+    below_target: list[Indicator]
+    targets: dict[Indicator, float]
+
+
+class SectorSchool(SectorFigures):
     school_id: str
     name: str
     ownership: str
-    invoiced: int
-    collected: int
-    cashless: int
-    cash: int
-    payments: int
-    cashless_payments: int
-    collection_rate_pct: float | None
-    cashless_share_pct: float | None
-    cashless_share_by_count_pct: float | None
     has_account: bool
     accepts_cashless: bool
-    students_enrolled: int
-    students_with_personal_id: int
-    personal_id_share_pct: float | None
-    below_target: list[Indicator]
-    targets: dict[Indicator, float]
 
 
-class SectorTotals(Out):
-    invoiced: int
-    collected: int
-    cashless: int
-    cash: int
-    payments: int
-    cashless_payments: int
-    collection_rate_pct: float | None
-    cashless_share_pct: float | None
-    cashless_share_by_count_pct: float | None
-    students_enrolled: int
-    students_with_personal_id: int
-    personal_id_share_pct: float | None
+class SectorTotals(SectorFigures):
     schools: int
     schools_accepting_cashless: int
     schools_accepting_pct: float | None
-    below_target: list[Indicator]
-    targets: dict[Indicator, float]
 
 
 class SectorIndicators(Out):

@@ -56,3 +56,15 @@ def test_each_figure_is_judged_against_its_own_target_exactly():
     assert below(8_639_999, 9_600_000, PLAN.target("cashless_amount", "2025-2026")) is True
     assert below(0, 0, PLAN.target("cashless_amount", "2025-2026")) is None
     assert judge(PLAN, "2025-2026", Figures(invoiced=100).measures())["below_target"] == ["collection"]
+
+
+def test_a_period_that_is_no_period_is_refused_with_what_it_must_be():
+    import pytest
+
+    from reporting.domain.scope import Scope, ScopeError
+
+    for period in ("2026-09", "2026-Q4", "2026-2027", "2026"):
+        assert Scope(period=period).period == period
+    for period in ("", "2026-13", "2026-00", "2026-2028", "2026-Q5", "٢٠٢٦"):
+        with pytest.raises(ScopeError, match="calendar year YYYY"):
+            Scope(period=period)
