@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from reporting.domain.figures import percent
-from reporting.domain.targets import INDICATORS
+from reporting.domain.targets import INDICATORS, SHORT_NAMES
 from shared.formatting import FEE_CATEGORY_VI
 
 ROMAN_QUARTER = {"1": "I", "2": "II", "3": "III", "4": "IV"}
@@ -38,7 +38,6 @@ SCHOOL_COLUMNS = (
     "Có mã định danh (%)",
     "Chưa đạt mục tiêu",
 )
-SHORT = {"collection": "thu", "cashless_amount": "KDTM số tiền", "cashless_count": "KDTM số GD", "personal_id": "mã ĐD"}
 INDICATOR_COLUMNS = ("Chỉ tiêu", "Tử số", "Mẫu số", "Kết quả (%)", "Mục tiêu (%)", "Đánh giá")
 FEE_COLUMNS = (
     "Khoản thu",
@@ -113,7 +112,7 @@ def _school_rows(schools: list[dict[str, Any]]) -> list[tuple[object, ...]]:
             s["cashless_share_by_count_pct"],
             "Có" if s["accepts_cashless"] else "Chưa",
             s["personal_id_share_pct"],
-            ", ".join(SHORT.get(k, k) for k in s["below_target"]),
+            ", ".join(SHORT_NAMES.get(k, k) for k in s["below_target"]),
         )
         for n, s in enumerate(sorted(schools, key=lambda s: s["name"]), start=1)
     ]

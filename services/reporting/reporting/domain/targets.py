@@ -25,6 +25,14 @@ INDICATORS: dict[str, tuple[str, int]] = {
     "schools_accepting": ("Tỷ lệ trường chấp nhận thanh toán không dùng tiền mặt", 10_000),
     "personal_id": ("Tỷ lệ học sinh có mã định danh cá nhân hợp lệ", 9_900),
 }
+# As a table's cell names them ("below target: thu, KDTM số tiền").
+SHORT_NAMES = {
+    "collection": "thu",
+    "cashless_amount": "KDTM số tiền",
+    "cashless_count": "KDTM số GD",
+    "schools_accepting": "trường chấp nhận KDTM",
+    "personal_id": "mã định danh",
+}
 NATIONAL = "Mục tiêu chung (chưa có kế hoạch của địa phương)"
 
 

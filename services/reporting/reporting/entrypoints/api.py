@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from reporting.app import check, plans, queries, reports
 from reporting.domain.report import Signing
 from reporting.domain.scope import Scope
+from reporting.domain.targets import SHORT_NAMES
 from shared import exports
 from shared.auth import (
     DistrictReader,
@@ -285,11 +286,15 @@ COLUMNS = [
     ("outstanding", "Còn phải thu (đồng)"),
     ("overdue", "Quá hạn (đồng)"),
     ("collection_rate_pct", "Tỷ lệ thu (%)"),
+    ("target:collection", "Mục tiêu tỷ lệ thu (%)"),
     ("cashless_share_pct", "Tỷ lệ không dùng tiền mặt theo số tiền (%)"),
+    ("target:cashless_amount", "Mục tiêu theo số tiền (%)"),
     ("cashless_share_by_count_pct", "Tỷ lệ không dùng tiền mặt theo số giao dịch (%)"),
+    ("target:cashless_count", "Mục tiêu theo số giao dịch (%)"),
     ("students", "Số học sinh"),
     ("students_fully_paid", "Số học sinh đã nộp đủ"),
     ("personal_id_share_pct", "Học sinh có mã định danh (%)"),
+    ("target:personal_id", "Mục tiêu mã định danh (%)"),
     ("below_target", "Chưa đạt mục tiêu"),
 ]
 
@@ -297,9 +302,16 @@ COLUMNS = [
 MONEY = {label for key, label in COLUMNS if "(đồng)" in label}
 
 
+def _cell(row: dict[str, Any], key: str) -> object:
+    """A column of the export: a figure, a target (`target:<indicator>`) or the list of figures below theirs."""
+    if key.startswith("target:"):
+        return row["targets"].get(key.split(":", 1)[1])
+    return ", ".join(SHORT_NAMES[k] for k in row[key]) if isinstance(row[key], list) else row[key]
+
+
 async def _export(rows: list[dict[str, Any]], fmt: str, filename: str) -> Response:
     header = [label for _, label in COLUMNS]
-    table = [[", ".join(r[k]) if isinstance(r[k], list) else r[k] for k, _ in COLUMNS] for r in rows]
+    table = [[_cell(r, key) for key, _ in COLUMNS] for r in rows]
     return await exports.table_download(header, table, filename=filename, fmt=fmt, title="Bao cao", money=MONEY)
 
 

@@ -281,6 +281,7 @@ async def test_the_district_dashboard_shows_exact_rates_replays_identically_and_
         sheet = load_workbook(BytesIO(xlsx)).active
         by_name = {row[0]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
         assert by_name["Trường THCS Cầu Giấy"][7] == 100.0 and by_name[f"Tổng {D1}"][1] == 6_000_000
+        assert by_name["Trường THCS Cầu Giấy"][8] == 100.0  # its target beside it
 
         # Replaying the topics into an empty database gives the same figures.
         replay = _settings(
@@ -527,8 +528,22 @@ async def test_the_plans_indicators_against_their_own_targets_by_hand(make_datab
         check = (await _get(base, "/api/schools/P1/check", token("service"))).json()
         assert check["consistent"], check  # the replay from events counts each đồng the same way
 
+        await _export_with_targets(base, district_token)
         await _report_documents(base, district_token)
         await _sector_link(base)
+
+
+async def _export_with_targets(base: str, district_token: str) -> None:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    r = await _get(base, f"/api/districts/{D1}/export.xlsx", district_token, period="2026-09")
+    rows = list(load_workbook(BytesIO(r.content)).active.iter_rows(values_only=True))
+    p1 = dict(zip(rows[0], next(row for row in rows if row[0] == "Trường Tiểu học Quảng An"), strict=True))
+    assert (p1["Tỷ lệ không dùng tiền mặt theo số tiền (%)"], p1["Mục tiêu theo số tiền (%)"]) == (80.0, 90.0)
+    assert p1["Mục tiêu mã định danh (%)"] == 99.5
+    assert p1["Chưa đạt mục tiêu"] == "KDTM số tiền, KDTM số GD, mã định danh"
 
 
 async def _report_documents(base: str, district_token: str) -> None:
