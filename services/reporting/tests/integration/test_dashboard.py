@@ -328,6 +328,9 @@ async def _browser(base: str, seed: Seed, kafka: str, prefix: str) -> None:
         assert await page.locator("[data-testid=total-collection-rate]").inner_text() == "75,0%"
         assert "token" not in page.url  # the token does not stay in the address bar
         assert await page.locator("tr.below").count() == 2  # under the 100% target
+        # Each figure below its own target is marked in its cell; the chart draws the plan's target line.
+        assert await page.locator("td.below").count() == 5
+        await page.wait_for_selector("[data-testid=target-line]")
         await asyncio.to_thread(Path("test-artifacts").mkdir, exist_ok=True)
         await page.screenshot(path="test-artifacts/dashboard.png", full_page=True)
         # Live: a payment arrives; the page updates without reloading.
