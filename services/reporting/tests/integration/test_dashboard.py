@@ -330,7 +330,7 @@ async def _browser(base: str, seed: Seed, kafka: str, prefix: str) -> None:
         assert await page.locator("tr.below").count() == 2  # under the 100% target
         # Each figure below its own target is marked in its cell; the chart draws the plan's target line.
         assert await page.locator("td.below").count() == 5
-        await page.wait_for_selector("[data-testid=target-line]")
+        await page.wait_for_selector("[data-testid=target-line]", state="attached")
         await asyncio.to_thread(Path("test-artifacts").mkdir, exist_ok=True)
         await page.screenshot(path="test-artifacts/dashboard.png", full_page=True)
         # Live: a payment arrives; the page updates without reloading.
