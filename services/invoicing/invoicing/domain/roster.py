@@ -12,9 +12,18 @@ from datetime import date
 from shared.payref import fold_memo
 
 # Province codes of the 12-digit personal identification number (mã định danh cá nhân; Circular
-# 59/2021/TT-BCA): the first three digits, 001–096. The fourth digit encodes gender and century
+# 59/2021/TT-BCA): the first three digits, the 63 provinces' codes as issued (the 2025 merger of provinces
+# does not change an ID already issued). The fourth digit encodes gender and century
 # (0/1: male/female born 1900–1999, 2/3: 2000–2099, 4/5: 2100–2199); the fifth and sixth are the
 # last two digits of the birth year.
+PROVINCE_CODES = frozenset(
+    f"{n:03d}"
+    for n in (
+        *(1, 2, 4, 6, 8, 10, 11, 12, 14, 15, 17, 19, 20, 22, 24, 25, 26, 27, 30, 31, 33, 34, 35, 36, 37, 38),
+        *(40, 42, 44, 45, 46, 48, 49, 51, 52, 54, 56, 58, 60, 62, 64, 66, 67, 68, 70, 72, 74, 75, 77, 79, 80),
+        *(82, 83, 84, 86, 87, 89, 91, 92, 93, 94, 95, 96),
+    )
+)
 _CENTURY_DIGIT = {
     (19, "male"): "0",
     (19, "female"): "1",
@@ -100,8 +109,8 @@ def _national_id_errors(nid: str, raw: str, dob: date | None, gender: str | None
     if not re.fullmatch(r"\d{12}", nid):
         return [f"must be exactly 12 digits, got {raw!r}"]
     out = []
-    if not 1 <= int(nid[:3]) <= 96:
-        out.append(f"province code {nid[:3]} does not exist (001–096)")
+    if nid[:3] not in PROVINCE_CODES:
+        out.append(f"province code {nid[:3]} is not a province's (001 Hà Nội … 096 Cà Mau)")
     if dob is None:
         return out
     if nid[4:6] != f"{dob.year % 100:02d}":

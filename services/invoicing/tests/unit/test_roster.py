@@ -163,3 +163,12 @@ def test_the_family_key_is_a_keyed_hash_not_reversible_without_the_secret():
     assert key != pupil("0912345679").family_key(b"secret-one")
     # The old key, an unkeyed hash, could be found by hashing every phone number.
     assert key != hashlib.sha256(b"family:0912345678").hexdigest()[:20]
+
+
+def test_a_personal_id_names_one_of_the_63_provinces_codes():
+    from invoicing.domain.roster import PROVINCE_CODES
+
+    assert len(PROVINCE_CODES) == 63 and {"001", "079", "096"} <= PROVINCE_CODES
+    # 003 lies between Hà Giang (002) and Cao Bằng (004): no province has it.
+    _, errors = validate_row(3, _row(national_id="003319004512"), policy_aliases=ALIASES, today=TODAY)
+    assert [e.message for e in errors] == ["province code 003 is not a province's (001 Hà Nội … 096 Cà Mau)"]
