@@ -55,6 +55,7 @@ class ImportResult:
     updated: dict[str, list[str]] = field(default_factory=dict)  # student code → changed fields
     unchanged: int = 0
     marked_left: list[str] = field(default_factory=list)
+    without_personal_id: list[str] = field(default_factory=list)  # valid pupils flagged: no personal ID yet
     errors: list[RowError] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -171,6 +172,7 @@ def _validate(
         if student is not None and not errors:
             valid.append(student)
     result.valid = len(valid)
+    result.without_personal_id = [s.student_code for s in valid if not s.national_id]
     return valid, seen
 
 

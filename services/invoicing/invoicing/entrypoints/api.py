@@ -37,6 +37,7 @@ class Student(Row):
     policy_categories: list[str]
     virtual_account: str | None
     left_at: datetime | None
+    has_personal_id: bool = Field(description="false: no personal ID yet (not in the sector database)")
 
 
 class SchoolChange(Out):
@@ -61,6 +62,7 @@ class RosterImport(Out):
     updated: dict[str, list[str]] = Field(description="pupil code → the fields that changed")
     unchanged: int
     marked_left: list[str] = Field(description="codes of the pupils no longer in the file, marked as left")
+    without_personal_id: list[str] = Field(description="codes of the valid pupils with no personal ID (flagged)")
     errors: list[RowProblem]
 
 

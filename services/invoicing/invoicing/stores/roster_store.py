@@ -19,7 +19,8 @@ async def students_of(db: Executor, school_id: str) -> list[asyncpg.Record]:
 async def listing(db: Executor, school_id: str, *, include_left: bool) -> list[asyncpg.Record]:
     return await db.fetch(
         "SELECT student_id, student_code, full_name, date_of_birth, grade, class_name, guardian_name, "
-        "guardian_phone, policy_categories, virtual_account, left_at FROM students WHERE school_id = $1 "
+        "guardian_phone, policy_categories, virtual_account, left_at, has_personal_id FROM students "
+        "WHERE school_id = $1 "
         "AND ($2 OR left_at IS NULL) ORDER BY class_name, student_code",
         school_id,
         include_left,

@@ -10,7 +10,7 @@ import pytest
 from shared.events.envelope import unwrap
 from simulator.people import pupil, roster_csv
 
-from .conftest import SAMPLES, import_roster, register_school
+from .conftest import SAMPLES, SCHOOL, import_roster, register_school
 
 pytestmark = pytest.mark.integration
 
@@ -67,6 +67,9 @@ async def test_pupils_without_a_personal_id_are_imported_flagged_and_counted_for
     pupils[3] = dataclasses.replace(pupils[3], national_id="")
     r = await import_roster(invoicing, roster_csv([(p, "Mẫu giáo lớn", "5A1") for p in pupils]))
     assert r.status_code == 200 and len(r.json()["created"]) == 4 and r.json()["errors"] == [], r.text
+    assert r.json()["without_personal_id"] == [pupils[1].code, pupils[3].code]
+    listed = (await invoicing.client.get(f"/schools/{SCHOOL}/students", headers=invoicing.as_("accountant"))).json()
+    assert [s["has_personal_id"] for s in listed] == [True, False, True, False]
     flags = await invoicing.runtime.db().fetch("SELECT student_code, has_personal_id FROM students ORDER BY 1")
     assert [f["has_personal_id"] for f in flags] == [True, False, True, False]
     # One leaves (absent from the next file), one gets an ID: the count follows each import.

@@ -250,6 +250,8 @@ async function uploadRoster(mode) {
       `${data.rows} dòng, ${data.valid} dòng đúng, ${data.errors.length} lỗi. ` +
       (data.applied ? `Đã nhập: ${data.created.length} học sinh mới, ${changed} cập nhật, ${data.marked_left.length} đã nghỉ.`
         : mode === "apply" && data.errors.length ? "Chưa nhập gì: sửa các lỗi dưới đây rồi tải lại tệp." : "Chưa nhập (xem trước).")),
+    data.without_personal_id.length ? el("p", {class: "muted", data: {testid: "roster-without-id"}},
+      `${data.without_personal_id.length} học sinh chưa có mã định danh (vẫn được nhập, được tính vào chỉ tiêu của phòng): ${data.without_personal_id.join(", ")}`) : null,
     data.errors.length ? el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Dòng"), el("th", {}, "Cột"), el("th", {}, "Lỗi"))),
       el("tbody", {}, ...data.errors.map((e) => el("tr", {data: {testid: "roster-error"}}, el("td", {}, e.line), el("td", {}, e.column), el("td", {}, e.message))))) : null);
 }
