@@ -155,7 +155,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=host,
         port=args.port or settings.http_port,
         # Uvicorn's own lines go through the service's JSON logging (shared/logging.py); the access log is the
-        # service's (CorrelationMiddleware: route templates, never paths or query strings).
+        # service's (RequestMiddleware: route templates, never paths or query strings).
         log_config=None,
         log_level=settings.log_level.lower(),
         access_log=False,

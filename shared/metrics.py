@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     import asyncpg
@@ -56,6 +55,11 @@ class Metrics:
         self.dead_letters = self.gauge("tuition_dead_letters", "Dead letters waiting for an operator", "consumer")
         self._sampled_at = 0.0
         self._lock = asyncio.Lock()
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        """One HTTP request answered (refusals by size or rate included), by its route template."""
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route, method).observe(seconds)
 
     def gauge(self, name: str, documentation: str, *labels: str) -> Gauge:
         """The service's gauge `name` (made on first use)."""
@@ -96,32 +100,3 @@ async def sample_shared(metrics: Metrics, db: asyncpg.Pool) -> None:
     metrics.dead_letters.clear()
     for row in dead:
         metrics.dead_letters.labels(row["consumer"]).set(row["n"])
-
-
-class MetricsMiddleware:
-    """Counts and times every HTTP request by its route template (plain ASGI, like the correlation ids)."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            method = scope["method"]
-            self.metrics.requests.labels(route, method, str(status)).inc()
-            self.metrics.latency.labels(route, method).observe(time.perf_counter() - started)

@@ -38,7 +38,7 @@ from shared.events.relay import OutboxRelay
 from shared.events.topics import Topic, all_topics, topic_name
 from shared.limits import BodyLimit, BodyLimitMiddleware, RateLimit, RateLimitMiddleware
 from shared.logging import bind_correlation_id, clear_context, configure_logging, get_logger
-from shared.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware, sample_shared
+from shared.metrics import CONTENT_TYPE, Metrics, sample_shared
 from shared.revocation import RevocationList, revocation_handlers
 from shared.settings import ServiceSettings
 
@@ -351,8 +351,8 @@ def build_app(
             expose_headers=["Content-Disposition"],  # an export's file name
             max_age=600,
         )
-    # Outermost: refusals by size or rate are counted too.
-    app.add_middleware(MetricsMiddleware, metrics=runtime.metrics)
+    # Outermost: refusals by size or rate get a correlation id, an access line and their count too.
+    app.add_middleware(RequestMiddleware, metrics=runtime.metrics, access_log=settings.access_log)
     return app
 
 
@@ -369,16 +369,18 @@ class Readiness(BaseModel):
     consumers: dict[str, ConsumerCounts]
 
 
-class CorrelationMiddleware:
-    """Binds the request's correlation id (X-Correlation-ID, or a new one) to its logs and echoes it; writes the
-    access log line: method, route template (never the path: it holds student codes and invoice ids; never the
-    query string or the client's address), status and duration.
+class RequestMiddleware:
+    """The outermost layer of every request, so that refusals by size or rate get it too: binds the request's
+    correlation id (X-Correlation-ID, or a new one) to its logs and echoes it; counts and times the request
+    by its route template; writes the access log line: method, route template (never the path: it holds
+    student codes and invoice ids; never the query string or the client's address), status and duration.
 
-    Plain ASGI: Starlette's `@app.middleware("http")` runs every request through a task group and memory
-    streams, a large share of a small request's cost."""
+    One plain ASGI wrapper and one timer per request. (Starlette's `@app.middleware("http")` runs every
+    request through a task group and memory streams, a large share of a small request's cost.)"""
 
-    def __init__(self, app: ASGIApp, *, access_log: bool = True) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics | None = None, access_log: bool = True) -> None:
         self.app = app
+        self.metrics = metrics
         # Made with the app, after logging is configured (a logger is cached at its first line, with its level).
         self.access = get_logger("access") if access_log else None
 
@@ -401,21 +403,23 @@ class CorrelationMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            if self.metrics is not None:
+                self.metrics.observe_request(route, scope["method"], status, seconds)
             if self.access is not None:
                 self.access.info(
                     "http.request",
                     method=scope["method"],
-                    route=getattr(scope.get("route"), "path", None) or "unmatched",
+                    route=route,
                     status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                    duration_ms=round(seconds * 1000, 1),
                 )
             clear_context()
 
 
 def _install_error_model_and_probes(app: FastAPI, spec: ServiceSpec, runtime: ServiceRuntime) -> None:
-    """Correlation ids, the one mapping of errors to HTTP, and the health and readiness probes."""
-
-    app.add_middleware(CorrelationMiddleware, access_log=runtime.settings.access_log)
+    """The one mapping of errors to HTTP, the metrics, and the health and readiness probes."""
 
     @app.get(
         "/metrics",

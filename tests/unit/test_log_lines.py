@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI
 
 from shared.logging import configure_logging, get_logger
-from shared.service import CorrelationMiddleware
+from shared.service import RequestMiddleware
 
 
 def _app() -> FastAPI:
@@ -22,7 +22,7 @@ def _app() -> FastAPI:
         get_logger("test").warning("test.looked_up", count=1)
         return {"ok": code[:0]}
 
-    app.add_middleware(CorrelationMiddleware)
+    app.add_middleware(RequestMiddleware)
     return app
 
 
@@ -64,7 +64,7 @@ async def test_the_access_log_counts_refusals_and_can_be_turned_off(capfd):
     assert len(str(access[0]["correlation_id"])) == 32  # one made for the request
 
     quiet = FastAPI()
-    quiet.add_middleware(CorrelationMiddleware, access_log=False)
+    quiet.add_middleware(RequestMiddleware, access_log=False)
     await _get(quiet, "/x")
     assert not [line for line in _lines(capfd.readouterr().err) if line["event"] == "http.request"]
 

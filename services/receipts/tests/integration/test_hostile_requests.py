@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zlib
 
 import base45
@@ -30,6 +31,11 @@ async def test_a_verify_body_over_the_limit_is_refused_before_it_is_read(receipt
     streamed = await receipts_app.client.post("/verify", content=chunks())  # no Content-Length
     assert (declared.status_code, streamed.status_code) == (413, 413)
     assert "larger than" in declared.json()["detail"]
+    # A refusal is a request like any other: it carries its correlation id and is counted.
+    assert len(declared.headers["X-Correlation-ID"]) == 32
+    metrics = (await receipts_app.client.get("/metrics")).text
+    refused = re.findall(r'tuition_http_requests_total\{method="POST",route="[^"]+",status="413"\} ([0-9.]+)', metrics)
+    assert sum(float(n) for n in refused) == 2  # refused before routing (declared size) or while reading
 
 
 async def test_a_small_qr_that_inflates_without_end_is_refused_as_damaged(receipts_app):
