@@ -83,23 +83,15 @@ async def listed(
     return [DeadLetter.of(r) for r in rows]
 
 
-async def one(db: asyncpg.Pool | asyncpg.Connection, letter_id: int) -> DeadLetter:
-    row = await db.fetchrow(
-        "SELECT id, consumer, topic, kafka_partition, kafka_offset, event_id, error, created_at, replayed_at, "
-        "payload FROM dead_letters WHERE id = $1",
-        letter_id,
-    )
-    if row is None:
-        raise NotFound(f"no dead letter {letter_id}")
-    return DeadLetter.of(row)
+_ONE = (
+    "SELECT id, consumer, topic, kafka_partition, kafka_offset, event_id, error, created_at, replayed_at, payload "
+    "FROM dead_letters WHERE id = $1"
+)
 
 
-async def _locked(conn: asyncpg.Connection, letter_id: int) -> DeadLetter:
-    row = await conn.fetchrow(
-        "SELECT id, consumer, topic, kafka_partition, kafka_offset, event_id, error, created_at, replayed_at, "
-        "payload FROM dead_letters WHERE id = $1 FOR UPDATE",
-        letter_id,
-    )
+async def one(db: asyncpg.Pool | asyncpg.Connection, letter_id: int, *, lock: bool = False) -> DeadLetter:
+    """One letter; `lock` holds its row for the caller's transaction (a replay)."""
+    row = await db.fetchrow(_ONE + (" FOR UPDATE" if lock else ""), letter_id)
     if row is None:
         raise NotFound(f"no dead letter {letter_id}")
     return DeadLetter.of(row)
@@ -111,7 +103,7 @@ async def replay(pool: asyncpg.Pool, letter_id: int, handlers_of: dict[str, Hand
     A failure raises `Conflict` naming the error, which is kept on the letter."""
     async with pool.acquire() as conn:
         async with conn.transaction():
-            letter = await _locked(conn, letter_id)
+            letter = await one(conn, letter_id, lock=True)
             if letter.replayed_at is not None:
                 raise Conflict(f"dead letter {letter_id} was replayed at {letter.replayed_at.isoformat()}")
             handlers = handlers_of.get(letter.consumer)
