@@ -19,6 +19,7 @@ from shared.exports import safe_cell
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 MOTTO = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
+RECEIVERS = "Nơi nhận:\n- Như trên;\n- Lưu: VT."
 SECTIONS = ("I. CÁC CHỈ TIÊU CỦA KẾ HOẠCH", "II. THEO TỪNG TRƯỜNG", "III. THEO KHOẢN THU")
 
 
@@ -46,11 +47,13 @@ def report_xlsx(report: Report) -> bytes:
     ws.title = "Bao cao"
     bold = Font(bold=True)
     _put(ws, 1, [report.signing.office.upper(), *[""] * 6, MOTTO[0]], bold)
-    _put(ws, 2, ["", *[""] * 6, MOTTO[1]], bold)
+    _put(ws, 2, [report.signing.number_line, *[""] * 6, MOTTO[1]], bold)
     _put(ws, 3, ["", *[""] * 6, dated(report)])
     _put(ws, 5, [report.title], Font(bold=True, size=13))
     _put(ws, 6, [f"Kỳ báo cáo: {report.period_label} (mục tiêu của năm học {report.school_year})"])
-    row = 8
+    if report.signing.recipient:
+        _put(ws, 7, [f"Kính gửi: {report.signing.recipient}"])
+    row = 9
     for title, header, rows in zip(
         SECTIONS, (INDICATOR_COLUMNS, SCHOOL_COLUMNS, FEE_COLUMNS), _tables(report), strict=True
     ):
@@ -63,6 +66,7 @@ def report_xlsx(report: Report) -> bytes:
     _put(ws, row + 2, ["NGƯỜI LẬP BIỂU", *[""] * 6, report.signing.signatory_title.upper()], bold)
     _put(ws, row + 3, ["(Ký, ghi rõ họ tên)", *[""] * 6, "(Ký, ghi rõ họ tên, đóng dấu)"])
     _put(ws, row + 7, [report.signing.prepared_by, *[""] * 6, report.signing.signatory], bold)
+    _put(ws, row + 9, [RECEIVERS])
     for i, width in enumerate((34, 30, 16, 16, 14, 18, 14, 30, 14, 14, 22), start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     buf = io.BytesIO()
@@ -122,7 +126,9 @@ def _heading(doc: FPDF, report: Report) -> None:
     doc.set_font("DejaVu", "B", 10)
     doc.cell(120, 5, report.signing.office.upper(), align="C")
     doc.cell(0, 5, MOTTO[0], align="C", new_x="LMARGIN", new_y="NEXT")
-    doc.cell(120, 5, "")
+    doc.set_font("DejaVu", "", 9)
+    doc.cell(120, 5, report.signing.number_line, align="C")
+    doc.set_font("DejaVu", "B", 10)
     doc.cell(0, 5, MOTTO[1], align="C", new_x="LMARGIN", new_y="NEXT")
     doc.set_font("DejaVu", "", 9)
     doc.cell(120, 6, "")
@@ -133,6 +139,8 @@ def _heading(doc: FPDF, report: Report) -> None:
     doc.set_font("DejaVu", "", 10)
     line = f"Kỳ báo cáo: {report.period_label} (mục tiêu của năm học {report.school_year})"
     doc.cell(0, 6, line, align="C", new_x="LMARGIN", new_y="NEXT")
+    if report.signing.recipient:
+        doc.cell(0, 6, f"Kính gửi: {report.signing.recipient}", align="C", new_x="LMARGIN", new_y="NEXT")
     doc.ln(2)
 
 
@@ -161,3 +169,6 @@ def _signatures(doc: FPDF, report: Report) -> None:
     doc.set_font("DejaVu", "B", 10)
     doc.cell(130, 6, report.signing.prepared_by, align="C")
     doc.cell(0, 6, report.signing.signatory, align="C", new_x="LMARGIN", new_y="NEXT")
+    doc.ln(4)
+    doc.set_font("DejaVu", "", 8)
+    doc.multi_cell(130, 4, RECEIVERS, new_x="LMARGIN", new_y="NEXT")

@@ -57,6 +57,12 @@ class Signing:
     prepared_by: str
     office: str
     place: str
+    number: str = ""  # the document's number, e.g. "123/BC-PGDĐT"
+    recipient: str = ""  # "Kính gửi": the office it goes to, e.g. "Sở Giáo dục và Đào tạo Hà Nội"
+
+    @property
+    def number_line(self) -> str:
+        return f"Số: {self.number or '....../BC'}"
 
 
 @dataclass(frozen=True, kw_only=True)

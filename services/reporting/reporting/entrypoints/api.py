@@ -355,6 +355,8 @@ async def district_report(
     prepared_by: str = Query("", max_length=80),
     office: str = Query("", max_length=120, description="the office's name; default: Phòng GD&ĐT <district>"),
     place: str = Query("", max_length=60, description="where it is signed, e.g. Hà Nội"),
+    number: str = Query("", max_length=40, description="the document's number, e.g. 123/BC-PGDĐT"),
+    recipient: str = Query("", max_length=120, description="Kính gửi: the office it goes to"),
     reporting_date: date | None = Query(None, description="the report's date; default: today"),
 ) -> Response:
     signing = Signing(
@@ -364,6 +366,8 @@ async def district_report(
         prepared_by=prepared_by.strip(),
         office=office.strip() or f"Phòng GD&ĐT {district}",
         place=place.strip(),
+        number=number.strip(),
+        recipient=recipient.strip(),
     )
     scope = _scope(district=district, period=period)
     data = await reports.district_report(rt.db(), scope, signing, fmt, today())

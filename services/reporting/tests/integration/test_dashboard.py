@@ -561,13 +561,16 @@ async def _report_documents(base: str, district_token: str) -> None:
         "prepared_by": "Trần Thị Bình",
         "place": "Hà Nội",
         "reporting_date": "2026-10-05",
+        "number": "45/BC-PGDĐT",
+        "recipient": "Sở Giáo dục và Đào tạo Hà Nội",
     }
     r = await _get(base, f"/api/districts/{D1}/report.xlsx", district_token, **params)
     assert r.status_code == 200, r.text
     cells = [row for row in load_workbook(BytesIO(r.content)).active.iter_rows(values_only=True)]
     text = [str(v) for row in cells for v in row if v is not None]
     assert "Hà Nội, ngày 5 tháng 10 năm 2026" in text and "Nguyễn Văn An" in text and "TRƯỞNG PHÒNG" in text
-    assert any("Tháng 9/2026" in v for v in text)
+    assert any("Tháng 9/2026" in v for v in text) and "Số: 45/BC-PGDĐT" in text
+    assert "Kính gửi: Sở Giáo dục và Đào tạo Hà Nội" in text
     rates = {row[0]: row[1:6] for row in cells if row[0] and str(row[0]).startswith("Tỷ lệ")}
     assert rates["Tỷ lệ thu (số tiền đã thu / phải thu)"] == (3_300_000, 4_100_000, 80.5, 95.0, "Chưa đạt")
     assert rates["Tỷ lệ trường chấp nhận thanh toán không dùng tiền mặt"] == (2, 3, 66.7, 60.0, "Đạt")
@@ -575,7 +578,17 @@ async def _report_documents(base: str, district_token: str) -> None:
     assert schools["Trường Mầm non Nhật Tân"][8] == "Chưa" and schools["Trường THCS Tây Hồ"][4] == 50.0
     r = await _get(base, f"/api/districts/{D1}/report.pdf", district_token, **params)
     pdf = "\n".join(page.extract_text() for page in PdfReader(BytesIO(r.content)).pages)
-    for expected in ("BÁO CÁO KẾT QUẢ THU HỌC PHÍ", "Tháng 9/2026", "Nguyễn Văn An", "Trần Thị Bình", "80,5", "66,7"):
+    for expected in (
+        "BÁO CÁO KẾT QUẢ THU HỌC PHÍ",
+        "Tháng 9/2026",
+        "Nguyễn Văn An",
+        "Trần Thị Bình",
+        "80,5",
+        "66,7",
+        "Số: 45/BC-PGDĐT",
+        "Kính gửi: Sở Giáo dục",
+        "Nơi nhận:",
+    ):
         assert expected in pdf, expected
     assert (await _get(base, f"/api/districts/{D1}/report.pdf", district_token, period="2026-09")).status_code == 422
 
