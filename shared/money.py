@@ -11,6 +11,7 @@ float, and one like 1E+400000 costs seconds to turn into an integer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
@@ -56,3 +57,18 @@ def parse_whole_dong(value: object, field: str) -> int:
     if d != d.to_integral_value():
         raise AmountError(f"{field}: {value!r} has fractions of a đồng")
     return int(d)
+
+
+def allocate(amount: int, weights: Sequence[int]) -> list[int]:
+    """`amount` over `weights` in proportion, by the largest remainder (a tie goes to the earlier weight): the
+    parts add up to the amount to the đồng, and none is more than its weight when the amount is at most their
+    sum. A weight of 0 or less gets nothing; with nothing to share, every part is 0."""
+    total = sum(w for w in weights if w > 0)
+    if amount <= 0 or total <= 0:
+        return [0] * len(weights)
+    shares = [(amount * w // total, amount * w % total) if w > 0 else (0, 0) for w in weights]
+    parts = [q for q, _ in shares]
+    positive = [i for i, w in enumerate(weights) if w > 0]
+    for i in sorted(positive, key=lambda i: (-shares[i][1], i))[: amount - sum(parts)]:
+        parts[i] += 1
+    return parts

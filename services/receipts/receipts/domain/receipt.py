@@ -9,6 +9,7 @@ from lxml import etree
 
 from receipts.domain.words import amount_in_words
 from shared.formatting import VN
+from shared.money import allocate
 
 DATA_ID = "data"
 CHANNEL_VI = {
@@ -45,11 +46,8 @@ def lines_paid(invoice_lines: list[tuple[str, int]], total: int, amount: int) ->
     if amount >= asked:
         excess = [Line(EXCESS_LINE, amount - asked)] if amount > asked else []
         return tuple([Line(name, a) for name, a in lines] + excess)
-    shares = [(amount * a // asked, amount * a % asked) for _, a in lines]
-    left = amount - sum(q for q, _ in shares)
-    extra = set(sorted(range(len(lines)), key=lambda i: (-shares[i][1], i))[:left])
-    paid = [Line(name, shares[i][0] + (i in extra)) for i, (name, _) in enumerate(lines)]
-    return tuple(line for line in paid if line.amount > 0)
+    parts = allocate(amount, [a for _, a in lines])
+    return tuple(Line(name, part) for (name, _), part in zip(lines, parts, strict=True) if part > 0)
 
 
 def read_lines(data: etree._Element) -> list[tuple[str, int]]:

@@ -22,20 +22,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from shared.money import allocate
+
 CASHLESS_CHANNELS = {"BANK_TRANSFER", "VIETQR", "CARD", "E_WALLET"}
 
 
 def split(amount: int, weights: dict[str, int]) -> dict[str, int]:
-    """`amount` over `weights` proportionally (largest remainder); never more than a weight when amount ≤ sum."""
-    total = sum(w for w in weights.values() if w > 0)
-    if amount <= 0 or total <= 0:
-        return dict.fromkeys(weights, 0)
-    shares = {k: (amount * w // total, amount * w % total) for k, w in weights.items() if w > 0}
-    out = {k: q for k, (q, _) in shares.items()}
-    left = amount - sum(out.values())
-    for k in sorted(shares, key=lambda k: (-shares[k][1], k))[:left]:
-        out[k] += 1
-    return {k: out.get(k, 0) for k in weights}
+    """`amount` over `weights` proportionally (largest remainder, a tie to the first key in sorted order);
+    never more than a weight when amount ≤ sum."""
+    keys = sorted(weights)
+    parts = dict(zip(keys, allocate(amount, [weights[k] for k in keys]), strict=True))
+    return {k: parts[k] for k in weights}
 
 
 def counted(total: int, paid: Sequence[tuple[int, bool]]) -> tuple[int, int]:
