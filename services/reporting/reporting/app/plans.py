@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from reporting.domain.targets import INDICATORS, NATIONAL, Target
+from reporting.domain.targets import INDICATORS, NATIONAL, Plan, Target
 from reporting.stores import figures_store, plans_store
 from shared.errors import Invalid
 
@@ -37,19 +37,11 @@ async def set_targets(pool: asyncpg.Pool, district: str, targets: list[Target], 
 
 
 async def targets_of(pool: asyncpg.Pool, district: str) -> list[dict[str, Any]]:
-    """The targets set, and the national one for each indicator (what holds where nothing is set)."""
-    rows = [
-        {
-            "indicator": t.indicator,
-            "school_year": t.school_year,
-            "target_pct": t.pct,
-            "source": t.source,
-            "school_id": t.school_id or None,
-        }
-        for t in await plans_store.targets_of(pool, district)
-    ]
+    """The targets set (in the plan's order), and the national one for each indicator (what holds where
+    nothing is set)."""
+    rows = [t.as_dict() for t in Plan(await plans_store.targets_of(pool, district)).targets]
     national = [
         {"indicator": k, "school_year": None, "target_pct": bp / 100, "source": NATIONAL, "school_id": None}
         for k, (_, bp) in INDICATORS.items()
     ]
-    return sorted(rows, key=lambda r: (r["indicator"], r["school_id"] or "", r["school_year"])) + national
+    return rows + national

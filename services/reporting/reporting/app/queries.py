@@ -10,7 +10,7 @@ import asyncpg
 
 from reporting.domain.figures import Figures, percent, school_year_of
 from reporting.domain.scope import Scope
-from reporting.domain.targets import Plan, Target, judge, school_year_judged
+from reporting.domain.targets import Plan, judge, school_year_judged
 from reporting.stores import figures_store, plans_store
 
 
@@ -114,19 +114,9 @@ async def district_view(pool: asyncpg.Pool, scope: Scope, today: date) -> dict[s
         "school_year": year,
         "totals": _district_totals(rows, totals, plan, year),
         "schools": rows,
-        "trajectory": [_step(t) for t in plan.trajectory()],
+        "trajectory": [t.as_dict() for t in plan.trajectory()],
         "exemptions": await exemptions(pool, scope, today),
         "refunds": await refunds(pool, scope),
-    }
-
-
-def _step(t: Target) -> dict[str, Any]:
-    return {
-        "indicator": t.indicator,
-        "school_year": t.school_year,
-        "target_pct": t.pct,
-        "source": t.source,
-        "school_id": t.school_id or None,
     }
 
 
@@ -160,7 +150,7 @@ async def school_view(pool: asyncpg.Pool, scope: Scope, today: date) -> dict[str
         "by_fee_type": await by_fee_type(pool, scope, today, plan, year, scope.school),
         "by_grade": [{"grade": k, **_judged(f, plan, year, scope.school)} for k, f in by_grade],
         "by_class": [{"class_name": k, **_judged(f, plan, year, scope.school)} for k, f in by_class],
-        "trajectory": [_step(t) for t in plan.trajectory(scope.school)],
+        "trajectory": [t.as_dict() for t in plan.trajectory(scope.school)],
         "exemptions": await exemptions(pool, scope, today),
         "refunds": await refunds(pool, scope),
     }

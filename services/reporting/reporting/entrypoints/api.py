@@ -84,12 +84,15 @@ class SchoolTotals(FiguresOut, PersonalIds):
     pass
 
 
-class TargetStep(Out):
+class _Target(Out):
     indicator: Indicator
-    school_year: str = Field(description="in force from this school year until a later step")
     target_pct: float
     source: str = Field(description="the plan that sets it")
     school_id: str | None = Field(description="the one school it is for; none: every school of the district")
+
+
+class TargetStep(_Target):
+    school_year: str = Field(description="in force from this school year until a later step")
 
 
 class FeeTypeFigures(FiguresOut):
@@ -205,12 +208,8 @@ class TargetsIn(BaseModel):
     targets: list[TargetIn] = Field(min_length=1, max_length=200)
 
 
-class TargetOut(Out):
-    indicator: Indicator
+class TargetOut(_Target):
     school_year: str | None = Field(description="in force from; none: the national target, where nothing is set")
-    target_pct: float
-    source: str
-    school_id: str | None
 
 
 @router.get("/districts/{district}/targets", tags=["targets"], summary="The district plan's targets, dated")
