@@ -7,12 +7,12 @@ is shown with its numerator and denominator, so the reader can check it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from reporting.domain.figures import percent
+from reporting.domain.scope import period_kind
 from reporting.domain.targets import INDICATORS, SHORT_NAMES
 from shared.formatting import FEE_CATEGORY_VI
 
@@ -79,13 +79,12 @@ class Report:
 
 def period_label(period: str) -> str:
     """How the report names its period: "Tháng 9/2026", "Quý III/2026", "Năm học 2026-2027", "Năm 2026"."""
-    if re.fullmatch(r"\d{4}-\d{2}", period):
+    kind = period_kind(period)
+    if kind == "period":
         return f"Tháng {int(period[5:])}/{period[:4]}"
-    if "Q" in period:
+    if kind == "quarter":
         return f"Quý {ROMAN_QUARTER[period[-1]]}/{period[:4]}"
-    if re.fullmatch(r"\d{4}-\d{4}", period):
-        return f"Năm học {period}"
-    return f"Năm {period}"
+    return f"Năm học {period}" if kind == "school_year" else f"Năm {period}"
 
 
 def _verdict(indicator: str, totals: dict[str, Any]) -> str:

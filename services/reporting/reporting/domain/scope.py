@@ -18,6 +18,16 @@ def _valid_period(period: str) -> bool:
     return m is not None and (m.group(3) is None or int(m.group(3)) == int(m.group(1)) + 1)
 
 
+def period_kind(period: str | None) -> str:
+    """What a (valid) period is, named after the projection's column it filters on: `period` (a month, and
+    no period at all), `quarter`, `school_year` or `year`."""
+    if period is None or re.fullmatch(r"\d{4}-\d{2}", period):
+        return "period"
+    if len(period) == 4:
+        return "year"
+    return "quarter" if "Q" in period else "school_year"
+
+
 @dataclass(frozen=True)
 class Scope:
     district: str | None = None
@@ -35,8 +45,4 @@ class Scope:
     @property
     def period_kind(self) -> str:
         """The projection's column the period filters on: `period` (a month), `quarter`, `school_year` or `year`."""
-        if self.period is None or re.fullmatch(r"\d{4}-\d{2}", self.period):
-            return "period"
-        if len(self.period) == 4:
-            return "year"
-        return "quarter" if "Q" in self.period else "school_year"
+        return period_kind(self.period)

@@ -11,11 +11,11 @@ nothing to measure (no invoice, no collection, no payment) is not judged. Compar
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 
 from reporting.domain.figures import school_year_of
+from reporting.domain.scope import period_kind
 
 # indicator → (its name in the plans, what the national target is, in basis points)
 INDICATORS: dict[str, tuple[str, int]] = {
@@ -60,13 +60,14 @@ class Target:
 
 def school_year_judged(period: str | None, today: date) -> str:
     """The school year whose target a period is judged against (see the module's rule)."""
+    kind = period_kind(period)
     if period is None:
         return school_year_of(f"{today:%Y-%m}")
-    if re.fullmatch(r"\d{4}-\d{4}", period):
+    if kind == "school_year":
         return period
-    if re.fullmatch(r"\d{4}", period):
+    if kind == "year":
         return school_year_of(f"{period}-12")
-    if "Q" in period:
+    if kind == "quarter":
         year, q = period.split("-Q")
         return school_year_of(f"{year}-{3 * int(q):02d}")
     return school_year_of(period)
