@@ -19,7 +19,7 @@ def _judged(f: Figures, plan: Plan, year: str, school_id: str = "", **more: tupl
     return f.as_dict() | judge(plan, year, f.measures() | more, school_id)
 
 
-async def plan_of(pool: asyncpg.Pool, district: str | None) -> Plan:
+async def _plan_of(pool: asyncpg.Pool, district: str | None) -> Plan:
     return Plan(await plans_store.targets_of(pool, district) if district else [])
 
 
@@ -58,6 +58,14 @@ def _sum(parts: Iterable[Figures]) -> Figures:
     return total
 
 
+def _personal_ids(with_id: int, enrolled: int) -> dict[str, Any]:
+    return {
+        "students_enrolled": enrolled,
+        "students_with_personal_id": with_id,
+        "personal_id_share_pct": percent(with_id, enrolled),
+    }
+
+
 def _school_row(school: asyncpg.Record, f: Figures, plan: Plan, year: str) -> dict[str, Any]:
     """One school of the district table: its figures, whether it accepts cashless payment (a collection
     account and at least one cashless payment in the period) and its pupils' personal IDs."""
@@ -68,9 +76,7 @@ def _school_row(school: asyncpg.Record, f: Figures, plan: Plan, year: str) -> di
         "ownership": school["ownership"],
         "has_account": bool(school["has_account"]),
         "accepts_cashless": bool(school["has_account"]) and f.cashless_payments > 0,
-        "students_enrolled": enrolled,
-        "students_with_personal_id": with_id,
-        "personal_id_share_pct": percent(with_id, enrolled),
+        **_personal_ids(with_id, enrolled),
         **_judged(f, plan, year, school["school_id"], personal_id=(with_id, enrolled)),
     }
 
@@ -84,9 +90,7 @@ def _district_totals(rows: list[dict[str, Any]], figures: Figures, plan: Plan, y
         "schools": len(rows),
         "schools_accepting_cashless": accepting,
         "schools_accepting_pct": percent(accepting, len(rows)),
-        "students_enrolled": enrolled,
-        "students_with_personal_id": with_id,
-        "personal_id_share_pct": percent(with_id, enrolled),
+        **_personal_ids(with_id, enrolled),
         **_judged(figures, plan, year, schools_accepting=(accepting, len(rows)), personal_id=(with_id, enrolled)),
     }
 
@@ -95,7 +99,7 @@ async def district_view(pool: asyncpg.Pool, scope: Scope, today: date) -> dict[s
     """The ranked table: schools by collection rate then cashless share, lowest first to act on."""
     assert scope.district is not None
     schools = await figures_store.schools_of(pool, scope.district)
-    plan, year = await plan_of(pool, scope.district), school_year_judged(scope.period, today)
+    plan, year = await _plan_of(pool, scope.district), school_year_judged(scope.period, today)
     figures = dict(await figures_store.grouped(pool, scope, today, "school"))
     rows = [_school_row(s, figures.get(school_id, Figures()), plan, year) for school_id, s in schools.items()]
     rows.sort(
@@ -129,7 +133,7 @@ async def refunds(pool: asyncpg.Pool, scope: Scope) -> dict[str, int]:
 async def school_view(pool: asyncpg.Pool, scope: Scope, today: date) -> dict[str, Any]:
     assert scope.school is not None
     school = await figures_store.school(pool, scope.school)
-    plan = await plan_of(pool, school["district_code"] if school else None)
+    plan = await _plan_of(pool, school["district_code"] if school else None)
     year = school_year_judged(scope.period, today)
     by_grade = await figures_store.grouped(pool, scope, today, "grade")
     by_class = await figures_store.grouped(pool, scope, today, "class")
@@ -141,11 +145,7 @@ async def school_view(pool: asyncpg.Pool, scope: Scope, today: date) -> dict[str
         "period": scope.period,
         "fee_type": scope.fee_type,
         "school_year": year,
-        "totals": {
-            "students_enrolled": enrolled,
-            "students_with_personal_id": with_id,
-            "personal_id_share_pct": percent(with_id, enrolled),
-        }
+        "totals": _personal_ids(with_id, enrolled)
         | _judged(totals, plan, year, scope.school, personal_id=(with_id, enrolled)),
         "by_fee_type": await by_fee_type(pool, scope, today, plan, year, scope.school),
         "by_grade": [{"grade": k, **_judged(f, plan, year, scope.school)} for k, f in by_grade],
@@ -162,7 +162,7 @@ async def trend(pool: asyncpg.Pool, scope: Scope, today: date) -> list[dict[str,
     if district is None and scope.school:
         school = await figures_store.school(pool, scope.school)
         district = school["district_code"] if school else None
-    plan = await plan_of(pool, district)
+    plan = await _plan_of(pool, district)
     return [
         {"period": k, **_judged(f, plan, school_year_of(k), scope.school or "")}
         for k, f in await figures_store.grouped(pool, scope, today, "period")

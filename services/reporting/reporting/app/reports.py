@@ -12,18 +12,15 @@ from reporting.adapters import report_files
 from reporting.app import queries
 from reporting.domain.report import Signing, build_report
 from reporting.domain.scope import Scope
+from reporting.stores import figures_store
 from shared.errors import Invalid
 
 SECTOR_FORMAT = "tuition.sector-indicators"
 SECTOR_VERSION = 1
 # The CSV's columns, in order (version 1): one row per school, then the district's total (school_id empty).
-SECTOR_COLUMNS = (
-    "district",
-    "period",
-    "school_year",
-    "school_id",
-    "name",
-    "ownership",
+_HEAD = ("district", "period", "school_year")
+_SCHOOL = ("school_id", "name", "ownership")
+_FIGURES = (
     "invoiced",
     "collected",
     "cashless",
@@ -33,34 +30,35 @@ SECTOR_COLUMNS = (
     "collection_rate_pct",
     "cashless_share_pct",
     "cashless_share_by_count_pct",
-    "has_account",
-    "accepts_cashless",
-    "students_enrolled",
-    "students_with_personal_id",
-    "personal_id_share_pct",
-    "below_target",
 )
+_ACCEPTS = ("has_account", "accepts_cashless")
+_IDS = ("students_enrolled", "students_with_personal_id", "personal_id_share_pct")
+_DISTRICT = ("schools", "schools_accepting_cashless", "schools_accepting_pct")
+# The CSV's columns, in order (version 1): one row per school, then the district's total (school_id empty).
+SECTOR_COLUMNS = (*_HEAD, *_SCHOOL, *_FIGURES, *_ACCEPTS, *_IDS, "below_target")
 
 
 async def district_report(pool: asyncpg.Pool, scope: Scope, signing: Signing, fmt: str, today: date) -> bytes:
     if not scope.period:
         raise Invalid("a report is for one period: a month YYYY-MM, a quarter YYYY-Qn, a school year or a year")
     view = await queries.district_view(pool, scope, today)
-    plan = await queries.plan_of(pool, scope.district)
-    fee_types = await queries.by_fee_type(pool, scope, today, plan, view["school_year"])
+    fee_types = [dict(r) for r in await figures_store.by_fee_type(pool, scope, today)]  # sums only, not judged
     report = build_report(view, fee_types, signing)
     render = report_files.report_pdf if fmt == "pdf" else report_files.report_xlsx
     return await asyncio.to_thread(render, report)  # CPU work, bounded by the district's schools
 
 
-def _sector_school(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row.get(k) for k in SECTOR_COLUMNS[3:]} | {"targets": row["targets"]}
+def _by_id(row: dict[str, Any]) -> str:
+    return str(row["school_id"])
+
+
+def _fields(row: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {k: row[k] for k in (*names, "below_target", "targets")}
 
 
 async def sector_indicators(pool: asyncpg.Pool, scope: Scope, today: date, now: datetime) -> dict[str, Any]:
     """The district's per-school indicators in the documented format (version 1)."""
     view = await queries.district_view(pool, scope, today)
-    totals = view["totals"]
     return {
         "format": SECTOR_FORMAT,
         "version": SECTOR_VERSION,
@@ -68,9 +66,11 @@ async def sector_indicators(pool: asyncpg.Pool, scope: Scope, today: date, now: 
         "district": view["district"],
         "period": view["period"],
         "school_year": view["school_year"],
-        "schools": [_sector_school(r) for r in sorted(view["schools"], key=lambda r: r["school_id"])],
-        "totals": {k: totals[k] for k in SECTOR_COLUMNS[6:] if k not in ("has_account", "accepts_cashless")}
-        | {k: totals[k] for k in ("schools", "schools_accepting_cashless", "schools_accepting_pct", "targets")},
+        "schools": [
+            _fields(r, *_SCHOOL, *_FIGURES, *_ACCEPTS, *_IDS)
+            for r in sorted(view["schools"], key=lambda r: r["school_id"])
+        ],
+        "totals": _fields(view["totals"], *_FIGURES, *_IDS, *_DISTRICT),
     }
 
 
