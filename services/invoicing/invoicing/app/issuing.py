@@ -79,7 +79,8 @@ async def _plan(conn: asyncpg.Connection, cmd: IssuePeriod) -> Plan:
         conn, cmd.school_id, period.code, cmd.round_code, class_name=cmd.class_name, grade=cmd.grade
     )
     already = await issuing_store.count_issued(conn, cmd.school_id, period.code, cmd.round_code)
-    priced = [(s, _price(s, items, policies, period, days or 0, str(school["ownership"]))) for s in students]
+    ownership = str(school["ownership"])
+    priced = [(s, _price(s, items, policies, period, days or 0, ownership)) for s in students]
     billed = [(s, lines) for s, lines in priced if lines]
     return Plan(school, billed, len(priced) - len(billed), already)
 

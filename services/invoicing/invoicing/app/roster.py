@@ -13,6 +13,7 @@ import asyncpg
 
 from invoicing.adapters.roster_files import RawRow, RosterFileError, read_roster
 from invoicing.app.schools import get_school
+from invoicing.domain.fees import EVERY_PUPIL
 from invoicing.domain.roster import RowError, Student, fold, validate_row
 from invoicing.stores import roster_store
 from shared.db import Executor
@@ -67,8 +68,8 @@ class ImportResult:
 async def _policy_aliases(conn: asyncpg.Connection) -> dict[str, str]:
     aliases: dict[str, str] = {}
     for row in await roster_store.policy_categories(conn):
-        if row["code"] in ("STATE_FUNDED", "STATE_SUPPORT"):
-            continue  # rules for every pupil of a school, not a pupil's category
+        if row["code"] in EVERY_PUPIL:
+            continue
         aliases[fold(row["name"])] = row["code"]
         aliases[fold(row["code"])] = row["code"]
         for alias in row["aliases"]:

@@ -50,6 +50,10 @@ class Cadence(StrEnum):
 
 
 STATE_FUNDED = "STATE_FUNDED"
+STATE_SUPPORT = "STATE_SUPPORT"
+# Categories of rules for every pupil of a school (public tuition exemption, private tuition support): never
+# a pupil's own category on a roster.
+EVERY_PUPIL = frozenset({STATE_FUNDED, STATE_SUPPORT})
 # Billing months of a Vietnamese school year (September to May); semesters start in September and January.
 SCHOOL_MONTHS = (9, 10, 11, 12, 1, 2, 3, 4, 5)
 SEMESTER_MONTHS = (9, 1)

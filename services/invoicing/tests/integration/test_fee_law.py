@@ -134,3 +134,17 @@ async def test_decree_238_on_its_own_cases(invoicing):
         (r["effective_from"], r["value"], r["effective_to"]) for r in rules if r["category"] == "STATE_SUPPORT"
     )
     assert levels == [("2025-09-01", 1_500_000, None), ("2026-01-01", 1_800_000, None)]
+
+
+async def test_a_rule_for_every_pupil_is_not_a_category_a_roster_can_give_a_pupil(invoicing):
+    await register_school(invoicing)
+    rng = random.Random(1)
+    for text in ("STATE_SUPPORT", "STATE_FUNDED"):
+        rows = [(dataclasses.replace(pupil(rng, "TH0009", 2018), policy=text), "Khối 3", "3A1")]
+        r = await invoicing.client.post(
+            f"/schools/{SCHOOL}/roster",
+            params={"mode": "preview"},
+            headers=invoicing.as_("accountant"),
+            files={"file": ("roster.csv", roster_csv(rows), "text/csv")},
+        )
+        assert [e["message"] for e in r.json()["errors"]] == [f"unknown policy category {text!r}"]
