@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date
 
 import asyncpg
@@ -16,6 +18,15 @@ from shared.events.handlers import Apply, Handlers
 from shared.formatting import VN
 from tuition.invoicing.v1 import events_pb2 as invoicing_events
 from tuition.reconciliation.v1 import events_pb2 as payment_events
+
+
+@asynccontextmanager
+async def rolled(conn: asyncpg.Connection, *invoice_ids: uuid.UUID) -> AsyncIterator[None]:
+    """Change invoices inside: their old contribution leaves the dashboard's roll-ups, the new one joins."""
+    ids = list(invoice_ids)
+    await projection_store.take_out_of_rollups(conn, ids)
+    yield
+    await projection_store.put_in_rollups(conn, ids)
 
 
 async def recompute_invoice(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> None:
@@ -37,6 +48,10 @@ async def recompute_invoice(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> 
 
 
 async def on_school(conn: asyncpg.Connection, m: invoicing_events.SchoolRegistered, event: Event) -> None:
+    # Invoices that arrived before their school learn its district now.
+    moved = await projection_store.invoices_to_move(conn, m.school_id, m.district_code)
+    async with rolled(conn, *moved):
+        await projection_store.move_to_district(conn, moved, m.district_code)
     await projection_store.upsert_school(
         conn,
         m.school_id,
@@ -73,16 +88,20 @@ async def on_invoice_issued(conn: asyncpg.Connection, m: invoicing_events.Invoic
             reductions[(line.policy_category, line.category)] += line.reduction
     await projection_store.add_fees(conn, invoice_id, fees, reductions)
     await recompute_invoice(conn, invoice_id)
+    await projection_store.put_in_rollups(conn, [invoice_id])
 
 
 async def on_invoice_adjusted(conn: asyncpg.Connection, m: invoicing_events.InvoiceAdjusted, event: Event) -> None:
     invoice_id = uuid.UUID(m.invoice_id)
-    await projection_store.adjust_invoice(conn, invoice_id, new_total=m.new_total, delta=m.delta)
-    await recompute_invoice(conn, invoice_id)
+    async with rolled(conn, invoice_id):
+        await projection_store.adjust_invoice(conn, invoice_id, new_total=m.new_total, delta=m.delta)
+        await recompute_invoice(conn, invoice_id)
 
 
 async def on_invoice_cancelled(conn: asyncpg.Connection, m: invoicing_events.InvoiceCancelled, event: Event) -> None:
-    await projection_store.cancel_invoice(conn, uuid.UUID(m.invoice_id))
+    invoice_id = uuid.UUID(m.invoice_id)
+    async with rolled(conn, invoice_id):
+        await projection_store.cancel_invoice(conn, invoice_id)
 
 
 async def on_payment(conn: asyncpg.Connection, m: payment_events.PaymentMatched, event: Event) -> None:
@@ -90,22 +109,26 @@ async def on_payment(conn: asyncpg.Connection, m: payment_events.PaymentMatched,
     paid_at = (
         m.paid_at.ToDatetime(tzinfo=UTC) if m.HasField("paid_at") else event.envelope.occurred_at.ToDatetime(tzinfo=UTC)
     )
-    await projection_store.add_payment(
-        conn,
-        m.payment_id,
-        invoice_id=uuid.UUID(m.invoice_id),
-        school_id=m.school_id,
-        amount=m.amount,
-        channel=channel,
-        cashless=channel in CASHLESS_CHANNELS,
-        paid_at=paid_at,
-    )
-    await recompute_invoice(conn, uuid.UUID(m.invoice_id))
+    invoice_id = uuid.UUID(m.invoice_id)
+    async with rolled(conn, invoice_id):
+        await projection_store.add_payment(
+            conn,
+            m.payment_id,
+            invoice_id=invoice_id,
+            school_id=m.school_id,
+            amount=m.amount,
+            channel=channel,
+            cashless=channel in CASHLESS_CHANNELS,
+            paid_at=paid_at,
+        )
+        await recompute_invoice(conn, invoice_id)
 
 
 async def on_payment_reversed(conn: asyncpg.Connection, m: payment_events.PaymentReversed, event: Event) -> None:
-    await projection_store.reverse_payment(conn, m.payment_id)
-    await recompute_invoice(conn, uuid.UUID(m.invoice_id))
+    invoice_id = uuid.UUID(m.invoice_id)
+    async with rolled(conn, invoice_id):
+        await projection_store.reverse_payment(conn, m.payment_id)
+        await recompute_invoice(conn, invoice_id)
 
 
 async def on_refund(conn: asyncpg.Connection, m: payment_events.RefundRecorded, event: Event) -> None:

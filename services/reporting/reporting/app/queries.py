@@ -35,8 +35,8 @@ async def by_fee_type(
     return out
 
 
-async def exemptions(pool: asyncpg.Pool, scope: Scope, today: date) -> list[dict[str, Any]]:
-    return [dict(r) for r in await figures_store.exemptions(pool, scope, today)]
+async def exemptions(pool: asyncpg.Pool, scope: Scope) -> list[dict[str, Any]]:
+    return await figures_store.exemptions(pool, scope)
 
 
 def _sum(parts: Iterable[Figures]) -> Figures:
@@ -119,7 +119,7 @@ async def district_view(pool: asyncpg.Pool, scope: Scope, today: date) -> dict[s
         "totals": _district_totals(rows, totals, plan, year),
         "schools": rows,
         "trajectory": [t.as_dict() for t in plan.trajectory()],
-        "exemptions": await exemptions(pool, scope, today),
+        "exemptions": await exemptions(pool, scope),
         "refunds": await refunds(pool, scope),
     }
 
@@ -151,7 +151,7 @@ async def school_view(pool: asyncpg.Pool, scope: Scope, today: date) -> dict[str
         "by_grade": [{"grade": k, **_judged(f, plan, year, scope.school)} for k, f in by_grade],
         "by_class": [{"class_name": k, **_judged(f, plan, year, scope.school)} for k, f in by_class],
         "trajectory": [t.as_dict() for t in plan.trajectory(scope.school)],
-        "exemptions": await exemptions(pool, scope, today),
+        "exemptions": await exemptions(pool, scope),
         "refunds": await refunds(pool, scope),
     }
 

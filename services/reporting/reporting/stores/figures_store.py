@@ -11,113 +11,143 @@ from reporting.domain.figures import Figures
 from reporting.domain.scope import Scope
 from shared.db import Executor
 
+# What a figure can be grouped by, and the roll-ups' column for it (pupils' counts of a month are kept under
+# the scope kind `period`, so a group by month reads them by `scope`; grades and classes are in `class_figures`).
 GROUPS = {"school": "school_id", "grade": "grade", "class": "class_name", "period": "period"}
 
 
-def _filters(scope: Scope, *, district: str, school: str, period: str) -> tuple[list[str], list[Any]]:
-    """The scope's conditions on the given columns, every value a bound parameter."""
-    args: list[Any] = []
-    where = []
-    for value, column in ((scope.district, district), (scope.school, school), (scope.period, period)):
-        if value:
-            args.append(value)
-            where.append(f"{column} = ${len(args)}")
-    return where, args
+class _Args(list[Any]):
+    """Bound parameters: `add` appends a value and names its placeholder."""
+
+    def add(self, value: Any) -> str:
+        self.append(value)
+        return f"${len(self)}"
 
 
-def _scope_sql(scope: Scope, today: date) -> tuple[str, list[Any]]:
-    """`per_inv`: one row per invoice of the scope with its figures (for the fee type, when one is asked).
+def _where(scope: Scope, args: _Args, *, district: str, school: str) -> list[str]:
+    """The scope's district or school, every value a bound parameter."""
+    where = [f"{district} = {args.add(scope.district)}"] if scope.district else []
+    return where + ([f"{school} = {args.add(scope.school)}"] if scope.school else [])
 
-    Built from constant fragments; every value is a bound parameter. Filters use the projection's indexes
-    (district or school, then month, quarter or school year). The last argument is `today`."""
-    filters, args = _filters(scope, district="i.district_code", school="i.school_id", period=f"i.{scope.period_kind}")
-    where = ["NOT i.cancelled", *filters]
-    if scope.fee_type:
-        args.append(scope.fee_type)
-        n = len(args)
-        source = (
-            f"SELECT i.invoice_id, i.school_id, i.student_id, i.grade, i.class_name, i.period, i.due_date, "
-            f"f.amount AS invoiced, coalesce(c.collected, 0) AS collected, coalesce(c.cashless, 0) AS cashless, "
-            f"i.paid_up, i.payments, i.cashless_payments FROM invoices i "
-            f"JOIN invoice_fees f ON f.invoice_id = i.invoice_id AND f.category = ${n} "
-            f"LEFT JOIN invoice_collected c ON c.invoice_id = i.invoice_id AND c.category = ${n}"
-        )
+
+def _money_sql(scope: Scope, args: _Args, *, policies: bool = False, each: bool = False, by_class: bool = False) -> str:
+    """`FROM school_figures WHERE …` for the scope: its district or school, its period (a month, quarter, school
+    year or calendar year), the whole invoices or the scope's fee type (`each`: every fee type, or the scope's),
+    the money (no policy) or the reductions (`policies`); `by_class`: from `class_figures`, which has them."""
+    where = _where(scope, args, district="district_code", school="school_id")
+    if scope.period:
+        where.append(f"{scope.period_kind} = {args.add(scope.period)}")
+    where.append("category <> ''" if each and not scope.fee_type else f"category = {args.add(scope.fee_type or '')}")
+    where.append("policy <> ''" if policies else "policy = ''")
+    return f"FROM {'class_figures' if by_class else 'school_figures'} WHERE {' AND '.join(where)}"
+
+
+def _pupils_sql(scope: Scope, args: _Args, *, by_month: bool = False, policies: bool = False) -> str:
+    """`FROM student_counts WHERE …` for the scope, like `_money_sql`; `by_month`: the counts of each month of
+    the scope's period (kind `period`), not those of the period as a whole."""
+    where = _where(scope, args, district="district_code", school="school_id")
+    if by_month:
+        where.append(f"kind = 'period' AND scope IN (SELECT DISTINCT period {_money_sql(scope, args)})")
     else:
-        source = (
-            "SELECT i.invoice_id, i.school_id, i.student_id, i.grade, i.class_name, i.period, i.due_date, "
-            "i.invoiced, i.collected, i.cashless, i.paid_up, i.payments, i.cashless_payments FROM invoices i"
-        )
-    args.append(today)
-    return f"WITH per_inv AS ({source} WHERE {' AND '.join(where)}) ", args
+        kind = args.add("all" if scope.period is None else scope.period_kind)
+        where.append(f"kind = {kind} AND scope = {args.add(scope.period or '')}")
+    if policies:
+        where.append("policy <> ''" + (f" AND category = {args.add(scope.fee_type)}" if scope.fee_type else ""))
+    else:
+        where.append(f"category = {args.add(scope.fee_type or '')} AND policy = ''")
+    return f"FROM student_counts WHERE {' AND '.join(where)}"
 
 
-def _agg(today_param: int) -> str:
-    return f"""sum(invoiced)::bigint AS invoiced, sum(collected)::bigint AS collected,
-  sum(cashless)::bigint AS cashless,
-  coalesce(sum(invoiced - collected) FILTER (WHERE due_date < ${today_param}), 0)::bigint AS overdue,
-  count(*) AS invoices, count(DISTINCT student_id) AS students,
-  count(DISTINCT student_id) - count(DISTINCT student_id) FILTER (WHERE NOT paid_up) AS students_fully_paid,
-  sum(payments)::bigint AS payments, sum(cashless_payments)::bigint AS cashless_payments"""
+_MONEY = """sum(invoiced)::bigint AS invoiced, sum(collected)::bigint AS collected, sum(cashless)::bigint AS cashless,
+  coalesce(sum(invoiced - collected) FILTER (WHERE due_date < {today}), 0)::bigint AS overdue,
+  sum(invoices)::bigint AS invoices, sum(payments)::bigint AS payments,
+  sum(cashless_payments)::bigint AS cashless_payments"""
 
 
-def _figures(row: asyncpg.Record) -> Figures:
+def _figures(money: asyncpg.Record | None, pupils: asyncpg.Record | None) -> Figures:
+    def get(row: asyncpg.Record | None, name: str) -> int:
+        return int(row[name] or 0) if row is not None else 0
+
     return Figures(
-        invoiced=row["invoiced"] or 0,
-        collected=row["collected"] or 0,
-        cashless=row["cashless"] or 0,
-        overdue=row["overdue"] or 0,
-        students=row["students"] or 0,
-        students_fully_paid=row["students_fully_paid"] or 0,
-        payments=row["payments"] or 0,
-        cashless_payments=row["cashless_payments"] or 0,
-        invoices=row["invoices"] or 0,
+        invoiced=get(money, "invoiced"),
+        collected=get(money, "collected"),
+        cashless=get(money, "cashless"),
+        overdue=get(money, "overdue"),
+        students=get(pupils, "students"),
+        students_fully_paid=get(pupils, "fully_paid"),
+        payments=get(money, "payments"),
+        cashless_payments=get(money, "cashless_payments"),
+        invoices=get(money, "invoices"),
     )
 
 
 async def totals(db: Executor, scope: Scope, today: date) -> Figures:
-    sql, args = _scope_sql(scope, today)
-    row = await db.fetchrow(sql + f"SELECT {_agg(len(args))} FROM per_inv", *args)
-    return _figures(row)
+    args, pupil_args = _Args(), _Args()
+    money = _money_sql(scope, args)
+    m = await db.fetchrow(f"SELECT {_MONEY.format(today=args.add(today))} {money}", *args)
+    p = await db.fetchrow(
+        f"SELECT sum(students)::bigint AS students, sum(fully_paid)::bigint AS fully_paid "
+        f"{_pupils_sql(scope, pupil_args)}",
+        *pupil_args,
+    )
+    return _figures(m, p)
 
 
 async def grouped(db: Executor, scope: Scope, today: date, by: str) -> list[tuple[str, Figures]]:
+    """The scope's figures per school, grade, class or month (groups with no invoice left out)."""
     key = GROUPS[by]
-    sql, args = _scope_sql(scope, today)
-    rows = await db.fetch(sql + f"SELECT {key} AS key, {_agg(len(args))} FROM per_inv GROUP BY 1 ORDER BY 1", *args)
-    return [(r["key"], _figures(r)) for r in rows]
+    args, pupil_args = _Args(), _Args()
+    money = _money_sql(scope, args, by_class=by in ("grade", "class"))
+    m = await db.fetch(
+        f"SELECT {key} AS key, {_MONEY.format(today=args.add(today))} {money} GROUP BY 1 HAVING sum(invoices) > 0",
+        *args,
+    )
+    pupils = _pupils_sql(scope, pupil_args, by_month=by == "period")
+    p = await db.fetch(
+        f"SELECT {'scope' if by == 'period' else key} AS key, sum(students)::bigint AS students, "
+        f"sum(fully_paid)::bigint AS fully_paid {pupils} GROUP BY 1",
+        *pupil_args,
+    )
+    counted = {r["key"]: r for r in p}
+    return sorted((r["key"], _figures(r, counted.get(r["key"]))) for r in m)
 
 
 async def by_fee_type(db: Executor, scope: Scope, today: date) -> list[asyncpg.Record]:
     """Per fee category of the scope's invoices (only the scope's fee type, when one is asked)."""
-    sql, args = _scope_sql(Scope(scope.district, scope.school, scope.period), today)
-    today_param = len(args)
-    fee_filter = ""
-    if scope.fee_type:
-        args.append(scope.fee_type)
-        fee_filter = f"WHERE f.category = ${len(args)}"
+    args = _Args()
+    money = _money_sql(scope, args, each=True)
     return await db.fetch(
-        sql
-        + f"""SELECT f.category, sum(f.amount)::bigint AS invoiced, coalesce(sum(c.collected), 0)::bigint AS collected,
-                    coalesce(sum(c.cashless), 0)::bigint AS cashless,
-                    coalesce(sum(f.amount - coalesce(c.collected, 0))
-                             FILTER (WHERE per_inv.due_date < ${today_param}), 0)::bigint AS overdue
-                 FROM per_inv JOIN invoice_fees f USING (invoice_id)
-                 LEFT JOIN invoice_collected c ON c.invoice_id = f.invoice_id AND c.category = f.category
-                 {fee_filter} GROUP BY 1 ORDER BY 1""",
+        f"""SELECT category, sum(invoiced)::bigint AS invoiced, sum(collected)::bigint AS collected,
+                   sum(cashless)::bigint AS cashless,
+                   coalesce(sum(invoiced - collected) FILTER (WHERE due_date < {args.add(today)}), 0)::bigint AS overdue
+              {money} GROUP BY 1 HAVING sum(invoices) > 0 ORDER BY 1""",
         *args,
     )
 
 
-async def exemptions(db: Executor, scope: Scope, today: date) -> list[asyncpg.Record]:
-    sql, args = _scope_sql(scope, today)
-    args.pop()  # no due date here
-    return await db.fetch(
-        sql
-        + """SELECT r.policy_category, r.category, count(DISTINCT per_inv.student_id) AS students,
-                    sum(r.reduction)::bigint AS reduction
-                 FROM per_inv JOIN invoice_reductions r USING (invoice_id) GROUP BY 1, 2 ORDER BY 1, 2""",
+async def exemptions(db: Executor, scope: Scope) -> list[dict[str, Any]]:
+    """Reductions per (policy category, fee type): pupils and amount (on the scope's fee type, when asked)."""
+    args, pupil_args = _Args(), _Args()
+    money = _money_sql(scope, args, policies=True, each=True)
+    m = await db.fetch(
+        f"SELECT policy, category, sum(invoiced)::bigint AS reduction {money} "
+        "GROUP BY 1, 2 HAVING sum(invoices) > 0 ORDER BY 1, 2",
         *args,
     )
+    pupils = _pupils_sql(scope, pupil_args, policies=True)
+    p = await db.fetch(
+        f"SELECT policy, category, sum(students)::bigint AS students {pupils} GROUP BY 1, 2", *pupil_args
+    )
+    counted = {(r["policy"], r["category"]): r["students"] for r in p}
+    return [
+        {
+            "policy_category": r["policy"],
+            "category": r["category"],
+            "students": int(counted.get((r["policy"], r["category"]), 0)),
+            "reduction": r["reduction"],
+        }
+        for r in m
+    ]
 
 
 # Schools with their latest roster count (none yet: 0 pupils).
@@ -139,8 +169,10 @@ async def schools_of(db: Executor, district: str) -> dict[str, asyncpg.Record]:
 async def refunds(db: Executor, scope: Scope) -> tuple[int, int]:
     """(number, amount) of the refunds recorded in the scope (its schools, the month/quarter/year of recording)."""
     month = {"period": "month"}.get(scope.period_kind, scope.period_kind)  # refunds go by the month recorded
-    filters, args = _filters(scope, district="s.district_code", school="r.school_id", period=f"r.{month}")
-    where = ["true", *filters]
+    args = _Args()
+    where = ["true", *_where(scope, args, district="s.district_code", school="r.school_id")]
+    if scope.period:
+        where.append(f"r.{month} = {args.add(scope.period)}")
     row = await db.fetchrow(
         "SELECT count(*) AS n, coalesce(sum(r.amount), 0)::bigint AS amount FROM refunds r "
         f"LEFT JOIN schools s USING (school_id) WHERE {' AND '.join(where)}",

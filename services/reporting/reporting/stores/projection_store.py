@@ -21,10 +21,32 @@ async def upsert_school(
         ownership,
         has_account,
     )
-    # Invoices that arrived before their school learn its district now.
-    await conn.execute(
-        "UPDATE invoices SET district_code = $2 WHERE school_id = $1 AND district_code <> $2", school_id, district
+
+
+async def invoices_to_move(conn: asyncpg.Connection, school_id: str, district: str) -> list[uuid.UUID]:
+    """Every invoice of the school when any is filed under another district (or none: it arrived before its
+    school), so that its pupils' counts move whole; none otherwise."""
+    rows = await conn.fetch(
+        "SELECT invoice_id FROM invoices WHERE school_id = $1 AND EXISTS "
+        "(SELECT 1 FROM invoices WHERE school_id = $1 AND district_code <> $2)",
+        school_id,
+        district,
     )
+    return [r["invoice_id"] for r in rows]
+
+
+async def move_to_district(conn: asyncpg.Connection, invoice_ids: list[uuid.UUID], district: str) -> None:
+    await conn.execute("UPDATE invoices SET district_code = $2 WHERE invoice_id = ANY($1)", invoice_ids, district)
+
+
+async def take_out_of_rollups(conn: asyncpg.Connection, invoice_ids: list[uuid.UUID]) -> None:
+    """The invoices' contribution to the dashboard's roll-ups, taken out before they change."""
+    await conn.execute("SELECT roll_up_invoices($1, -1)", invoice_ids)
+
+
+async def put_in_rollups(conn: asyncpg.Connection, invoice_ids: list[uuid.UUID]) -> None:
+    """The invoices' contribution, as they are now, added to the roll-ups."""
+    await conn.execute("SELECT roll_up_invoices($1, 1)", invoice_ids)
 
 
 async def add_invoice(
