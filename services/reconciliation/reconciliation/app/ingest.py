@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from reconciliation.app.writer import Writer
+from reconciliation.app.writer import Writer, flush_together
 from reconciliation.domain.credits import BankCredit
 from reconciliation.domain.dedup import MIN_MEMO_FOR_DEDUP, DedupIndex, Key, Known
 from reconciliation.domain.matching import Book, CreditFacts, State, decide
@@ -74,40 +74,63 @@ async def ingest_in(
     conn: asyncpg.Connection, outbox: Outbox, school_id: str, credits: list[BankCredit], *, bulk: bool = False
 ) -> list[Outcome]:
     """`ingest` inside the caller's transaction (a statement upload records its file in the same one)."""
-    await schools_store.lock(conn, school_id)
-    readings = [read_memo(c.memo) for c in credits]  # once per credit: dedup, book and matching use it
-    index = (
-        await credits_store.load_dedup_index(conn, list({_key(c) for c in credits}))
-        if bulk
-        else await credits_store.load_dedup_candidates(
-            conn, [_probe(c, r) for c, r in zip(credits, readings, strict=True)]
-        )
+    if bulk:  # a statement: its school's whole book, and every stored credit of its lines' keys
+        await schools_store.lock(conn, school_id)
+        readings = [read_memo(c.memo) for c in credits]  # once per credit: dedup, book and matching use it
+        index = await credits_store.load_dedup_index(conn, list({_key(c) for c in credits}))
+        book = await book_store.load_school_book(conn, school_id)
+        writer = Writer(school_id, outbox)
+        outcomes = [_one(writer, index, book, c, r) for c, r in zip(credits, readings, strict=True)]
+        await writer.flush(conn)
+        _logged(school_id, credits, outcomes)
+        return outcomes
+    return (await ingest_schools_in(conn, outbox, {school_id: credits}))[school_id]
+
+
+async def ingest_schools(
+    pool: asyncpg.Pool, outbox: Outbox, credits: dict[str, list[BankCredit]]
+) -> dict[str, list[Outcome]]:
+    """A few credits of several schools (concurrent webhooks, cash) in one transaction (all or nothing)."""
+    async with pool.acquire() as conn, conn.transaction():
+        return await ingest_schools_in(conn, outbox, credits)
+
+
+async def ingest_schools_in(
+    conn: asyncpg.Connection, outbox: Outbox, credits: dict[str, list[BankCredit]]
+) -> dict[str, list[Outcome]]:
+    """`ingest_schools` inside the caller's transaction: every school locked, one query for the duplicates
+    the credits could be, one for the invoices their memos point to (a book per school), one write."""
+    await schools_store.lock_all(conn, list(credits))
+    readings = {s: [read_memo(c.memo) for c in cs] for s, cs in credits.items()}
+    index = await credits_store.load_dedup_candidates(
+        conn, [_probe(c, r) for s, cs in credits.items() for c, r in zip(cs, readings[s], strict=True)]
     )
-    # One book for all: a statement's is the school's; a few webhooks' is what their memos point to.
-    book = (
-        await book_store.load_school_book(conn, school_id)
-        if bulk
-        else await _book_for(conn, school_id, credits, readings)
+    books = await book_store.load_books_for(
+        conn,
+        {
+            s: book_store.Pointers(
+                references={r for reading in readings[s] for r in reading.references},
+                numbers={n for reading in readings[s] for n in reading.numbers},
+                virtual_accounts={c.virtual_account for c in cs if c.virtual_account},
+                payer_accounts={c.payer_account for c in cs if c.payer_account},
+            )
+            for s, cs in credits.items()
+        },
     )
-    writer = Writer(school_id, outbox)
-    outcomes = [_one(writer, index, book, c, r) for c, r in zip(credits, readings, strict=True)]
-    await writer.flush(conn)
-    log.info(
-        "reconciliation.credits.ingested", school_id=school_id, received=len(credits), new=sum(o.new for o in outcomes)
-    )
+    writers = {s: Writer(s, outbox) for s in credits}
+    outcomes = {
+        s: [_one(writers[s], index, books[s], c, r) for c, r in zip(cs, readings[s], strict=True)]
+        for s, cs in credits.items()
+    }
+    await flush_together(conn, list(writers.values()))
+    for s, cs in credits.items():
+        _logged(s, cs, outcomes[s])
     return outcomes
 
 
-async def _book_for(
-    conn: asyncpg.Connection, school_id: str, credits: list[BankCredit], readings: list[MemoReading]
-) -> Book:
-    return await book_store.load_book_for_many(
-        conn,
-        school_id,
-        references=list({r for reading in readings for r in reading.references}),
-        numbers=list({n for reading in readings for n in reading.numbers}),
-        virtual_accounts=list({c.virtual_account for c in credits if c.virtual_account}),
-        payer_accounts=list({c.payer_account for c in credits if c.payer_account}),
+def _logged(school_id: str, credits: list[BankCredit], outcomes: list[Outcome]) -> None:
+    log.info(
+        "reconciliation.credits.ingested", school_id=school_id, received=len(credits), new=sum(o.new for o in outcomes)
     )
 
 
@@ -167,4 +190,4 @@ async def retry_unmatched_for(conn: asyncpg.Connection, outbox: Outbox, school_i
     return len(rows)
 
 
-__all__ = ["Outcome", "State", "ingest", "ingest_in", "retry_unmatched_for"]
+__all__ = ["Outcome", "State", "ingest", "ingest_in", "ingest_schools", "retry_unmatched_for"]

@@ -1,12 +1,13 @@
-"""Concurrent credits of one school share one transaction (group commit for webhooks and cash).
+"""Concurrent credits share one transaction (group commit for webhooks and cash), whatever their school.
 
-At month start a school's parents pay within minutes of each other, and every write of a school is
-serialised by its lock (ingest.py). Instead of each request waiting for the lock and then paying for its
-own transaction, a request joins its school's queue; one drain per school takes everything queued (up to
-`MAX_BATCH`) and ingests it in one transaction, while the next requests queue behind it. Each request
-answers once the transaction holding its credit has committed: durable before acknowledged, as before.
+At month start every school's parents pay within minutes of each other. Instead of each request paying
+for its own transaction (and for a dozen statements), a request joins the queue; one drain takes everything
+queued (up to `MAX_BATCH`) and ingests it in one transaction, with one query per step for all its schools
+(ingest.ingest_schools), while the next requests queue behind it. Each request answers once the
+transaction holding its credit has committed: durable before acknowledged.
 
-A batch that fails is retried one credit at a time, so one bad credit fails only its own request.
+A batch that fails is retried school by school, and a school's part one credit at a time, so one bad credit
+fails only its own request.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from reconciliation.app.ingest import Outcome, ingest
+from reconciliation.app.ingest import Outcome, ingest_schools
 from reconciliation.domain.credits import BankCredit
 from shared.events.outbox import Outbox
 from shared.logging import clear_context, get_logger
@@ -25,53 +26,62 @@ log = get_logger(__name__)
 
 MAX_BATCH = 500
 
+Waiting = tuple[str, BankCredit, "asyncio.Future[Outcome]"]
+
 
 @dataclass
 class Intake:
     pool: asyncpg.Pool
     outbox: Outbox
-    _queues: dict[str, list[tuple[BankCredit, asyncio.Future[Outcome]]]] = field(default_factory=dict)
-    _drains: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    _queue: list[Waiting] = field(default_factory=list)
+    _drain: asyncio.Task[None] | None = None
 
     async def submit(self, school_id: str, credit: BankCredit) -> Outcome:
-        """Ingest one credit with whatever else of the school is waiting; its outcome once committed."""
+        """Ingest one credit with whatever else is waiting; its outcome once committed."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._queues.setdefault(school_id, []).append((credit, future))
-        if school_id not in self._drains:
-            self._drains[school_id] = asyncio.create_task(self._drain(school_id), name=f"intake:{school_id}")
+        self._queue.append((school_id, credit, future))
+        if self._drain is None:
+            self._drain = asyncio.create_task(self._drain_all(), name="intake")
         # A client that hangs up does not cancel the transaction its credit is in (nor the others').
         return await asyncio.shield(future)
 
-    async def _drain(self, school_id: str) -> None:
+    async def _drain_all(self) -> None:
         # The task was started inside one request: its correlation id is not the batch's (one per credit).
         clear_context()
-        batch: list[tuple[BankCredit, asyncio.Future[Outcome]]] = []
+        batch: list[Waiting] = []
         try:
-            while queue := self._queues.get(school_id):
-                batch, self._queues[school_id] = queue[:MAX_BATCH], queue[MAX_BATCH:]
-                await self._ingest(school_id, batch)
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                await self._ingest(batch)
         except BaseException as exc:  # stopped (shutdown): nobody waits for an answer that will not come
-            for _, future in batch + self._queues.get(school_id, []):
+            for _, _, future in batch + self._queue:
                 _settle(future, exc)
+            self._queue = []
             raise
         finally:
-            self._queues.pop(school_id, None)
-            del self._drains[school_id]
+            self._drain = None
 
-    async def _ingest(self, school_id: str, batch: list[tuple[BankCredit, asyncio.Future[Outcome]]]) -> None:
+    async def _ingest(self, batch: list[Waiting]) -> None:
+        by_school: dict[str, list[Waiting]] = {}
+        for one in batch:
+            by_school.setdefault(one[0], []).append(one)
         try:
-            outcomes = await ingest(self.pool, self.outbox, school_id, [c for c, _ in batch])
+            outcomes = await ingest_schools(
+                self.pool, self.outbox, {s: [c for _, c, _ in ws] for s, ws in by_school.items()}
+            )
         except Exception as exc:
             if len(batch) == 1:
-                _settle(batch[0][1], exc)
+                _settle(batch[0][2], exc)
                 return
-            log.warning("reconciliation.intake.batch_failed", school_id=school_id, size=len(batch), exc_info=True)
-            for one in batch:
-                await self._ingest(school_id, [one])
+            log.warning("reconciliation.intake.batch_failed", schools=len(by_school), size=len(batch), exc_info=True)
+            parts = list(by_school.values()) if len(by_school) > 1 else [[w] for w in batch]
+            for part in parts:
+                await self._ingest(part)
             return
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
-            if not future.done():
-                future.set_result(outcome)
+        for school_id, part in by_school.items():
+            for (_, _, future), outcome in zip(part, outcomes[school_id], strict=True):
+                if not future.done():
+                    future.set_result(outcome)
 
 
 def _settle(future: asyncio.Future[Outcome], exc: BaseException) -> None:

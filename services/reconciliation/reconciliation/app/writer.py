@@ -141,15 +141,24 @@ class Writer:
         )
 
     async def flush(self, conn: asyncpg.Connection) -> None:
-        await placements_store.write(
-            conn,
-            school_id=self.school_id,
-            credits=self.credits,
-            identifiers=self.identifiers,
-            sources=self.sources,
-            allocations=self.allocations,
-            invoice_deltas=self.invoice_deltas,
-            payers=self.payers,
-        )
-        if self.events:
-            await self.outbox.add_many(conn, Topic.RECONCILIATION, self.events)
+        await flush_together(conn, [self])
+
+
+async def flush_together(conn: asyncpg.Connection, writers: list[Writer]) -> None:
+    """The writers' rows (of one school each) in one write per table, and their events in one outbox write."""
+    deltas: dict[uuid.UUID, int] = defaultdict(int)
+    for w in writers:
+        for invoice_id, amount in w.invoice_deltas.items():
+            deltas[invoice_id] += amount
+    await placements_store.write(
+        conn,
+        credits=[row for w in writers for row in w.credits],
+        identifiers=[row for w in writers for row in w.identifiers],
+        sources=[row for w in writers for row in w.sources],
+        allocations=[row for w in writers for row in w.allocations],
+        invoice_deltas=deltas,
+        payers=sorted((p, s, w.school_id) for w in writers for p, s in w.payers),
+    )
+    events = [e for w in writers for e in w.events]
+    if events and writers:
+        await writers[0].outbox.add_many(conn, Topic.RECONCILIATION, events)

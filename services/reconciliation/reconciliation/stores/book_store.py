@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 import asyncpg
 
@@ -14,6 +15,7 @@ _COLUMNS = (
     "invoice_id, student_id, student_code, student_name, family_key, payment_reference, total, allocated, "
     "due_date, cancelled, virtual_account"
 )
+_OF_I = ", ".join(f"i.{c.strip()}" for c in _COLUMNS.split(","))
 
 
 def _invoice(r: asyncpg.Record) -> OpenInvoice:
@@ -60,56 +62,90 @@ async def load_school_book(conn: asyncpg.Connection, school_id: str) -> Book:
     return Book({r["invoice_id"]: _invoice(r) for r in rows}, groups, payers)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Pointers:
+    """What a school's arriving credits point to: payment references, numbers and codes read in their memos,
+    virtual accounts credited, payers' accounts."""
+
+    references: set[str] = field(default_factory=set)
+    numbers: set[str] = field(default_factory=set)
+    virtual_accounts: set[str] = field(default_factory=set)
+    payer_accounts: set[str] = field(default_factory=set)
+
+
 async def load_book_for(
     conn: asyncpg.Connection, school_id: str, reading: MemoReading, *, virtual_account: str, payer_account: str
 ) -> Book:
     """Only what this one credit's memo, virtual account and payer point to (a cash entry, a late invoice)."""
-    return await load_book_for_many(
-        conn,
-        school_id,
-        references=list(reading.references),
-        numbers=list(reading.numbers),
-        virtual_accounts=[virtual_account] if virtual_account else [],
-        payer_accounts=[payer_account] if payer_account else [],
+    pointers = Pointers(
+        references=set(reading.references),
+        numbers=set(reading.numbers),
+        virtual_accounts={virtual_account} if virtual_account else set(),
+        payer_accounts={payer_account} if payer_account else set(),
     )
+    return (await load_books_for(conn, {school_id: pointers}))[school_id]
 
 
-async def load_book_for_many(
-    conn: asyncpg.Connection,
-    school_id: str,
-    *,
-    references: list[str],
-    numbers: list[str],
-    virtual_accounts: list[str],
-    payer_accounts: list[str],
-) -> Book:
-    """What a few credits' memos, virtual accounts and payers point to, in one book (concurrent webhooks of
-    a school placed together: each sees the ones placed before it)."""
-    groups = {
-        r["payment_reference"]: list(r["invoice_ids"])
-        for r in await conn.fetch(
-            "SELECT payment_reference, invoice_ids FROM payment_groups WHERE school_id = $1 "
-            "AND payment_reference = ANY($2::text[])",
-            school_id,
-            references,
-        )
+def _pairs(by_school: dict[str, set[str]]) -> tuple[list[str], list[str]]:
+    pairs = [(school, value) for school, values in by_school.items() for value in values]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+async def load_books_for(conn: asyncpg.Connection, pointers: dict[str, Pointers]) -> dict[str, Book]:
+    """Per school, what its credits point to, with the pupils' and families' other invoices (concurrent
+    credits of several schools placed together: each sees the ones placed before it). Every lookup is an
+    index probe on (school, value): a school's book never holds another school's invoices."""
+    schools = list(pointers)
+    group_rows = await conn.fetch(
+        "SELECT school_id, payment_reference, invoice_ids FROM payment_groups "
+        "WHERE (school_id, payment_reference) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+        *_pairs({s: p.references for s, p in pointers.items()}),
+    )
+    payer_rows = await conn.fetch(
+        "SELECT school_id, payer_account, student_id FROM payer_accounts "
+        "WHERE (school_id, payer_account) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+        *_pairs({s: p.payer_accounts for s, p in pointers.items()}),
+    )
+    groups: dict[str, dict[str, list[uuid.UUID]]] = {s: {} for s in schools}
+    for r in group_rows:
+        groups[r["school_id"]][r["payment_reference"]] = list(r["invoice_ids"])
+    payers: dict[str, dict[str, set[uuid.UUID]]] = {s: defaultdict(set) for s in schools}
+    for r in payer_rows:
+        payers[r["school_id"]][r["payer_account"]].add(r["student_id"])
+    wanted = {
+        s: {f"r:{v}" for v in p.references}
+        | {f"n:{v}" for v in p.numbers}
+        | {f"v:{v}" for v in p.virtual_accounts}
+        | {f"i:{i}" for ids in groups[s].values() for i in ids}
+        | {f"s:{i}" for ids in payers[s].values() for i in ids}
+        for s, p in pointers.items()
     }
-    payers = await _payers(conn, school_id, payer_accounts)
-    students = {s for ids in payers.values() for s in ids}
-    rows = await conn.fetch(
-        f"""WITH hit AS (
-                SELECT student_id, family_key FROM invoices
-                WHERE school_id = $1 AND (payment_reference = ANY($2::text[]) OR invoice_id = ANY($3::uuid[])
-                      OR upper(student_code) = ANY($4::text[]) OR virtual_account = ANY($5::text[])
-                      OR student_id = ANY($6::uuid[])))
-            SELECT {_COLUMNS} FROM invoices
-            WHERE school_id = $1 AND (student_id IN (SELECT student_id FROM hit)
-                                      OR family_key IN (SELECT family_key FROM hit))""",  # noqa: S608
-        school_id,
-        references,
-        [i for ids in groups.values() for i in ids],
-        numbers,
-        virtual_accounts,
-        list(students),
-    )
-    return Book({r["invoice_id"]: _invoice(r) for r in rows}, groups, payers)
+    rows = await conn.fetch(_BOOK_SQL, *_pairs(wanted))
+    invoices: dict[str, dict[uuid.UUID, OpenInvoice]] = {s: {} for s in schools}
+    for r in rows:
+        invoices[r["school_id"]][r["invoice_id"]] = _invoice(r)
+    return {s: Book(invoices[s], groups[s], payers[s]) for s in schools}
+
+
+# The pointers come as (school, "kind:value"): r reference, n number or code (case-blind), v virtual account,
+# i invoice id (of a payment group), s student id (of a known payer). The hits bring their pupils' and
+# families' invoices of the same school.
+_BOOK_SQL = f"""
+WITH q AS (SELECT school_id, left(p, 1) AS kind, substr(p, 3) AS value
+             FROM unnest($1::text[], $2::text[]) AS q(school_id, p)),
+hit AS (
+    SELECT i.school_id, i.student_id, i.family_key FROM invoices i
+      JOIN q ON q.kind = 'r' AND i.payment_reference = q.value AND i.school_id = q.school_id
+    UNION SELECT i.school_id, i.student_id, i.family_key FROM invoices i
+      JOIN q ON q.kind = 'n' AND upper(i.student_code) = q.value AND i.school_id = q.school_id
+    UNION SELECT i.school_id, i.student_id, i.family_key FROM invoices i
+      JOIN q ON q.kind = 'v' AND i.virtual_account = q.value AND i.school_id = q.school_id
+    UNION SELECT i.school_id, i.student_id, i.family_key FROM invoices i
+      JOIN q ON q.kind = 'i' AND i.invoice_id = q.value::uuid AND i.school_id = q.school_id
+    UNION SELECT i.school_id, i.student_id, i.family_key FROM invoices i
+      JOIN q ON q.kind = 's' AND i.student_id = q.value::uuid AND i.school_id = q.school_id)
+SELECT i.school_id, {_OF_I} FROM invoices i JOIN (SELECT DISTINCT school_id, student_id FROM hit) h
+    ON i.school_id = h.school_id AND i.student_id = h.student_id
+UNION
+SELECT i.school_id, {_OF_I} FROM invoices i JOIN (SELECT DISTINCT school_id, family_key FROM hit) h
+    ON i.school_id = h.school_id AND i.family_key = h.family_key"""  # noqa: S608 (constant columns)

@@ -34,14 +34,14 @@ ALLOCATION_COLUMNS = ["payment_id", "credit_id", "invoice_id", "amount", "reason
 async def write(
     conn: asyncpg.Connection,
     *,
-    school_id: str,
     credits: Sequence[tuple[object, ...]],
     identifiers: Sequence[tuple[str, str, uuid.UUID]],
     sources: Sequence[tuple[uuid.UUID, str]],
     allocations: Sequence[tuple[object, ...]],
     invoice_deltas: Mapping[uuid.UUID, int],
-    payers: set[tuple[str, uuid.UUID]],
+    payers: Sequence[tuple[str, uuid.UUID, str]],
 ) -> None:
+    """Rows of any number of schools (each row names its own); `payers`: (payer account, student, school)."""
     if credits:
         await conn.copy_records_to_table("credits", records=credits, columns=CREDIT_COLUMNS)
     await _copy_ignoring_conflicts(
@@ -60,7 +60,7 @@ async def write(
         await conn.executemany(
             "INSERT INTO payer_accounts (payer_account, student_id, school_id) VALUES ($1, $2, $3) "
             "ON CONFLICT (payer_account, student_id) DO UPDATE SET last_seen = now()",
-            [(p, s, school_id) for p, s in payers],
+            payers,
         )
 
 

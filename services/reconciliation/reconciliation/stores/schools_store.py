@@ -12,6 +12,16 @@ async def lock(conn: asyncpg.Connection, school_id: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('reconciliation:' || $1))", school_id)
 
 
+async def lock_all(conn: asyncpg.Connection, school_ids: list[str]) -> None:
+    """`lock` for several schools, always taken in the same order (by lock key), so that two transactions
+    locking overlapping sets cannot wait for each other."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtext('reconciliation:' || s) AS k "
+        "FROM unnest($1::text[]) AS s ORDER BY k) AS keys",
+        school_ids,
+    )
+
+
 async def account_of(db: Executor, school_id: str) -> str | None:
     account = await db.fetchval("SELECT account_number FROM schools WHERE school_id = $1", school_id)
     return None if account is None else str(account)

@@ -1,0 +1,130 @@
+"""Concurrent credits of several schools share one transaction (app/intake.py): each school is still matched
+against its own invoices only, each credit gets its own answer, and a batch that fails fails only the credit
+that broke it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+
+from reconciliation.app import ingest as ingest_module
+from reconciliation.app.intake import Intake
+from reconciliation.domain.credits import BankCredit
+from reconciliation.main import SPEC
+from shared import payref
+from shared.db import create_pool
+from shared.events.outbox import Outbox
+
+pytestmark = pytest.mark.asyncio
+
+COLUMNS = [
+    "invoice_id",
+    "school_id",
+    "student_id",
+    "student_code",
+    "student_name",
+    "class_name",
+    "family_key",
+    "payment_reference",
+    "period",
+    "due_date",
+    "total",
+]
+
+
+def _credit(school: str, memo: str, amount: int, ref: str) -> BankCredit:
+    return BankCredit(
+        account_number=f"ACC-{school}",
+        amount=amount,
+        booked_at=datetime(2026, 9, 5, 3, tzinfo=UTC),
+        memo=memo,
+        source_kind="webhook_sepay",
+        identifiers=(ref,),
+    )
+
+
+async def test_credits_of_several_schools_in_one_transaction_each_match_their_own_school(make_database, monkeypatch):
+    pool = await create_pool(await make_database(SPEC.migrations), min_size=1, max_size=4)
+    try:
+        # The same pupil code in two schools, and a family in each: a school's credit must never reach the
+        # other school's invoices, even when both are placed in the same transaction.
+        rows = []
+        for n, school in enumerate(("A", "B")):
+            for k in range(3):
+                rows.append(
+                    (
+                        uuid.uuid4(),
+                        school,
+                        uuid.uuid4(),
+                        f"HS00{k}",
+                        "Hoc Sinh",
+                        "3A",
+                        f"fam-{k}",  # the same family key in both schools
+                        payref.make_reference(10 * n + k),
+                        "2026-09",
+                        date(2026, 9, 15),
+                        300_000 + 1_000 * k,
+                    )
+                )
+        await pool.copy_records_to_table("invoices", records=rows, columns=COLUMNS)
+        by = {(r[1], r[3]): r for r in rows}
+        calls: list[list[str]] = []
+        real = ingest_module.ingest_schools_in
+
+        async def spy(conn, outbox, credits):  # type: ignore[no-untyped-def]
+            calls.append(sorted(credits))
+            return await real(conn, outbox, credits)
+
+        monkeypatch.setattr(ingest_module, "ingest_schools_in", spy)
+        intake = Intake(pool, Outbox("reconciliation"))
+        credits = [
+            ("A", _credit("A", "HS001 NOP HOC PHI", 301_000, "FT1")),  # code + amount: A's pupil HS001
+            ("B", _credit("B", "HS001 NOP HOC PHI", 301_000, "FT2")),  # the same words: B's pupil HS001
+            ("B", _credit("B", f"{by[('B', 'HS002')][7]} T09", 302_000, "FT3")),
+            ("A", _credit("A", f"{by[('B', 'HS000')][7]} T09", 300_000, "FT4")),  # B's reference sent to A
+        ]
+        outcomes = await asyncio.gather(*(intake.submit(s, c) for s, c in credits))
+        assert calls == [["A", "B"]]  # one transaction for both schools
+        assert [o.state for o in outcomes] == ["matched", "matched", "matched", "unmatched"]
+        paid = {
+            (r["school_id"], r["student_code"]): r["allocated"]
+            for r in await pool.fetch("SELECT school_id, student_code, allocated FROM invoices")
+        }
+        assert paid == {
+            ("A", "HS000"): 0,
+            ("A", "HS001"): 301_000,
+            ("A", "HS002"): 0,
+            ("B", "HS000"): 0,
+            ("B", "HS001"): 301_000,
+            ("B", "HS002"): 302_000,
+        }
+        credit_schools = {r["credit_id"]: r["school_id"] for r in await pool.fetch("SELECT * FROM credits")}
+        assert [credit_schools[o.credit_id] for o in outcomes] == ["A", "B", "B", "A"]
+    finally:
+        await pool.close()
+
+
+async def test_a_batch_that_fails_is_retried_so_only_the_breaking_credit_fails(make_database, monkeypatch):
+    pool = await create_pool(await make_database(SPEC.migrations), min_size=1, max_size=4)
+    try:
+        real = ingest_module.ingest_schools_in
+
+        async def breaks_on_poison(conn, outbox, credits):  # type: ignore[no-untyped-def]
+            if any(c.memo == "POISON" for cs in credits.values() for c in cs):
+                raise RuntimeError("this credit breaks its transaction")
+            return await real(conn, outbox, credits)
+
+        monkeypatch.setattr(ingest_module, "ingest_schools_in", breaks_on_poison)
+        intake = Intake(pool, Outbox("reconciliation"))
+        credits = [("A", "HOC PHI 1", "FT1"), ("B", "POISON", "FT2"), ("B", "HOC PHI 3", "FT3"), ("C", "X 4", "FT4")]
+        answers = await asyncio.gather(
+            *(intake.submit(s, _credit(s, memo, 100_000, ref)) for s, memo, ref in credits), return_exceptions=True
+        )
+        assert [type(a).__name__ for a in answers] == ["Outcome", "RuntimeError", "Outcome", "Outcome"]
+        stored = {r["memo"] for r in await pool.fetch("SELECT memo FROM credits")}
+        assert stored == {"HOC PHI 1", "HOC PHI 3", "X 4"}  # nothing of the failed credit, all of the others
+    finally:
+        await pool.close()
