@@ -179,13 +179,15 @@ def projection_handlers() -> Handlers:
 
 
 def logged(handler: Apply) -> Apply:
-    """Record the event and bump the projection version with the state change."""
+    """Record the event and bump the projection version with the state change (one transaction at a time)."""
 
     async def apply(conn: asyncpg.Connection, event: Event) -> None:
+        # The version row first: every projection transaction takes it before any roll-up row, so two batches
+        # (partitions, instances) queue on it instead of each holding rows the other waits for.
+        await projection_store.bump_version(conn)
         await projection_store.log_event(
             conn, event.event_id, event.event_type, event.envelope.school_id, event.envelope.SerializeToString()
         )
         await handler(conn, event)
-        await projection_store.bump_version(conn)
 
     return apply

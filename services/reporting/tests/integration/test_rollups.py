@@ -4,6 +4,7 @@ per-invoice rows aggregated at request time (what the dashboard did before the r
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -18,6 +19,7 @@ from reporting.domain.scope import Scope
 from reporting.main import SPEC
 from reporting.stores import figures_store
 from shared.db import create_pool
+from shared.events.envelope import Event, unwrap, wrap
 from tuition.invoicing.v1.events_pb2 import (
     InvoiceAdjusted,
     InvoiceCancelled,
@@ -260,5 +262,63 @@ async def test_a_pupil_who_changed_class_counts_once_in_the_class_first_billed(m
         assert by_class == {"3A": (1, 1), "3B": (1, 0)}
         october = Scope(school="A", period="2026-10")
         assert [(k, f.students) for k, f in await figures_store.grouped(pool, october, TODAY, "class")] == [("3B", 1)]
+    finally:
+        await pool.close()
+
+
+async def test_two_batches_touching_the_same_schools_rollups_queue_instead_of_deadlocking(make_database):
+    # Two consumer transactions (two partitions, or two instances): one pays in school B then in school A, the
+    # other pays in school A in between. Each holds roll-up rows of its schools until it commits; the
+    # projection's version row, taken first by every event, makes the second wait before touching any.
+    pool = await create_pool(await make_database(SPEC.migrations), min_size=2, max_size=3)
+    try:
+        invoices = {}
+        async with pool.acquire() as conn:
+            for school in ("A", "B"):
+                await projection.on_school(
+                    conn, SchoolRegistered(school_id=school, name=school, district_code="D1"), NO_EVENT
+                )
+                invoices[school] = str(uuid.uuid4())
+                m = InvoiceIssued(
+                    invoice_id=invoices[school],
+                    school_id=school,
+                    student_id=f"{school}-p",
+                    grade="1",
+                    class_name="1A",
+                    period="2026-09",
+                    school_year="2026-2027",
+                    due_date="2026-09-15",
+                    total=500_000,
+                    lines=[InvoiceLine(category="tuition", amount=500_000)],
+                )
+                await projection.on_invoice_issued(conn, m, NO_EVENT)
+        apply = projection.logged(lambda conn, event: projection.on_payment(conn, event.payload, event))
+
+        def payment(school: str) -> Event:
+            m = PaymentMatched(
+                payment_id=str(uuid.uuid4()), invoice_id=invoices[school], school_id=school, amount=100_000
+            )
+            m.paid_at.FromDatetime(datetime(2026, 9, 2, tzinfo=UTC))
+            return unwrap(wrap(m, producer="test", aggregate_id=invoices[school], school_id=school).SerializeToString())
+
+        first_done, second_started = asyncio.Event(), asyncio.Event()
+
+        async def first() -> None:
+            async with pool.acquire() as conn, conn.transaction():
+                await apply(conn, payment("B"))
+                first_done.set()
+                await second_started.wait()
+                await asyncio.sleep(0.3)  # the second is now waiting on what this one holds
+                await apply(conn, payment("A"))
+
+        async def second() -> None:
+            await first_done.wait()
+            async with pool.acquire() as conn, conn.transaction():
+                second_started.set()
+                await apply(conn, payment("A"))
+
+        await asyncio.wait_for(asyncio.gather(first(), second()), timeout=30)
+        collected = await figures_store.totals(pool, Scope(district="D1"), TODAY)
+        assert (collected.collected, collected.payments) == (300_000, 3)
     finally:
         await pool.close()
