@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,8 +36,13 @@ class Event:
 
 
 def schema_version_of(message: Message) -> int:
+    return _schema_version(message.DESCRIPTOR.full_name)
+
+
+@functools.cache
+def _schema_version(full_name: str) -> int:
     # Package names end in ".v<N>" (tuition.invoicing.v1): the major version is part of the contract.
-    package = message.DESCRIPTOR.full_name.rsplit(".", 1)[0]
+    package = full_name.rsplit(".", 1)[0]
     last = package.rsplit(".", 1)[-1]
     return int(last[1:]) if last.startswith("v") and last[1:].isdigit() else 1
 

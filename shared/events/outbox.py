@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import asyncpg
 from google.protobuf.message import Message
@@ -66,14 +66,20 @@ class Outbox:
             raise OutsideTransactionError("Outbox.add_many needs an open transaction on the connection")
         cid = current_correlation_id() or ""
         physical = topic_name(topic, self.topic_prefix)
+        now = datetime.now(UTC)  # the batch's events occur in one transaction: one time for all
         records = []
         for message, aggregate_id, school_id in items:
+            event_id = uuid.uuid4()
             env = wrap(
-                message, producer=self.producer, aggregate_id=aggregate_id, school_id=school_id, correlation_id=cid
+                message,
+                producer=self.producer,
+                aggregate_id=aggregate_id,
+                school_id=school_id,
+                correlation_id=cid,
+                event_id=event_id,
+                occurred_at=now,
             )
-            records.append(
-                (uuid.UUID(env.event_id), physical, aggregate_id.encode(), env.SerializeToString(), env.event_type)
-            )
+            records.append((event_id, physical, aggregate_id.encode(), env.SerializeToString(), env.event_type))
         await conn.copy_records_to_table(
             "outbox", records=records, columns=["event_id", "topic", "kafka_key", "payload", "event_type"]
         )
