@@ -3,8 +3,8 @@
 At month start every school's parents pay within minutes of each other. Instead of each request paying
 for its own transaction (and for a dozen statements), a request joins the queue; one drain takes everything
 queued (up to `MAX_BATCH`) and ingests it in one transaction, with one query per step for all its schools
-(ingest.ingest_schools), while the next requests queue behind it. Each request answers once the
-transaction holding its credit has committed: durable before acknowledged.
+(ingest.ingest_schools), while the next requests queue behind it (`DRAINS` batches at a time). Each
+request answers once the transaction holding its credit has committed: durable before acknowledged.
 
 A batch that fails is retried school by school, and a school's part one credit at a time, so one bad credit
 fails only its own request.
@@ -25,6 +25,9 @@ from shared.logging import clear_context, get_logger
 log = get_logger(__name__)
 
 MAX_BATCH = 500
+# Batches in flight at once: while one waits for PostgreSQL the next is read and matched. Two batches with
+# a school in common still go one after the other (the school's lock), in the order they took it.
+DRAINS = 2
 
 Waiting = tuple[str, BankCredit, "asyncio.Future[Outcome]"]
 
@@ -34,14 +37,14 @@ class Intake:
     pool: asyncpg.Pool
     outbox: Outbox
     _queue: list[Waiting] = field(default_factory=list)
-    _drain: asyncio.Task[None] | None = None
+    _drains: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def submit(self, school_id: str, credit: BankCredit) -> Outcome:
         """Ingest one credit with whatever else is waiting; its outcome once committed."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queue.append((school_id, credit, future))
-        if self._drain is None:
-            self._drain = asyncio.create_task(self._drain_all(), name="intake")
+        if len(self._drains) < DRAINS:
+            self._drains.add(asyncio.create_task(self._drain_all(), name="intake"))
         # A client that hangs up does not cancel the transaction its credit is in (nor the others').
         return await asyncio.shield(future)
 
@@ -59,7 +62,7 @@ class Intake:
             self._queue = []
             raise
         finally:
-            self._drain = None
+            self._drains.discard(asyncio.current_task())  # type: ignore[arg-type]
 
     async def _ingest(self, batch: list[Waiting]) -> None:
         by_school: dict[str, list[Waiting]] = {}

@@ -14,6 +14,7 @@ from reconciliation.app import ingest as ingest_module
 from reconciliation.app.intake import Intake
 from reconciliation.domain.credits import BankCredit
 from reconciliation.main import SPEC
+from reconciliation.stores import schools_store
 from shared import payref
 from shared.db import create_pool
 from shared.events.outbox import Outbox
@@ -126,5 +127,52 @@ async def test_a_batch_that_fails_is_retried_so_only_the_breaking_credit_fails(m
         assert [type(a).__name__ for a in answers] == ["Outcome", "RuntimeError", "Outcome", "Outcome"]
         stored = {r["memo"] for r in await pool.fetch("SELECT memo FROM credits")}
         assert stored == {"HOC PHI 1", "HOC PHI 3", "X 4"}  # nothing of the failed credit, all of the others
+    finally:
+        await pool.close()
+
+
+async def test_two_batches_in_flight_with_a_school_in_common_go_one_after_the_other(make_database, monkeypatch):
+    pool = await create_pool(await make_database(SPEC.migrations), min_size=1, max_size=4)
+    try:
+        ref = payref.make_reference(7)
+        row = (
+            uuid.uuid4(),
+            "A",
+            uuid.uuid4(),
+            "HS007",
+            "Hoc Sinh",
+            "3A",
+            "fam",
+            ref,
+            "2026-09",
+            date(2026, 9, 15),
+            400_000,
+        )
+        await pool.copy_records_to_table("invoices", records=[row], columns=COLUMNS)
+        first_locked, release = asyncio.Event(), asyncio.Event()
+        real_lock = schools_store.lock_all
+
+        async def lock_all(conn, school_ids):  # type: ignore[no-untyped-def]
+            await real_lock(conn, school_ids)
+            if not first_locked.is_set():  # the first batch holds school A until released
+                first_locked.set()
+                await release.wait()
+
+        monkeypatch.setattr(schools_store, "lock_all", lock_all)
+        intake = Intake(pool, Outbox("reconciliation"))
+        first = asyncio.create_task(intake.submit("A", _credit("A", f"{ref} T09", 400_000, "FT1")))
+        await first_locked.wait()
+        # The same webhook again, and another transfer for the same invoice: a second batch, in flight at once.
+        again = asyncio.create_task(intake.submit("A", _credit("A", f"{ref} T09", 400_000, "FT1")))
+        other = asyncio.create_task(intake.submit("A", _credit("A", f"{ref} LAN 2", 400_000, "FT2")))
+        await asyncio.sleep(0.3)
+        waiting = len(intake._drains) == 2 and not again.done()  # for the first batch's lock on school A
+        release.set()
+        assert waiting
+        a, b, c = await asyncio.gather(first, again, other)
+        assert (a.new, a.state) == (True, "matched")
+        assert (b.new, b.credit_id) == (False, a.credit_id)
+        assert c.new and c.state != "matched"
+        assert await pool.fetchval("SELECT allocated FROM invoices") == 400_000  # paid once
     finally:
         await pool.close()
