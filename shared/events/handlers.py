@@ -87,9 +87,12 @@ class Handlers:
                 raise ValueError(f"{name} is both handled and skipped")
             self._skipped.add(name)
 
-    def wrap(self, decorate: Callable[[Apply], Apply]) -> None:
-        """Wrap every handler of single events (e.g. to log each applied event)."""
+    def wrap(self, decorate: Callable[[Apply], Apply], many: Callable[[ApplyMany], ApplyMany] | None = None) -> None:
+        """Wrap every handler of single events (e.g. to log each applied event) and, with `many`, every batch
+        handler (a batch handler's single events go through `decorate`, as any single event)."""
         self._apply = {name: decorate(apply) for name, apply in self._apply.items()}
+        if many is not None:
+            self._many = {name: many(apply) for name, apply in self._many.items()}
 
     def many_for(self, event_type: str) -> ApplyMany | None:
         """The batch handler of the type, if it registered one with `on_many`."""

@@ -14,7 +14,7 @@ import asyncpg
 from reporting.domain.figures import CASHLESS_CHANNELS, invoice_collection, quarter_of, school_year_of
 from reporting.stores import projection_store
 from shared.events.envelope import Event
-from shared.events.handlers import Apply, Handlers
+from shared.events.handlers import Apply, ApplyMany, Handlers
 from shared.formatting import VN
 from tuition.invoicing.v1 import events_pb2 as invoicing_events
 from tuition.reconciliation.v1 import events_pb2 as payment_events
@@ -62,33 +62,39 @@ async def on_school(conn: asyncpg.Connection, m: invoicing_events.SchoolRegister
     )
 
 
-async def on_invoice_issued(conn: asyncpg.Connection, m: invoicing_events.InvoiceIssued, event: Event) -> None:
-    invoice_id = uuid.UUID(m.invoice_id)
-    inserted = await projection_store.add_invoice(
-        conn,
-        invoice_id,
-        school_id=m.school_id,
-        student_id=m.student_id,
-        grade=m.grade,
-        class_name=m.class_name,
-        period=m.period,
-        quarter=quarter_of(m.period),
-        school_year=m.school_year,
-        due_date=date.fromisoformat(m.due_date),
-        total=m.total,
-        district=m.district_code,
-    )
-    if not inserted:
-        return
-    fees: dict[str, int] = defaultdict(int)
-    reductions: dict[tuple[str, str], int] = defaultdict(int)
-    for line in m.lines:
-        fees[line.category] += line.amount
-        if line.reduction and line.policy_category:
-            reductions[(line.policy_category, line.category)] += line.reduction
-    await projection_store.add_fees(conn, invoice_id, fees, reductions)
-    await recompute_invoice(conn, invoice_id)
-    await projection_store.put_in_rollups(conn, [invoice_id])
+async def on_invoices_issued(
+    conn: asyncpg.Connection, items: list[tuple[invoicing_events.InvoiceIssued, Event]]
+) -> None:
+    """Invoices arriving together (a month's issue): stored one by one, into the roll-ups at once."""
+    added = []
+    for m, _ in items:
+        invoice_id = uuid.UUID(m.invoice_id)
+        inserted = await projection_store.add_invoice(
+            conn,
+            invoice_id,
+            school_id=m.school_id,
+            student_id=m.student_id,
+            grade=m.grade,
+            class_name=m.class_name,
+            period=m.period,
+            quarter=quarter_of(m.period),
+            school_year=m.school_year,
+            due_date=date.fromisoformat(m.due_date),
+            total=m.total,
+            district=m.district_code,
+        )
+        if not inserted:
+            continue
+        fees: dict[str, int] = defaultdict(int)
+        reductions: dict[tuple[str, str], int] = defaultdict(int)
+        for line in m.lines:
+            fees[line.category] += line.amount
+            if line.reduction and line.policy_category:
+                reductions[(line.policy_category, line.category)] += line.reduction
+        await projection_store.add_fees(conn, invoice_id, fees, reductions)
+        await recompute_invoice(conn, invoice_id)  # payments may have come first
+        added.append(invoice_id)
+    await projection_store.put_in_rollups(conn, added)
 
 
 async def on_invoice_adjusted(conn: asyncpg.Connection, m: invoicing_events.InvoiceAdjusted, event: Event) -> None:
@@ -104,24 +110,28 @@ async def on_invoice_cancelled(conn: asyncpg.Connection, m: invoicing_events.Inv
         await projection_store.cancel_invoice(conn, invoice_id)
 
 
-async def on_payment(conn: asyncpg.Connection, m: payment_events.PaymentMatched, event: Event) -> None:
-    channel = payment_events.Channel.Name(m.channel)
-    paid_at = (
-        m.paid_at.ToDatetime(tzinfo=UTC) if m.HasField("paid_at") else event.envelope.occurred_at.ToDatetime(tzinfo=UTC)
-    )
-    invoice_id = uuid.UUID(m.invoice_id)
-    async with rolled(conn, invoice_id):
-        await projection_store.add_payment(
-            conn,
-            m.payment_id,
-            invoice_id=invoice_id,
-            school_id=m.school_id,
-            amount=m.amount,
-            channel=channel,
-            cashless=channel in CASHLESS_CHANNELS,
-            paid_at=paid_at,
+async def on_payments(conn: asyncpg.Connection, items: list[tuple[payment_events.PaymentMatched, Event]]) -> None:
+    """Payments arriving together: their invoices leave the roll-ups once, are recomputed, and come back once."""
+    rows = []
+    for m, event in items:
+        channel = payment_events.Channel.Name(m.channel)
+        at = m.paid_at if m.HasField("paid_at") else event.envelope.occurred_at
+        rows.append(
+            (
+                m.payment_id,
+                uuid.UUID(m.invoice_id),
+                m.school_id,
+                m.amount,
+                channel,
+                channel in CASHLESS_CHANNELS,
+                at.ToDatetime(tzinfo=UTC),
+            )
         )
-        await recompute_invoice(conn, invoice_id)
+    invoice_ids = list(dict.fromkeys(row[1] for row in rows))
+    async with rolled(conn, *invoice_ids):
+        await projection_store.add_payments(conn, rows)
+        for invoice_id in invoice_ids:
+            await recompute_invoice(conn, invoice_id)
 
 
 async def on_payment_reversed(conn: asyncpg.Connection, m: payment_events.PaymentReversed, event: Event) -> None:
@@ -161,10 +171,10 @@ def projection_handlers() -> Handlers:
     """The projection's handlers, each wrapped by `logged`; the rest of the topics' events are not figures."""
     handlers = Handlers()
     handlers.register(invoicing_events.SchoolRegistered, on_school)
-    handlers.register(invoicing_events.InvoiceIssued, on_invoice_issued)
+    handlers.on_many(invoicing_events.InvoiceIssued)(on_invoices_issued)
     handlers.register(invoicing_events.InvoiceAdjusted, on_invoice_adjusted)
     handlers.register(invoicing_events.InvoiceCancelled, on_invoice_cancelled)
-    handlers.register(payment_events.PaymentMatched, on_payment)
+    handlers.on_many(payment_events.PaymentMatched)(on_payments)
     handlers.register(payment_events.PaymentReversed, on_payment_reversed)
     handlers.register(payment_events.RefundRecorded, on_refund)
     handlers.register(invoicing_events.RosterCounted, on_roster)
@@ -174,7 +184,7 @@ def projection_handlers() -> Handlers:
         payment_events.CreditReceived,
         payment_events.PaymentUnmatched,
     )
-    handlers.wrap(logged)
+    handlers.wrap(logged, many=logged_many)
     return handlers
 
 
@@ -182,12 +192,30 @@ def logged(handler: Apply) -> Apply:
     """Record the event and bump the projection version with the state change (one transaction at a time)."""
 
     async def apply(conn: asyncpg.Connection, event: Event) -> None:
+        await logged_many(_one_by_one(handler))(conn, [event])
+
+    return apply
+
+
+def logged_many(handler: ApplyMany) -> ApplyMany:
+    """`logged` for a batch handler's events."""
+
+    async def apply(conn: asyncpg.Connection, events: list[Event]) -> None:
         # The version row first: every projection transaction takes it before any roll-up row, so two batches
         # (partitions, instances) queue on it instead of each holding rows the other waits for.
         await projection_store.bump_version(conn)
-        await projection_store.log_event(
-            conn, event.event_id, event.event_type, event.envelope.school_id, event.envelope.SerializeToString()
+        await projection_store.log_events(
+            conn,
+            [(e.event_id, e.event_type, e.envelope.school_id, e.envelope.SerializeToString()) for e in events],
         )
-        await handler(conn, event)
+        await handler(conn, events)
+
+    return apply
+
+
+def _one_by_one(handler: Apply) -> ApplyMany:
+    async def apply(conn: asyncpg.Connection, events: list[Event]) -> None:
+        for event in events:
+            await handler(conn, event)
 
     return apply

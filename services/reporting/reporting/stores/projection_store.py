@@ -116,26 +116,12 @@ async def cancel_invoice(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> Non
     await conn.execute("UPDATE invoices SET cancelled = true WHERE invoice_id = $1", invoice_id)
 
 
-async def add_payment(
-    conn: asyncpg.Connection,
-    payment_id: str,
-    *,
-    invoice_id: uuid.UUID,
-    school_id: str,
-    amount: int,
-    channel: str,
-    cashless: bool,
-    paid_at: datetime,
+async def add_payments(
+    conn: asyncpg.Connection, payments: list[tuple[str, uuid.UUID, str, int, str, bool, datetime]]
 ) -> None:
-    await conn.execute(
-        "INSERT INTO payments VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (payment_id) DO NOTHING",
-        payment_id,
-        invoice_id,
-        school_id,
-        amount,
-        channel,
-        cashless,
-        paid_at,
+    """(payment id, invoice, school, amount, channel, cashless, paid at); a payment seen before is kept as it was."""
+    await conn.executemany(
+        "INSERT INTO payments VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (payment_id) DO NOTHING", payments
     )
 
 
@@ -229,17 +215,12 @@ async def set_roster(
     )
 
 
-async def log_event(
-    conn: asyncpg.Connection, event_id: uuid.UUID, event_type: str, school_id: str, envelope: bytes
-) -> None:
-    """The consistency check recomputes the figures from this log."""
-    await conn.execute(
+async def log_events(conn: asyncpg.Connection, events: list[tuple[uuid.UUID, str, str, bytes]]) -> None:
+    """(event id, type, school, envelope): the consistency check recomputes the figures from this log."""
+    await conn.executemany(
         "INSERT INTO event_log (event_id, event_type, school_id, envelope) VALUES ($1, $2, $3, $4) "
         "ON CONFLICT (event_id) DO NOTHING",
-        event_id,
-        event_type,
-        school_id,
-        envelope,
+        events,
     )
 
 

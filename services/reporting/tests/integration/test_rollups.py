@@ -137,21 +137,26 @@ class History:
             district_code=self.rng.choice([SCHOOLS[school], ""]),  # "" until its school is known
             lines=lines,
         )
-        await projection.on_invoice_issued(self.conn, m, NO_EVENT)
+        await projection.on_invoices_issued(self.conn, [(m, NO_EVENT)])
         self.invoices.append(invoice_id)
 
-    async def pay(self) -> None:
-        invoice_id = self.rng.choice(self.invoices)
-        payment_id = str(uuid.uuid4())
+    def _payment(self) -> PaymentMatched:
         m = PaymentMatched(
-            payment_id=payment_id,
-            invoice_id=invoice_id,
+            payment_id=str(uuid.uuid4()),
+            invoice_id=self.rng.choice(self.invoices),
             amount=self.rng.choice([100_000, 200_000, 500_000]),
             channel=self.rng.choice([Channel.VIETQR, Channel.BANK_TRANSFER, Channel.CASH]),
         )
         m.paid_at.FromDatetime(datetime(2026, 9, 1, tzinfo=UTC) + timedelta(minutes=len(self.payments)))
-        await projection.on_payment(self.conn, m, NO_EVENT)
-        self.payments.append((payment_id, invoice_id))
+        self.payments.append((m.payment_id, m.invoice_id))
+        return m
+
+    async def pay(self) -> None:
+        await projection.on_payments(self.conn, [(self._payment(), NO_EVENT)])
+
+    async def pay_together(self) -> None:
+        """A run of payments applied as one batch (the same invoice may be paid twice in it)."""
+        await projection.on_payments(self.conn, [(self._payment(), NO_EVENT) for _ in range(self.rng.randint(2, 5))])
 
     async def reverse(self) -> None:
         payment_id, invoice_id = self.rng.choice(self.payments)
@@ -175,7 +180,7 @@ class History:
         if not self.invoices or self.rng.random() < 0.35:
             await self.issue()
             return
-        choice = self.rng.choices(["pay", "reverse", "adjust", "cancel"], weights=[60, 10, 8, 5])[0]
+        choice = self.rng.choices(["pay", "pay_together", "reverse", "adjust", "cancel"], weights=[40, 20, 10, 8, 5])[0]
         if choice == "reverse" and not self.payments:
             choice = "pay"
         await getattr(self, choice)()
@@ -255,7 +260,7 @@ async def test_a_pupil_who_changed_class_counts_once_in_the_class_first_billed(m
                     total=100_000,
                     lines=[InvoiceLine(category="tuition", amount=100_000)],
                 )
-                await projection.on_invoice_issued(conn, m, NO_EVENT)
+                await projection.on_invoices_issued(conn, [(m, NO_EVENT)])
         year = Scope(school="A", period="2026-2027")
         assert (await figures_store.totals(pool, year, TODAY)).students == 1
         by_class = {k: (f.invoices, f.students) for k, f in await figures_store.grouped(pool, year, TODAY, "class")}
@@ -291,8 +296,9 @@ async def test_two_batches_touching_the_same_schools_rollups_queue_instead_of_de
                     total=500_000,
                     lines=[InvoiceLine(category="tuition", amount=500_000)],
                 )
-                await projection.on_invoice_issued(conn, m, NO_EVENT)
-        apply = projection.logged(lambda conn, event: projection.on_payment(conn, event.payload, event))
+                await projection.on_invoices_issued(conn, [(m, NO_EVENT)])
+        apply = projection.projection_handlers().handler_for(PaymentMatched.DESCRIPTOR.full_name)
+        assert apply is not None
 
         def payment(school: str) -> Event:
             m = PaymentMatched(
