@@ -61,18 +61,19 @@ def _tree_pids(pid: int) -> list[int]:
     return [pid] + [p for c in children for p in _tree_pids(int(c))]
 
 
-def _proc_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) used so far by one process."""
+def _proc_cpu_s(pid: int, *, reaped: bool = False) -> float:
+    """CPU seconds (user + system) used so far by one process; `reaped`: and by its children that exited
+    (PostgreSQL's postmaster collects its backends', a service its workers')."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK
+    return (int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if reaped else 0)) / _TICK
 
 
 def _cpu_s(pid: int) -> float:
-    """CPU seconds used so far by a process and its live children."""
-    return sum(_proc_cpu_s(p) for p in _tree_pids(pid))
+    """CPU seconds used so far by a process and its children, live or exited."""
+    return sum(_proc_cpu_s(p, reaped=True) for p in _tree_pids(pid))
 
 
 def _machine_cpu_s() -> tuple[float, float]:
@@ -83,7 +84,8 @@ def _machine_cpu_s() -> tuple[float, float]:
 
 
 def _named_cpu_s(match: str) -> float:
-    """CPU seconds of every live process whose command line contains `match` (PostgreSQL's backends, Kafka)."""
+    """CPU seconds of every live process whose command line contains `match` (PostgreSQL's backends, Kafka),
+    and of their exited children (backends that closed, autovacuum workers)."""
     total = 0.0
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -93,7 +95,7 @@ def _named_cpu_s(match: str) -> float:
                 continue
         except OSError:
             continue
-        total += _proc_cpu_s(int(proc.name))
+        total += _proc_cpu_s(int(proc.name), reaped=True)
     return total
 
 
