@@ -108,12 +108,7 @@ async def ingest_schools_in(
     books = await book_store.load_books_for(
         conn,
         {
-            s: book_store.Pointers(
-                references={r for reading in readings[s] for r in reading.references},
-                numbers={n for reading in readings[s] for n in reading.numbers},
-                virtual_accounts={c.virtual_account for c in cs if c.virtual_account},
-                payer_accounts={c.payer_account for c in cs if c.payer_account},
-            )
+            s: book_store.Pointers.of(readings[s], [c.virtual_account for c in cs], [c.payer_account for c in cs])
             for s, cs in credits.items()
         },
     )

@@ -72,17 +72,22 @@ class Pointers:
     virtual_accounts: set[str] = field(default_factory=set)
     payer_accounts: set[str] = field(default_factory=set)
 
+    @classmethod
+    def of(cls, readings: list[MemoReading], virtual_accounts: list[str], payer_accounts: list[str]) -> Pointers:
+        """What the memos read, the virtual accounts and the payers' accounts (empty ones left out) point to."""
+        return cls(
+            references={r for reading in readings for r in reading.references},
+            numbers={n for reading in readings for n in reading.numbers},
+            virtual_accounts={v for v in virtual_accounts if v},
+            payer_accounts={p for p in payer_accounts if p},
+        )
+
 
 async def load_book_for(
     conn: asyncpg.Connection, school_id: str, reading: MemoReading, *, virtual_account: str, payer_account: str
 ) -> Book:
     """Only what this one credit's memo, virtual account and payer point to (a cash entry, a late invoice)."""
-    pointers = Pointers(
-        references=set(reading.references),
-        numbers=set(reading.numbers),
-        virtual_accounts={virtual_account} if virtual_account else set(),
-        payer_accounts={payer_account} if payer_account else set(),
-    )
+    pointers = Pointers.of([reading], [virtual_account], [payer_account])
     return (await load_books_for(conn, {school_id: pointers}))[school_id]
 
 
