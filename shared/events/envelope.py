@@ -71,6 +71,29 @@ def wrap(
     return env
 
 
+def wrap_template(*, producer: str, correlation_id: str = "", occurred_at: datetime | None = None) -> Envelope:
+    """What a batch's envelopes share, for `wrap_from`."""
+    env = Envelope(producer=producer, correlation_id=correlation_id)
+    env.occurred_at.FromDatetime(occurred_at or datetime.now(UTC))
+    return env
+
+
+def wrap_from(
+    template: Envelope, message: Message, *, aggregate_id: str, school_id: str, event_id: uuid.UUID
+) -> Envelope:
+    """`wrap` for one event of a batch: the template's producer, correlation id and time, this event's rest."""
+    env = Envelope(
+        event_id=str(event_id),
+        event_type=message.DESCRIPTOR.full_name,
+        school_id=school_id,
+        schema_version=schema_version_of(message),
+        aggregate_id=aggregate_id,
+    )
+    env.MergeFrom(template)
+    env.payload.Pack(message)
+    return env
+
+
 def _message_class(type_name: str) -> type[Message] | None:
     from google.protobuf import symbol_database
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import asyncpg
 from google.protobuf.message import Message
 
-from shared.events.envelope import wrap
+from shared.events.envelope import wrap, wrap_from, wrap_template
 from shared.events.topics import Topic, topic_name
 from shared.logging import current_correlation_id
 
@@ -60,25 +60,22 @@ class Outbox:
         conn: asyncpg.Connection,
         topic: Topic,
         items: list[tuple[Message, str, str]],
+        *,
+        occurred_at: datetime | None = None,
     ) -> int:
         """Bulk form for large batches: items are (message, aggregate_id, school_id). Uses COPY."""
         if not conn.is_in_transaction():
             raise OutsideTransactionError("Outbox.add_many needs an open transaction on the connection")
-        cid = current_correlation_id() or ""
         physical = topic_name(topic, self.topic_prefix)
-        now = datetime.now(UTC)  # the batch's events occur in one transaction: one time for all
+        # The batch's events occur in one transaction: one time, producer and correlation id for all, set once
+        # in a template envelope that each event copies.
+        template = wrap_template(
+            producer=self.producer, correlation_id=current_correlation_id() or "", occurred_at=occurred_at
+        )
         records = []
         for message, aggregate_id, school_id in items:
             event_id = uuid.uuid4()
-            env = wrap(
-                message,
-                producer=self.producer,
-                aggregate_id=aggregate_id,
-                school_id=school_id,
-                correlation_id=cid,
-                event_id=event_id,
-                occurred_at=now,
-            )
+            env = wrap_from(template, message, aggregate_id=aggregate_id, school_id=school_id, event_id=event_id)
             records.append((event_id, physical, aggregate_id.encode(), env.SerializeToString(), env.event_type))
         await conn.copy_records_to_table(
             "outbox", records=records, columns=["event_id", "topic", "kafka_key", "payload", "event_type"]

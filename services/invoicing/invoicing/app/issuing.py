@@ -80,7 +80,15 @@ async def _plan(conn: asyncpg.Connection, cmd: IssuePeriod) -> Plan:
     )
     already = await issuing_store.count_issued(conn, cmd.school_id, period.code, cmd.round_code)
     ownership = str(school["ownership"])
-    priced = [(s, _price(s, items, policies, period, days or 0, ownership)) for s in students]
+    # Pupils of the same grade, class and policy categories owe the same lines: priced once.
+    prices: dict[tuple[str, str, frozenset[str]], list[Line]] = {}
+    priced = []
+    for s in students:
+        key = (s["grade"], s["class_name"], frozenset(s["policy_categories"]))
+        lines = prices.get(key)
+        if lines is None:
+            lines = prices[key] = _price(key, items, policies, period, days or 0, ownership)
+        priced.append((s, lines))
     billed = [(s, lines) for s, lines in priced if lines]
     return Plan(school, billed, len(priced) - len(billed), already)
 
@@ -125,33 +133,23 @@ async def issue_in(conn: asyncpg.Connection, outbox: Outbox, cmd: IssuePeriod) -
 
 
 def _price(
-    s: asyncpg.Record, items: list[FeeItem], policies: list[Policy], period: Period, school_days: int, ownership: str
+    key: tuple[str, str, frozenset[str]],
+    items: list[FeeItem],
+    policies: list[Policy],
+    period: Period,
+    school_days: int,
+    ownership: str,
 ) -> list[Line]:
+    grade, class_name, categories = key
     return price_student(
-        grade=s["grade"],
-        class_name=s["class_name"],
-        categories=frozenset(s["policy_categories"]),
+        grade=grade,
+        class_name=class_name,
+        categories=categories,
         items=items,
         policies=policies,
         period=period,
         school_days=school_days,
         ownership=ownership,
-    )
-
-
-def _line_row(invoice_id: uuid.UUID, n: int, ln: Line) -> tuple[object, ...]:
-    return (
-        invoice_id,
-        n,
-        ln.item_code,
-        ln.name,
-        str(ln.category),
-        ln.quantity,
-        ln.unit_amount,
-        ln.list_amount,
-        ln.reduction,
-        ln.policy_category,
-        ln.amount,
     )
 
 
@@ -165,31 +163,32 @@ class Batch:
     round_code: str = ""
 
 
-def _issued_event(
-    invoice_id: uuid.UUID, batch: Batch, s: asyncpg.Record, ref: str, lines: list[Line], total: int
-) -> InvoiceIssued:
-    school, period, due = batch.school, batch.period, batch.due
-    return InvoiceIssued(
-        round_code=batch.round_code,
-        invoice_id=str(invoice_id),
-        school_id=str(school["school_id"]),
-        district_code=str(school["district_code"]),
-        student_id=str(s["student_id"]),
-        student_code=s["student_code"],
-        student_name=s["full_name"],
-        guardian_name=s["guardian_name"],
-        grade=s["grade"],
-        class_name=s["class_name"],
-        period=period.code,
-        school_year=period.school_year,
-        payment_reference=ref,
-        total=total,
-        due_date=due.isoformat(),
-        family_key=s["family_key"],
-        virtual_account=s["virtual_account"] or "",
-        bank_bin=str(school["bank_bin"]),
-        account_number=str(school["account_number"]),
-        lines=[
+@dataclass(frozen=True)
+class _Priced:
+    """One set of lines as written: the line rows after the invoice id, the event's lines, the total."""
+
+    rows: list[tuple[object, ...]]
+    messages: list[InvoiceLine]
+    total: int
+
+    @classmethod
+    def of(cls, lines: list[Line]) -> _Priced:
+        rows: list[tuple[object, ...]] = [
+            (
+                n,
+                ln.item_code,
+                ln.name,
+                str(ln.category),
+                ln.quantity,
+                ln.unit_amount,
+                ln.list_amount,
+                ln.reduction,
+                ln.policy_category,
+                ln.amount,
+            )
+            for n, ln in enumerate(lines, start=1)
+        ]
+        messages = [
             InvoiceLine(
                 item_code=ln.item_code,
                 name=ln.name,
@@ -202,37 +201,80 @@ def _issued_event(
                 amount=ln.amount,
             )
             for ln in lines
-        ],
+        ]
+        return cls(rows, messages, sum(ln.amount for ln in lines))
+
+
+def _batch_event(batch: Batch, now: datetime) -> InvoiceIssued:
+    """The fields every invoice of the batch shares."""
+    school, period = batch.school, batch.period
+    event = InvoiceIssued(
+        round_code=batch.round_code,
+        school_id=str(school["school_id"]),
+        district_code=str(school["district_code"]),
+        period=period.code,
+        school_year=period.school_year,
+        due_date=batch.due.isoformat(),
+        bank_bin=str(school["bank_bin"]),
+        account_number=str(school["account_number"]),
     )
+    event.issued_at.FromDatetime(now)
+    return event
+
+
+def _issued_event(
+    shared: InvoiceIssued, invoice_id: uuid.UUID, s: asyncpg.Record, ref: str, priced: _Priced
+) -> InvoiceIssued:
+    event = InvoiceIssued(
+        invoice_id=str(invoice_id),
+        student_id=str(s["student_id"]),
+        student_code=s["student_code"],
+        student_name=s["full_name"],
+        guardian_name=s["guardian_name"],
+        grade=s["grade"],
+        class_name=s["class_name"],
+        payment_reference=ref,
+        total=priced.total,
+        family_key=s["family_key"],
+        virtual_account=s["virtual_account"] or "",
+        lines=priced.messages,
+    )
+    event.MergeFrom(shared)
+    return event
 
 
 async def _write(
-    conn: asyncpg.Connection, outbox: Outbox, batch: Batch, priced: list[tuple[asyncpg.Record, list[Line]]]
+    conn: asyncpg.Connection, outbox: Outbox, batch: Batch, billed: list[tuple[asyncpg.Record, list[Line]]]
 ) -> int:
-    if not priced:
+    if not billed:
         return 0
-    school, period, due = batch.school, batch.period, batch.due
-    refs = await next_references(conn, len(priced))
+    school_id, period, due = batch.school["school_id"], batch.period, batch.due
+    refs = await next_references(conn, len(billed))
     now = datetime.now(UTC)
+    shared = _batch_event(batch, now)
+    # Pupils priced alike share one list of lines (see _plan): its rows and messages are made once.
+    made: dict[int, _Priced] = {}
     invoices: list[tuple[object, ...]] = []
     lines_rows: list[tuple[object, ...]] = []
     events: list[tuple[Message, str, str]] = []
     grand_total = 0
-    for (s, lines), ref in zip(priced, refs, strict=True):
+    for (s, lines), ref in zip(billed, refs, strict=True):
+        priced = made.get(id(lines))
+        if priced is None:
+            priced = made[id(lines)] = _Priced.of(lines)
         invoice_id = uuid.uuid4()
-        total = sum(line.amount for line in lines)
-        grand_total += total
-        status = status_for(total, 0)
+        grand_total += priced.total
+        status = status_for(priced.total, 0)
         invoices.append(
             (
                 invoice_id,
-                school["school_id"],
+                school_id,
                 s["student_id"],
                 period.code,
                 period.school_year,
                 ref,
                 secrets.token_urlsafe(18),
-                total,
+                priced.total,
                 0,
                 str(status),
                 due,
@@ -240,12 +282,10 @@ async def _write(
                 batch.round_code,
             )
         )
-        lines_rows.extend(_line_row(invoice_id, n, ln) for n, ln in enumerate(lines, start=1))
-        event = _issued_event(invoice_id, batch, s, ref, lines, total)
-        event.issued_at.FromDatetime(now)
-        events.append((event, str(invoice_id), str(school["school_id"])))
+        lines_rows.extend((invoice_id, *row) for row in priced.rows)
+        events.append((_issued_event(shared, invoice_id, s, ref, priced), str(invoice_id), str(school_id)))
         if status is Status.PAID:
             log.info("invoicing.invoice.nothing_due", invoice_id=str(invoice_id))
     await issuing_store.add_invoices(conn, invoices, lines_rows)
-    await outbox.add_many(conn, Topic.INVOICING, events)
+    await outbox.add_many(conn, Topic.INVOICING, events, occurred_at=now)
     return grand_total

@@ -8,6 +8,7 @@ import dataclasses
 import io
 import random
 import uuid
+from datetime import UTC
 
 import pytest
 import zxingcpp
@@ -125,6 +126,78 @@ async def test_a_roster_and_a_schedule_with_exemptions_give_the_expected_totals(
     ).json()
     meal_rows = {r["policy_category"]: r["reduction"] for r in report if r["category"] == "meals"}
     assert meal_rows == {"HO_NGHEO": 550_000, "HO_CAN_NGHEO": 275_000, "CON_NGUOI_CO_CONG": 385_000}
+
+
+async def test_each_issued_event_carries_its_own_invoice_lines_and_pupil(invoicing):
+    # Pupils priced alike share one computation of their lines: each event must still be its own invoice's.
+    await _ready(invoicing)
+    pool = invoicing.runtime.db()
+    rows = await pool.fetch(
+        "SELECT o.event_id, o.kafka_key, o.payload, i.*, s.student_code, s.full_name, s.guardian_name, s.grade, "
+        "s.class_name, s.family_key, sc.district_code, sc.bank_bin, sc.account_number FROM outbox o "
+        "JOIN invoices i ON i.invoice_id::text = convert_from(o.kafka_key, 'UTF8') "
+        "JOIN students s USING (student_id) JOIN schools sc ON sc.school_id = i.school_id "
+        "WHERE o.event_type = 'tuition.invoicing.v1.InvoiceIssued'"
+    )
+    assert len(rows) == 12
+    totals = set()
+    for row in rows:
+        event = unwrap(bytes(row["payload"]))
+        env, e = event.envelope, event.payload
+        assert (env.event_id, env.producer, env.aggregate_id, env.school_id, env.schema_version) == (
+            str(row["event_id"]),
+            "invoicing",
+            str(row["invoice_id"]),
+            SCHOOL,
+            1,
+        )
+        assert env.occurred_at.ToDatetime(tzinfo=UTC) == e.issued_at.ToDatetime(tzinfo=UTC) == row["issued_at"]
+        assert (e.invoice_id, e.student_id, e.payment_reference, e.total) == (
+            str(row["invoice_id"]),
+            str(row["student_id"]),
+            row["payment_reference"],
+            row["total"],
+        )
+        assert (e.student_code, e.student_name, e.guardian_name, e.grade, e.class_name, e.family_key) == (
+            row["student_code"],
+            row["full_name"],
+            row["guardian_name"],
+            row["grade"],
+            row["class_name"],
+            row["family_key"],
+        )
+        assert (e.school_id, e.district_code, e.period, e.school_year, e.due_date, e.round_code) == (
+            SCHOOL,
+            row["district_code"],
+            "2026-09",
+            "2026-2027",
+            "2026-09-15",
+            "",
+        )
+        assert (e.bank_bin, e.account_number) == (row["bank_bin"], row["account_number"])
+        lines = await pool.fetch(
+            "SELECT item_code, name, category, quantity, unit_amount, list_amount, reduction, "
+            "coalesce(policy_category, '') AS policy_category, amount FROM invoice_lines "
+            "WHERE invoice_id = $1 ORDER BY line_no",
+            row["invoice_id"],
+        )
+        assert [
+            (
+                ln.item_code,
+                ln.name,
+                ln.category,
+                ln.quantity,
+                ln.unit_amount,
+                ln.list_amount,
+                ln.reduction,
+                ln.policy_category,
+                ln.amount,
+            )
+            for ln in e.lines
+        ] == [tuple(ln.values()) for ln in lines]
+        assert sum(ln.amount for ln in e.lines) == e.total
+        totals.add(e.total)
+    assert len(totals) >= 4  # the exemptions made different invoices: lines were not shared across prices
 
 
 async def test_issuing_a_period_again_creates_nothing(invoicing):
