@@ -21,36 +21,46 @@ from tuition.reconciliation.v1 import events_pb2 as payment_events
 
 
 @asynccontextmanager
-async def rolled(conn: asyncpg.Connection, *invoice_ids: uuid.UUID) -> AsyncIterator[None]:
-    """Change invoices inside: their old contribution leaves the dashboard's roll-ups, the new one joins."""
+async def rolled(conn: asyncpg.Connection, *invoice_ids: uuid.UUID, regrouped: bool = False) -> AsyncIterator[None]:
+    """Change invoices' money inside; the dashboard's roll-ups follow: only the figures that differ are written.
+
+    `regrouped`: the change moves the invoices between groups (their district): the whole old contribution
+    leaves the roll-ups and the new one joins."""
     ids = list(invoice_ids)
-    await projection_store.take_out_of_rollups(conn, ids)
+    if regrouped:
+        await projection_store.take_out_of_rollups(conn, ids)
+        yield
+        await projection_store.put_in_rollups(conn, ids)
+        return
+    before = await projection_store.rollup_snapshot(conn, ids)
     yield
-    await projection_store.put_in_rollups(conn, ids)
+    await projection_store.roll_up_change(conn, ids, before)
 
 
-async def recompute_invoice(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> None:
-    total = await projection_store.invoice_total(conn, invoice_id)
-    if total is None:
-        return  # a payment before its invoice: computed when the invoice arrives
-    fees = await projection_store.invoice_fees(conn, invoice_id)
-    paid = await projection_store.payments_in_force(conn, invoice_id)
-    split = invoice_collection(fees, total, paid)
-    await projection_store.set_collected(
-        conn,
-        invoice_id,
-        split,
-        invoiced=sum(fees.values()),
-        payments=len(paid),
-        cashless_payments=sum(cashless for _, cashless in paid),
-        paid_up=sum(v[0] for v in split.values()) >= total,
-    )
+async def recompute_invoices(conn: asyncpg.Connection, invoice_ids: list[uuid.UUID]) -> None:
+    """What each invoice has collected, from its fees and payments in force (one read and one write for all);
+    a payment before its invoice is computed when the invoice arrives."""
+    figures = []
+    for invoice_id, total, fees, paid in await projection_store.invoices_to_recompute(conn, invoice_ids):
+        split = invoice_collection(fees, total, paid)
+        figures.append(
+            projection_store.Collected(
+                invoice_id,
+                split,
+                invoiced=sum(fees.values()),
+                payments=len(paid),
+                cashless_payments=sum(cashless for _, cashless in paid),
+                paid_up=sum(v[0] for v in split.values()) >= total,
+            )
+        )
+    if figures:
+        await projection_store.set_collected(conn, figures)
 
 
 async def on_school(conn: asyncpg.Connection, m: invoicing_events.SchoolRegistered, event: Event) -> None:
     # Invoices that arrived before their school learn its district now.
     moved = await projection_store.invoices_to_move(conn, m.school_id, m.district_code)
-    async with rolled(conn, *moved):
+    async with rolled(conn, *moved, regrouped=True):
         await projection_store.move_to_district(conn, moved, m.district_code)
     await projection_store.upsert_school(
         conn,
@@ -92,8 +102,8 @@ async def on_invoices_issued(
             if line.reduction and line.policy_category:
                 reductions[(line.policy_category, line.category)] += line.reduction
         await projection_store.add_fees(conn, invoice_id, fees, reductions)
-        await recompute_invoice(conn, invoice_id)  # payments may have come first
         added.append(invoice_id)
+    await recompute_invoices(conn, added)  # payments may have come first
     await projection_store.put_in_rollups(conn, added)
 
 
@@ -101,7 +111,7 @@ async def on_invoice_adjusted(conn: asyncpg.Connection, m: invoicing_events.Invo
     invoice_id = uuid.UUID(m.invoice_id)
     async with rolled(conn, invoice_id):
         await projection_store.adjust_invoice(conn, invoice_id, new_total=m.new_total, delta=m.delta)
-        await recompute_invoice(conn, invoice_id)
+        await recompute_invoices(conn, [invoice_id])
 
 
 async def on_invoice_cancelled(conn: asyncpg.Connection, m: invoicing_events.InvoiceCancelled, event: Event) -> None:
@@ -130,15 +140,14 @@ async def on_payments(conn: asyncpg.Connection, items: list[tuple[payment_events
     invoice_ids = list(dict.fromkeys(row[1] for row in rows))
     async with rolled(conn, *invoice_ids):
         await projection_store.add_payments(conn, rows)
-        for invoice_id in invoice_ids:
-            await recompute_invoice(conn, invoice_id)
+        await recompute_invoices(conn, invoice_ids)
 
 
 async def on_payment_reversed(conn: asyncpg.Connection, m: payment_events.PaymentReversed, event: Event) -> None:
     invoice_id = uuid.UUID(m.invoice_id)
     async with rolled(conn, invoice_id):
         await projection_store.reverse_payment(conn, m.payment_id)
-        await recompute_invoice(conn, invoice_id)
+        await recompute_invoices(conn, [invoice_id])
 
 
 async def on_refund(conn: asyncpg.Connection, m: payment_events.RefundRecorded, event: Event) -> None:

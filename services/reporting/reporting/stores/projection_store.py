@@ -4,6 +4,7 @@ payments, what each invoice has collected per fee type, the event log and the pr
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import asyncpg
@@ -47,6 +48,16 @@ async def take_out_of_rollups(conn: asyncpg.Connection, invoice_ids: list[uuid.U
 async def put_in_rollups(conn: asyncpg.Connection, invoice_ids: list[uuid.UUID]) -> None:
     """The invoices' contribution, as they are now, added to the roll-ups."""
     await conn.execute("SELECT roll_up_invoices($1, 1)", invoice_ids)
+
+
+async def rollup_snapshot(conn: asyncpg.Connection, invoice_ids: list[uuid.UUID]) -> str:
+    """The invoices' contribution as it is, to hand back to `roll_up_change` after they change (opaque)."""
+    return str(await conn.fetchval("SELECT rollup_snapshot($1)", invoice_ids))
+
+
+async def roll_up_change(conn: asyncpg.Connection, invoice_ids: list[uuid.UUID], before: str) -> None:
+    """Only what differs between the invoices' contribution `before` and as they are now, into the roll-ups."""
+    await conn.execute("SELECT roll_up_change($1, $2::jsonb)", invoice_ids, before)
 
 
 async def add_invoice(
@@ -129,50 +140,69 @@ async def reverse_payment(conn: asyncpg.Connection, payment_id: str) -> None:
     await conn.execute("UPDATE payments SET reversed = true WHERE payment_id = $1", payment_id)
 
 
-async def invoice_total(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> int | None:
-    total = await conn.fetchval("SELECT total FROM invoices WHERE invoice_id = $1", invoice_id)
-    return None if total is None else int(total)
+@dataclass(frozen=True)
+class Collected:
+    """What one invoice has collected, as the projection stores it."""
+
+    invoice_id: uuid.UUID
+    split: dict[str, tuple[int, int]]  # per fee category: (collected, of which cashless)
+    invoiced: int
+    payments: int
+    cashless_payments: int
+    paid_up: bool
 
 
-async def invoice_fees(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> dict[str, int]:
-    rows = await conn.fetch("SELECT category, amount FROM invoice_fees WHERE invoice_id = $1", invoice_id)
-    return {r["category"]: r["amount"] for r in rows}
-
-
-async def payments_in_force(conn: asyncpg.Connection, invoice_id: uuid.UUID) -> list[tuple[int, bool]]:
-    """(amount, cashless) of the invoice's payments, reversed ones left out, in the order they were paid."""
+async def invoices_to_recompute(
+    conn: asyncpg.Connection, invoice_ids: list[uuid.UUID]
+) -> list[tuple[uuid.UUID, int, dict[str, int], list[tuple[int, bool]]]]:
+    """Of the invoices known (a payment may come before its invoice), each with its total, its fee categories'
+    amounts and the (amount, cashless) of its payments in force, in the order they were paid."""
     rows = await conn.fetch(
-        "SELECT amount, cashless FROM payments WHERE invoice_id = $1 AND NOT reversed ORDER BY paid_at, payment_id",
-        invoice_id,
+        "SELECT i.invoice_id, i.total, "
+        "coalesce((SELECT array_agg(f.category ORDER BY f.category) FROM invoice_fees f "
+        "          WHERE f.invoice_id = i.invoice_id), '{}') AS categories, "
+        "coalesce((SELECT array_agg(f.amount ORDER BY f.category) FROM invoice_fees f "
+        "          WHERE f.invoice_id = i.invoice_id), '{}') AS amounts, "
+        "coalesce((SELECT array_agg(p.amount ORDER BY p.paid_at, p.payment_id) FROM payments p "
+        "          WHERE p.invoice_id = i.invoice_id AND NOT p.reversed), '{}') AS paid, "
+        "coalesce((SELECT array_agg(p.cashless ORDER BY p.paid_at, p.payment_id) FROM payments p "
+        "          WHERE p.invoice_id = i.invoice_id AND NOT p.reversed), '{}') AS paid_cashless "
+        "FROM invoices i WHERE i.invoice_id = ANY($1::uuid[])",
+        invoice_ids,
     )
-    return [(r["amount"], r["cashless"]) for r in rows]
+    return [
+        (
+            r["invoice_id"],
+            int(r["total"]),
+            dict(zip(r["categories"], r["amounts"], strict=True)),
+            list(zip(r["paid"], r["paid_cashless"], strict=True)),
+        )
+        for r in rows
+    ]
 
 
-async def set_collected(
-    conn: asyncpg.Connection,
-    invoice_id: uuid.UUID,
-    split: dict[str, tuple[int, int]],
-    *,
-    invoiced: int,
-    payments: int,
-    cashless_payments: int,
-    paid_up: bool,
-) -> None:
-    """What the invoice has collected, per fee category (collected, of which cashless) and in total."""
-    await conn.execute("DELETE FROM invoice_collected WHERE invoice_id = $1", invoice_id)
-    await conn.executemany(
-        "INSERT INTO invoice_collected VALUES ($1, $2, $3, $4)", [(invoice_id, k, v[0], v[1]) for k, v in split.items()]
+async def set_collected(conn: asyncpg.Connection, figures: list[Collected]) -> None:
+    """What the invoices have collected, per fee category and in total."""
+    ids = [f.invoice_id for f in figures]
+    await conn.execute("DELETE FROM invoice_collected WHERE invoice_id = ANY($1::uuid[])", ids)
+    split = [(f.invoice_id, k, v[0], v[1]) for f in figures for k, v in f.split.items()]
+    await conn.execute(
+        "INSERT INTO invoice_collected SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[])",
+        *(list(column) for column in zip(*split, strict=True)) if split else ([], [], [], []),
     )
     await conn.execute(
-        "UPDATE invoices SET invoiced = $2, collected = $3, cashless = $4, payments = $5, cashless_payments = $6, "
-        "paid_up = $7 WHERE invoice_id = $1",
-        invoice_id,
-        invoiced,
-        sum(v[0] for v in split.values()),
-        sum(v[1] for v in split.values()),
-        payments,
-        cashless_payments,
-        paid_up,
+        "UPDATE invoices i SET invoiced = n.invoiced, collected = n.collected, cashless = n.cashless, "
+        "payments = n.payments, cashless_payments = n.cashless_payments, paid_up = n.paid_up "
+        "FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::integer[], $6::integer[], "
+        "$7::boolean[]) AS n(invoice_id, invoiced, collected, cashless, payments, cashless_payments, paid_up) "
+        "WHERE i.invoice_id = n.invoice_id",
+        ids,
+        [f.invoiced for f in figures],
+        [sum(v[0] for v in f.split.values()) for f in figures],
+        [sum(v[1] for v in f.split.values()) for f in figures],
+        [f.payments for f in figures],
+        [f.cashless_payments for f in figures],
+        [f.paid_up for f in figures],
     )
 
 
