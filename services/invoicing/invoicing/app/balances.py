@@ -6,11 +6,13 @@ import uuid
 from datetime import UTC, datetime
 
 import asyncpg
+from google.protobuf.message import Message
 
-from invoicing.app.invoices import emit_balance
+from invoicing.app.invoices import balance_changed, emit_balance
 from invoicing.domain.invoices import Status, status_for
 from invoicing.stores import invoices_store, receipts_store
 from shared.events.outbox import Outbox
+from shared.events.topics import Topic
 from shared.logging import get_logger
 from tuition.receipts.v1.events_pb2 import ReceiptCancelled, ReceiptIssued
 from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched, PaymentReversed
@@ -29,22 +31,52 @@ async def _locked(conn: asyncpg.Connection, invoice_id: str) -> asyncpg.Record:
     return row
 
 
-async def on_payment_matched(conn: asyncpg.Connection, outbox: Outbox, msg: PaymentMatched) -> None:
-    inv = await _locked(conn, msg.invoice_id)
-    paid_at = msg.paid_at.ToDatetime(tzinfo=UTC) if msg.HasField("paid_at") else datetime.now(UTC)
+async def on_payments_matched(conn: asyncpg.Connection, outbox: Outbox, msgs: list[PaymentMatched]) -> None:
+    """Payments arriving together: their invoices locked, the payments recorded and the balances written with
+    one statement each; one InvoiceBalanceChanged per new payment, in the order they came."""
+    ids = sorted({uuid.UUID(m.invoice_id) for m in msgs})
+    invoices = {r["invoice_id"]: r for r in await invoices_store.lock_many(conn, ids)}
+    for invoice_id in ids:
+        if invoice_id not in invoices:
+            raise UnknownInvoice(f"payment for unknown invoice {invoice_id}")
+    now = datetime.now(UTC)
     # The payment id makes this idempotent on its own too (a replay with new event ids).
-    new = await invoices_store.record_payment(
+    new = await invoices_store.record_payments(
         conn,
-        payment_id=msg.payment_id,
-        invoice_id=inv["invoice_id"],
-        amount=msg.amount,
-        channel=Channel.Name(msg.channel),
-        bank_reference=msg.bank_reference,
-        paid_at=paid_at,
+        [
+            (
+                m.payment_id,
+                uuid.UUID(m.invoice_id),
+                m.amount,
+                Channel.Name(m.channel),
+                m.bank_reference,
+                m.paid_at.ToDatetime(tzinfo=UTC) if m.HasField("paid_at") else now,
+            )
+            for m in msgs
+        ],
     )
-    if not new:
+    balances = {i: (int(r["amount_paid"]), str(r["status"])) for i, r in invoices.items()}
+    events: list[tuple[Message, str, str]] = []
+    for m in msgs:
+        if m.payment_id not in new:
+            continue
+        new.discard(m.payment_id)  # the same payment twice in the batch is recorded once
+        inv = invoices[uuid.UUID(m.invoice_id)]
+        paid, previous = balances[inv["invoice_id"]]
+        paid += m.amount
+        status = status_for(inv["total"], paid, cancelled=inv["status"] == Status.CANCELLED)
+        balances[inv["invoice_id"]] = (paid, str(status))
+        message = balance_changed(
+            inv, total=inv["total"], paid=paid, status=status, previous_status=previous, payment_id=m.payment_id
+        )
+        events.append((message, str(inv["invoice_id"]), inv["school_id"]))
+    if not events:
         return
-    await _apply(conn, outbox, inv, inv["amount_paid"] + msg.amount, msg.payment_id)
+    changed = {uuid.UUID(e.invoice_id) for e, _, _ in events}
+    await invoices_store.set_paid_many(conn, [(i, *balances[i]) for i in sorted(changed)])
+    await outbox.add_many(conn, Topic.INVOICING, events)
+    for i in sorted(changed):
+        log.info("invoicing.invoice.balance_changed", invoice_id=str(i), status=balances[i][1])
 
 
 async def on_payment_reversed(conn: asyncpg.Connection, outbox: Outbox, msg: PaymentReversed) -> None:

@@ -29,6 +29,21 @@ async def lock_invoice(conn: asyncpg.Connection, school_id: str, invoice_id: uui
     return row
 
 
+def balance_changed(
+    invoice: asyncpg.Record, *, total: int, paid: int, status: Status, previous_status: str, payment_id: str = ""
+) -> InvoiceBalanceChanged:
+    return InvoiceBalanceChanged(
+        invoice_id=str(invoice["invoice_id"]),
+        school_id=invoice["school_id"],
+        total=total,
+        amount_paid=paid,
+        outstanding=outstanding(total, paid),
+        status=str(status),
+        previous_status=previous_status,
+        payment_id=payment_id,
+    )
+
+
 async def emit_balance(
     conn: asyncpg.Connection,
     outbox: Outbox,
@@ -42,15 +57,8 @@ async def emit_balance(
     await outbox.add(
         conn,
         Topic.INVOICING,
-        InvoiceBalanceChanged(
-            invoice_id=str(before["invoice_id"]),
-            school_id=before["school_id"],
-            total=total,
-            amount_paid=paid,
-            outstanding=outstanding(total, paid),
-            status=str(status),
-            previous_status=before["status"],
-            payment_id=payment_id,
+        balance_changed(
+            before, total=total, paid=paid, status=status, previous_status=before["status"], payment_id=payment_id
         ),
         aggregate_id=str(before["invoice_id"]),
         school_id=before["school_id"],

@@ -23,9 +23,9 @@ def _payments(rt: ServiceRuntime) -> Handlers:
     handlers = Handlers()
     handlers.skip(CreditReceived, PaymentUnmatched, RefundRecorded)  # credits are reconciliation's concern
 
-    @handlers.on(PaymentMatched)
-    async def matched(conn: asyncpg.Connection, m: PaymentMatched, _: Event) -> None:
-        await balances.on_payment_matched(conn, rt.outbox, m)
+    @handlers.on_many(PaymentMatched)
+    async def matched(conn: asyncpg.Connection, items: list[tuple[PaymentMatched, Event]]) -> None:
+        await balances.on_payments_matched(conn, rt.outbox, [m for m, _ in items])
 
     @handlers.on(PaymentReversed)
     async def reversed_(conn: asyncpg.Connection, m: PaymentReversed, _: Event) -> None:

@@ -44,6 +44,36 @@ async def record_payment(
     return bool(new)
 
 
+async def lock_many(conn: asyncpg.Connection, invoice_ids: list[uuid.UUID]) -> list[asyncpg.Record]:
+    """The invoices, locked for this transaction in id order (two batches sharing invoices cannot deadlock)."""
+    return await conn.fetch(
+        "SELECT * FROM invoices WHERE invoice_id = ANY($1::uuid[]) ORDER BY invoice_id FOR UPDATE", invoice_ids
+    )
+
+
+async def record_payments(
+    conn: asyncpg.Connection, payments: list[tuple[str, uuid.UUID, int, str, str, datetime]]
+) -> set[str]:
+    """(payment id, invoice, amount, channel, bank reference, paid at): the ids of those that are new."""
+    rows = await conn.fetch(
+        "INSERT INTO invoice_payments (payment_id, invoice_id, amount, channel, bank_reference, paid_at) "
+        "SELECT * FROM unnest($1::text[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[]) "
+        "ON CONFLICT (payment_id) DO NOTHING RETURNING payment_id",
+        *(list(column) for column in zip(*payments, strict=True)),
+    )
+    return {r["payment_id"] for r in rows}
+
+
+async def set_paid_many(conn: asyncpg.Connection, balances: list[tuple[uuid.UUID, int, str]]) -> None:
+    """(invoice, amount paid, status) of each invoice."""
+    await conn.execute(
+        "UPDATE invoices i SET amount_paid = n.paid, status = n.status "
+        "FROM unnest($1::uuid[], $2::bigint[], $3::text[]) AS n(invoice_id, paid, status) "
+        "WHERE i.invoice_id = n.invoice_id",
+        *(list(column) for column in zip(*balances, strict=True)),
+    )
+
+
 async def reverse_payment(conn: asyncpg.Connection, payment_id: str) -> int | None:
     """The amount of the payment now reversed; None if there is no such payment in force."""
     amount = await conn.fetchval(

@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 from PIL import Image
 
 from devinfra.testing import wait_until
+from invoicing.app import balances
 from shared import payref
 from shared.events.envelope import unwrap, wrap
 from shared.events.topics import Topic, topic_name
@@ -362,6 +363,63 @@ async def test_payments_move_an_invoice_through_partial_to_paid_and_the_page_fol
     )
     assert changes == 2
     assert (await invoicing.client.get("/pay/not-a-real-token")).status_code == 404
+
+
+async def test_payments_applied_together_chain_their_balances_and_count_each_payment_once(invoicing):
+    invoices = {i["student_code"]: i for i in await _ready(invoicing)}
+    a, b = invoices["2212345001"], invoices["2212345002"]
+    pool = invoicing.runtime.db()
+    await pool.execute(
+        "INSERT INTO invoice_payments (payment_id, invoice_id, amount, channel, bank_reference, paid_at) "
+        "VALUES ('OLD', $1, 100000, 'VIETQR', 'FT0', now())",
+        a["invoice_id"],
+    )
+    await pool.execute(
+        "UPDATE invoices SET amount_paid = 100000, status = 'partially_paid' WHERE invoice_id = $1", a["invoice_id"]
+    )
+
+    def paid(payment_id: str, invoice: dict, amount: int) -> PaymentMatched:
+        return PaymentMatched(
+            payment_id=payment_id,
+            invoice_id=str(invoice["invoice_id"]),
+            school_id=SCHOOL,
+            amount=amount,
+            channel=Channel.VIETQR,
+        )
+
+    batch = [
+        paid("OLD", a, 100_000),  # recorded before: a replay changes nothing
+        paid("A1", a, 200_000),
+        paid("B1", b, b["total"]),
+        paid("A1", a, 200_000),  # the same payment twice in the batch
+        paid("A2", a, a["total"] - 300_000),
+    ]
+    async with pool.acquire() as conn, conn.transaction():
+        await balances.on_payments_matched(conn, invoicing.runtime.outbox, batch)
+    rows = {
+        r["student_code"]: (r["amount_paid"], r["status"])
+        for r in await pool.fetch(
+            "SELECT s.student_code, i.amount_paid, i.status FROM invoices i JOIN students s USING (student_id)"
+        )
+    }
+    assert rows["2212345001"] == (a["total"], "paid") and rows["2212345002"] == (b["total"], "paid")
+    assert await pool.fetchval("SELECT count(*) FROM invoice_payments") == 4
+    events = [
+        unwrap(bytes(r["payload"])).payload
+        for r in await pool.fetch(
+            "SELECT payload FROM outbox WHERE event_type = 'tuition.invoicing.v1.InvoiceBalanceChanged' ORDER BY seq"
+        )
+    ]
+    assert [(e.payment_id, e.amount_paid, e.previous_status, e.status, e.outstanding) for e in events] == [
+        ("A1", 300_000, "partially_paid", "partially_paid", a["total"] - 300_000),
+        ("B1", b["total"], "open", "paid", 0),
+        ("A2", a["total"], "partially_paid", "paid", 0),
+    ]
+    unknown = [paid("X1", b, 1_000), PaymentMatched(payment_id="X2", invoice_id=str(uuid.uuid4()), amount=5)]
+    with pytest.raises(balances.UnknownInvoice):
+        async with pool.acquire() as conn, conn.transaction():
+            await balances.on_payments_matched(conn, invoicing.runtime.outbox, unknown)
+    assert await pool.fetchval("SELECT count(*) FROM invoice_payments") == 4  # nothing of that batch stayed
 
 
 async def _is(inv, invoice, status: str) -> bool:
