@@ -150,3 +150,15 @@ HAVING sum(students) <> 0 OR sum(fully_paid) <> 0
 ON CONFLICT (district_code, kind, scope, category, policy, school_id, grade, class_name)
 DO UPDATE SET students = t.students + excluded.students, fully_paid = t.fully_paid + excluded.fully_paid
 $$;
+
+-- One body for every way into the roll-ups: putting invoices in is the change from nothing to them, taking
+-- them out the change from them to nothing (the body 0005 gave this function is replaced).
+CREATE OR REPLACE FUNCTION roll_up_invoices(ids uuid[], direction integer) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF direction = 1 THEN
+        PERFORM roll_up_change(ids, '{}'::jsonb);
+    ELSE
+        PERFORM roll_up_change('{}'::uuid[], rollup_snapshot(ids));
+    END IF;
+END
+$$;
