@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import platform
 import resource
@@ -52,6 +53,16 @@ class Measure:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self) | {"ratio_to_limit": self.ratio}
+
+
+async def dump_tables(pool: asyncpg.Pool, tables: tuple[str, ...]) -> dict[str, io.BytesIO]:
+    """Each table's rows in COPY's binary format, ready to be COPYed back."""
+    dumps = {}
+    for table in tables:
+        dumps[table] = io.BytesIO()
+        await pool.copy_from_table(table, output=dumps[table], format="binary")
+        dumps[table].seek(0)
+    return dumps
 
 
 @asynccontextmanager

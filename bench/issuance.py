@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import os
 import uuid
 from datetime import date
 
-import asyncpg
-
-from bench.common import Measure, Timer, scratch_db
+from bench.common import Measure, Timer, dump_tables, scratch_db
 from invoicing.adapters import vietqr
 from invoicing.app.fees import UpsertFeeItem, upsert_fee_item
 from invoicing.app.issuing import IssuePeriod, issue_period
@@ -133,7 +130,7 @@ async def run(server_dsn: str, schools: int = 400, per_school: int = 2500) -> li
         assert issued == n
         # The limit: COPY of the same invoice and line rows into bare tables, nothing computed.
         await pool.execute("CREATE TABLE floor_invoices (LIKE invoices); CREATE TABLE floor_lines (LIKE invoice_lines)")
-        dumps = await _dump(pool, ("invoices", "invoice_lines", "outbox"))
+        dumps = await dump_tables(pool, ("invoices", "invoice_lines", "outbox"))
         with Timer() as floor:
             await pool.copy_to_table("floor_invoices", source=dumps["invoices"], format="binary")
             await pool.copy_to_table("floor_lines", source=dumps["invoice_lines"], format="binary")
@@ -165,12 +162,3 @@ async def run(server_dsn: str, schools: int = 400, per_school: int = 2500) -> li
             },
         )
     ]
-
-
-async def _dump(pool: asyncpg.Pool, tables: tuple[str, ...]) -> dict[str, io.BytesIO]:
-    dumps = {}
-    for table in tables:
-        dumps[table] = io.BytesIO()
-        await pool.copy_from_table(table, output=dumps[table], format="binary")
-        dumps[table].seek(0)
-    return dumps

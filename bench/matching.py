@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import random
 import uuid
 from datetime import date
@@ -10,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.common import Measure, Timer, scratch_db
+from bench.common import Measure, Timer, dump_tables, scratch_db
 from reconciliation.adapters.statements import parse_camt
 from reconciliation.app.ingest import ingest
 from reconciliation.main import SPEC
@@ -156,10 +155,7 @@ async def _copy_into_the_service_tables(pool: asyncpg.Pool) -> float:
     """Seconds PostgreSQL takes to accept what matching wrote (the credit, identifier, source, allocation and
     event rows, COPYed into the service's own tables with their keys, indexes and foreign keys, and the
     invoices' allocated totals), with nothing computed: what any way of matching must pay it."""
-    dumps = {}
-    for table in WRITTEN:
-        dumps[table] = io.BytesIO()
-        await pool.copy_from_table(table, output=dumps[table], format="binary")
+    dumps = await dump_tables(pool, WRITTEN)
     await pool.execute(f"TRUNCATE {', '.join(WRITTEN)} CASCADE; UPDATE invoices SET allocated = 0")  # noqa: S608
     await pool.execute("VACUUM invoices")
     with Timer() as t:

@@ -57,18 +57,10 @@ def wrap(
     event_id: uuid.UUID | None = None,
     occurred_at: datetime | None = None,
 ) -> Envelope:
-    env = Envelope(
-        event_id=str(event_id or uuid.uuid4()),
-        event_type=message.DESCRIPTOR.full_name,
-        producer=producer,
-        school_id=school_id,
-        correlation_id=correlation_id,
-        schema_version=schema_version_of(message),
-        aggregate_id=aggregate_id,
+    template = wrap_template(producer=producer, correlation_id=correlation_id, occurred_at=occurred_at)
+    return wrap_from(
+        template, message, aggregate_id=aggregate_id, school_id=school_id, event_id=event_id or uuid.uuid4()
     )
-    env.occurred_at.FromDatetime(occurred_at or datetime.now(UTC))
-    env.payload.Pack(message)
-    return env
 
 
 def wrap_template(*, producer: str, correlation_id: str = "", occurred_at: datetime | None = None) -> Envelope:

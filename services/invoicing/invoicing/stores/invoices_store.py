@@ -20,30 +20,6 @@ async def lock(conn: asyncpg.Connection, invoice_id: uuid.UUID, school_id: str |
     )
 
 
-async def record_payment(
-    conn: asyncpg.Connection,
-    *,
-    payment_id: str,
-    invoice_id: uuid.UUID,
-    amount: int,
-    channel: str,
-    bank_reference: str,
-    paid_at: datetime,
-) -> bool:
-    """True if the payment is new (its id makes a replay with new event ids harmless)."""
-    new = await conn.fetchval(
-        "INSERT INTO invoice_payments (payment_id, invoice_id, amount, channel, bank_reference, paid_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (payment_id) DO NOTHING RETURNING true",
-        payment_id,
-        invoice_id,
-        amount,
-        channel,
-        bank_reference,
-        paid_at,
-    )
-    return bool(new)
-
-
 async def lock_many(conn: asyncpg.Connection, invoice_ids: list[uuid.UUID]) -> list[asyncpg.Record]:
     """The invoices, locked for this transaction in id order (two batches sharing invoices cannot deadlock)."""
     return await conn.fetch(

@@ -121,7 +121,7 @@ async def on_invoice_cancelled(conn: asyncpg.Connection, m: invoicing_events.Inv
 
 
 async def on_payments(conn: asyncpg.Connection, items: list[tuple[payment_events.PaymentMatched, Event]]) -> None:
-    """Payments arriving together: their invoices leave the roll-ups once, are recomputed, and come back once."""
+    """Payments arriving together: stored, their invoices recomputed at once, one roll-up change for all."""
     rows = []
     for m, event in items:
         channel = payment_events.Channel.Name(m.channel)

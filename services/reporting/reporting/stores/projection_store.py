@@ -151,6 +151,14 @@ class Collected:
     cashless_payments: int
     paid_up: bool
 
+    @property
+    def collected(self) -> int:
+        return sum(v[0] for v in self.split.values())
+
+    @property
+    def cashless(self) -> int:
+        return sum(v[1] for v in self.split.values())
+
 
 async def invoices_to_recompute(
     conn: asyncpg.Connection, invoice_ids: list[uuid.UUID]
@@ -198,8 +206,8 @@ async def set_collected(conn: asyncpg.Connection, figures: list[Collected]) -> N
         "WHERE i.invoice_id = n.invoice_id",
         ids,
         [f.invoiced for f in figures],
-        [sum(v[0] for v in f.split.values()) for f in figures],
-        [sum(v[1] for v in f.split.values()) for f in figures],
+        [f.collected for f in figures],
+        [f.cashless for f in figures],
         [f.payments for f in figures],
         [f.cashless_payments for f in figures],
         [f.paid_up for f in figures],
