@@ -136,6 +136,17 @@ class OutboxRelay:
                     waiter.cancel()
                     stopper.cancel()
             finally:
-                with contextlib.suppress(Exception):
-                    await leader.remove_listener("outbox", self._on_notify)
-                    await leader.execute("SELECT pg_advisory_unlock($1)", RELAY_LOCK_KEY)
+                await _step_down(leader, self._on_notify)
+
+
+async def _step_down(leader: asyncpg.Connection, on_notify: Callable[..., None]) -> None:
+    """Give up leadership: stop listening and release the lock, or close the connection (which releases
+    both) rather than return it to the pool still holding them (pooled connections are not reset)."""
+    try:
+        await leader.remove_listener("outbox", on_notify)
+        await leader.execute("SELECT pg_advisory_unlock($1)", RELAY_LOCK_KEY)
+    except Exception:
+        leader.terminate()
+    except BaseException:  # cancelled while stepping down
+        leader.terminate()
+        raise
