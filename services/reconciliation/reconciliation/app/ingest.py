@@ -84,23 +84,26 @@ async def ingest_in(
         await writer.flush(conn)
         _logged(school_id, credits, outcomes)
         return outcomes
+    await schools_store.lock(conn, school_id)
     return (await ingest_schools_in(conn, outbox, {school_id: credits}))[school_id]
 
 
 async def ingest_schools(
     pool: asyncpg.Pool, outbox: Outbox, credits: dict[str, list[BankCredit]]
 ) -> dict[str, list[Outcome]]:
-    """A few credits of several schools (concurrent webhooks, cash) in one transaction (all or nothing)."""
+    """A few webhook credits of several schools in one transaction (all or nothing), in the intake's turn."""
     async with pool.acquire() as conn, conn.transaction():
+        await schools_store.take_intake_turn(conn)
+        await schools_store.lock_all(conn, list(credits))
         return await ingest_schools_in(conn, outbox, credits)
 
 
 async def ingest_schools_in(
     conn: asyncpg.Connection, outbox: Outbox, credits: dict[str, list[BankCredit]]
 ) -> dict[str, list[Outcome]]:
-    """`ingest_schools` inside the caller's transaction: every school locked, one query for the duplicates
-    the credits could be, one for the invoices their memos point to (a book per school), one write."""
-    await schools_store.lock_all(conn, list(credits))
+    """A few credits of several schools whose locks the caller holds, inside its transaction: one query for
+    the duplicates the credits could be, one for the invoices their memos point to (a book per school), one
+    write."""
     readings = {s: [read_memo(c.memo) for c in cs] for s, cs in credits.items()}
     index = await credits_store.load_dedup_candidates(
         conn, [_probe(c, r) for s, cs in credits.items() for c, r in zip(cs, readings[s], strict=True)]

@@ -1,10 +1,16 @@
-"""Concurrent credits share one transaction (group commit for webhooks and cash), whatever their school.
+"""Concurrent webhook credits share one transaction (group commit), whatever their school.
 
 At month start every school's parents pay within minutes of each other. Instead of each request paying
-for its own transaction (and for a dozen statements), a request joins the queue; one drain takes everything
-queued (up to `MAX_BATCH`) and ingests it in one transaction, with one query per step for all its schools
-(ingest.ingest_schools), while the next requests queue behind it (`DRAINS` batches at a time). Each
-request answers once the transaction holding its credit has committed: durable before acknowledged.
+for its own transaction (and for a dozen statements), a request joins the process's queue and one drain
+writes what is queued, batch after batch. A batch is taken only once its turn has come: the service's
+processes write one batch at a time (`schools_store.take_intake_turn`), so what queued while the drain
+waited for its turn goes into the same transaction. Batches are as large as the wait was long: the slower
+the writes, the more each one carries. (Taken before the wait, they stayed small: two processes' batches
+always shared a school, and each waited for the other's with what it had.)
+
+In its turn a batch locks its schools without waiting: a school being written by something else (a
+statement being matched, an accountant's action) stays queued for a later batch while the others go on.
+Each request answers once the transaction holding its credit has committed: durable before acknowledged.
 
 A batch that fails is retried school by school, and a school's part one credit at a time, so one bad credit
 fails only its own request.
@@ -17,17 +23,16 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from reconciliation.app.ingest import Outcome, ingest_schools
+from reconciliation.app import ingest
+from reconciliation.app.ingest import Outcome
 from reconciliation.domain.credits import BankCredit
+from reconciliation.stores import schools_store
 from shared.events.outbox import Outbox
 from shared.logging import clear_context, get_logger
 
 log = get_logger(__name__)
 
 MAX_BATCH = 500
-# Batches in flight at once: while one waits for PostgreSQL the next is read and matched. Two batches with
-# a school in common still go one after the other (the school's lock), in the order they took it.
-DRAINS = 2
 
 Waiting = tuple[str, BankCredit, "asyncio.Future[Outcome]"]
 
@@ -37,54 +42,93 @@ class Intake:
     pool: asyncpg.Pool
     outbox: Outbox
     _queue: list[Waiting] = field(default_factory=list)
-    _drains: set[asyncio.Task[None]] = field(default_factory=set)
+    _drain: asyncio.Task[None] | None = None
+    _writing: list[Waiting] = field(default_factory=list)  # the batch in the transaction now
 
     async def submit(self, school_id: str, credit: BankCredit) -> Outcome:
         """Ingest one credit with whatever else is waiting; its outcome once committed."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queue.append((school_id, credit, future))
-        if len(self._drains) < DRAINS:
-            self._drains.add(asyncio.create_task(self._drain_all(), name="intake"))
+        if self._drain is None:
+            self._drain = asyncio.create_task(self._drain_all(), name="intake")
         # A client that hangs up does not cancel the transaction its credit is in (nor the others').
         return await asyncio.shield(future)
 
     async def _drain_all(self) -> None:
         # The task was started inside one request: its correlation id is not the batch's (one per credit).
         clear_context()
-        batch: list[Waiting] = []
         try:
             while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                await self._ingest(batch)
-        except BaseException as exc:  # stopped (shutdown): nobody waits for an answer that will not come
-            for _, _, future in batch + self._queue:
+                await self._turn()
+        except BaseException as exc:  # stopped (shutdown), or the database is gone: answer everyone waiting
+            for _, _, future in self._writing + self._queue:
                 _settle(future, exc)
-            self._queue = []
-            raise
+            self._writing, self._queue = [], []
+            if not isinstance(exc, Exception):
+                raise
+            log.error("reconciliation.intake.failed", exc_info=True)
         finally:
-            self._drains.discard(asyncio.current_task())  # type: ignore[arg-type]
+            self._drain = None
 
-    async def _ingest(self, batch: list[Waiting]) -> None:
+    async def _turn(self) -> None:
+        """Wait for the intake's turn, then write what is queued for the schools it can lock now."""
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await schools_store.take_intake_turn(conn)
+                queued = list(dict.fromkeys(s for s, _, _ in self._queue[:MAX_BATCH]))
+                schools = await schools_store.try_lock_all(conn, queued)
+                if not schools:  # every queued school is busy: wait for the first one
+                    await schools_store.lock(conn, queued[0])
+                    schools = {queued[0]}
+                self._take(schools)
+                outcomes = await ingest.ingest_schools_in(conn, self.outbox, _credits(self._writing))
+        except Exception as exc:
+            if not self._writing:
+                raise
+            await self._retry(self._writing, exc)
+        else:
+            _answer(self._writing, outcomes)
+        self._writing = []
+
+    def _take(self, schools: set[str]) -> None:
+        """The queued credits of `schools` (up to MAX_BATCH, in arrival order) to write; the others stay."""
+        rest: list[Waiting] = []
+        for one in self._queue:
+            (self._writing if one[0] in schools and len(self._writing) < MAX_BATCH else rest).append(one)
+        self._queue = rest
+
+    async def _retry(self, batch: list[Waiting], exc: Exception) -> None:
+        """A failed batch again in parts (its schools, then one credit at a time) so that only the credit
+        that broke it fails."""
+        if len(batch) == 1:
+            _settle(batch[0][2], exc)
+            return
         by_school: dict[str, list[Waiting]] = {}
         for one in batch:
             by_school.setdefault(one[0], []).append(one)
-        try:
-            outcomes = await ingest_schools(
-                self.pool, self.outbox, {s: [c for _, c, _ in ws] for s, ws in by_school.items()}
-            )
-        except Exception as exc:
-            if len(batch) == 1:
-                _settle(batch[0][2], exc)
-                return
-            log.warning("reconciliation.intake.batch_failed", schools=len(by_school), size=len(batch), exc_info=True)
-            parts = list(by_school.values()) if len(by_school) > 1 else [[w] for w in batch]
-            for part in parts:
-                await self._ingest(part)
-            return
-        for school_id, part in by_school.items():
-            for (_, _, future), outcome in zip(part, outcomes[school_id], strict=True):
-                if not future.done():
-                    future.set_result(outcome)
+        log.warning("reconciliation.intake.batch_failed", schools=len(by_school), size=len(batch), exc_info=True)
+        for part in list(by_school.values()) if len(by_school) > 1 else [[one] for one in batch]:
+            try:
+                outcomes = await ingest.ingest_schools(self.pool, self.outbox, _credits(part))
+            except Exception as again:
+                await self._retry(part, again)
+                continue
+            _answer(part, outcomes)
+
+
+def _credits(batch: list[Waiting]) -> dict[str, list[BankCredit]]:
+    credits: dict[str, list[BankCredit]] = {}
+    for school_id, credit, _ in batch:
+        credits.setdefault(school_id, []).append(credit)
+    return credits
+
+
+def _answer(batch: list[Waiting], outcomes: dict[str, list[Outcome]]) -> None:
+    given = {s: iter(o) for s, o in outcomes.items()}
+    for school_id, _, future in batch:
+        outcome = next(given[school_id])
+        if not future.done():
+            future.set_result(outcome)
 
 
 def _settle(future: asyncio.Future[Outcome], exc: BaseException) -> None:

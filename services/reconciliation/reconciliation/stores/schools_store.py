@@ -22,6 +22,22 @@ async def lock_all(conn: asyncpg.Connection, school_ids: list[str]) -> None:
     )
 
 
+async def take_intake_turn(conn: asyncpg.Connection) -> None:
+    """Webhook intake writes one batch at a time across the service's processes, each batch taken once its
+    turn has come: whatever queued while it waited goes in the same transaction (app/intake.py)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('reconciliation.intake-turn'))")
+
+
+async def try_lock_all(conn: asyncpg.Connection, school_ids: list[str]) -> set[str]:
+    """`lock` of the schools that nobody else holds now; never waits (a statement being matched holds its
+    school: the others go on)."""
+    rows = await conn.fetch(
+        "SELECT s FROM unnest($1::text[]) AS s WHERE pg_try_advisory_xact_lock(hashtext('reconciliation:' || s))",
+        school_ids,
+    )
+    return {r["s"] for r in rows}
+
+
 async def account_of(db: Executor, school_id: str) -> str | None:
     account = await db.fetchval("SELECT account_number FROM schools WHERE school_id = $1", school_id)
     return None if account is None else str(account)

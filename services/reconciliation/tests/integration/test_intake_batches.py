@@ -131,48 +131,86 @@ async def test_a_batch_that_fails_is_retried_so_only_the_breaking_credit_fails(m
         await pool.close()
 
 
-async def test_two_batches_in_flight_with_a_school_in_common_go_one_after_the_other(make_database, monkeypatch):
+def _invoice(school: str, n: int, total: int) -> tuple[object, ...]:
+    return (
+        uuid.uuid4(),
+        school,
+        uuid.uuid4(),
+        f"HS{n:03d}",
+        "Hoc Sinh",
+        "3A",
+        f"fam-{n}",
+        payref.make_reference(n),
+        "2026-09",
+        date(2026, 9, 15),
+        total,
+    )
+
+
+async def test_a_process_waiting_for_its_turn_writes_everything_that_queued_meanwhile_in_one_batch(
+    make_database, monkeypatch
+):
     pool = await create_pool(await make_database(SPEC.migrations), min_size=1, max_size=4)
     try:
-        ref = payref.make_reference(7)
-        row = (
-            uuid.uuid4(),
-            "A",
-            uuid.uuid4(),
-            "HS007",
-            "Hoc Sinh",
-            "3A",
-            "fam",
-            ref,
-            "2026-09",
-            date(2026, 9, 15),
-            400_000,
-        )
-        await pool.copy_records_to_table("invoices", records=[row], columns=COLUMNS)
-        first_locked, release = asyncio.Event(), asyncio.Event()
-        real_lock = schools_store.lock_all
+        a, c = _invoice("A", 7, 400_000), _invoice("C", 8, 200_000)
+        await pool.copy_records_to_table("invoices", records=[a, c], columns=COLUMNS)
+        ref = str(a[7])
+        first_in, release = asyncio.Event(), asyncio.Event()
+        batches: list[int] = []
+        real = ingest_module.ingest_schools_in
 
-        async def lock_all(conn, school_ids):  # type: ignore[no-untyped-def]
-            await real_lock(conn, school_ids)
-            if not first_locked.is_set():  # the first batch holds school A until released
-                first_locked.set()
+        async def holds_the_first(conn, outbox, credits):  # type: ignore[no-untyped-def]
+            batches.append(sum(len(cs) for cs in credits.values()))
+            if not first_in.is_set():  # the first batch keeps the intake's turn until released
+                first_in.set()
                 await release.wait()
+            return await real(conn, outbox, credits)
 
-        monkeypatch.setattr(schools_store, "lock_all", lock_all)
-        intake = Intake(pool, Outbox("reconciliation"))
-        first = asyncio.create_task(intake.submit("A", _credit("A", f"{ref} T09", 400_000, "FT1")))
-        await first_locked.wait()
-        # The same webhook again, and another transfer for the same invoice: a second batch, in flight at once.
-        again = asyncio.create_task(intake.submit("A", _credit("A", f"{ref} T09", 400_000, "FT1")))
-        other = asyncio.create_task(intake.submit("A", _credit("A", f"{ref} LAN 2", 400_000, "FT2")))
-        await asyncio.sleep(0.3)
-        waiting = len(intake._drains) == 2 and not again.done()  # for the first batch's lock on school A
+        monkeypatch.setattr(ingest_module, "ingest_schools_in", holds_the_first)
+        # Two processes: each its own queue and drain, one database.
+        one, two = Intake(pool, Outbox("reconciliation")), Intake(pool, Outbox("reconciliation"))
+        first = asyncio.create_task(one.submit("A", _credit("A", f"{ref} T09", 400_000, "FT1")))
+        await first_in.wait()
+        # The same webhook again, another transfer for the same invoice, and another school's credit, arriving
+        # one after the other at the second process while the first one writes.
+        later = []
+        for school, memo, amount, bank_ref in (
+            ("A", f"{ref} T09", 400_000, "FT1"),
+            ("A", f"{ref} LAN 2", 400_000, "FT2"),
+            ("C", f"{c[7]} T09", 200_000, "FT3"),
+        ):
+            later.append(asyncio.create_task(two.submit(school, _credit(school, memo, amount, bank_ref))))
+            await asyncio.sleep(0.1)
+        waited = not any(t.done() for t in later)  # for the first process's turn
         release.set()
-        assert waiting
-        a, b, c = await asyncio.gather(first, again, other)
-        assert (a.new, a.state) == (True, "matched")
-        assert (b.new, b.credit_id) == (False, a.credit_id)
-        assert c.new and c.state != "matched"
-        assert await pool.fetchval("SELECT allocated FROM invoices") == 400_000  # paid once
+        paid, again, other, c_paid = await asyncio.gather(first, *later)
+        assert waited
+        assert batches == [1, 3]  # what queued during the wait: one transaction
+        assert (paid.new, paid.state) == (True, "matched")
+        assert (again.new, again.credit_id) == (False, paid.credit_id)
+        assert other.new and other.state != "matched"
+        assert c_paid.state == "matched"
+        allocated = dict(await pool.fetch("SELECT school_id, allocated FROM invoices"))
+        assert allocated == {"A": 400_000, "C": 200_000}  # A paid once
+    finally:
+        await pool.close()
+
+
+async def test_a_school_busy_with_a_statement_holds_back_only_its_own_webhooks(make_database):
+    pool = await create_pool(await make_database(SPEC.migrations), min_size=1, max_size=4)
+    try:
+        a, b = _invoice("A", 1, 300_000), _invoice("B", 2, 300_000)
+        await pool.copy_records_to_table("invoices", records=[a, b], columns=COLUMNS)
+        intake = Intake(pool, Outbox("reconciliation"))
+        async with pool.acquire() as statement, statement.transaction():
+            await schools_store.lock(statement, "A")  # school A's statement is being matched
+            held = asyncio.create_task(intake.submit("A", _credit("A", f"{a[7]} T09", 300_000, "FT1")))
+            goes = await asyncio.wait_for(intake.submit("B", _credit("B", f"{b[7]} T09", 300_000, "FT2")), 10)
+            assert goes.state == "matched"
+            await asyncio.sleep(0.3)
+            assert not held.done()
+        assert (await asyncio.wait_for(held, 10)).state == "matched"
+        allocated = dict(await pool.fetch("SELECT school_id, allocated FROM invoices"))
+        assert allocated == {"A": 300_000, "B": 300_000}
     finally:
         await pool.close()
