@@ -63,6 +63,11 @@ class ServiceSpec:
     rate_limits: list[RateLimit] = field(default_factory=list)
     # The service's own figures for /metrics, read from its database (shared/metrics.py).
     metrics: Callable[[Metrics, asyncpg.Pool], Awaitable[None]] | None = None
+    # What the HTTP side needs running beside it (a cache following changes), by name: built from the
+    # started runtime, run until the stop event, restarted if it fails; run whether or not workers are.
+    background: dict[str, Callable[[ServiceRuntime], Callable[[asyncio.Event], Awaitable[None]]]] = field(
+        default_factory=dict
+    )
 
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -95,6 +100,8 @@ class ServiceRuntime:
         await ensure_database(s.effective_pg_dsn, s.database)
         await apply_migrations(self.dsn, migration_dirs(self.spec.migrations))
         self.pool = await create_pool(self.dsn, min_size=2, max_size=20)
+        for name, make in self.spec.background.items():
+            self._tasks.append(asyncio.create_task(self._supervise(name, make(self)), name=name))
         if not s.run_workers:
             return
         kafka = s.kafka_connection()

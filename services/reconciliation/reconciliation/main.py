@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from reconciliation.app import metrics
+from reconciliation.app.targets import targets_for
 from reconciliation.entrypoints import api
 from reconciliation.entrypoints.consumers import CONSUMERS
 from reconciliation.settings import ReconciliationSettings
@@ -22,6 +23,7 @@ SPEC = ServiceSpec(
     # Keyed by school (group 1): aggregators post for many schools from a few addresses. Far above a
     # school's month-start peak, far below what would let one school's flood crowd out the others.
     rate_limits=[RateLimit("the webhooks", r"/webhooks/[^/]+/([^/]+)", per_second=200, burst=1000, key_group=1)],
+    background={"webhook targets": lambda rt: targets_for(rt.db()).follow(rt.dsn)},
 )
 
 

@@ -19,6 +19,7 @@ import asyncpg
 from reconciliation.adapters import statements, webhooks
 from reconciliation.app.ingest import ingest, ingest_in
 from reconciliation.app.intake import intake_for
+from reconciliation.app.targets import targets_for
 from reconciliation.domain.credits import BankCredit, CreditFormatError
 from reconciliation.stores import invoices_store, schools_store, statements_store, webhooks_store
 from shared.db import Executor
@@ -45,9 +46,10 @@ def _known(school_id: str, account: str | None) -> str:
 
 
 async def configure_webhook(
-    db: Executor, sealer: Sealer, *, school_id: str, provider: str, scheme: str, secret: str
+    pool: asyncpg.Pool, sealer: Sealer, *, school_id: str, provider: str, scheme: str, secret: str
 ) -> None:
-    await webhooks_store.put_config(db, school_id, provider, scheme, sealer.seal(secret))
+    await webhooks_store.put_config(pool, school_id, provider, scheme, sealer.seal(secret))
+    targets_for(pool).forget()  # committed: this process stops accepting the old secret now
 
 
 async def webhook_configs(db: Executor, school_id: str) -> list[dict[str, str]]:
@@ -74,10 +76,10 @@ async def receive_webhook(pool: asyncpg.Pool, outbox: Outbox, sealer: Sealer, ca
         log.warning("reconciliation.webhook.malformed", provider=call.provider, school_id=call.school_id)
         raise Malformed(f"{call.provider} webhook: {exc}") from exc
     provider = webhooks.PROVIDERS[call.provider]
-    target = await webhooks_store.target(pool, call.school_id, call.provider)
+    target = await targets_for(pool).of(pool, sealer, call.school_id, call.provider)
     scheme, secret = (
-        (target["scheme"], sealer.open(target["secret"]))
-        if target["scheme"]
+        (target.scheme, target.secret or "")
+        if target.scheme
         else (provider.scheme_for_unknown(call.headers), _UNKNOWN_SECRET)
     )
     try:
@@ -90,7 +92,7 @@ async def receive_webhook(pool: asyncpg.Pool, outbox: Outbox, sealer: Sealer, ca
         raise Invalid(f"{call.provider} webhook: {exc}") from exc
     if credit is None:
         return {"success": True, "ignored": "not a credit"}
-    if credit.account_number != _known(call.school_id, target["account_number"]):
+    if credit.account_number != _known(call.school_id, target.account_number):
         raise Invalid(f"credit to account {credit.account_number}, not school {call.school_id}'s account")
     outcome = await intake_for(pool, outbox).submit(call.school_id, credit)
     return {"success": True, **outcome.as_dict()}

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from reconciliation.adapters.webhooks import casso_signature
+from reconciliation.app.targets import targets_for
 
 from .conftest import CASSO_KEY, SCHOOL, SEPAY_KEY, casso_data, hmac_hex, sepay_body
 
@@ -125,3 +126,19 @@ async def test_webhook_secrets_are_sealed_at_rest_and_still_verify(recon):
     assert not any(key in s for s in stored for key in (CASSO_KEY, SEPAY_KEY))
     [inv] = await recon.issue([500_000])
     assert (await recon.sepay(sepay_body(9, 500_000, inv.reference))).status_code == 200
+
+
+async def test_a_replaced_secret_is_refused_from_the_next_call_on(recon):
+    [inv] = await recon.issue([500_000])
+    assert (await recon.sepay(sepay_body(1, 1_000, inv.reference))).status_code == 200  # the key is now kept
+    assert (await recon.sepay(sepay_body(2, 1_000, inv.reference))).status_code == 200
+    assert (SCHOOL, "sepay") in targets_for(recon.pool)._kept
+    put = await recon.client.put(
+        f"/schools/{SCHOOL}/webhooks/sepay", headers=recon.headers(), json={"scheme": "apikey", "secret": "new-key-2"}
+    )
+    assert put.status_code == 204
+    old = await recon.sepay(sepay_body(3, 1_000, inv.reference))
+    assert (old.status_code, old.json()) == (401, {"detail": "webhook refused: wrong API key"})
+    assert (await recon.sepay(sepay_body(4, 1_000, inv.reference), key="new-key-2")).status_code == 200
+    stored = await recon.pool.fetchval("SELECT count(*) FROM credits")
+    assert stored == 3
