@@ -48,7 +48,9 @@ async def ensure_database(server_dsn: str, database: str, *, template: str | Non
             sql += " TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"
         try:
             await conn.execute(sql)
-        except asyncpg.DuplicateDatabaseError:
+        except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+            # Created meanwhile by another process starting at the same time (a service's workers): PostgreSQL
+            # says so with either error, depending on where the two creations met.
             return False
         return True
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import uuid
 
@@ -9,7 +10,7 @@ import httpx
 import pytest
 
 from shared.auth import mint_token
-from shared.db import drop_database
+from shared.db import drop_database, ensure_database
 
 pytestmark = pytest.mark.integration
 
@@ -54,3 +55,16 @@ def test_the_cli_mints_a_token_that_the_services_accept(capsys):
     assert main(["token", "mint", "--role", "district"]) == 2
     assert "needs a district" in capsys.readouterr().err
     assert mint_token(DEV_JWT_SECRET, role="service")
+
+
+async def test_processes_starting_at_once_on_a_new_database_all_start(infra_endpoints):
+    """A service's workers start together: each creates its database if it is missing, and the ones that
+    lose the race (PostgreSQL refuses them with one error or another) carry on with the database made."""
+    database = f"t_race_{uuid.uuid4().hex[:8]}"
+    try:
+        for _ in range(3):
+            created = await asyncio.gather(*(ensure_database(infra_endpoints.pg_dsn, database) for _ in range(6)))
+            assert sorted(created) == [False] * 5 + [True]
+            await drop_database(infra_endpoints.pg_dsn, database)
+    finally:
+        await drop_database(infra_endpoints.pg_dsn, database)
