@@ -96,45 +96,44 @@ async def load_dedup_candidates(conn: asyncpg.Connection, probes: list[Probe]) -
     """Only the stored credits a few arriving credits could be (webhooks, cash): those with a shared
     identifier or payment reference, or whose memo is the arriving memo cut short or the other way round, on
     the same key. Bounded by what the credit names, not by how many parents paid the same amount that day."""
-    cut = [(p, p.memo[:n]) for p in probes if p.memo for n in range(MIN_MEMO_FOR_DEDUP, len(p.memo) + 1)]
     ids = [(p.key[0], i) for p in probes for i in p.identifiers]
-    # Every lookup is LATERAL and fenced (OFFSET 0): an index probe per value, whatever the planner guesses of a
+    # Every lookup is LATERAL and fenced (OFFSET 0): index probes per value, whatever the planner guesses of a
     # day when thousands of parents paid the same amount to the same account (a hash join reads all of them).
+    # A memo cut short is looked for as every prefix of the arriving memo (one index scan over their array).
     rows = await conn.fetch(
         f"""WITH q AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::date[], $4::text[])
                          AS q(account, amount, day, memo)),
-                 cut AS (SELECT * FROM unnest($7::text[], $8::bigint[], $9::date[], $10::text[])
-                         AS c(account, amount, day, memo)),
                  hit AS MATERIALIZED (
-                    SELECT i.credit_id FROM unnest($11::text[], $5::text[]) AS p(account, identifier),
+                    SELECT i.credit_id FROM unnest($7::text[], $5::text[]) AS p(account, identifier),
                       LATERAL (SELECT credit_id FROM credit_identifiers
                                WHERE account_number = p.account AND identifier = p.identifier OFFSET 0) i
                     UNION SELECT k.credit_id FROM unnest($6::text[]) AS r(ref),
                       LATERAL (SELECT credit_id FROM credits WHERE memo_refs @> ARRAY[r.ref] OFFSET 0) k
-                    UNION SELECT k.credit_id FROM cut c,
+                    UNION SELECT k.credit_id FROM q,
                       LATERAL (SELECT credit_id FROM credits
-                               WHERE account_number = c.account AND amount = c.amount AND value_date = c.day
-                                 AND memo_compact COLLATE "C" = c.memo OFFSET 0) k
+                               WHERE account_number = q.account AND amount = q.amount AND value_date = q.day
+                                 AND memo_compact COLLATE "C" = ANY (ARRAY(
+                                   SELECT left(q.memo, n) FROM generate_series($8::int, length(q.memo)) AS n))
+                               OFFSET 0) k
                     UNION SELECT k.credit_id FROM q,
                       LATERAL (SELECT credit_id FROM credits
                                WHERE account_number = q.account AND amount = q.amount AND value_date = q.day
                                  AND memo_compact COLLATE "C" >= q.memo
                                  AND memo_compact COLLATE "C" < q.memo || U&'\\+10FFFF' OFFSET 0) k)
             SELECT {_KNOWN_COLUMNS}
-            FROM (SELECT DISTINCT credit_id FROM hit) h JOIN credits k USING (credit_id)
+            FROM (SELECT DISTINCT credit_id FROM hit) h,
+              LATERAL (SELECT * FROM credits WHERE credit_id = h.credit_id OFFSET 0) k
             WHERE EXISTS (SELECT 1 FROM q WHERE k.account_number = q.account AND k.amount = q.amount
-                                              AND k.value_date = q.day)""",  # noqa: S608
+                                              AND k.value_date = q.day)""",  # noqa: S608 (the hits' rows, fenced:
+        # left to itself the planner read every credit of the probes' keys and then kept the hits among them)
         [p.key[0] for p in probes],
         [p.key[1] for p in probes],
         [p.key[2] for p in probes],
         [p.memo for p in probes],
         [i for _, i in ids],
         [r for p in probes for r in p.refs],
-        [p.key[0] for p, _ in cut],
-        [p.key[1] for p, _ in cut],
-        [p.key[2] for p, _ in cut],
-        [m for _, m in cut],
         [a for a, _ in ids],
+        MIN_MEMO_FOR_DEDUP,
     )
     return _index(rows)
 

@@ -214,3 +214,36 @@ async def test_a_school_busy_with_a_statement_holds_back_only_its_own_webhooks(m
         assert allocated == {"A": 300_000, "B": 300_000}
     finally:
         await pool.close()
+
+
+async def test_a_webhook_finds_the_same_credit_stored_with_its_memo_cut_short_or_whole(make_database):
+    """No identifier in common and no payment reference in the memo: the memo alone, one of the two cut
+    short by a bank, says it is the same transfer (and a memo merely starting alike does not)."""
+    pool = await create_pool(await make_database(SPEC.migrations), min_size=1, max_size=4)
+    try:
+        intake = Intake(pool, Outbox("reconciliation"))
+        whole = "NGUYEN VAN AN NOP TIEN AN BAN TRU THANG 11 CHO CON"
+
+        def credit(memo: str, ref: str, source: str) -> BankCredit:
+            return BankCredit(
+                account_number="ACC-A",
+                amount=735_000,
+                booked_at=datetime(2026, 11, 2, 3, tzinfo=UTC),
+                memo=memo,
+                source_kind=source,
+                identifiers=(ref,),
+            )
+
+        cut_first = await ingest_module.ingest(pool, Outbox("reconciliation"), "A", [credit(whole[:30], "S1", "mt940")])
+        later_whole = await intake.submit("A", credit(whole, "FT1", "webhook_sepay"))
+        whole_first = await intake.submit("A", credit("TRAN THI BINH " + whole[14:], "FT2", "webhook_sepay"))
+        later_cut = await ingest_module.ingest(
+            pool, Outbox("reconciliation"), "A", [credit(("TRAN THI BINH " + whole[14:])[:28], "S2", "mt940")]
+        )
+        alike = await intake.submit("A", credit(whole[:20] + " HOC PHI", "FT3", "webhook_sepay"))
+        assert (later_whole.new, later_whole.credit_id) == (False, cut_first[0].credit_id)
+        assert (later_cut[0].new, later_cut[0].credit_id) == (False, whole_first.credit_id)
+        assert alike.new
+        assert await pool.fetchval("SELECT count(*) FROM credits") == 3
+    finally:
+        await pool.close()
