@@ -13,6 +13,7 @@ import os
 import random
 import statistics
 import subprocess
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -375,11 +376,16 @@ async def _seed_school(
 
 
 async def _send(
-    cfg: DemoConfig, targets: list[tuple[str, str, dict[str, Any]]], concurrency: int, number: int
+    cfg: DemoConfig,
+    targets: list[tuple[str, str, dict[str, Any]]],
+    concurrency: int,
+    number: int,
+    *,
+    base_url: str | None = None,
 ) -> tuple[dict[str, float], float, float]:
     """Pay `targets` by signed webhooks, `concurrency` at a time: (sent time by bank reference, the first
-    sending time, seconds until the last was answered)."""
-    urls = cfg.urls()
+    sending time, seconds until the last was answered). `base_url`: another server than reconciliation."""
+    url = base_url or cfg.urls().reconciliation
     period = datetime.now(VN).strftime("%Y-%m")
     sent: dict[str, float] = {}
     accepted: list[float] = []
@@ -407,7 +413,7 @@ async def _send(
         async with semaphore:
             sent[ref] = time.time()
             async with webhooks.post(
-                f"{urls.reconciliation}/webhooks/sepay/{school}",
+                f"{url}/webhooks/sepay/{school}",
                 json=body,
                 headers={"Authorization": "Apikey bench-sepay-key-0001"},
             ) as r:
@@ -472,7 +478,46 @@ async def _intake_alone(
         "processes": INTAKE_WORKERS,
         "concurrency": concurrency,
         "cpu": cpu,
+        "http_floor": await _http_floor(cfg, targets, concurrency),
     }
+
+
+async def _http_floor(
+    cfg: DemoConfig, targets: list[tuple[str, str, dict[str, Any]]], concurrency: int
+) -> dict[str, Any]:
+    """The same requests from the same load generator to the same server stack (uvicorn, INTAKE_WORKERS
+    processes) whose app only reads each request and answers: the most HTTP alone allows here."""
+    port = cfg.port_base + 90
+    proc = _start_bare_http(port)
+    try:
+        await _until("the bare HTTP server", lambda: _listening(port), timeout=60)
+        before = cpu_snapshot({"server": proc})
+        _, _, accept_s = await _send(cfg, targets, concurrency, 8, base_url=f"http://127.0.0.1:{port}")
+        cpu = cpu_account(before, cpu_snapshot({"server": proc}), len(targets))
+    finally:
+        _stop_all({"server": proc})
+    return {"requests_per_s": round(len(targets) / accept_s, 1), "cpu": cpu}
+
+
+def _start_bare_http(port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-m", "uvicorn", "bench.bare_http:app", "--port", str(port)),
+            *("--workers", str(INTAKE_WORKERS), "--no-access-log", "--log-level", "warning"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+async def _listening(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    return True
 
 
 async def _all_have(pg: str, cfg: DemoConfig, n: int) -> bool:

@@ -43,7 +43,7 @@ async def main() -> int:
     (OUT / "results.md").write_text(
         f"# Benchmarks\n\nMachine: {result['machine']['cpu']}, "
         f"{result['machine']['cores']} cores, {result['machine']['memory_gib']} GiB.\n\n"
-        f"{table}\n\n{_end_to_end_details(measures)}"
+        f"{table}\n\n{_end_to_end_details(measures)}{_intake_details(measures)}"
     )
     print(table)
     return 0
@@ -74,6 +74,29 @@ def _end_to_end_details(measures: list[Measure]) -> str:
     out += [f"- {k}: {v}" for k, v in d["cpu"]["cpu_ms_per_credit"].items()]
     out += ["", "Peak resident memory, MiB, each process of each service (main round):", ""]
     out += [f"- {k}: {', '.join(str(x) for x in v)}" for k, v in d["memory_peak_mib"].items()]
+    return "\n".join(out) + "\n"
+
+
+def _intake_details(measures: list[Measure]) -> str:
+    """Webhook intake alone: where its CPU went, and what HTTP alone allows on this machine."""
+    intake = next((m for m in measures if m.name.startswith("webhook intake")), None)
+    if intake is None:
+        return ""
+    d = intake.details
+    floor = d["http_floor"]
+    out = [
+        "",
+        "## Webhook intake alone",
+        "",
+        f"{d['webhooks']:,} webhooks, {d['concurrency']} at a time, {d['processes']} processes: "
+        f"{d['webhooks_per_s']:,}/s, machine {d['cpu']['machine_busy_percent']}% busy, "
+        f"{d['cpu']['cpu_ms_per_credit_total']} CPU ms per webhook:",
+        "",
+        *(f"- {k}: {v}" for k, v in d["cpu"]["cpu_ms_per_credit"].items()),
+        "",
+        f"The same requests to the same server stack with an app that only reads them and answers: "
+        f"{floor['requests_per_s']:,}/s at {floor['cpu']['cpu_ms_per_credit_total']} CPU ms per request.",
+    ]
     return "\n".join(out) + "\n"
 
 
