@@ -135,7 +135,8 @@ async def listen(
     """LISTEN on `channel` until `stop`, calling `heard` on every notification. `listening` is called once
     nothing can be missed any more, and `deaf` as soon as something may be: the connection closed, a ping
     unanswered within a second, or leaving. A lost connection raises ConnectionError."""
-    conn = await asyncpg.connect(dsn)
+    # Named, so that an operator (and a test) can tell it from the pool's connections in pg_stat_activity.
+    conn = await asyncpg.connect(dsn, server_settings={"application_name": f"tuition-listen:{channel}"})
     closed = asyncio.Event()
 
     def on_close(_: object) -> None:

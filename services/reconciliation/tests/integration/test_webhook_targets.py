@@ -110,7 +110,7 @@ async def test_nothing_is_kept_while_not_listening_nor_once_the_listening_connec
     # The listening connection dies (a restart, a network cut): what was kept may be stale from then on.
     killed = await db.pool.fetchval(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+        "WHERE datname = current_database() AND application_name = 'tuition-listen:webhook_targets'"
     )
     assert killed == 1
     with pytest.raises(ConnectionError):
