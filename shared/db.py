@@ -119,6 +119,13 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
 Executor = asyncpg.Pool | asyncpg.Connection
 
 
+def as_columns(rows: Sequence[Sequence[object]], width: int) -> list[list[object]]:
+    """Rows as one list per column: the arrays a batch statement takes (`unnest($1::uuid[], $2::text[], ...)`)."""
+    if any(len(row) != width for row in rows):
+        raise ValueError(f"every row must have {width} values")
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
 # How often a listening connection proves it is still there (a connection that died silently hears nothing).
 LISTEN_PING_S = 5.0
 

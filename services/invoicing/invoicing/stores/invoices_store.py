@@ -8,7 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
-from shared.db import Executor
+from shared.db import Executor, as_columns
 
 
 async def lock(conn: asyncpg.Connection, invoice_id: uuid.UUID, school_id: str | None = None) -> asyncpg.Record | None:
@@ -35,7 +35,7 @@ async def record_payments(
         "INSERT INTO invoice_payments (payment_id, invoice_id, amount, channel, bank_reference, paid_at) "
         "SELECT * FROM unnest($1::text[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[]) "
         "ON CONFLICT (payment_id) DO NOTHING RETURNING payment_id",
-        *(list(column) for column in zip(*payments, strict=True)),
+        *as_columns(payments, 6),
     )
     return {r["payment_id"] for r in rows}
 
@@ -46,7 +46,7 @@ async def set_paid_many(conn: asyncpg.Connection, balances: list[tuple[uuid.UUID
         "UPDATE invoices i SET amount_paid = n.paid, status = n.status "
         "FROM unnest($1::uuid[], $2::bigint[], $3::text[]) AS n(invoice_id, paid, status) "
         "WHERE i.invoice_id = n.invoice_id",
-        *(list(column) for column in zip(*balances, strict=True)),
+        *as_columns(balances, 3),
     )
 
 

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 
 import asyncpg
 
+from shared.db import as_columns
+
 CREDIT_COLUMNS = [
     "credit_id",
     "school_id",
@@ -96,7 +98,7 @@ async def _copy_ignoring_conflicts(
         arrays = ", ".join(f"${i}::{t}[]" for i, t in enumerate(columns.values(), start=1))
         await conn.execute(
             f"INSERT INTO {table} ({cols}) SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING",  # noqa: S608 (internal names)
-            *(list(values) for values in zip(*rows, strict=True)),
+            *as_columns(rows, len(columns)),
         )
         return
     tmp = f"tmp_{table}"

@@ -9,6 +9,8 @@ from datetime import date, datetime
 
 import asyncpg
 
+from shared.db import as_columns
+
 
 async def upsert_school(
     conn: asyncpg.Connection, school_id: str, *, name: str, district: str, ownership: str, has_account: bool
@@ -196,7 +198,7 @@ async def set_collected(conn: asyncpg.Connection, figures: list[Collected]) -> N
     split = [(f.invoice_id, k, v[0], v[1]) for f in figures for k, v in f.split.items()]
     await conn.execute(
         "INSERT INTO invoice_collected SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[])",
-        *(list(column) for column in zip(*split, strict=True)) if split else ([], [], [], []),
+        *as_columns(split, 4),
     )
     await conn.execute(
         "UPDATE invoices i SET invoiced = n.invoiced, collected = n.collected, cashless = n.cashless, "
