@@ -5,8 +5,12 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from pathlib import Path
 
 from openpyxl import Workbook
+
+# The outside formats' real samples the tests read (kept in the repository: a clone alone runs the suite).
+SAMPLES = Path(__file__).resolve().parents[1] / "tests" / "samples"
 
 
 def xlsx(rows: list[list[object]]) -> bytes:

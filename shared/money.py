@@ -28,12 +28,22 @@ SignedAmount = Annotated[StrictInt, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, descrip
 
 
 class AmountError(ValueError):
-    pass
+    """`reason` says what is wrong in a word (float, too_long, not_amount, beyond, fraction), so that a caller
+    can say it in its own words (a statement's refusal is in Vietnamese)."""
+
+    def __init__(self, message: str, *, reason: str = "not_amount", text: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.text = text
 
 
 def check_bound(amount: int, field: str) -> int:
     if not -MAX_AMOUNT <= amount <= MAX_AMOUNT:
-        raise AmountError(f"{field}: {amount} is beyond the largest amount the suite takes ({MAX_AMOUNT} đồng)")
+        raise AmountError(
+            f"{field}: {amount} is beyond the largest amount the suite takes ({MAX_AMOUNT} đồng)",
+            reason="beyond",
+            text=str(amount),
+        )
     return amount
 
 
@@ -41,21 +51,31 @@ def parse_whole_dong(value: object, field: str) -> int:
     """An amount as it comes in text or JSON: '1250000', '1250000.00', 1250000 are fine; floats, fractions
     of a đồng, and amounts beyond the bound are not. Never costs more than a few microseconds."""
     if isinstance(value, bool) or isinstance(value, float):
-        raise AmountError(f"{field}: {value!r} is a floating-point number; send whole đồng as an integer")
+        raise AmountError(
+            f"{field}: {value!r} is a floating-point number; send whole đồng as an integer", reason="float"
+        )
     if isinstance(value, int):
         return check_bound(value, field)
     text = str(value).strip().replace(",", "")
     if len(text) > MAX_AMOUNT_TEXT:
-        raise AmountError(f"{field}: {text[:MAX_AMOUNT_TEXT]!r}… is not an amount (too long)")
+        raise AmountError(
+            f"{field}: {text[:MAX_AMOUNT_TEXT]!r}… is not an amount (too long)",
+            reason="too_long",
+            text=text[:MAX_AMOUNT_TEXT],
+        )
     try:
         d = value if isinstance(value, Decimal) else Decimal(text)
     except InvalidOperation as exc:
-        raise AmountError(f"{field}: {value!r} is not an amount") from exc
+        raise AmountError(f"{field}: {value!r} is not an amount", text=text) from exc
     # Compare before converting: Decimal('1E+400000') is cheap, its integer is not.
     if not d.is_finite() or d.copy_abs() > MAX_AMOUNT:
-        raise AmountError(f"{field}: {text!r} is beyond the largest amount the suite takes ({MAX_AMOUNT} đồng)")
+        raise AmountError(
+            f"{field}: {text!r} is beyond the largest amount the suite takes ({MAX_AMOUNT} đồng)",
+            reason="beyond",
+            text=text,
+        )
     if d != d.to_integral_value():
-        raise AmountError(f"{field}: {value!r} has fractions of a đồng")
+        raise AmountError(f"{field}: {value!r} has fractions of a đồng", reason="fraction", text=text)
     return int(d)
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
+from devinfra.testing_files import SAMPLES
 from reconciliation.adapters import statements
 from shared.logging import configure_logging, get_logger
 
-SAMPLE = Path(__file__).resolve().parents[2] / ".." / "shared" / "samples" / "mt940-statement.txt"
+SAMPLE = SAMPLES / "mt940-statement.txt"
 
 
 def test_the_mt940_parser_logs_no_statement_line_even_at_debug(caplog):

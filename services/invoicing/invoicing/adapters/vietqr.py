@@ -1,6 +1,6 @@
 """VietQR (NAPAS 247 on EMVCo Merchant-Presented Mode): encode and decode payment payloads.
 
-Layout (see ../shared/samples/README.md): 00 format "01"; 01 "11" static / "12" dynamic; 38 merchant
+Layout (see tests/samples/README.md): 00 format "01"; 01 "11" static / "12" dynamic; 38 merchant
 account: 00 GUID A000000727, 01 beneficiary (00 BIN, 01 account/card), 02 service QRIBFTTA (account) or
 QRIBFTTC (card); 53 currency "704"; 54 amount (whole đồng); 58 "VN"; 62 additional data, 08 purpose;
 63 CRC-16/CCITT-FALSE over everything before it including "6304", 4 upper-case hex digits.

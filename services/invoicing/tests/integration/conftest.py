@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest_asyncio
@@ -12,7 +11,6 @@ from shared.auth import mint_token
 from shared.service import ServiceRuntime
 from shared.settings import DEV_JWT_SECRET
 
-SAMPLES = Path(__file__).resolve().parents[4] / ".." / "shared" / "samples"
 SCHOOL = "MN-HOA-PHUONG"
 DISTRICT = "HN-CAU-GIAY"
 

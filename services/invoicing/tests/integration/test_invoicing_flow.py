@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 from PIL import Image
 
 from devinfra.testing import wait_until
+from devinfra.testing_files import SAMPLES
 from invoicing.app import balances
 from shared import payref
 from shared.events.envelope import unwrap, wrap
@@ -23,7 +24,7 @@ from shared.events.topics import Topic, topic_name
 from simulator.people import pupil, roster_csv
 from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched
 
-from .conftest import SAMPLES, SCHOOL, import_roster, register_school
+from .conftest import SCHOOL, import_roster, register_school
 
 pytestmark = pytest.mark.integration
 

@@ -7,10 +7,11 @@ import random
 
 import pytest
 
+from devinfra.testing_files import SAMPLES
 from shared.events.envelope import unwrap
 from simulator.people import pupil, roster_csv
 
-from .conftest import SAMPLES, SCHOOL, import_roster, register_school
+from .conftest import SCHOOL, import_roster, register_school
 
 pytestmark = pytest.mark.integration
 

@@ -1,12 +1,12 @@
 from datetime import date
-from pathlib import Path
 
 import pytest
 
+from devinfra.testing_files import SAMPLES
 from invoicing.adapters.roster_files import RosterFileError, read_roster
 from invoicing.domain.roster import fold, validate_row
 
-SAMPLE = Path(__file__).resolve().parents[4] / ".." / "shared" / "samples" / "roster-mam-non.csv"
+SAMPLE = SAMPLES / "roster-mam-non.csv"
 ALIASES = {
     fold(k): v
     for k, v in {

@@ -1,6 +1,6 @@
 """Webhooks of Vietnamese bank-transaction aggregators: signature checks and body parsing.
 
-Shapes and signing as documented by each vendor (see ../shared/samples/README.md):
+Shapes and signing as documented by each vendor (see tests/samples/README.md):
 - SePay: `Authorization: Apikey <KEY>`, or HMAC-SHA256 over "<X-SePay-Timestamp>.<raw body>" in
   `X-SePay-Signature` (hex), timestamp within 5 minutes. The scheme is configured per school.
 - Casso v2: `X-Casso-Signature: t=<unix ms>,v1=<hex>`, v1 = HMAC-SHA512(key, "<t>." + the body as JSON with

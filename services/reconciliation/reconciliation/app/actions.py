@@ -200,6 +200,44 @@ async def act(
     return {"action_id": str(step.action_id), **after.as_dict()}
 
 
+async def reverse_by_bank(
+    conn: asyncpg.Connection, outbox: Outbox, *, school_id: str, credit_id: uuid.UUID, actor: str, where: str
+) -> bool:
+    """The bank took the credit back (a reversal in its statement): every payment of it is reversed and the
+    credit set aside as reversed by the bank, audited as an action no one can undo. A credit partly refunded
+    is left to the accountant (False): the refund and the reversal cannot both have left the account."""
+    row = await _credit(conn, school_id, credit_id)
+    if row["refunded"] > 0 or row["state"] == State.WITHDRAWN:
+        return False
+    step = Step(conn=conn, outbox=outbox, school_id=school_id, credit=row, action_id=uuid.uuid4(), actor=actor)
+    before = credits_store.placement_from_row(row)
+    taken = await _take_back_all(step, f"reversed by the bank ({where})")
+    left = before.allocated - taken
+    after = replace(
+        before,
+        allocated=left,
+        ignored=row["amount"] - left - before.refunded,
+        state=str(State.WITHDRAWN),
+        reason_code="reversed_by_bank",
+    )
+    await credits_store.set_placement(conn, credit_id, after)
+    await actions_store.record(
+        conn,
+        action_id=step.action_id,
+        credit_id=credit_id,
+        kind="bank_reversal",
+        payload={"kind": "bank_reversal", "where": where} | step.notes,
+        actor=actor,
+        before=before.as_dict(),
+        after=after.as_dict(),
+    )
+    return True
+
+
+# What no one undoes: an undo, and what the bank did.
+NOT_UNDOABLE = {"undo", "bank_reversal"}
+
+
 async def _reverse_allocations(step: Step, undone: uuid.UUID) -> int:
     """Take back what the undone action allocated; returns the total."""
     allocations = await placements_store.reverse_allocations_of(step.conn, undone)
@@ -254,8 +292,8 @@ async def undo(
         act_row = await actions_store.get_for_update(conn, school_id, action_id)
         if act_row is None:
             raise NotFound(f"no action {action_id} at school {school_id}")
-        if act_row["kind"] == "undo" or act_row["undone_by"] is not None:
-            raise Conflict(f"action {action_id} cannot be undone (already undone, or an undo itself)")
+        if act_row["kind"] in NOT_UNDOABLE or act_row["undone_by"] is not None:
+            raise Conflict(f"action {action_id} cannot be undone (already undone, an undo, or the bank's reversal)")
         row = await _credit(conn, school_id, act_row["credit_id"])
         step = Step(conn=conn, outbox=outbox, school_id=school_id, credit=row, action_id=uuid.uuid4(), actor=actor)
         after = await _undone(step, act_row, credits_store.placement_from_row(row))

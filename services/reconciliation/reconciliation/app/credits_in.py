@@ -19,6 +19,7 @@ import asyncpg
 from reconciliation.adapters import statements, webhooks
 from reconciliation.app.ingest import ingest, ingest_in
 from reconciliation.app.intake import intake_for
+from reconciliation.app.reversals import take_reversals
 from reconciliation.app.targets import targets_for
 from reconciliation.domain.credits import BankCredit, CreditFormatError
 from reconciliation.stores import invoices_store, schools_store, statements_store, webhooks_store
@@ -129,6 +130,14 @@ async def upload_statement(pool: asyncpg.Pool, outbox: Outbox, f: StatementFile)
     statement_id = uuid.uuid4()
     async with pool.acquire() as conn, conn.transaction():
         result = await ingest_in(conn, outbox, f.school_id, parsed.credits, bulk=True)
+        reversals = await take_reversals(
+            conn,
+            outbox,
+            school_id=f.school_id,
+            statement_id=statement_id,
+            reversals=parsed.reversals,
+            actor=f"bank statement {f.filename} (uploaded by {f.uploaded_by})",
+        )
         new = sum(o.new for o in result)
         await statements_store.record(
             conn,
@@ -150,6 +159,8 @@ async def upload_statement(pool: asyncpg.Pool, outbox: Outbox, f: StatementFile)
         "credits": len(result),
         "new_credits": new,
         "outcomes": [o.as_dict() for o in result],
+        "reversals": {"applied": reversals.applied, "open": reversals.open, "already_known": reversals.known},
+        "notes": parsed.notes,
     }
 
 

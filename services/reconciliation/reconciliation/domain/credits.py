@@ -36,6 +36,23 @@ class BankCredit:
         return self.booked_at.astimezone(VN).date()
 
 
+@dataclass(frozen=True, kw_only=True)
+class BankReversal:
+    """The bank taking back a credit it booked (MT940 mark RC, a camt debit entry with RvslInd): never a credit
+    of its own; it names the credit it reverses by reference, else by amount and date."""
+
+    account_number: str
+    amount: int
+    booked_at: datetime  # aware
+    memo: str
+    identifiers: tuple[str, ...] = ()
+    where: str = ""  # the statement's line that booked it, as the accountant is told
+
+    @property
+    def value_date(self) -> date:
+        return self.booked_at.astimezone(VN).date()
+
+
 def local_datetime(text: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> datetime:
     """Aggregators send local (Vietnam) times without a zone."""
     try:

@@ -10,7 +10,7 @@ STATE_VI = {
     "unmatched": "Chưa khớp",
     "ambiguous": "Nhiều khả năng",
     "resolved": "Kế toán đã xử lý",
-    "withdrawn": "Đã rút (nhập nhầm)",
+    "withdrawn": "Đã rút (nhập nhầm hoặc ngân hàng hoàn)",
     "credit_balance": "Số dư của gia đình",
 }
 REASON_VI = {
@@ -40,4 +40,5 @@ REASON_VI = {
     "reversed_by_accountant": "Kế toán đã hủy khớp",
     "withdrawn": "Tiền mặt nhập nhầm, đã rút",
     "credit_balance": "Giữ làm số dư cho hóa đơn sau",
+    "reversed_by_bank": "Ngân hàng đã hoàn (hủy) giao dịch",
 }

@@ -41,6 +41,12 @@ class WebhookAck(Out):
     reason_code: str | None = None
 
 
+class ReversalsTaken(Out):
+    applied: int = Field(description="credits the bank took back: their payments reversed")
+    open: int = Field(description="reversals no single credit fits: in the exceptions queue")
+    already_known: int = Field(description="reversals already read from another file")
+
+
 class StatementUpload(Out):
     statement_id: uuid.UUID
     already_uploaded: bool
@@ -48,6 +54,8 @@ class StatementUpload(Out):
     credits: int
     new_credits: int
     outcomes: list[Outcome]
+    reversals: ReversalsTaken | None = None
+    notes: list[str] = Field(default=[], description="lines skipped on purpose (a zero-amount notice line)")
 
 
 class CashRecorded(Outcome):
@@ -103,6 +111,7 @@ class AccountClose(Row):
     )
     in_exceptions: int
     exception_credits: int
+    open_reversals: int = Field(description="the bank's reversals of the day that no credit answers for yet")
     difference: int
     balanced: bool
 
@@ -111,6 +120,7 @@ class DailyClose(Out):
     school_id: str
     date: date
     accounts: list[AccountClose]
+    open_reversals: int
     balanced: bool
 
 

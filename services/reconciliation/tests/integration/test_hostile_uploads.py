@@ -37,7 +37,7 @@ async def test_an_xlsx_that_inflates_to_hundreds_of_megabytes_is_refused_unread(
 async def test_an_absurd_amount_in_a_statement_is_refused_by_name(recon, amount):
     csv_text = "\n".join([",".join(HEADER), ",".join([*ROW[:2], amount, *ROW[3:]])])
     r = await recon.statement("sao-ke.csv", csv_text.encode(), layout="vcb")
-    assert r.status_code == 422 and "line 2" in r.json()["detail"], r.text
+    assert r.status_code == 422 and "dòng 2" in r.json()["detail"], r.text
     await _nothing_stored(recon)
 
 

@@ -180,10 +180,10 @@ async def test_a_statement_uploaded_twice_changes_nothing_and_a_broken_one_store
     assert first["new_credits"] == 1 and second["already_uploaded"] and second["new_credits"] == 0
     broken = mt940([(100_000, "X", "FT8")]).replace(b":62F:C260905VND100100000,", b":62F:C260905VND100000001,")
     r = await recon.statement("bad.sta", broken)
-    assert r.status_code == 422 and "balances do not add up" in r.json()["detail"]
+    assert r.status_code == 422 and "số dư không khớp" in r.json()["detail"]
     fraction = camt054([(100_000, "X", "FT9")]).replace(b">100000<", b">100000.5<")
     r = await recon.statement("frac.xml", fraction)
-    assert r.status_code == 422 and "fractions" in r.json()["detail"]
+    assert r.status_code == 422 and "phần lẻ của đồng" in r.json()["detail"]
     assert await recon.pool.fetchval("SELECT count(*) FROM credits") == 1
 
 

@@ -1,16 +1,14 @@
-"""The outside formats, read from the real samples in ../shared/samples."""
+"""The outside formats, read from the real samples in tests/samples."""
 
 import json
 import time
 from datetime import date
-from pathlib import Path
 
 import pytest
 
+from devinfra.testing_files import SAMPLES
 from reconciliation.adapters import statements, webhooks
 from reconciliation.domain.credits import CreditFormatError
-
-SAMPLES = Path(__file__).resolve().parents[4] / ".." / "shared" / "samples"
 
 
 def _json(name: str) -> dict:
@@ -92,7 +90,7 @@ def test_a_vcb_csv_export_is_read_with_its_documented_layout():
 
 def test_a_broken_csv_row_is_named_by_its_line():
     csv_text = "Ngày giao dịch,Số tiền ghi có,Mô tả\n05/09/2026 14:02:37,abc,X\n"
-    with pytest.raises(CreditFormatError, match="line 2"):
+    with pytest.raises(CreditFormatError, match="dòng 2"):
         statements.parse_bank_table(
             csv_text.encode(), account_number="1", mapping=statements.LAYOUTS["vcb"] | {"reference": "none"}
         )

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 from hypothesis import given, note
 from hypothesis import strategies as st
 
+from devinfra.testing_files import SAMPLES
 from reconciliation.adapters import statements, webhooks
 from reconciliation.domain.credits import CreditFormatError
 
-SAMPLES = Path(__file__).resolve().parents[4] / ".." / "shared" / "samples"
 CAMT = (SAMPLES / "camt054-credits.xml").read_bytes()
 MT940 = (SAMPLES / "mt940-statement.txt").read_bytes()
 ACCOUNT = "0011001234567"

@@ -1,0 +1,27 @@
+-- A bank's reversal of a credit it booked (MT940 mark RC, camt debit entry with RvslInd), read from a statement:
+-- never a credit. Applied to the credit it names (its payments taken back, the credit set aside as reversed
+-- by the bank), or left open in the exceptions queue when no credit, or more than one, fits.
+CREATE TABLE bank_reversals (
+    reversal_id     uuid PRIMARY KEY,
+    school_id       text NOT NULL,
+    statement_id    uuid NOT NULL,
+    account_number  text NOT NULL,
+    amount          bigint NOT NULL CHECK (amount > 0),
+    value_date      date NOT NULL,
+    identifiers     text[] NOT NULL DEFAULT '{}',
+    memo            text NOT NULL DEFAULT '',
+    line            text NOT NULL DEFAULT '',
+    credit_id       uuid REFERENCES credits,
+    state           text NOT NULL CHECK (state IN ('applied', 'open', 'dismissed')),
+    resolved_by     text,
+    note            text NOT NULL DEFAULT '',
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX bank_reversals_by_school ON bank_reversals (school_id, state);
+CREATE INDEX bank_reversals_by_key ON bank_reversals (account_number, amount, value_date);
+-- A credit is reversed once, whatever statements repeat the reversal.
+CREATE UNIQUE INDEX bank_reversals_once ON bank_reversals (credit_id) WHERE credit_id IS NOT NULL;
+
+ALTER TABLE credit_actions DROP CONSTRAINT credit_actions_kind_check;
+ALTER TABLE credit_actions ADD CONSTRAINT credit_actions_kind_check
+    CHECK (kind IN ('match', 'split', 'refund', 'ignore', 'keep', 'unmatch', 'withdraw', 'undo', 'bank_reversal'));
