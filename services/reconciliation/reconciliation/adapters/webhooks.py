@@ -6,7 +6,11 @@ Shapes and signing as documented by each vendor (see tests/samples/README.md):
 - Casso v2: `X-Casso-Signature: t=<unix ms>,v1=<hex>`, v1 = HMAC-SHA512(key, "<t>." + the body as JSON with
   keys sorted at every level and compact separators), timestamp within 5 minutes.
 - payOS: `signature` in the body = HMAC-SHA256(checksum key, data's keys sorted, "k=v" joined by "&").
-A request that fails its check is refused before anything is parsed into the books.
+  Nothing in that string is escaped, so a value holding "&" (or a key holding "=") could be made of another
+  field: a genuinely signed body would verify again with `reference` moved into `paymentLinkId`. Such bodies
+  are refused, the payment fields payOS signs are required, and the credit is known by payOS's own ids.
+A request that fails its check is refused before anything is parsed into the books. What the caller is told
+does not depend on the school or its scheme (SePay: "Apikey" or HMAC), so it tells an outsider neither.
 """
 
 from __future__ import annotations
@@ -28,7 +32,12 @@ MAX_DEPTH = 16
 
 
 class WebhookRejected(ValueError):
-    """The request is not from the aggregator (signature, key or timestamp); nothing is stored."""
+    """The request is not from the aggregator (signature, key or timestamp); nothing is stored. The message
+    is what the caller is told; `reason`, when given, is the precise cause, for the log only."""
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class MalformedBody(ValueError):
@@ -125,7 +134,19 @@ def _fresh(ts_text: str, now: float, *, milliseconds: bool) -> None:
 # --- SePay -------------------------------------------------------------------------------------------
 
 
+# What an outsider is told when a SePay call fails its check, whatever the scheme configured (or none): the
+# precise reason is logged, never answered.
+SEPAY_REFUSED = "the API key or signature is missing or wrong"
+
+
 def verify_sepay(headers: dict[str, str], raw: bytes, *, scheme: str, secret: str, now: float | None = None) -> None:
+    try:
+        _verify_sepay(headers, raw, scheme=scheme, secret=secret, now=now)
+    except WebhookRejected as exc:
+        raise WebhookRejected(SEPAY_REFUSED, reason=str(exc)) from None
+
+
+def _verify_sepay(headers: dict[str, str], raw: bytes, *, scheme: str, secret: str, now: float | None) -> None:
     now = time.time() if now is None else now
     if scheme == "apikey":
         auth = headers.get("authorization", "")
@@ -236,16 +257,56 @@ def payos_signature(key: str, data: dict[str, Any]) -> str:
     return hmac.new(key.encode(), canonical.encode(), hashlib.sha256).hexdigest()
 
 
+# The payment fields payOS signs in every payment webhook (its documented `data`, as in the SDK's test case):
+# a body without one of them is refused, so that no signed field can be left out and its value carried by
+# another.
+PAYOS_SIGNED = (
+    "accountNumber",
+    "amount",
+    "code",
+    "currency",
+    "description",
+    "orderCode",
+    "paymentLinkId",
+    "reference",
+    "transactionDateTime",
+)
+
+
+def _payos_unambiguous(data: dict[str, Any]) -> None:
+    """The signed string maps back to one `data` only: no key holds "&" or "=", no value holds "&". (A value
+    may hold "=": with keys free of it, each pair splits at its first "=".)"""
+    for k, v in data.items():
+        if "&" in k or "=" in k:
+            raise WebhookRejected(f"data has a key holding '&' or '=' ({k[:40]!r}): the signature cannot cover it")
+        if "&" in _payos_value(v):
+            raise WebhookRejected(f"data.{k[:40]} holds '&': the signature cannot tell it from two fields")
+
+
 def verify_payos(body: dict[str, Any], *, secret: str) -> None:
     data, sig = body.get("data"), body.get("signature")
     if not isinstance(data, dict) or not isinstance(sig, str):
         raise WebhookRejected("missing data or signature")
+    missing = [f for f in PAYOS_SIGNED if f not in data]
+    if missing:
+        raise WebhookRejected(f"data lacks fields payOS signs: {', '.join(missing)}")
+    _payos_unambiguous(data)
     if not _same_hex(payos_signature(secret, data), sig):
         raise WebhookRejected("signature does not match")
 
 
 def parse_payos(body: dict[str, Any]) -> BankCredit | None:
-    return _transfer(body["data"], "webhook_payos", [])
+    """A payOS payment: known by payOS's own ids (the payment link, the order) besides the bank's reference,
+    so the same payment posted again is the same credit whatever else the body says."""
+    data = body["data"]
+    if str(data.get("code")) != "00":
+        return None  # payOS reports a payment that did not succeed: no money came in
+    if str(data.get("currency") or "VND").upper() != "VND":
+        raise CreditFormatError(f"data.currency {str(data['currency'])[:8]} is not VND")
+    ids = [f"payos-link:{data['paymentLinkId']}"] if data.get("paymentLinkId") else []
+    if data.get("orderCode") not in (None, "", 0, "0"):
+        ids.append(f"payos-order:{data['orderCode']}")
+    return _transfer(data, "webhook_payos", ids)
 
 
 # --- The providers, as a table -----------------------------------------------------------------------------

@@ -87,7 +87,9 @@ async def receive_webhook(pool: asyncpg.Pool, outbox: Outbox, sealer: Sealer, ca
         provider.verify(call.headers, call.raw, body, scheme, secret)
         credit = provider.parse(body)
     except webhooks.WebhookRejected as exc:
-        log.warning("reconciliation.webhook.refused", provider=call.provider, school_id=call.school_id, reason=str(exc))
+        log.warning(
+            "reconciliation.webhook.refused", provider=call.provider, school_id=call.school_id, reason=exc.reason
+        )
         raise Unauthorized(f"webhook refused: {exc}") from exc
     except CreditFormatError as exc:
         raise Invalid(f"{call.provider} webhook: {exc}") from exc

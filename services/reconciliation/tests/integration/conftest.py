@@ -201,6 +201,28 @@ def mt940(entries: list[tuple[int, str, str]], day: date = date(2026, 9, 5), ope
     return ("\n".join(lines) + "\n").encode()
 
 
+def payos_data(amount: int, memo: str, reference: str, *, link: str = "", order: int = 0, **extra: object) -> dict:
+    """A payOS payment's `data`, every field payOS signs (the shape of the vendor's own test case)."""
+    return {
+        "accountNumber": ACCOUNT,
+        "amount": amount,
+        "description": memo,
+        "reference": reference,
+        "transactionDateTime": "2026-09-05 09:00:00",
+        "virtualAccountNumber": "",
+        "counterAccountBankId": "970415",
+        "counterAccountBankName": "",
+        "counterAccountName": "NGUYEN VAN HUNG",
+        "counterAccountNumber": "19033344455566",
+        "virtualAccountName": "",
+        "currency": "VND",
+        "orderCode": order,
+        "paymentLinkId": link or f"link-{reference}",
+        "code": "00",
+        "desc": "success",
+    } | extra
+
+
 def sign_payos(data: dict, key: str = PAYOS_KEY) -> dict:
     from reconciliation.adapters.webhooks import payos_signature
 

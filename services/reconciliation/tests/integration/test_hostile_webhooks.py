@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from reconciliation.adapters.webhooks import casso_signature
+from reconciliation.adapters.webhooks import casso_signature, payos_signature
 from reconciliation.app.targets import targets_for
 
-from .conftest import CASSO_KEY, SCHOOL, SEPAY_KEY, casso_data, hmac_hex, sepay_body
+from .conftest import CASSO_KEY, PAYOS_KEY, SCHOOL, SEPAY_KEY, casso_data, hmac_hex, payos_data, sepay_body, sign_payos
 
 pytestmark = pytest.mark.integration
 
@@ -109,15 +109,18 @@ async def test_an_unknown_school_is_refused_exactly_like_a_wrong_signature(recon
         == (wrong.status_code, wrong.json())
         == (
             401,
-            {"detail": "webhook refused: wrong API key"},
+            {"detail": "webhook refused: the API key or signature is missing or wrong"},
         )
     )
     raw = json.dumps(body).encode()
     hmac_headers = {"X-SePay-Timestamp": str(int(time.time())), "X-SePay-Signature": hmac_hex(SEPAY_KEY, raw)}
     unknown_hmac = await recon.client.post("/webhooks/sepay/NO-SUCH-SCHOOL", content=raw, headers=hmac_headers)
-    assert (
-        unknown_hmac.status_code == 401 and unknown_hmac.json()["detail"] == "webhook refused: signature does not match"
-    )
+    assert (unknown_hmac.status_code, unknown_hmac.json()) == (unknown.status_code, unknown.json())
+    # A school configured for "Apikey" answers an HMAC call as an unknown school does: the scheme is not told.
+    known_hmac = await recon.client.post(f"/webhooks/sepay/{SCHOOL}", content=raw, headers=hmac_headers)
+    assert (known_hmac.status_code, known_hmac.json()) == (unknown.status_code, unknown.json())
+    no_header = await recon.client.post(f"/webhooks/sepay/{SCHOOL}", content=raw)
+    assert (no_header.status_code, no_header.json()) == (unknown.status_code, unknown.json())
 
 
 async def test_webhook_secrets_are_sealed_at_rest_and_still_verify(recon):
@@ -138,7 +141,47 @@ async def test_a_replaced_secret_is_refused_from_the_next_call_on(recon):
     )
     assert put.status_code == 204
     old = await recon.sepay(sepay_body(3, 1_000, inv.reference))
-    assert (old.status_code, old.json()) == (401, {"detail": "webhook refused: wrong API key"})
+    assert (old.status_code, old.json()) == (
+        401,
+        {"detail": "webhook refused: the API key or signature is missing or wrong"},
+    )
     assert (await recon.sepay(sepay_body(4, 1_000, inv.reference), key="new-key-2")).status_code == 200
     stored = await recon.pool.fetchval("SELECT count(*) FROM credits")
     assert stored == 3
+
+
+async def test_a_captured_payos_body_cannot_be_re_signed_as_a_new_credit(recon):
+    [inv] = await recon.issue([780_000])
+    genuine = sign_payos(payos_data(780_000, inv.reference, "FT26248007777", link="pl-7777", order=7777))
+    first = await recon.client.post(f"/webhooks/payos/{SCHOOL}", json=genuine)
+    assert (first.status_code, first.json()["new"], first.json()["state"]) == (200, True, "matched"), first.text
+    # The reference moved into paymentLinkId leaves the signed string, and so the signature, as it was.
+    forged_data = dict(genuine["data"])
+    del forged_data["reference"]
+    forged_data["paymentLinkId"] = "pl-7777&reference=FT26248007777"
+    assert payos_signature(PAYOS_KEY, forged_data) == genuine["signature"]
+    forged = await recon.client.post(
+        f"/webhooks/payos/{SCHOOL}", json=genuine | {"data": forged_data, "signature": genuine["signature"]}
+    )
+    assert forged.status_code == 401, forged.text
+    # Other fields than the bank's reference changed, posted again: the same payment (payOS's own ids).
+    again = await recon.client.post(
+        f"/webhooks/payos/{SCHOOL}",
+        json=sign_payos(genuine["data"] | {"reference": "FT-OTHER", "desc": "thanh cong"}),
+    )
+    assert (again.status_code, again.json()["new"]) == (200, False), again.text
+    assert await recon.pool.fetchval("SELECT count(*) FROM credits") == 1
+    assert await recon.pool.fetchval("SELECT count(*) FROM allocations") == 1
+
+
+async def test_a_payos_body_lacking_a_signed_field_or_with_a_separator_in_a_key_is_refused(recon):
+    [inv] = await recon.issue([500_000])
+    data = payos_data(500_000, inv.reference, "FT1")
+    for broken in (
+        {k: v for k, v in data.items() if k != "orderCode"},
+        data | {"x=y": "1"},
+        data | {"description": f"{inv.reference}&desc=success"},
+    ):
+        r = await recon.client.post(f"/webhooks/payos/{SCHOOL}", json=sign_payos(broken))
+        assert r.status_code == 401, r.text
+    await _nothing_stored(recon)

@@ -14,7 +14,7 @@ from openpyxl import Workbook
 
 from shared import payref
 
-from .conftest import ACCOUNT, SCHOOL, camt054, casso_data, mt940, sepay_body, sign_payos
+from .conftest import ACCOUNT, SCHOOL, camt054, casso_data, mt940, payos_data, sepay_body, sign_payos
 
 pytestmark = pytest.mark.integration
 
@@ -143,15 +143,7 @@ async def test_a_forged_or_missing_signature_is_refused_and_nothing_is_stored(re
     r = await recon.client.post(f"/webhooks/casso/{SCHOOL}", json={"error": 0, "data": data})
     assert r.status_code == 401 and "X-Casso-Signature" in r.json()["detail"]
     assert (await recon.sepay(sepay_body(5, 300_000, inv.reference), key="wrong")).status_code == 401
-    signed = sign_payos(
-        {
-            "accountNumber": ACCOUNT,
-            "amount": 300_000,
-            "description": inv.reference,
-            "reference": "FT9",
-            "transactionDateTime": "2026-09-05 09:00:00",
-        }
-    )
+    signed = sign_payos(payos_data(300_000, inv.reference, "FT9"))
     signed["data"]["amount"] = 3_000_000  # tampered after signing
     assert (await recon.client.post(f"/webhooks/payos/{SCHOOL}", json=signed)).status_code == 401
     bad_json = await recon.client.post(
@@ -160,15 +152,7 @@ async def test_a_forged_or_missing_signature_is_refused_and_nothing_is_stored(re
     assert bad_json.status_code == 400
     assert await recon.pool.fetchval("SELECT count(*) FROM credits") == 0
     assert await recon.pool.fetchval("SELECT count(*) FROM outbox WHERE event_type LIKE 'tuition.reconciliation%'") == 0
-    good = sign_payos(
-        {
-            "accountNumber": ACCOUNT,
-            "amount": 300_000,
-            "description": inv.reference,
-            "reference": "FT9",
-            "transactionDateTime": "2026-09-05 09:00:00",
-        }
-    )
+    good = sign_payos(payos_data(300_000, inv.reference, "FT9"))
     assert (await recon.client.post(f"/webhooks/payos/{SCHOOL}", json=good)).json()["state"] == "matched"
 
 
