@@ -82,7 +82,9 @@ def start(state: Path, port: int = LOCAL_PG_PORT) -> bool:
             raise InfraError(f"initdb failed: {res.stderr.strip()}")
     opts = (
         f"-c listen_addresses=127.0.0.1 -p {port} -k {state} -c max_connections=300 "
-        "-c shared_buffers=256MB -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        "-c shared_buffers=256MB -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        # An error's DETAIL (a failing row: names, memos, accounts) never goes to the server's log.
+        "-c log_error_verbosity=terse"
     )
     res = _run_as_owner(
         [

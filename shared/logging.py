@@ -38,6 +38,22 @@ REDACTED = "[redacted]"
 _LONG_DIGITS = re.compile(r"\d{9,}")
 
 
+# A database error's DETAIL, as asyncpg writes it into the exception's text: the failing row ("Failing row
+# contains (…)") or the key ("Key (…)=(…)"), names and memos included.
+_DB_DETAIL = re.compile(r"^DETAIL:.*$", re.M)
+
+
+def scrub_exception_text(text: str) -> str:
+    return _DB_DETAIL.sub("DETAIL: " + REDACTED, text)
+
+
+def scrub_exception(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """After the exception is formatted: no database error's DETAIL reaches a log line."""
+    if isinstance(event.get("exception"), str):
+        event["exception"] = scrub_exception_text(event["exception"])
+    return event
+
+
 def redact_personal_fields(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in PERSONAL_FIELDS.intersection(event):
         event[key] = REDACTED
@@ -97,7 +113,13 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     structlog.configure(
-        processors=[*common, structlog.processors.StackInfoRenderer(), structlog.processors.format_exc_info, renderer],
+        processors=[
+            *common,
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            scrub_exception,
+            renderer,
+        ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(file=cast(TextIO, _CurrentStderr())),
         cache_logger_on_first_use=True,
@@ -110,6 +132,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                scrub_exception,
                 renderer,
             ],
         )

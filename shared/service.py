@@ -448,7 +448,24 @@ def _install_error_model_and_probes(app: FastAPI, spec: ServiceSpec, runtime: Se
         # SQLSTATE class 22: the input itself cannot be stored (a NUL character, a number out of range...).
         # The transaction was rolled back: nothing is stored half-way.
         log.warning("service.request.data_error", sqlstate=exc.sqlstate)
-        return JSONResponse({"detail": f"the input cannot be stored: {exc}"}, status_code=422)
+        # The message alone (exc.args[0]): its DETAIL may hold what was sent, personal data included.
+        return JSONResponse({"detail": f"the input cannot be stored: {exc.args[0]}"}, status_code=422)
+
+    @app.exception_handler(asyncpg.exceptions.IntegrityConstraintViolationError)
+    async def integrity_error(_: Request, exc: asyncpg.exceptions.IntegrityConstraintViolationError) -> JSONResponse:
+        # SQLSTATE class 23: a rule of the books held against the request (a CHECK, a unique key). The handler
+        # should have refused it first; the row it names (names, memos) goes neither to the log nor the answer.
+        log.error(
+            "service.request.constraint_violated",
+            sqlstate=exc.sqlstate,
+            constraint=getattr(exc, "constraint_name", None),
+            table=getattr(exc, "table_name", None),
+        )
+        constraint = getattr(exc, "constraint_name", None) or "a rule of the books"
+        return JSONResponse(
+            {"detail": f"the request conflicts with what is recorded ({constraint}); nothing was changed"},
+            status_code=409,
+        )
 
     @app.get("/healthz", tags=["ops"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

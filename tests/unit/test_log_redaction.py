@@ -30,3 +30,26 @@ def test_personal_fields_never_reach_a_log_line(capfd, caplog):
     err = capfd.readouterr().err + "\n".join(r.getMessage() for r in caplog.records)
     assert "0912345678" not in err and "001206012345" not in err
     assert '"line": 7' in err and "[redacted]" in err
+
+
+def test_a_database_errors_failing_row_never_reaches_a_log_line(capfd):
+    import asyncpg
+
+    configure_logging("INFO", json=True)
+    failed = asyncpg.exceptions.CheckViolationError.new(
+        {
+            "S": "ERROR",
+            "C": "23514",
+            "M": 'new row for relation "credits" violates check constraint "credits_check"',
+            "D": "Failing row contains (1460000, HP7K2QX9 NGUYEN NGOC BAO ANH, NGUYEN VAN HUNG).",
+        }
+    )
+    assert "NGUYEN VAN HUNG" in str(failed)  # asyncpg writes the DETAIL into the exception's text
+    try:
+        raise failed
+    except asyncpg.PostgresError:
+        get_logger("test").exception("reconciliation.action.failed")
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    err = capfd.readouterr().err
+    assert err.count("credits_check") == 2
+    assert "NGUYEN" not in err and "HP7K2QX9" not in err and "DETAIL: [redacted]" in err

@@ -146,17 +146,16 @@ async def family_group_for(pool: asyncpg.Pool, outbox: Outbox, token: str) -> st
         raise NotFound("no other open invoice in this family: pay this one with its own QR")
     ids = [r["invoice_id"] for r in family]
     school_id = family[0]["school_id"]
-    existing = await invoices_store.group_of_exactly(pool, school_id, ids)
-    if existing is not None:
-        return existing
-    group = await create_payment_group(pool, outbox, school_id=school_id, invoice_ids=ids)
+    group = await create_payment_group(pool, outbox, school_id=school_id, invoice_ids=ids, reuse=True)
     return str(group["public_token"])
 
 
 async def create_payment_group(
-    pool: asyncpg.Pool, outbox: Outbox, *, school_id: str, invoice_ids: list[uuid.UUID]
+    pool: asyncpg.Pool, outbox: Outbox, *, school_id: str, invoice_ids: list[uuid.UUID], reuse: bool = False
 ) -> dict[str, object]:
-    """One reference (and one QR) for several open invoices of one family."""
+    """One reference (and one QR) for several open invoices of one family. With `reuse`, the group already
+    made for exactly these invoices is the answer: looked up once their rows are locked, so that parents
+    pressing "pay for all" at once get one group, not one each."""
     if len(set(invoice_ids)) < 2:
         raise Invalid("a payment group needs at least two different invoices")
     async with pool.acquire() as conn, conn.transaction():
@@ -176,6 +175,10 @@ async def create_payment_group(
         ]
         if closed:
             raise Conflict(f"nothing is owed on: {', '.join(closed)}")
+        if reuse and (
+            existing := await invoices_store.group_of_exactly(conn, school_id, [r["invoice_id"] for r in rows])
+        ):
+            return {"public_token": existing, "invoice_ids": [str(r["invoice_id"]) for r in rows]}
         total = sum(outstanding(r["total"], r["amount_paid"]) for r in rows)
         group_id = uuid.uuid4()
         (reference,) = await next_references(conn, 1, kind="GD")

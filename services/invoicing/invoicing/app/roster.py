@@ -17,7 +17,7 @@ from invoicing.domain.fees import EVERY_PUPIL
 from invoicing.domain.roster import RowError, Student, fold, validate_row
 from invoicing.stores import roster_store
 from shared.db import Executor
-from shared.errors import Invalid
+from shared.errors import Conflict, Invalid
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
 from shared.logging import get_logger
@@ -58,6 +58,9 @@ class ImportResult:
     marked_left: list[str] = field(default_factory=list)
     without_personal_id: list[str] = field(default_factory=list)  # valid pupils flagged: no personal ID yet
     errors: list[RowError] = field(default_factory=list)
+    # What applying would do, as counts ("+added ~changed -left"): applying a file that changes or retires
+    # pupils already on the roster needs this sent back as `confirm`, so that none is changed unseen.
+    plan: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -101,6 +104,7 @@ class RosterUpload:
     mode: ImportMode
     imported_by: str
     today: date
+    confirm: str | None = None  # the preview's `plan`, when the import changes or retires pupils
 
 
 async def import_roster(
@@ -120,8 +124,14 @@ async def import_roster(
     changes = _compare(valid, existing, sealer, result)
     # Students absent from the file have left (a row with errors still counts as present).
     result.marked_left = sorted(c for c, r in existing.items() if c not in seen and r["left_at"] is None)
+    result.plan = f"+{len(result.created)} ~{len(result.updated)} -{len(result.marked_left)}"
     if upload.mode is ImportMode.PREVIEW or (result.errors and upload.mode is ImportMode.APPLY):
         return result
+    if (result.updated or result.marked_left) and upload.confirm != result.plan:
+        raise Conflict(
+            f"this import would add {len(result.created)}, change {len(result.updated)} and mark "
+            f"{len(result.marked_left)} pupils as left: preview it, then apply with confirm={result.plan!r}"
+        )
     async with pool.acquire() as conn, conn.transaction():
         await _write(conn, upload.school_id, changes, pseudonym_secret, sealer)
         await roster_store.mark_left(conn, upload.school_id, result.marked_left)

@@ -64,6 +64,10 @@ class RosterImport(Out):
     marked_left: list[str] = Field(description="codes of the pupils no longer in the file, marked as left")
     without_personal_id: list[str] = Field(description="codes of the valid pupils with no personal ID (flagged)")
     errors: list[RowProblem]
+    plan: str = Field(
+        description='what applying does, "+added ~changed -left": send it back as `confirm` to apply a file that '
+        "changes or retires pupils on the roster"
+    )
 
 
 class PersonalData(Out):
@@ -293,6 +297,12 @@ async def import_roster(
     p: SchoolStaff,
     file: UploadFile = File(...),
     mode: roster.ImportMode = Query(roster.ImportMode.PREVIEW),
+    confirm: str | None = Query(
+        None,
+        max_length=40,
+        description='the preview\'s `plan` ("+added ~changed -left"): needed to apply an import that changes '
+        "pupils already on the roster or marks some as left",
+    ),
 ) -> Response:
     upload = roster.RosterUpload(
         school_id=school_id,
@@ -301,6 +311,7 @@ async def import_roster(
         mode=mode,
         imported_by=p.subject,
         today=date.today(),
+        confirm=confirm,
     )
     secret = settings.pseudonym_secret.get_secret_value().encode()
     result = await roster.import_roster(rt.db(), rt.outbox, upload, pseudonym_secret=secret, sealer=settings.sealer())

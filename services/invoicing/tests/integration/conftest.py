@@ -56,11 +56,16 @@ async def register_school(inv: Invoicing, school: str = SCHOOL, ownership: str =
 
 
 async def import_roster(
-    inv: Invoicing, data: bytes, mode: str = "apply", filename: str = "roster.csv", school: str = SCHOOL
+    inv: Invoicing,
+    data: bytes,
+    mode: str = "apply",
+    filename: str = "roster.csv",
+    school: str = SCHOOL,
+    confirm: str | None = None,
 ) -> httpx.Response:
     return await inv.client.post(
         f"/schools/{school}/roster",
-        params={"mode": mode},
+        params={"mode": mode} | ({"confirm": confirm} if confirm else {}),
         headers=inv.as_("accountant"),
         files={"file": (filename, data, "text/csv")},
     )

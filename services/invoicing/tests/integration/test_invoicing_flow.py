@@ -303,7 +303,15 @@ async def test_a_student_missing_from_the_next_roster_is_marked_left_not_deleted
     data = (SAMPLES / "roster-mam-non.csv").read_bytes()
     await import_roster(invoicing, data)
     shorter = b"\n".join(data.splitlines()[:-1]) + b"\n"
-    r = await import_roster(invoicing, shorter, mode="apply")
+    # Applying changes no pupil unseen: the preview says what would happen, and the apply must confirm it.
+    preview = await import_roster(invoicing, shorter, mode="preview")
+    assert (preview.json()["plan"], preview.json()["marked_left"]) == ("+0 ~0 -1", ["2212345012"])
+    unconfirmed = await import_roster(invoicing, shorter, mode="apply")
+    assert unconfirmed.status_code == 409 and "mark 1 pupils as left" in unconfirmed.json()["detail"]
+    stale = await import_roster(invoicing, shorter, mode="apply_valid", confirm="+0 ~0 -0")
+    assert stale.status_code == 409
+    assert await invoicing.runtime.db().fetchval("SELECT count(*) FROM students WHERE left_at IS NOT NULL") == 0
+    r = await import_roster(invoicing, shorter, mode="apply", confirm="+0 ~0 -1")
     assert r.json()["marked_left"] == ["2212345012"]
     left = await invoicing.runtime.db().fetchrow("SELECT * FROM students WHERE student_code = '2212345012'")
     assert left is not None and left["left_at"] is not None
@@ -681,6 +689,12 @@ async def test_a_parent_pays_for_all_their_children_with_one_qr_from_either_chil
     assert 'data-testid="family"' in page and b.name in page and other.name not in page
     assert 'data-testid="family"' not in (await invoicing.client.get(f"/pay/{links[other.code]}")).text
 
+    # Both parents press "pay for all" at once, several times: one group.
+    at_once = await asyncio.gather(
+        *[invoicing.client.post(f"/pay/{links[(a, b)[i % 2].code]}/family") for i in range(8)]
+    )
+    assert len({x.headers.get("location") for x in at_once}) == 1
+    assert await invoicing.runtime.db().fetchval("SELECT count(*) FROM payment_groups") == 1
     r = await invoicing.client.post(f"/pay/{links[a.code]}/family")
     assert r.status_code == 303 and r.headers["location"].startswith("/pay/")
     group = (await invoicing.client.get(r.headers["location"])).text

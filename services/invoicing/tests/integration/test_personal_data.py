@@ -75,7 +75,7 @@ async def test_pupils_without_a_personal_id_are_imported_flagged_and_counted_for
     assert [f["has_personal_id"] for f in flags] == [True, False, True, False]
     # One leaves (absent from the next file), one gets an ID: the count follows each import.
     pupils[3] = dataclasses.replace(pupils[3], national_id=pupil(random.Random(9), "x", 2019).national_id)
-    r = await import_roster(invoicing, roster_csv([(p, "Mẫu giáo lớn", "5A1") for p in pupils[1:]]))
+    r = await import_roster(invoicing, roster_csv([(p, "Mẫu giáo lớn", "5A1") for p in pupils[1:]]), confirm="+0 ~1 -1")
     assert r.status_code == 200, r.text
     counts = [
         unwrap(bytes(e["payload"])).payload

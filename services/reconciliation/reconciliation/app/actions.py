@@ -9,6 +9,7 @@ follows. Undoing either puts the same amounts back on the same invoices as new p
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,7 @@ class Action:
     amount: int | None = None
     bank_reference: str = ""
     reason: str = ""
+    idempotency_key: str | None = None  # the same key again gets the first answer; nothing more is done
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -75,15 +77,34 @@ async def _credit(conn: asyncpg.Connection, school_id: str, credit_id: uuid.UUID
 
 
 async def _allocate(step: Step, action: Action, p: Placement) -> Placement:
+    """An amount per invoice: given, or what the invoice still owes (at most what is left of the credit). Never
+    more than an invoice owes: the rest stays on the credit, for another invoice, the family's balance (keep)
+    or a refund, each an explicit choice."""
     if not action.allocations:
         raise Invalid("give the invoice(s) and amount(s) to apply the credit to")
-    parts = [(inv, amt if amt is not None else step.free) for inv, amt in action.allocations]
-    if any(a <= 0 for _, a in parts) or sum(a for _, a in parts) > step.free:
-        raise Invalid(f"amounts must be positive and add up to at most the {step.free} đồng left")
-    known = await invoices_store.open_among(step.conn, step.school_id, [i for i, _ in parts])
-    unknown = [str(i) for i, _ in parts if i not in known]
+    ids = [i for i, _ in action.allocations]
+    if len(set(ids)) != len(ids):
+        raise Invalid("an invoice is named twice: give one amount per invoice")
+    owed = await invoices_store.owed_among(step.conn, step.school_id, ids)
+    unknown = [str(i) for i in ids if i not in owed]
     if unknown:
         raise Invalid(f"not open invoices of this school: {', '.join(unknown)}")
+    left, parts = step.free, []
+    for inv, asked in action.allocations:
+        amount = asked if asked is not None else min(left, owed[inv])
+        if owed[inv] == 0:
+            raise Invalid(
+                f"invoice {inv} owes nothing (it is paid): keep the money as the family's balance or refund it"
+            )
+        if amount <= 0 or amount > owed[inv]:
+            raise Invalid(
+                f"{amount} đồng on invoice {inv}, which owes {owed[inv]} đồng: at most what it owes; put the rest "
+                "on the family's balance (keep) or refund it"
+            )
+        left -= amount
+        parts.append((inv, amount))
+    if left < 0:
+        raise Invalid(f"the amounts add up to {step.free - left} đồng, more than the {step.free} đồng left")
     decision = Decision(State.RESOLVED, "manual", tuple(Allocation(i, a) for i, a in parts))
     await _place(step, decision)
     return replace(p, allocated=p.allocated + decision.allocated)
@@ -170,15 +191,48 @@ KINDS: dict[str, Callable[[Step, Action, Placement], Awaitable[Placement]]] = {
 PLACING = {"match", "split", "refund", "ignore", "keep"}
 
 
+# A request without the client's own key is known by what it asks, for this long: a double click, a retry, ten
+# tabs sending the same thing at once. The same action asked again later is a new action.
+SAME_REQUEST_S = 30
+
+
+def _request_key(action: Action, actor: str) -> tuple[str, int | None]:
+    if action.idempotency_key:
+        return f"key:{actor}:{action.idempotency_key}", None
+    digest = hashlib.sha256(json.dumps([actor, action.payload()], sort_keys=True).encode()).hexdigest()
+    return f"asked:{digest}", SAME_REQUEST_S
+
+
+def _handled(kind: str, before: Placement, after: Placement, free: int) -> int:
+    """The money the action moved, as the accountant is told (not the credit's amount)."""
+    if kind == "keep":
+        return free
+    return (
+        abs(after.allocated - before.allocated)
+        + abs(after.refunded - before.refunded)
+        + abs(after.ignored - before.ignored)
+    )
+
+
+def _answer(action_id: uuid.UUID, after: dict[str, Any], handled: int, *, replayed: bool) -> dict[str, Any]:
+    return {"action_id": str(action_id), **after, "handled": handled, "replayed": replayed}
+
+
 async def act(
     pool: asyncpg.Pool, outbox: Outbox, *, school_id: str, credit_id: uuid.UUID, action: Action, actor: str
 ) -> dict[str, Any]:
     do = KINDS.get(action.kind)
     if do is None:
         raise Invalid(f"unknown action {action.kind!r}")
+    request_key, within_s = _request_key(action, actor)
     async with pool.acquire() as conn, conn.transaction():
         await schools_store.lock(conn, school_id)
         row = await _credit(conn, school_id, credit_id)
+        # Under the school's lock and the credit's row lock: the same request at once waits here, then finds
+        # the first one's answer.
+        done = await actions_store.answered(conn, credit_id, request_key, within_s=within_s)
+        if done is not None:
+            return _answer(done.action_id, done.after, done.handled, replayed=True)
         step = Step(conn=conn, outbox=outbox, school_id=school_id, credit=row, action_id=uuid.uuid4(), actor=actor)
         if action.kind in PLACING and step.free <= 0:
             raise Conflict(f"credit {credit_id} has nothing left to place")
@@ -186,6 +240,7 @@ async def act(
         after = await do(step, action, before)
         if action.kind in PLACING:
             after = replace(after, state=_settled(row["amount"], after, after.state))
+        handled = _handled(action.kind, before, after, step.free)
         await credits_store.set_placement(conn, credit_id, after)
         await actions_store.record(
             conn,
@@ -196,8 +251,10 @@ async def act(
             actor=actor,
             before=before.as_dict(),
             after=after.as_dict(),
+            request_key=request_key,
+            handled=handled,
         )
-    return {"action_id": str(step.action_id), **after.as_dict()}
+    return _answer(step.action_id, after.as_dict(), handled, replayed=False)
 
 
 async def reverse_by_bank(
@@ -270,15 +327,26 @@ async def _reversed(step: Step, allocations: list[asyncpg.Record], reason: str) 
     return total
 
 
-async def _put_back(step: Step, reversed_: list[list[Any]]) -> int:
-    """Undo of a reversal: the same amounts on the same invoices, as new payments; returns the total."""
+async def _put_back(step: Step, reversed_: list[list[Any]], free: int) -> int:
+    """Undo of a reversal: the same amounts on the same invoices, as new payments; returns the total. Refused
+    when the money has gone elsewhere since: the credit no longer has it free, or an invoice was paid by
+    another credit meanwhile."""
     if not reversed_:
         return 0
     parts = [(uuid.UUID(i), int(a)) for i, a in reversed_]
-    known = await invoices_store.open_among(step.conn, step.school_id, [i for i, _ in parts])
-    closed = [str(i) for i, _ in parts if i not in known]
+    total = sum(a for _, a in parts)
+    if total > free:
+        raise Conflict(
+            f"cannot undo: {total} đồng would go back on the invoices but only {free} đồng of the credit is free; "
+            "it has since been matched, refunded or ignored: undo that first"
+        )
+    owed = await invoices_store.owed_among(step.conn, step.school_id, [i for i, _ in parts])
+    closed = [str(i) for i, _ in parts if i not in owed]
     if closed:
         raise Conflict(f"cannot put the payments back: invoices no longer open: {', '.join(closed)}")
+    paid = [str(i) for i, a in parts if a > owed[i]]
+    if paid:
+        raise Conflict(f"cannot put the payments back: invoices since paid by other money: {', '.join(paid)}")
     decision = Decision(State.RESOLVED, "undo", tuple(Allocation(i, a) for i, a in parts))
     await _place(step, decision)
     return decision.allocated
@@ -292,11 +360,16 @@ async def undo(
         act_row = await actions_store.get_for_update(conn, school_id, action_id)
         if act_row is None:
             raise NotFound(f"no action {action_id} at school {school_id}")
-        if act_row["kind"] in NOT_UNDOABLE or act_row["undone_by"] is not None:
-            raise Conflict(f"action {action_id} cannot be undone (already undone, an undo, or the bank's reversal)")
+        if act_row["undone_by"] is not None:  # undone already (a double click): that undo's answer
+            done = await actions_store.answer_of(conn, act_row["undone_by"])
+            return _answer(done.action_id, done.after, done.handled, replayed=True)
+        if act_row["kind"] in NOT_UNDOABLE:
+            raise Conflict(f"action {action_id} cannot be undone (an undo, or the bank's reversal)")
         row = await _credit(conn, school_id, act_row["credit_id"])
         step = Step(conn=conn, outbox=outbox, school_id=school_id, credit=row, action_id=uuid.uuid4(), actor=actor)
-        after = await _undone(step, act_row, credits_store.placement_from_row(row))
+        before = credits_store.placement_from_row(row)
+        after = await _undone(step, act_row, before)
+        handled = _handled("undo", before, after, 0)
         await credits_store.set_placement(conn, row["credit_id"], after)
         await actions_store.record(
             conn,
@@ -305,11 +378,12 @@ async def undo(
             kind="undo",
             payload={"undoes": str(action_id)},
             actor=actor,
-            before=credits_store.placement_from_row(row).as_dict(),
+            before=before.as_dict(),
             after=after.as_dict(),
+            handled=handled,
         )
         await actions_store.mark_undone(conn, action_id, step.action_id)
-    return {"action_id": str(step.action_id), **after.as_dict()}
+    return _answer(step.action_id, after.as_dict(), handled, replayed=False)
 
 
 async def _undone(step: Step, act_row: asyncpg.Record, now: Placement) -> Placement:
@@ -317,13 +391,14 @@ async def _undone(step: Step, act_row: asyncpg.Record, now: Placement) -> Placem
     before_action, after_action = json.loads(act_row["before"]), json.loads(act_row["after"])
     payload = json.loads(act_row["payload"])
     taken_back = await _reverse_allocations(step, act_row["action_id"])
-    put_back = await _put_back(step, payload.get("reversed", []))
     after = replace(
         now,
-        allocated=now.allocated - taken_back + put_back,
+        allocated=now.allocated - taken_back,
         refunded=now.refunded - (after_action["refunded"] - before_action["refunded"]),
         ignored=now.ignored - (after_action["ignored"] - before_action["ignored"]),
     )
+    free = step.credit["amount"] - after.allocated - after.refunded - after.ignored
+    after = replace(after, allocated=after.allocated + await _put_back(step, payload.get("reversed", []), free))
     numbers = ("allocated", "refunded", "ignored")
     if all(after.as_dict()[k] == before_action[k] for k in numbers):
         return replace(after, state=before_action["state"], reason_code=before_action["reason_code"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -131,6 +132,11 @@ async def upload_statement(pool: asyncpg.Pool, outbox: Outbox, f: StatementFile)
         )
     statement_id = uuid.uuid4()
     async with pool.acquire() as conn, conn.transaction():
+        # The same file uploaded twice at once: the second waits for the school's lock, then finds the first.
+        await schools_store.lock(conn, f.school_id)
+        previous = await statements_store.by_digest(conn, f.school_id, digest)
+        if previous is not None:
+            return _already_uploaded(previous)
         result = await ingest_in(conn, outbox, f.school_id, parsed.credits, bulk=True)
         reversals = await take_reversals(
             conn,
@@ -187,6 +193,23 @@ class Cash:
     recorded_by: str
 
 
+# Cash recorded without the client's key is known by what was asked for this long (a double click, a retry):
+# the same entry again within it is the same cash; after it, a new entry.
+SAME_CASH_S = 30
+
+
+def _cash_identifiers(cash: Cash) -> tuple[str, ...]:
+    """The client's key; else what was asked, in this window of SAME_CASH_S seconds and the one before (two
+    entries share one when they come less than a window apart)."""
+    if cash.idempotency_key:
+        return (f"cash:{cash.idempotency_key}",)
+    asked = [cash.school_id, str(cash.invoice_id), cash.amount, cash.payer_name, cash.recorded_by]
+    asked.append(cash.received_at.isoformat() if cash.received_at else "")
+    digest = hashlib.sha256(repr(asked).encode()).hexdigest()[:32]
+    window = int(time.time()) // SAME_CASH_S
+    return (f"cash:asked:{digest}:{window}", f"cash:asked:{digest}:{window - 1}")
+
+
 async def record_cash(pool: asyncpg.Pool, outbox: Outbox, cash: Cash) -> dict[str, Any]:
     ref = await invoices_store.payment_reference(pool, cash.school_id, cash.invoice_id)
     if ref is None:
@@ -200,7 +223,7 @@ async def record_cash(pool: asyncpg.Pool, outbox: Outbox, cash: Cash) -> dict[st
         booked_at=when,
         memo=f"{ref} TIEN MAT",
         source_kind="cash",
-        identifiers=(f"cash:{cash.idempotency_key or uuid.uuid4()}",),
+        identifiers=_cash_identifiers(cash),
         payer_name=cash.payer_name or cash.recorded_by,
     )
     [outcome] = await ingest(pool, outbox, cash.school_id, [credit])

@@ -95,6 +95,8 @@ class ActionResult(Out):
     allocated: int
     refunded: int
     ignored: int
+    handled: int = Field(description="the money this action moved (matched, refunded, ignored, kept, taken back)")
+    replayed: bool = Field(description="true when the same request was answered before: nothing more was done")
 
 
 class AccountClose(Row):
@@ -265,6 +267,12 @@ class ActionIn(BaseModel):
     amount: PositiveAmount | None = None
     bank_reference: str = ""
     reason: str = ""
+    idempotency_key: str | None = Field(
+        default=None,
+        max_length=100,
+        description="one per intended action: the same key again gets the first answer and does nothing more. "
+        "Without one, the same request by the same person within 30 s is taken as the same.",
+    )
 
 
 @router.post(
@@ -279,6 +287,7 @@ async def act(school_id: str, credit_id: uuid.UUID, body: ActionIn, rt: Runtime,
         amount=body.amount,
         bank_reference=body.bank_reference,
         reason=body.reason,
+        idempotency_key=body.idempotency_key,
     )
     result = await actions.act(
         rt.db(), rt.outbox, school_id=school_id, credit_id=credit_id, action=action, actor=p.subject

@@ -71,6 +71,17 @@ async def open_among(conn: asyncpg.Connection, school_id: str, invoice_ids: list
     return {r["invoice_id"] for r in rows}
 
 
+async def owed_among(conn: asyncpg.Connection, school_id: str, invoice_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """What each of these invoices of the school that is not cancelled still owes (0 when paid)."""
+    rows = await conn.fetch(
+        "SELECT invoice_id, greatest(total - allocated, 0) AS owed FROM invoices "
+        "WHERE school_id = $1 AND invoice_id = ANY($2::uuid[]) AND NOT cancelled",
+        school_id,
+        invoice_ids,
+    )
+    return {r["invoice_id"]: int(r["owed"]) for r in rows}
+
+
 async def family_of_credit(conn: asyncpg.Connection, credit_id: uuid.UUID) -> str | None:
     """The family of the invoices the credit pays (its first payment in force)."""
     family = await conn.fetchval(

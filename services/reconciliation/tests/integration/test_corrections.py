@@ -59,6 +59,8 @@ async def test_a_wrong_automatic_match_is_reversed_audited_requeued_and_the_undo
         "allocated": 0,
         "refunded": 0,
         "ignored": 0,
+        "handled": 500_000,
+        "replayed": False,
     }
     assert await _payments(recon, a.invoice_id) == [(500_000, True)]
     assert await _reversed_events(recon) == [str(a.invoice_id)]

@@ -222,6 +222,8 @@ async def test_the_accountant_resolves_exceptions_every_action_is_audited_and_un
         "allocated": 0,
         "refunded": 1_250_000,
         "ignored": 0,
+        "handled": 1_250_000,
+        "replayed": False,
     }
     again = await recon.client.post(
         f"/schools/{SCHOOL}/credits/{credit_id}/actions", headers=h, json={"kind": "ignore", "reason": "x"}

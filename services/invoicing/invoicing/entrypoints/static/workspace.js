@@ -236,12 +236,29 @@ async function openRound() {
   await loadRounds();
 }
 
+// What an import would do, as the page says it (the server's `plan` is "+added ~changed -left").
+let rosterPlan = null;
+
+async function sendRoster(mode, confirm) {
+  const form = new FormData();
+  form.append("file", $("r-file").files[0]);
+  const query = new URLSearchParams({mode});
+  if (confirm) query.set("confirm", confirm);
+  return fetch(`/schools/${school()}/roster?${query}`, {method: "POST", headers: {Authorization: "Bearer " + token}, body: form});
+}
+
 async function uploadRoster(mode) {
   const file = $("r-file").files[0];
   if (!file) { toast("Chọn tệp danh sách trước"); return; }
-  const form = new FormData();
-  form.append("file", file);
-  const r = await fetch(`/schools/${school()}/roster?mode=${mode}`, {method: "POST", headers: {Authorization: "Bearer " + token}, body: form});
+  if (mode !== "preview") {
+    // Applying changes no pupil unseen: the counts are previewed and confirmed first.
+    const preview = await (await sendRoster("preview")).json();
+    const changed = Object.keys(preview.updated || {}).length;
+    if ((changed || preview.marked_left.length) && !confirm(
+      `Nhập tệp này sẽ thêm ${preview.created.length} học sinh, cập nhật ${changed} và đánh dấu ${preview.marked_left.length} học sinh đã nghỉ. Tiếp tục?`)) return;
+    rosterPlan = preview.plan;
+  }
+  const r = await sendRoster(mode, mode === "preview" ? null : rosterPlan);
   const data = await r.json();
   if (!r.ok && !data.errors) throw new Error(typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail));
   const changed = Object.keys(data.updated || {}).length;
@@ -249,7 +266,8 @@ async function uploadRoster(mode) {
     el("p", {class: data.errors.length ? "error" : "ok", data: {testid: "roster-summary"}},
       `${data.rows} dòng, ${data.valid} dòng đúng, ${data.errors.length} lỗi. ` +
       (data.applied ? `Đã nhập: ${data.created.length} học sinh mới, ${changed} cập nhật, ${data.marked_left.length} đã nghỉ.`
-        : mode === "apply" && data.errors.length ? "Chưa nhập gì: sửa các lỗi dưới đây rồi tải lại tệp." : "Chưa nhập (xem trước).")),
+        : mode === "apply" && data.errors.length ? "Chưa nhập gì: sửa các lỗi dưới đây rồi tải lại tệp."
+        : `Chưa nhập (xem trước): sẽ thêm ${data.created.length}, cập nhật ${changed}, đánh dấu ${data.marked_left.length} học sinh đã nghỉ.`)),
     data.without_personal_id.length ? el("p", {class: "muted", data: {testid: "roster-without-id"}},
       `${data.without_personal_id.length} học sinh chưa có mã định danh (vẫn được nhập, được tính vào chỉ tiêu của phòng): ${data.without_personal_id.join(", ")}`) : null,
     data.errors.length ? el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Dòng"), el("th", {}, "Cột"), el("th", {}, "Lỗi"))),
@@ -417,10 +435,14 @@ function exceptionCard(c) {
   const refInput = el("input", {placeholder: "số tham chiếu giao dịch hoàn", size: "22"});
   const found = el("div");
   const search = el("input", {placeholder: "tìm học sinh: mã hoặc tên", size: "22"});
+  // An invoice already paid offers no "Khớp": paying it again needs the family's balance or a refund.
   const candidates = c.candidates.map((i) => el("tr", {data: {testid: "candidate"}},
     el("td", {}, i.student_code), el("td", {}, i.student_name), el("td", {}, i.class_name), el("td", {}, i.period),
     el("td", {class: "num"}, money(i.outstanding)),
-    el("td", {}, el("button", {on: {click: () => act(c, {kind: "match", allocations: [{invoice_id: i.invoice_id}]})}}, "Khớp"))));
+    el("td", {}, i.outstanding > 0
+      ? el("button", {on: {click: () => act(c, {kind: "match", allocations: [{invoice_id: i.invoice_id, amount: Math.min(free, i.outstanding)}]})}},
+        `Khớp ${money(Math.min(free, i.outstanding))}`)
+      : el("span", {class: "muted"}, "đã nộp đủ"))));
   const openSum = c.candidates.reduce((s, i) => s + i.outstanding, 0);
   const splitButton = c.candidates.length > 1 && openSum === free
     ? el("button", {on: {click: () => act(c, {kind: "split", allocations: c.candidates.map((i) => ({invoice_id: i.invoice_id, amount: i.outstanding}))})}},
@@ -437,7 +459,8 @@ function exceptionCard(c) {
         put(found, el("table", {}, el("tbody", {}, ...rows.filter((i) => i.outstanding > 0 && i.status !== "cancelled").map((i) => el("tr", {},
           el("td", {}, i.student_code), el("td", {}, i.full_name), el("td", {}, i.class_name), el("td", {}, i.period),
           el("td", {class: "num"}, money(i.outstanding)),
-          el("td", {}, el("button", {on: {click: () => act(c, {kind: "match", allocations: [{invoice_id: i.invoice_id}]})}}, "Khớp")))))));
+          el("td", {}, el("button", {on: {click: () => act(c, {kind: "match", allocations: [{invoice_id: i.invoice_id, amount: Math.min(free, i.outstanding)}]})}},
+            `Khớp ${money(Math.min(free, i.outstanding))}`)))))));
       })}}, "Tìm")),
     found,
     c.allocated > 0 ? el("div", {class: "actions"}, el("button", {class: "plain", data: {testid: "keep"},
@@ -448,10 +471,16 @@ function exceptionCard(c) {
       el("button", {class: "danger", on: {click: () => act(c, {kind: "ignore", reason: reasonInput.value})}}, "Bỏ qua")));
 }
 
+// One key per action a card offers: a double click or a retry of the same button is the same request, done once.
+const actionKeys = new Map();
+
 async function act(credit, body) {
+  const what = `${credit.credit_id}:${JSON.stringify(body)}`;
+  if (!actionKeys.has(what)) actionKeys.set(what, crypto.randomUUID());
   await guarded(async () => {
-    const result = await rec(`/credits/${credit.credit_id}/actions`, {method: "POST", body});
-    toast(`${KIND[body.kind]}: ${money(credit.amount)} — ${STATE[result.state] || result.state}`, result.action_id);
+    const result = await rec(`/credits/${credit.credit_id}/actions`, {method: "POST", body: {...body, idempotency_key: actionKeys.get(what)}});
+    actionKeys.delete(what);
+    toast(`${KIND[body.kind]}: ${money(result.handled)} — ${STATE[result.state] || result.state}`, result.action_id);
     await refreshCurrent();
   });
 }

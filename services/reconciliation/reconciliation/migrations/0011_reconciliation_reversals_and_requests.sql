@@ -25,3 +25,9 @@ CREATE UNIQUE INDEX bank_reversals_once ON bank_reversals (credit_id) WHERE cred
 ALTER TABLE credit_actions DROP CONSTRAINT credit_actions_kind_check;
 ALTER TABLE credit_actions ADD CONSTRAINT credit_actions_kind_check
     CHECK (kind IN ('match', 'split', 'refund', 'ignore', 'keep', 'unmatch', 'withdraw', 'undo', 'bank_reversal'));
+
+-- The request an action answered (the client's idempotency key, or a digest of what was asked): the same
+-- request again, a double click or ten at once, gets the first one's answer and does nothing more.
+ALTER TABLE credit_actions ADD COLUMN request_key text;
+ALTER TABLE credit_actions ADD COLUMN handled bigint NOT NULL DEFAULT 0;
+CREATE INDEX credit_actions_request ON credit_actions (credit_id, request_key) WHERE request_key IS NOT NULL;
