@@ -150,6 +150,22 @@ def from_p12(data: bytes, password: str) -> KeyMaterial:
     return KeyMaterial(key, cert, tuple(chain))
 
 
+def chain_to_root(material: KeyMaterial, anchors: tuple[x509.Certificate, ...] = ()) -> tuple[x509.Certificate, ...]:
+    """The certificates above the school's, in order up to the root: from the PKCS#12's chain, completed
+    with the trusted authority that issued its top (a CA often delivers the intermediates only). A verifier
+    that trusts only the root can then build the path from the signature alone."""
+    pool = [c for c in (*material.chain, *anchors) if c != material.cert]
+    out: list[x509.Certificate] = []
+    current = material.cert
+    while current.issuer != current.subject and len(out) < 8:
+        parent = next((c for c in pool if c.subject == current.issuer and c not in out), None)
+        if parent is None:
+            break
+        out.append(parent)
+        current = parent
+    return tuple(out)
+
+
 def cert_pem(cert: x509.Certificate) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 

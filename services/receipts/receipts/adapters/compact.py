@@ -3,6 +3,8 @@
 Modelled on the EU Digital COVID Certificate: claims in CBOR, signed as COSE_Sign1 (RFC 9052) with ES256
 (ECDSA P-256, SHA-256, raw r‖s), compressed with zlib, Base45-encoded (RFC 9285), prefixed "BL1:".
 The protected header carries the key id (kid), so a verifier picks the key from the published key list.
+A school whose certification authority issued it one RSA certificate only signs its QR with that key, as
+PS256 (RSASSA-PSS, SHA-256, MGF1-SHA-256, 32-byte salt: RFC 8230): a larger QR, the same checks.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import base45
 import cbor2
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 PREFIX = "BL1:"
@@ -23,6 +25,9 @@ PREFIX = "BL1:"
 MAX_INFLATED = 8192
 MAX_TEXT = 4296
 ALG_ES256 = -7
+ALG_PS256 = -37
+ALGORITHMS = (ALG_ES256, ALG_PS256)
+_PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
 COSE_SIGN1_TAG = 18
 HEADER_ALG, HEADER_KID = 1, 4
 
@@ -35,13 +40,17 @@ def _sig_structure(protected: bytes, payload: bytes) -> bytes:
     return cbor2.dumps(["Signature1", protected, b"", payload])
 
 
-def sign(claims: dict[str, Any], key: ec.EllipticCurvePrivateKey, kid: bytes) -> str:
-    protected = cbor2.dumps({HEADER_ALG: ALG_ES256, HEADER_KID: kid})
+def sign(claims: dict[str, Any], key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, kid: bytes) -> str:
+    alg = ALG_PS256 if isinstance(key, rsa.RSAPrivateKey) else ALG_ES256
+    protected = cbor2.dumps({HEADER_ALG: alg, HEADER_KID: kid})
     payload = cbor2.dumps(claims)
-    r, s = decode_dss_signature(key.sign(_sig_structure(protected, payload), ec.ECDSA(hashes.SHA256())))
-    cose = cbor2.dumps(
-        cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, r.to_bytes(32, "big") + s.to_bytes(32, "big")])
-    )
+    to_sign = _sig_structure(protected, payload)
+    if isinstance(key, rsa.RSAPrivateKey):
+        signature = key.sign(to_sign, _PSS, hashes.SHA256())
+    else:
+        r, s = decode_dss_signature(key.sign(to_sign, ec.ECDSA(hashes.SHA256())))
+        signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    cose = cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
     return PREFIX + base45.b45encode(zlib.compress(cose, 9)).decode()
 
 
@@ -67,7 +76,7 @@ def unpack(text: str) -> tuple[bytes, dict[str, Any], bytes, bytes]:
         raise CompactError(f"the QR text is damaged: {exc}") from exc
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise CompactError("not a COSE_Sign1 structure")
-    if header.get(HEADER_ALG) != ALG_ES256:
+    if header.get(HEADER_ALG) not in ALGORITHMS:
         raise CompactError(f"unsupported algorithm {header.get(HEADER_ALG)}")
     kid = header.get(HEADER_KID)
     if not isinstance(kid, bytes):
@@ -83,7 +92,15 @@ def _inflate(data: bytes) -> bytes:
     return out
 
 
-def verify(signed: bytes, signature: bytes, public_key: ec.EllipticCurvePublicKey) -> None:
+def verify(signed: bytes, signature: bytes, public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey) -> None:
+    """The signature by the key's own algorithm (ES256 for an EC key, PS256 for an RSA key): a QR that says
+    one algorithm and carries the other's signature fails here."""
+    if isinstance(public_key, rsa.RSAPublicKey):
+        try:
+            public_key.verify(signature, signed, _PSS, hashes.SHA256())
+        except InvalidSignature as exc:
+            raise CompactError("signature does not match the receipt data") from exc
+        return
     if len(signature) != 64:
         raise CompactError("signature has the wrong length")
     der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))

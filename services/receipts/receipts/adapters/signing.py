@@ -19,7 +19,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from receipts.adapters import compact, xmlsig
 from receipts.adapters.certificates import KeyMaterial
@@ -33,6 +33,7 @@ class KeyPair:
     xml_kid: str
     xml_key: bytes
     xml_cert: bytes
+    xml_chain: tuple[bytes, ...]  # above the school's certificate, up to the root (embedded in every receipt)
     compact_kid: str
     compact_key: bytes
 
@@ -43,7 +44,7 @@ class Signed:
     compact: str
 
 
-def key_pair(xml: KeyMaterial, compact_key: KeyMaterial) -> KeyPair:
+def key_pair(xml: KeyMaterial, compact_key: KeyMaterial, chain: tuple[x509.Certificate, ...] = ()) -> KeyPair:
     def der(m: KeyMaterial) -> bytes:
         return m.key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -53,24 +54,30 @@ def key_pair(xml: KeyMaterial, compact_key: KeyMaterial) -> KeyPair:
         xml_kid=xml.kid,
         xml_key=der(xml),
         xml_cert=xml.cert.public_bytes(serialization.Encoding.DER),
+        xml_chain=tuple(c.public_bytes(serialization.Encoding.DER) for c in chain),
         compact_kid=compact_key.kid,
         compact_key=der(compact_key),
     )
 
 
-_loaded: dict[str, tuple[KeyMaterial, ec.EllipticCurvePrivateKey]] = {}
+CompactKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+_loaded: dict[str, tuple[KeyMaterial, CompactKey]] = {}
 
 
-def _keys(pair: KeyPair) -> tuple[KeyMaterial, ec.EllipticCurvePrivateKey]:
+def _keys(pair: KeyPair) -> tuple[KeyMaterial, CompactKey]:
     cache_key = f"{pair.xml_kid}:{pair.compact_kid}"
     if cache_key not in _loaded:
         if len(_loaded) > 256:  # a province's schools, rotated keys included; never unbounded
             _loaded.clear()
         xml_key = serialization.load_der_private_key(pair.xml_key, None)
         compact_key = serialization.load_der_private_key(pair.compact_key, None)
-        if not isinstance(compact_key, ec.EllipticCurvePrivateKey):
-            raise TypeError(f"the compact signing key {pair.compact_kid} is not an ECDSA key")
-        material = KeyMaterial(key=xml_key, cert=x509.load_der_x509_certificate(pair.xml_cert))  # type: ignore[arg-type]
+        if not isinstance(compact_key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+            raise TypeError(f"the compact signing key {pair.compact_kid} is neither an ECDSA nor an RSA key")
+        material = KeyMaterial(
+            key=xml_key,  # type: ignore[arg-type]
+            cert=x509.load_der_x509_certificate(pair.xml_cert),
+            chain=tuple(x509.load_der_x509_certificate(c) for c in pair.xml_chain),
+        )
         _loaded[cache_key] = (material, compact_key)
     return _loaded[cache_key]
 

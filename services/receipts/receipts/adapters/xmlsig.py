@@ -1,7 +1,9 @@
 """XML digital signature of receipts, in the layout the tax authority uses for its own signed documents
 (Decree 123/2020 and its circulars): the data element carries an `Id`; the signature sits beside it under
 `DSCKS/NBan`; RSA-SHA256 with SHA-256 digests and inclusive C14N; a second reference covers a signed
-`SigningTime` in `Object/SignatureProperties`; the X.509 certificate is embedded (lxml + signxml).
+`SigningTime` in `Object/SignatureProperties`; the school's certificate is embedded with the chain above it
+up to the root (KeyInfo/X509Data, the school's first), so that a verifier trusting only the root can build
+the path from the file alone (lxml + signxml).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def sign(root: etree._Element, material: KeyMaterial, signing_time: datetime) ->
     signature = signer.sign(
         root,
         key=material.key,
-        cert=[material.cert],
+        cert=[material.cert, *material.chain],
         reference_uri=[SignatureReference(URI=f"#{DATA_ID}", c14n_method=C14N)],
         signature_properties=[when],
     )

@@ -45,14 +45,18 @@ def verification_code() -> str:
 async def _signing_keys(
     conn: asyncpg.Connection, settings: ReceiptsSettings, school: asyncpg.Record
 ) -> tuple[certificates.KeyMaterial, certificates.KeyMaterial]:
-    """The school's active XML and compact keys; provisioned from the local CA where that is on."""
+    """The school's active XML and compact keys; provisioned from the local CA where that is on. A school
+    whose authority issued it one (RSA) certificate signs its QR with that key too (PS256): no payment
+    waits for a second key that a real school rarely has."""
     secret = settings.key_secret.get_secret_value()
     school_id = school["school_id"]
     xml_key = await signing_keys.active(conn, school_id, "xml", secret)
     compact_key = await signing_keys.active(conn, school_id, "compact", secret)
     if xml_key is None or compact_key is None:
         if not settings.provisions:
-            raise Waiting("signing key")
+            if xml_key is None:
+                raise Waiting("signing key")
+            return xml_key, xml_key
         missing = tuple(kind for kind, key in (("xml", xml_key), ("compact", compact_key)) if key is None)
         await signing_keys.provision(conn, school_id, school["name"], secret, kinds=missing)
         xml_key = await signing_keys.active(conn, school_id, "xml", secret)
@@ -150,7 +154,8 @@ async def issue_batch(
         _content(payment, school, invoice, series, first + n, issued_at, replaces)
         for n, (payment, invoice) in enumerate(items)
     ]
-    pair = signing.key_pair(xml_key, compact_key)  # the key ids once, not once per receipt
+    chain = await signing_keys.chain_of(conn, settings, xml_key)
+    pair = signing.key_pair(xml_key, compact_key, chain)  # the key ids once, not once per receipt
     signed = await signer_for(settings).sign(pair, contents, issued_at)
     receipts = [
         receipts_store.NewReceipt(
@@ -270,6 +275,17 @@ async def on_payment(
         return f"waiting for {wait.what}"
     await pending_store.clear(conn, payment.payment_id)
     return "issued"
+
+
+async def release_parked(pool: asyncpg.Pool, outbox: Outbox, settings: ReceiptsSettings, school_id: str) -> int:
+    """What a school's parked payments waited for may have come (a series registered, a certificate
+    imported): they are tried again at once, not when the next event of the school happens to arrive.
+    Returns how many got their receipt; the others stay parked."""
+    async with pool.acquire() as conn, conn.transaction():
+        issued = await retry_pending(conn, outbox, settings, school_id=school_id)
+    if issued:
+        log.info("receipts.parked.released", school_id=school_id, issued=issued)
+    return issued
 
 
 async def retry_pending(

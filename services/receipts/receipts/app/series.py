@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from receipts.domain.series import next_year_code, remaining, validate_registration
+from receipts.domain.series import codes_for_year, remaining, validate_registration
 from receipts.settings import ReceiptsSettings
 from receipts.stores import series_store
 from shared.db import Executor
@@ -56,25 +56,31 @@ async def list_series(db: Executor, school_id: str) -> list[dict[str, Any]]:
 async def open_series(
     conn: asyncpg.Connection, settings: ReceiptsSettings, school_id: str, year: int
 ) -> asyncpg.Record:
-    """The series to number from, locked; a new one at the year's turn (or a first one) if provisioning is on."""
+    """The series to number from, locked; with provisioning on, a new one when the year has none with numbers
+    left (the year's turn, a first series, or the year's series used up)."""
     row = await series_store.open_for_update(conn, school_id, year)
     if row is not None:
         return row
     if not settings.provisions:
         raise Waiting(f"no open receipt series registered for {year}")
-    # The previous year's codes with this year's digits.
+    # The previous series' codes with this year's digits, or with a letter more when that one is used up.
     last = await series_store.latest_codes(conn, school_id)
     form = last["form_code"] if last else settings.default_form_code
-    code = next_year_code(last["series_code"], year) if last else f"{settings.default_series_prefix}{year % 100:02d}"
-    await series_store.register(
-        conn,
-        series_id=uuid.uuid4(),
-        school_id=school_id,
-        form_code=form,
-        series_code=code,
-        year=year,
-        range_from=1,
-        range_to=settings.default_range,
-    )
-    log.info("receipts.series.opened", school_id=school_id, series_code=code, year=year)
-    return await open_series(conn, settings, school_id, year)
+    start = last["series_code"] if last else f"{settings.default_series_prefix}{year % 100:02d}"
+    for code in codes_for_year(start, year):
+        if await series_store.register(
+            conn,
+            series_id=uuid.uuid4(),
+            school_id=school_id,
+            form_code=form,
+            series_code=code,
+            year=year,
+            range_from=1,
+            range_to=settings.default_range,
+        ):
+            log.info("receipts.series.opened", school_id=school_id, series_code=code, year=year)
+            break
+    row = await series_store.open_for_update(conn, school_id, year)
+    if row is None:
+        raise Waiting(f"no receipt series code left to open for {year}")
+    return row

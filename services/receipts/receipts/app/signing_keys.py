@@ -89,6 +89,16 @@ async def anchors(db: Executor, settings: ReceiptsSettings) -> list[x509.Certifi
     return trusted
 
 
+async def chain_of(db: Executor, settings: ReceiptsSettings, material: k.KeyMaterial) -> tuple[x509.Certificate, ...]:
+    """What a receipt embeds above the school's certificate, up to the root. The trusted authorities are read
+    only when the key's own chain stops short of a root (a certificate imported with its intermediates)."""
+    chain = k.chain_to_root(material)
+    top = chain[-1] if chain else material.cert
+    if top.issuer == top.subject:
+        return chain
+    return k.chain_to_root(material, tuple(await anchors(db, settings)))
+
+
 def _open_trusted(data: bytes, password: str, trusted: list[x509.Certificate]) -> k.KeyMaterial:
     """The PKCS#12's key and certificate, if the certificate chains to a trusted authority and is valid now."""
     material = k.from_p12(data, password)

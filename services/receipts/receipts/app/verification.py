@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from receipts.adapters import compact, trust, xmlsig
 from receipts.adapters.certificates import kid_of
@@ -145,7 +145,7 @@ def verify_qr(text: str, keys: KeyList) -> Verdict:
     }
     if key is not None:
         public = key.cert.public_key()
-        if not isinstance(public, ec.EllipticCurvePublicKey):
+        if not isinstance(public, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
             return Verdict(False, f"key {kid} is not a compact-signature key", "qr", fields, kid)
         try:
             compact.verify(signed, signature, public)

@@ -33,9 +33,14 @@ def validate_registration(form_code: str, series_code: str, year: int, range_fro
         raise SeriesError(f"number range {range_from}–{range_to} is not valid")
 
 
-def next_year_code(series_code: str, year: int) -> str:
-    """The same series code for another year (AB26 → AB27): used to open next year's series."""
-    return series_code[:-2] + f"{year % 100:02d}"
+def codes_for_year(series_code: str, year: int) -> list[str]:
+    """Codes a new series of the year may take, in order: the same code with the year's digits, then with a
+    letter more (AB26 → AB27, ABA27, ABB27 …), for when the year's first series runs out of numbers. Each
+    fits the code rule (a letter, up to 6 more, the year's two digits)."""
+    base = series_code[:-2]
+    yy = f"{year % 100:02d}"
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    return [base + yy] + [base[:6] + c + yy for c in letters]
 
 
 @dataclass(frozen=True)

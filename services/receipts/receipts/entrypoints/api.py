@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field
 
 from receipts.adapters import render
-from receipts.app import receipts, series, signing_keys
+from receipts.app import issuing, receipts, series, signing_keys
 from receipts.app.verification import KeyList, verify_any
 from receipts.settings import ReceiptsSettings
 from shared import exports, qr
@@ -40,6 +40,7 @@ class SeriesIn(BaseModel):
 
 class SeriesCreated(Out):
     series_id: uuid.UUID
+    released: int = Field(default=0, description="parked payments receipted now that the series is registered")
 
 
 class Series(Row):
@@ -57,6 +58,7 @@ class Series(Row):
 
 class KeyImported(Out):
     kid: str
+    released: int = Field(default=0, description="parked payments receipted now that the key is imported")
 
 
 class Rotated(Out):
@@ -103,8 +105,12 @@ class Verdict(Row):
     status_code=201,
     summary="Register a receipt series and its number range before use",
 )
-async def register_series(school_id: str, body: SeriesIn, rt: Runtime, _: SchoolStaff) -> SeriesCreated:
-    return SeriesCreated(series_id=await series.register(rt.db(), school_id=school_id, **body.model_dump()))
+async def register_series(
+    school_id: str, body: SeriesIn, rt: Runtime, settings: Settings, _: SchoolStaff
+) -> SeriesCreated:
+    series_id = await series.register(rt.db(), school_id=school_id, **body.model_dump())
+    released = await issuing.release_parked(rt.db(), rt.outbox, settings, school_id)
+    return SeriesCreated(series_id=series_id, released=released)
 
 
 @router.get("/schools/{school_id}/series", tags=["series"])
@@ -128,7 +134,8 @@ async def import_key(
 ) -> KeyImported:
     data = await file.read()
     kid = await signing_keys.import_key(rt.db(), school_id, data, password, settings)
-    return KeyImported(kid=kid)
+    released = await issuing.release_parked(rt.db(), rt.outbox, settings, school_id)
+    return KeyImported(kid=kid, released=released)
 
 
 @router.post(

@@ -36,11 +36,20 @@ async def clear_many(conn: asyncpg.Connection, payment_ids: list[str]) -> None:
 
 
 async def waiting(conn: asyncpg.Connection, *, invoice_id: uuid.UUID | None, school_id: str | None) -> list[bytes]:
-    """The parked payments (serialized PaymentMatched) of an invoice or a school, oldest first."""
+    """The parked payments (serialized PaymentMatched) of an invoice or a school, oldest first; locked, and
+    those another transaction is retrying now skipped (it issues them)."""
     rows = await conn.fetch(
         "SELECT payload FROM pending_payments WHERE ($1::uuid IS NULL OR invoice_id = $1) "
-        "AND ($2::text IS NULL OR school_id = $2) ORDER BY created_at",
+        "AND ($2::text IS NULL OR school_id = $2) ORDER BY created_at FOR UPDATE SKIP LOCKED",
         invoice_id,
         school_id,
     )
     return [bytes(r["payload"]) for r in rows]
+
+
+async def parked_by_school(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Per school and what they wait for: how many payments are parked and the oldest one's age in seconds."""
+    return await conn.fetch(
+        "SELECT school_id, waiting_for, count(*) AS n, extract(epoch FROM now() - min(created_at))::float8 AS oldest "
+        "FROM pending_payments GROUP BY school_id, waiting_for"
+    )

@@ -100,6 +100,27 @@ def _cli(receipt: str, keys: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _xmlsec1(receipt: Path, root: Path) -> subprocess.CompletedProcess[str]:
+    """xmlsec1 (libxmlsec with OpenSSL) trusting only the root: the intermediate must come from the file."""
+    return subprocess.run(
+        [
+            *("xmlsec1", "--verify", "--trusted-pem", str(root), "--id-attr:Id", "DLBLai"),
+            *("--id-attr:Id", "http://www.w3.org/2000/09/xmldsig#:Object", str(receipt)),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _java_verify(receipt: Path, root: Path) -> subprocess.CompletedProcess[str]:
+    """The JDK's XML-DSig and PKIX path builder (XmlDsigVerify.java beside this file), trusting only the root."""
+    source = Path(__file__).with_name("XmlDsigVerify.java")
+    return subprocess.run(
+        ["java", str(source), str(root), str(receipt)], capture_output=True, text=True, check=False, timeout=120
+    )
+
+
 async def test_receipts_signed_with_an_imported_certificate_verify_through_its_chain(
     make_database, infra_endpoints, topic_prefix, tmp_path
 ):
@@ -155,5 +176,15 @@ async def test_receipts_signed_with_an_imported_certificate_verify_through_its_c
         asyncio.to_thread(_cli, str(receipt), no_chain),
     )
     assert good_xml.returncode == 0 and json.loads(good_xml.stdout)["valid"], good_xml.stdout + good_xml.stderr
+    # Two independent implementations, trusting only the root, build the path from the file alone: the school's
+    # certificate carries the intermediate and the root in KeyInfo (the PKCS#12 held only the intermediate).
+    root = tmp_path / "root.pem"
+    root.write_bytes(provider.root.public_bytes(serialization.Encoding.PEM))
+    assert xml.count(b"<ds:X509Certificate>") == 3
+    xmlsec1, java = await asyncio.gather(
+        asyncio.to_thread(_xmlsec1, receipt, root), asyncio.to_thread(_java_verify, receipt, root)
+    )
+    assert xmlsec1.returncode == 0 and "References (ok/all): 2/2" in xmlsec1.stderr, xmlsec1.stderr
+    assert java.returncode == 0 and "path of 3 certificates" in java.stdout, java.stdout + java.stderr
     assert good_qr.returncode == 0, good_qr.stdout
     assert broken.returncode == 1 and "trusted authority" in json.loads(broken.stdout)["reason"]
