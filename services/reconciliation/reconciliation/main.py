@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from reconciliation.app import metrics
 from reconciliation.app.targets import targets_for
-from reconciliation.entrypoints import api, reversals_api
+from reconciliation.entrypoints import api, bank_api
 from reconciliation.entrypoints.consumers import CONSUMERS
 from reconciliation.settings import ReconciliationSettings
 from shared.limits import BodyLimit, KiB, MiB, RateLimit
@@ -32,5 +32,5 @@ def create_app(settings: ReconciliationSettings | None = None) -> FastAPI:
         SPEC,
         settings or ReconciliationSettings(),
         title="Reconciliation: bank credits in, matched to invoices",
-        routers=[api.router, reversals_api.router],
+        routers=[api.router, bank_api.router],
     )

@@ -64,6 +64,7 @@ async def test_a_parked_payment_is_receipted_when_its_series_is_registered_and_o
             assert verdict["valid"], verdict
         tampered = qr[:-6] + ("A" if qr[-6] != "A" else "B") + qr[-5:]
         assert not (await client.post("/verify", content=tampered)).json()["valid"]
+
         async def none_parked() -> bool:  # /metrics samples the database every few seconds
             return not [name for name, _ in await scrape_metrics(client) if name.startswith("tuition_receipts_parked")]
 

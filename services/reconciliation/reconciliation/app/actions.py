@@ -20,7 +20,14 @@ import asyncpg
 
 from reconciliation.app.writer import Writer
 from reconciliation.domain.matching import Allocation, Decision, State
-from reconciliation.stores import actions_store, credits_store, invoices_store, placements_store, schools_store
+from reconciliation.stores import (
+    actions_store,
+    confirmations_store,
+    credits_store,
+    invoices_store,
+    placements_store,
+    schools_store,
+)
 from reconciliation.stores.credits_store import Placement
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events.outbox import Outbox
@@ -165,16 +172,22 @@ async def _unmatch(step: Step, action: Action, p: Placement) -> Placement:
 
 
 async def _withdraw(step: Step, action: Action, p: Placement) -> Placement:
-    if step.credit["channel"] != "CASH":
-        raise Invalid("only a cash entry can be withdrawn; a bank credit is refunded or ignored")
+    """A cash entry recorded by mistake, or a webhook credit the bank's statement never confirmed (forged, or
+    failed at the bank): its payments taken back, the credit set aside. A credit the bank confirmed is
+    refunded or ignored instead: its money is in the account."""
+    if step.credit["channel"] != "CASH" and await confirmations_store.in_a_statement(
+        step.conn, step.credit["credit_id"]
+    ):
+        raise Invalid("the bank's statement confirms this credit: refund it or ignore it instead")
     if not action.reason.strip():
-        raise Invalid("withdrawing a cash entry needs a reason")
+        raise Invalid("withdrawing a credit needs a reason")
     if step.credit["state"] == State.WITHDRAWN:
-        raise Conflict(f"cash entry {step.credit['credit_id']} is already withdrawn")
-    taken = await _take_back_all(step, f"cash entry withdrawn by {step.actor}: {action.reason.strip()}")
+        raise Conflict(f"credit {step.credit['credit_id']} is already withdrawn")
+    taken = await _take_back_all(step, f"credit withdrawn by {step.actor}: {action.reason.strip()}")
     rest = step.credit["amount"] - (p.allocated - taken) - p.refunded - p.ignored
+    reason_code = "withdrawn" if step.credit["channel"] == "CASH" else "withdrawn_unconfirmed"
     return replace(
-        p, allocated=p.allocated - taken, ignored=p.ignored + rest, state=str(State.WITHDRAWN), reason_code="withdrawn"
+        p, allocated=p.allocated - taken, ignored=p.ignored + rest, state=str(State.WITHDRAWN), reason_code=reason_code
     )
 
 

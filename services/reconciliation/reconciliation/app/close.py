@@ -1,7 +1,10 @@
 """Daily close: per school and account, credits received = matched + in exceptions + refunded + ignored + held.
 
 Each side is summed from its own records (allocations, the credits' refund/ignore amounts, the credits
-left in exception states), so a credit whose books do not add up shows as a difference, to the đồng.
+left in exception states), so a credit whose books do not add up shows as a difference, to the đồng. Once
+the day's statement has come, the bank confirms the webhooks: a webhook credit the statement does not
+contain (forged, or failed at the bank) keeps the day from balancing; statement credits no webhook
+announced are counted beside it.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from reconciliation.app.confirmations import confirmations
 from reconciliation.stores import credits_store, reversals_store, statements_store
 from shared.db import Executor
 
@@ -18,16 +22,22 @@ async def daily_close(db: Executor, school_id: str, day: date) -> dict[str, Any]
     closing = await statements_store.closing_balances(db, school_id, day)
     # Money the bank took back that no credit answers for yet: the books cannot be closed over it.
     reversed_open = {r["account_number"]: r for r in await reversals_store.open_on(db, school_id, day)}
+    bank = {c.account_number: c for c in await confirmations(db, school_id, day)}
     for r in await credits_store.day_totals(db, school_id, day):
         open_here = reversed_open[r["account_number"]]["n"] if r["account_number"] in reversed_open else 0
         difference = r["received"] - r["matched"] - r["in_exceptions"] - r["refunded"] - r["ignored"] - r["held"]
+        said = bank.get(r["account_number"])
         accounts.append(
             dict(r)
             | {
                 "difference": difference,
-                "balanced": difference == 0 and open_here == 0,
+                "balanced": difference == 0 and open_here == 0 and not (said and said.unconfirmed),
                 "statement_closing_balance": closing.get(r["account_number"]),
                 "open_reversals": open_here,
+                "statement_received": bool(said and said.statement_received),
+                "unconfirmed_by_bank": len(said.unconfirmed) if said else 0,
+                "unconfirmed_amount": said.unconfirmed_amount if said else 0,
+                "not_announced_by_webhook": len(said.unannounced) if said else 0,
             }
         )
     open_reversals = sum(r["n"] for r in reversed_open.values())

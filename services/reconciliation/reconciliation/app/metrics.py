@@ -1,11 +1,11 @@
 """Reconciliation's own figures on /metrics: credits waiting for the accountant, the daily close's difference,
-webhooks refused."""
+webhook credits the bank's statement did not confirm, webhooks refused."""
 
 from __future__ import annotations
 
 import asyncpg
 
-from reconciliation.stores import credits_store
+from reconciliation.stores import confirmations_store, credits_store
 from shared.errors import DomainError
 from shared.metrics import Metrics
 
@@ -28,6 +28,19 @@ async def sample(metrics: Metrics, db: asyncpg.Pool) -> None:
     difference.clear()
     for row in await credits_store.recent_differences(db):
         difference.labels(row["school_id"]).set(row["difference"])
+    unconfirmed = metrics.gauge(
+        "tuition_credits_unconfirmed_by_bank",
+        "Webhook credits a later statement of their account came without (forged, or failed at the bank)",
+        "school",
+    )
+    unconfirmed_vnd = metrics.gauge(
+        "tuition_credits_unconfirmed_by_bank_vnd", "What those credits add up to, in VND", "school"
+    )
+    for gauge in (unconfirmed, unconfirmed_vnd):
+        gauge.clear()
+    for u in await confirmations_store.unconfirmed_past_a_statement(db):
+        unconfirmed.labels(u.school_id).set(u.credits)
+        unconfirmed_vnd.labels(u.school_id).set(u.amount)
 
 
 def webhook_refused(metrics: Metrics, exc: DomainError) -> None:

@@ -41,4 +41,5 @@ REASON_VI = {
     "withdrawn": "Tiền mặt nhập nhầm, đã rút",
     "credit_balance": "Giữ làm số dư cho hóa đơn sau",
     "reversed_by_bank": "Ngân hàng đã hoàn (hủy) giao dịch",
+    "withdrawn_unconfirmed": "Ngân hàng không xác nhận, đã rút",
 }

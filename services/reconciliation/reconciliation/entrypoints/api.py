@@ -114,6 +114,12 @@ class AccountClose(Row):
     in_exceptions: int
     exception_credits: int
     open_reversals: int = Field(description="the bank's reversals of the day that no credit answers for yet")
+    statement_received: bool = Field(description="a bank statement covers the day: it confirms the webhooks")
+    unconfirmed_by_bank: int = Field(
+        description="webhook credits the day's statement does not contain (forged, or failed at the bank)"
+    )
+    unconfirmed_amount: int
+    not_announced_by_webhook: int = Field(description="statement credits no aggregator's webhook announced")
     difference: int
     balanced: bool
 
@@ -261,7 +267,8 @@ class ActionIn(BaseModel):
     kind: Literal["match", "split", "refund", "ignore", "keep", "unmatch", "withdraw"] = Field(
         description="keep: what is left becomes the family's credit balance, applied to its next invoice (the "
         "family of the credit's invoice, or of `allocations[0]`); unmatch: reverse every payment of the credit (a "
-        "wrong match); withdraw: a cash entry made by mistake. unmatch and withdraw need a reason; all can be undone."
+        "wrong match); withdraw: a cash entry made by mistake, or a webhook credit the bank's statement never "
+        "confirmed. unmatch and withdraw need a reason; all can be undone."
     )
     allocations: list[AllocationIn] = []
     amount: PositiveAmount | None = None

@@ -76,21 +76,29 @@ async def test_a_credit_and_its_reversal_in_one_statement_leave_the_invoice_owin
 
 async def test_a_reversal_no_credit_answers_for_waits_in_the_queue_and_the_close_says_so(recon):
     [inv] = await recon.issue([800_000])
-    await recon.sepay(sepay_body(1, 800_000, f"{inv.reference}", ref="FT1"))
-    await recon.sepay(sepay_body(2, 800_000, "NOP TIEN KHONG GHI MA", ref="FT2"))
+    await recon.sepay(sepay_body(1, 800_000, f"{inv.reference}"))
+    await recon.sepay(sepay_body(2, 800_000, "NOP TIEN KHONG GHI MA"))
     # A reversal of 800,000 whose reference is unknown: two credits of that amount that day, so none is chosen.
-    day = _mt940([_line("RC", 800_000, "FT9999", "HOAN TRA")], opening=5_000_000, closing=4_200_000)
+    day = _mt940(
+        [
+            _line("C", 800_000, "MBVCB.3278907001", inv.reference),
+            _line("C", 800_000, "MBVCB.3278907002", "NOP TIEN KHONG GHI MA"),
+            _line("RC", 800_000, "FT9999", "HOAN TRA"),
+        ],
+        opening=5_000_000,
+        closing=5_800_000,
+    )
     r = await recon.statement("day.sta", day)
     assert r.json()["reversals"] == {"applied": 0, "open": 1, "already_known": 0}, r.text
     assert await _reversed_payments(recon) == 0
     close = await _close(recon)
     assert close["open_reversals"] == 1 and not close["balanced"]
     [open_] = (await recon.client.get(f"/schools/{SCHOOL}/reversals?state=open", headers=recon.headers())).json()
-    assert (open_["amount"], open_["line"]) == (800_000, "MT940 dòng 5 (:61:)")
+    assert (open_["amount"], open_["line"]) == (800_000, "MT940 dòng 9 (:61:)")
     paid_credit = await recon.pool.fetchval("SELECT credit_id FROM credits WHERE allocated > 0")
     settle = await recon.client.post(
         f"/schools/{SCHOOL}/reversals/{open_['reversal_id']}",
-        json={"credit_id": str(paid_credit), "note": "ngân hàng xác nhận hoàn giao dịch FT1"},
+        json={"credit_id": str(paid_credit), "note": "ngân hàng xác nhận hoàn giao dịch đầu"},
         headers=recon.headers(),
     )
     assert settle.status_code == 200 and settle.json()["state"] == "applied", settle.text

@@ -11,7 +11,7 @@ import pytest
 
 from devinfra.testing import wait_until
 
-from .conftest import SCHOOL, sepay_body
+from .conftest import SCHOOL, camt054, sepay_body
 
 pytestmark = pytest.mark.integration
 
@@ -131,12 +131,15 @@ async def test_a_mistaken_cash_entry_is_withdrawn_the_close_still_balances_and_a
     assert (undone.json()["state"], undone.json()["allocated"], undone.json()["ignored"]) == ("matched", 300_000, 0)
 
     bank = (await recon.sepay(sepay_body(9, 300_000, "CHUYEN NHAM"))).json()
+    # The bank's statement brings the same credit: it is in the account, so it is refunded or ignored instead.
+    confirmed = await recon.statement("ntf.xml", camt054([(300_000, "CHUYEN NHAM", "MBVCB.3278907009")]))
+    assert confirmed.json()["new_credits"] == 0, confirmed.text
     refused = await recon.client.post(
         f"/schools/{SCHOOL}/credits/{bank['credit_id']}/actions",
         headers=h,
         json={"kind": "withdraw", "reason": "x"},
     )
-    assert refused.status_code == 422 and "only a cash entry" in refused.json()["detail"]
+    assert refused.status_code == 422 and "statement confirms this credit" in refused.json()["detail"]
 
 
 async def test_the_exceptions_export_lists_what_needed_the_accountant_with_the_reasons_given(recon):

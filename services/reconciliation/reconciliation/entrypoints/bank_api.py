@@ -1,15 +1,16 @@
-"""HTTP routes of banks' reversals: those read from statements, and the accountant settling an open one."""
+"""HTTP routes of what the bank says: its reversals read from statements (and the accountant settling an open
+one), and its confirmation of the aggregators' webhooks."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from reconciliation.app import reversals
+from reconciliation.app import confirmations, reversals
 from reconciliation.stores import reversals_store
 from shared.auth import SchoolStaff
 from shared.schemas import Out
@@ -67,3 +68,35 @@ async def settle_reversal(
         rt.db(), rt.outbox, school_id=school_id, reversal_id=reversal_id, how=how, actor=p.subject
     )
     return Reversal.model_validate(done, from_attributes=True)
+
+
+class BankCredit(Out):
+    credit_id: uuid.UUID
+    amount: int
+    booked_at: datetime
+    memo: str
+    state: str
+
+
+class BankConfirmation(Out):
+    account_number: str
+    statement_received: bool
+    confirmed: int = Field(description="credits both a webhook and the statement brought")
+    unconfirmed: list[BankCredit] = Field(description="webhook credits the statement does not contain")
+    unconfirmed_amount: int
+    unannounced: list[BankCredit] = Field(description="statement credits no webhook announced")
+    unannounced_amount: int
+
+
+@router.get(
+    "/schools/{school_id}/close/confirmations",
+    tags=["close"],
+    summary="The bank confirms the webhooks: credits the day's statement lacks, and those no webhook announced",
+)
+async def bank_confirmations(
+    school_id: str, rt: Runtime, _: SchoolStaff, day: date = Query(alias="date")
+) -> list[BankConfirmation]:
+    return [
+        BankConfirmation.model_validate(c, from_attributes=True)
+        for c in await confirmations.confirmations(rt.db(), school_id, day)
+    ]
