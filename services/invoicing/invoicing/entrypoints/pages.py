@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from invoicing.app import invoices, queries
 from invoicing.domain.invoices import STATUS_VI
 from invoicing.entrypoints.api import qr_response
-from shared import qr
+from shared import pages, qr
 from shared.errors import NotFound
 from shared.formatting import FEE_CATEGORY_VI, format_vnd, local_date
 from shared.schemas import files
@@ -29,15 +29,12 @@ async def pay_page(token: str, request: Request, rt: Runtime) -> HTMLResponse:
     try:
         page = await queries.payment_page(rt.db(), token)
     except NotFound:
-        html = _env.get_template("not_found.html").render()
-        return HTMLResponse(html, status_code=404)
+        return pages.page(_env.get_template("not_found.html").render(), status_code=404)
     qr_svg = qr.svg(page["qr_payload"]) if page["qr_payload"] else None
     html = _env.get_template("pay.html").render(
         page=page, token=token, qr_svg=qr_svg, status_vi=STATUS_VI, category_vi=FEE_CATEGORY_VI
     )
-    return HTMLResponse(
-        html, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
-    )
+    return pages.page(html, forms=True)  # the "pay for all my children" form posts to this page's origin
 
 
 @router.post(

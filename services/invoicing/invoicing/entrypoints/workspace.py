@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from invoicing.settings import InvoicingSettings
+from shared import pages
 from shared.service import settings_dependency
 
 router = APIRouter()
@@ -20,13 +21,6 @@ Settings = Annotated[InvoicingSettings, Depends(settings_dependency(InvoicingSet
 _HERE = Path(__file__).parent
 _env = Environment(loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(["html"]))
 _SCRIPT = (_HERE / "static" / "workspace.js").read_bytes()
-# The page runs only its own script; the token never leaves in a Referer.
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex",
-    "X-Frame-Options": "DENY",
-}
 
 
 @router.get("/ketoan", response_class=HTMLResponse, include_in_schema=False)
@@ -36,13 +30,8 @@ async def workspace(settings: Settings) -> HTMLResponse:
         "reconciliation": settings.reconciliation_url.rstrip("/"),
         "receipts": settings.receipts_url.rstrip("/"),
     }
-    csp = (
-        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        f"connect-src 'self' {apis['reconciliation']} {apis['receipts']}; frame-ancestors 'none'; base-uri 'none'; "
-        "form-action 'none'"
-    )
     html = _env.get_template("workspace.html").render(apis=apis)
-    return HTMLResponse(html, headers=_HEADERS | {"Content-Security-Policy": csp})
+    return pages.page(html, connect=(apis["reconciliation"], apis["receipts"]))
 
 
 @router.get("/ketoan/app.js", include_in_schema=False)

@@ -18,7 +18,7 @@ from receipts.adapters import render
 from receipts.app import issuing, receipts, series, signing_keys
 from receipts.app.verification import KeyList, verify_any
 from receipts.settings import ReceiptsSettings
-from shared import exports, qr
+from shared import exports, pages, qr
 from shared.auth import SchoolStaff, ServiceCaller
 from shared.errors import Conflict, Invalid
 from shared.formatting import format_vnd
@@ -285,7 +285,7 @@ async def receipt_page(code: str, rt: Runtime) -> HTMLResponse:
     _, fields = await receipts.for_display(rt.db(), code)
     qr_svg = qr.svg(fields["compact"])
     html = _env.get_template("receipt.html").render(r=fields, qr_svg=qr_svg, code=code, money=format_vnd)
-    return HTMLResponse(html, headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"})
+    return pages.page(html)
 
 
 @router.post(

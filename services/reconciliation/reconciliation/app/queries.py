@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from reconciliation.domain.labels import REASON_VI, STATE_VI
 from reconciliation.stores import credits_store, invoices_store
 from shared.db import Executor
-from shared.errors import NotFound
+from shared.errors import Invalid, NotFound
 
 
 async def list_credits(
@@ -66,11 +66,44 @@ async def credits_export(
     ]
 
 
-async def exceptions_queue(db: Executor, school_id: str) -> list[dict[str, Any]]:
-    items = await credits_store.in_exceptions(db, school_id)
+# A page of the queue: what an accountant reads at once, and a bound on what one request costs.
+PAGE = 100
+MAX_PAGE = 500
+
+
+def _cursor(text: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """`after` is the last credit of the previous page: "<booked_at ISO>_<credit_id>"."""
+    if not text:
+        return None
+    try:
+        when, credit_id = text.rsplit("_", 1)
+        return datetime.fromisoformat(when), uuid.UUID(credit_id)
+    except ValueError as exc:
+        raise Invalid(f"after {text[:80]!r} is not a cursor of this queue (booked_at_creditid)") from exc
+
+
+def next_cursor(items: list[dict[str, Any]], limit: int) -> str | None:
+    if len(items) < limit:
+        return None
+    last = items[-1]
+    return f"{last['booked_at'].isoformat()}_{last['credit_id']}"
+
+
+async def exceptions_queue(
+    db: Executor, school_id: str, *, limit: int = PAGE, after: str | None = None
+) -> list[dict[str, Any]]:
+    """A page of the credits waiting for the accountant, each with its candidate invoices (one read for the
+    page's candidates)."""
+    items = await credits_store.in_exceptions(db, school_id, limit=min(limit, MAX_PAGE), after=_cursor(after))
+    wanted = {uuid.UUID(i) for item in items for i in item["candidates"]}
+    found = {c["invoice_id"]: c for c in await invoices_store.candidates(db, list(wanted))}
     for item in items:
-        item["candidates"] = await invoices_store.candidates(db, [uuid.UUID(i) for i in item["candidates"]])
+        item["candidates"] = [found[i] for i in map(uuid.UUID, item["candidates"]) if i in found]
     return items
+
+
+async def exceptions_count(db: Executor, school_id: str) -> int:
+    return await credits_store.count_in_exceptions(db, school_id)
 
 
 async def credit_detail(db: Executor, school_id: str, credit_id: uuid.UUID) -> dict[str, Any]:

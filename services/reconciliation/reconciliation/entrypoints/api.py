@@ -252,10 +252,31 @@ async def credit_detail(school_id: str, credit_id: uuid.UUID, rt: Runtime, _: Sc
 @router.get(
     "/schools/{school_id}/exceptions",
     tags=["exceptions"],
-    summary="Credits the machine could not place, with what it read and the candidate invoices",
+    summary="Credits the machine could not place, with what it read and the candidate invoices, oldest first, a "
+    "page at a time (X-Next-Cursor names the next page's `after`)",
 )
-async def exceptions(school_id: str, rt: Runtime, _: SchoolStaff) -> list[Credit]:
-    return [Credit(**r) for r in await queries.exceptions_queue(rt.db(), school_id)]
+async def exceptions(
+    school_id: str,
+    rt: Runtime,
+    _: SchoolStaff,
+    response: Response,
+    limit: int = Query(queries.PAGE, ge=1, le=queries.MAX_PAGE),
+    after: str | None = Query(None, max_length=100, description="the previous page's X-Next-Cursor"),
+) -> list[Credit]:
+    items = await queries.exceptions_queue(rt.db(), school_id, limit=limit, after=after)
+    cursor = queries.next_cursor(items, limit)
+    if cursor:
+        response.headers["X-Next-Cursor"] = cursor
+    return [Credit(**r) for r in items]
+
+
+class QueueCount(Out):
+    open: int = Field(description="credits waiting for the accountant")
+
+
+@router.get("/schools/{school_id}/exceptions/count", tags=["exceptions"], summary="How many credits are waiting")
+async def exceptions_count(school_id: str, rt: Runtime, _: SchoolStaff) -> QueueCount:
+    return QueueCount(open=await queries.exceptions_count(rt.db(), school_id))
 
 
 class AllocationIn(BaseModel):

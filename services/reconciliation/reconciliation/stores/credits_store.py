@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -239,13 +239,31 @@ async def list_for_school(
     return [_shown(r) for r in rows]
 
 
-async def in_exceptions(db: Executor, school_id: str) -> list[dict[str, Any]]:
+async def in_exceptions(
+    db: Executor, school_id: str, *, limit: int, after: tuple[datetime, uuid.UUID] | None = None
+) -> list[dict[str, Any]]:
+    """A page of the queue, oldest first: `limit` credits after the (booked_at, credit_id) given."""
     rows = await db.fetch(
-        "SELECT * FROM credits WHERE school_id = $1 AND state = ANY($2::text[]) ORDER BY booked_at",
+        "SELECT * FROM credits WHERE school_id = $1 AND state = ANY($2::text[]) "
+        "AND ($3::timestamptz IS NULL OR (booked_at, credit_id) > ($3, $4::uuid)) "
+        "ORDER BY booked_at, credit_id LIMIT $5",
         school_id,
         [str(s) for s in EXCEPTION_STATES],
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
     )
     return [_shown(r) for r in rows]
+
+
+async def count_in_exceptions(db: Executor, school_id: str) -> int:
+    return int(
+        await db.fetchval(
+            "SELECT count(*) FROM credits WHERE school_id = $1 AND state = ANY($2::text[])",
+            school_id,
+            [str(s) for s in EXCEPTION_STATES],
+        )
+    )
 
 
 async def detail(db: Executor, school_id: str, credit_id: uuid.UUID) -> dict[str, Any] | None:

@@ -7,6 +7,8 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from shared import pages
+
 router = APIRouter()
 PAGE = (Path(__file__).parent / "static" / "dashboard.html").read_text(encoding="utf-8")
 
@@ -19,4 +21,4 @@ PAGE = (Path(__file__).parent / "static" / "dashboard.html").read_text(encoding=
     summary="The dashboard page (open it with ?token=... once; the token then stays in the tab)",
 )
 async def dashboard() -> HTMLResponse:
-    return HTMLResponse(PAGE, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    return pages.page(PAGE)

@@ -419,14 +419,29 @@ async function saveFile(r, fallback) {
 
 // --- Exceptions queue ---
 
+// The queue a page at a time (oldest first); "Xem thêm" reads the next page after the last card shown.
+const QUEUE_PAGE = 50;
+
+function queueCursor(c) { return `${c.booked_at}_${c.credit_id}`; }
+
 async function loadExceptions() {
-  const items = await rec("/exceptions");
-  $("exceptions-count").textContent = items.length;
+  const [count, items] = await Promise.all([rec("/exceptions/count"), rec(`/exceptions?limit=${QUEUE_PAGE}`)]);
+  $("exceptions-count").textContent = count.open;
   if (!items.length) {
     put($("exceptions"), el("p", {class: "ok", data: {testid: "exceptions-empty"}}, "Không còn khoản nào cần xử lý."));
     return;
   }
-  put($("exceptions"), ...items.map(exceptionCard));
+  put($("exceptions"), ...items.map(exceptionCard), moreExceptions(items, count.open));
+}
+
+function moreExceptions(shown, total) {
+  if (shown.length >= total || shown.length % QUEUE_PAGE) return el("span");
+  const button = el("button", {class: "plain", data: {testid: "exceptions-more"}, on: {click: () => guarded(async () => {
+    const next = await rec(`/exceptions?limit=${QUEUE_PAGE}&after=${encodeURIComponent(queueCursor(shown[shown.length - 1]))}`);
+    const all = shown.concat(next);
+    button.replaceWith(...next.map(exceptionCard), moreExceptions(all, total));
+  })}}, `Xem thêm (còn ${total - shown.length} khoản)`);
+  return button;
 }
 
 function exceptionCard(c) {
@@ -501,7 +516,7 @@ async function refreshCurrent() {
 }
 
 async function loadExceptionCount() {
-  $("exceptions-count").textContent = (await rec("/exceptions")).length;
+  $("exceptions-count").textContent = (await rec("/exceptions/count")).open;
 }
 
 // --- Matched credits: reverse a wrong match, with the history of every action ---
