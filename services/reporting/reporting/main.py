@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from reporting.app.streams import Streams
 from reporting.entrypoints import api, pages
 from reporting.entrypoints.consumers import CONSUMERS
 from reporting.settings import ReportingSettings
@@ -15,9 +16,11 @@ SPEC = ServiceSpec(name="reporting", migrations=Path(__file__).resolve().parent 
 
 
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
-    return build_app(
+    app = build_app(
         SPEC,
         settings or ReportingSettings(),
         title="Reporting: projections and the district dashboard",
         routers=[api.router, pages.router],
     )
+    app.state.streams = Streams()  # this process's live dashboard streams, bounded
+    return app

@@ -5,6 +5,8 @@ school; parents nothing here."""
 from __future__ import annotations
 
 import asyncio
+import time
+import weakref
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -15,6 +17,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from reporting.app import check, plans, queries, reports
+from reporting.app.streams import Streams
 from reporting.domain.report import Signing
 from reporting.domain.scope import Scope
 from reporting.domain.targets import SHORT_NAMES
@@ -462,20 +465,34 @@ async def stream(
         raise Forbidden("parents have no dashboard")
     if school_id:
         await check_school_scope(principal, school_id, request.app.state.district_of)
+    streams: Streams = request.app.state.streams
+    release = streams.take(principal.jti or principal.subject)  # refused here (429) past the bounds
 
     async def events() -> AsyncIterator[bytes]:
         last, idle = None, 0
-        while not await request.is_disconnected():
-            version = await queries.projection_version(rt.db())
-            if version != last:
-                last, idle = version, 0
-                yield f"event: changed\ndata: {version}\n\n".encode()
-            else:
-                idle += 1
-                if idle % 15 == 0:
-                    yield b": keep-alive\n\n"
-            await asyncio.sleep(1.0)
+        try:
+            while not await request.is_disconnected():
+                # A stream lives no longer than its token: it ends at expiry and at revocation.
+                if time.time() >= principal.expires_at:
+                    yield b"event: expired\ndata: sign in again\n\n"
+                    return
+                if await request.app.state.revocations.is_revoked(rt.db(), principal.jti):
+                    yield b"event: revoked\ndata: this access was withdrawn\n\n"
+                    return
+                version = await queries.projection_version(rt.db())
+                if version != last:
+                    last, idle = version, 0
+                    yield f"event: changed\ndata: {version}\n\n".encode()
+                else:
+                    idle += 1
+                    if idle % 15 == 0:
+                        yield b": keep-alive\n\n"
+                await asyncio.sleep(1.0)
+        finally:
+            release()
 
+    body = events()
+    weakref.finalize(body, release)  # a stream whose client left before it started is released too
     return StreamingResponse(
-        events(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        body, media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     )
