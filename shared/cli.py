@@ -134,6 +134,9 @@ def _dead_letters(args: argparse.Namespace) -> int:
     return _service_call("dead-letters replay", "POST", f"{base}/{args.id}/replay")
 
 
+HTTP_PROTOCOL = "shared.http_protocol:BoundedHttpToolsProtocol"
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -159,6 +162,9 @@ def _serve(args: argparse.Namespace) -> int:
         log_config=None,
         log_level=settings.log_level.lower(),
         access_log=False,
+        # What bounds a stranger's connection: headers and body in time (the protocol), connections at once.
+        http=HTTP_PROTOCOL,
+        limit_concurrency=settings.http_max_connections,
     )
     return 0
 

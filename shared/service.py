@@ -36,6 +36,7 @@ from shared.events.kafka import ensure_topics, make_producer
 from shared.events.outbox import Outbox
 from shared.events.relay import OutboxRelay
 from shared.events.topics import Topic, all_topics, topic_name
+from shared.http_protocol import BoundedHttpToolsProtocol
 from shared.limits import BodyLimit, BodyLimitMiddleware, RateLimit, RateLimitMiddleware
 from shared.logging import bind_correlation_id, clear_context, configure_logging, get_logger
 from shared.metrics import CONTENT_TYPE, Metrics, sample_shared
@@ -319,6 +320,10 @@ def build_app(
     routers: list[Any] | None = None,
 ) -> FastAPI:
     configure_logging(settings.log_level, json=settings.log_json)
+    # Every process that builds the app (each worker) bounds its connections in time.
+    BoundedHttpToolsProtocol.configure(
+        header_timeout_s=settings.http_header_timeout_s, body_timeout_s=settings.http_body_timeout_s
+    )
     runtime = ServiceRuntime(spec, settings)
 
     @contextlib.asynccontextmanager
