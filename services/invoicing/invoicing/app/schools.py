@@ -67,6 +67,13 @@ async def register_school(pool: asyncpg.Pool, outbox: Outbox, cmd: RegisterSchoo
     )
     async with pool.acquire() as conn, conn.transaction():
         before = await schools_store.get_for_update(conn, cmd.school_id)
+        if before is None and actor.district is not None and not cmd.school_id.startswith(f"{actor.district}."):
+            # School ids are namespaced by district: a district creates its schools as "<district>.<code>", so
+            # no district can take another's school id first and lock it out. The operator registers any id.
+            raise Forbidden(
+                f"a district registers its new schools as {actor.district}.<code> "
+                f"(for example {actor.district}.{cmd.school_id}): school ids are namespaced by district"
+            )
         if before is not None and actor.district is not None and before["district_code"] != actor.district:
             raise Forbidden(f"school {cmd.school_id} belongs to another district; {actor.district} cannot change it")
         if await schools_store.upsert_if_changed(conn, row):

@@ -47,9 +47,20 @@ async def test_a_district_token_cannot_register_a_school_of_another_district(inv
     assert await invoicing.runtime.db().fetchval("SELECT count(*) FROM schools") == 0
 
 
+async def test_a_district_cannot_take_another_districts_school_id_first(invoicing):
+    squatter = invoicing.as_("district", district="HN-BA-DINH")
+    for school_id in ("MN-HOA-PHUONG", f"{DISTRICT}.MN-HOA-PHUONG", "HN-BA.MN-X"):
+        r = await invoicing.client.put(f"/schools/{school_id}", headers=squatter, json=_school("0011001234567", "HN-BA-DINH"))
+        assert r.status_code == 403 and "namespaced by district" in r.json()["detail"], r.text
+    assert await invoicing.runtime.db().fetchval("SELECT count(*) FROM schools") == 0
+    own = invoicing.as_("district", district=DISTRICT)
+    mine = await invoicing.client.put(f"/schools/{DISTRICT}.MN-HOA-PHUONG", headers=own, json=_school("0011001234567"))
+    assert mine.status_code == 200, mine.text
+
+
 async def test_the_own_district_changes_the_account_and_the_change_is_audited(invoicing):
     own = invoicing.as_("district", district=DISTRICT)
-    assert (await invoicing.client.put(f"/schools/{SCHOOL}", headers=own, json=_school("0011001234567"))).is_success
+    await register_school(invoicing)  # by the operator, under the id the province gave it
 
     r = await invoicing.client.put(f"/schools/{SCHOOL}", headers=own, json=_school("0011009999999"))
 
