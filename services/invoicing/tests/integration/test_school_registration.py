@@ -50,7 +50,9 @@ async def test_a_district_token_cannot_register_a_school_of_another_district(inv
 async def test_a_district_cannot_take_another_districts_school_id_first(invoicing):
     squatter = invoicing.as_("district", district="HN-BA-DINH")
     for school_id in ("MN-HOA-PHUONG", f"{DISTRICT}.MN-HOA-PHUONG", "HN-BA.MN-X"):
-        r = await invoicing.client.put(f"/schools/{school_id}", headers=squatter, json=_school("0011001234567", "HN-BA-DINH"))
+        r = await invoicing.client.put(
+            f"/schools/{school_id}", headers=squatter, json=_school("0011001234567", "HN-BA-DINH")
+        )
         assert r.status_code == 403 and "namespaced by district" in r.json()["detail"], r.text
     assert await invoicing.runtime.db().fetchval("SELECT count(*) FROM schools") == 0
     own = invoicing.as_("district", district=DISTRICT)

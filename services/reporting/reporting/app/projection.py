@@ -15,6 +15,7 @@ from reporting.domain.figures import CASHLESS_CHANNELS, invoice_collection, quar
 from reporting.stores import projection_store
 from shared.events.envelope import Event
 from shared.events.handlers import Apply, ApplyMany, Handlers
+from shared.events.personal import without_names
 from shared.formatting import VN
 from tuition.invoicing.v1 import events_pb2 as invoicing_events
 from tuition.reconciliation.v1 import events_pb2 as payment_events
@@ -215,7 +216,9 @@ def logged_many(handler: ApplyMany) -> ApplyMany:
         await projection_store.bump_version(conn)
         await projection_store.log_events(
             conn,
-            [(e.event_id, e.event_type, e.envelope.school_id, e.envelope.SerializeToString()) for e in events],
+            # Kept without the names of pupils, guardians and payers: the figures need none (reporting holds no
+            # personal data).
+            [(e.event_id, e.event_type, e.envelope.school_id, without_names(e)) for e in events],
         )
         await handler(conn, events)
 
