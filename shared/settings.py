@@ -128,10 +128,16 @@ class ServiceSettings(InfraSettings):
     workers: int = Field(default=1, ge=1, le=32)
     # A client sends a request's headers within this, and its body within that (shared/http_protocol.py): a
     # slow-loris holds nothing for long. The body's bound leaves an 8 MiB statement 70 KB/s.
-    http_header_timeout_s: float = Field(default=10.0, gt=0, le=300)
-    http_body_timeout_s: float = Field(default=120.0, gt=0, le=3600)
+    http_header_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, validation_alias=_env("TUITION_HTTP_HEADER_TIMEOUT_S")
+    )
+    http_body_timeout_s: float = Field(
+        default=120.0, gt=0, le=3600, validation_alias=_env("TUITION_HTTP_BODY_TIMEOUT_S")
+    )
     # Connections and requests a process holds at once; past it, new ones get 503 (uvicorn's limit).
-    http_max_connections: int = Field(default=1000, ge=10, le=100_000)
+    http_max_connections: int = Field(
+        default=1000, ge=10, le=100_000, validation_alias=_env("TUITION_HTTP_MAX_CONNECTIONS")
+    )
     # Request rates on the public routes (shared/limits.py); off only for load benchmarks from one address.
     rate_limits: bool = Field(default=True, validation_alias=_env("TUITION_RATE_LIMITS"))
     # <SERVICE>_DATA_KEY: seals secrets and personal data in the service's own database (shared/sealed.py);

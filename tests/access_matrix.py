@@ -81,10 +81,14 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "GET /schools/{school_id}/credits": STAFF,
         "GET /schools/{school_id}/credits/{credit_id}": STAFF,
         "GET /schools/{school_id}/exceptions": STAFF,
+        "GET /schools/{school_id}/exceptions/count": STAFF,
+        "GET /schools/{school_id}/reversals": STAFF,
+        "POST /schools/{school_id}/reversals/{reversal_id}": STAFF,
         "POST /schools/{school_id}/credits/{credit_id}/actions": STAFF,
         "POST /schools/{school_id}/actions/{action_id}/undo": STAFF,
         "GET /schools/{school_id}/exports/credits.{fmt}": STAFF,
         "GET /schools/{school_id}/close": READERS,
+        "GET /schools/{school_id}/close/confirmations": STAFF,
     },
     "receipts": OPS
     | {

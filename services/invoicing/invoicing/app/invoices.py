@@ -150,6 +150,25 @@ async def family_group_for(pool: asyncpg.Pool, outbox: Outbox, token: str) -> st
     return str(group["public_token"])
 
 
+def _one_family_owing(rows: list[asyncpg.Record], invoice_ids: list[uuid.UUID], school_id: str) -> None:
+    """The invoices of a payment group: all found, of this school, of one family, each still owing."""
+    found = {r["invoice_id"] for r in rows}
+    missing = [str(i) for i in invoice_ids if i not in found]
+    if missing:
+        raise NotFound(f"unknown invoices: {', '.join(missing)}")
+    if {r["school_id"] for r in rows} != {school_id}:
+        raise Invalid("every invoice of a payment group must belong to this school")
+    if len({r["family_key"] for r in rows}) != 1:
+        raise Invalid("the invoices belong to different families (guardians)")
+    closed = [
+        str(r["invoice_id"])
+        for r in rows
+        if outstanding(r["total"], r["amount_paid"]) == 0 or r["status"] == Status.CANCELLED
+    ]
+    if closed:
+        raise Conflict(f"nothing is owed on: {', '.join(closed)}")
+
+
 async def create_payment_group(
     pool: asyncpg.Pool, outbox: Outbox, *, school_id: str, invoice_ids: list[uuid.UUID], reuse: bool = False
 ) -> dict[str, object]:
@@ -160,21 +179,7 @@ async def create_payment_group(
         raise Invalid("a payment group needs at least two different invoices")
     async with pool.acquire() as conn, conn.transaction():
         rows = await invoices_store.lock_with_families(conn, list(set(invoice_ids)))
-        found = {r["invoice_id"] for r in rows}
-        missing = [str(i) for i in invoice_ids if i not in found]
-        if missing:
-            raise NotFound(f"unknown invoices: {', '.join(missing)}")
-        if {r["school_id"] for r in rows} != {school_id}:
-            raise Invalid("every invoice of a payment group must belong to this school")
-        if len({r["family_key"] for r in rows}) != 1:
-            raise Invalid("the invoices belong to different families (guardians)")
-        closed = [
-            str(r["invoice_id"])
-            for r in rows
-            if outstanding(r["total"], r["amount_paid"]) == 0 or r["status"] == Status.CANCELLED
-        ]
-        if closed:
-            raise Conflict(f"nothing is owed on: {', '.join(closed)}")
+        _one_family_owing(rows, invoice_ids, school_id)
         if reuse and (
             existing := await invoices_store.group_of_exactly(conn, school_id, [r["invoice_id"] for r in rows])
         ):
