@@ -5,13 +5,12 @@ with it, the parked count and age are on /metrics, and a used-up series in devel
 from __future__ import annotations
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
-from devinfra.testing import running_service, scrape_metrics, wait_until
+from devinfra.testing import scrape_metrics, wait_until
 from shared.events.topics import Topic
 
 from .conftest import SCHOOL, ReceiptsApp, invoice_event, payment_event, publish, school_event
-from .test_school_certificates import NOW, Authority, _import
+from .test_school_certificates import NOW, Authority, _import, trusting_only
 
 pytestmark = pytest.mark.integration
 
@@ -24,12 +23,8 @@ async def test_a_parked_payment_is_receipted_when_its_series_is_registered_and_o
     make_database, infra_endpoints, topic_prefix, tmp_path
 ):
     provider = Authority("VNPT-CA test")
-    bundle = tmp_path / "trusted.pem"
-    bundle.write_bytes(provider.root.public_bytes(serialization.Encoding.PEM))
-    async with running_service(
-        "receipts", make_database, infra_endpoints, topic_prefix, auto_provision=False, trust_bundle=bundle
-    ) as (client, service):
-        app = ReceiptsApp(client, service.state.runtime.db(), topic_prefix, infra_endpoints.kafka)
+    async with trusting_only(provider, make_database, infra_endpoints, topic_prefix, tmp_path) as app:
+        client = app.client
         await publish(app.kafka, app.prefix, Topic.INVOICING, [school_event(), invoice_event(0)])
         await publish(app.kafka, app.prefix, Topic.RECONCILIATION, [payment_event(0)])
 

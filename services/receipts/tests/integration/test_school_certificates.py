@@ -5,9 +5,11 @@ certificate from an authority the deployment does not trust, or one no longer va
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -121,16 +123,25 @@ def _java_verify(receipt: Path, root: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def test_receipts_signed_with_an_imported_certificate_verify_through_its_chain(
-    make_database, infra_endpoints, topic_prefix, tmp_path
-):
-    provider, stranger = Authority("VNPT-CA test"), Authority("Unknown")
+@contextlib.asynccontextmanager
+async def trusting_only(
+    provider: Authority, make_database, infra_endpoints, topic_prefix: str, tmp_path: Path
+) -> AsyncIterator[ReceiptsApp]:
+    """The receipts service as in production (no local CA), trusting only this authority's root."""
     bundle = tmp_path / "trusted.pem"
     bundle.write_bytes(provider.root.public_bytes(serialization.Encoding.PEM))
     async with running_service(
         "receipts", make_database, infra_endpoints, topic_prefix, auto_provision=False, trust_bundle=bundle
     ) as (client, service):
-        app = ReceiptsApp(client, service.state.runtime.db(), topic_prefix, infra_endpoints.kafka)
+        yield ReceiptsApp(client, service.state.runtime.db(), topic_prefix, infra_endpoints.kafka)
+
+
+async def test_receipts_signed_with_an_imported_certificate_verify_through_its_chain(
+    make_database, infra_endpoints, topic_prefix, tmp_path
+):
+    provider, stranger = Authority("VNPT-CA test"), Authority("Unknown")
+    async with trusting_only(provider, make_database, infra_endpoints, topic_prefix, tmp_path) as app:
+        client = app.client
 
         untrusted = await _import(app, stranger.school_p12("xml", "pw"), "pw")
         assert untrusted.status_code == 422 and "cannot sign receipts here" in untrusted.text, untrusted.text

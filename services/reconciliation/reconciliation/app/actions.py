@@ -379,6 +379,8 @@ async def undo(
         if act_row["kind"] in NOT_UNDOABLE:
             raise Conflict(f"action {action_id} cannot be undone (an undo, or the bank's reversal)")
         row = await _credit(conn, school_id, act_row["credit_id"])
+        if row["reason_code"] == "reversed_by_bank":
+            raise Conflict(f"the bank took credit {row['credit_id']} back: nothing done on it can be undone now")
         step = Step(conn=conn, outbox=outbox, school_id=school_id, credit=row, action_id=uuid.uuid4(), actor=actor)
         before = credits_store.placement_from_row(row)
         after = await _undone(step, act_row, before)

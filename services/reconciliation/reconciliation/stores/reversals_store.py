@@ -29,20 +29,7 @@ class StoredReversal:
 
 
 def _stored(r: asyncpg.Record) -> StoredReversal:
-    return StoredReversal(
-        reversal_id=r["reversal_id"],
-        statement_id=r["statement_id"],
-        account_number=r["account_number"],
-        amount=r["amount"],
-        value_date=r["value_date"],
-        identifiers=list(r["identifiers"]),
-        memo=r["memo"],
-        line=r["line"],
-        credit_id=r["credit_id"],
-        state=r["state"],
-        resolved_by=r["resolved_by"],
-        note=r["note"],
-    )
+    return StoredReversal(**dict(r))  # the columns of _COLUMNS, by name
 
 
 _COLUMNS = (

@@ -142,3 +142,26 @@ async def test_two_equal_payments_of_one_camt_batch_are_two_payments(recon):
     assert r.json()["new_credits"] == 2
     paid = await recon.pool.fetch("SELECT invoice_id FROM allocations WHERE reversed_at IS NULL")
     assert {p["invoice_id"] for p in paid} == {a.invoice_id, b.invoice_id}
+
+
+async def test_an_accountants_match_on_a_credit_the_bank_took_back_cannot_be_undone_into_money_again(recon):
+    [inv] = await recon.issue([600_000])
+    credit = (await recon.sepay(sepay_body(1, 600_000, "NOP TIEN", ref="FT600"))).json()["credit_id"]
+    match = await recon.client.post(
+        f"/schools/{SCHOOL}/credits/{credit}/actions",
+        json={"kind": "match", "allocations": [{"invoice_id": str(inv.invoice_id)}]},
+        headers=recon.headers(),
+    )
+    assert match.status_code == 200, match.text
+    day = _mt940(
+        [_line("C", 600_000, "FT600", "NOP TIEN"), _line("RC", 600_000, "FT600", "HOAN TRA")],
+        opening=0,
+        closing=0,
+    )
+    assert (await recon.statement("day.sta", day)).json()["reversals"]["applied"] == 1
+    undo = await recon.client.post(
+        f"/schools/{SCHOOL}/actions/{match.json()['action_id']}/undo", headers=recon.headers()
+    )
+    assert undo.status_code == 409 and "the bank took" in undo.json()["detail"], undo.text
+    row = await recon.pool.fetchrow("SELECT state, allocated, ignored FROM credits")
+    assert (row["state"], row["allocated"], row["ignored"]) == ("withdrawn", 0, 600_000)
