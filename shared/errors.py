@@ -51,6 +51,12 @@ class Conflict(DomainError):
     status = 409
 
 
+class Unavailable(DomainError):
+    """Something the request depends on outside the suite did not answer: the caller retries later."""
+
+    status = 503
+
+
 class Invalid(DomainError):
     """The request is readable but its content is wrong; the message names what."""
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -16,3 +17,7 @@ class ReconciliationSettings(ServiceSettings):
     http_port: int = 8102
     # RECONCILIATION_DATA_KEY seals the schools' webhook secrets at rest (shared/sealed.py).
     seals_data: ClassVar[bool] = True
+    # payOS's merchant API, which confirms a payOS credit before it is booked (for schools that give their API
+    # credentials with the webhook's); how long a webhook waits for it before asking payOS to retry.
+    payos_api_url: str = "https://api-merchant.payos.vn"
+    payos_api_timeout_s: float = Field(default=5.0, gt=0, le=30)

@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from reconciliation.adapters import statements, webhooks
+from reconciliation.adapters import payos_api, statements, webhooks
 from reconciliation.app.ingest import ingest, ingest_in
 from reconciliation.app.intake import intake_for
 from reconciliation.app.reversals import take_reversals
@@ -25,7 +25,7 @@ from reconciliation.app.targets import targets_for
 from reconciliation.domain.credits import BankCredit, CreditFormatError
 from reconciliation.stores import invoices_store, schools_store, statements_store, webhooks_store
 from shared.db import Executor
-from shared.errors import Conflict, Invalid, Malformed, NotFound, Unauthorized
+from shared.errors import Conflict, Invalid, Malformed, NotFound, Unauthorized, Unavailable
 from shared.events.outbox import Outbox
 from shared.logging import get_logger
 from shared.sealed import Sealer
@@ -48,9 +48,19 @@ def _known(school_id: str, account: str | None) -> str:
 
 
 async def configure_webhook(
-    pool: asyncpg.Pool, sealer: Sealer, *, school_id: str, provider: str, scheme: str, secret: str
+    pool: asyncpg.Pool,
+    sealer: Sealer,
+    *,
+    school_id: str,
+    provider: str,
+    scheme: str,
+    secret: str,
+    api: payos_api.Credentials | None = None,
 ) -> None:
-    await webhooks_store.put_config(pool, school_id, provider, scheme, sealer.seal(secret))
+    if api is not None and provider != "payos":
+        raise Invalid("only payOS's API confirms credits here: give API credentials for payos only")
+    sealed_api = (api.client_id, sealer.seal(api.api_key)) if api else None
+    await webhooks_store.put_config(pool, school_id, provider, scheme, sealer.seal(secret), sealed_api)
     targets_for(pool).forget()  # committed: this process stops accepting the old secret now
 
 
@@ -70,7 +80,29 @@ class WebhookCall:
     raw: bytes
 
 
-async def receive_webhook(pool: asyncpg.Pool, outbox: Outbox, sealer: Sealer, call: WebhookCall) -> dict[str, Any]:
+@dataclass(frozen=True, kw_only=True)
+class Confirmation:
+    """Where the aggregators' APIs are, for the credits a school asks to be confirmed before booking."""
+
+    payos_url: str
+    timeout_s: float
+
+
+async def _confirmed(call: WebhookCall, api: payos_api.Credentials, body: dict[str, Any], where: Confirmation) -> None:
+    """Outside any transaction: payOS lists the payment, or nothing is booked (422); payOS silent, retry (503)."""
+    try:
+        await payos_api.confirm(where.payos_url, api, body["data"], timeout_s=where.timeout_s)
+    except payos_api.NotConfirmed as exc:
+        log.warning("reconciliation.webhook.not_confirmed", provider=call.provider, school_id=call.school_id)
+        raise Invalid(f"payos webhook: payOS does not confirm this payment ({exc})") from exc
+    except payos_api.Unreachable as exc:
+        log.warning("reconciliation.webhook.confirmation_unavailable", school_id=call.school_id, reason=str(exc))
+        raise Unavailable("payOS could not confirm the payment now: send the webhook again later") from exc
+
+
+async def receive_webhook(
+    pool: asyncpg.Pool, outbox: Outbox, sealer: Sealer, call: WebhookCall, confirmation: Confirmation
+) -> dict[str, Any]:
     """Verify the aggregator's signature before anything, then ingest the credit it reports."""
     try:
         body = webhooks.parse_body(call.raw)
@@ -98,6 +130,8 @@ async def receive_webhook(pool: asyncpg.Pool, outbox: Outbox, sealer: Sealer, ca
         return {"success": True, "ignored": "not a credit"}
     if credit.account_number != _known(call.school_id, target.account_number):
         raise Invalid(f"credit to account {credit.account_number}, not school {call.school_id}'s account")
+    if target.api is not None:
+        await _confirmed(call, target.api, body, confirmation)
     outcome = await intake_for(pool, outbox).submit(call.school_id, credit)
     return {"success": True, **outcome.as_dict()}
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from reconciliation.adapters.payos_api import Credentials
 from reconciliation.stores import webhooks_store
 from shared.db import listen
 from shared.sealed import Sealer
@@ -33,6 +34,7 @@ class Target:
     scheme: str | None  # None: the school has not configured this aggregator
     secret: str | None  # opened
     account_number: str | None  # None: the school is not known here yet
+    api: Credentials | None = None  # the aggregator's API, opened: it confirms each credit before booking
 
 
 @dataclass
@@ -48,7 +50,8 @@ class Targets:
         generation = self._generation
         row = await webhooks_store.target(pool, school_id, provider)
         scheme = row["scheme"]
-        found = Target(scheme, sealer.open(row["secret"]) if scheme else None, row["account_number"])
+        api = Credentials(row["api_client_id"], sealer.open(row["api_key"])) if scheme and row["api_key"] else None
+        found = Target(scheme, sealer.open(row["secret"]) if scheme else None, row["account_number"], api)
         if self._listening and generation == self._generation and scheme and found.account_number:
             self._kept[(school_id, provider)] = found
         return found

@@ -10,12 +10,12 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from reconciliation.adapters import statements
+from reconciliation.adapters import payos_api, statements
 from reconciliation.app import actions, close, credits_in, metrics, queries
 from reconciliation.settings import ReconciliationSettings
 from shared import exports
 from shared.auth import SchoolReader, SchoolStaff
-from shared.errors import DomainError
+from shared.errors import DomainError, Invalid
 from shared.money import PositiveAmount
 from shared.schemas import Out, Row
 from shared.service import Runtime, settings_dependency
@@ -134,7 +134,11 @@ class DailyClose(Out):
 
 class WebhookConfigIn(BaseModel):
     scheme: Literal["apikey", "hmac", "checksum"]
-    secret: str = Field(min_length=8)
+    secret: str = Field(min_length=8, max_length=500)
+    api_client_id: str | None = Field(
+        default=None, max_length=200, description="payOS only: the merchant API's client id, to confirm each credit"
+    )
+    api_key: str | None = Field(default=None, min_length=8, max_length=500, description="payOS only: its API key")
 
 
 @router.put(
@@ -146,8 +150,17 @@ class WebhookConfigIn(BaseModel):
 async def put_webhook_config(
     school_id: str, provider: Provider, body: WebhookConfigIn, rt: Runtime, settings: Settings, _: SchoolStaff
 ) -> None:
+    if (body.api_client_id is None) != (body.api_key is None):
+        raise Invalid("give both api_client_id and api_key, or neither")
+    api = payos_api.Credentials(body.api_client_id, body.api_key) if body.api_client_id and body.api_key else None
     await credits_in.configure_webhook(
-        rt.db(), settings.sealer(), school_id=school_id, provider=provider, scheme=body.scheme, secret=body.secret
+        rt.db(),
+        settings.sealer(),
+        school_id=school_id,
+        provider=provider,
+        scheme=body.scheme,
+        secret=body.secret,
+        api=api,
     )
 
 
@@ -176,7 +189,8 @@ async def webhook(provider: Provider, school_id: str, request: Request, rt: Runt
     headers = dict(request.headers.items())  # names lower-cased
     call = credits_in.WebhookCall(provider=provider, school_id=school_id, headers=headers, raw=await request.body())
     try:
-        ack = WebhookAck(**await credits_in.receive_webhook(rt.db(), rt.outbox, settings.sealer(), call))
+        confirmation = credits_in.Confirmation(payos_url=settings.payos_api_url, timeout_s=settings.payos_api_timeout_s)
+        ack = WebhookAck(**await credits_in.receive_webhook(rt.db(), rt.outbox, settings.sealer(), call, confirmation))
     except DomainError as exc:
         metrics.webhook_refused(rt.metrics, exc)
         raise

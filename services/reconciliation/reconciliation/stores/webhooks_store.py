@@ -7,14 +7,24 @@ import asyncpg
 from shared.db import Executor
 
 
-async def put_config(db: Executor, school_id: str, provider: str, scheme: str, sealed_secret: str) -> None:
+async def put_config(
+    db: Executor,
+    school_id: str,
+    provider: str,
+    scheme: str,
+    sealed_secret: str,
+    api: tuple[str, str] | None = None,  # (client id, sealed API key): the aggregator's API confirms credits
+) -> None:
     await db.execute(
-        "INSERT INTO webhook_configs VALUES ($1, $2, $3, $4) ON CONFLICT (school_id, provider) "
-        "DO UPDATE SET scheme = $3, secret = $4",
+        "INSERT INTO webhook_configs (school_id, provider, scheme, secret, api_client_id, api_key) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (school_id, provider) "
+        "DO UPDATE SET scheme = $3, secret = $4, api_client_id = $5, api_key = $6",
         school_id,
         provider,
         scheme,
         sealed_secret,
+        api[0] if api else None,
+        api[1] if api else None,
     )
 
 
@@ -27,9 +37,10 @@ async def configured(db: Executor, school_id: str) -> list[asyncpg.Record]:
 
 async def target(db: Executor, school_id: str, provider: str) -> asyncpg.Record:
     """What a webhook call needs, in one query, always one row: how the school's aggregator signs (scheme,
-    secret; NULL when not configured) and the school's account (NULL when the school is not known yet)."""
+    secret; NULL when not configured), the aggregator's API credentials if given, and the school's account (NULL
+    when the school is not known yet)."""
     row = await db.fetchrow(
-        "SELECT c.scheme, c.secret, s.account_number FROM (SELECT $1::text AS school_id) q "
+        "SELECT c.scheme, c.secret, c.api_client_id, c.api_key, s.account_number FROM (SELECT $1::text AS school_id) q "
         "LEFT JOIN webhook_configs c ON c.school_id = q.school_id AND c.provider = $2 "
         "LEFT JOIN schools s ON s.school_id = q.school_id",
         school_id,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -235,10 +236,16 @@ def hmac_hex(key: str, msg: bytes) -> str:
 
 @pytest_asyncio.fixture
 async def recon(make_database, infra_endpoints, topic_prefix) -> AsyncIterator[Recon]:
-    async with running_service("reconciliation", make_database, infra_endpoints, topic_prefix, host="recon") as (
-        client,
-        app,
-    ):
+    async with started_recon(make_database, infra_endpoints, topic_prefix) as r:
+        yield r
+
+
+@contextlib.asynccontextmanager
+async def started_recon(make_database, infra_endpoints, topic_prefix, **settings: object) -> AsyncIterator[Recon]:
+    """The service with the school registered and its three aggregators configured; `settings` override."""
+    async with running_service(
+        "reconciliation", make_database, infra_endpoints, topic_prefix, host="recon", **settings
+    ) as (client, app):
         r = Recon(client, app.state.runtime.db(), topic_prefix, infra_endpoints.kafka)
         await r.publish(
             (
