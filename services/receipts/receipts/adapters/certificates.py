@@ -151,9 +151,9 @@ def from_p12(data: bytes, password: str) -> KeyMaterial:
 
 
 def chain_to_root(material: KeyMaterial, anchors: tuple[x509.Certificate, ...] = ()) -> tuple[x509.Certificate, ...]:
-    """The certificates above the school's, in order up to the root: from the PKCS#12's chain, completed
-    with the trusted authority that issued its top (a CA often delivers the intermediates only). A verifier
-    that trusts only the root can then build the path from the signature alone."""
+    """The certificates above the school's, in order up to the root: from the PKCS#12's chain, completed with
+    the trusted authority that issued its top when `anchors` are given (at import). A verifier that trusts
+    only the root can then build the path from the signature alone."""
     pool = [c for c in (*material.chain, *anchors) if c != material.cert]
     out: list[x509.Certificate] = []
     current = material.cert

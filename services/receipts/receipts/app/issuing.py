@@ -154,8 +154,8 @@ async def issue_batch(
         _content(payment, school, invoice, series, first + n, issued_at, replaces)
         for n, (payment, invoice) in enumerate(items)
     ]
-    chain = await signing_keys.chain_of(conn, settings, xml_key)
-    pair = signing.key_pair(xml_key, compact_key, chain)  # the key ids once, not once per receipt
+    # The key ids and the chain to the root once, not once per receipt.
+    pair = signing.key_pair(xml_key, compact_key, certificates.chain_to_root(xml_key))
     signed = await signer_for(settings).sign(pair, contents, issued_at)
     receipts = [
         receipts_store.NewReceipt(

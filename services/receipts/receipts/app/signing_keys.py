@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -89,23 +90,15 @@ async def anchors(db: Executor, settings: ReceiptsSettings) -> list[x509.Certifi
     return trusted
 
 
-async def chain_of(db: Executor, settings: ReceiptsSettings, material: k.KeyMaterial) -> tuple[x509.Certificate, ...]:
-    """What a receipt embeds above the school's certificate, up to the root. The trusted authorities are read
-    only when the key's own chain stops short of a root (a certificate imported with its intermediates)."""
-    chain = k.chain_to_root(material)
-    top = chain[-1] if chain else material.cert
-    if top.issuer == top.subject:
-        return chain
-    return k.chain_to_root(material, tuple(await anchors(db, settings)))
-
-
 def _open_trusted(data: bytes, password: str, trusted: list[x509.Certificate]) -> k.KeyMaterial:
     """The PKCS#12's key and certificate, if the certificate chains to a trusted authority and is valid now."""
     material = k.from_p12(data, password)
     problem = trust.problem(material.cert, k.intermediates(material), trusted, datetime.now(UTC))
     if problem is not None:
         raise k.CertificateError(f"the certificate cannot sign receipts here: {problem}")
-    return material
+    # Kept with the whole chain up to the root (a CA often delivers its intermediates only): every receipt
+    # embeds it, so that a verifier trusting only the root builds the path from the file alone.
+    return replace(material, chain=k.chain_to_root(material, tuple(trusted)))
 
 
 async def active(conn: asyncpg.Connection, school_id: str, kind: str, secret: str) -> k.KeyMaterial | None:

@@ -96,19 +96,31 @@ def _entry(out: Statement, entry: Any, ns: NS, account: str, kind: str, where: s
         out.credits.extend(_credits(entry, ns, account, kind, amount, where))
 
 
+def _refs(*texts: str) -> list[str]:
+    """The references a bank gave: the empty ones and its "NOTPROVIDED" left out."""
+    return [t for t in texts if t and t.upper() != "NOTPROVIDED"]
+
+
 def _entry_ids(entry: Any, ns: NS) -> list[str]:
-    return [_text(entry, "c:NtryRef", ns), _text(entry, "c:AcctSvcrRef", ns)]
+    return _refs(_text(entry, "c:NtryRef", ns), _text(entry, "c:AcctSvcrRef", ns))
+
+
+def _whole(entry: Any, ns: NS, account: str) -> dict[str, Any]:
+    """What an entry of one transaction (or none) says: its transaction's details, the memo with the entry's
+    AddtlNtryInf, and the entry's references with the transaction's."""
+    txs = entry.findall("c:NtryDtls/c:TxDtls", ns)
+    tx = _tx(txs[0], ns, account) if len(txs) == 1 else {}
+    return tx | {"memo": _memo(tx, entry, ns, single=True), "ids": _entry_ids(entry, ns) + tx.get("ids", [])}
 
 
 def _reversal(entry: Any, ns: NS, account: str, amount: int, where: str) -> BankReversal:
-    txs = entry.findall("c:NtryDtls/c:TxDtls", ns)
-    tx = _tx(txs[0], ns, account) if len(txs) == 1 else {}
+    whole = _whole(entry, ns, account)
     return BankReversal(
         account_number=account,
         amount=amount,
         booked_at=_time(entry, ns, where),
-        memo=_memo(tx, entry, ns, single=True),
-        identifiers=_ids(_entry_ids(entry, ns) + tx.get("ids", [])),
+        memo=whole["memo"],
+        identifiers=_ids(whole["ids"]),
         where=where,
     )
 
@@ -117,12 +129,11 @@ def _credits(entry: Any, ns: NS, account: str, kind: str, amount: int, where: st
     """The entry's credits: one per transaction of a batch entry (each with its own amount, memo, payer and
     references), or the entry itself."""
     booked = _time(entry, ns, where)
-    entry_ids = _entry_ids(entry, ns)
     txs = entry.findall("c:NtryDtls/c:TxDtls", ns)
     if len(txs) <= 1:
-        tx = _tx(txs[0], ns, account) if txs else {}
-        memo = _memo(tx, entry, ns, single=True)
-        return [_credit(account, amount, booked, kind, entry_ids + tx.get("ids", []), tx | {"memo": memo})]
+        whole = _whole(entry, ns, account)
+        return [_credit(account, amount, booked, kind, whole["ids"], whole)]
+    entry_ids = _entry_ids(entry, ns)
     parts = [_tx(el, ns, account) for el in txs]
     credits = []
     for i, (el, tx) in enumerate(zip(txs, parts, strict=True), start=1):
@@ -143,9 +154,9 @@ def _batch_ids(own: list[str], all_txs: list[list[str]], entry_ids: list[str], i
     """A batch transaction's identifiers, which no other transaction of the batch shares: its own references
     where they are its alone; else the entry's references numbered by its place (`REF#2`). Without this, two
     equal payments of one batch that repeat the entry's AcctSvcrRef would be taken for one credit."""
-    shared = {r for other in all_txs[: i - 1] + all_txs[i:] for r in other if r}
-    mine = [r for r in own if r and r.upper() != "NOTPROVIDED" and r not in shared]
-    return mine or [f"{r}#{i}" for r in entry_ids + own if r and r.upper() != "NOTPROVIDED"]
+    shared = {r for other in all_txs[: i - 1] + all_txs[i:] for r in other}
+    mine = [r for r in own if r not in shared]
+    return mine or [f"{r}#{i}" for r in entry_ids + own]
 
 
 def _memo(tx: dict[str, Any], el: Any, ns: NS, *, single: bool) -> str:
@@ -168,11 +179,11 @@ def _tx(tx: Any, ns: NS, account: str) -> dict[str, Any]:
         tx, "c:RltdPties/c:CdtrAcct/c:Id/c:IBAN", ns
     )
     return {
-        "ids": [
+        "ids": _refs(
             _text(tx, "c:Refs/c:TxId", ns),
             _text(tx, "c:Refs/c:AcctSvcrRef", ns),
             _text(tx, "c:Refs/c:EndToEndId", ns),
-        ],
+        ),
         "memo": " ".join(_texts(tx, "c:RmtInf/c:Ustrd", ns)),
         "refs": _texts(tx, "c:RmtInf/c:Strd/c:CdtrRefInf/c:Ref", ns),
         "more": _texts(tx, "c:AddtlTxInf", ns),
@@ -184,7 +195,7 @@ def _tx(tx: Any, ns: NS, account: str) -> dict[str, Any]:
 
 
 def _ids(ids: list[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(i for i in ids if i and i.upper() != "NOTPROVIDED"))
+    return tuple(dict.fromkeys(ids))
 
 
 def _credit(account: str, amount: int, booked: datetime, kind: str, ids: list[str], tx: dict[str, Any]) -> BankCredit:

@@ -21,10 +21,10 @@ async def daily_close(db: Executor, school_id: str, day: date) -> dict[str, Any]
     accounts = []
     closing = await statements_store.closing_balances(db, school_id, day)
     # Money the bank took back that no credit answers for yet: the books cannot be closed over it.
-    reversed_open = {r["account_number"]: r for r in await reversals_store.open_on(db, school_id, day)}
+    reversed_open = {r["account_number"]: r["n"] for r in await reversals_store.open_on(db, school_id, day)}
     bank = {c.account_number: c for c in await confirmations(db, school_id, day)}
     for r in await credits_store.day_totals(db, school_id, day):
-        open_here = reversed_open[r["account_number"]]["n"] if r["account_number"] in reversed_open else 0
+        open_here = reversed_open.get(r["account_number"], 0)
         difference = r["received"] - r["matched"] - r["in_exceptions"] - r["refunded"] - r["ignored"] - r["held"]
         said = bank.get(r["account_number"])
         accounts.append(
@@ -40,7 +40,7 @@ async def daily_close(db: Executor, school_id: str, day: date) -> dict[str, Any]
                 "not_announced_by_webhook": len(said.unannounced) if said else 0,
             }
         )
-    open_reversals = sum(r["n"] for r in reversed_open.values())
+    open_reversals = sum(reversed_open.values())
     return {
         "school_id": school_id,
         "date": day.isoformat(),

@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 
 from reconciliation.app.writer import Writer, flush_together
-from reconciliation.domain.credits import BankCredit
+from reconciliation.domain.credits import BankCredit, normal_identifiers
 from reconciliation.domain.dedup import MIN_MEMO_FOR_DEDUP, DedupIndex, Key, Known
 from reconciliation.domain.matching import Book, CreditFacts, State, decide
 from reconciliation.domain.memo import MemoReading, read_memo
@@ -59,7 +59,7 @@ def _probe(c: BankCredit, reading: MemoReading) -> credits_store.Probe:
 
 
 def _identifiers(c: BankCredit) -> list[str]:
-    return list(dict.fromkeys(i.strip().upper() for i in c.identifiers if i.strip()))
+    return normal_identifiers(c.identifiers)
 
 
 async def ingest(

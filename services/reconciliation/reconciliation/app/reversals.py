@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from reconciliation.app.actions import reverse_by_bank
-from reconciliation.domain.credits import BankReversal
+from reconciliation.domain.credits import BankReversal, normal_identifiers
 from reconciliation.stores import credits_store, reversals_store, schools_store
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events.outbox import Outbox
@@ -31,10 +31,6 @@ class ReversalsTaken:
     known: int  # already on record from another file
 
 
-def _ids(r: BankReversal) -> list[str]:
-    return list(dict.fromkeys(i.strip().upper() for i in r.identifiers if i.strip()))
-
-
 async def take_reversals(
     conn: asyncpg.Connection,
     outbox: Outbox,
@@ -48,7 +44,7 @@ async def take_reversals(
     file, or the credit may have come by webhook the day before)."""
     applied = opened = known = 0
     for r in reversals:
-        ids = _ids(r)
+        ids = normal_identifiers(r.identifiers)
         if await reversals_store.already_known(conn, school_id, r, ids):
             known += 1
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -51,6 +52,11 @@ class BankReversal:
     @property
     def value_date(self) -> date:
         return self.booked_at.astimezone(VN).date()
+
+
+def normal_identifiers(identifiers: Iterable[str]) -> list[str]:
+    """A credit's (or reversal's) identifiers as they are stored and compared: trimmed, upper-case, each once."""
+    return list(dict.fromkeys(i.strip().upper() for i in identifiers if i.strip()))
 
 
 def local_datetime(text: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> datetime:

@@ -59,11 +59,15 @@ async def answered(
         request_key,
         within_s,
     )
-    return Answered(row["action_id"], json.loads(row["after"]), row["handled"]) if row else None
+    return _answered(row) if row else None
 
 
 async def answer_of(conn: asyncpg.Connection, action_id: uuid.UUID) -> Answered:
     row = await conn.fetchrow("SELECT action_id, after, handled FROM credit_actions WHERE action_id = $1", action_id)
+    return _answered(row)
+
+
+def _answered(row: asyncpg.Record) -> Answered:
     return Answered(row["action_id"], json.loads(row["after"]), row["handled"])
 
 

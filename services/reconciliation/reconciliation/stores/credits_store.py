@@ -15,6 +15,9 @@ from reconciliation.domain.dedup import MIN_MEMO_FOR_DEDUP, DedupIndex, Key, Kno
 from reconciliation.domain.matching import EXCEPTION_STATES
 from shared.db import Executor
 
+# The states of a credit waiting for the accountant, as stored.
+_OPEN_STATES = [str(s) for s in EXCEPTION_STATES]
+
 
 @dataclass(frozen=True, kw_only=True)
 class Placement:
@@ -248,7 +251,7 @@ async def in_exceptions(
         "AND ($3::timestamptz IS NULL OR (booked_at, credit_id) > ($3, $4::uuid)) "
         "ORDER BY booked_at, credit_id LIMIT $5",
         school_id,
-        [str(s) for s in EXCEPTION_STATES],
+        _OPEN_STATES,
         after[0] if after else None,
         after[1] if after else None,
         limit,
@@ -261,7 +264,7 @@ async def count_in_exceptions(db: Executor, school_id: str) -> int:
         await db.fetchval(
             "SELECT count(*) FROM credits WHERE school_id = $1 AND state = ANY($2::text[])",
             school_id,
-            [str(s) for s in EXCEPTION_STATES],
+            _OPEN_STATES,
         )
     )
 
@@ -345,7 +348,7 @@ async def day_totals(db: Executor, school_id: str, day: date) -> list[asyncpg.Re
            FROM day d GROUP BY d.account_number ORDER BY d.account_number""",
         school_id,
         day,
-        [str(s) for s in EXCEPTION_STATES],
+        _OPEN_STATES,
     )
 
 
@@ -372,5 +375,5 @@ async def recent_differences(db: Executor) -> list[asyncpg.Record]:
                               FILTER (WHERE r.state = 'credit_balance' OR r.state = ANY($1::text[])), 0))::bigint
                       AS difference
            FROM recent r GROUP BY r.school_id""",
-        [str(s) for s in EXCEPTION_STATES],
+        _OPEN_STATES,
     )

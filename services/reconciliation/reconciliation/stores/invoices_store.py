@@ -61,16 +61,6 @@ async def add_group(conn: asyncpg.Connection, reference: str, school_id: str, in
     )
 
 
-async def open_among(conn: asyncpg.Connection, school_id: str, invoice_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of these are invoices of the school that are not cancelled."""
-    rows = await conn.fetch(
-        "SELECT invoice_id FROM invoices WHERE school_id = $1 AND invoice_id = ANY($2::uuid[]) AND NOT cancelled",
-        school_id,
-        invoice_ids,
-    )
-    return {r["invoice_id"] for r in rows}
-
-
 async def owed_among(conn: asyncpg.Connection, school_id: str, invoice_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     """What each of these invoices of the school that is not cancelled still owes (0 when paid)."""
     rows = await conn.fetch(
