@@ -13,6 +13,7 @@ from google.protobuf.message import DecodeError, Message
 from tuition.auth.v1 import events_pb2 as _auth_events  # noqa: F401  (registers the types)
 from tuition.common.v1.envelope_pb2 import Envelope
 from tuition.invoicing.v1 import events_pb2 as _invoicing_events  # noqa: F401
+from tuition.invoicing.v1 import pupil_keys_pb2 as _pupil_keys  # noqa: F401
 from tuition.receipts.v1 import events_pb2 as _receipts_events  # noqa: F401
 from tuition.reconciliation.v1 import events_pb2 as _reconciliation_events  # noqa: F401
 

@@ -18,6 +18,7 @@ from aiokafka.errors import (
 )
 from aiokafka.helpers import create_ssl_context
 
+from shared.events.topics import CONFIGS
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -65,8 +66,11 @@ class TopicPolicy:
     min_insync_replicas: int = 1
     retention_ms: int = -1
 
-    def configs(self) -> dict[str, str]:
-        return {"min.insync.replicas": str(self.min_insync_replicas), "retention.ms": str(self.retention_ms)}
+    def configs(self, name: str = "") -> dict[str, str]:
+        """A topic's settings: the policy's, and what the suite's topic of that name sets beyond it
+        (shared/events/topics.py CONFIGS; the name may carry a prefix)."""
+        own = next((c for t, c in CONFIGS.items() if name.endswith(str(t))), {})
+        return {"min.insync.replicas": str(self.min_insync_replicas), "retention.ms": str(self.retention_ms)} | own
 
 
 def _raise_refusals(response: Any) -> None:
@@ -122,7 +126,7 @@ async def ensure_topics(bootstrap: Brokers, names: list[str], policy: TopicPolic
                                 n,
                                 num_partitions=policy.partitions,
                                 replication_factor=policy.replication,
-                                topic_configs=policy.configs(),
+                                topic_configs=policy.configs(n),
                             )
                             for n in missing
                         ]

@@ -14,6 +14,22 @@ class Topic(StrEnum):
     RECONCILIATION = "tuition.reconciliation.events.v1"
     RECEIPTS = "tuition.receipts.events.v1"
     AUTH = "tuition.auth.events.v1"
+    # The pupils' keys that seal names on the other topics: compacted, keyed by student id (see CONFIGS).
+    PUPIL_KEYS = "tuition.invoicing.pupil-keys.v1"
+
+
+# What a topic sets beyond the suite's policy (shared/events/kafka.py TopicPolicy). The keys' topic keeps
+# only the last record of each pupil: once PupilKeyDestroyed follows PupilKeyIssued, the record with the key
+# is compacted away. A segment rolls daily and no record waits more than 7 days for compaction, so a
+# destroyed key is gone from the brokers' disks within a week (8 days at most, with the segment's day).
+CONFIGS: dict[Topic, dict[str, str]] = {
+    Topic.PUPIL_KEYS: {
+        "cleanup.policy": "compact",
+        "segment.ms": str(24 * 3600 * 1000),
+        "max.compaction.lag.ms": str(7 * 24 * 3600 * 1000),
+        "min.cleanable.dirty.ratio": "0.01",
+    }
+}
 
 
 def topic_name(topic: Topic | str, prefix: str = "") -> str:
@@ -25,11 +41,17 @@ def all_topics(prefix: str = "") -> list[str]:
     return [topic_name(t, prefix) for t in Topic]
 
 
+def configs_by_name(prefix: str = "") -> dict[str, dict[str, str]]:
+    """CONFIGS by physical topic name."""
+    return {topic_name(t, prefix): c for t, c in CONFIGS.items()}
+
+
 def events_on(topic: Topic) -> frozenset[str]:
     """The event types a topic carries: every message of its context's `events.proto` (shared/events/envelope.py
     imports them all), except the messages that are only parts of others (e.g. InvoiceLine)."""
     from tuition.auth.v1 import events_pb2 as auth
     from tuition.invoicing.v1 import events_pb2 as invoicing
+    from tuition.invoicing.v1 import pupil_keys_pb2 as pupil_keys
     from tuition.receipts.v1 import events_pb2 as receipts
     from tuition.reconciliation.v1 import events_pb2 as reconciliation
 
@@ -38,6 +60,7 @@ def events_on(topic: Topic) -> frozenset[str]:
         Topic.RECONCILIATION: reconciliation,
         Topic.RECEIPTS: receipts,
         Topic.AUTH: auth,
+        Topic.PUPIL_KEYS: pupil_keys,
     }[topic]
     nested = {
         f.message_type.full_name

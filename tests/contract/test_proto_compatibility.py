@@ -73,7 +73,7 @@ def test_a_breaking_change_is_named(
 
 
 COMPATIBLE = [
-    ("  string reason_code = 10;\n}", "  string reason_code = 10;\n  string note = 11;\n}"),
+    ("  string reason_code = 10;\n", "  string reason_code = 10;\n  string note = 12;\n"),
     ("  OTHER = 6;\n", "  OTHER = 6;\n  POS = 7;\n"),
     (
         "  string bank_reference = 7;\n  google.protobuf.Timestamp paid_at = 8;",

@@ -16,7 +16,7 @@ import yaml
 
 from devinfra import tools
 from devinfra.tools import ROOT
-from shared.events.topics import all_topics
+from shared.events.topics import CONFIGS, all_topics
 
 from .conftest import SERVICES, production_settings, variables_read_by
 
@@ -157,5 +157,10 @@ def test_topics_partitions_and_scaling_agree(objects):
         assert topic["spec"]["partitions"] == partitions
         assert topic["spec"]["replicas"] == int(config["TUITION_TOPIC_REPLICATION"])
         assert topic["spec"]["config"]["retention.ms"] == int(config["TUITION_TOPIC_RETENTION_MS"])
+        # What a topic sets beyond the policy (the keys' compaction) is what the services create it with.
+        own = {
+            k: str(v) for k, v in topic["spec"]["config"].items() if k not in ("retention.ms", "min.insync.replicas")
+        }
+        assert own == next((c for t, c in CONFIGS.items() if topic["metadata"]["name"].endswith(t)), {})
     for hpa in _of(objects, "HorizontalPodAutoscaler").values():
         assert hpa["spec"]["maxReplicas"] == partitions  # beyond the partitions a consumer idles

@@ -8,8 +8,10 @@ import uuid
 import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer
 
 from shared.db import with_database
+from shared.events.topics import Topic
 from shared.settings import DEV_JWT_SECRET
 from simulator import demo, district
 from simulator.demo import SERVICES, DemoConfig, run
@@ -29,6 +31,32 @@ def _free_base() -> int:
         if free:
             return base
     raise RuntimeError("no four free ports")
+
+
+async def _records(kafka: str, prefix: str, topic: Topic) -> list[bytes]:
+    """Every record's value on the demo run's topic (its name starts with the run's prefix)."""
+    lister = AIOKafkaConsumer(bootstrap_servers=kafka)
+    await lister.start()
+    try:
+        (name,) = [t for t in await lister.topics() if t.startswith(f"{prefix}-") and t.endswith(topic)]
+    finally:
+        await lister.stop()
+    # No group: the consumer takes every partition, from the beginning.
+    consumer = AIOKafkaConsumer(name, bootstrap_servers=kafka, auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    try:
+        values: list[bytes] = []
+        while not consumer.assignment():
+            for batch in (await consumer.getmany(timeout_ms=200)).values():
+                values.extend(r.value for r in batch if r.value is not None)
+        parts = sorted(consumer.assignment())
+        ends = await consumer.end_offsets(parts)
+        while [p for p in parts if await consumer.position(p) < ends[p]]:
+            for batch in (await consumer.getmany(timeout_ms=1000)).values():
+                values.extend(r.value for r in batch if r.value is not None)
+        return values
+    finally:
+        await consumer.stop()
 
 
 async def test_a_district_day_ends_with_every_school_collecting_and_every_figure_consistent(infra_endpoints):
@@ -67,6 +95,23 @@ async def test_a_district_day_ends_with_every_school_collecting_and_every_figure
             credits = await recon.fetchval("SELECT count(*) FROM credits")
             assert await recon.fetchval("SELECT count(*) FROM credits WHERE state = 'duplicate'") > 0
             assert credits > 900
+            # Names travel only sealed (issue 28 §6): every invoice's names were opened with its pupil's key,
+            # and no pupil's, guardian's or payer's name is on the invoices' or the payments' topic in clear.
+            sealed = "SELECT count(*) FROM invoices WHERE sealed_names IS NOT NULL OR student_name = ''"
+            assert await recon.fetchval(sealed) == 0 and await receipts.fetchval(sealed) == 0
+            assert await receipts.fetchval("SELECT count(*) FROM invoices WHERE guardian_name <> ''") > 0
+            invoicing = await asyncpg.connect(dsn("invoicing"))
+            try:
+                people = await invoicing.fetch("SELECT full_name, guardian_name FROM students")
+            finally:
+                await invoicing.close()
+            payers = await recon.fetch("SELECT DISTINCT payer_name FROM credits WHERE payer_name <> ''")
+            names = {n.encode() for p in people for n in p if n} | {p["payer_name"].encode() for p in payers}
+            assert len(names) > 100 and len(payers) > 10
+            for topic in (Topic.INVOICING, Topic.RECONCILIATION):
+                records = await _records(infra_endpoints.kafka, cfg.prefix, topic)
+                assert len(records) > 900
+                assert not [n for n in names if any(n in r for r in records)][:3]
         finally:
             await recon.close()
             await receipts.close()

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 from google.protobuf.message import Message
 
+from invoicing.app import pupil_keys
 from invoicing.app.fees import load_fee_items, load_policies
 from invoicing.app.schools import get_school
 from invoicing.domain.fees import FeeItem, Line, Period, Policy, preview_totals, price_student
@@ -18,8 +19,10 @@ from invoicing.stores import issuing_store
 from shared import payref
 from shared.errors import Invalid
 from shared.events.outbox import Outbox
+from shared.events.pupil_keys import PupilKey, seal
 from shared.events.topics import Topic
 from shared.logging import get_logger
+from tuition.common.v1.sealed_pb2 import Names
 from tuition.invoicing.v1.events_pb2 import InvoiceIssued, InvoiceLine
 
 log = get_logger(__name__)
@@ -223,14 +226,15 @@ def _batch_event(batch: Batch, now: datetime) -> InvoiceIssued:
 
 
 def _issued_event(
-    shared: InvoiceIssued, invoice_id: uuid.UUID, s: asyncpg.Record, ref: str, priced: _Priced
+    shared: InvoiceIssued, invoice_id: uuid.UUID, s: asyncpg.Record, ref: str, priced: _Priced, key: PupilKey
 ) -> InvoiceIssued:
+    # The names travel sealed with the pupil's key: erasing the pupil makes every copy unreadable.
+    names = Names(student_name=s["full_name"], guardian_name=s["guardian_name"])
     event = InvoiceIssued(
         invoice_id=str(invoice_id),
         student_id=str(s["student_id"]),
         student_code=s["student_code"],
-        student_name=s["full_name"],
-        guardian_name=s["guardian_name"],
+        sealed_names=seal(key, names, bound_to=str(invoice_id)),
         grade=s["grade"],
         class_name=s["class_name"],
         payment_reference=ref,
@@ -252,6 +256,7 @@ async def _write(
     refs = await next_references(conn, len(billed))
     now = datetime.now(UTC)
     shared = _batch_event(batch, now)
+    keys = await pupil_keys.keys_for(conn, outbox, str(school_id), [s["student_id"] for s, _ in billed])
     # Pupils priced alike share one list of lines (see _plan): its rows and messages are made once.
     made: dict[int, _Priced] = {}
     invoices: list[tuple[object, ...]] = []
@@ -283,7 +288,9 @@ async def _write(
             )
         )
         lines_rows.extend((invoice_id, *row) for row in priced.rows)
-        events.append((_issued_event(shared, invoice_id, s, ref, priced), str(invoice_id), str(school_id)))
+        events.append(
+            (_issued_event(shared, invoice_id, s, ref, priced, keys[s["student_id"]]), str(invoice_id), str(school_id))
+        )
         if status is Status.PAID:
             log.info("invoicing.invoice.nothing_due", invoice_id=str(invoice_id))
     await issuing_store.add_invoices(conn, invoices, lines_rows)

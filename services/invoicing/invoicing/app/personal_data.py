@@ -3,7 +3,9 @@
 Erasure keeps the accounting history whole: invoices, payments and receipts already issued keep their
 legal content (the pupil's code and name, the payer), as the accounting and e-receipt rules require; the
 roster loses the personal ID, date of birth, gender and the guardian's name and phone, the pupil is marked
-as left (no new invoice), and the erasure itself is recorded (who, when, why).
+as left (no new invoice), and the erasure itself is recorded (who, when, why). The pupil's key is destroyed
+(app/pupil_keys.py): the names sealed in the events, on the topics and in the other services' books, can
+no longer be read.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from typing import Any
 
 import asyncpg
 
+from invoicing.app import pupil_keys
 from invoicing.app.roster import SEALED
 from invoicing.stores import roster_store
 from shared.db import Executor
 from shared.errors import Invalid, NotFound
+from shared.events.outbox import Outbox
 from shared.logging import get_logger
 from shared.sealed import Sealer
 
@@ -44,7 +48,9 @@ async def export(pool: asyncpg.Pool, sealer: Sealer, *, school_id: str, code: st
     }
 
 
-async def erase(pool: asyncpg.Pool, *, school_id: str, code: str, reason: str, by: str) -> dict[str, Any]:
+async def erase(
+    pool: asyncpg.Pool, outbox: Outbox, *, school_id: str, code: str, reason: str, by: str
+) -> dict[str, Any]:
     if not reason.strip():
         raise Invalid("an erasure needs its reason (the request it answers)")
     async with pool.acquire() as conn, conn.transaction():
@@ -52,5 +58,6 @@ async def erase(pool: asyncpg.Pool, *, school_id: str, code: str, reason: str, b
         if student["erased_at"] is not None:
             raise Invalid(f"pupil {code!r}'s personal data was already erased on {student['erased_at']:%Y-%m-%d}")
         await roster_store.erase_personal_data(conn, student["student_id"], by=by, reason=reason.strip())
-    log.warning("invoicing.student.erased", school_id=school_id, erased_by=by)
-    return {"student_code": code, "erased": True}
+        keys = await pupil_keys.destroy(conn, outbox, school_id, student["student_id"])
+    log.warning("invoicing.student.erased", school_id=school_id, erased_by=by, keys_destroyed=keys)
+    return {"student_code": code, "erased": True, "keys_destroyed": keys}

@@ -80,6 +80,7 @@ class PersonalData(Out):
 class Erased(Out):
     student_code: str
     erased: bool
+    keys_destroyed: int = Field(description="the pupil's keys destroyed: the names sealed in events no longer open")
 
 
 class FeeRate(Out):
@@ -350,7 +351,9 @@ async def export_personal_data(
     summary="Erase a pupil's personal data on request; invoices, payments and receipts keep their legal content",
 )
 async def erase_personal_data(school_id: str, code: str, body: ReasonIn, rt: Runtime, p: SchoolStaff) -> Erased:
-    erased = await personal_data.erase(rt.db(), school_id=school_id, code=code, reason=body.reason, by=p.subject)
+    erased = await personal_data.erase(
+        rt.db(), rt.outbox, school_id=school_id, code=code, reason=body.reason, by=p.subject
+    )
     return Erased.model_validate(erased)
 
 

@@ -19,6 +19,7 @@ from devinfra.testing import wait_until
 from devinfra.testing_files import SAMPLES
 from invoicing.app import balances
 from shared import payref
+from shared.events import pupil_keys
 from shared.events.envelope import unwrap, wrap
 from shared.events.topics import Topic, topic_name
 from simulator.people import pupil, roster_csv
@@ -142,6 +143,12 @@ async def test_each_issued_event_carries_its_own_invoice_lines_and_pupil(invoici
         "WHERE o.event_type = 'tuition.invoicing.v1.InvoiceIssued'"
     )
     assert len(rows) == 12
+    announced = await pool.fetch(
+        "SELECT kafka_key, payload, topic FROM outbox WHERE event_type = 'tuition.invoicing.v1.PupilKeyIssued'"
+    )
+    keys = {(k := unwrap(bytes(a["payload"])).payload).key_id: k for a in announced}
+    assert len(keys) == 12 and all(a["topic"].endswith(Topic.PUPIL_KEYS) for a in announced)
+    assert {bytes(a["kafka_key"]).decode() for a in announced} == {str(r["student_id"]) for r in rows}
     totals = set()
     for row in rows:
         event = unwrap(bytes(row["payload"]))
@@ -160,10 +167,14 @@ async def test_each_issued_event_carries_its_own_invoice_lines_and_pupil(invoici
             row["payment_reference"],
             row["total"],
         )
-        assert (e.student_code, e.student_name, e.guardian_name, e.grade, e.class_name, e.family_key) == (
+        # The names travel only sealed, with the pupil's key announced on the keys' topic.
+        assert (e.student_name, e.guardian_name) == ("", "")
+        key = keys[e.sealed_names.key_id]
+        assert key.student_id == e.student_id
+        names = pupil_keys.open_sealed(key.key, e.sealed_names, bound_to=e.invoice_id)
+        assert (names.student_name, names.guardian_name) == (row["full_name"], row["guardian_name"])
+        assert (e.student_code, e.grade, e.class_name, e.family_key) == (
             row["student_code"],
-            row["full_name"],
-            row["guardian_name"],
             row["grade"],
             row["class_name"],
             row["family_key"],

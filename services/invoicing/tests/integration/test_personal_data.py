@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import uuid
 
 import pytest
 
 from devinfra.testing_files import SAMPLES
+from shared.events import pupil_keys
 from shared.events.envelope import unwrap
 from simulator.people import pupil, roster_csv
 
@@ -58,6 +60,41 @@ async def test_a_pupils_data_is_exported_and_erased_while_the_invoices_stay(invo
     assert after["student"]["national_id"] == "" and after["erasures"][0]["erased_by"] == "test-accountant"
     again = await invoicing.client.post(f"{base}/erasure", headers=acc, json={"reason": "x"})
     assert again.status_code == 422 and "already erased" in again.json()["detail"]
+
+
+async def test_erasure_destroys_the_pupils_key_so_the_names_on_the_topics_no_longer_open(invoicing):
+    from .test_invoicing_flow import _ready
+
+    invoices = await _ready(invoicing)
+    pool = invoicing.runtime.db()
+    student_id = await pool.fetchval(
+        "SELECT student_id FROM students WHERE student_code = $1", invoices[0]["student_code"]
+    )
+    issued = [
+        unwrap(bytes(r["payload"])).payload
+        for r in await pool.fetch("SELECT payload FROM outbox WHERE event_type = 'tuition.invoicing.v1.InvoiceIssued'")
+    ]
+    mine = next(e for e in issued if e.student_id == str(student_id))
+    key = await pool.fetchval("SELECT key FROM pupil_keys WHERE key_id = $1", uuid.UUID(mine.sealed_names.key_id))
+    assert pupil_keys.open_sealed(bytes(key), mine.sealed_names, bound_to=mine.invoice_id).student_name
+    # A sealed value copied into another invoice's event does not open.
+    with pytest.raises(pupil_keys.SealedNameError):
+        pupil_keys.open_sealed(bytes(key), mine.sealed_names, bound_to=invoices[1]["invoice_id"])
+
+    r = await invoicing.client.post(
+        f"/schools/{SCHOOL}/students/{invoices[0]['student_code']}/erasure",
+        headers=invoicing.as_("accountant"),
+        json={"reason": "Phụ huynh yêu cầu"},
+    )
+    assert r.status_code == 200 and r.json()["keys_destroyed"] == 1, r.text
+    assert await pool.fetchval("SELECT count(*) FROM pupil_keys WHERE student_id = $1", student_id) == 0
+    assert await pool.fetchval("SELECT count(*) FROM pupil_keys") == len(issued) - 1
+    destroyed = await pool.fetch(
+        "SELECT kafka_key, payload FROM outbox WHERE event_type = 'tuition.invoicing.v1.PupilKeyDestroyed'"
+    )
+    # Keyed like the key's announcement: compaction keeps this record and drops the one with the key.
+    assert [bytes(d["kafka_key"]).decode() for d in destroyed] == [str(student_id)]
+    assert unwrap(bytes(destroyed[0]["payload"])).payload.key_id == mine.sealed_names.key_id
 
 
 async def test_pupils_without_a_personal_id_are_imported_flagged_and_counted_for_the_district(invoicing):

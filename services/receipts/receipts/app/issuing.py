@@ -24,6 +24,7 @@ from receipts.domain.receipt import ReceiptContent, lines_paid
 from receipts.domain.series import remaining
 from receipts.settings import ReceiptsSettings
 from receipts.stores import book_store, pending_store, receipts_store, series_store
+from shared.events import pupil_keys
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
 from shared.formatting import VN
@@ -34,6 +35,8 @@ from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched
 log = get_logger(__name__)
 
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+# What a payment waits for when its invoice's names are still sealed (shared/events/pupil_keys.py).
+PUPIL_KEY = "pupil key"
 
 __all__ = ["Waiting", "issue_batch", "issue_receipt", "on_payment", "on_payments", "retry_pending", "verification_code"]
 
@@ -73,6 +76,7 @@ def _content(
     number: int,
     issued_at: datetime,
     replaces: asyncpg.Record | None,
+    payer_name: str,
 ) -> ReceiptContent:
     asked = [(line["name"], line["amount"]) for line in json.loads(invoice["lines"])]
     lines = lines_paid(asked, invoice["total"], payment.amount)
@@ -86,7 +90,7 @@ def _content(
         series_code=series["series_code"],
         number=number,
         issued_at=issued_at,
-        payer_name=invoice["guardian_name"] or payment.payer_name,
+        payer_name=invoice["guardian_name"] or payer_name,
         student_name=invoice["student_name"],
         student_code=invoice["student_code"],
         class_name=invoice["class_name"],
@@ -101,6 +105,18 @@ def _content(
         invoice_id=payment.invoice_id,
         replaces=f"{replaces['series_code']} {replaces['number']:07d}" if replaces is not None else "",
     )
+
+
+async def _payer_names(conn: asyncpg.Connection, payments: list[PaymentMatched]) -> list[str]:
+    """Each payment's payer as the bank named them: sealed with the pupil's key (opened with it, empty when
+    it is destroyed or not here), or in clear in the events written before sealing."""
+    keys = await pupil_keys.keys_by_id(conn, [p.sealed_payer_name.key_id for p in payments])
+    names = []
+    for p in payments:
+        key = keys.get(p.sealed_payer_name.key_id)
+        opened = pupil_keys.open_sealed(key, p.sealed_payer_name, bound_to=p.payment_id) if key is not None else None
+        names.append(opened.payer_name if opened is not None else p.payer_name)
+    return names
 
 
 _signers: dict[int, signing.Signer] = {}
@@ -127,6 +143,8 @@ async def issue_receipt(
     invoice = await book_store.invoice(conn, uuid.UUID(payment.invoice_id))
     if school is None or invoice is None:
         raise Waiting("invoice" if school is not None else "school")
+    if invoice["sealed_names"] is not None:
+        raise Waiting(PUPIL_KEY)
     [receipt_id] = await issue_batch(conn, outbox, settings, school, [(payment, invoice)], replaces=replaces, now=now)
     return receipt_id
 
@@ -150,8 +168,9 @@ async def issue_batch(
     first = await series_store.take_numbers(conn, series, len(items))
     if first is None:
         raise Waiting(f"numbers in series {series['series_code']} (fewer left than payments to receipt)")
+    payers = await _payer_names(conn, [payment for payment, _ in items])
     contents = [
-        _content(payment, school, invoice, series, first + n, issued_at, replaces)
+        _content(payment, school, invoice, series, first + n, issued_at, replaces, payers[n])
         for n, (payment, invoice) in enumerate(items)
     ]
     # The key ids and the chain to the root once, not once per receipt.
@@ -238,8 +257,8 @@ async def on_payments(
     # Schools in one order for every transaction: instances consuming other partitions lock the same
     # schools' series rows, and two of them taking them in different orders would deadlock.
     for school_id in sorted(by_school):
-        ready = [(p, invoices[i]) for p in by_school[school_id] if (i := uuid.UUID(p.invoice_id)) in invoices]
-        alone = [p for p in by_school[school_id] if uuid.UUID(p.invoice_id) not in invoices]
+        ready = [(p, invoices[i]) for p in by_school[school_id] if _ready(invoices.get(i := uuid.UUID(p.invoice_id)))]
+        alone = [p for p in by_school[school_id] if not _ready(invoices.get(uuid.UUID(p.invoice_id)))]
         if school_id in schools and ready:
             try:
                 async with conn.transaction():  # savepoint: a batch that must wait leaves nothing behind
@@ -251,6 +270,11 @@ async def on_payments(
             alone = by_school[school_id]
         for p in alone:
             await on_payment(conn, outbox, settings, p)
+
+
+def _ready(invoice: asyncpg.Record | None) -> bool:
+    """The invoice is here, with its names open."""
+    return invoice is not None and invoice["sealed_names"] is None
 
 
 async def on_payment(

@@ -11,6 +11,7 @@ from shared.events.handlers import Handlers
 from shared.events.topics import Topic
 from shared.service import ConsumerSpec, ServiceRuntime
 from tuition.invoicing.v1 import events_pb2 as invoicing_events
+from tuition.invoicing.v1 import pupil_keys_pb2 as pupil_key_events
 from tuition.reconciliation.v1 import events_pb2 as payment_events
 
 
@@ -46,8 +47,19 @@ def _receipts(rt: ServiceRuntime) -> Handlers:
     async def reversed_(conn: asyncpg.Connection, m: payment_events.PaymentReversed, _: Event) -> None:
         await receipts.payment_reversed(conn, rt.outbox, m)
 
+    @handlers.on(pupil_key_events.PupilKeyIssued)
+    async def key_issued(conn: asyncpg.Connection, m: pupil_key_events.PupilKeyIssued, _: Event) -> None:
+        await projection.pupil_key_issued(conn, rt.outbox, settings, m)
+
+    @handlers.on(pupil_key_events.PupilKeyDestroyed)
+    async def key_destroyed(conn: asyncpg.Connection, m: pupil_key_events.PupilKeyDestroyed, _: Event) -> None:
+        await projection.pupil_key_destroyed(conn, rt.outbox, settings, m)
+
     return handlers
 
 
-# One consumer for both topics: a payment and the invoice it needs are handled by the same worker.
-CONSUMERS = [ConsumerSpec(name="receipts", topics=[Topic.INVOICING, Topic.RECONCILIATION], handlers=_receipts)]
+# One consumer for the three topics: a payment, the invoice it needs and the key that opens the invoice's
+# names are handled by the same worker.
+CONSUMERS = [
+    ConsumerSpec(name="receipts", topics=[Topic.INVOICING, Topic.RECONCILIATION, Topic.PUPIL_KEYS], handlers=_receipts)
+]

@@ -38,6 +38,9 @@ class InvoiceCopy:
     payment_reference: str
     total: int
     lines_json: str
+    student_id: uuid.UUID | None = None
+    # The names as the event sealed them, until this service holds the pupil's key (the names are empty).
+    sealed_names: bytes | None = None
 
 
 async def adjust_invoice(
@@ -53,7 +56,9 @@ async def adjust_invoice(
 
 async def add_invoice(conn: asyncpg.Connection, i: InvoiceCopy) -> None:
     await conn.execute(
-        "INSERT INTO invoices VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+        "INSERT INTO invoices (invoice_id, school_id, student_code, student_name, guardian_name, class_name, period, "
+        "payment_reference, total, lines, student_id, sealed_names) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
         i.invoice_id,
         i.school_id,
         i.student_code,
@@ -64,7 +69,33 @@ async def add_invoice(conn: asyncpg.Connection, i: InvoiceCopy) -> None:
         i.payment_reference,
         i.total,
         i.lines_json,
+        i.student_id,
+        i.sealed_names,
     )
+
+
+async def sealed_names_of(conn: asyncpg.Connection, student_id: uuid.UUID) -> list[asyncpg.Record]:
+    """A pupil's invoices whose names are still sealed (invoice_id, sealed_names)."""
+    return await conn.fetch(
+        "SELECT invoice_id, sealed_names FROM invoices WHERE student_id = $1 AND sealed_names IS NOT NULL", student_id
+    )
+
+
+async def set_names(conn: asyncpg.Connection, names: list[tuple[uuid.UUID, str, str]]) -> None:
+    """Names opened: each invoice's pupil and guardian names set, and its sealed value dropped."""
+    await conn.executemany(
+        "UPDATE invoices SET student_name = $2, guardian_name = $3, sealed_names = NULL WHERE invoice_id = $1", names
+    )
+
+
+async def forget_names(conn: asyncpg.Connection, student_id: uuid.UUID) -> list[uuid.UUID]:
+    """The pupil was erased: the names blanked on every invoice of theirs, sealed or opened; their ids."""
+    rows = await conn.fetch(
+        "UPDATE invoices SET student_name = '', guardian_name = '', sealed_names = NULL WHERE student_id = $1 "
+        "RETURNING invoice_id",
+        student_id,
+    )
+    return [r["invoice_id"] for r in rows]
 
 
 async def school(db: Executor, school_id: str) -> asyncpg.Record | None:

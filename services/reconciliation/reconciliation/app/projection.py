@@ -10,7 +10,9 @@ import asyncpg
 from reconciliation.app import credit_balance
 from reconciliation.app.ingest import retry_unmatched_for
 from reconciliation.stores import invoices_store, schools_store
+from shared.events import pupil_keys
 from shared.events.outbox import Outbox
+from tuition.common.v1.sealed_pb2 import Sealed
 from tuition.invoicing.v1.events_pb2 import (
     InvoiceAdjusted,
     InvoiceCancelled,
@@ -18,6 +20,7 @@ from tuition.invoicing.v1.events_pb2 import (
     PaymentGroupCreated,
     SchoolRegistered,
 )
+from tuition.invoicing.v1.pupil_keys_pb2 import PupilKeyDestroyed, PupilKeyIssued
 
 
 async def school_registered(conn: asyncpg.Connection, m: SchoolRegistered) -> None:
@@ -33,12 +36,15 @@ async def school_registered(conn: asyncpg.Connection, m: SchoolRegistered) -> No
 
 async def invoice_issued(conn: asyncpg.Connection, outbox: Outbox, m: InvoiceIssued) -> None:
     await schools_store.lock(conn, m.school_id)
+    # The pupil's name is sealed with their key (shared/events/pupil_keys.py); kept sealed until it arrives.
+    names = pupil_keys.names_of_invoice(m) or await pupil_keys.open_names(conn, m.sealed_names, bound_to=m.invoice_id)
     invoice = invoices_store.IssuedInvoice(
         invoice_id=uuid.UUID(m.invoice_id),
         school_id=m.school_id,
         student_id=uuid.UUID(m.student_id),
         student_code=m.student_code,
-        student_name=m.student_name,
+        student_name=names.student_name if names is not None else "",
+        sealed_names=m.sealed_names.SerializeToString() if names is None else None,
         class_name=m.class_name,
         family_key=m.family_key,
         virtual_account=m.virtual_account or None,
@@ -50,6 +56,26 @@ async def invoice_issued(conn: asyncpg.Connection, outbox: Outbox, m: InvoiceIss
     await invoices_store.add(conn, invoice)
     await retry_unmatched_for(conn, outbox, m.school_id, m.payment_reference)
     await credit_balance.apply_to_new_invoice(conn, outbox, m.school_id, invoice.invoice_id, m.family_key)
+
+
+async def pupil_key_issued(conn: asyncpg.Connection, m: PupilKeyIssued) -> None:
+    """A pupil's key: the names it sealed in invoices already here are opened."""
+    key = await pupil_keys.remember(conn, m)
+    if key is None:
+        return
+    opened = [
+        (r["invoice_id"], pupil_keys.open_sealed(key.key, s, bound_to=str(r["invoice_id"])).student_name)
+        for r in await invoices_store.sealed_names_of(conn, key.student_id)
+        if (s := Sealed.FromString(bytes(r["sealed_names"]))).key_id == m.key_id
+    ]
+    await invoices_store.set_names(conn, opened)
+
+
+async def pupil_key_destroyed(conn: asyncpg.Connection, m: PupilKeyDestroyed) -> None:
+    """The pupil was erased: the key is deleted, and the name it opened blanked on their invoices."""
+    student_id = uuid.UUID(m.student_id)
+    await pupil_keys.forget(conn, student_id, [uuid.UUID(m.key_id)])
+    await invoices_store.forget_names(conn, student_id)
 
 
 async def invoice_adjusted(conn: asyncpg.Connection, m: InvoiceAdjusted) -> None:

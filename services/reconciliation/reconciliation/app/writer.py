@@ -18,9 +18,12 @@ from google.protobuf.message import Message
 from reconciliation.domain.credits import BankCredit
 from reconciliation.domain.matching import EXCEPTION_STATES, Book, Decision
 from reconciliation.domain.memo import MemoReading
-from reconciliation.stores import credits_store, placements_store
+from reconciliation.stores import credits_store, invoices_store, placements_store
+from shared.events import pupil_keys
 from shared.events.outbox import Outbox
+from shared.events.pupil_keys import seal
 from shared.events.topics import Topic
+from tuition.common.v1.sealed_pb2 import Names
 from tuition.reconciliation.v1.events_pb2 import Channel, CreditReceived, PaymentMatched, PaymentUnmatched
 
 # Reasons confident enough to learn "this payer account pays for this student".
@@ -161,4 +164,20 @@ async def flush_together(conn: asyncpg.Connection, writers: list[Writer]) -> Non
     )
     events = [e for w in writers for e in w.events]
     if events and writers:
+        await _seal_payers(conn, [m for m, _, _ in events if isinstance(m, PaymentMatched) and m.payer_name])
         await writers[0].outbox.add_many(conn, Topic.RECONCILIATION, events)
+
+
+async def _seal_payers(conn: asyncpg.Connection, payments: list[PaymentMatched]) -> None:
+    """The payer's name goes out only sealed with the key of the invoice's pupil (shared/events/pupil_keys.py);
+    where that key has not arrived yet, it does not go out (the receipt names the guardian)."""
+    if not payments:
+        return
+    pupils = await invoices_store.pupils_of(conn, list({uuid.UUID(m.invoice_id) for m in payments}))
+    keys = await pupil_keys.keys_of_students(conn, list(set(pupils.values())))
+    for m in payments:
+        student_id = pupils.get(uuid.UUID(m.invoice_id))
+        key = keys.get(student_id) if student_id is not None else None
+        if key is not None:
+            m.sealed_payer_name.CopyFrom(seal(key, Names(payer_name=m.payer_name), bound_to=m.payment_id))
+        m.ClearField("payer_name")

@@ -10,6 +10,7 @@ from shared.events.handlers import Handlers
 from shared.events.topics import Topic
 from shared.service import ConsumerSpec, ServiceRuntime
 from tuition.invoicing.v1 import events_pb2 as invoicing_events
+from tuition.invoicing.v1 import pupil_keys_pb2 as pupil_key_events
 
 
 def _book(rt: ServiceRuntime) -> Handlers:
@@ -37,7 +38,16 @@ def _book(rt: ServiceRuntime) -> Handlers:
     async def group(conn: asyncpg.Connection, m: invoicing_events.PaymentGroupCreated, _: Event) -> None:
         await projection.group_created(conn, rt.outbox, m)
 
+    @handlers.on(pupil_key_events.PupilKeyIssued)
+    async def key_issued(conn: asyncpg.Connection, m: pupil_key_events.PupilKeyIssued, _: Event) -> None:
+        await projection.pupil_key_issued(conn, m)
+
+    @handlers.on(pupil_key_events.PupilKeyDestroyed)
+    async def key_destroyed(conn: asyncpg.Connection, m: pupil_key_events.PupilKeyDestroyed, _: Event) -> None:
+        await projection.pupil_key_destroyed(conn, m)
+
     return handlers
 
 
-CONSUMERS = [ConsumerSpec(name="book", topics=[Topic.INVOICING], handlers=_book)]
+# The pupils' keys open the names that invoices carry sealed (the accountant's queue shows them).
+CONSUMERS = [ConsumerSpec(name="book", topics=[Topic.INVOICING, Topic.PUPIL_KEYS], handlers=_book)]

@@ -25,13 +25,15 @@ class IssuedInvoice:
     period: str
     due_date: date
     total: int
+    # The names as the event sealed them, until this service holds the pupil's key (student_name is empty).
+    sealed_names: bytes | None = None
 
 
 async def add(conn: asyncpg.Connection, i: IssuedInvoice) -> None:
     await conn.execute(
         """INSERT INTO invoices (invoice_id, school_id, student_id, student_code, student_name, class_name, family_key,
-                                 virtual_account, payment_reference, period, due_date, total)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (invoice_id) DO NOTHING""",
+                                 virtual_account, payment_reference, period, due_date, total, sealed_names)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (invoice_id) DO NOTHING""",
         i.invoice_id,
         i.school_id,
         i.student_id,
@@ -44,7 +46,36 @@ async def add(conn: asyncpg.Connection, i: IssuedInvoice) -> None:
         i.period,
         i.due_date,
         i.total,
+        i.sealed_names,
     )
+
+
+async def sealed_names_of(conn: asyncpg.Connection, student_id: uuid.UUID) -> list[asyncpg.Record]:
+    """A pupil's invoices whose names are still sealed (invoice_id, sealed_names)."""
+    return await conn.fetch(
+        "SELECT invoice_id, sealed_names FROM invoices WHERE student_id = $1 AND sealed_names IS NOT NULL", student_id
+    )
+
+
+async def set_names(conn: asyncpg.Connection, names: list[tuple[uuid.UUID, str]]) -> None:
+    """Names opened: each invoice's pupil name set and its sealed value dropped."""
+    await conn.executemany("UPDATE invoices SET student_name = $2, sealed_names = NULL WHERE invoice_id = $1", names)
+
+
+async def forget_names(conn: asyncpg.Connection, student_id: uuid.UUID) -> int:
+    """The pupil was erased: their name on every invoice blanked, sealed or opened."""
+    done = await conn.execute(
+        "UPDATE invoices SET student_name = '', sealed_names = NULL WHERE student_id = $1 "
+        "AND (student_name <> '' OR sealed_names IS NOT NULL)",
+        student_id,
+    )
+    return int(done.split()[-1])
+
+
+async def pupils_of(db: Executor, invoice_ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """The pupil of each invoice."""
+    rows = await db.fetch("SELECT invoice_id, student_id FROM invoices WHERE invoice_id = ANY($1::uuid[])", invoice_ids)
+    return {r["invoice_id"]: r["student_id"] for r in rows}
 
 
 async def set_total(conn: asyncpg.Connection, invoice_id: uuid.UUID, total: int) -> None:

@@ -50,14 +50,12 @@ class Recon:
     def headers(self, role: str = "accountant", school: str = SCHOOL) -> dict[str, str]:
         return {"Authorization": "Bearer " + mint_token(DEV_JWT_SECRET, role=role, school=school, subject="ke-toan")}
 
-    async def publish(self, *messages: tuple[object, str]) -> None:
+    async def publish(self, *messages: tuple[object, str], topic: Topic = Topic.INVOICING) -> None:
         producer = AIOKafkaProducer(bootstrap_servers=self.kafka)
         await producer.start()
         for msg, key in messages:
             env = wrap(msg, producer="invoicing", aggregate_id=key, school_id=SCHOOL)
-            await producer.send_and_wait(
-                topic_name(Topic.INVOICING, self.prefix), env.SerializeToString(), key=key.encode()
-            )
+            await producer.send_and_wait(topic_name(topic, self.prefix), env.SerializeToString(), key=key.encode())
         await producer.stop()
 
     async def issue(

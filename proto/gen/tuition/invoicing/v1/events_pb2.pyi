@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from tuition.common.v1 import sealed_pb2 as _sealed_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -56,7 +57,7 @@ class InvoiceLine(_message.Message):
     def __init__(self, item_code: _Optional[str] = ..., name: _Optional[str] = ..., category: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_amount: _Optional[int] = ..., list_amount: _Optional[int] = ..., reduction: _Optional[int] = ..., policy_category: _Optional[str] = ..., amount: _Optional[int] = ...) -> None: ...
 
 class InvoiceIssued(_message.Message):
-    __slots__ = ("invoice_id", "school_id", "district_code", "student_id", "student_code", "student_name", "guardian_name", "grade", "class_name", "period", "school_year", "payment_reference", "total", "due_date", "lines", "family_key", "virtual_account", "bank_bin", "account_number", "issued_at", "round_code")
+    __slots__ = ("invoice_id", "school_id", "district_code", "student_id", "student_code", "student_name", "guardian_name", "grade", "class_name", "period", "school_year", "payment_reference", "total", "due_date", "lines", "family_key", "virtual_account", "bank_bin", "account_number", "issued_at", "round_code", "sealed_names")
     INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
     SCHOOL_ID_FIELD_NUMBER: _ClassVar[int]
     DISTRICT_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -78,6 +79,7 @@ class InvoiceIssued(_message.Message):
     ACCOUNT_NUMBER_FIELD_NUMBER: _ClassVar[int]
     ISSUED_AT_FIELD_NUMBER: _ClassVar[int]
     ROUND_CODE_FIELD_NUMBER: _ClassVar[int]
+    SEALED_NAMES_FIELD_NUMBER: _ClassVar[int]
     invoice_id: str
     school_id: str
     district_code: str
@@ -99,7 +101,8 @@ class InvoiceIssued(_message.Message):
     account_number: str
     issued_at: _timestamp_pb2.Timestamp
     round_code: str
-    def __init__(self, invoice_id: _Optional[str] = ..., school_id: _Optional[str] = ..., district_code: _Optional[str] = ..., student_id: _Optional[str] = ..., student_code: _Optional[str] = ..., student_name: _Optional[str] = ..., guardian_name: _Optional[str] = ..., grade: _Optional[str] = ..., class_name: _Optional[str] = ..., period: _Optional[str] = ..., school_year: _Optional[str] = ..., payment_reference: _Optional[str] = ..., total: _Optional[int] = ..., due_date: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ..., family_key: _Optional[str] = ..., virtual_account: _Optional[str] = ..., bank_bin: _Optional[str] = ..., account_number: _Optional[str] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., round_code: _Optional[str] = ...) -> None: ...
+    sealed_names: _sealed_pb2.Sealed
+    def __init__(self, invoice_id: _Optional[str] = ..., school_id: _Optional[str] = ..., district_code: _Optional[str] = ..., student_id: _Optional[str] = ..., student_code: _Optional[str] = ..., student_name: _Optional[str] = ..., guardian_name: _Optional[str] = ..., grade: _Optional[str] = ..., class_name: _Optional[str] = ..., period: _Optional[str] = ..., school_year: _Optional[str] = ..., payment_reference: _Optional[str] = ..., total: _Optional[int] = ..., due_date: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ..., family_key: _Optional[str] = ..., virtual_account: _Optional[str] = ..., bank_bin: _Optional[str] = ..., account_number: _Optional[str] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., round_code: _Optional[str] = ..., sealed_names: _Optional[_Union[_sealed_pb2.Sealed, _Mapping]] = ...) -> None: ...
 
 class InvoiceAdjusted(_message.Message):
     __slots__ = ("invoice_id", "school_id", "delta", "new_total", "reason", "adjusted_by")

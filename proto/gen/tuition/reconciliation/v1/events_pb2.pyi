@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from tuition.common.v1 import sealed_pb2 as _sealed_pb2
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -27,7 +28,7 @@ CASH: Channel
 OTHER: Channel
 
 class PaymentMatched(_message.Message):
-    __slots__ = ("payment_id", "credit_id", "invoice_id", "school_id", "amount", "channel", "bank_reference", "paid_at", "payer_name", "reason_code")
+    __slots__ = ("payment_id", "credit_id", "invoice_id", "school_id", "amount", "channel", "bank_reference", "paid_at", "payer_name", "reason_code", "sealed_payer_name")
     PAYMENT_ID_FIELD_NUMBER: _ClassVar[int]
     CREDIT_ID_FIELD_NUMBER: _ClassVar[int]
     INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -38,6 +39,7 @@ class PaymentMatched(_message.Message):
     PAID_AT_FIELD_NUMBER: _ClassVar[int]
     PAYER_NAME_FIELD_NUMBER: _ClassVar[int]
     REASON_CODE_FIELD_NUMBER: _ClassVar[int]
+    SEALED_PAYER_NAME_FIELD_NUMBER: _ClassVar[int]
     payment_id: str
     credit_id: str
     invoice_id: str
@@ -48,7 +50,8 @@ class PaymentMatched(_message.Message):
     paid_at: _timestamp_pb2.Timestamp
     payer_name: str
     reason_code: str
-    def __init__(self, payment_id: _Optional[str] = ..., credit_id: _Optional[str] = ..., invoice_id: _Optional[str] = ..., school_id: _Optional[str] = ..., amount: _Optional[int] = ..., channel: _Optional[_Union[Channel, str]] = ..., bank_reference: _Optional[str] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payer_name: _Optional[str] = ..., reason_code: _Optional[str] = ...) -> None: ...
+    sealed_payer_name: _sealed_pb2.Sealed
+    def __init__(self, payment_id: _Optional[str] = ..., credit_id: _Optional[str] = ..., invoice_id: _Optional[str] = ..., school_id: _Optional[str] = ..., amount: _Optional[int] = ..., channel: _Optional[_Union[Channel, str]] = ..., bank_reference: _Optional[str] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., payer_name: _Optional[str] = ..., reason_code: _Optional[str] = ..., sealed_payer_name: _Optional[_Union[_sealed_pb2.Sealed, _Mapping]] = ...) -> None: ...
 
 class PaymentReversed(_message.Message):
     __slots__ = ("payment_id", "invoice_id", "school_id", "amount", "reason")
