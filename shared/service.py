@@ -69,6 +69,9 @@ class ServiceSpec:
     background: dict[str, Callable[[ServiceRuntime], Callable[[asyncio.Event], Awaitable[None]]]] = field(
         default_factory=dict
     )
+    # Work the event workers also do every so many seconds, by name (what an event may have missed: a key
+    # and the invoice it opens applied at once by two instances); run only where the workers run.
+    periodic: dict[str, tuple[float, Callable[[ServiceRuntime], Awaitable[object]]]] = field(default_factory=dict)
 
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -128,6 +131,8 @@ class ServiceRuntime:
             )
             self.consumers.append(consumer)
             self._tasks.append(asyncio.create_task(self._supervise(cs.name, consumer.run), name=cs.name))
+        for name, (seconds, work) in self.spec.periodic.items():
+            self._tasks.append(asyncio.create_task(self._supervise(name, self._every(seconds, work)), name=name))
         log.info("service.started", service=self.spec.name, database=s.database)
 
     def _consumer_specs(self) -> list[ConsumerSpec]:
@@ -141,6 +146,17 @@ class ServiceRuntime:
         if self._handlers is None:
             self._handlers = {f"{self.spec.name}.{cs.name}": cs.handlers(self) for cs in self._consumer_specs()}
         return self._handlers
+
+    def _every(
+        self, seconds: float, work: Callable[[ServiceRuntime], Awaitable[object]]
+    ) -> Callable[[asyncio.Event], Awaitable[None]]:
+        async def run(stop: asyncio.Event) -> None:
+            while not stop.is_set():
+                await work(self)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+        return run
 
     async def _supervise(self, what: str, run: Callable[[asyncio.Event], Any]) -> None:
         """Keep a worker running: a crash is logged and the worker restarted after a pause."""

@@ -126,6 +126,11 @@ async def open_names(db: Executor, sealed: Sealed, *, bound_to: str) -> Names | 
     return Names() if destroyed else None
 
 
+def open_stored(sealed: bytes, key: bytes | None, *, bound_to: str) -> Names:
+    """A sealed value kept in a service's book, opened with its key; empty names when the key was destroyed."""
+    return open_sealed(key, Sealed.FromString(sealed), bound_to=bound_to) if key is not None else Names()
+
+
 def names_of_invoice(m: InvoiceIssued) -> Names | None:
     """The names an InvoiceIssued written before sealing carries in clear; None when they are sealed."""
     if is_sealed(m.sealed_names):

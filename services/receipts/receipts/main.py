@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from receipts.app import metrics
+from receipts.app import metrics, projection
 from receipts.entrypoints import api
 from receipts.entrypoints.consumers import CONSUMERS
 from receipts.settings import ReceiptsSettings
@@ -24,6 +24,12 @@ SPEC = ServiceSpec(
         RateLimit("receipt verification", r"/verify$", per_second=10, burst=60),
         RateLimit("the receipt pages", r"/r/", per_second=10, burst=30),
     ],
+    periodic={
+        "sealed names": (
+            2.0,
+            lambda rt: projection.open_waiting_names(rt.db(), rt.outbox, rt.settings_as(ReceiptsSettings)),
+        )
+    },
 )
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from reconciliation.app import metrics
+from reconciliation.app import metrics, projection
 from reconciliation.app.targets import targets_for
 from reconciliation.entrypoints import api, bank_api
 from reconciliation.entrypoints.consumers import CONSUMERS
@@ -24,6 +24,7 @@ SPEC = ServiceSpec(
     # school's month-start peak, far below what would let one school's flood crowd out the others.
     rate_limits=[RateLimit("the webhooks", r"/webhooks/[^/]+/([^/]+)", per_second=200, burst=1000, key_group=1)],
     background={"webhook targets": lambda rt: targets_for(rt.db()).follow(rt.dsn)},
+    periodic={"sealed names": (5.0, lambda rt: projection.open_waiting_names(rt.db()))},
 )
 
 

@@ -7,12 +7,11 @@ import uuid
 
 import asyncpg
 
-from receipts.app.issuing import retry_pending
+from receipts.app.issuing import PUPIL_KEY, retry_pending
 from receipts.settings import ReceiptsSettings
 from receipts.stores import book_store
 from shared.events import pupil_keys
 from shared.events.outbox import Outbox
-from tuition.common.v1.sealed_pb2 import Sealed
 from tuition.invoicing.v1.events_pb2 import InvoiceAdjusted, InvoiceIssued, SchoolRegistered
 from tuition.invoicing.v1.pupil_keys_pb2 import PupilKeyDestroyed, PupilKeyIssued
 
@@ -57,6 +56,7 @@ async def invoice_issued(
         student_name=names.student_name if names is not None else "",
         guardian_name=names.guardian_name if names is not None else "",
         sealed_names=m.sealed_names.SerializeToString() if names is None else None,
+        sealed_key_id=uuid.UUID(m.sealed_names.key_id) if names is None else None,
         class_name=m.class_name,
         period=m.period,
         payment_reference=m.payment_reference,
@@ -71,18 +71,34 @@ async def pupil_key_issued(
     conn: asyncpg.Connection, outbox: Outbox, settings: ReceiptsSettings, m: PupilKeyIssued
 ) -> None:
     """A pupil's key: the names it sealed are opened, and the payments that waited for them get receipts."""
-    key = await pupil_keys.remember(conn, m)
-    if key is None:
-        return
-    opened = []
-    for r in await book_store.sealed_names_of(conn, key.student_id):
-        sealed = Sealed.FromString(bytes(r["sealed_names"]))
-        if sealed.key_id == m.key_id:
-            names = pupil_keys.open_sealed(key.key, sealed, bound_to=str(r["invoice_id"]))
-            opened.append((r["invoice_id"], names.student_name, names.guardian_name))
-    await book_store.set_names(conn, opened)
-    for invoice_id, _, _ in opened:
+    if await pupil_keys.remember(conn, m) is not None:
+        await open_names(conn, outbox, settings, uuid.UUID(m.student_id))
+
+
+async def open_names(
+    conn: asyncpg.Connection, outbox: Outbox, settings: ReceiptsSettings, student_id: uuid.UUID | None = None
+) -> int:
+    """Sealed names whose key is here opened (blanked where it was destroyed), and the payments that waited
+    for them issued; returns how many invoices were opened."""
+    rows = await book_store.sealed_openable(conn, student_id)
+    opened = [
+        (r["invoice_id"], pupil_keys.open_stored(bytes(r["sealed_names"]), r["key"], bound_to=str(r["invoice_id"])))
+        for r in rows
+    ]
+    await book_store.set_names(conn, [(i, n.student_name, n.guardian_name) for i, n in opened])
+    for invoice_id, _ in opened:
         await retry_pending(conn, outbox, settings, invoice_id=invoice_id)
+    return len(opened)
+
+
+async def open_waiting_names(pool: asyncpg.Pool, outbox: Outbox, settings: ReceiptsSettings) -> int:
+    """Now and then, what an event could not do: names whose key came while their invoice was being
+    applied by another instance, and payments parked while their invoice's names were being opened."""
+    async with pool.acquire() as conn, conn.transaction():
+        opened = await open_names(conn, outbox, settings)
+        for invoice_id in await book_store.open_invoices_with_parked_payments(conn, PUPIL_KEY):
+            await retry_pending(conn, outbox, settings, invoice_id=invoice_id)
+    return opened
 
 
 async def pupil_key_destroyed(

@@ -41,6 +41,7 @@ class InvoiceCopy:
     student_id: uuid.UUID | None = None
     # The names as the event sealed them, until this service holds the pupil's key (the names are empty).
     sealed_names: bytes | None = None
+    sealed_key_id: uuid.UUID | None = None
 
 
 async def adjust_invoice(
@@ -57,8 +58,8 @@ async def adjust_invoice(
 async def add_invoice(conn: asyncpg.Connection, i: InvoiceCopy) -> None:
     await conn.execute(
         "INSERT INTO invoices (invoice_id, school_id, student_code, student_name, guardian_name, class_name, period, "
-        "payment_reference, total, lines, student_id, sealed_names) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+        "payment_reference, total, lines, student_id, sealed_names, sealed_key_id) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
         i.invoice_id,
         i.school_id,
         i.student_code,
@@ -71,27 +72,50 @@ async def add_invoice(conn: asyncpg.Connection, i: InvoiceCopy) -> None:
         i.lines_json,
         i.student_id,
         i.sealed_names,
+        i.sealed_key_id,
     )
 
 
-async def sealed_names_of(conn: asyncpg.Connection, student_id: uuid.UUID) -> list[asyncpg.Record]:
-    """A pupil's invoices whose names are still sealed (invoice_id, sealed_names)."""
+async def sealed_openable(
+    conn: asyncpg.Connection, student_id: uuid.UUID | None = None, limit: int = 1000
+) -> list[asyncpg.Record]:
+    """Invoices (of a pupil, or any) whose sealed names can be opened now: (invoice_id, sealed_names, key),
+    key NULL where it was destroyed. Locked; those another transaction is opening are skipped."""
     return await conn.fetch(
-        "SELECT invoice_id, sealed_names FROM invoices WHERE student_id = $1 AND sealed_names IS NOT NULL", student_id
+        "SELECT i.invoice_id, i.sealed_names, k.key FROM invoices i "
+        "LEFT JOIN pupil_keys k ON k.key_id = i.sealed_key_id "
+        "LEFT JOIN pupil_keys_destroyed d ON d.key_id = i.sealed_key_id "
+        "WHERE i.sealed_names IS NOT NULL AND ($1::uuid IS NULL OR i.student_id = $1) "
+        "AND (k.key_id IS NOT NULL OR d.key_id IS NOT NULL) LIMIT $2 FOR UPDATE OF i SKIP LOCKED",
+        student_id,
+        limit,
     )
+
+
+async def open_invoices_with_parked_payments(conn: asyncpg.Connection, waiting_for: str) -> list[uuid.UUID]:
+    """Invoices whose names are open but with payments still parked waiting for them."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT p.invoice_id FROM pending_payments p JOIN invoices i USING (invoice_id) "
+        "WHERE p.waiting_for = $1 AND i.sealed_names IS NULL",
+        waiting_for,
+    )
+    return [r["invoice_id"] for r in rows]
 
 
 async def set_names(conn: asyncpg.Connection, names: list[tuple[uuid.UUID, str, str]]) -> None:
     """Names opened: each invoice's pupil and guardian names set, and its sealed value dropped."""
     await conn.executemany(
-        "UPDATE invoices SET student_name = $2, guardian_name = $3, sealed_names = NULL WHERE invoice_id = $1", names
+        "UPDATE invoices SET student_name = $2, guardian_name = $3, sealed_names = NULL, sealed_key_id = NULL "
+        "WHERE invoice_id = $1",
+        names,
     )
 
 
 async def forget_names(conn: asyncpg.Connection, student_id: uuid.UUID) -> list[uuid.UUID]:
     """The pupil was erased: the names blanked on every invoice of theirs, sealed or opened; their ids."""
     rows = await conn.fetch(
-        "UPDATE invoices SET student_name = '', guardian_name = '', sealed_names = NULL WHERE student_id = $1 "
+        "UPDATE invoices SET student_name = '', guardian_name = '', sealed_names = NULL, sealed_key_id = NULL "
+        "WHERE student_id = $1 "
         "RETURNING invoice_id",
         student_id,
     )

@@ -120,3 +120,19 @@ async def test_an_invoice_of_a_pupil_already_erased_does_not_wait_for_a_key_that
     )
     await wait_until(lambda: app.pool.fetchval("SELECT count(*) FROM pupil_keys"), what="the later key kept")
     assert await app.pool.fetchval("SELECT array_agg(key_id) FROM pupil_keys") == [other.key_id]
+
+
+async def test_a_key_kept_while_its_invoice_was_being_applied_elsewhere_still_opens_it_and_issues(receipts_app):
+    # Two instances: one applies the key while another applies the invoice, neither sees the other's row.
+    # The key is put in the book directly here, as if its event had been applied before the invoice's.
+    app = receipts_app
+    key = pupil_keys.new_key(uuid.uuid4())
+    invoice, iid = _sealed_invoice(4, key)
+    await publish(app.kafka, app.prefix, Topic.INVOICING, [school_event(), (invoice, iid)])
+    payment, _ = _sealed_payment(4, key)
+    await publish(app.kafka, app.prefix, Topic.RECONCILIATION, [(payment, iid)])
+    await wait_until(lambda: app.pool.fetchval("SELECT count(*) FROM pending_payments"), what="the payment parked")
+    async with app.pool.acquire() as conn, conn.transaction():
+        await pupil_keys.add(conn, "S", [key])
+    await wait_until(lambda: app.pool.fetchval("SELECT count(*) FROM receipts"), what="the receipt, by the sweep")
+    assert await _printed(app, payment.payment_id) == (GUARDIAN, PUPIL)

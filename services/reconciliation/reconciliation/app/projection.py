@@ -12,7 +12,6 @@ from reconciliation.app.ingest import retry_unmatched_for
 from reconciliation.stores import invoices_store, schools_store
 from shared.events import pupil_keys
 from shared.events.outbox import Outbox
-from tuition.common.v1.sealed_pb2 import Sealed
 from tuition.invoicing.v1.events_pb2 import (
     InvoiceAdjusted,
     InvoiceCancelled,
@@ -45,6 +44,7 @@ async def invoice_issued(conn: asyncpg.Connection, outbox: Outbox, m: InvoiceIss
         student_code=m.student_code,
         student_name=names.student_name if names is not None else "",
         sealed_names=m.sealed_names.SerializeToString() if names is None else None,
+        sealed_key_id=uuid.UUID(m.sealed_names.key_id) if names is None else None,
         class_name=m.class_name,
         family_key=m.family_key,
         virtual_account=m.virtual_account or None,
@@ -60,15 +60,26 @@ async def invoice_issued(conn: asyncpg.Connection, outbox: Outbox, m: InvoiceIss
 
 async def pupil_key_issued(conn: asyncpg.Connection, m: PupilKeyIssued) -> None:
     """A pupil's key: the names it sealed in invoices already here are opened."""
-    key = await pupil_keys.remember(conn, m)
-    if key is None:
-        return
+    if await pupil_keys.remember(conn, m) is not None:
+        await open_names(conn, uuid.UUID(m.student_id))
+
+
+async def open_names(conn: asyncpg.Connection, student_id: uuid.UUID | None = None) -> int:
+    """Sealed names whose key is here opened (blanked where it was destroyed); returns how many. Run for
+    a pupil when their key arrives, and for every pupil now and then: an invoice and its key applied at
+    once by two instances do not see each other."""
+    rows = await invoices_store.sealed_openable(conn, student_id)
     opened = [
-        (r["invoice_id"], pupil_keys.open_sealed(key.key, s, bound_to=str(r["invoice_id"])).student_name)
-        for r in await invoices_store.sealed_names_of(conn, key.student_id)
-        if (s := Sealed.FromString(bytes(r["sealed_names"]))).key_id == m.key_id
+        (r["invoice_id"], pupil_keys.open_stored(bytes(r["sealed_names"]), r["key"], bound_to=str(r["invoice_id"])))
+        for r in rows
     ]
-    await invoices_store.set_names(conn, opened)
+    await invoices_store.set_names(conn, [(i, names.student_name) for i, names in opened])
+    return len(opened)
+
+
+async def open_waiting_names(pool: asyncpg.Pool) -> int:
+    async with pool.acquire() as conn, conn.transaction():
+        return await open_names(conn)
 
 
 async def pupil_key_destroyed(conn: asyncpg.Connection, m: PupilKeyDestroyed) -> None:

@@ -27,13 +27,15 @@ class IssuedInvoice:
     total: int
     # The names as the event sealed them, until this service holds the pupil's key (student_name is empty).
     sealed_names: bytes | None = None
+    sealed_key_id: uuid.UUID | None = None
 
 
 async def add(conn: asyncpg.Connection, i: IssuedInvoice) -> None:
     await conn.execute(
         """INSERT INTO invoices (invoice_id, school_id, student_id, student_code, student_name, class_name, family_key,
-                                 virtual_account, payment_reference, period, due_date, total, sealed_names)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (invoice_id) DO NOTHING""",
+                                 virtual_account, payment_reference, period, due_date, total, sealed_names,
+                                 sealed_key_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (invoice_id) DO NOTHING""",
         i.invoice_id,
         i.school_id,
         i.student_id,
@@ -47,25 +49,38 @@ async def add(conn: asyncpg.Connection, i: IssuedInvoice) -> None:
         i.due_date,
         i.total,
         i.sealed_names,
+        i.sealed_key_id,
     )
 
 
-async def sealed_names_of(conn: asyncpg.Connection, student_id: uuid.UUID) -> list[asyncpg.Record]:
-    """A pupil's invoices whose names are still sealed (invoice_id, sealed_names)."""
+async def sealed_openable(
+    conn: asyncpg.Connection, student_id: uuid.UUID | None = None, limit: int = 1000
+) -> list[asyncpg.Record]:
+    """Invoices (of a pupil, or any) whose sealed names can be opened now: (invoice_id, sealed_names, key),
+    key NULL where it was destroyed. Locked; those another transaction is opening are skipped."""
     return await conn.fetch(
-        "SELECT invoice_id, sealed_names FROM invoices WHERE student_id = $1 AND sealed_names IS NOT NULL", student_id
+        "SELECT i.invoice_id, i.sealed_names, k.key FROM invoices i "
+        "LEFT JOIN pupil_keys k ON k.key_id = i.sealed_key_id "
+        "LEFT JOIN pupil_keys_destroyed d ON d.key_id = i.sealed_key_id "
+        "WHERE i.sealed_names IS NOT NULL AND ($1::uuid IS NULL OR i.student_id = $1) "
+        "AND (k.key_id IS NOT NULL OR d.key_id IS NOT NULL) LIMIT $2 FOR UPDATE OF i SKIP LOCKED",
+        student_id,
+        limit,
     )
 
 
 async def set_names(conn: asyncpg.Connection, names: list[tuple[uuid.UUID, str]]) -> None:
     """Names opened: each invoice's pupil name set and its sealed value dropped."""
-    await conn.executemany("UPDATE invoices SET student_name = $2, sealed_names = NULL WHERE invoice_id = $1", names)
+    await conn.executemany(
+        "UPDATE invoices SET student_name = $2, sealed_names = NULL, sealed_key_id = NULL WHERE invoice_id = $1",
+        names,
+    )
 
 
 async def forget_names(conn: asyncpg.Connection, student_id: uuid.UUID) -> int:
     """The pupil was erased: their name on every invoice blanked, sealed or opened."""
     done = await conn.execute(
-        "UPDATE invoices SET student_name = '', sealed_names = NULL WHERE student_id = $1 "
+        "UPDATE invoices SET student_name = '', sealed_names = NULL, sealed_key_id = NULL WHERE student_id = $1 "
         "AND (student_name <> '' OR sealed_names IS NOT NULL)",
         student_id,
     )

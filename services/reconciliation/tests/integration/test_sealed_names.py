@@ -82,3 +82,27 @@ async def test_the_pupils_key_opens_their_name_seals_the_payer_and_its_destructi
     await wait_until(blanked, what="the name blanked")
     assert await recon.pool.fetchval("SELECT count(*) FROM pupil_keys") == 0
     assert await recon.pool.fetchval("SELECT key_id FROM pupil_keys_destroyed") == key.key_id
+
+
+async def test_a_key_kept_while_its_invoice_was_being_applied_elsewhere_still_opens_it(recon):
+    key = pupil_keys.new_key(uuid.uuid4())
+    invoice_id = uuid.uuid4()
+    issued = InvoiceIssued(
+        invoice_id=str(invoice_id),
+        school_id=SCHOOL,
+        student_id=str(key.student_id),
+        student_code="2200000078",
+        payment_reference=payref.make_reference(777_002),
+        total=500_000,
+        due_date="2026-09-15",
+        sealed_names=pupil_keys.seal(key, Names(student_name=PUPIL), bound_to=str(invoice_id)),
+    )
+    await recon.publish((issued, str(invoice_id)))
+    await wait_until(lambda: recon.pool.fetchval("SELECT count(*) FROM invoices"), what="the invoice")
+    async with recon.pool.acquire() as conn, conn.transaction():
+        await pupil_keys.add(conn, SCHOOL, [key])  # as another instance would, not seeing the invoice
+
+    async def opened() -> bool:
+        return await recon.pool.fetchval("SELECT student_name FROM invoices") == PUPIL
+
+    await wait_until(opened, what="the name opened by the sweep")
