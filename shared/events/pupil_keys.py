@@ -40,7 +40,7 @@ class PupilKey:
 
 
 def new_key(student_id: uuid.UUID) -> PupilKey:
-    return PupilKey(uuid.uuid4(), student_id, AESGCM.generate_key(bit_length=256))
+    return PupilKey(uuid.UUID(bytes=os.urandom(16), version=4), student_id, os.urandom(32))
 
 
 def _aad(key_id: str, bound_to: str) -> bytes:
@@ -88,10 +88,15 @@ async def keys_by_id(db: Executor, key_ids: list[str]) -> dict[str, bytes]:
 
 
 async def add(conn: asyncpg.Connection, school_id: str, keys: list[PupilKey]) -> None:
-    await conn.executemany(
-        "INSERT INTO pupil_keys (key_id, student_id, school_id, key) VALUES ($1, $2, $3, $4) "
+    """Keys kept (a school's whole roster at its first issuance: one statement)."""
+    await conn.execute(
+        "INSERT INTO pupil_keys (key_id, student_id, school_id, key) "
+        "SELECT k, s, $4, b FROM unnest($1::uuid[], $2::uuid[], $3::bytea[]) AS t (k, s, b) "
         "ON CONFLICT (key_id) DO NOTHING",
-        [(k.key_id, k.student_id, school_id, k.key) for k in keys],
+        [k.key_id for k in keys],
+        [k.student_id for k in keys],
+        [k.key for k in keys],
+        school_id,
     )
 
 
