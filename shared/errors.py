@@ -61,3 +61,13 @@ class Invalid(DomainError):
     """The request is readable but its content is wrong; the message names what."""
 
     status = 422
+
+
+class TooManyAttempts(DomainError):
+    """Too many tries (a sign-in's password or code): the caller waits before trying again."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

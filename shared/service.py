@@ -462,7 +462,9 @@ def _install_error_model_and_probes(app: FastAPI, spec: ServiceSpec, runtime: Se
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         # The one mapping of the error model to HTTP (shared/errors.py); the transaction was rolled back.
-        return JSONResponse(exc.body(), status_code=exc.status)
+        retry = getattr(exc, "retry_after_s", None)
+        headers = {"Retry-After": str(retry)} if retry is not None else None
+        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(asyncpg.exceptions.DataError)
     async def data_error(_: Request, exc: asyncpg.exceptions.DataError) -> JSONResponse:

@@ -18,6 +18,7 @@ STAFF = frozenset({"accountant", "service"})
 READERS = frozenset({"accountant", "district", "service"})
 DISTRICT = frozenset({"district", "service"})
 SERVICE = frozenset({"service"})
+NOBODY: frozenset[str] = frozenset()  # no bearer token: a signed-in person's session cookie
 SIGNED_IN_STAFF = frozenset({"accountant", "accountant*", "district", "district*", "service"})
 
 OPS = {
@@ -69,6 +70,26 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "POST /pay/{token}/family": ANYONE,  # the family's link: an unguessable token, like the page itself
         "GET /ketoan": ANYONE,  # the workspace's shell: no data; every figure comes from the APIs under a token
         "GET /ketoan/app.js": ANYONE,
+        # Signing in (rate limited, throttled per account and address) and a one-time link's own secret.
+        "POST /auth/sign-in": ANYONE,
+        "POST /auth/second-factor": ANYONE,
+        "POST /auth/links/open": ANYONE,
+        "POST /auth/links/accept": ANYONE,
+        # A person's own session (the cookie, with its CSRF token): no bearer token opens these.
+        "GET /auth/session": NOBODY,
+        "POST /auth/token": NOBODY,
+        "POST /auth/school": NOBODY,
+        "GET /auth/sessions": NOBODY,
+        "DELETE /auth/sessions/{session_id}": NOBODY,
+        "POST /auth/sign-out": NOBODY,
+        # Administrators by their session; the operator with a service token.
+        "GET /accounts": SERVICE,
+        "POST /accounts": SERVICE,
+        "POST /accounts/{account_id}/disable": SERVICE,
+        "POST /accounts/{account_id}/enable": SERVICE,
+        "PUT /accounts/{account_id}/schools": SERVICE,
+        "POST /accounts/{account_id}/reset": SERVICE,
+        "GET /audit": SERVICE,
     },
     "reconciliation": OPS
     | {

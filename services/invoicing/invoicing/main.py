@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from invoicing.entrypoints import api, pages, workspace
+from invoicing.entrypoints import api, auth_api, pages, workspace
 from invoicing.entrypoints.consumers import CONSUMERS
 from invoicing.settings import InvoicingSettings
 from shared.limits import BodyLimit, MiB, RateLimit
@@ -18,7 +18,11 @@ SPEC = ServiceSpec(
     consumers=CONSUMERS,
     body_limits=[BodyLimit(r"/schools/[^/]+/roster$", 8 * MiB)],
     # The parent page: its token is unguessable, the rate keeps guessing and scraping slow.
-    rate_limits=[RateLimit("the payment page", r"/pay/", per_second=10, burst=30)],
+    rate_limits=[
+        RateLimit("the payment page", r"/pay/", per_second=10, burst=30),
+        # Signing in hashes a password (Argon2id): a few per second per address, on top of the throttle.
+        RateLimit("signing in", r"/auth/(sign-in|second-factor|links/)", per_second=5, burst=30),
+    ],
 )
 
 
@@ -27,5 +31,5 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
         SPEC,
         settings or InvoicingSettings(),
         title="Invoicing: rosters, fee schedules, invoices and VietQR payment pages",
-        routers=[api.router, pages.router, workspace.router],
+        routers=[api.router, auth_api.router, pages.router, workspace.router],
     )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar
 
 from pydantic import SecretStr, model_validator
@@ -26,6 +27,10 @@ class InvoicingSettings(ServiceSettings):
     seals_data: ClassVar[bool] = True
     # Keys the family pseudonym (HMAC of the guardian's phone) that events carry instead of the phone.
     pseudonym_secret: SecretStr = SecretStr(DEV_PSEUDONYM_SECRET)
+    # Sessions of people signed in (app/sign_in.py): idle and absolute ends; the pages' API tokens' life.
+    session_idle: timedelta = timedelta(minutes=30)
+    session_absolute: timedelta = timedelta(hours=12)
+    page_token_ttl_s: int = 600
 
     def development_secrets(self) -> list[str]:
         dev = super().development_secrets()
