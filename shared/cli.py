@@ -53,6 +53,13 @@ def _infra(args: argparse.Namespace) -> int:
     return 0
 
 
+def _totp(args: argparse.Namespace) -> int:
+    import pyotp
+
+    print(pyotp.TOTP(args.secret.replace(" ", "").upper()).now())
+    return 0
+
+
 def _token_mint(args: argparse.Namespace) -> int:
     settings = ServiceSettings()
     try:
@@ -219,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     rv.add_argument("--reason", default="", help="why (kept with the revocation)")
     rv.add_argument("--url", default="http://127.0.0.1:8101", help="any service of the suite")
     rv.set_defaults(func=_token_revoke)
+
+    tp = sub.add_parser("totp", help="the current code of an authenticator secret (for the demo's account)")
+    tp.add_argument("secret", help="the base32 secret the invitation page shows")
+    tp.set_defaults(func=_totp)
 
     s = sub.add_parser("serve", help="run one service's HTTP API with its relay and consumers")
     s.add_argument("service", choices=SERVICES)

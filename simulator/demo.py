@@ -226,6 +226,37 @@ async def run(cfg: DemoConfig) -> dict[str, Any]:
             say("demo: stopped.")
 
 
+DEMO_USER, DEMO_PASSWORD = "ketoan.demo", "thu hoc phi khong tien mat"
+
+
+async def demo_accountant(urls: Urls, service_token: str, schools: list[str]) -> dict[str, str]:
+    """An accountant of two schools, invited and accepted as a person would through the invitation page."""
+    import pyotp
+
+    async with httpx.AsyncClient(timeout=30) as http:
+        made = await http.post(
+            f"{urls.invoicing}/accounts",
+            headers={"Authorization": f"Bearer {service_token}"},
+            json={
+                "username": DEMO_USER,
+                "display_name": "Kế toán (demo)",
+                "role": "accountant",
+                "district_code": DISTRICT,
+                "schools": schools,
+            },
+        )
+        made.raise_for_status()
+        secret = made.json()["link"].split("#", 1)[1]
+        opened = (await http.post(f"{urls.invoicing}/auth/links/open", json={"secret": secret})).json()
+        totp = opened["totp_secret"]
+        accepted = await http.post(
+            f"{urls.invoicing}/auth/links/accept",
+            json={"secret": secret, "password": DEMO_PASSWORD, "totp_code": pyotp.TOTP(totp).now()},
+        )
+        accepted.raise_for_status()
+    return {"username": DEMO_USER, "password": DEMO_PASSWORD, "totp_secret": totp}
+
+
 async def _print_urls(urls: Urls, toks: dict[str, str]) -> None:
     school = SCHOOLS[0]
     async with httpx.AsyncClient(timeout=30) as http:
@@ -236,11 +267,15 @@ async def _print_urls(urls: Urls, toks: dict[str, str]) -> None:
                 headers={"Authorization": f"Bearer {toks[school.school_id]}"},
             )
         ).json()
+    account = await demo_accountant(urls, toks["service"], [SCHOOLS[0].school_id, SCHOOLS[1].school_id])
     say("\n=== Open these ===")
-    say(f"Accountant's workspace, sign in ({school.name}):  {urls.invoicing}/ketoan?token={toks[school.school_id]}")
+    say(f"Accountant's workspace ({school.name}, {SCHOOLS[1].name}):  {urls.invoicing}/ketoan")
+    say(f"  user name: {account['username']}   password: {account['password']}")
+    say(f"  authenticator secret (add it to an authenticator app): {account['totp_secret']}")
+    say(f"  or the current code: .venv/bin/tuition totp {account['totp_secret']}")
     say(f"District dashboard (Phòng GD&ĐT):  {urls.reporting}/dashboard?token={toks['district']}")
     say(f"{school.name}, accountant view:  {urls.reporting}/dashboard?token={toks[school.school_id]}")
     for inv in invoices:
         say(f"Parent payment page ({inv['full_name']}):  {inv['pay_url']}")
     say(f"API docs: {urls.invoicing}/docs  {urls.reconciliation}/docs  {urls.receipts}/docs  {urls.reporting}/docs")
-    say(f"Accountant token ({school.school_id}): {toks[school.school_id]}\n")
+    say("")

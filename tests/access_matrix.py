@@ -70,6 +70,8 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "POST /pay/{token}/family": ANYONE,  # the family's link: an unguessable token, like the page itself
         "GET /ketoan": ANYONE,  # the workspace's shell: no data; every figure comes from the APIs under a token
         "GET /ketoan/app.js": ANYONE,
+        "GET /tai-khoan/moi": ANYONE,  # an invitation's page: its secret is the link's fragment, read by its script
+        "GET /tai-khoan/moi.js": ANYONE,
         # Signing in (rate limited, throttled per account and address) and a one-time link's own secret.
         "POST /auth/sign-in": ANYONE,
         "POST /auth/second-factor": ANYONE,

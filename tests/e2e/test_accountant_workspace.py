@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from devinfra.testing import free_ports, service_app, serving, wait_until
+from invoicing.adapters.credentials import totp_code
 from shared.auth import mint_token
 from shared.formatting import VN
 from shared.settings import DEV_JWT_SECRET
@@ -29,6 +30,7 @@ SCHOOL = "TH-NGHIA-TAN"
 ACCOUNT = "0011001234567"
 SEPAY_KEY = "workspace-sepay-key-0001"
 SHOTS = Path("test-artifacts")
+USERNAME, PASSWORD = "ketoan.nghiatan", "sân trường Nghĩa Tân mùa thu 2026"
 
 
 def _token(role: str, **scope: str) -> str:
@@ -182,16 +184,46 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
 
-        # Signed out: the sign-in form; a wrong token is refused with a clear message.
-        await page.goto(f"{base['invoicing']}/ketoan")
-        await page.fill("#token-input", "not-a-token")
-        await page.click("#token-go")
-        assert "không hợp lệ" in await page.inner_text("#signin-error")
+        # The district invited the accountant: the invitation's page sets a password and the authenticator.
+        async with httpx.AsyncClient(timeout=30) as http:
+            made = await http.post(
+                f"{base['invoicing']}/accounts",
+                headers={"Authorization": f"Bearer {_token('service')}"},
+                json={
+                    "username": USERNAME,
+                    "display_name": "Nguyễn Thị Lan",
+                    "role": "accountant",
+                    "district_code": "HN-CAU-GIAY",
+                    "schools": [SCHOOL],
+                },
+            )
+        assert made.status_code == 200, made.text
+        await page.goto(made.json()["link"])
+        await expect(page.locator("[data-testid=username]")).to_have_text(USERNAME)
+        assert "#" not in page.url  # the link's secret leaves the address bar
+        totp = await page.inner_text("[data-testid=totp-secret]")
+        await page.fill("#password", PASSWORD)
+        await page.fill("#again", PASSWORD)
+        await page.fill("#code", totp_code(totp))
+        await page.click("#save")
+        await expect(page.locator("#done")).to_be_visible()
 
-        # The sign-in link: the token leaves the address bar, the school's name shows.
-        await page.goto(f"{base['invoicing']}/ketoan?token={_token('accountant', school=SCHOOL)}#thiet-lap")
+        # Signed out: the sign-in form; a wrong password is refused with a clear message.
+        await page.goto(f"{base['invoicing']}/ketoan#thiet-lap")
+        await page.fill("#u-name", USERNAME)
+        await page.fill("#u-pass", "không phải mật khẩu")
+        await page.click("#signin-go")
+        await expect(page.locator("#signin-error")).to_contain_text("không đúng")
+        await page.fill("#u-pass", PASSWORD)
+        await page.click("#signin-go")
+        await expect(page.locator("#u-code")).to_be_visible()
+        await page.fill("#u-code", totp_code(totp))
+        await page.click("#code-go")
         await expect(page.locator("[data-testid=school-name]")).to_have_text("Trường Tiểu học Nghĩa Tân")
+        # No token anywhere a page keeps one: not in the address, not in storage, not readable as a cookie.
         assert "token" not in page.url
+        assert await page.evaluate("Object.keys(sessionStorage).length + Object.keys(localStorage).length") == 0
+        assert await page.evaluate("document.cookie") == ""
 
         # The school's setup: its account, the aggregator that reports its credits, a receipt series.
         await page.click("a[data-tab=truong]")
@@ -320,7 +352,7 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         await expect(page.locator("[data-testid=exceptions-count]")).to_have_text("1")
         # The credit's history is drawn again after the queue's count: wait for it, never read it early.
         await expect(page.locator("[data-testid=credit-actions]")).to_contain_text("Hủy khớp")
-        assert f"ke-toan-{SCHOOL}" in await page.inner_text("[data-testid=credit-actions]")
+        assert USERNAME in await page.inner_text("[data-testid=credit-actions]")
         assert "null" not in await page.inner_text("main") and "undefined" not in await page.inner_text("main")
         await page.screenshot(path=str(SHOTS / "workspace-reversal.png"), full_page=True)
         await page.click("a[data-tab=ngoai-le]")
@@ -432,8 +464,10 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         await phone.screenshot(path=str(SHOTS / "parent-page-phone.png"), full_page=True)
         await phone.close()
 
-        # Signing out forgets the token.
+        # Signing out ends the session: the page shows the sign-in form again, also after a reload.
         await page.click("#signout")
-        assert await page.evaluate("sessionStorage.getItem('token')") is None
+        await expect(page.locator("#u-name")).to_be_visible()
+        await page.reload()
+        await expect(page.locator("#u-name")).to_be_visible()
         assert not errors, errors
         await browser.close()

@@ -23,6 +23,7 @@ from invoicing.app.accounts import Admin, NewAccount
 from invoicing.app.sign_in import Current, SessionPolicy
 from invoicing.settings import InvoicingSettings
 from invoicing.stores.accounts_store import Account
+from shared import qr
 from shared.auth import Principal, Role, authenticate
 from shared.errors import Forbidden, Unauthorized
 from shared.schemas import Out
@@ -256,6 +257,7 @@ class LinkOpened(Out):
     purpose: str
     totp_secret: str | None = Field(description="to type into the authenticator app when the QR cannot be scanned")
     totp_uri: str | None
+    totp_qr_svg: str | None = Field(description="the otpauth URI as a QR code (SVG) for the authenticator app")
 
 
 class AcceptIn(LinkIn):
@@ -266,7 +268,7 @@ class AcceptIn(LinkIn):
 @router.post("/auth/links/open", summary="An invitation or reset link opened: the account and its authenticator secret")
 async def post_open_link(body: LinkIn, rt: Runtime, settings: Settings) -> LinkOpened:
     opened = await accounts.open_link(rt.db(), settings.sealer(), body.secret)
-    return LinkOpened(**opened.__dict__)
+    return LinkOpened(**opened.__dict__, totp_qr_svg=qr.svg(opened.totp_uri) if opened.totp_uri else None)
 
 
 @router.post("/auth/links/accept", summary="Set the password (and the authenticator) with an invitation or reset link")

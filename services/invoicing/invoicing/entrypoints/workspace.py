@@ -21,6 +21,7 @@ Settings = Annotated[InvoicingSettings, Depends(settings_dependency(InvoicingSet
 _HERE = Path(__file__).parent
 _env = Environment(loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(["html"]))
 _SCRIPT = (_HERE / "static" / "workspace.js").read_bytes()
+_LINK_SCRIPT = (_HERE / "static" / "account_link.js").read_bytes()
 
 
 @router.get("/ketoan", response_class=HTMLResponse, include_in_schema=False)
@@ -37,3 +38,14 @@ async def workspace(settings: Settings) -> HTMLResponse:
 @router.get("/ketoan/app.js", include_in_schema=False)
 async def workspace_script() -> Response:
     return Response(_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/tai-khoan/moi", response_class=HTMLResponse, include_in_schema=False)
+async def account_link() -> HTMLResponse:
+    """An invitation or reset link's page (the secret is in the fragment, read by its script)."""
+    return pages.page(_env.get_template("account_link.html").render())
+
+
+@router.get("/tai-khoan/moi.js", include_in_schema=False)
+async def account_link_script() -> Response:
+    return Response(_LINK_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "no-cache"})

@@ -44,16 +44,14 @@ const KIND = {
   withdraw: "Rút bút toán tiền mặt", undo: "Hoàn tác",
 };
 
-// --- Sign-in: a link ?token=… (kept in this tab only, removed from the address bar) or a pasted token ---
+// --- Sign-in: the account's user name and password, then the authenticator's code. The session is an
+// HttpOnly cookie this script never sees; the APIs are called with a short-lived token asked from the
+// session and kept in memory only (never in the address bar, never in storage). ---
 
-const params = new URLSearchParams(location.search);
-if (params.get("token")) {
-  sessionStorage.setItem("token", params.get("token"));
-  params.delete("token");
-  history.replaceState(null, "", location.pathname + (params.toString() ? "?" + params : "") + location.hash);
-}
-let token = sessionStorage.getItem("token");
-let claims = decode(token);
+let session = null;  // GET /auth/session: who, which schools, the CSRF token
+let token = null;
+let claims = null;
+let pendingCsrf = "";  // the CSRF token of a session waiting for its code
 
 function decode(t) {
   try {
@@ -62,6 +60,31 @@ function decode(t) {
   } catch (e) {
     return null;
   }
+}
+
+async function auth(path, body, csrf) {
+  const headers = {"Content-Type": "application/json"};
+  const sent = csrf || (session && session.csrf);
+  if (sent) headers["X-CSRF-Token"] = sent;
+  const r = await fetch(path, {method: "POST", headers, body: JSON.stringify(body || {}), credentials: "same-origin"});
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(typeof data.detail === "string" ? data.detail : "Không đăng nhập được, hãy thử lại.");
+  return data;
+}
+
+async function loadSession() {
+  const r = await fetch("/auth/session", {credentials: "same-origin"});
+  session = r.ok ? await r.json() : null;
+}
+
+async function refreshToken() {
+  const t = await auth("/auth/token");
+  token = t.token;
+  claims = decode(token);
+  clearTimeout(refreshToken.timer);
+  // A new token a minute before this one ends, while the session lives.
+  const wait = Math.max(30, t.expires_at - Date.now() / 1000 - 60);
+  refreshToken.timer = setTimeout(() => guarded(refreshToken), wait * 1000);
 }
 
 const $ = (id) => document.getElementById(id);
@@ -110,8 +133,14 @@ async function api(service, path, options = {}) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(options.body);
   }
-  const r = await fetch(APIS[service] + path, init);
-  if (r.status === 401) { signOut(); throw new Error("Phiên đăng nhập đã hết hạn"); }
+  let r = await fetch(APIS[service] + path, init);
+  if (r.status === 401 && session) {
+    // The token ended (or was revoked): one more, from the session, if it still lives.
+    try { await refreshToken(); } catch (e) { await signedOut(); throw new Error("Phiên đăng nhập đã hết hạn"); }
+    init.headers.Authorization = "Bearer " + token;
+    r = await fetch(APIS[service] + path, init);
+  }
+  if (r.status === 401) { await signedOut(); throw new Error("Phiên đăng nhập đã hết hạn"); }
   if (r.status === 204) return null;
   const type = r.headers.get("content-type") || "";
   const data = type.includes("json") ? await r.json() : await r.text();
@@ -134,11 +163,17 @@ async function guarded(fn) {
   }
 }
 
-function signOut() {
-  sessionStorage.removeItem("token");
+async function signedOut() {
+  clearTimeout(refreshToken.timer);
   token = null;
   claims = null;
-  start();
+  session = null;
+  await start();
+}
+
+async function signOut() {
+  await guarded(() => auth("/auth/sign-out"));
+  await signedOut();
 }
 
 // --- Tabs ---
@@ -639,17 +674,25 @@ async function download(kind) {
 // --- Start ---
 
 async function start() {
-  const signedIn = Boolean(claims);
+  if (!session) await loadSession();
+  if (session && session.role !== "accountant") {
+    session = null;
+    $("signin-error").textContent = "Tài khoản này không phải của kế toán trường: trang này dành cho kế toán.";
+  }
+  if (session && !claims) await guarded(refreshToken);
+  const signedIn = Boolean(session && claims);
   $("signin").hidden = signedIn;
   $("tabs").hidden = !signedIn;
   $("signout").hidden = !signedIn;
+  $("switch").hidden = !signedIn || session.schools.length < 2;
   if (!signedIn) {
     for (const section of document.querySelectorAll("main > section")) section.hidden = true;
     $("who").textContent = "";
     $("school").textContent = "";
     return;
   }
-  $("who").textContent = claims.sub || "";
+  $("who").textContent = session.display_name || session.username;
+  put($("switch"), session.schools.map((id) => el("option", {value: id, selected: id === session.school_id}, id)));
   await guarded(async () => {
     const s = await inv("");
     $("school").textContent = s.name;
@@ -657,18 +700,53 @@ async function start() {
   showTab();
 }
 
-$("token-go").addEventListener("click", () => {
-  const value = $("token-input").value.trim();
-  if (!decode(value)) {
-    $("signin-error").textContent = "Mã truy cập không hợp lệ, đã hết hạn, hoặc không phải của kế toán một trường.";
-    return;
+async function signIn() {
+  $("signin-error").textContent = "";
+  try {
+    const step = await auth("/auth/sign-in", {username: $("u-name").value.trim(), password: $("u-pass").value});
+    $("u-pass").value = "";
+    if (step.stage === "password") {
+      pendingCsrf = step.csrf;
+      $("code-step").hidden = false;
+      $("u-code").focus();
+      return;
+    }
+    await signedIn();
+  } catch (e) {
+    $("signin-error").textContent = e.message;
   }
-  sessionStorage.setItem("token", value);
-  token = value;
-  claims = decode(value);
-  $("token-input").value = "";
-  start();
-});
+}
+
+async function secondFactor() {
+  $("signin-error").textContent = "";
+  try {
+    await auth("/auth/second-factor", {code: $("u-code").value.trim()}, pendingCsrf);
+    $("u-code").value = "";
+    $("code-step").hidden = true;
+    await signedIn();
+  } catch (e) {
+    $("signin-error").textContent = e.message;
+  }
+}
+
+async function signedIn() {
+  session = null;
+  claims = null;
+  await start();
+}
+
+async function switchSchool() {
+  await auth("/auth/school", {school_id: $("switch").value});
+  session.school_id = $("switch").value;
+  await refreshToken();
+  await start();
+}
+
+$("signin-go").addEventListener("click", signIn);
+$("u-pass").addEventListener("keydown", (e) => { if (e.key === "Enter") signIn(); });
+$("code-go").addEventListener("click", secondFactor);
+$("u-code").addEventListener("keydown", (e) => { if (e.key === "Enter") secondFactor(); });
+$("switch").addEventListener("change", () => guarded(switchSchool));
 $("signout").addEventListener("click", signOut);
 $("f-go").addEventListener("click", () => guarded(loadInvoices));
 $("r-preview").addEventListener("click", () => guarded(() => uploadRoster("preview")));
