@@ -72,6 +72,9 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "GET /ketoan/app.js": ANYONE,
         "GET /tai-khoan/moi": ANYONE,  # an invitation's page: its secret is the link's fragment, read by its script
         "GET /tai-khoan/moi.js": ANYONE,
+        "GET /auth/signin.js": ANYONE,
+        "GET /quan-tri": ANYONE,  # the administration's shell: every figure comes from the session's APIs
+        "GET /quan-tri/app.js": ANYONE,
         # Signing in (rate limited, throttled per account and address) and a one-time link's own secret.
         "POST /auth/sign-in": ANYONE,
         "POST /auth/second-factor": ANYONE,

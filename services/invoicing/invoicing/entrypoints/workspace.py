@@ -22,6 +22,8 @@ _HERE = Path(__file__).parent
 _env = Environment(loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(["html"]))
 _SCRIPT = (_HERE / "static" / "workspace.js").read_bytes()
 _LINK_SCRIPT = (_HERE / "static" / "account_link.js").read_bytes()
+_SIGNIN_SCRIPT = (_HERE / "static" / "signin.js").read_bytes()
+_ADMIN_SCRIPT = (_HERE / "static" / "admin.js").read_bytes()
 
 
 @router.get("/ketoan", response_class=HTMLResponse, include_in_schema=False)
@@ -49,3 +51,19 @@ async def account_link() -> HTMLResponse:
 @router.get("/tai-khoan/moi.js", include_in_schema=False)
 async def account_link_script() -> Response:
     return Response(_LINK_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/auth/signin.js", include_in_schema=False)
+async def signin_script() -> Response:
+    return Response(_SIGNIN_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/quan-tri", response_class=HTMLResponse, include_in_schema=False)
+async def administration() -> HTMLResponse:
+    """Account administration (district and province administrators), signed in by session."""
+    return pages.page(_env.get_template("admin.html").render())
+
+
+@router.get("/quan-tri/app.js", include_in_schema=False)
+async def administration_script() -> Response:
+    return Response(_ADMIN_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "no-cache"})

@@ -48,10 +48,9 @@ const KIND = {
 // HttpOnly cookie this script never sees; the APIs are called with a short-lived token asked from the
 // session and kept in memory only (never in the address bar, never in storage). ---
 
-let session = null;  // GET /auth/session: who, which schools, the CSRF token
+let session = null;  // GET /auth/session: who, which schools, the CSRF token (signin.js keeps it)
 let token = null;
 let claims = null;
-let pendingCsrf = "";  // the CSRF token of a session waiting for its code
 
 function decode(t) {
   try {
@@ -62,23 +61,8 @@ function decode(t) {
   }
 }
 
-async function auth(path, body, csrf) {
-  const headers = {"Content-Type": "application/json"};
-  const sent = csrf || (session && session.csrf);
-  if (sent) headers["X-CSRF-Token"] = sent;
-  const r = await fetch(path, {method: "POST", headers, body: JSON.stringify(body || {}), credentials: "same-origin"});
-  const data = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(typeof data.detail === "string" ? data.detail : "Không đăng nhập được, hãy thử lại.");
-  return data;
-}
-
-async function loadSession() {
-  const r = await fetch("/auth/session", {credentials: "same-origin"});
-  session = r.ok ? await r.json() : null;
-}
-
 async function refreshToken() {
-  const t = await auth("/auth/token");
+  const t = await Auth.post("/auth/token");
   token = t.token;
   claims = decode(token);
   clearTimeout(refreshToken.timer);
@@ -172,7 +156,7 @@ async function signedOut() {
 }
 
 async function signOut() {
-  await guarded(() => auth("/auth/sign-out"));
+  await Auth.signOut();
   await signedOut();
 }
 
@@ -674,7 +658,7 @@ async function download(kind) {
 // --- Start ---
 
 async function start() {
-  if (!session) await loadSession();
+  if (!session) session = await Auth.load();
   if (session && session.role !== "accountant") {
     session = null;
     $("signin-error").textContent = "Tài khoản này không phải của kế toán trường: trang này dành cho kế toán.";
@@ -700,35 +684,6 @@ async function start() {
   showTab();
 }
 
-async function signIn() {
-  $("signin-error").textContent = "";
-  try {
-    const step = await auth("/auth/sign-in", {username: $("u-name").value.trim(), password: $("u-pass").value});
-    $("u-pass").value = "";
-    if (step.stage === "password") {
-      pendingCsrf = step.csrf;
-      $("code-step").hidden = false;
-      $("u-code").focus();
-      return;
-    }
-    await signedIn();
-  } catch (e) {
-    $("signin-error").textContent = e.message;
-  }
-}
-
-async function secondFactor() {
-  $("signin-error").textContent = "";
-  try {
-    await auth("/auth/second-factor", {code: $("u-code").value.trim()}, pendingCsrf);
-    $("u-code").value = "";
-    $("code-step").hidden = true;
-    await signedIn();
-  } catch (e) {
-    $("signin-error").textContent = e.message;
-  }
-}
-
 async function signedIn() {
   session = null;
   claims = null;
@@ -736,16 +691,13 @@ async function signedIn() {
 }
 
 async function switchSchool() {
-  await auth("/auth/school", {school_id: $("switch").value});
+  await Auth.post("/auth/school", {school_id: $("switch").value});
   session.school_id = $("switch").value;
   await refreshToken();
   await start();
 }
 
-$("signin-go").addEventListener("click", signIn);
-$("u-pass").addEventListener("keydown", (e) => { if (e.key === "Enter") signIn(); });
-$("code-go").addEventListener("click", secondFactor);
-$("u-code").addEventListener("keydown", (e) => { if (e.key === "Enter") secondFactor(); });
+Auth.bindForm(signedIn);
 $("switch").addEventListener("change", () => guarded(switchSchool));
 $("signout").addEventListener("click", signOut);
 $("f-go").addEventListener("click", () => guarded(loadInvoices));
