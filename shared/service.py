@@ -370,12 +370,16 @@ def build_app(
     app.add_middleware(BodyLimitMiddleware, rules=spec.body_limits)
     if settings.rate_limits:
         app.add_middleware(RateLimitMiddleware, rules=spec.rate_limits)
-    if settings.workspace_origin:
+    origins = [o.rstrip("/") for o in [settings.workspace_origin, *settings.signed_in_origins()] if o]
+    if origins:
+        # The session cookie is only ever read by invoicing's /auth and /accounts routes, whose changes also
+        # need the session's CSRF token: credentials are allowed for the suite's own origins, no other.
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=[settings.workspace_origin.rstrip("/")],
+            allow_origins=origins,
+            allow_credentials=bool(settings.signed_in_origins()),
             allow_methods=["GET", "POST", "PUT", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
+            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
             expose_headers=["Content-Disposition"],  # an export's file name
             max_age=600,
         )

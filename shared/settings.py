@@ -150,6 +150,10 @@ class ServiceSettings(InfraSettings):
     # from the browser: their origin is allowed there (CORS, bearer token only, no cookies). Empty: none.
     workspace_origin: str = Field(default="http://127.0.0.1:8101", validation_alias=_env("TUITION_WORKSPACE_ORIGIN"))
 
+    def signed_in_origins(self) -> list[str]:
+        """Other origins whose pages send the session cookie here (CORS with credentials). None but invoicing's."""
+        return []
+
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> ServiceSettings:
         if self.environment == "production":

@@ -80,6 +80,7 @@ def _start(
         "INVOICING_PUBLIC_URL": urls.invoicing,
         "INVOICING_RECONCILIATION_URL": urls.reconciliation,
         "INVOICING_RECEIPTS_URL": urls.receipts,
+        "INVOICING_DASHBOARD_URL": urls.reporting,
         "TUITION_WORKSPACE_ORIGIN": urls.invoicing,
         "RECEIPTS_PUBLIC_URL": urls.receipts,
         "TUITION_LOG_LEVEL": "WARNING",
@@ -204,8 +205,8 @@ async def run(cfg: DemoConfig) -> dict[str, Any]:
         view = await district_figures(urls, toks["district"])
         say("\n" + _table(view))
         say(
-            f"\ndemo: ready in {time.monotonic() - started:.0f}s. Dashboard: "
-            f"{urls.reporting}/dashboard?token={toks['district']}"
+            f"\ndemo: ready in {time.monotonic() - started:.0f}s. Dashboard: {urls.reporting}/dashboard "
+            f"(sign in as {DEMO_OFFICER} / {DEMO_PASSWORD})"
         )
         if cfg.wait:
             say("demo: running; press Ctrl-C to stop everything.")
@@ -226,11 +227,17 @@ async def run(cfg: DemoConfig) -> dict[str, Any]:
             say("demo: stopped.")
 
 
-DEMO_USER, DEMO_PASSWORD = "ketoan.demo", "thu hoc phi khong tien mat"
+DEMO_USER, DEMO_OFFICER, DEMO_PASSWORD = "ketoan.demo", "pgd.demo", "thu hoc phi khong tien mat"
 
 
 async def demo_accountant(urls: Urls, service_token: str, schools: list[str]) -> dict[str, str]:
     """An accountant of two schools, invited and accepted as a person would through the invitation page."""
+    return await demo_account(urls, service_token, DEMO_USER, "Kế toán (demo)", "accountant", schools)
+
+
+async def demo_account(
+    urls: Urls, service_token: str, username: str, name: str, role: str, schools: list[str]
+) -> dict[str, str]:
     import pyotp
 
     async with httpx.AsyncClient(timeout=30) as http:
@@ -238,9 +245,9 @@ async def demo_accountant(urls: Urls, service_token: str, schools: list[str]) ->
             f"{urls.invoicing}/accounts",
             headers={"Authorization": f"Bearer {service_token}"},
             json={
-                "username": DEMO_USER,
-                "display_name": "Kế toán (demo)",
-                "role": "accountant",
+                "username": username,
+                "display_name": name,
+                "role": role,
                 "district_code": DISTRICT,
                 "schools": schools,
             },
@@ -248,13 +255,13 @@ async def demo_accountant(urls: Urls, service_token: str, schools: list[str]) ->
         made.raise_for_status()
         secret = made.json()["link"].split("#", 1)[1]
         opened = (await http.post(f"{urls.invoicing}/auth/links/open", json={"secret": secret})).json()
-        totp = opened["totp_secret"]
+        totp = opened["totp_secret"] or ""
         accepted = await http.post(
             f"{urls.invoicing}/auth/links/accept",
-            json={"secret": secret, "password": DEMO_PASSWORD, "totp_code": pyotp.TOTP(totp).now()},
+            json={"secret": secret, "password": DEMO_PASSWORD, "totp_code": pyotp.TOTP(totp).now() if totp else ""},
         )
         accepted.raise_for_status()
-    return {"username": DEMO_USER, "password": DEMO_PASSWORD, "totp_secret": totp}
+    return {"username": username, "password": DEMO_PASSWORD, "totp_secret": totp}
 
 
 async def _print_urls(urls: Urls, toks: dict[str, str]) -> None:
@@ -273,8 +280,9 @@ async def _print_urls(urls: Urls, toks: dict[str, str]) -> None:
     say(f"  user name: {account['username']}   password: {account['password']}")
     say(f"  authenticator secret (add it to an authenticator app): {account['totp_secret']}")
     say(f"  or the current code: .venv/bin/tuition totp {account['totp_secret']}")
-    say(f"District dashboard (Phòng GD&ĐT):  {urls.reporting}/dashboard?token={toks['district']}")
-    say(f"{school.name}, accountant view:  {urls.reporting}/dashboard?token={toks[school.school_id]}")
+    await demo_account(urls, toks["service"], DEMO_OFFICER, "Cán bộ Phòng GD&ĐT (demo)", "district", [])
+    say(f"District dashboard (Phòng GD&ĐT):  {urls.reporting}/dashboard")
+    say(f"  user name: {DEMO_OFFICER}   password: {DEMO_PASSWORD}   (the accountant above sees their school's view)")
     for inv in invoices:
         say(f"Parent payment page ({inv['full_name']}):  {inv['pay_url']}")
     say(f"API docs: {urls.invoicing}/docs  {urls.reconciliation}/docs  {urls.receipts}/docs  {urls.reporting}/docs")

@@ -73,6 +73,8 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "GET /tai-khoan/moi": ANYONE,  # an invitation's page: its secret is the link's fragment, read by its script
         "GET /tai-khoan/moi.js": ANYONE,
         "GET /auth/signin.js": ANYONE,
+        "GET /dang-nhap": ANYONE,  # the suite's sign-in page
+        "GET /dang-nhap.js": ANYONE,
         "GET /quan-tri": ANYONE,  # the administration's shell: every figure comes from the session's APIs
         "GET /quan-tri/app.js": ANYONE,
         # Signing in (rate limited, throttled per account and address) and a one-time link's own secret.

@@ -2,11 +2,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
 
 DEV_PSEUDONYM_SECRET = "dev-only-pseudonym-secret-0123456789"  # noqa: S105
 
@@ -23,6 +30,8 @@ class InvoicingSettings(ServiceSettings):
     # Where the accountant's browser reaches reconciliation's and receipts' APIs (the workspace at /ketoan).
     reconciliation_url: str = "http://127.0.0.1:8102"
     receipts_url: str = "http://127.0.0.1:8103"
+    # Where the district dashboard is served (reporting): its page asks this service's session for a token.
+    dashboard_url: str = "http://127.0.0.1:8104"
     # INVOICING_DATA_KEY seals pupils' personal IDs and guardians' phones at rest.
     seals_data: ClassVar[bool] = True
     # Keys the family pseudonym (HMAC of the guardian's phone) that events carry instead of the phone.
@@ -31,6 +40,10 @@ class InvoicingSettings(ServiceSettings):
     session_idle: timedelta = timedelta(minutes=30)
     session_absolute: timedelta = timedelta(hours=12)
     page_token_ttl_s: int = 600
+
+    def signed_in_origins(self) -> list[str]:
+        origin = _origin(self.dashboard_url)
+        return [origin] if origin not in (_origin(self.public_url), _origin(self.workspace_origin or "")) else []
 
     def development_secrets(self) -> list[str]:
         dev = super().development_secrets()
@@ -43,6 +56,9 @@ class InvoicingSettings(ServiceSettings):
         if self.environment == "production" and self.pseudonym_secret.get_secret_value() == DEV_PSEUDONYM_SECRET:
             raise ValueError("INVOICING_PSEUDONYM_SECRET must be set in production")
         self.check_public_urls(
-            public_url=self.public_url, reconciliation_url=self.reconciliation_url, receipts_url=self.receipts_url
+            public_url=self.public_url,
+            reconciliation_url=self.reconciliation_url,
+            receipts_url=self.receipts_url,
+            dashboard_url=self.dashboard_url,
         )
         return self

@@ -53,7 +53,11 @@ def _client(request: Request) -> tuple[str, str]:
 def _check_request_origin(request: Request, settings: InvoicingSettings) -> None:
     """A cookie-carrying request that changes state must come from the suite's own pages."""
     origin = request.headers.get("origin")
-    allowed = {_origin(settings.public_url), _origin(settings.workspace_origin or settings.public_url)}
+    allowed = {
+        _origin(settings.public_url),
+        _origin(settings.workspace_origin or settings.public_url),
+        _origin(settings.dashboard_url),
+    }
     if origin is not None and origin not in allowed:
         raise Forbidden("Yêu cầu đến từ trang khác, không được chấp nhận.")
 

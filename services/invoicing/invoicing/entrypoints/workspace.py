@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
@@ -24,6 +25,7 @@ _SCRIPT = (_HERE / "static" / "workspace.js").read_bytes()
 _LINK_SCRIPT = (_HERE / "static" / "account_link.js").read_bytes()
 _SIGNIN_SCRIPT = (_HERE / "static" / "signin.js").read_bytes()
 _ADMIN_SCRIPT = (_HERE / "static" / "admin.js").read_bytes()
+_SIGN_IN_PAGE_SCRIPT = (_HERE / "static" / "sign_in_page.js").read_bytes()
 
 
 @router.get("/ketoan", response_class=HTMLResponse, include_in_schema=False)
@@ -67,3 +69,23 @@ async def administration() -> HTMLResponse:
 @router.get("/quan-tri/app.js", include_in_schema=False)
 async def administration_script() -> Response:
     return Response(_ADMIN_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/dang-nhap", response_class=HTMLResponse, include_in_schema=False)
+async def sign_in_page(settings: Settings) -> HTMLResponse:
+    """The suite's sign-in page; `?next=` brings the person back to one of the suite's own pages."""
+    origins = sorted(
+        {_origin(u) for u in (settings.public_url, settings.dashboard_url, settings.workspace_origin) if u}
+    )
+    config = {"origins": origins, "dashboard": settings.dashboard_url.rstrip("/") + "/dashboard"}
+    return pages.page(_env.get_template("sign_in.html").render(config=config))
+
+
+@router.get("/dang-nhap.js", include_in_schema=False)
+async def sign_in_page_script() -> Response:
+    return Response(_SIGN_IN_PAGE_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

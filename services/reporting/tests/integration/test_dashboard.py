@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 from aiokafka import AIOKafkaProducer
 
-from devinfra.testing import free_port, wait_until
+from devinfra.testing import free_port, service_app, serving, wait_until
 from reporting.main import SPEC, create_app
 from reporting.settings import ReportingSettings
 from shared.auth import mint_token
@@ -212,7 +212,9 @@ async def test_the_district_dashboard_shows_exact_rates_replays_identically_and_
 ):
     seed = seed_district()
     await seed.publish(infra_endpoints.kafka, topic_prefix)
+    sign_in = f"http://127.0.0.1:{free_port()}"  # the suite's sign-in (invoicing), started for the browser
     settings = _settings(await make_database(SPEC.migrations), infra_endpoints, topic_prefix)
+    settings.workspace_origin = sign_in
     async with serve(settings) as (base, app):
 
         async def settled() -> bool:
@@ -294,10 +296,39 @@ async def test_the_district_dashboard_shows_exact_rates_replays_identically_and_
 
             await wait_until(same, timeout=60, what="the replayed projections to match")
 
-        await _browser(base, seed, infra_endpoints.kafka, topic_prefix)
+        invoicing = await service_app(
+            "invoicing",
+            make_database,
+            infra_endpoints,
+            topic_prefix + "signin.",
+            public_url=sign_in,
+            workspace_origin=sign_in,
+            dashboard_url=base,
+        )
+        async with serving(invoicing, int(sign_in.rsplit(":", 1)[1])):
+            await _officer(sign_in)
+            await _browser(base, sign_in, seed, infra_endpoints.kafka, topic_prefix)
 
 
-async def _browser(base: str, seed: Seed, kafka: str, prefix: str) -> None:
+OFFICER, PASSWORD = "pgd.caugiay", "bảng theo dõi của phòng giáo dục"
+
+
+async def _officer(sign_in: str) -> None:
+    """A district officer's account (read only: no second factor), invited and accepted."""
+    async with httpx.AsyncClient(base_url=sign_in) as http:
+        made = await http.post(
+            "/accounts",
+            headers={"Authorization": f"Bearer {token('service')}"},
+            json={"username": OFFICER, "display_name": "Cán bộ phòng", "role": "district", "district_code": D1},
+        )
+        assert made.status_code == 200, made.text
+        secret = made.json()["link"].split("#", 1)[1]
+        assert (await http.post("/auth/links/open", json={"secret": secret})).status_code == 200
+        r = await http.post("/auth/links/accept", json={"secret": secret, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+
+
+async def _browser(base: str, sign_in: str, seed: Seed, kafka: str, prefix: str) -> None:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
@@ -314,7 +345,14 @@ async def _browser(base: str, seed: Seed, kafka: str, prefix: str) -> None:
             ],
         )
         page = await browser.new_page(viewport={"width": 1280, "height": 1000})
-        await page.goto(f"{base}/dashboard?token={token('district', district=D1)}&period=2026-09")
+        # Not signed in: the page sends the officer to the suite's sign-in, which brings them back.
+        await page.goto(f"{base}/dashboard?period=2026-09")
+        await page.click("#sign-in")
+        await page.wait_for_url(f"{sign_in}/dang-nhap*")
+        await page.fill("#u-name", OFFICER)
+        await page.fill("#u-pass", PASSWORD)
+        await page.click("#signin-go")
+        await page.wait_for_url(f"{base}/dashboard?period=2026-09")
         await page.wait_for_selector("[data-testid=school-row]")
         names = await page.locator("[data-testid=school-name]").all_inner_texts()
         rates = await page.locator("[data-testid=collection-rate]").all_inner_texts()
@@ -326,7 +364,8 @@ async def _browser(base: str, seed: Seed, kafka: str, prefix: str) -> None:
         ]
         assert rates == ["100,0%", "100,0%", "62,5%"] and cashless == ["100,0%", "30,0%", "80,0%"]
         assert await page.locator("[data-testid=total-collection-rate]").inner_text() == "75,0%"
-        assert "token" not in page.url  # the token does not stay in the address bar
+        assert "token" not in page.url  # no token in the address bar, nor in the page's storage
+        assert await page.evaluate("Object.keys(sessionStorage).length + Object.keys(localStorage).length") == 0
         assert await page.locator("tr.below").count() == 2  # under the 100% target
         # Each figure below its own target is marked in its cell; the chart draws the plan's target line.
         assert await page.locator("td.below").count() == 5

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.integration
 async def _until_end(client: httpx.AsyncClient, url: str, token: str, *, within: float) -> list[str]:
     """The stream's event names until the server ends it (or `within` seconds pass)."""
     names: list[str] = []
-    async with asyncio.timeout(within), client.stream("GET", url, params={"token": token}) as r:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with asyncio.timeout(within), client.stream("GET", url, headers=headers) as r:
         assert r.status_code == 200
         async for line in r.aiter_lines():
             if line.startswith("event: "):
@@ -54,7 +55,7 @@ async def test_streams_end_at_expiry_and_revocation_and_a_token_holds_only_a_few
         many = mint_token(DEV_JWT_SECRET, role="district", district="D1", subject="pgd-3")
         held = [asyncio.create_task(_until_end(client, "/api/stream", many, within=6)) for _ in range(PER_TOKEN)]
         await asyncio.sleep(1.5)
-        refused = await client.get("/api/stream", params={"token": many})
+        refused = await client.get("/api/stream", headers={"Authorization": f"Bearer {many}"})
         assert refused.status_code == 429 and "live streams" in refused.json()["detail"]
         for task in held:  # the held ones run until the test's own time bound
             with pytest.raises(TimeoutError):
