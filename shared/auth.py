@@ -2,6 +2,8 @@
 
 - `parent`, `accountant`: scoped to one school (`school` claim); a parent token may also list students.
 - `district`: scoped to a district (`district` claim): every school of that district.
+- `principal` (hiệu trưởng): reads one school's figures (`school` claim); moves no money.
+- `auditor`: reads, only; scoped to a district or to one school.
 - `service`: another service of the suite; unscoped.
 Missing or invalid token → 401; a role or scope that does not cover the resource → 403.
 
@@ -32,6 +34,8 @@ class Role(StrEnum):
     PARENT = "parent"
     ACCOUNTANT = "accountant"
     DISTRICT = "district"
+    PRINCIPAL = "principal"
+    AUDITOR = "auditor"
     SERVICE = "service"
 
 
@@ -40,6 +44,8 @@ MAX_LIFETIME_S: dict[Role, int] = {
     Role.PARENT: 7 * DAY,
     Role.ACCOUNTANT: 7 * DAY,
     Role.DISTRICT: 7 * DAY,
+    Role.PRINCIPAL: 7 * DAY,
+    Role.AUDITOR: 7 * DAY,
     Role.SERVICE: 30 * DAY,
 }
 
@@ -70,8 +76,10 @@ def mint_token(
     ttl_seconds: int = 8 * 3600,
 ) -> str:
     role = Role(role)
-    if role in (Role.PARENT, Role.ACCOUNTANT) and not school:
+    if role in (Role.PARENT, Role.ACCOUNTANT, Role.PRINCIPAL) and not school:
         raise TokenError(f"a {role} token needs a school")
+    if role is Role.AUDITOR and not (school or district):
+        raise TokenError("an auditor token needs a school or a district")
     if role is Role.DISTRICT and not district:
         raise TokenError("a district token needs a district")
     if ttl_seconds > MAX_LIFETIME_S[role]:
@@ -170,11 +178,13 @@ async def check_school_scope(principal: Principal, school_id: str, district_of: 
     """403 unless the principal may see `school_id`."""
     if principal.role is Role.SERVICE:
         return
-    if principal.role in (Role.ACCOUNTANT, Role.PARENT):
+    if principal.role in (Role.ACCOUNTANT, Role.PARENT, Role.PRINCIPAL) or (
+        principal.role is Role.AUDITOR and principal.school
+    ):
         if principal.school == school_id:
             return
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"token is not scoped to school {school_id}")
-    if principal.role is Role.DISTRICT:
+    if principal.role in (Role.DISTRICT, Role.AUDITOR):
         district = await district_of(school_id)
         if district is not None and district == principal.district:
             return
@@ -208,15 +218,15 @@ async def _no_district(_: str) -> str | None:
 # --- Permissions as named types: a route says who may call it in its signature ------------------------
 
 STAFF_ROLES = (Role.ACCOUNTANT, Role.SERVICE)
-READER_ROLES = (Role.ACCOUNTANT, Role.DISTRICT, Role.SERVICE)
+READER_ROLES = (Role.ACCOUNTANT, Role.DISTRICT, Role.PRINCIPAL, Role.AUDITOR, Role.SERVICE)
 
 # The school's accountant (or a service): the school in the path must be the token's school.
 SchoolStaff = Annotated[Principal, Depends(require_school(*STAFF_ROLES))]
-# Who may read a school's figures: its accountant, its district, a service.
+# Who may read a school's figures: its accountant and principal, its district, an auditor of either, a service.
 SchoolReader = Annotated[Principal, Depends(require_school(*READER_ROLES))]
 # Any accountant, district or service; the route scopes what it shows by the principal.
 ScopedReader = Annotated[Principal, Depends(require(*READER_ROLES))]
-# A district office (scoped to its district by the route) or a service.
-DistrictReader = Annotated[Principal, Depends(require(Role.DISTRICT, Role.SERVICE))]
+# A district office or a district's auditor (scoped to its district by the route), or a service.
+DistrictReader = Annotated[Principal, Depends(require(Role.DISTRICT, Role.AUDITOR, Role.SERVICE))]
 # Another service of the suite (operations, automation).
 ServiceCaller = Annotated[Principal, Depends(require(Role.SERVICE))]

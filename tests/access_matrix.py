@@ -6,20 +6,32 @@ test_access_matrix.py` calls every route as every caller: a cell the table does 
 
 Callers: `anonymous` (no token); `parent` (a parent token of the school); `accountant` of the school and
 `accountant*` of another school; `district` of the school's district and `district*` of another
-district; `service` (another service of the suite).
+district; `principal` of the school; `auditor` of the school's district; `service` (another service of
+the suite).
 """
 
 from __future__ import annotations
 
-CALLERS = ("anonymous", "parent", "accountant", "accountant*", "district", "district*", "service")
+CALLERS = (
+    "anonymous",
+    "parent",
+    "accountant",
+    "accountant*",
+    "district",
+    "district*",
+    "principal",
+    "auditor",
+    "service",
+)
 
 ANYONE = frozenset(CALLERS)
 STAFF = frozenset({"accountant", "service"})
-READERS = frozenset({"accountant", "district", "service"})
+READERS = frozenset({"accountant", "district", "principal", "auditor", "service"})
 DISTRICT = frozenset({"district", "service"})
+DISTRICT_READERS = DISTRICT | {"auditor"}  # an auditor of the district reads what its office reads
 SERVICE = frozenset({"service"})
 NOBODY: frozenset[str] = frozenset()  # no bearer token: a signed-in person's session cookie
-SIGNED_IN_STAFF = frozenset({"accountant", "accountant*", "district", "district*", "service"})
+SIGNED_IN_STAFF = frozenset({"accountant", "accountant*", "district", "district*", "principal", "auditor", "service"})
 
 OPS = {
     "GET /healthz": ANYONE,
@@ -139,12 +151,12 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
     },
     "reporting": OPS
     | {
-        "GET /api/districts/{district}/summary": DISTRICT,
-        "GET /api/districts/{district}/trend": DISTRICT,
-        "GET /api/districts/{district}/export.{fmt}": DISTRICT,
-        "GET /api/districts/{district}/report.{fmt}": DISTRICT,
+        "GET /api/districts/{district}/summary": DISTRICT_READERS,
+        "GET /api/districts/{district}/trend": DISTRICT_READERS,
+        "GET /api/districts/{district}/export.{fmt}": DISTRICT_READERS,
+        "GET /api/districts/{district}/report.{fmt}": DISTRICT_READERS,
         # The district office sets its own plan's targets.
-        "GET /api/districts/{district}/targets": DISTRICT,
+        "GET /api/districts/{district}/targets": DISTRICT_READERS,
         "PUT /api/districts/{district}/targets": DISTRICT,
         # The sector database and the city's operations centre call with a service token.
         "GET /api/sector/v1/districts/{district}/indicators": SERVICE,

@@ -43,6 +43,8 @@ def _headers(caller: str) -> dict[str, str]:
         "accountant*": {"role": "accountant", "school": OTHER},
         "district": {"role": "district", "district": "D-OWN"},
         "district*": {"role": "district", "district": "D-OTHER"},
+        "principal": {"role": "principal", "school": OWN},
+        "auditor": {"role": "auditor", "district": "D-OWN"},
         "service": {"role": "service"},
     }[caller]
     if scope is None:

@@ -109,3 +109,14 @@ def test_a_token_without_an_id_or_issue_time_is_refused():
         decode_token(SECRET, _raw({"iat": now, "exp": now + 60}))
     with pytest.raises(TokenError, match="iat"):
         decode_token(SECRET, _raw({"exp": now + 60, "jti": "c"}))
+
+
+def test_a_principal_needs_a_school_and_an_auditor_a_school_or_a_district():
+    from shared.auth import Role, TokenError, decode_token, mint_token
+
+    with pytest.raises(TokenError, match="needs a school"):
+        mint_token("s" * 32, role="principal")
+    with pytest.raises(TokenError, match="school or a district"):
+        mint_token("s" * 32, role="auditor")
+    auditor = decode_token("s" * 32, mint_token("s" * 32, role="auditor", district="D1"))
+    assert (auditor.role, auditor.district, auditor.school) == (Role.AUDITOR, "D1", None)

@@ -23,7 +23,9 @@ from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.events.outbox import Outbox
 from shared.sealed import Sealer
 
-ROLES = ("province_admin", "district_admin", "district", "accountant")
+ROLES = ("province_admin", "district_admin", "district", "accountant", "principal", "auditor")
+# Roles whose accounts are given schools (one or more); the others see their whole district.
+SCHOOL_ROLES = ("accountant", "principal")
 LINK_LIFETIME = timedelta(hours=72)
 
 
@@ -40,7 +42,7 @@ class Admin:
         if self.account.role == "province_admin":
             return role in ("province_admin", "district_admin")
         if self.account.role == "district_admin":
-            return role in ("district_admin", "district", "accountant") and district_code == self.account.district_code
+            return role in ROLES[1:] and district_code == self.account.district_code
         return False
 
     @property
@@ -77,12 +79,12 @@ def _forbidden() -> Forbidden:
 
 
 async def _check_schools(conn: asyncpg.Connection, new: NewAccount) -> None:
-    if new.role != "accountant":
+    if new.role not in SCHOOL_ROLES:
         if new.schools:
-            raise Invalid("Chỉ tài khoản kế toán được giao trường.")
+            raise Invalid("Chỉ tài khoản kế toán và hiệu trưởng được giao trường.")
         return
     if not new.schools:
-        raise Invalid("Tài khoản kế toán cần ít nhất một trường.")
+        raise Invalid("Tài khoản kế toán hoặc hiệu trưởng cần ít nhất một trường.")
     districts = await accounts_store.schools_of_district(conn, list(new.schools))
     unknown = sorted(set(new.schools) - set(districts))
     if unknown:

@@ -192,8 +192,14 @@ def token_scope(account: Account, school_id: str | None) -> dict[str, str]:
         if school_id is None:
             raise Forbidden("Tài khoản chưa được giao trường nào.")
         return {"role": Role.ACCOUNTANT, "school": school_id}
+    if account.role == "principal":
+        if school_id is None:
+            raise Forbidden("Tài khoản chưa được giao trường nào.")
+        return {"role": Role.PRINCIPAL, "school": school_id}
     if account.role in ("district", "district_admin") and account.district_code:
         return {"role": Role.DISTRICT, "district": account.district_code}
+    if account.role == "auditor" and account.district_code:
+        return {"role": Role.AUDITOR, "district": account.district_code}
     raise Forbidden("Tài khoản quản trị tỉnh không dùng dữ liệu của trường.")
 
 

@@ -450,8 +450,8 @@ async def list_policies(rt: Runtime, p: ScopedReader) -> Policies:
     visible = await fees.visible_policies(
         rt.db(),
         every_school=p.role is Role.SERVICE,
-        school=p.school if p.role is Role.ACCOUNTANT else None,
-        district=p.district if p.role is Role.DISTRICT else None,
+        school=p.school if p.role in (Role.ACCOUNTANT, Role.PRINCIPAL, Role.AUDITOR) else None,
+        district=p.district if p.role in (Role.DISTRICT, Role.AUDITOR) else None,
     )
     return Policies.model_validate(visible)
 

@@ -287,7 +287,9 @@ async def post_accept_link(body: AcceptIn, rt: Runtime, settings: Settings) -> d
 class AccountIn(BaseModel):
     username: str = Field(max_length=64)
     display_name: str = Field(max_length=200)
-    role: str = Field(max_length=32, description="province_admin, district_admin, district, accountant")
+    role: str = Field(
+        max_length=32, description="province_admin, district_admin, district, accountant, principal, auditor"
+    )
     district_code: str | None = Field(default=None, max_length=64)
     schools: list[str] = Field(default_factory=list, max_length=100)
 

@@ -5,8 +5,11 @@ CREATE TABLE accounts (
     username        text NOT NULL UNIQUE,        -- lower-case ASCII
     display_name    text NOT NULL,
     -- province_admin: creates district administrators; district_admin: its district's accounts;
-    -- district: the district office's officers (read); accountant: one or more schools.
-    role            text NOT NULL CHECK (role IN ('province_admin', 'district_admin', 'district', 'accountant')),
+    -- district: the district office's officers (read); accountant: one or more schools; principal: reads
+    -- one or more schools' figures; auditor: reads its district's, changes nothing.
+    role            text NOT NULL CHECK (
+        role IN ('province_admin', 'district_admin', 'district', 'accountant', 'principal', 'auditor')
+    ),
     district_code   text,                        -- the district of every role but province_admin
     password_hash   text,                        -- Argon2id; NULL until an invitation is accepted
     totp_secret     text,                        -- sealed (INVOICING_DATA_KEY); NULL when none

@@ -277,3 +277,40 @@ async def test_an_expired_or_unknown_link_says_what_to_do(invoicing):
     assert expired.status_code == 409 and "hết hạn" in expired.json()["detail"]
     unknown = await invoicing.client.post("/auth/links/open", json={"secret": "x" * 40})
     assert unknown.status_code == 404
+
+
+async def test_a_principal_and_an_auditor_read_and_change_nothing(invoicing):
+    admin, csrf = await _district_with_admin(invoicing)
+    tokens = {}
+    for username, role, schools in (("ht.hoaphuong", "principal", [SCHOOL]), ("kiemtoan.cg", "auditor", [])):
+        made = await admin.post(
+            "/accounts",
+            headers={"X-CSRF-Token": csrf},
+            json={"username": username, "display_name": "Người đọc", "role": role, "schools": schools},
+        )
+        assert made.status_code == 200, made.text
+        person = browser(invoicing)
+        secret = made.json()["link"].split("#", 1)[1]
+        opened = (await person.post("/auth/links/open", json={"secret": secret})).json()
+        assert opened["totp_secret"] is None  # no second factor required of those who only read
+        assert (await person.post("/auth/links/accept", json={"secret": secret, "password": GOOD})).status_code == 200
+        own_csrf = await sign_in(person, username, None)
+        tokens[role] = (await person.post("/auth/token", headers={"X-CSRF-Token": own_csrf})).json()["token"]
+    principal, auditor = (
+        decode_token(DEV_JWT_SECRET, tokens["principal"]),
+        decode_token(DEV_JWT_SECRET, tokens["auditor"]),
+    )
+    assert (principal.role, principal.school) == ("principal", SCHOOL)
+    assert (auditor.role, auditor.district) == ("auditor", DISTRICT)
+    for role, token in tokens.items():
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert (await invoicing.client.get(f"/schools/{SCHOOL}", headers=bearer)).status_code == 200, role
+        assert (await invoicing.client.get(f"/schools/{SCHOOL}/invoices", headers=bearer)).status_code == 403, role
+        issue = await invoicing.client.post(f"/schools/{SCHOOL}/periods/2026-09/invoices", headers=bearer, json={})
+        assert issue.status_code == 403, role
+    bad = await admin.post(
+        "/accounts",
+        headers={"X-CSRF-Token": csrf},
+        json={"username": "kt.x", "display_name": "X", "role": "auditor", "schools": [SCHOOL]},
+    )
+    assert bad.status_code == 422 and "được giao trường" in bad.json()["detail"]

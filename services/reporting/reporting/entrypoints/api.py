@@ -177,12 +177,22 @@ def _scope(**kwargs: Any) -> Scope:
 async def _district_office(district: str, p: DistrictReader) -> Principal:
     """The district's own office (or a service): checked before the request's parameters, so a stranger learns
     nothing from their validation."""
-    if p.role is Role.SERVICE or (p.role is Role.DISTRICT and p.district == district):
+    if p.role is Role.SERVICE or (p.role in (Role.DISTRICT, Role.AUDITOR) and p.district and p.district == district):
         return p
     raise Forbidden(f"token is not scoped to district {district}")
 
 
 DistrictOffice = Annotated[Principal, Depends(_district_office)]
+
+
+async def _district_planner(district: str, p: DistrictOffice) -> Principal:
+    """Who sets the district's plan: its office (or a service), never an auditor, who only reads."""
+    if p.role is Role.AUDITOR:
+        raise Forbidden("an auditor reads, and changes nothing")
+    return p
+
+
+DistrictPlanner = Annotated[Principal, Depends(_district_planner)]
 
 
 @router.get(
@@ -225,7 +235,7 @@ async def district_targets(district: str, rt: Runtime, p: DistrictOffice) -> lis
     tags=["targets"],
     summary="Set targets of the district plan (per school year and indicator, optionally for one school)",
 )
-async def set_district_targets(district: str, body: TargetsIn, rt: Runtime, p: DistrictOffice) -> list[TargetOut]:
+async def set_district_targets(district: str, body: TargetsIn, rt: Runtime, p: DistrictPlanner) -> list[TargetOut]:
     targets = [plans.target_of(**t.model_dump()) for t in body.targets]
     return [TargetOut.model_validate(t) for t in await plans.set_targets(rt.db(), district, targets, by=p.subject)]
 

@@ -4,7 +4,7 @@ const $ = (id) => document.getElementById(id);
 const TZ = "Asia/Ho_Chi_Minh";
 const ROLES = {
   province_admin: "Quản trị cấp tỉnh", district_admin: "Quản trị phòng GD&ĐT", district: "Cán bộ phòng GD&ĐT",
-  accountant: "Kế toán trường",
+  accountant: "Kế toán trường", principal: "Hiệu trưởng", auditor: "Kiểm toán (chỉ xem)",
 };
 const ACTIONS = {
   "sign_in": "Đăng nhập", "sign_in.failed": "Đăng nhập sai", "sign_out": "Đăng xuất", "sign_out.everywhere": "Đăng xuất mọi nơi",
@@ -101,7 +101,7 @@ async function start() {
   $("signout").hidden = !admin;
   $("who").textContent = admin ? `${session.display_name} · ${session.district_code || "cấp tỉnh"}` : "";
   if (!admin) return;
-  const roles = session.role === "province_admin" ? ["district_admin", "province_admin"] : ["accountant", "district", "district_admin"];
+  const roles = session.role === "province_admin" ? ["district_admin", "province_admin"] : ["accountant", "principal", "district", "auditor", "district_admin"];
   $("a-district").value = session.district_code || "";
   $("a-district").disabled = session.role !== "province_admin";
   $("a-role").replaceChildren(...roles.map((r) => el("option", {value: r}, ROLES[r])));
