@@ -75,6 +75,8 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "POST /schools/{school_id}/invoices/{invoice_id}/adjustments": STAFF,
         "GET /schools/{school_id}/invoices/{invoice_id}/qr.{fmt}": STAFF,
         "POST /schools/{school_id}/payment-groups": STAFF,
+        "POST /schools/{school_id}/invoices/{invoice_id}/payment-link": STAFF,
+        "PUT /schools/{school_id}/payment-links/{period}": STAFF,
         "GET /schools/{school_id}/reports/reimbursement": READERS,
         # The unguessable link is the credential (rate limited).
         "GET /pay/{token}": ANYONE,

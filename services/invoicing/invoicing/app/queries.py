@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from invoicing.adapters import unpaid_lists, vietqr
+from invoicing.app import payment_links
 from invoicing.domain.banks import bank_name
 from invoicing.domain.fees import STATE_FUNDED
 from invoicing.domain.invoices import STATUS_VI, Status, outstanding, qr_purpose
@@ -168,7 +169,7 @@ async def payment_page(pool: asyncpg.Pool, token: str) -> dict[str, Any]:
         }
     group = await invoices_store.group_by_token(pool, token)
     if group is None:
-        raise NotFound("this payment link is not valid")
+        raise await payment_links.why_not(pool, token)
     ids = await invoices_store.group_invoice_ids(pool, group["group_id"])
     details = [await invoice_detail(pool, i) for i in ids]
     due = sum(d["outstanding"] for d in details if d["status"] != Status.CANCELLED)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from invoicing.app import fees, invoices, issuing, personal_data, queries, roster, rounds, schools
+from invoicing.app import fees, invoices, issuing, payment_links, personal_data, queries, roster, rounds, schools
 from invoicing.domain.fees import Cadence, FeeCategory, FeeItem, Period, Rate
 from invoicing.settings import InvoicingSettings
 from shared import exports, qr
@@ -645,6 +645,43 @@ async def cancel(school_id: str, invoice_id: uuid.UUID, body: ReasonIn, rt: Runt
     await invoices.cancel_invoice(
         rt.db(), rt.outbox, school_id=school_id, invoice_id=invoice_id, reason=body.reason, by=p.subject
     )
+
+
+class PaymentLink(Out):
+    pay_url: str = Field(description="the new link to send the family; the old one says it was replaced")
+
+
+@router.post(
+    "/schools/{school_id}/invoices/{invoice_id}/payment-link",
+    tags=["parents"],
+    summary="Replace the parents' link of an invoice (and of the family groups holding it)",
+)
+async def replace_payment_link(
+    school_id: str, invoice_id: uuid.UUID, rt: Runtime, settings: Settings, p: SchoolStaff
+) -> PaymentLink:
+    url = await payment_links.replace(
+        rt.db(), school_id=school_id, invoice_id=invoice_id, by=p.subject, public_url=settings.public_url
+    )
+    return PaymentLink(pay_url=url)
+
+
+class LinkEndIn(BaseModel):
+    expires_on: date = Field(description="the last day the period's links open (Asia/Ho_Chi_Minh)")
+
+
+@router.put(
+    "/schools/{school_id}/payment-links/{period}",
+    tags=["parents"],
+    summary="The day the parents' links of a billing period end (120 days after issue unless set)",
+)
+async def set_payment_links_end(
+    school_id: str, period: str, body: LinkEndIn, rt: Runtime, p: SchoolStaff
+) -> dict[str, int]:
+    today = datetime.now(VN).date()
+    count = await payment_links.set_period_end(
+        rt.db(), school_id=school_id, period=period, expires_on=body.expires_on, today=today
+    )
+    return {"invoices": count}
 
 
 class AdjustIn(BaseModel):

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from invoicing.app import invoices, queries
+from invoicing.app.payment_links import LinkEnded
 from invoicing.domain.invoices import STATUS_VI
 from invoicing.entrypoints.api import qr_response
 from shared import pages, qr
@@ -28,6 +29,9 @@ _env.filters["local_date"] = local_date
 async def pay_page(token: str, request: Request, rt: Runtime) -> HTMLResponse:
     try:
         page = await queries.payment_page(rt.db(), token)
+    except LinkEnded as ended:
+        html = _env.get_template("link_ended.html").render(message=ended.message, school_name=ended.school_name)
+        return pages.page(html, status_code=410)
     except NotFound:
         return pages.page(_env.get_template("not_found.html").render(), status_code=404)
     qr_svg = qr.svg(page["qr_payload"]) if page["qr_payload"] else None

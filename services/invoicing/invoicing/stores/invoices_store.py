@@ -3,6 +3,7 @@ details; family payment groups."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import datetime
 
@@ -147,7 +148,13 @@ async def group_of_exactly(db: Executor, school_id: str, invoice_ids: list[uuid.
 
 
 async def group_by_token(db: Executor, token: str) -> asyncpg.Record | None:
-    return await db.fetchrow("SELECT * FROM payment_groups WHERE public_token = $1", token)
+    """The family group of a link that still opens: every one of its invoices' links still open."""
+    return await db.fetchrow(
+        "SELECT g.* FROM payment_groups g WHERE g.public_token = $1 AND NOT EXISTS (SELECT 1 FROM "
+        "payment_group_invoices gi JOIN invoices i USING (invoice_id) WHERE gi.group_id = g.group_id AND "
+        "payment_link_end(i.link_expires_on, i.issued_at) < vn_today())",
+        token,
+    )
 
 
 async def group_invoice_ids(db: Executor, group_id: uuid.UUID) -> list[uuid.UUID]:
@@ -158,7 +165,12 @@ async def group_invoice_ids(db: Executor, group_id: uuid.UUID) -> list[uuid.UUID
 
 
 async def id_by_token(db: Executor, token: str) -> uuid.UUID | None:
-    return await db.fetchval("SELECT invoice_id FROM invoices WHERE public_token = $1", token)  # type: ignore[no-any-return]
+    """The invoice of a link that still opens (not past its end)."""
+    return await db.fetchval(  # type: ignore[no-any-return]
+        "SELECT invoice_id FROM invoices WHERE public_token = $1 "
+        "AND payment_link_end(link_expires_on, issued_at) >= vn_today()",
+        token,
+    )
 
 
 async def school_list(
@@ -244,3 +256,57 @@ async def reductions_by_policy(
         period,
         state_funded,
     )
+
+
+# Parents' links: their end, their replacement.
+
+
+async def link_state(db: Executor, token: str) -> asyncpg.Record | None:
+    """For a link that no longer opens: whether it was replaced, or when it ended, and its school's name."""
+    retired = await db.fetchrow(
+        "SELECT r.retired_at, s.name AS school_name FROM payment_links_retired r JOIN schools s USING (school_id) "
+        "WHERE r.public_token = $1",
+        token,
+    )
+    if retired is not None:
+        return retired
+    return await db.fetchrow(
+        "SELECT NULL::timestamptz AS retired_at, s.name AS school_name, "
+        "min(payment_link_end(i.link_expires_on, i.issued_at)) AS expires_on "
+        "FROM invoices i JOIN schools s USING (school_id) "
+        "LEFT JOIN payment_group_invoices gi ON gi.invoice_id = i.invoice_id "
+        "LEFT JOIN payment_groups g ON g.group_id = gi.group_id "
+        "WHERE i.public_token = $1 OR g.public_token = $1 GROUP BY s.name",
+        token,
+    )
+
+
+async def set_period_link_end(conn: Executor, school_id: str, period: str, expires_on: object) -> int:
+    done = await conn.execute(
+        "UPDATE invoices SET link_expires_on = $3 WHERE school_id = $1 AND period = $2", school_id, period, expires_on
+    )
+    return int(done.split()[-1])
+
+
+async def replace_link(conn: asyncpg.Connection, school_id: str, invoice_id: uuid.UUID, token: str, by: str) -> bool:
+    """The invoice's link, and the links of the family groups holding it, replaced; the old ones retired."""
+    old = await conn.fetch(
+        "SELECT public_token FROM invoices WHERE invoice_id = $1 AND school_id = $2 "
+        "UNION ALL SELECT g.public_token FROM payment_groups g JOIN payment_group_invoices gi USING (group_id) "
+        "WHERE gi.invoice_id = $1 AND g.school_id = $2",
+        invoice_id,
+        school_id,
+    )
+    if not old:
+        return False
+    await conn.executemany(
+        "INSERT INTO payment_links_retired (public_token, school_id, retired_by) VALUES ($1, $2, $3)",
+        [(r["public_token"], school_id, by) for r in old],
+    )
+    await conn.execute("UPDATE invoices SET public_token = $2 WHERE invoice_id = $1", invoice_id, token)
+    groups = await conn.fetch("SELECT group_id FROM payment_group_invoices WHERE invoice_id = $1", invoice_id)
+    for g in groups:
+        await conn.execute(
+            "UPDATE payment_groups SET public_token = $2 WHERE group_id = $1", g["group_id"], secrets.token_urlsafe(18)
+        )
+    return True

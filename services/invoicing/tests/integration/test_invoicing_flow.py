@@ -8,7 +8,7 @@ import dataclasses
 import io
 import random
 import uuid
-from datetime import UTC
+from datetime import UTC, datetime
 
 import pytest
 import zxingcpp
@@ -22,6 +22,7 @@ from shared import payref
 from shared.events import pupil_keys
 from shared.events.envelope import unwrap, wrap
 from shared.events.topics import Topic, topic_name
+from shared.formatting import VN
 from simulator.people import pupil, roster_csv
 from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched
 
@@ -714,3 +715,42 @@ async def test_a_parent_pays_for_all_their_children_with_one_qr_from_either_chil
     assert again.headers["location"] == r.headers["location"]
     alone = await invoicing.client.post(f"/pay/{links[other.code]}/family")
     assert alone.status_code == 404
+
+
+async def test_a_parents_link_ends_on_the_schools_date_and_a_replaced_one_says_so(invoicing):
+    invoices = await _ready(invoicing)
+    acc = invoicing.as_("accountant")
+    token = invoices[0]["pay_url"].split("/pay/")[1]
+    assert (await invoicing.client.get(f"/pay/{token}")).status_code == 200
+    # By default a link opens 120 days after its invoice was issued; the school may set the period's end.
+    past = await invoicing.client.put(
+        f"/schools/{SCHOOL}/payment-links/2026-09", headers=acc, json={"expires_on": "2026-01-01"}
+    )
+    assert past.status_code == 422 and "đã qua" in past.json()["detail"]
+    today = datetime.now(VN).date()
+    r = await invoicing.client.put(
+        f"/schools/{SCHOOL}/payment-links/2026-09", headers=acc, json={"expires_on": today.isoformat()}
+    )
+    assert r.status_code == 200 and r.json()["invoices"] == 12
+    assert (await invoicing.client.get(f"/pay/{token}")).status_code == 200  # it opens through its last day
+    # Time passes (moved here): the next day the page says it has ended and what to do, and shows nothing else.
+    await invoicing.runtime.db().execute("UPDATE invoices SET link_expires_on = link_expires_on - 1")
+    ended = await invoicing.client.get(f"/pay/{token}")
+    assert ended.status_code == 410 and "đã hết hạn ngày" in ended.text and "liên hệ kế toán" in ended.text
+    assert invoices[0]["full_name"] not in ended.text and invoices[0]["payment_reference"] not in ended.text
+    assert (await invoicing.client.get(f"/pay/{token}/qr.txt")).status_code == 410
+
+    # The school replaces a link that went astray: the old one says so; the new one opens (with its new end).
+    await invoicing.runtime.db().execute("UPDATE invoices SET link_expires_on = NULL")
+    r = await invoicing.client.post(f"/schools/{SCHOOL}/invoices/{invoices[0]['invoice_id']}/payment-link", headers=acc)
+    assert r.status_code == 200, r.text
+    new = r.json()["pay_url"].split("/pay/")[1]
+    assert new != token and (await invoicing.client.get(f"/pay/{new}")).status_code == 200
+    old = await invoicing.client.get(f"/pay/{token}")
+    assert old.status_code == 410 and "thay bằng liên kết mới" in old.text
+    other = await invoicing.client.post(
+        f"/schools/{SCHOOL}/invoices/{invoices[0]['invoice_id']}/payment-link",
+        headers=invoicing.as_("accountant", school="MN-KHAC"),
+    )
+    assert other.status_code == 403
+    assert (await invoicing.client.get("/pay/never-was-a-link")).status_code == 404
