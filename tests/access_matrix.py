@@ -96,6 +96,10 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "POST /auth/second-factor": ANYONE,
         "POST /auth/links/open": ANYONE,
         "POST /auth/links/accept": ANYONE,
+        # The province's identity provider: where to go, and its answer (bound to the browser that asked).
+        "GET /auth/oidc": ANYONE,
+        "GET /auth/oidc/start": ANYONE,
+        "GET /auth/oidc/callback": ANYONE,
         # A person's own session (the cookie, with its CSRF token): no bearer token opens these.
         "GET /auth/session": NOBODY,
         "POST /auth/token": NOBODY,

@@ -40,6 +40,13 @@ class InvoicingSettings(ServiceSettings):
     session_idle: timedelta = timedelta(minutes=30)
     session_absolute: timedelta = timedelta(hours=12)
     page_token_ttl_s: int = 600
+    # The province's identity provider (OpenID Connect), if the district uses one: its issuer URL (empty: off),
+    # this suite's client there, and the claim that carries the user name of the suite's account.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr = SecretStr("")
+    oidc_username_claim: str = "preferred_username"
+    oidc_label: str = "Đăng nhập bằng tài khoản của Sở GD&ĐT"
 
     def signed_in_origins(self) -> list[str]:
         origin = _origin(self.dashboard_url)

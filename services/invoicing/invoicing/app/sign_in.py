@@ -167,9 +167,22 @@ async def second_factor(
     return started
 
 
-async def _audit_signed_in(conn: asyncpg.Connection, account: Account, address: str) -> None:
+async def start_signed_in(
+    conn: asyncpg.Connection, account: Account, policy: SessionPolicy, user_agent: str, address: str, *, via: str
+) -> Started:
+    """A signed-in session begun for an account another way has vouched for (the province's provider)."""
+    started = await _start(conn, account, "full", policy, user_agent, address)
+    await _audit_signed_in(conn, account, address, via=via)
+    return started
+
+
+async def _audit_signed_in(conn: asyncpg.Connection, account: Account, address: str, *, via: str = "password") -> None:
     await accounts_store.audit(
-        conn, actor=account.username, action="sign_in", district_code=account.district_code, detail={"address": address}
+        conn,
+        actor=account.username,
+        action="sign_in",
+        district_code=account.district_code,
+        detail={"address": address, "via": via},
     )
     log.info("invoicing.sign_in.done", role=account.role)
 

@@ -353,3 +353,48 @@ async def audit_entries(db: Executor, *, district_code: str | None, limit: int) 
         district_code,
         limit,
     )
+
+
+# OpenID Connect
+
+
+async def add_oidc_request(
+    db: Executor,
+    *,
+    state: str,
+    browser_hash: bytes,
+    code_verifier: str,
+    nonce: str,
+    next_url: str,
+    lifetime: timedelta,
+) -> None:
+    # Requests never answered are cleared as new ones come.
+    await db.execute("DELETE FROM oidc_requests WHERE created_at < now() - $1::interval", lifetime)
+    await db.execute(
+        "INSERT INTO oidc_requests (state, browser_hash, code_verifier, nonce, next) VALUES ($1, $2, $3, $4, $5)",
+        state,
+        browser_hash,
+        code_verifier,
+        nonce,
+        next_url,
+    )
+
+
+async def take_oidc_request(db: Executor, state: str, lifetime: timedelta) -> asyncpg.Record | None:
+    """The request of this state, used up (an answer replayed finds nothing); None when unknown or too old."""
+    return await db.fetchrow(
+        "DELETE FROM oidc_requests WHERE state = $1 AND created_at > now() - $2::interval RETURNING *", state, lifetime
+    )
+
+
+async def link_oidc_subject(conn: asyncpg.Connection, account_id: uuid.UUID, person: str) -> bool:
+    """The account linked to the provider's person, or already linked to them; False when linked to another
+    (or when the person is linked to another account)."""
+    current = await conn.fetchval("SELECT oidc_subject FROM accounts WHERE account_id = $1", account_id)
+    if current is not None:
+        return bool(current == person)
+    taken = await conn.fetchval("SELECT 1 FROM accounts WHERE oidc_subject = $1", person)
+    if taken:
+        return False
+    await conn.execute("UPDATE accounts SET oidc_subject = $2 WHERE account_id = $1", account_id, person)
+    return True

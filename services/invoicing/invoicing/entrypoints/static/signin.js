@@ -54,6 +54,15 @@ const Auth = (() => {
         await onSignedIn();
       } catch (e) { fail(e); }
     }
+    // The province's identity provider, where the district uses one: a link there, and back to this page.
+    fetch("/auth/oidc").then((r) => r.json()).then((o) => {
+      const link = byId("oidc-go");
+      if (!o.enabled || !link) return;
+      const back = new URLSearchParams(location.search).get("next") || location.href;
+      link.href = "/auth/oidc/start?next=" + encodeURIComponent(back);
+      link.textContent = o.label;
+      link.hidden = false;
+    }).catch(() => {});
     byId("signin-go").addEventListener("click", signIn);
     byId("u-pass").addEventListener("keydown", (e) => { if (e.key === "Enter") signIn(); });
     byId("code-go").addEventListener("click", secondFactor);
