@@ -115,6 +115,7 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "PUT /accounts/{account_id}/schools": SERVICE,
         "POST /accounts/{account_id}/reset": SERVICE,
         "GET /audit": SERVICE,
+        "GET /audit.csv": SERVICE,
     },
     "reconciliation": OPS
     | {

@@ -10,13 +10,14 @@ import csv
 import hmac
 import html
 import io
+import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from invoicing.adapters import oidc
@@ -28,7 +29,7 @@ from invoicing.stores.accounts_store import Account
 from shared import pages, qr
 from shared.auth import Principal, Role, authenticate
 from shared.errors import DomainError, Forbidden, NotFound, Unauthorized
-from shared.schemas import Out
+from shared.schemas import Out, files
 from shared.service import Runtime, settings_dependency
 
 router = APIRouter(tags=["accounts"])
@@ -121,7 +122,7 @@ class Stage(Out):
 
 
 @router.post("/auth/sign-in", summary="Sign in with a user name and password (then a TOTP code where required)")
-async def post_sign_in(body: SignInIn, request: Request, rt: Runtime, settings: Settings) -> JSONResponse:
+async def post_sign_in(body: SignInIn, request: Request, response: Response, rt: Runtime, settings: Settings) -> Stage:
     address, agent = _client(request)
     started = await sign_in.sign_in(
         rt.db(),
@@ -131,13 +132,14 @@ async def post_sign_in(body: SignInIn, request: Request, rt: Runtime, settings: 
         user_agent=agent,
         policy=_policy(settings),
     )
-    response = JSONResponse(Stage(stage=started.stage, csrf=started.csrf).model_dump())
     _set_cookie(response, started, settings)
-    return response
+    return Stage(stage=started.stage, csrf=started.csrf)
 
 
 @router.post("/auth/second-factor", summary="The authenticator's code: a new, signed-in session replaces the first")
-async def post_second_factor(body: CodeIn, request: Request, rt: Runtime, settings: Settings) -> JSONResponse:
+async def post_second_factor(
+    body: CodeIn, request: Request, response: Response, rt: Runtime, settings: Settings
+) -> Stage:
     address, agent = _client(request)
     _check_request_origin(request, settings)
     started = await sign_in.second_factor(
@@ -149,9 +151,8 @@ async def post_second_factor(body: CodeIn, request: Request, rt: Runtime, settin
         user_agent=agent,
         policy=_policy(settings),
     )
-    response = JSONResponse(Stage(stage=started.stage, csrf=started.csrf).model_dump())
     _set_cookie(response, started, settings)
-    return response
+    return Stage(stage=started.stage, csrf=started.csrf)
 
 
 class SessionOut(Out):
@@ -242,12 +243,15 @@ async def delete_session(session_id: str, me: SignedIn, rt: Runtime) -> dict[str
     return {"ended": True}
 
 
+class Ended(Out):
+    ended: int = Field(description="how many sessions ended")
+
+
 @router.post("/auth/sign-out", summary="Sign out (with everywhere=true: every session of the account)")
-async def post_sign_out(me: SignedIn, rt: Runtime, everywhere: bool = False) -> JSONResponse:
+async def post_sign_out(me: SignedIn, rt: Runtime, response: Response, everywhere: bool = False) -> Ended:
     ended = await sign_in.sign_out(rt.db(), rt.outbox, rt.revocations, me, everywhere=everywhere)
-    response = JSONResponse({"ended": ended})
     response.delete_cookie(COOKIE, path="/")
-    return response
+    return Ended(ended=ended)
 
 
 # Invitations and resets: the secret travels in the link's fragment (#...), which browsers never send.
@@ -374,24 +378,42 @@ async def post_reset(account_id: uuid.UUID, admin: AdminCaller, rt: Runtime, set
     return _link_out(await accounts.reset(rt.db(), admin, account_id), settings)
 
 
-@router.get(
-    "/audit",
-    summary="Sign-ins, failures, account and scope changes of the administrator's scope; ?format=csv to export",
-    response_model=None,
-)
+class AuditEntry(Out):
+    at: datetime
+    actor: str
+    action: str
+    district_code: str | None
+    school_id: str | None
+    subject: str
+    detail: dict[str, Any]
+
+
+@router.get("/audit", summary="Sign-ins, failures, account and scope changes of the administrator's scope")
 async def get_audit(
-    admin: AdminCaller,
-    rt: Runtime,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
-    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
-) -> Any:
-    rows = [dict(r) for r in await accounts.audit_log(rt.db(), admin, limit)]
-    if format == "json":
-        return rows
+    admin: AdminCaller, rt: Runtime, limit: Annotated[int, Query(ge=1, le=10_000)] = 500
+) -> list[AuditEntry]:
+    rows = await accounts.audit_log(rt.db(), admin, limit)
+    return [
+        AuditEntry.model_validate(
+            {**dict(r), "detail": r["detail"] if isinstance(r["detail"], dict) else json.loads(r["detail"])}
+        )
+        for r in rows
+    ]
+
+
+@router.get(
+    "/audit.csv",
+    summary="The audit log of the administrator's scope, as CSV (UTF-8 with BOM, for Excel)",
+    response_class=Response,
+    responses=files("text/csv", description="one line per entry, newest first"),
+)
+async def get_audit_csv(
+    admin: AdminCaller, rt: Runtime, limit: Annotated[int, Query(ge=1, le=10_000)] = 10_000
+) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["at", "actor", "action", "district_code", "school_id", "subject", "detail"])
-    for r in rows:
+    for r in await accounts.audit_log(rt.db(), admin, limit):
         writer.writerow(
             [
                 r["at"].isoformat(),

@@ -258,7 +258,7 @@ async def test_administration_stays_within_its_scope_and_a_disabled_account_is_s
         ("kt.hoa", "sign_in.failed"),
     ):
         assert expected in actions, actions
-    exported = await admin.get("/audit", params={"format": "csv"})
+    exported = await admin.get("/audit.csv")
     assert exported.headers["content-type"].startswith("text/csv") and "account.disabled" in exported.text
 
 

@@ -85,7 +85,7 @@ async function create() {
 }
 
 async function downloadAudit() {
-  const r = await fetch("/audit?format=csv&limit=10000", {credentials: "same-origin"});
+  const r = await fetch("/audit.csv", {credentials: "same-origin"});
   const link = el("a", {href: URL.createObjectURL(await r.blob()), download: "nhat-ky.csv"});
   document.body.append(link);
   link.click();
