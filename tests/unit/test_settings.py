@@ -22,6 +22,7 @@ def _production_invoicing(monkeypatch):
     monkeypatch.setenv("INVOICING_PUBLIC_URL", "https://hocphi.caugiay.edu.vn")
     monkeypatch.setenv("INVOICING_RECONCILIATION_URL", "https://hocphi.caugiay.edu.vn/doisoat")
     monkeypatch.setenv("INVOICING_RECEIPTS_URL", "https://bienlai.caugiay.edu.vn")
+    monkeypatch.setenv("INVOICING_DASHBOARD_URL", "https://baocao.caugiay.edu.vn")
 
 
 def test_production_starts_with_real_secrets(monkeypatch):
@@ -36,6 +37,7 @@ def test_production_starts_with_real_secrets(monkeypatch):
         ("INVOICING_PUBLIC_URL", "https://localhost"),
         ("INVOICING_RECEIPTS_URL", "https://[::1]:8103"),
         ("INVOICING_RECONCILIATION_URL", "http://hocphi.caugiay.edu.vn"),
+        ("INVOICING_DASHBOARD_URL", "http://127.0.0.1:8104"),
     ],
 )
 def test_production_refuses_public_addresses_parents_cannot_reach(monkeypatch, variable, url):

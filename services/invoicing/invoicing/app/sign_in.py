@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -64,16 +65,21 @@ def session_hash(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
+def _wait(last_failure: datetime | None, wait: timedelta, now: datetime) -> timedelta:
+    """What is left of the wait that began at the last failure."""
+    return last_failure + wait - now if last_failure is not None else timedelta(0)
+
+
 async def _throttled(pool: asyncpg.Pool, username: str, address: str) -> None:
     now = datetime.now(UTC)
     by_account, by_address = await accounts_store.failures_since(
         pool, account=username, address=address, since=now - ACCOUNT_THROTTLE.window
     )
     last_account, last_address = await accounts_store.last_failure(pool, account=username, address=address)
-    waits = [
-        (last + ACCOUNT_THROTTLE.wait_after(by_account)) - now if last else timedelta(0) for last in (last_account,)
-    ] + [(last_address + ADDRESS_THROTTLE.wait_after(by_address)) - now if last_address else timedelta(0)]
-    wait = max(waits)
+    wait = max(
+        _wait(last_account, ACCOUNT_THROTTLE.wait_after(by_account), now),
+        _wait(last_address, ADDRESS_THROTTLE.wait_after(by_address), now),
+    )
     if wait > timedelta(0):
         seconds = int(wait.total_seconds()) + 1
         raise TooManyAttempts(
@@ -272,11 +278,11 @@ async def end_and_revoke(
     conn: asyncpg.Connection,
     outbox: Outbox,
     revocations: revocation.RevocationList,
-    account_id: object,
+    account_id: uuid.UUID,
     which: bytes | None,
 ) -> int:
     """Sessions ended (one, or all of the account's) and the API tokens they minted revoked everywhere."""
-    ended = await accounts_store.end_sessions(conn, account_id, which)  # type: ignore[arg-type]
+    ended = await accounts_store.end_sessions(conn, account_id, which)
     for token in await accounts_store.live_tokens(conn, ended):
         expires = int(token["expires_at"].timestamp())
         if await revocation.record(conn, token["jti"], expires, "signed out"):
