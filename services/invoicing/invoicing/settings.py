@@ -10,7 +10,7 @@ from pydantic_settings import SettingsConfigDict
 from shared.settings import ServiceSettings
 
 
-def _origin(url: str) -> str:
+def origin_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
 
@@ -49,8 +49,13 @@ class InvoicingSettings(ServiceSettings):
     oidc_label: str = "Đăng nhập bằng tài khoản của Sở GD&ĐT"
 
     def signed_in_origins(self) -> list[str]:
-        origin = _origin(self.dashboard_url)
-        return [origin] if origin not in (_origin(self.public_url), _origin(self.workspace_origin or "")) else []
+        origin = origin_of(self.dashboard_url)
+        return [origin] if origin not in (origin_of(self.public_url), origin_of(self.workspace_origin or "")) else []
+
+    def own_origins(self) -> frozenset[str]:
+        """The suite's own pages' origins: the only ones a session cookie's request may come from, and the
+        only ones a sign-in sends the person back to."""
+        return frozenset(origin_of(u) for u in (self.public_url, self.workspace_origin, self.dashboard_url) if u)
 
     def development_secrets(self) -> list[str]:
         dev = super().development_secrets()

@@ -24,7 +24,7 @@ from invoicing.adapters import oidc
 from invoicing.app import accounts, oidc_sign_in, sign_in
 from invoicing.app.accounts import Admin, NewAccount
 from invoicing.app.sign_in import Current, SessionPolicy
-from invoicing.settings import InvoicingSettings
+from invoicing.settings import InvoicingSettings, origin_of
 from invoicing.stores.accounts_store import Account
 from shared import pages, qr
 from shared.auth import Principal, Role, authenticate
@@ -44,11 +44,6 @@ def _policy(settings: InvoicingSettings) -> SessionPolicy:
     )
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 def _client(request: Request) -> tuple[str, str]:
     return (request.client.host if request.client else "?"), request.headers.get("user-agent", "")[:200]
 
@@ -56,12 +51,7 @@ def _client(request: Request) -> tuple[str, str]:
 def _check_request_origin(request: Request, settings: InvoicingSettings) -> None:
     """A cookie-carrying request that changes state must come from the suite's own pages."""
     origin = request.headers.get("origin")
-    allowed = {
-        _origin(settings.public_url),
-        _origin(settings.workspace_origin or settings.public_url),
-        _origin(settings.dashboard_url),
-    }
-    if origin is not None and origin not in allowed:
+    if origin is not None and origin not in settings.own_origins():
         raise Forbidden("Yêu cầu đến từ trang khác, không được chấp nhận.")
 
 
@@ -452,9 +442,7 @@ def safe_next(next_url: str, settings: InvoicingSettings) -> str:
     """Where to go after signing in: a path here, or a page at one of the suite's own origins; else "/dang-nhap"."""
     if next_url.startswith("/") and not next_url.startswith("//") and "\\" not in next_url:
         return next_url
-    ours = {_origin(u) for u in (settings.public_url, settings.dashboard_url, settings.workspace_origin) if u}
-    parts = urlsplit(next_url)
-    if parts.scheme in ("http", "https") and f"{parts.scheme}://{parts.netloc}" in ours:
+    if urlsplit(next_url).scheme in ("http", "https") and origin_of(next_url) in settings.own_origins():
         return next_url
     return "/dang-nhap"
 

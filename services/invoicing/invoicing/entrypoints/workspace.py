@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
@@ -28,6 +27,11 @@ _ADMIN_SCRIPT = (_HERE / "static" / "admin.js").read_bytes()
 _SIGN_IN_PAGE_SCRIPT = (_HERE / "static" / "sign_in_page.js").read_bytes()
 
 
+def _script(body: bytes) -> Response:
+    """A page's script (read once at import), fetched again on every load: never cached stale."""
+    return Response(body, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
 @router.get("/ketoan", response_class=HTMLResponse, include_in_schema=False)
 async def workspace(settings: Settings) -> HTMLResponse:
     apis = {
@@ -41,7 +45,7 @@ async def workspace(settings: Settings) -> HTMLResponse:
 
 @router.get("/ketoan/app.js", include_in_schema=False)
 async def workspace_script() -> Response:
-    return Response(_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+    return _script(_SCRIPT)
 
 
 @router.get("/tai-khoan/moi", response_class=HTMLResponse, include_in_schema=False)
@@ -52,12 +56,12 @@ async def account_link() -> HTMLResponse:
 
 @router.get("/tai-khoan/moi.js", include_in_schema=False)
 async def account_link_script() -> Response:
-    return Response(_LINK_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+    return _script(_LINK_SCRIPT)
 
 
 @router.get("/auth/signin.js", include_in_schema=False)
 async def signin_script() -> Response:
-    return Response(_SIGNIN_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+    return _script(_SIGNIN_SCRIPT)
 
 
 @router.get("/quan-tri", response_class=HTMLResponse, include_in_schema=False)
@@ -68,24 +72,16 @@ async def administration() -> HTMLResponse:
 
 @router.get("/quan-tri/app.js", include_in_schema=False)
 async def administration_script() -> Response:
-    return Response(_ADMIN_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+    return _script(_ADMIN_SCRIPT)
 
 
 @router.get("/dang-nhap", response_class=HTMLResponse, include_in_schema=False)
 async def sign_in_page(settings: Settings) -> HTMLResponse:
     """The suite's sign-in page; `?next=` brings the person back to one of the suite's own pages."""
-    origins = sorted(
-        {_origin(u) for u in (settings.public_url, settings.dashboard_url, settings.workspace_origin) if u}
-    )
-    config = {"origins": origins, "dashboard": settings.dashboard_url.rstrip("/") + "/dashboard"}
+    config = {"origins": sorted(settings.own_origins()), "dashboard": settings.dashboard_url.rstrip("/") + "/dashboard"}
     return pages.page(_env.get_template("sign_in.html").render(config=config))
 
 
 @router.get("/dang-nhap.js", include_in_schema=False)
 async def sign_in_page_script() -> Response:
-    return Response(_SIGN_IN_PAGE_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    return _script(_SIGN_IN_PAGE_SCRIPT)
