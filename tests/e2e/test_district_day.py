@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import uuid
 
@@ -59,72 +60,79 @@ async def _records(kafka: str, prefix: str, topic: Topic) -> list[bytes]:
         await consumer.stop()
 
 
-async def test_a_district_day_ends_with_every_school_collecting_and_every_figure_consistent(infra_endpoints):
+async def test_a_district_day_ends_consistent_and_a_second_run_under_the_same_name_starts_clean(infra_endpoints):
+    """The demo's district, a whole day of payments; then the demo again under the same name (one test, so that
+    make test starts the district twice, not three times)."""
     cfg = DemoConfig(prefix=f"e2e{uuid.uuid4().hex[:6]}", port_base=_free_base(), rate=200.0, wait=False)
     try:
         view = await run(cfg)
-        assert {s["school_id"] for s in view["schools"]} == {s.school_id for s in district.SCHOOLS}
-        for school in view["schools"]:
-            assert school["collected"] > 0 and 0 < school["collection_rate_pct"] <= 100, school
-            assert 0 < school["cashless_share_pct"] <= 100
-            # Roster counts reach the district: pupils imported without a personal ID are counted, not refused.
-            plan = next(p for p in district.SCHOOLS if p.school_id == school["school_id"])
-            every = district.MISSING_ID_EVERY.get(plan.school_id)
-            missing = -(-plan.students // every) if every else 0
-            assert (school["students_enrolled"], school["students_with_personal_id"]) == (
-                plan.students,
-                plan.students - missing,
-            )
-        # The district's own plan (85% of the amount cashless in this school year): the demo has schools on
-        # both sides of it, each judged against its own target.
-        assert view["totals"]["targets"]["cashless_amount"] == 85.0
-        below = {s["school_id"] for s in view["schools"] if "cashless_amount" in s["below_target"]}
-        assert below and below != {s["school_id"] for s in view["schools"]}, below
-        assert "personal_id" in next(s for s in view["schools"] if s["school_id"] == "MN-BINH-MINH")["below_target"]
-        dsn = lambda service: with_database(infra_endpoints.pg_dsn, cfg.database(service))  # noqa: E731
-        recon = await asyncpg.connect(dsn("reconciliation"))
-        receipts = await asyncpg.connect(dsn("receipts"))
-        try:
-            # The end-of-day statements repeated every bank credit: none was counted again.
-            assert await recon.fetchval("SELECT sum(new_credits) FROM statements") == 0
-            assert await recon.fetchval("SELECT count(*) FROM statements") == len(district.SCHOOLS)
-            allocations = await recon.fetchval("SELECT count(*) FROM allocations WHERE reversed_at IS NULL")
-            assert await receipts.fetchval("SELECT count(*) FROM receipts") == allocations
-            for conn in (recon, receipts):
-                assert await conn.fetchval("SELECT count(*) FROM dead_letters") == 0
-            credits = await recon.fetchval("SELECT count(*) FROM credits")
-            assert await recon.fetchval("SELECT count(*) FROM credits WHERE state = 'duplicate'") > 0
-            assert credits > 900
-            # Names travel only sealed (issue 28 §6): every invoice's names were opened with its pupil's key,
-            # and no pupil's, guardian's or payer's name is on the invoices' or the payments' topic in clear.
-            sealed = "SELECT count(*) FROM invoices WHERE sealed_names IS NOT NULL OR student_name = ''"
-            assert await recon.fetchval(sealed) == 0 and await receipts.fetchval(sealed) == 0
-            assert await receipts.fetchval("SELECT count(*) FROM invoices WHERE guardian_name <> ''") > 0
-            invoicing = await asyncpg.connect(dsn("invoicing"))
-            try:
-                people = await invoicing.fetch("SELECT full_name, guardian_name FROM students")
-            finally:
-                await invoicing.close()
-            payers = await recon.fetch("SELECT DISTINCT payer_name FROM credits WHERE payer_name <> ''")
-            names = {n.encode() for p in people for n in p if n} | {p["payer_name"].encode() for p in payers}
-            assert len(names) > 100 and len(payers) > 10
-            for topic in (Topic.INVOICING, Topic.RECONCILIATION):
-                records = await _records(infra_endpoints.kafka, cfg.prefix, topic)
-                assert len(records) > 900
-                assert not [n for n in names if any(n in r for r in records)][:3]
-        finally:
-            await recon.close()
-            await receipts.close()
+        await _the_day_is_whole(cfg, view, infra_endpoints)
+        await _a_second_run_starts_clean(dataclasses.replace(cfg, rate=300.0, share=0.3), infra_endpoints)
     finally:
         await demo.forget(cfg, infra_endpoints.pg_dsn, infra_endpoints.kafka)
 
 
-async def test_a_second_demo_run_starts_clean_and_every_school_checks_consistent(infra_endpoints):
+async def _the_day_is_whole(cfg: DemoConfig, view: dict, infra_endpoints) -> None:
+    """Every school collecting, against its own targets; no credit counted twice; names only sealed."""
+    assert {s["school_id"] for s in view["schools"]} == {s.school_id for s in district.SCHOOLS}
+    for school in view["schools"]:
+        assert school["collected"] > 0 and 0 < school["collection_rate_pct"] <= 100, school
+        assert 0 < school["cashless_share_pct"] <= 100
+        # Roster counts reach the district: pupils imported without a personal ID are counted, not refused.
+        plan = next(p for p in district.SCHOOLS if p.school_id == school["school_id"])
+        every = district.MISSING_ID_EVERY.get(plan.school_id)
+        missing = -(-plan.students // every) if every else 0
+        assert (school["students_enrolled"], school["students_with_personal_id"]) == (
+            plan.students,
+            plan.students - missing,
+        )
+    # The district's own plan (85% of the amount cashless in this school year): the demo has schools on
+    # both sides of it, each judged against its own target.
+    assert view["totals"]["targets"]["cashless_amount"] == 85.0
+    below = {s["school_id"] for s in view["schools"] if "cashless_amount" in s["below_target"]}
+    assert below and below != {s["school_id"] for s in view["schools"]}, below
+    assert "personal_id" in next(s for s in view["schools"] if s["school_id"] == "MN-BINH-MINH")["below_target"]
+    dsn = lambda service: with_database(infra_endpoints.pg_dsn, cfg.database(service))  # noqa: E731
+    recon = await asyncpg.connect(dsn("reconciliation"))
+    receipts = await asyncpg.connect(dsn("receipts"))
+    try:
+        # The end-of-day statements repeated every bank credit: none was counted again.
+        assert await recon.fetchval("SELECT sum(new_credits) FROM statements") == 0
+        assert await recon.fetchval("SELECT count(*) FROM statements") == len(district.SCHOOLS)
+        allocations = await recon.fetchval("SELECT count(*) FROM allocations WHERE reversed_at IS NULL")
+        assert await receipts.fetchval("SELECT count(*) FROM receipts") == allocations
+        for conn in (recon, receipts):
+            assert await conn.fetchval("SELECT count(*) FROM dead_letters") == 0
+        credits = await recon.fetchval("SELECT count(*) FROM credits")
+        assert await recon.fetchval("SELECT count(*) FROM credits WHERE state = 'duplicate'") > 0
+        assert credits > 900
+        # Names travel only sealed (issue 28 §6): every invoice's names were opened with its pupil's key,
+        # and no pupil's, guardian's or payer's name is on the invoices' or the payments' topic in clear.
+        sealed = "SELECT count(*) FROM invoices WHERE sealed_names IS NOT NULL OR student_name = ''"
+        assert await recon.fetchval(sealed) == 0 and await receipts.fetchval(sealed) == 0
+        assert await receipts.fetchval("SELECT count(*) FROM invoices WHERE guardian_name <> ''") > 0
+        invoicing = await asyncpg.connect(dsn("invoicing"))
+        try:
+            people = await invoicing.fetch("SELECT full_name, guardian_name FROM students")
+        finally:
+            await invoicing.close()
+        payers = await recon.fetch("SELECT DISTINCT payer_name FROM credits WHERE payer_name <> ''")
+        names = {n.encode() for p in people for n in p if n} | {p["payer_name"].encode() for p in payers}
+        assert len(names) > 100 and len(payers) > 10
+        for topic in (Topic.INVOICING, Topic.RECONCILIATION):
+            records = await _records(infra_endpoints.kafka, cfg.prefix, topic)
+            assert len(records) > 900
+            assert not [n for n in names if any(n in r for r in records)][:3]
+    finally:
+        await recon.close()
+        await receipts.close()
+
+
+async def _a_second_run_starts_clean(cfg: DemoConfig, infra_endpoints) -> None:
     # The same prefix twice: a fresh district restarts its payment references, so the second run must not see
     # the first run's events (it once did: references collided and events went to dead letters). Before the
     # services stop, the reporting service recomputes each school from its events and compares with the
     # dashboard (hooked in where the demo reads the district's figures).
-    cfg = DemoConfig(prefix=f"e2e{uuid.uuid4().hex[:6]}", port_base=_free_base(), rate=300.0, share=0.3, wait=False)
     checks: list[dict] = []
     dead: list[int] = []
     original = demo.district_figures
@@ -144,12 +152,10 @@ async def test_a_second_demo_run_starts_clean_and_every_school_checks_consistent
         return await original(urls, token)
 
     try:
-        await run(cfg)
         demo.district_figures = figures_and_checks
         await run(cfg)
     finally:
         demo.district_figures = original
-        await demo.forget(cfg, infra_endpoints.pg_dsn, infra_endpoints.kafka)
     assert dead == [0, 0, 0, 0]
     assert len(checks) == len(district.SCHOOLS)
     assert all(c["consistent"] and c["events"] > 0 for c in checks), [c for c in checks if not c["consistent"]]

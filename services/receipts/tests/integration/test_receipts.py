@@ -195,7 +195,11 @@ async def test_a_series_is_registered_before_use_and_the_years_turn_opens_a_new_
     payment.payment_id = "new-year"
     async with receipts_app.pool.acquire() as conn, conn.transaction():
         await issue_receipt(
-            conn, Outbox("receipts"), ReceiptsSettings(), payment=payment, now=datetime(2027, 1, 1, 0, 30, tzinfo=UTC)
+            conn,
+            Outbox("receipts", receipts_app.prefix),
+            ReceiptsSettings(),
+            payment=payment,
+            now=datetime(2027, 1, 1, 0, 30, tzinfo=UTC),
         )
     series = (await receipts_app.client.get(f"/schools/{SCHOOL}/series", headers=h)).json()
     new = next(s for s in series if s["year"] == 2027)
@@ -331,7 +335,9 @@ async def test_a_batch_of_payments_is_numbered_in_order_signed_in_worker_process
     no_invoice = payment_event(99)[0]  # its invoice has not arrived: parked, it takes no number
     settings = ReceiptsSettings(signing_processes=2)
     async with receipts_app.pool.acquire() as conn, conn.transaction():
-        await on_payments(conn, Outbox("receipts"), settings, [*payments[:2], no_invoice, *payments[2:], payments[0]])
+        # The suite's outbox under this test's prefix: the relay publishes to the topics the test created.
+        outbox = Outbox("receipts", receipts_app.prefix)
+        await on_payments(conn, outbox, settings, [*payments[:2], no_invoice, *payments[2:], payments[0]])
     rows = await receipts_app.pool.fetch("SELECT payment_id, number FROM receipts ORDER BY number")
     assert [(r["payment_id"], r["number"]) for r in rows] == [(p.payment_id, n) for n, p in enumerate(payments, 1)]
     parked = await receipts_app.pool.fetch("SELECT payment_id, waiting_for FROM pending_payments")
@@ -345,7 +351,7 @@ async def test_a_batch_of_payments_is_numbered_in_order_signed_in_worker_process
         assert (await _verify(receipts_app, xml))["valid"]
         assert (await _verify(receipts_app, code["compact"]))["valid"]
     async with receipts_app.pool.acquire() as conn, conn.transaction():  # delivered again: nothing new
-        await on_payments(conn, Outbox("receipts"), settings, payments)
+        await on_payments(conn, Outbox("receipts", receipts_app.prefix), settings, payments)
     assert await receipts_app.pool.fetchval("SELECT count(*) FROM receipts") == 5
 
 
