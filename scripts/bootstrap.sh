@@ -27,15 +27,19 @@ PY=${PYTHON:-python3}
 "$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
   || { echo "bootstrap: Python 3.11+ is needed (found $("$PY" --version))" >&2; exit 1; }
 
-stamp=.venv/.lock-$(sha256sum requirements.lock pyproject.toml | sha256sum | cut -c1-16)
+# The stamp changes with the lock, the project and this script (a changed way of installing reinstalls).
+stamp=.venv/.lock-$(sha256sum requirements.lock pyproject.toml scripts/bootstrap.sh | sha256sum | cut -c1-16)
 if [ -f "$stamp" ]; then exit 0; fi
 
 if ! "$PY" -m uv --version >/dev/null 2>&1; then
   "$PY" -m pip install -q --disable-pip-version-check "uv==0.13.9"
 fi
 "$PY" -m uv venv -q --allow-existing --python "$PY" .venv
+# Compiled now: uv leaves .py files only, and where PYTHONDONTWRITEBYTECODE is set (as on CI machines) every
+# process would compile its libraries again at each start (seconds per service, each chaos restart).
 "$PY" -m uv pip install -q --python .venv/bin/python --require-hashes -r requirements.lock
 "$PY" -m uv pip install -q --python .venv/bin/python --no-deps --no-build-isolation -e .
+.venv/bin/python -m compileall -q -j 0 .venv/lib >/dev/null || echo "bootstrap: some library files did not compile (they run as source)"
 rm -f .venv/.lock-*
 touch "$stamp"
 echo "bootstrap: .venv ready"
