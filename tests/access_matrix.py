@@ -162,6 +162,9 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "GET /api/districts/{district}/trend": DISTRICT_READERS,
         "GET /api/districts/{district}/export.{fmt}": DISTRICT_READERS,
         "GET /api/districts/{district}/report.{fmt}": DISTRICT_READERS,
+        # The district's audit of money actions: its office and its auditors.
+        "GET /api/districts/{district}/money-actions": DISTRICT_READERS,
+        "GET /api/districts/{district}/money-actions.{fmt}": DISTRICT_READERS,
         # The district office sets its own plan's targets.
         "GET /api/districts/{district}/targets": DISTRICT_READERS,
         "PUT /api/districts/{district}/targets": DISTRICT,
@@ -171,7 +174,7 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "GET /api/schools/{school_id}/summary": READERS,
         "GET /api/schools/{school_id}/trend": READERS,
         "GET /api/schools/{school_id}/check": READERS,
-        # Called with school_id of the school; the token travels in the query (EventSource).
+        # Called with school_id of the school; the token travels in the Authorization header (read with fetch).
         "GET /api/stream": READERS,
         # The page itself holds no data: it asks the API with the token it is given.
         "GET /dashboard": ANYONE,

@@ -6,6 +6,7 @@ token in any URL, any storage or any readable cookie."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 import pytest
@@ -62,12 +63,14 @@ async def _accept(page, link: str, password: str) -> str:
     return secret
 
 
-async def _sign_in(page, username: str, password: str, secret: str) -> None:
+async def _sign_in(page, username: str, password: str, secret: str, *, steps_ahead: int = 0) -> None:
+    """`steps_ahead`: the code of a later 30-second step (accepted one step either side): a second sign-in of
+    the same account now, whose current code was already used once."""
     await page.fill("#u-name", username)
     await page.fill("#u-pass", password)
     await page.click("#signin-go")
     await page.wait_for_selector("#code-step:not([hidden])")
-    await page.fill("#u-code", totp_code(secret))
+    await page.fill("#u-code", totp_code(secret, now=time.time() + 30 * steps_ahead))
     await page.click("#code-go")
 
 
@@ -119,6 +122,25 @@ async def test_an_administrator_invites_an_accountant_of_two_schools_who_signs_i
             await lan.select_option("[data-testid=school-switch]", other)
             await expect(lan.locator("[data-testid=school-name]")).to_have_text(SCHOOLS[other])
             await _nothing_kept(lan)
+
+            # She signs in on her phone too; her account page lists both sessions, and she ends the phone's.
+            android = "Mozilla/5.0 (Linux; Android 14; SM-A155F) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36"
+            phone = await (await browser.new_context(user_agent=android)).new_page()
+            phone.on("pageerror", lambda exc: errors.append(str(exc)))
+            await phone.goto(f"{base}/ketoan")
+            await _sign_in(phone, "ketoan.lan", "sổ sách trường học tháng chín", lan_secret, steps_ahead=1)
+            await expect(phone.locator("[data-testid=school-name]")).to_be_visible()
+            await lan.goto(f"{base}/dang-nhap")
+            sessions = lan.locator("[data-testid=session]")
+            await expect(sessions).to_have_count(2)
+            await expect(sessions.filter(has_text="Phiên này")).to_have_count(1)
+            await sessions.filter(has_text="Android").get_by_role("button", name="Kết thúc").click()
+            await expect(sessions).to_have_count(1)
+            await expect(sessions).to_contain_text("Phiên này")
+            await phone.reload()
+            await expect(phone.locator("#u-name")).to_be_visible()  # the phone's session has ended
+            await lan.goto(f"{base}/ketoan")
+            await expect(lan.locator("[data-testid=school-name]")).to_be_visible()
             await lan.click("#signout")
             await expect(lan.locator("#u-name")).to_be_visible()
             await lan.reload()

@@ -39,6 +39,7 @@ class IssuePeriod:
     items: tuple[FeeItem, ...] | None = None
     class_name: str | None = None
     grade: str | None = None
+    issued_by: str = ""  # the account that issues (in each invoice's event, for the district's audit)
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ async def issue_in(conn: asyncpg.Connection, outbox: Outbox, cmd: IssuePeriod) -
     period = cmd.period
     due = cmd.due_date or period.start + timedelta(days=14)
     plan = await _plan(conn, cmd)
-    batch = Batch(school=plan.school, period=period, due=due, round_code=cmd.round_code)
+    batch = Batch(school=plan.school, period=period, due=due, round_code=cmd.round_code, issued_by=cmd.issued_by)
     total = await _write(conn, outbox, batch, plan.billed)
     already = plan.already_issued
     result = IssueResult(period.code, len(plan.billed), already, plan.nothing_billed, total)
@@ -164,6 +165,7 @@ class Batch:
     period: Period
     due: date
     round_code: str = ""
+    issued_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -220,6 +222,7 @@ def _batch_event(batch: Batch, now: datetime) -> InvoiceIssued:
         due_date=batch.due.isoformat(),
         bank_bin=str(school["bank_bin"]),
         account_number=str(school["account_number"]),
+        issued_by=batch.issued_by,
     )
     event.issued_at.FromDatetime(now)
     return event

@@ -98,6 +98,7 @@ async def open_round(pool: asyncpg.Pool, outbox: Outbox, cmd: OpenRound) -> dict
             items=items,
             class_name=cmd.class_name,
             grade=cmd.grade,
+            issued_by=cmd.opened_by,
         )
         result: IssueResult = await issue_in(conn, outbox, issue)
     return {"code": cmd.code, "period": cmd.period.code, "invoices": result.created, "total": result.total_invoiced}

@@ -487,13 +487,12 @@ async def issue(
     school_id: str,
     period: str,
     rt: Runtime,
-    _: SchoolStaff,
+    p: SchoolStaff,
     body: IssueIn | None = None,
 ) -> Issued:
     body = body or IssueIn()
-    result = await issuing.issue_period(
-        rt.db(), rt.outbox, issuing.IssuePeriod(school_id, Period.parse(period), body.due_date, body.school_days)
-    )
+    cmd = issuing.IssuePeriod(school_id, Period.parse(period), body.due_date, body.school_days, issued_by=p.subject)
+    result = await issuing.issue_period(rt.db(), rt.outbox, cmd)
     return Issued.model_validate(result, from_attributes=True)
 
 

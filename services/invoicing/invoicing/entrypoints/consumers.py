@@ -11,6 +11,7 @@ from shared.events.topics import Topic
 from shared.service import ConsumerSpec, ServiceRuntime
 from tuition.receipts.v1.events_pb2 import ReceiptCancelled, ReceiptIssued, SeriesRunningLow
 from tuition.reconciliation.v1.events_pb2 import (
+    CreditActionTaken,
     CreditReceived,
     PaymentMatched,
     PaymentReversed,
@@ -21,7 +22,8 @@ from tuition.reconciliation.v1.events_pb2 import (
 
 def _payments(rt: ServiceRuntime) -> Handlers:
     handlers = Handlers()
-    handlers.skip(CreditReceived, PaymentUnmatched, RefundRecorded)  # credits are reconciliation's concern
+    # Credits are reconciliation's concern (the queue's actions go to the district's audit in reporting).
+    handlers.skip(CreditReceived, PaymentUnmatched, RefundRecorded, CreditActionTaken)
 
     @handlers.on_many(PaymentMatched)
     async def matched(conn: asyncpg.Connection, items: list[tuple[PaymentMatched, Event]]) -> None:

@@ -676,6 +676,9 @@ async def test_a_collection_round_bills_one_class_with_its_own_invoices_beside_t
     )
     codes = [unwrap(bytes(e["payload"])).payload.round_code for e in events]
     assert codes.count("DP26") == len(pupils) and codes.count("") == len(monthly)
+    # Each invoice names the account that issued it (the month's run, the round): the district's audit.
+    issuers = {unwrap(bytes(e["payload"])).payload.issued_by for e in events}
+    assert issuers == {"test-accountant"}
     both = await invoicing.client.post(
         f"/schools/{SCHOOL}/rounds", headers=acc, json=body | {"code": "BH26", "grade": "x"}
     )

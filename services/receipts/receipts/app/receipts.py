@@ -46,6 +46,7 @@ async def cancel(
     receipt_id: uuid.UUID,
     reason: str,
     replace: bool,
+    by: str,
 ) -> dict[str, Any]:
     """Cancel a receipt; it keeps its number. With `replace`, a new receipt (new number) references it."""
     if not reason.strip():
@@ -75,7 +76,9 @@ async def cancel(
             school_id=school_id,
             invoice_id=str(row["invoice_id"]),
             reason=reason.strip(),
+            amount=row["amount"],
             replaced_by=replacement,
+            by=by,
         )
     return {"cancelled": str(receipt_id), "replaced_by": str(replacement) if replacement else None}
 
@@ -88,16 +91,21 @@ async def mark_cancelled(
     school_id: str,
     invoice_id: str,
     reason: str,
+    amount: int,
     replaced_by: uuid.UUID | None = None,
+    by: str = "",
 ) -> None:
-    """The receipt keeps its number; its status, reason and replacement change, and the event says so."""
-    await receipts_store.mark_cancelled(conn, receipt_id, reason, replaced_by)
+    """The receipt keeps its number; its status, reason and replacement change, and the event says so (with who
+    cancelled it: empty when a reversed payment did, whose reversal names who)."""
+    await receipts_store.mark_cancelled(conn, receipt_id, reason, replaced_by, by)
     event = ReceiptCancelled(
         receipt_id=str(receipt_id),
         school_id=school_id,
         invoice_id=invoice_id,
         reason=reason,
         replaced_by=str(replaced_by) if replaced_by else "",
+        cancelled_by=by,
+        amount=amount,
     )
     await outbox.add(conn, Topic.RECEIPTS, event, aggregate_id=invoice_id, school_id=school_id)
 
@@ -114,6 +122,7 @@ async def payment_reversed(conn: asyncpg.Connection, outbox: Outbox, m: PaymentR
             school_id=m.school_id,
             invoice_id=m.invoice_id,
             reason=f"payment reversed: {m.reason}",
+            amount=m.amount,
         )
 
 

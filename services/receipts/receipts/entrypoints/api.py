@@ -202,7 +202,7 @@ async def receipts_register(
 
 
 class CancelIn(BaseModel):
-    reason: str = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=300)
     replace: bool = True
 
 
@@ -212,7 +212,7 @@ class CancelIn(BaseModel):
     summary="Cancel a receipt (it keeps its number); by default a new receipt replaces it",
 )
 async def cancel(
-    school_id: str, receipt_id: uuid.UUID, body: CancelIn, rt: Runtime, settings: Settings, _: SchoolStaff
+    school_id: str, receipt_id: uuid.UUID, body: CancelIn, rt: Runtime, settings: Settings, p: SchoolStaff
 ) -> Cancelled:
     result = await receipts.cancel(
         rt.db(),
@@ -222,6 +222,7 @@ async def cancel(
         receipt_id=receipt_id,
         reason=body.reason,
         replace=body.replace,
+        by=p.subject,
     )
     return Cancelled(**result)
 

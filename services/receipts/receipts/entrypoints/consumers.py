@@ -25,7 +25,12 @@ def _receipts(rt: ServiceRuntime) -> Handlers:
         invoicing_events.PaymentGroupCreated,
         invoicing_events.RosterCounted,
     )
-    handlers.skip(payment_events.CreditReceived, payment_events.PaymentUnmatched, payment_events.RefundRecorded)
+    handlers.skip(
+        payment_events.CreditReceived,
+        payment_events.PaymentUnmatched,
+        payment_events.RefundRecorded,
+        payment_events.CreditActionTaken,
+    )
 
     @handlers.on(invoicing_events.SchoolRegistered)
     async def school(conn: asyncpg.Connection, m: invoicing_events.SchoolRegistered, _: Event) -> None:

@@ -112,14 +112,15 @@ async def get_for_update(conn: asyncpg.Connection, school_id: str, receipt_id: u
 
 
 async def mark_cancelled(
-    conn: asyncpg.Connection, receipt_id: uuid.UUID, reason: str, replaced_by: uuid.UUID | None
+    conn: asyncpg.Connection, receipt_id: uuid.UUID, reason: str, replaced_by: uuid.UUID | None, by: str
 ) -> None:
     await conn.execute(
-        "UPDATE receipts SET status = 'cancelled', cancelled_at = now(), cancel_reason = $2, replaced_by = $3 "
-        "WHERE receipt_id = $1",
+        "UPDATE receipts SET status = 'cancelled', cancelled_at = now(), cancel_reason = $2, replaced_by = $3, "
+        "cancelled_by = $4 WHERE receipt_id = $1",
         receipt_id,
         reason,
         replaced_by,
+        by,
     )
 
 

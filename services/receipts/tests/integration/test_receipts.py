@@ -18,6 +18,7 @@ from pypdf import PdfReader
 
 from devinfra.testing import wait_until
 from receipts.adapters import compact
+from shared.events.envelope import unwrap
 from shared.events.topics import Topic
 from tuition.invoicing.v1.events_pb2 import InvoiceAdjusted
 
@@ -219,12 +220,14 @@ async def test_a_cancelled_receipt_keeps_its_number_and_its_replacement_referenc
     assert (old["number"], old["status"], new["number"], new["status"]) == (1, "cancelled", 2, "issued")
     xml = etree.fromstring(bytes(new["xml"]))
     assert xml.findtext("DLBLai/TTChung/TTBLLQuan/BLaiBTThe") == "BL26 0000001"
-    assert (
-        await receipts_app.pool.fetchval(
-            "SELECT count(*) FROM outbox WHERE event_type = 'tuition.receipts.v1.ReceiptCancelled'"
-        )
-        == 1
+    events = await receipts_app.pool.fetch(
+        "SELECT payload FROM outbox WHERE event_type = 'tuition.receipts.v1.ReceiptCancelled'"
     )
+    assert len(events) == 1
+    # For the district's audit of money actions: who cancelled it, and how much it was for.
+    cancelled = unwrap(bytes(events[0]["payload"])).payload
+    assert (cancelled.cancelled_by, cancelled.amount, cancelled.reason) == ("ke-toan", old["amount"], "Sai tên người nộp")
+    assert old["cancelled_by"] == "ke-toan" and old["amount"] > 0
     twice = await receipts_app.client.post(
         f"/schools/{SCHOOL}/receipts/{receipt['receipt_id']}/cancel",
         headers=receipts_app.headers(),

@@ -14,6 +14,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -32,7 +33,7 @@ from reconciliation.stores.credits_store import Placement
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
-from tuition.reconciliation.v1.events_pb2 import PaymentReversed, RefundRecorded
+from tuition.reconciliation.v1.events_pb2 import CreditActionTaken, PaymentReversed, RefundRecorded
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -227,6 +228,46 @@ def _handled(kind: str, before: Placement, after: Placement, free: int) -> int:
     )
 
 
+async def _audited(
+    step: Step,
+    kind: str,
+    payload: dict[str, Any],
+    before: Placement,
+    after: Placement,
+    handled: int,
+    *,
+    request_key: str | None = None,
+    reason: str = "",
+) -> None:
+    """The action in the credit's audit trail and, for the district, as CreditActionTaken (who moved which
+    money), in the action's transaction."""
+    await actions_store.record(
+        step.conn,
+        action_id=step.action_id,
+        credit_id=step.credit["credit_id"],
+        kind=kind,
+        payload=payload,
+        actor=step.actor,
+        before=before.as_dict(),
+        after=after.as_dict(),
+        request_key=request_key,
+        handled=handled,
+    )
+    credit_id = str(step.credit["credit_id"])
+    event = CreditActionTaken(
+        action_id=str(step.action_id),
+        credit_id=credit_id,
+        school_id=step.school_id,
+        kind=kind,
+        amount=handled,
+        actor=step.actor,
+        reason=reason or str(payload.get("reason") or "").strip(),
+        undoes=str(payload.get("undoes") or ""),
+    )
+    event.taken_at.FromDatetime(datetime.now(UTC))
+    await step.outbox.add(step.conn, Topic.RECONCILIATION, event, aggregate_id=credit_id, school_id=step.school_id)
+
+
 def _answer(action_id: uuid.UUID, after: dict[str, Any], handled: int, *, replayed: bool) -> dict[str, Any]:
     return {"action_id": str(action_id), **after, "handled": handled, "replayed": replayed}
 
@@ -255,17 +296,8 @@ async def act(
             after = replace(after, state=_settled(row["amount"], after, after.state))
         handled = _handled(action.kind, before, after, step.free)
         await credits_store.set_placement(conn, credit_id, after)
-        await actions_store.record(
-            conn,
-            action_id=step.action_id,
-            credit_id=credit_id,
-            kind=action.kind,
-            payload=action.payload() | step.notes,
-            actor=actor,
-            before=before.as_dict(),
-            after=after.as_dict(),
-            request_key=request_key,
-            handled=handled,
+        await _audited(
+            step, action.kind, action.payload() | step.notes, before, after, handled, request_key=request_key
         )
     return _answer(step.action_id, after.as_dict(), handled, replayed=False)
 
@@ -291,16 +323,9 @@ async def reverse_by_bank(
         reason_code="reversed_by_bank",
     )
     await credits_store.set_placement(conn, credit_id, after)
-    await actions_store.record(
-        conn,
-        action_id=step.action_id,
-        credit_id=credit_id,
-        kind="bank_reversal",
-        payload={"kind": "bank_reversal", "where": where} | step.notes,
-        actor=actor,
-        before=before.as_dict(),
-        after=after.as_dict(),
-    )
+    payload = {"kind": "bank_reversal", "where": where} | step.notes
+    handled = _handled("bank_reversal", before, after, 0)
+    await _audited(step, "bank_reversal", payload, before, after, handled, reason=where)
     return True
 
 
@@ -386,17 +411,7 @@ async def undo(
         after = await _undone(step, act_row, before)
         handled = _handled("undo", before, after, 0)
         await credits_store.set_placement(conn, row["credit_id"], after)
-        await actions_store.record(
-            conn,
-            action_id=step.action_id,
-            credit_id=row["credit_id"],
-            kind="undo",
-            payload={"undoes": str(action_id)},
-            actor=actor,
-            before=before.as_dict(),
-            after=after.as_dict(),
-            handled=handled,
-        )
+        await _audited(step, "undo", {"undoes": str(action_id)}, before, after, handled)
         await actions_store.mark_undone(conn, action_id, step.action_id)
     return _answer(step.action_id, after.as_dict(), handled, replayed=False)
 

@@ -7,6 +7,7 @@ school) and then ingests; nothing is stored when a check fails.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import secrets
 import time
@@ -171,7 +172,8 @@ async def upload_statement(pool: asyncpg.Pool, outbox: Outbox, f: StatementFile)
         previous = await statements_store.by_digest(conn, f.school_id, digest)
         if previous is not None:
             return _already_uploaded(previous)
-        result = await ingest_in(conn, outbox, f.school_id, parsed.credits, bulk=True)
+        credits = [dataclasses.replace(c, recorded_by=f.uploaded_by) for c in parsed.credits]
+        result = await ingest_in(conn, outbox, f.school_id, credits, bulk=True)
         reversals = await take_reversals(
             conn,
             outbox,
@@ -259,6 +261,7 @@ async def record_cash(pool: asyncpg.Pool, outbox: Outbox, cash: Cash) -> dict[st
         source_kind="cash",
         identifiers=_cash_identifiers(cash),
         payer_name=cash.payer_name or cash.recorded_by,
+        recorded_by=cash.recorded_by,
     )
     [outcome] = await ingest(pool, outbox, cash.school_id, [credit])
     log.info("reconciliation.cash.recorded", school_id=cash.school_id, recorded_by=cash.recorded_by)

@@ -72,6 +72,7 @@ class Writer:
                 json.dumps([str(i) for i in decision.candidates]),
                 list(reading.references),
                 decision.allocated,
+                c.recorded_by,
             )
         )
         msg = CreditReceived(
@@ -81,6 +82,7 @@ class Writer:
             channel=channel,
             source=c.source_kind,
             account_number=c.account_number,
+            recorded_by=c.recorded_by,
         )
         msg.booked_at.FromDatetime(c.booked_at.astimezone(UTC))
         self.events.append((msg, str(credit_id), self.school_id))

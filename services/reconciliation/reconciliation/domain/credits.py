@@ -25,6 +25,7 @@ class BankCredit:
     payer_name: str = ""
     payer_account: str = ""
     virtual_account: str = ""
+    recorded_by: str = ""  # the account that entered it (cash desk, statement upload); empty for a webhook
 
     def __post_init__(self) -> None:
         if not 0 < self.amount <= MAX_AMOUNT:

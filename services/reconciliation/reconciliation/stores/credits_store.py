@@ -50,6 +50,7 @@ def credit_from_row(row: asyncpg.Record) -> BankCredit:
         payer_name=row["payer_name"],
         payer_account=row["payer_account"],
         virtual_account=row["virtual_account"],
+        recorded_by=row["recorded_by"],
     )
 
 

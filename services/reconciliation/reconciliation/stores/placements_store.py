@@ -29,6 +29,7 @@ CREDIT_COLUMNS = [
     "candidates",
     "memo_refs",
     "allocated",
+    "recorded_by",
 ]
 ALLOCATION_COLUMNS = ["payment_id", "credit_id", "invoice_id", "amount", "reason_code", "action_id"]
 

@@ -221,3 +221,50 @@ async def test_keeping_a_balance_needs_to_know_whose_family(recon):
         f"/schools/{SCHOOL}/credits/{stray['credit_id']}/actions", headers=recon.headers(), json={"kind": "keep"}
     )
     assert r.status_code == 422 and "whose credit balance" in r.json()["detail"]
+
+
+async def _events(recon, name: str) -> list:
+    from shared.events.envelope import unwrap
+
+    rows = await recon.pool.fetch(
+        "SELECT payload FROM outbox WHERE event_type = $1 ORDER BY seq", f"tuition.reconciliation.v1.{name}"
+    )
+    return [unwrap(bytes(r["payload"])).payload for r in rows]
+
+
+async def test_every_money_action_goes_out_with_the_account_that_took_it(recon):
+    """For the district's audit (reporting): cash names who recorded it, a statement's credits who uploaded them,
+    each action of the queue who took it and how much it moved; a bank's webhook names no one."""
+    a, b = await recon.issue([300_000, 200_000])
+    h = recon.headers()
+    cash = await recon.client.post(
+        f"/schools/{SCHOOL}/cash",
+        headers=h,
+        json={"invoice_id": str(a.invoice_id), "amount": 300_000, "payer_name": "Nguyễn Văn An"},
+    )
+    url = f"/schools/{SCHOOL}/credits/{cash.json()['credit_id']}/actions"
+    withdrawn = await recon.client.post(url, headers=h, json={"kind": "withdraw", "reason": "ghi nhầm học sinh"})
+    await recon.client.post(f"/schools/{SCHOOL}/actions/{withdrawn.json()['action_id']}/undo", headers=h)
+    stray = (await recon.sepay(sepay_body(3, 99_000, "CHUYEN NHAM"))).json()
+    await recon.client.post(
+        f"/schools/{SCHOOL}/credits/{stray['credit_id']}/actions",
+        headers=h,
+        json={"kind": "refund", "amount": 99_000, "bank_reference": "FT-HOAN-1"},
+    )
+    uploaded = await recon.statement("ntf.xml", camt054([(200_000, f"{b.reference}", "MBVCB.111")]))
+    assert uploaded.json()["new_credits"] == 1, uploaded.text
+
+    recorded = {r["first_source"]: r["recorded_by"] for r in await recon.pool.fetch("SELECT * FROM credits")}
+    assert recorded == {"cash": "ke-toan", "webhook_sepay": "", "camt054": "ke-toan"}
+    received = {m.source: m.recorded_by for m in await _events(recon, "CreditReceived")}
+    assert received == {"cash": "ke-toan", "webhook_sepay": "", "camt054": "ke-toan"}
+    actions = [(m.kind, m.actor, m.amount, m.reason, m.credit_id) for m in await _events(recon, "CreditActionTaken")]
+    assert actions == [
+        ("withdraw", "ke-toan", 300_000, "ghi nhầm học sinh", cash.json()["credit_id"]),
+        ("undo", "ke-toan", 300_000, "", cash.json()["credit_id"]),
+        ("refund", "ke-toan", 99_000, "", stray["credit_id"]),
+    ]
+    (undo,) = [m for m in await _events(recon, "CreditActionTaken") if m.kind == "undo"]
+    assert undo.undoes == withdrawn.json()["action_id"] and undo.HasField("taken_at")
+    # The automatic matches took no action: no event names anyone for them.
+    assert len(await _events(recon, "CreditActionTaken")) == 3

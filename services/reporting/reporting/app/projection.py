@@ -12,12 +12,14 @@ from datetime import UTC, date
 import asyncpg
 
 from reporting.domain.figures import CASHLESS_CHANNELS, invoice_collection, quarter_of, school_year_of
-from reporting.stores import projection_store
+from reporting.stores import money_actions_store, projection_store
+from reporting.stores.money_actions_store import MoneyAction
 from shared.events.envelope import Event
 from shared.events.handlers import Apply, ApplyMany, Handlers
 from shared.events.personal import without_names
 from shared.formatting import VN
 from tuition.invoicing.v1 import events_pb2 as invoicing_events
+from tuition.receipts.v1 import events_pb2 as receipt_events
 from tuition.reconciliation.v1 import events_pb2 as payment_events
 
 
@@ -78,7 +80,8 @@ async def on_invoices_issued(
 ) -> None:
     """Invoices arriving together (a month's issue): stored one by one, into the roll-ups at once."""
     added = []
-    for m, _ in items:
+    runs: dict[str, MoneyAction] = {}
+    for m, event in items:
         invoice_id = uuid.UUID(m.invoice_id)
         inserted = await projection_store.add_invoice(
             conn,
@@ -104,11 +107,48 @@ async def on_invoices_issued(
                 reductions[(line.policy_category, line.category)] += line.reduction
         await projection_store.add_fees(conn, invoice_id, fees, reductions)
         added.append(invoice_id)
+        if m.issued_by:
+            _count_in_run(runs, m, event)
+    await money_actions_store.add(conn, list(runs.values()))
     await recompute_invoices(conn, added)  # payments may have come first
     await projection_store.put_in_rollups(conn, added)
 
 
+def _count_in_run(runs: dict[str, MoneyAction], m: invoicing_events.InvoiceIssued, event: Event) -> None:
+    """An invoice into its issuing run's row: one per school, account, period, round and day (Vietnam's)."""
+    at = (m.issued_at if m.HasField("issued_at") else event.envelope.occurred_at).ToDatetime(tzinfo=UTC)
+    subject = m.period + (f" / {m.round_code}" if m.round_code else "")
+    key = f"issued|{m.school_id}|{m.issued_by}|{subject}|{at.astimezone(VN).date().isoformat()}"
+    run = runs.get(key)
+    runs[key] = MoneyAction(
+        action_key=key,
+        school_id=m.school_id,
+        kind="invoice.issued",
+        actor=m.issued_by,
+        amount=m.total + (run.amount if run else 0),
+        items=1 + (run.items if run else 0),
+        subject=subject,
+        occurred_at=run.occurred_at if run else at,
+    )
+
+
+def _action(event: Event, school_id: str, kind: str, actor: str, amount: int, subject: str, reason: str) -> MoneyAction:
+    return MoneyAction(
+        action_key=str(event.event_id),
+        school_id=school_id,
+        kind=kind,
+        actor=actor,
+        amount=amount,
+        subject=subject,
+        reason=reason,
+        occurred_at=event.envelope.occurred_at.ToDatetime(tzinfo=UTC),
+    )
+
+
 async def on_invoice_adjusted(conn: asyncpg.Connection, m: invoicing_events.InvoiceAdjusted, event: Event) -> None:
+    if m.adjusted_by:
+        action = _action(event, m.school_id, "invoice.adjusted", m.adjusted_by, m.delta, m.invoice_id, m.reason)
+        await money_actions_store.add(conn, [action])
     invoice_id = uuid.UUID(m.invoice_id)
     async with rolled(conn, invoice_id):
         await projection_store.adjust_invoice(conn, invoice_id, new_total=m.new_total, delta=m.delta)
@@ -116,6 +156,10 @@ async def on_invoice_adjusted(conn: asyncpg.Connection, m: invoicing_events.Invo
 
 
 async def on_invoice_cancelled(conn: asyncpg.Connection, m: invoicing_events.InvoiceCancelled, event: Event) -> None:
+    if m.cancelled_by:
+        total = await money_actions_store.invoice_total(conn, m.invoice_id)
+        action = _action(event, m.school_id, "invoice.cancelled", m.cancelled_by, total, m.invoice_id, m.reason)
+        await money_actions_store.add(conn, [action])
     invoice_id = uuid.UUID(m.invoice_id)
     async with rolled(conn, invoice_id):
         await projection_store.cancel_invoice(conn, invoice_id)
@@ -167,6 +211,32 @@ async def on_refund(conn: asyncpg.Connection, m: payment_events.RefundRecorded, 
     )
 
 
+async def on_credits_received(
+    conn: asyncpg.Connection, items: list[tuple[payment_events.CreditReceived, Event]]
+) -> None:
+    """Cash entered at the desk is a person's money action; a bank's credit (webhook or statement) is not."""
+    cash = [
+        _action(event, m.school_id, "cash.recorded", m.recorded_by, m.amount, m.credit_id, "")
+        for m, event in items
+        if m.channel == payment_events.CASH and m.recorded_by
+    ]
+    await money_actions_store.add(conn, cash)
+
+
+async def on_credit_action(conn: asyncpg.Connection, m: payment_events.CreditActionTaken, event: Event) -> None:
+    reason = " ".join(part for part in (m.reason, f"(hoàn tác {m.undoes})" if m.undoes else "") if part)
+    action = _action(event, m.school_id, f"credit.{m.kind}", m.actor, m.amount, m.credit_id, reason)
+    await money_actions_store.add(conn, [action])
+
+
+async def on_receipt_cancelled(conn: asyncpg.Connection, m: receipt_events.ReceiptCancelled, event: Event) -> None:
+    """A receipt cancelled by an accountant (one cancelled because its payment was reversed: the reversal's
+    action names who)."""
+    if m.cancelled_by:
+        action = _action(event, m.school_id, "receipt.cancelled", m.cancelled_by, m.amount, m.receipt_id, m.reason)
+        await money_actions_store.add(conn, [action])
+
+
 async def on_roster(conn: asyncpg.Connection, m: invoicing_events.RosterCounted, event: Event) -> None:
     await projection_store.set_roster(
         conn,
@@ -188,11 +258,15 @@ def projection_handlers() -> Handlers:
     handlers.register(payment_events.PaymentReversed, on_payment_reversed)
     handlers.register(payment_events.RefundRecorded, on_refund)
     handlers.register(invoicing_events.RosterCounted, on_roster)
+    handlers.on_many(payment_events.CreditReceived)(on_credits_received)
+    handlers.register(payment_events.CreditActionTaken, on_credit_action)
+    handlers.register(receipt_events.ReceiptCancelled, on_receipt_cancelled)
     handlers.skip(
         invoicing_events.InvoiceBalanceChanged,
         invoicing_events.PaymentGroupCreated,
-        payment_events.CreditReceived,
         payment_events.PaymentUnmatched,
+        receipt_events.ReceiptIssued,
+        receipt_events.SeriesRunningLow,
     )
     handlers.wrap(logged, many=logged_many)
     return handlers

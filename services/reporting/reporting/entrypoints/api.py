@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from reporting.app import check, plans, queries, reports
+from reporting.app import check, money_actions, plans, queries, reports
 from reporting.app.streams import Streams
 from reporting.domain.report import Signing
 from reporting.domain.scope import Scope
@@ -428,6 +428,69 @@ class SectorIndicators(Out):
     school_year: str
     schools: list[SectorSchool]
     totals: SectorTotals
+
+
+class MoneyActionOut(Out):
+    occurred_at: datetime = Field(description="when, in Vietnam's time")
+    school_id: str
+    school_name: str
+    kind: str = Field(
+        description="invoice.issued, invoice.adjusted, invoice.cancelled, cash.recorded, credit.<action>, "
+        "receipt.cancelled"
+    )
+    label: str = Field(description="the kind, in Vietnamese")
+    actor: str = Field(description="the account that did it")
+    amount: int = Field(description="đồng moved (an adjustment: signed; an issuing run: its invoices' total)")
+    items: int = Field(description="invoices in an issuing run; 1 otherwise")
+    subject: str = Field(description="the invoice, credit or receipt; for an issuing run: the period (and round)")
+    reason: str
+
+
+@router.get(
+    "/districts/{district}/money-actions",
+    tags=["audit"],
+    summary="Who moved which money in the district's schools, newest first (days in Vietnam's time)",
+)
+async def district_money_actions(
+    district: str,
+    rt: Runtime,
+    p: DistrictOffice,
+    days: exports.DateRange,
+    school_id: str | None = Query(None, max_length=40),
+    limit: int = Query(500, ge=1, le=2000),
+) -> list[MoneyActionOut]:
+    rows = await money_actions.of_district(rt.db(), district, *days, school_id=school_id, limit=limit)
+    return [MoneyActionOut.model_validate(r) for r in rows]
+
+
+@router.get(
+    "/districts/{district}/money-actions.{fmt}",
+    tags=["audit"],
+    summary="The same actions as CSV or Excel",
+    response_class=Response,
+    responses=exports.TABLE_FILES,
+)
+async def district_money_actions_export(
+    district: str,
+    fmt: exports.TableFormat,
+    rt: Runtime,
+    p: DistrictOffice,
+    days: exports.DateRange,
+    school_id: str | None = Query(None, max_length=40),
+) -> Response:
+    rows = await money_actions.of_district(
+        rt.db(), district, *days, school_id=school_id, limit=money_actions.MAX_EXPORTED
+    )
+    header, table = money_actions.table(rows)
+    first, last = days
+    return await exports.table_download(
+        header,
+        table,
+        filename=f"thao-tac-tien-{district}-{first}-{last}",
+        fmt=fmt,
+        title="Thao tac tien",
+        money=money_actions.MONEY,
+    )
 
 
 @router.get(

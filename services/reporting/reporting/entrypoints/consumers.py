@@ -1,4 +1,5 @@
-"""Kafka consumers of the reporting service: invoicing and reconciliation events into the projections."""
+"""Kafka consumers of the reporting service: invoicing, reconciliation and receipts events into the projections
+(receipts only for the district's audit of money actions: a cancelled receipt)."""
 
 from __future__ import annotations
 
@@ -12,4 +13,8 @@ def _projections(_: ServiceRuntime) -> Handlers:
     return projection_handlers()
 
 
-CONSUMERS = [ConsumerSpec(name="projections", topics=[Topic.INVOICING, Topic.RECONCILIATION], handlers=_projections)]
+CONSUMERS = [
+    ConsumerSpec(
+        name="projections", topics=[Topic.INVOICING, Topic.RECONCILIATION, Topic.RECEIPTS], handlers=_projections
+    )
+]

@@ -22,7 +22,14 @@ from shared.events.topics import Topic, topic_name
 from shared.formatting import VN
 from shared.settings import DEV_JWT_SECRET
 from tuition.invoicing.v1.events_pb2 import InvoiceIssued, InvoiceLine, RosterCounted, SchoolRegistered
-from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched, PaymentReversed, RefundRecorded
+from tuition.reconciliation.v1.events_pb2 import (
+    Channel,
+    CreditActionTaken,
+    CreditReceived,
+    PaymentMatched,
+    PaymentReversed,
+    RefundRecorded,
+)
 
 pytestmark = pytest.mark.integration
 CHROMIUM = "/usr/bin/chromium"
@@ -382,12 +389,38 @@ async def _browser(base: str, sign_in: str, seed: Seed, kafka: str, prefix: str)
             timeout=15_000,
         )
         assert await page.locator("[data-testid=total-collection-rate]").inner_text() == "91,7%"
+        await _audit_in_the_browser(page, kafka, prefix)
         # Drill down to a school.
         await page.locator("[data-testid=school-row]", has_text="Hoa Sen").click()
         await page.wait_for_selector("[data-testid=fee-row]")
         assert await page.locator("[data-testid=fee-row]").count() == 2
         await page.screenshot(path="test-artifacts/dashboard-school.png", full_page=True)
         await browser.close()
+
+
+async def _audit_in_the_browser(page, kafka: str, prefix: str) -> None:
+    """The district's audit of money actions on the page: empty until someone moves money, then live, exported."""
+    await page.wait_for_selector("[data-testid=no-money-actions]")
+    cash = CreditReceived(
+        credit_id="c-cash", school_id="MN-A", amount=250_000, channel=Channel.CASH, source="cash",
+        recorded_by="thuquy.hoasen",
+    )  # fmt: skip
+    refund = CreditActionTaken(
+        action_id="a1", credit_id="c-x", school_id="TH-B", kind="refund", amount=99_000, actor="ketoan.nghiatan",
+        reason="Chuyển nhầm",
+    )  # fmt: skip
+    await _send(kafka, prefix, Topic.RECONCILIATION, [(cash, "c-cash", "MN-A"), (refund, "c-x", "TH-B")])
+    await page.wait_for_function("() => document.querySelectorAll('[data-testid=money-action]').length === 2")
+    actors = await page.locator("[data-testid=money-action] [data-testid=actor]").all_inner_texts()
+    assert sorted(actors) == ["ketoan.nghiatan", "thuquy.hoasen"]
+    row = page.locator("[data-testid=money-action]", has_text="ketoan.nghiatan")
+    assert "Hoàn tiền cho người nộp" in await row.inner_text() and "Chuyển nhầm" in await row.inner_text()
+    assert (await row.locator("[data-testid=amount]").inner_text()).startswith("99.000")
+    async with page.expect_download() as download:
+        await page.click("[data-testid=audit-export-csv]")
+    path = await (await download.value).path()
+    text = (await asyncio.to_thread(Path(path).read_bytes)).decode("utf-8-sig")
+    assert "thuquy.hoasen" in text and "Thu tiền mặt" in text and "250000" in text
 
 
 async def test_an_accountant_cannot_read_another_schools_figures(make_database, infra_endpoints, topic_prefix):

@@ -57,7 +57,7 @@ class InvoiceLine(_message.Message):
     def __init__(self, item_code: _Optional[str] = ..., name: _Optional[str] = ..., category: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_amount: _Optional[int] = ..., list_amount: _Optional[int] = ..., reduction: _Optional[int] = ..., policy_category: _Optional[str] = ..., amount: _Optional[int] = ...) -> None: ...
 
 class InvoiceIssued(_message.Message):
-    __slots__ = ("invoice_id", "school_id", "district_code", "student_id", "student_code", "student_name", "guardian_name", "grade", "class_name", "period", "school_year", "payment_reference", "total", "due_date", "lines", "family_key", "virtual_account", "bank_bin", "account_number", "issued_at", "round_code", "sealed_names")
+    __slots__ = ("invoice_id", "school_id", "district_code", "student_id", "student_code", "student_name", "guardian_name", "grade", "class_name", "period", "school_year", "payment_reference", "total", "due_date", "lines", "family_key", "virtual_account", "bank_bin", "account_number", "issued_at", "round_code", "sealed_names", "issued_by")
     INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
     SCHOOL_ID_FIELD_NUMBER: _ClassVar[int]
     DISTRICT_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -80,6 +80,7 @@ class InvoiceIssued(_message.Message):
     ISSUED_AT_FIELD_NUMBER: _ClassVar[int]
     ROUND_CODE_FIELD_NUMBER: _ClassVar[int]
     SEALED_NAMES_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_BY_FIELD_NUMBER: _ClassVar[int]
     invoice_id: str
     school_id: str
     district_code: str
@@ -102,7 +103,8 @@ class InvoiceIssued(_message.Message):
     issued_at: _timestamp_pb2.Timestamp
     round_code: str
     sealed_names: _sealed_pb2.Sealed
-    def __init__(self, invoice_id: _Optional[str] = ..., school_id: _Optional[str] = ..., district_code: _Optional[str] = ..., student_id: _Optional[str] = ..., student_code: _Optional[str] = ..., student_name: _Optional[str] = ..., guardian_name: _Optional[str] = ..., grade: _Optional[str] = ..., class_name: _Optional[str] = ..., period: _Optional[str] = ..., school_year: _Optional[str] = ..., payment_reference: _Optional[str] = ..., total: _Optional[int] = ..., due_date: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ..., family_key: _Optional[str] = ..., virtual_account: _Optional[str] = ..., bank_bin: _Optional[str] = ..., account_number: _Optional[str] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., round_code: _Optional[str] = ..., sealed_names: _Optional[_Union[_sealed_pb2.Sealed, _Mapping]] = ...) -> None: ...
+    issued_by: str
+    def __init__(self, invoice_id: _Optional[str] = ..., school_id: _Optional[str] = ..., district_code: _Optional[str] = ..., student_id: _Optional[str] = ..., student_code: _Optional[str] = ..., student_name: _Optional[str] = ..., guardian_name: _Optional[str] = ..., grade: _Optional[str] = ..., class_name: _Optional[str] = ..., period: _Optional[str] = ..., school_year: _Optional[str] = ..., payment_reference: _Optional[str] = ..., total: _Optional[int] = ..., due_date: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ..., family_key: _Optional[str] = ..., virtual_account: _Optional[str] = ..., bank_bin: _Optional[str] = ..., account_number: _Optional[str] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., round_code: _Optional[str] = ..., sealed_names: _Optional[_Union[_sealed_pb2.Sealed, _Mapping]] = ..., issued_by: _Optional[str] = ...) -> None: ...
 
 class InvoiceAdjusted(_message.Message):
     __slots__ = ("invoice_id", "school_id", "delta", "new_total", "reason", "adjusted_by")

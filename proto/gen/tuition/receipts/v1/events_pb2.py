@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n tuition/receipts/v1/events.proto\x12\x13tuition.receipts.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x02\n\rReceiptIssued\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\x12\x11\n\tschool_id\x18\x02 \x01(\t\x12\x12\n\ninvoice_id\x18\x03 \x01(\t\x12\x12\n\npayment_id\x18\x04 \x01(\t\x12\x11\n\tform_code\x18\x05 \x01(\t\x12\x13\n\x0bseries_code\x18\x06 \x01(\t\x12\x0e\n\x06number\x18\x07 \x01(\x03\x12\x0e\n\x06\x61mount\x18\x08 \x01(\x03\x12\x19\n\x11verification_code\x18\t \x01(\t\x12\x0b\n\x03url\x18\n \x01(\t\x12-\n\tissued_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08replaces\x18\x0c \x01(\t\"r\n\x10ReceiptCancelled\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\x12\x11\n\tschool_id\x18\x02 \x01(\t\x12\x12\n\ninvoice_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x13\n\x0breplaced_by\x18\x05 \x01(\t\"c\n\x10SeriesRunningLow\x12\x11\n\tschool_id\x18\x01 \x01(\t\x12\x11\n\tform_code\x18\x02 \x01(\t\x12\x13\n\x0bseries_code\x18\x03 \x01(\t\x12\x14\n\x0cnumbers_left\x18\x04 \x01(\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n tuition/receipts/v1/events.proto\x12\x13tuition.receipts.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x02\n\rReceiptIssued\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\x12\x11\n\tschool_id\x18\x02 \x01(\t\x12\x12\n\ninvoice_id\x18\x03 \x01(\t\x12\x12\n\npayment_id\x18\x04 \x01(\t\x12\x11\n\tform_code\x18\x05 \x01(\t\x12\x13\n\x0bseries_code\x18\x06 \x01(\t\x12\x0e\n\x06number\x18\x07 \x01(\x03\x12\x0e\n\x06\x61mount\x18\x08 \x01(\x03\x12\x19\n\x11verification_code\x18\t \x01(\t\x12\x0b\n\x03url\x18\n \x01(\t\x12-\n\tissued_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08replaces\x18\x0c \x01(\t\"\x98\x01\n\x10ReceiptCancelled\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\x12\x11\n\tschool_id\x18\x02 \x01(\t\x12\x12\n\ninvoice_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x13\n\x0breplaced_by\x18\x05 \x01(\t\x12\x14\n\x0c\x63\x61ncelled_by\x18\x06 \x01(\t\x12\x0e\n\x06\x61mount\x18\x07 \x01(\x03\"c\n\x10SeriesRunningLow\x12\x11\n\tschool_id\x18\x01 \x01(\t\x12\x11\n\tform_code\x18\x02 \x01(\t\x12\x13\n\x0bseries_code\x18\x03 \x01(\t\x12\x14\n\x0cnumbers_left\x18\x04 \x01(\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,8 +34,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RECEIPTISSUED']._serialized_start=91
   _globals['_RECEIPTISSUED']._serialized_end=362
-  _globals['_RECEIPTCANCELLED']._serialized_start=364
-  _globals['_RECEIPTCANCELLED']._serialized_end=478
-  _globals['_SERIESRUNNINGLOW']._serialized_start=480
-  _globals['_SERIESRUNNINGLOW']._serialized_end=579
+  _globals['_RECEIPTCANCELLED']._serialized_start=365
+  _globals['_RECEIPTCANCELLED']._serialized_end=517
+  _globals['_SERIESRUNNINGLOW']._serialized_start=519
+  _globals['_SERIESRUNNINGLOW']._serialized_end=618
 # @@protoc_insertion_point(module_scope)

@@ -37,18 +37,22 @@ class ReceiptIssued(_message.Message):
     def __init__(self, receipt_id: _Optional[str] = ..., school_id: _Optional[str] = ..., invoice_id: _Optional[str] = ..., payment_id: _Optional[str] = ..., form_code: _Optional[str] = ..., series_code: _Optional[str] = ..., number: _Optional[int] = ..., amount: _Optional[int] = ..., verification_code: _Optional[str] = ..., url: _Optional[str] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replaces: _Optional[str] = ...) -> None: ...
 
 class ReceiptCancelled(_message.Message):
-    __slots__ = ("receipt_id", "school_id", "invoice_id", "reason", "replaced_by")
+    __slots__ = ("receipt_id", "school_id", "invoice_id", "reason", "replaced_by", "cancelled_by", "amount")
     RECEIPT_ID_FIELD_NUMBER: _ClassVar[int]
     SCHOOL_ID_FIELD_NUMBER: _ClassVar[int]
     INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     REPLACED_BY_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_BY_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
     receipt_id: str
     school_id: str
     invoice_id: str
     reason: str
     replaced_by: str
-    def __init__(self, receipt_id: _Optional[str] = ..., school_id: _Optional[str] = ..., invoice_id: _Optional[str] = ..., reason: _Optional[str] = ..., replaced_by: _Optional[str] = ...) -> None: ...
+    cancelled_by: str
+    amount: int
+    def __init__(self, receipt_id: _Optional[str] = ..., school_id: _Optional[str] = ..., invoice_id: _Optional[str] = ..., reason: _Optional[str] = ..., replaced_by: _Optional[str] = ..., cancelled_by: _Optional[str] = ..., amount: _Optional[int] = ...) -> None: ...
 
 class SeriesRunningLow(_message.Message):
     __slots__ = ("school_id", "form_code", "series_code", "numbers_left")

@@ -26,23 +26,25 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from tuition.common.v1 import sealed_pb2 as tuition_dot_common_dot_v1_dot_sealed__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&tuition/reconciliation/v1/events.proto\x12\x19tuition.reconciliation.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etuition/common/v1/sealed.proto\"\xc7\x02\n\x0ePaymentMatched\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x11\n\tcredit_id\x18\x02 \x01(\t\x12\x12\n\ninvoice_id\x18\x03 \x01(\t\x12\x11\n\tschool_id\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\x03\x12\x33\n\x07\x63hannel\x18\x06 \x01(\x0e\x32\".tuition.reconciliation.v1.Channel\x12\x16\n\x0e\x62\x61nk_reference\x18\x07 \x01(\t\x12+\n\x07paid_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\npayer_name\x18\t \x01(\t\x12\x13\n\x0breason_code\x18\n \x01(\t\x12\x34\n\x11sealed_payer_name\x18\x0b \x01(\x0b\x32\x19.tuition.common.v1.Sealed\"l\n\x0fPaymentReversed\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x12\n\ninvoice_id\x18\x02 \x01(\t\x12\x11\n\tschool_id\x18\x03 \x01(\t\x12\x0e\n\x06\x61mount\x18\x04 \x01(\x03\x12\x0e\n\x06reason\x18\x05 \x01(\t\"\xd2\x01\n\x0e\x43reditReceived\x12\x11\n\tcredit_id\x18\x01 \x01(\t\x12\x11\n\tschool_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x33\n\x07\x63hannel\x18\x04 \x01(\x0e\x32\".tuition.reconciliation.v1.Channel\x12\x0e\n\x06source\x18\x05 \x01(\t\x12-\n\tbooked_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x61\x63\x63ount_number\x18\x07 \x01(\t\"q\n\x10PaymentUnmatched\x12\x11\n\tcredit_id\x18\x01 \x01(\t\x12\x11\n\tschool_id\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x13\n\x0breason_code\x18\x04 \x01(\t\x12\x13\n\x0bunallocated\x18\x05 \x01(\x03\"s\n\x0eRefundRecorded\x12\x11\n\tcredit_id\x18\x01 \x01(\t\x12\x11\n\tschool_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x16\n\x0e\x62\x61nk_reference\x18\x04 \x01(\t\x12\x13\n\x0brecorded_by\x18\x05 \x01(\t*n\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x11\n\rBANK_TRANSFER\x10\x01\x12\n\n\x06VIETQR\x10\x02\x12\x08\n\x04\x43\x41RD\x10\x03\x12\x0c\n\x08\x45_WALLET\x10\x04\x12\x08\n\x04\x43\x41SH\x10\x05\x12\t\n\x05OTHER\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&tuition/reconciliation/v1/events.proto\x12\x19tuition.reconciliation.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1etuition/common/v1/sealed.proto\"\xc7\x02\n\x0ePaymentMatched\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x11\n\tcredit_id\x18\x02 \x01(\t\x12\x12\n\ninvoice_id\x18\x03 \x01(\t\x12\x11\n\tschool_id\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\x03\x12\x33\n\x07\x63hannel\x18\x06 \x01(\x0e\x32\".tuition.reconciliation.v1.Channel\x12\x16\n\x0e\x62\x61nk_reference\x18\x07 \x01(\t\x12+\n\x07paid_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\npayer_name\x18\t \x01(\t\x12\x13\n\x0breason_code\x18\n \x01(\t\x12\x34\n\x11sealed_payer_name\x18\x0b \x01(\x0b\x32\x19.tuition.common.v1.Sealed\"l\n\x0fPaymentReversed\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x12\n\ninvoice_id\x18\x02 \x01(\t\x12\x11\n\tschool_id\x18\x03 \x01(\t\x12\x0e\n\x06\x61mount\x18\x04 \x01(\x03\x12\x0e\n\x06reason\x18\x05 \x01(\t\"\xe7\x01\n\x0e\x43reditReceived\x12\x11\n\tcredit_id\x18\x01 \x01(\t\x12\x11\n\tschool_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x33\n\x07\x63hannel\x18\x04 \x01(\x0e\x32\".tuition.reconciliation.v1.Channel\x12\x0e\n\x06source\x18\x05 \x01(\t\x12-\n\tbooked_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x61\x63\x63ount_number\x18\x07 \x01(\t\x12\x13\n\x0brecorded_by\x18\x08 \x01(\t\"q\n\x10PaymentUnmatched\x12\x11\n\tcredit_id\x18\x01 \x01(\t\x12\x11\n\tschool_id\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x13\n\x0breason_code\x18\x04 \x01(\t\x12\x13\n\x0bunallocated\x18\x05 \x01(\x03\"\xc7\x01\n\x11\x43reditActionTaken\x12\x11\n\taction_id\x18\x01 \x01(\t\x12\x11\n\tcredit_id\x18\x02 \x01(\t\x12\x11\n\tschool_id\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\x03\x12\r\n\x05\x61\x63tor\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x0e\n\x06undoes\x18\x08 \x01(\t\x12,\n\x08taken_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"s\n\x0eRefundRecorded\x12\x11\n\tcredit_id\x18\x01 \x01(\t\x12\x11\n\tschool_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x16\n\x0e\x62\x61nk_reference\x18\x04 \x01(\t\x12\x13\n\x0brecorded_by\x18\x05 \x01(\t*n\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x11\n\rBANK_TRANSFER\x10\x01\x12\n\n\x06VIETQR\x10\x02\x12\x08\n\x04\x43\x41RD\x10\x03\x12\x0c\n\x08\x45_WALLET\x10\x04\x12\x08\n\x04\x43\x41SH\x10\x05\x12\t\n\x05OTHER\x10\x06\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tuition.reconciliation.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CHANNEL']._serialized_start=1019
-  _globals['_CHANNEL']._serialized_end=1129
+  _globals['_CHANNEL']._serialized_start=1242
+  _globals['_CHANNEL']._serialized_end=1352
   _globals['_PAYMENTMATCHED']._serialized_start=135
   _globals['_PAYMENTMATCHED']._serialized_end=462
   _globals['_PAYMENTREVERSED']._serialized_start=464
   _globals['_PAYMENTREVERSED']._serialized_end=572
   _globals['_CREDITRECEIVED']._serialized_start=575
-  _globals['_CREDITRECEIVED']._serialized_end=785
-  _globals['_PAYMENTUNMATCHED']._serialized_start=787
-  _globals['_PAYMENTUNMATCHED']._serialized_end=900
-  _globals['_REFUNDRECORDED']._serialized_start=902
-  _globals['_REFUNDRECORDED']._serialized_end=1017
+  _globals['_CREDITRECEIVED']._serialized_end=806
+  _globals['_PAYMENTUNMATCHED']._serialized_start=808
+  _globals['_PAYMENTUNMATCHED']._serialized_end=921
+  _globals['_CREDITACTIONTAKEN']._serialized_start=924
+  _globals['_CREDITACTIONTAKEN']._serialized_end=1123
+  _globals['_REFUNDRECORDED']._serialized_start=1125
+  _globals['_REFUNDRECORDED']._serialized_end=1240
 # @@protoc_insertion_point(module_scope)

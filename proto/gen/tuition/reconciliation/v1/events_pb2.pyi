@@ -68,7 +68,7 @@ class PaymentReversed(_message.Message):
     def __init__(self, payment_id: _Optional[str] = ..., invoice_id: _Optional[str] = ..., school_id: _Optional[str] = ..., amount: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class CreditReceived(_message.Message):
-    __slots__ = ("credit_id", "school_id", "amount", "channel", "source", "booked_at", "account_number")
+    __slots__ = ("credit_id", "school_id", "amount", "channel", "source", "booked_at", "account_number", "recorded_by")
     CREDIT_ID_FIELD_NUMBER: _ClassVar[int]
     SCHOOL_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
@@ -76,6 +76,7 @@ class CreditReceived(_message.Message):
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     BOOKED_AT_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_BY_FIELD_NUMBER: _ClassVar[int]
     credit_id: str
     school_id: str
     amount: int
@@ -83,7 +84,8 @@ class CreditReceived(_message.Message):
     source: str
     booked_at: _timestamp_pb2.Timestamp
     account_number: str
-    def __init__(self, credit_id: _Optional[str] = ..., school_id: _Optional[str] = ..., amount: _Optional[int] = ..., channel: _Optional[_Union[Channel, str]] = ..., source: _Optional[str] = ..., booked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., account_number: _Optional[str] = ...) -> None: ...
+    recorded_by: str
+    def __init__(self, credit_id: _Optional[str] = ..., school_id: _Optional[str] = ..., amount: _Optional[int] = ..., channel: _Optional[_Union[Channel, str]] = ..., source: _Optional[str] = ..., booked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., account_number: _Optional[str] = ..., recorded_by: _Optional[str] = ...) -> None: ...
 
 class PaymentUnmatched(_message.Message):
     __slots__ = ("credit_id", "school_id", "state", "reason_code", "unallocated")
@@ -98,6 +100,28 @@ class PaymentUnmatched(_message.Message):
     reason_code: str
     unallocated: int
     def __init__(self, credit_id: _Optional[str] = ..., school_id: _Optional[str] = ..., state: _Optional[str] = ..., reason_code: _Optional[str] = ..., unallocated: _Optional[int] = ...) -> None: ...
+
+class CreditActionTaken(_message.Message):
+    __slots__ = ("action_id", "credit_id", "school_id", "kind", "amount", "actor", "reason", "undoes", "taken_at")
+    ACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_ID_FIELD_NUMBER: _ClassVar[int]
+    SCHOOL_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    UNDOES_FIELD_NUMBER: _ClassVar[int]
+    TAKEN_AT_FIELD_NUMBER: _ClassVar[int]
+    action_id: str
+    credit_id: str
+    school_id: str
+    kind: str
+    amount: int
+    actor: str
+    reason: str
+    undoes: str
+    taken_at: _timestamp_pb2.Timestamp
+    def __init__(self, action_id: _Optional[str] = ..., credit_id: _Optional[str] = ..., school_id: _Optional[str] = ..., kind: _Optional[str] = ..., amount: _Optional[int] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ..., undoes: _Optional[str] = ..., taken_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RefundRecorded(_message.Message):
     __slots__ = ("credit_id", "school_id", "amount", "bank_reference", "recorded_by")
