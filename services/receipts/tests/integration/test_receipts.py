@@ -226,7 +226,8 @@ async def test_a_cancelled_receipt_keeps_its_number_and_its_replacement_referenc
     assert len(events) == 1
     # For the district's audit of money actions: who cancelled it, and how much it was for.
     cancelled = unwrap(bytes(events[0]["payload"])).payload
-    assert (cancelled.cancelled_by, cancelled.amount, cancelled.reason) == ("ke-toan", old["amount"], "Sai tên người nộp")
+    assert (cancelled.cancelled_by, cancelled.amount) == ("ke-toan", old["amount"])
+    assert cancelled.reason == "Sai tên người nộp"
     assert old["cancelled_by"] == "ke-toan" and old["amount"] > 0
     twice = await receipts_app.client.post(
         f"/schools/{SCHOOL}/receipts/{receipt['receipt_id']}/cancel",

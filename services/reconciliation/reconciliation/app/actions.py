@@ -228,6 +228,19 @@ def _handled(kind: str, before: Placement, after: Placement, free: int) -> int:
     )
 
 
+def _moved(before: Placement, after: Placement) -> int:
+    """The đồng an action moved between the credit's parts (free, placed, refunded, set aside): what one part
+    gained, which the others lost. A withdrawal of 300,000 placed is 300,000 (taken back and set aside), not
+    the 600,000 of both changes."""
+    changes = [
+        after.allocated - before.allocated,
+        after.refunded - before.refunded,
+        after.ignored - before.ignored,
+    ]
+    freed = -sum(changes)
+    return sum(c for c in [*changes, freed] if c > 0)
+
+
 async def _audited(
     step: Step,
     kind: str,
@@ -259,7 +272,7 @@ async def _audited(
         credit_id=credit_id,
         school_id=step.school_id,
         kind=kind,
-        amount=handled,
+        amount=handled if kind == "keep" else _moved(before, after),
         actor=step.actor,
         reason=reason or str(payload.get("reason") or "").strip(),
         undoes=str(payload.get("undoes") or ""),
