@@ -224,6 +224,8 @@ READER_ROLES = (Role.ACCOUNTANT, Role.DISTRICT, Role.PRINCIPAL, Role.AUDITOR, Ro
 SchoolStaff = Annotated[Principal, Depends(require_school(*STAFF_ROLES))]
 # Who may read a school's figures: its accountant and principal, its district, an auditor of either, a service.
 SchoolReader = Annotated[Principal, Depends(require_school(*READER_ROLES))]
+# The school's principal (chủ tài khoản), scoped to the school: approves what its accountant did (a day's close).
+SchoolPrincipal = Annotated[Principal, Depends(require_school(Role.PRINCIPAL))]
 # Any accountant, district or service; the route scopes what it shows by the principal.
 ScopedReader = Annotated[Principal, Depends(require(*READER_ROLES))]
 # A district office or a district's auditor (scoped to its district by the route), or a service.

@@ -30,6 +30,7 @@ READERS = frozenset({"accountant", "district", "principal", "auditor", "service"
 DISTRICT = frozenset({"district", "service"})
 DISTRICT_READERS = DISTRICT | {"auditor"}  # an auditor of the district reads what its office reads
 SERVICE = frozenset({"service"})
+PRINCIPAL = frozenset({"principal"})
 NOBODY: frozenset[str] = frozenset()  # no bearer token: a signed-in person's session cookie
 SIGNED_IN_STAFF = frozenset({"accountant", "accountant*", "district", "district*", "principal", "auditor", "service"})
 
@@ -135,6 +136,8 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "POST /schools/{school_id}/actions/{action_id}/undo": STAFF,
         "GET /schools/{school_id}/exports/credits.{fmt}": STAFF,
         "GET /schools/{school_id}/close": READERS,
+        # The school's principal approves a balanced day (what its accountant did); nobody else.
+        "POST /schools/{school_id}/close/approval": PRINCIPAL,
         "GET /schools/{school_id}/close/confirmations": STAFF,
     },
     "receipts": OPS

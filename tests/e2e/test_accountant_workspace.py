@@ -469,5 +469,45 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         await expect(page.locator("#u-name")).to_be_visible()
         await page.reload()
         await expect(page.locator("#u-name")).to_be_visible()
+        await _the_principal_approves_the_day(page, base["invoicing"])
         assert not errors, errors
         await browser.close()
+
+
+async def _the_principal_approves_the_day(page, invoicing: str) -> None:
+    """The school's principal (read and approve): the same page shows only the day's close, which they approve."""
+    from playwright.async_api import expect
+
+    async with httpx.AsyncClient(timeout=30) as http:
+        made = await http.post(
+            f"{invoicing}/accounts",
+            headers={"Authorization": f"Bearer {_token('service')}"},
+            json={
+                "username": "hieutruong.nt",
+                "display_name": "Lê Văn Hùng",
+                "role": "principal",
+                "district_code": "HN-CAU-GIAY",
+                "schools": [SCHOOL],
+            },
+        )
+    assert made.status_code == 200, made.text
+    await page.goto(made.json()["link"])
+    await page.fill("#password", "hiệu trưởng duyệt sổ quỹ")
+    await page.fill("#again", "hiệu trưởng duyệt sổ quỹ")
+    await page.click("#save")
+    await expect(page.locator("#done")).to_be_visible()
+    await page.goto(f"{invoicing}/ketoan")
+    await page.fill("#u-name", "hieutruong.nt")
+    await page.fill("#u-pass", "hiệu trưởng duyệt sổ quỹ")
+    await page.click("#signin-go")  # no second factor: a principal moves no money
+    await expect(page.locator("[data-testid=close-approval]")).to_contain_text("chưa duyệt")
+    visible = [t for t in await page.locator("#tabs a").all() if await t.is_visible()]
+    assert [await t.get_attribute("data-tab") for t in visible] == ["chot-ngay"]
+    assert "Khớp đúng" in await page.inner_text("[data-testid=close-status]")
+    await page.fill("#d-note", "Đã đối chiếu sổ quỹ")
+    await page.click("#d-approve")
+    await expect(page.locator("[data-testid=close-approval]")).to_contain_text("Hiệu trưởng hieutruong.nt đã duyệt")
+    assert "Đã đối chiếu sổ quỹ" in await page.inner_text("[data-testid=close-approval]")
+    assert await page.locator("#d-approve").is_disabled()
+    await page.click("#signout")
+    await expect(page.locator("#u-name")).to_be_visible()

@@ -14,7 +14,7 @@ from reconciliation.adapters import payos_api, statements
 from reconciliation.app import actions, close, credits_in, metrics, queries
 from reconciliation.settings import ReconciliationSettings
 from shared import exports
-from shared.auth import SchoolReader, SchoolStaff
+from shared.auth import SchoolPrincipal, SchoolReader, SchoolStaff
 from shared.errors import DomainError, Invalid
 from shared.money import PositiveAmount
 from shared.schemas import Out, Row
@@ -124,12 +124,25 @@ class AccountClose(Row):
     balanced: bool
 
 
+class CloseApproval(Out):
+    approved_at: datetime
+    approved_by: str = Field(description="the principal's account")
+    note: str
+    still_holds: bool = Field(description="the day's figures are still those approved (false: changed since)")
+
+
 class DailyClose(Out):
     school_id: str
     date: date
     accounts: list[AccountClose]
     open_reversals: int
     balanced: bool
+    approval: CloseApproval | None = Field(description="the principal's latest approval of the day, if any")
+
+
+class ApprovalIn(BaseModel):
+    day: date = Field(alias="date", description="the day approved (Vietnam's date)")
+    note: str = Field("", max_length=300)
 
 
 class WebhookConfigIn(BaseModel):
@@ -374,3 +387,12 @@ async def credits_export(
 )
 async def daily_close(school_id: str, rt: Runtime, _: SchoolReader, day: date = Query(alias="date")) -> DailyClose:
     return DailyClose(**await close.daily_close(rt.db(), school_id, day))
+
+
+@router.post(
+    "/schools/{school_id}/close/approval",
+    tags=["close"],
+    summary="The principal approves a balanced day's close (refused while it does not balance)",
+)
+async def approve_close(school_id: str, body: ApprovalIn, rt: Runtime, p: SchoolPrincipal) -> DailyClose:
+    return DailyClose(**await close.approve(rt.db(), school_id, body.day, by=p.subject, note=body.note.strip()))

@@ -49,13 +49,17 @@ const KIND = {
 // session and kept in memory only (never in the address bar, never in storage). ---
 
 let session = null;  // GET /auth/session: who, which schools, the CSRF token (signin.js keeps it)
+// The accountant works every tab; the principal (chủ tài khoản) reads the day's close and approves it.
+const WORKSPACE_ROLES = ["accountant", "principal"];
+const PRINCIPAL_TABS = ["chot-ngay"];
+const isPrincipal = () => Boolean(session && session.role === "principal");
 let token = null;
 let claims = null;
 
 function decode(t) {
   try {
     const c = JSON.parse(atob(t.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-    return c.role === "accountant" && c.school && (!c.exp || c.exp * 1000 > Date.now()) ? c : null;
+    return WORKSPACE_ROLES.includes(c.role) && c.school && (!c.exp || c.exp * 1000 > Date.now()) ? c : null;
   } catch (e) {
     return null;
   }
@@ -167,11 +171,15 @@ const loaders = {"truong": loadSchoolSetup, "thiet-lap": loadSetup, "hoa-don": l
 
 function showTab() {
   const name = (location.hash || "#hoa-don").slice(1);
-  const tab = loaders[name] ? name : "hoa-don";
+  const allowed = isPrincipal() ? PRINCIPAL_TABS : Object.keys(loaders);
+  const tab = allowed.includes(name) ? name : allowed.includes("hoa-don") ? "hoa-don" : allowed[0];
   for (const section of document.querySelectorAll("main > section")) section.hidden = section.id !== tab;
-  for (const a of document.querySelectorAll("#tabs a")) a.classList.toggle("on", a.dataset.tab === tab);
+  for (const a of document.querySelectorAll("#tabs a")) {
+    a.classList.toggle("on", a.dataset.tab === tab);
+    a.hidden = !allowed.includes(a.dataset.tab);
+  }
   guarded(loaders[tab]);
-  if (tab !== "ngoai-le") guarded(loadExceptionCount);  // the queue's size, fresh on every tab
+  if (tab !== "ngoai-le" && !isPrincipal()) guarded(loadExceptionCount);  // the queue's size, fresh on every tab
 }
 
 // --- The school's setup: its account, the aggregators' webhooks, receipt series, its certificate ---
@@ -635,7 +643,27 @@ async function loadClose() {
       el("tbody", {}, ...r.accounts.map((a) => el("tr", {data: {testid: "close-row"}}, el("td", {}, label(a.account_number)), el("td", {class: "num"}, a.credits),
         ...[a.received, a.matched, a.in_exceptions, a.refunded, a.ignored, a.withdrawn, a.held, a.difference].map((v) => el("td", {class: "num"}, money(v))),
         el("td", {class: "num", data: {testid: "statement-balance"}}, a.statement_closing_balance === null || a.statement_closing_balance === undefined
-          ? "chưa có sao kê" : money(a.statement_closing_balance)))))));
+          ? "chưa có sao kê" : money(a.statement_closing_balance)))))),
+    approvalOf(r));
+}
+
+// The principal's approval of the day: who approved it and whether the figures are still those approved; the
+// principal approves a balanced day here.
+function approvalOf(r) {
+  const a = r.approval;
+  const said = a
+    ? el("p", {data: {testid: "close-approval"}, class: a.still_holds ? "ok" : "error"},
+      `Hiệu trưởng ${a.approved_by} đã duyệt lúc ${when(a.approved_at)}` + (a.note ? ` (${a.note})` : "") +
+      (a.still_holds ? "." : ": số liệu của ngày đã thay đổi sau khi duyệt, cần duyệt lại."))
+    : el("p", {data: {testid: "close-approval"}, class: "muted"}, "Hiệu trưởng chưa duyệt sổ ngày này.");
+  if (!isPrincipal()) return said;
+  const note = el("input", {id: "d-note", maxlength: "300", placeholder: "Ghi chú (không bắt buộc)", size: "40"});
+  const go = el("button", {id: "d-approve", disabled: Boolean(a && a.still_holds)}, a ? "Duyệt lại" : "Duyệt sổ ngày");
+  go.addEventListener("click", () => guarded(async () => {
+    await rec("/close/approval", {method: "POST", body: {date: $("d-date").value, note: note.value.trim()}});
+    await loadClose();
+  }));
+  return el("div", {}, said, r.balanced ? el("div", {class: "bar"}, note, go) : el("p", {class: "error"}, "Sổ chưa cân: chưa duyệt được."));
 }
 
 // --- Exports: the file comes from the API under the token, then is saved by the browser ---
@@ -659,9 +687,9 @@ async function download(kind) {
 
 async function start() {
   if (!session) session = await Auth.load();
-  if (session && session.role !== "accountant") {
+  if (session && !WORKSPACE_ROLES.includes(session.role)) {
     session = null;
-    $("signin-error").textContent = "Tài khoản này không phải của kế toán trường: trang này dành cho kế toán.";
+    $("signin-error").textContent = "Trang này dành cho kế toán và hiệu trưởng của trường: tài khoản này không dùng được ở đây.";
   }
   if (session && !claims) await guarded(refreshToken);
   const signedIn = Boolean(session && claims);

@@ -1,0 +1,31 @@
+"""The principals' approvals of days' closes."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from shared.db import Executor
+
+
+async def add(conn: asyncpg.Connection, school_id: str, day: date, *, by: str, note: str, figures: Any) -> None:
+    await conn.execute(
+        "INSERT INTO close_approvals (school_id, day, approved_by, note, figures) VALUES ($1, $2, $3, $4, $5)",
+        school_id,
+        day,
+        by,
+        note,
+        json.dumps(figures, sort_keys=True),
+    )
+
+
+async def latest(db: Executor, school_id: str, day: date) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        "SELECT approved_at, approved_by, note, figures FROM close_approvals WHERE school_id = $1 AND day = $2 "
+        "ORDER BY approved_at DESC LIMIT 1",
+        school_id,
+        day,
+    )
