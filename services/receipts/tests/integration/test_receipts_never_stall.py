@@ -29,7 +29,10 @@ async def test_a_parked_payment_is_receipted_when_its_series_is_registered_and_o
         await publish(app.kafka, app.prefix, Topic.RECONCILIATION, [payment_event(0)])
 
         async def parked() -> bool:
-            return await _count(app, "SELECT count(*) FROM pending_payments") == 1
+            # Waiting for the signing key, once its invoice is known: the payment may come first (another topic)
+            # and park for its invoice a moment.
+            waiting = "SELECT count(*) FROM pending_payments WHERE waiting_for = 'signing key'"
+            return await _count(app, waiting) == 1
 
         await wait_until(parked, what="the payment parked (no key, no series)")
         metrics = await scrape_metrics(client)
