@@ -1,8 +1,9 @@
 """The one error model: a command ends in a `DomainError`, and the app factory turns it into HTTP once.
 
 Domain and application code raise these (or their own subclasses, e.g. a parser's `Invalid`); no route
-catches them to build a response. The body is always `{"detail": message}`, plus `errors` when a command
-has row-by-row details (a roster import, a statement).
+catches them to build a response. The body is RFC 9457 problem details (shared/problems.py): `detail` is the
+message, `code` the class's stable code, plus `errors` when a command has row-by-row details (a roster
+import, a statement).
 """
 
 from __future__ import annotations
@@ -12,17 +13,12 @@ from typing import Any, ClassVar
 
 class DomainError(Exception):
     status: ClassVar[int] = 400
+    code: ClassVar[str | None] = None  # None: the status's code (shared/problems.py BY_STATUS)
 
     def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or []
-
-    def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"detail": self.message}
-        if self.details:
-            out["errors"] = self.details
-        return out
 
 
 class Malformed(DomainError):

@@ -10,17 +10,21 @@ The deadlines are class settings, set from the service's settings where each pro
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from shared.logging import get_logger
+from shared.problems import problem
 
 log = get_logger(__name__)
 
-_BODY = b'{"detail":"the request was not sent in time: send it again"}'
+_BODY = json.dumps(
+    problem(408, "Yêu cầu không được gửi kịp thời hạn: hãy gửi lại.", code="request_timeout"), ensure_ascii=False
+).encode()
 _TIMEOUT = (
-    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/problem+json\r\nconnection: close\r\n"
     b"content-length: " + str(len(_BODY)).encode() + b"\r\n\r\n" + _BODY
 )
 

@@ -23,6 +23,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from shared.problems import MEDIA_TYPE, problem
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -59,12 +61,12 @@ class RateLimit:
 
 
 async def _reply(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = json.dumps({"detail": detail}).encode()
+    body = json.dumps(problem(status, detail), ensure_ascii=False).encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            "headers": [(b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode())]
             + (headers or []),
         }
     )
@@ -92,10 +94,10 @@ class BodyLimitMiddleware:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None:
             if not declared.isdigit():
-                await _reply(send, 400, "Content-Length must be a number of bytes")
+                await _reply(send, 400, "Content-Length phải là số byte.")
                 return
             if int(declared) > limit:
-                await _reply(send, 413, f"the request body is larger than {limit} bytes, the limit of this endpoint")
+                await _reply(send, 413, f"Dữ liệu gửi lên lớn hơn {limit} byte, giới hạn của địa chỉ này.")
                 return
         received = 0
         started = False
@@ -118,7 +120,7 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except* _TooLarge:  # a group when it crossed a task group of an inner middleware
             if not started:
-                await _reply(send, 413, f"the request body is larger than {limit} bytes, the limit of this endpoint")
+                await _reply(send, 413, f"Dữ liệu gửi lên lớn hơn {limit} byte, giới hạn của địa chỉ này.")
 
 
 class TokenBuckets:
@@ -158,7 +160,8 @@ class RateLimitMiddleware:
                 wait = buckets.take(key)
                 if wait > 0:
                     retry = str(max(1, int(wait + 0.999))).encode()
-                    await _reply(send, 429, f"too many requests to {rule.name}; retry later", [(b"retry-after", retry)])
+                    said = f"Quá nhiều yêu cầu tới {rule.name}: hãy thử lại sau ít phút."
+                    await _reply(send, 429, said, [(b"retry-after", retry)])
                     return
                 break
         await self.app(scope, receive, send)

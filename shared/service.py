@@ -19,13 +19,15 @@ from typing import Annotated, Any, TypeVar
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import revocation
+from shared import problems, revocation
 from shared.auth import Principal, Role, require
 from shared.db import apply_migrations, create_pool, ensure_database, migration_dirs, with_database
 from shared.errors import DomainError
@@ -450,6 +452,65 @@ class RequestMiddleware:
             clear_context()
 
 
+def install_problem_handlers(app: FastAPI) -> None:
+    """Every error as RFC 9457 problem details (shared/problems.py): the error model's, the framework's (a
+    request that does not validate, an unknown route, the auth dependencies') and the database's refusals."""
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        # The one mapping of the error model to HTTP (shared/errors.py); the transaction was rolled back.
+        retry = getattr(exc, "retry_after_s", None)
+        headers = {"Retry-After": str(retry)} if retry is not None else None
+        english = problems.prefers_english(request.headers.get("accept-language"))
+        body = problems.problem(exc.status, exc.message, code=exc.code, english=english, errors=exc.details)
+        return JSONResponse(body, status_code=exc.status, headers=headers, media_type=problems.MEDIA_TYPE)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # What FastAPI checks before a handler runs (types, bounds, required fields), said field by field.
+        english = problems.prefers_english(request.headers.get("accept-language"))
+        errors = problems.field_errors(exc.errors(), english=english)
+        body = problems.problem(
+            422, problems.validation_detail(errors, english=english), code="validation", english=english, errors=errors
+        )
+        return JSONResponse(body, status_code=422, media_type=problems.MEDIA_TYPE)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # Raised by the framework and the auth dependencies (401, 403, 404 for an unknown route, 405).
+        english = problems.prefers_english(request.headers.get("accept-language"))
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found" and not english:
+            detail = "Không có trang hoặc địa chỉ API này."
+        elif exc.status_code == 405 and not english:
+            detail = "Địa chỉ này không nhận thao tác đó."
+        body = problems.problem(exc.status_code, detail, english=english)
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers, media_type=problems.MEDIA_TYPE)
+
+    @app.exception_handler(asyncpg.exceptions.DataError)
+    async def data_error(_: Request, exc: asyncpg.exceptions.DataError) -> JSONResponse:
+        # SQLSTATE class 22: the input itself cannot be stored (a NUL character, a number out of range...).
+        # The transaction was rolled back: nothing is stored half-way.
+        log.warning("service.request.data_error", sqlstate=exc.sqlstate)
+        # The message alone (exc.args[0]): its DETAIL may hold what was sent, personal data included.
+        body = problems.problem(422, f"Dữ liệu không lưu được: {exc.args[0]}", code="unstorable")
+        return JSONResponse(body, status_code=422, media_type=problems.MEDIA_TYPE)
+
+    @app.exception_handler(asyncpg.exceptions.IntegrityConstraintViolationError)
+    async def integrity_error(_: Request, exc: asyncpg.exceptions.IntegrityConstraintViolationError) -> JSONResponse:
+        # SQLSTATE class 23: a rule of the books held against the request (a CHECK, a unique key). The handler
+        # should have refused it first; the row it names (names, memos) goes neither to the log nor the answer.
+        log.error(
+            "service.request.constraint_violated",
+            sqlstate=exc.sqlstate,
+            constraint=getattr(exc, "constraint_name", None),
+            table=getattr(exc, "table_name", None),
+        )
+        constraint = getattr(exc, "constraint_name", None) or "a rule of the books"
+        detail = f"Yêu cầu trái với dữ liệu đã ghi ({constraint}); không có gì thay đổi."
+        return JSONResponse(problems.problem(409, detail), status_code=409, media_type=problems.MEDIA_TYPE)
+
+
 def _install_error_model_and_probes(app: FastAPI, spec: ServiceSpec, runtime: ServiceRuntime) -> None:
     """The one mapping of errors to HTTP, the metrics, and the health and readiness probes."""
 
@@ -463,36 +524,7 @@ def _install_error_model_and_probes(app: FastAPI, spec: ServiceSpec, runtime: Se
     async def metrics() -> Response:
         return Response(await runtime.metrics.render(runtime.sample_metrics), media_type=CONTENT_TYPE)
 
-    @app.exception_handler(DomainError)
-    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        # The one mapping of the error model to HTTP (shared/errors.py); the transaction was rolled back.
-        retry = getattr(exc, "retry_after_s", None)
-        headers = {"Retry-After": str(retry)} if retry is not None else None
-        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
-
-    @app.exception_handler(asyncpg.exceptions.DataError)
-    async def data_error(_: Request, exc: asyncpg.exceptions.DataError) -> JSONResponse:
-        # SQLSTATE class 22: the input itself cannot be stored (a NUL character, a number out of range...).
-        # The transaction was rolled back: nothing is stored half-way.
-        log.warning("service.request.data_error", sqlstate=exc.sqlstate)
-        # The message alone (exc.args[0]): its DETAIL may hold what was sent, personal data included.
-        return JSONResponse({"detail": f"the input cannot be stored: {exc.args[0]}"}, status_code=422)
-
-    @app.exception_handler(asyncpg.exceptions.IntegrityConstraintViolationError)
-    async def integrity_error(_: Request, exc: asyncpg.exceptions.IntegrityConstraintViolationError) -> JSONResponse:
-        # SQLSTATE class 23: a rule of the books held against the request (a CHECK, a unique key). The handler
-        # should have refused it first; the row it names (names, memos) goes neither to the log nor the answer.
-        log.error(
-            "service.request.constraint_violated",
-            sqlstate=exc.sqlstate,
-            constraint=getattr(exc, "constraint_name", None),
-            table=getattr(exc, "table_name", None),
-        )
-        constraint = getattr(exc, "constraint_name", None) or "a rule of the books"
-        return JSONResponse(
-            {"detail": f"the request conflicts with what is recorded ({constraint}); nothing was changed"},
-            status_code=409,
-        )
+    install_problem_handlers(app)
 
     @app.get("/healthz", tags=["ops"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

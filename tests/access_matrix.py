@@ -53,6 +53,7 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "GET /schools/{school_id}": READERS,
         "GET /schools/{school_id}/changes": READERS,
         "POST /schools/{school_id}/roster": STAFF,
+        "GET /schools/{school_id}/roster/template.xlsx": STAFF,
         "GET /schools/{school_id}/students": STAFF,
         "GET /schools/{school_id}/students/{code}/personal-data": STAFF,
         "POST /schools/{school_id}/students/{code}/erasure": STAFF,

@@ -271,13 +271,28 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         assert "5 hóa đơn" in await page.inner_text("[data-testid=issue-summary]")
         assert "null" not in await page.inner_text("main") and "undefined" not in await page.inner_text("main")
         await page.screenshot(path=str(SHOTS / "workspace-issue-preview.png"), full_page=True)
+        # Issuing asks once more, with the count and the total.
+        asked: list[str] = []
+
+        async def accept(dialog) -> None:
+            asked.append(dialog.message)
+            await dialog.accept()
+
+        page.once("dialog", accept)
         await page.click("#i-issue")
         await expect(page.locator("[data-testid=issue-done]")).to_contain_text("Đã phát hành 5 hóa đơn")
+        assert asked and "5 hóa đơn" in asked[0] and "2.500.000 ₫" in asked[0], asked
 
         # Parents pay; the machine matches what it can.
         a, b, c, d, e = await payments_arrive()
         await page.click("a[data-tab=hoa-don]")
+        # The list opens on the current month (none issued for it here); September's five are one filter away.
+        month = datetime.now(VN).strftime("%Y-%m")
+        assert await page.input_value("#f-period") == month
+        await page.fill("#f-period", "2026-09")
+        await page.press("#f-period", "Enter")  # Enter filters, as the button does
         await expect(page.locator("[data-testid=invoice-row]")).to_have_count(5)
+        assert await page.locator("[data-testid=due-date]").first.inner_text() == "15/09/2026"
         await expect(page.locator("[data-testid=exceptions-count]")).to_have_text("5")
 
         # The class filter, then one invoice: its lines, history, QR and the message for the parent.
@@ -288,6 +303,7 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         await page.wait_for_selector("[data-testid=invoice-qr] img")
         message = await page.input_value("[data-testid=parent-message]")
         assert e["full_name"] in message and e["pay_url"] in message and "500.000" in message
+        assert "hạn nộp 15/09/2026" in message
         assert await page.inner_text("[data-testid=invoice-outstanding]") == "500.000 ₫"
         assert "null" not in await page.inner_text("main") and "undefined" not in await page.inner_text("main")
         await page.screenshot(path=str(SHOTS / "workspace-invoices.png"), full_page=True)
@@ -347,6 +363,10 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         await page.click("a[data-tab=da-khop]")
         await page.locator("[data-testid=matched-row]", has_text=a["payment_reference"]).click()
         await page.wait_for_selector("[data-testid=unmatch]")
+        # The payment names the pupil it paid for, and opens right under the row clicked.
+        await expect(page.locator("[data-testid=credit-allocations]")).to_contain_text(a["full_name"])
+        above = "() => document.getElementById('credit').closest('tr').previousElementSibling.innerText"
+        assert a["payment_reference"] in await page.evaluate(above)
         await page.fill("[data-testid=correction-reason]", "Phụ huynh em B ghi nhầm mã của em A")
         await page.click("[data-testid=unmatch]")
         await expect(page.locator("[data-testid=exceptions-count]")).to_have_text("1")

@@ -1,16 +1,21 @@
 """Read roster files as schools export them (CSV, UTF-8 with or without BOM; Excel .xlsx) into raw rows.
 
 Headers are Vietnamese and vary a little between student-management programs; they are matched after
-folding (no diacritics, lower case, single spaces). Each raw row keeps its line number in the file.
+folding (no diacritics, lower case, single spaces). The table may start below title rows (the school's name,
+"DANH SÁCH HỌC SINH", the year): its header is the first of the first rows that names every column needed.
+The sector database's export has the father's and the mother's name and phone instead of one guardian, and
+no grade: the guardian is the parent with a mobile number (the mother first), the grade is read from the
+class ("6A1" → 6; a kindergarten's "Chồi 2" → Chồi). Each raw row keeps its line number in the file.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 import unicodedata
 from dataclasses import dataclass
 
-from invoicing.domain.roster import fold
+from invoicing.domain.roster import fold, normalise_phone
 from shared.spreadsheets import Bounds, SpreadsheetError, csv_rows, xlsx_rows
 
 # The largest school has a few thousand pupils.
@@ -32,6 +37,23 @@ HEADERS: dict[str, str] = {
     "ma dinh danh ca nhan": "national_id",
     "so dinh danh": "national_id",
     "ho ten cha/me": "guardian_name",
+    "ho ten cha": "father_name",
+    "ho va ten cha": "father_name",
+    "ten cha": "father_name",
+    "sdt cha": "father_phone",
+    "so dien thoai cha": "father_phone",
+    "dien thoai cha": "father_phone",
+    "ho ten me": "mother_name",
+    "ho va ten me": "mother_name",
+    "ten me": "mother_name",
+    "sdt me": "mother_phone",
+    "so dien thoai me": "mother_phone",
+    "dien thoai me": "mother_phone",
+    "ma dinh danh hoc sinh": "national_id",
+    "ngay thang nam sinh": "date_of_birth",
+    "ten lop": "class_name",
+    "sdt phu huynh": "guardian_phone",
+    "so dien thoai phu huynh": "guardian_phone",
     "ho ten phu huynh": "guardian_name",
     "phu huynh": "guardian_name",
     "so dien thoai": "guardian_phone",
@@ -45,16 +67,33 @@ HEADERS: dict[str, str] = {
     "trang thai": "status",
     "stt": "_row_number",
 }
-# The personal ID column may be missing or empty: such pupils are imported and flagged.
-REQUIRED = (
-    "student_code",
-    "full_name",
-    "date_of_birth",
-    "grade",
-    "class_name",
-    "guardian_name",
-    "guardian_phone",
+# The personal ID column may be missing or empty: such pupils are imported and flagged. The grade may be
+# missing (read from the class); the guardian is one column pair or the father's and the mother's.
+REQUIRED = ("student_code", "full_name", "date_of_birth", "class_name")
+GUARDIAN_COLUMNS = (
+    ("guardian_name", "guardian_phone"),
+    ("father_name", "father_phone"),
+    ("mother_name", "mother_phone"),
 )
+# How the page and the errors name each column (the template's headings).
+LABELS = {
+    "student_code": "Mã học sinh",
+    "full_name": "Họ và tên",
+    "date_of_birth": "Ngày sinh",
+    "class_name": "Lớp",
+    "guardian": "Họ tên phụ huynh và Số điện thoại (hoặc Họ tên cha, SĐT cha, Họ tên mẹ, SĐT mẹ)",
+}
+# The template a school downloads: the sector database's headings, and the optional ones this suite reads.
+TEMPLATE_HEADER = [
+    "STT", "Mã học sinh", "Mã định danh", "Họ và tên", "Ngày sinh", "Giới tính", "Khối", "Lớp",
+    "Họ tên cha", "SĐT cha", "Họ tên mẹ", "SĐT mẹ", "Đối tượng miễn giảm",
+]  # fmt: skip
+TEMPLATE_EXAMPLE = [
+    1, "HS0001", "001320012345", "Dương Diệu Yến", "05/03/2020", "Nữ", "1", "1A1",
+    "Dương Văn An", "0912345678", "Lê Thị Hoa", "0987654321", "",
+]  # fmt: skip
+# Title rows above the table: the header is looked for in this many first rows.
+HEADER_WITHIN = 20
 
 
 class RosterFileError(ValueError):
@@ -71,27 +110,75 @@ def _map_headers(header: list[str]) -> dict[int, str]:
     mapping: dict[int, str] = {}
     for i, name in enumerate(header):
         field = HEADERS.get(fold(name or ""))
-        if field:
+        if field and field not in mapping.values():
             mapping[i] = field
-    missing = [f for f in REQUIRED if f not in mapping.values()]
-    if missing:
-        raise RosterFileError(f"missing columns: {', '.join(missing)} (header row: {header})")
     return mapping
+
+
+def _missing(mapping: dict[int, str]) -> list[str]:
+    """The needed columns a header lacks, by their Vietnamese names."""
+    fields = set(mapping.values())
+    missing = [LABELS[f] for f in REQUIRED if f not in fields]
+    if not any(name in fields and phone in fields for name, phone in GUARDIAN_COLUMNS):
+        missing.append(LABELS["guardian"])
+    return missing
+
+
+def _header(table: list[tuple[int, list[str]]]) -> tuple[int, dict[int, str]]:
+    """The table's header row (its index) among the first rows, below any title rows."""
+    best: tuple[int, dict[int, str]] | None = None
+    for n, (_, cells) in enumerate(table[:HEADER_WITHIN]):
+        mapping = _map_headers(cells)
+        if not _missing(mapping):
+            return n, mapping
+        if best is None or len(mapping) > len(best[1]):
+            best = (n, mapping)
+    if best is None or not best[1]:
+        raise RosterFileError(
+            "Không tìm thấy dòng tiêu đề của bảng học sinh trong 20 dòng đầu. Cần có các cột: "
+            + "; ".join(LABELS.values())
+            + ". Tải mẫu danh sách về để xem cách đặt tên cột."
+        )
+    line = table[best[0]][0]
+    raise RosterFileError(f"Dòng tiêu đề (dòng {line}) thiếu cột: {'; '.join(_missing(best[1]))}.")
+
+
+def _class_grade(class_name: str) -> str:
+    """The grade a class belongs to when the file has no grade column: its leading number ("6A1" → "6"), or
+    its name without the trailing number (a kindergarten's "Chồi 2" → "Chồi")."""
+    name = " ".join(class_name.split())
+    digits = re.match(r"\d+", name)
+    if digits:
+        return digits.group(0)
+    return re.sub(r"[\s\d]+$", "", name) or name
+
+
+def _guardian(values: dict[str, str]) -> None:
+    """One guardian from the father's and the mother's columns: the parent with a mobile number, the mother
+    first; neither: the first parent named (the row is then refused for its phone, with the number shown)."""
+    if values.get("guardian_name") or values.get("guardian_phone"):
+        return
+    parents = [(values.get(f"{p}_name", ""), values.get(f"{p}_phone", "")) for p in ("mother", "father")]
+    named = [(n, t) for n, t in parents if n or t]
+    chosen = next(((n, t) for n, t in named if normalise_phone(t)), named[0] if named else ("", ""))
+    values["guardian_name"], values["guardian_phone"] = chosen
 
 
 def _rows(table: list[tuple[int, list[str]]]) -> list[RawRow]:
     if not table:
-        raise RosterFileError("the file is empty")
-    _, header = table[0]
-    mapping = _map_headers(header)
+        raise RosterFileError("Tệp trống: không có dòng nào.")
+    start, mapping = _header(table)
     rows = []
-    for line, cells in table[1:]:
+    for line, cells in table[start + 1 :]:
         if not any((c or "").strip() for c in cells):
             continue
         values = {
             field: unicodedata.normalize("NFC", (cells[i] if i < len(cells) else "") or "").strip()
             for i, field in mapping.items()
         }
+        _guardian(values)
+        if not values.get("grade") and values.get("class_name"):
+            values["grade"] = _class_grade(values["class_name"])
         rows.append(RawRow(line, values))
     return rows
 
@@ -100,7 +187,9 @@ def read_csv(data: bytes) -> list[RawRow]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise RosterFileError(f"the CSV is not UTF-8 (byte {exc.start}): export it as 'CSV UTF-8'") from exc
+        raise RosterFileError(
+            f"Tệp CSV không ở dạng UTF-8 (byte {exc.start}): hãy lưu lại bằng 'CSV UTF-8' rồi tải lên."
+        ) from exc
     sample = text[:4096]
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
@@ -135,4 +224,4 @@ def read_roster(filename: str, data: bytes) -> list[RawRow]:
         return read_xlsx(data)
     if name.endswith((".csv", ".txt")) or not name:
         return read_csv(data)
-    raise RosterFileError(f"unsupported file type {filename!r}: upload .csv or .xlsx")
+    raise RosterFileError(f"Không đọc được loại tệp {filename!r}: hãy tải lên tệp .csv hoặc .xlsx.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 import uuid
 from datetime import date
 from typing import Any
@@ -29,6 +30,7 @@ async def list_invoices(
     public_url: str = "",
     class_name: str | None = None,
     student: str | None = None,
+    owing: bool = False,
 ) -> list[dict[str, Any]]:
     rows = await invoices_store.school_list(
         pool,
@@ -38,7 +40,9 @@ async def list_invoices(
         limit=limit,
         offset=offset,
         class_name=class_name,
-        student=student,
+        # As typed on any keyboard (some compose Vietnamese letters from marks): NFC, as names are stored.
+        student=unicodedata.normalize("NFC", student.strip()) if student else None,
+        owing=owing,
     )
     return [
         {k: v for k, v in r.items() if k != "public_token"}

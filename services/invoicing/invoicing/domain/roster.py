@@ -107,17 +107,19 @@ def parse_date(text: str) -> date | None:
 def _national_id_errors(nid: str, raw: str, dob: date | None, gender: str | None, gender_text: str) -> list[str]:
     """The 12-digit personal ID's structure: province, birth-year digits, gender/century digit."""
     if not re.fullmatch(r"\d{12}", nid):
-        return [f"must be exactly 12 digits, got {raw!r}"]
+        return [f"phải có đúng 12 chữ số, tệp ghi {raw!r}"]
     out = []
     if nid[:3] not in PROVINCE_CODES:
-        out.append(f"province code {nid[:3]} is not a province's (001 Hà Nội … 096 Cà Mau)")
+        out.append(f"mã tỉnh {nid[:3]} không phải mã của tỉnh nào (001 Hà Nội … 096 Cà Mau)")
     if dob is None:
         return out
     if nid[4:6] != f"{dob.year % 100:02d}":
-        out.append(f"birth-year digits {nid[4:6]} do not match the birth date {dob:%d/%m/%Y}")
+        out.append(f"hai số năm sinh {nid[4:6]} không khớp ngày sinh {dob:%d/%m/%Y}")
     expected = _CENTURY_DIGIT.get((dob.year // 100, gender)) if gender is not None else None
     if expected is not None and nid[3] != expected:
-        out.append(f"gender/century digit {nid[3]} does not match {gender_text} born {dob.year} (expected {expected})")
+        out.append(
+            f"số giới tính/thế kỷ {nid[3]} không khớp {gender_text} sinh năm {dob.year} (phải là {expected})"
+        )
     return out
 
 
@@ -140,12 +142,13 @@ def _guardian(values: dict[str, str], err: Callable[[str, str], None]) -> tuple[
     """The guardian's name and normalised mobile number (None when it is not one)."""
     guardian = " ".join(values.get("guardian_name", "").split())
     if not guardian:
-        err("Họ tên cha/mẹ", "is empty")
+        err("Họ tên cha/mẹ", "đang để trống")
     phone = normalise_phone(values.get("guardian_phone", ""))
     if phone is None:
         err(
             "Số điện thoại",
-            f"must be a Vietnamese mobile number (10 digits, 03/05/07/08/09), got {values.get('guardian_phone', '')!r}",
+            "phải là số di động Việt Nam (10 chữ số, đầu 03/05/07/08/09), tệp ghi "
+            f"{values.get('guardian_phone', '')!r}",
         )
     return guardian, phone
 
@@ -161,25 +164,25 @@ def validate_row(
 
     code = values.get("student_code", "")
     if not re.fullmatch(r"[0-9A-Za-z]{3,20}", code):
-        err("Mã học sinh", f"must be 3–20 letters or digits, got {code!r}")
+        err("Mã học sinh", f"phải gồm 3–20 chữ cái hoặc chữ số, tệp ghi {code!r}")
     name = " ".join(values.get("full_name", "").split())
     if not name:
-        err("Họ và tên", "is empty")
+        err("Họ và tên", "đang để trống")
     dob = parse_date(values.get("date_of_birth", ""))
     if dob is None:
-        err("Ngày sinh", f"must be a date dd/mm/yyyy, got {values.get('date_of_birth', '')!r}")
+        err("Ngày sinh", f"phải là ngày dạng dd/mm/yyyy, tệp ghi {values.get('date_of_birth', '')!r}")
     elif not (today.year - 25 <= dob.year <= today.year - 1):
-        err("Ngày sinh", f"{dob:%d/%m/%Y} is not a plausible pupil's birth date")
+        err("Ngày sinh", f"{dob:%d/%m/%Y} không thể là ngày sinh của một học sinh")
     gender_text = values.get("gender", "")
     gender = _GENDERS.get(gender_text.strip().lower()) if gender_text else None
     if gender_text and gender is None:
-        err("Giới tính", f"must be Nam or Nữ, got {gender_text!r}")
+        err("Giới tính", f"phải là Nam hoặc Nữ, tệp ghi {gender_text!r}")
     grade = values.get("grade", "").strip()
     if not grade:
-        err("Khối", "is empty")
+        err("Khối", "đang để trống")
     class_name = values.get("class_name", "").strip()
     if not class_name:
-        err("Lớp", "is empty")
+        err("Lớp", "đang để trống")
     nid = values.get("national_id", "").replace(" ", "")
     # Optional: a pupil without one is imported and flagged (counted in the district's indicator).
     for message in _national_id_errors(nid, values.get("national_id", ""), dob, gender, gender_text) if nid else ():
@@ -187,10 +190,10 @@ def validate_row(
     guardian, phone = _guardian(values, err)
     categories, unknown = _policy_categories(values.get("policy", ""), policy_aliases)
     for part in unknown:
-        err("Đối tượng miễn giảm", f"unknown policy category {part!r}")
+        err("Đối tượng miễn giảm", f"không có đối tượng miễn giảm {part!r} trong danh mục của trường")
     virtual = values.get("virtual_account", "").replace(" ", "") or None
     if virtual is not None and not re.fullmatch(r"[0-9A-Za-z]{6,19}", virtual):
-        err("Tài khoản ảo", f"must be 6–19 letters or digits, got {virtual!r}")
+        err("Tài khoản ảo", f"phải gồm 6–19 chữ cái hoặc chữ số, tệp ghi {virtual!r}")
     status = fold(values.get("status", ""))
     left = status in {"da nghi", "nghi hoc", "chuyen truong", "left", "da chuyen"}
     if errors:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from invoicing.adapters import roster_files
 from invoicing.app import fees, invoices, issuing, payment_links, personal_data, queries, roster, rounds, schools
 from invoicing.domain.fees import Cadence, FeeCategory, FeeItem, Period, Rate
 from invoicing.settings import InvoicingSettings
@@ -320,6 +321,23 @@ async def import_roster(
     return JSONResponse(result.as_dict(), status_code=422 if refused else 200)
 
 
+@router.get(
+    "/schools/{school_id}/roster/template.xlsx",
+    tags=["roster"],
+    summary="A roster template to fill in: the headings this import reads, and one example pupil",
+    response_class=Response,
+    responses=files(exports.XLSX_MEDIA_TYPE, description="the template"),
+)
+async def roster_template(school_id: str, _: SchoolStaff) -> Response:
+    return await exports.table_download(
+        roster_files.TEMPLATE_HEADER,
+        [roster_files.TEMPLATE_EXAMPLE],
+        filename="mau-danh-sach-hoc-sinh",
+        fmt="xlsx",
+        title="Danh sach hoc sinh",
+    )
+
+
 @router.get("/schools/{school_id}/students", tags=["roster"])
 async def list_students(
     school_id: str, rt: Runtime, settings: Settings, _: SchoolStaff, include_left: bool = False
@@ -618,7 +636,13 @@ async def list_invoices(
     limit: int = Query(200, ge=1, le=5000),
     offset: int = Query(0, ge=0, le=10_000_000),
     class_name: str | None = Query(None, max_length=40),
-    student: str | None = Query(None, min_length=1, max_length=80, description="a pupil's code or part of a name"),
+    student: str | None = Query(
+        None,
+        min_length=1,
+        max_length=80,
+        description='a pupil\'s code, or part of a name with or without its marks ("duong dieu yen")',
+    ),
+    owing: bool = Query(False, description="only the invoices still to pay (open or partly paid)"),
 ) -> list[InvoiceSummary]:
     rows = await queries.list_invoices(
         rt.db(),
@@ -630,6 +654,7 @@ async def list_invoices(
         public_url=settings.public_url,
         class_name=class_name,
         student=student,
+        owing=owing,
     )
     return [InvoiceSummary.model_validate(r) for r in rows]
 

@@ -183,15 +183,18 @@ async def school_list(
     offset: int,
     class_name: str | None = None,
     student: str | None = None,
+    owing: bool = False,
 ) -> list[asyncpg.Record]:
-    """The school's invoices, filtered; `student` is a pupil's code or part of their name."""
+    """The school's invoices, filtered; `student` is a pupil's code or part of their name, with or without its
+    marks, in any case (migration 0012's vn_fold); `owing`: only the invoices still to pay."""
     return await db.fetch(
         """SELECT i.invoice_id, i.period, i.round_code, i.payment_reference, i.total, i.amount_paid, i.status,
                   i.due_date, i.public_token, s.student_code, s.full_name, s.class_name
            FROM invoices i JOIN students s USING (student_id)
            WHERE i.school_id = $1 AND ($2::text IS NULL OR i.period = $2) AND ($3::text IS NULL OR i.status = $3)
              AND ($6::text IS NULL OR s.class_name = $6)
-             AND ($7::text IS NULL OR s.student_code = $7 OR s.full_name ILIKE '%' || $7 || '%')
+             AND ($7::text IS NULL OR upper(s.student_code) = upper($7) OR strpos(s.search_name, vn_fold($7)) > 0)
+             AND (NOT $8 OR i.status IN ('open', 'partially_paid'))
            ORDER BY s.class_name, s.student_code, i.period LIMIT $4 OFFSET $5""",
         school_id,
         period,
@@ -200,6 +203,7 @@ async def school_list(
         offset,
         class_name,
         student,
+        owing,
     )
 
 

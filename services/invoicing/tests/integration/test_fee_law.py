@@ -147,4 +147,5 @@ async def test_a_rule_for_every_pupil_is_not_a_category_a_roster_can_give_a_pupi
             headers=invoicing.as_("accountant"),
             files={"file": ("roster.csv", roster_csv(rows), "text/csv")},
         )
-        assert [e["message"] for e in r.json()["errors"]] == [f"unknown policy category {text!r}"]
+        expected = f"không có đối tượng miễn giảm {text!r} trong danh mục của trường"
+        assert [e["message"] for e in r.json()["errors"]] == [expected]

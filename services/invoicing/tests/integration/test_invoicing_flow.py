@@ -7,6 +7,7 @@ import binascii
 import dataclasses
 import io
 import random
+import unicodedata
 import uuid
 from datetime import UTC, datetime
 
@@ -757,3 +758,66 @@ async def test_a_parents_link_ends_on_the_schools_date_and_a_replaced_one_says_s
     )
     assert other.status_code == 403
     assert (await invoicing.client.get("/pay/never-was-a-link")).status_code == 404
+
+
+async def test_pupils_are_found_as_banks_and_parents_write_them_and_owing_lists_only_what_is_owed(invoicing):
+    """Issue 30 §4: "duong dieu yen" finds Dương Diệu Yến, in any case, with marks composed or not; a code in
+    any case; `owing` keeps the invoices still to pay."""
+    await register_school(invoicing)
+    rng = random.Random(30)
+    yen, dang, other = (pupil(rng, f"HS{i:05d}", 2020) for i in range(3))
+    yen = dataclasses.replace(yen, name="Dương Diệu Yến")
+    dang = dataclasses.replace(dang, name="Đặng Thị Ánh")
+    other = dataclasses.replace(other, name="Nguyễn Văn Yên")
+    r = await import_roster(invoicing, roster_csv([(p, "Mầm", "MG1") for p in (yen, dang, other)]))
+    assert r.status_code == 200, r.text
+    acc = invoicing.as_("accountant")
+    fee = {"name": "Học phí", "category": "tuition", "cadence": "monthly", "rates": [{"amount": 300_000}]}
+    assert (await invoicing.client.put(f"/schools/{SCHOOL}/fee-items/HP", headers=acc, json=fee)).status_code == 204
+    for period in ("2026-09", "2026-10"):
+        await invoicing.client.post(f"/schools/{SCHOOL}/periods/{period}/invoices", headers=acc, json={})
+
+    async def found(q: str, **params: str) -> list[tuple[str, str]]:
+        r = await invoicing.client.get(f"/schools/{SCHOOL}/invoices", headers=acc, params={"student": q} | params)
+        assert r.status_code == 200, r.text
+        return sorted({(i["full_name"], i["period"]) for i in r.json()})
+
+    both = [("Dương Diệu Yến", "2026-09"), ("Dương Diệu Yến", "2026-10")]
+    assert await found("duong dieu yen") == both
+    assert await found("DUONG  DIEU") == both  # the bank's upper case, a double space
+    assert await found(unicodedata.normalize("NFD", "Diệu Yến")) == both  # marks typed as combining characters
+    assert await found("dang thi") == [("Đặng Thị Ánh", "2026-09"), ("Đặng Thị Ánh", "2026-10")]
+    assert {n for n, _ in await found("yen")} == {"Dương Diệu Yến", "Nguyễn Văn Yên"}
+    assert await found(yen.code.lower()) == both  # a code in any case
+    assert await found("100%") == [] and await found("_") == []  # no wildcard in what is typed
+    # One of Yến's invoices paid (reconciliation's event): owing lists the other.
+    listed = await invoicing.client.get(f"/schools/{SCHOOL}/invoices", headers=acc, params={"student": yen.code})
+    invoices = listed.json()
+    september = next(i for i in invoices if i["period"] == "2026-09")
+    await _pay(invoicing, september["invoice_id"], september["total"])
+
+    async def paid() -> bool:
+        return await _status(invoicing, september["invoice_id"]) == "paid"
+
+    await wait_until(paid, what="the payment applied")
+    assert await found("duong dieu yen", owing="true") == [("Dương Diệu Yến", "2026-10")]
+
+
+async def test_the_roster_template_downloaded_filled_in_and_uploaded_is_imported(invoicing):
+    """Issue 30 §2: the template the page offers reads back as a roster (its example pupil, with the mother as
+    the guardian and the grade from its column)."""
+    await register_school(invoicing)
+    acc = invoicing.as_("accountant")
+    template = await invoicing.client.get(f"/schools/{SCHOOL}/roster/template.xlsx", headers=acc)
+    assert template.status_code == 200 and template.content[:2] == b"PK"
+    assert "mau-danh-sach-hoc-sinh.xlsx" in template.headers["content-disposition"]
+    r = await import_roster(invoicing, template.content, filename="mau.xlsx")
+    assert r.status_code == 200, r.text
+    assert len(r.json()["created"]) == 1 and r.json()["errors"] == []
+    r = await import_roster(invoicing, template.content, filename="mau.xlsx", mode="apply")
+    assert r.status_code == 200, r.text
+    (pupil_row,) = (await invoicing.client.get(f"/schools/{SCHOOL}/students", headers=acc)).json()
+    assert (pupil_row["full_name"], pupil_row["class_name"], pupil_row["grade"]) == ("Dương Diệu Yến", "1A1", "1")
+    assert (pupil_row["guardian_name"], pupil_row["guardian_phone"]) == ("Lê Thị Hoa", "0987654321")
+    refused = await invoicing.client.get(f"/schools/{SCHOOL}/roster/template.xlsx", headers=invoicing.as_("parent"))
+    assert refused.status_code == 403

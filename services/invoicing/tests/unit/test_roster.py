@@ -1,3 +1,4 @@
+import io
 from datetime import date
 
 import pytest
@@ -50,14 +51,14 @@ def _row(**changes):
 @pytest.mark.parametrize(
     ("changes", "column", "fragment"),
     [
-        ({"national_id": "02231900451"}, "Mã định danh", "exactly 12 digits"),
-        ({"national_id": "999319004512"}, "Mã định danh", "province code 999"),
-        ({"national_id": "022318004512"}, "Mã định danh", "birth-year digits 18"),
-        ({"national_id": "022219004512"}, "Mã định danh", "gender/century digit 2"),
+        ({"national_id": "02231900451"}, "Mã định danh", "đúng 12 chữ số"),
+        ({"national_id": "999319004512"}, "Mã định danh", "mã tỉnh 999"),
+        ({"national_id": "022318004512"}, "Mã định danh", "hai số năm sinh 18"),
+        ({"national_id": "022219004512"}, "Mã định danh", "số giới tính/thế kỷ 2"),
         ({"date_of_birth": "31/02/2019"}, "Ngày sinh", "dd/mm/yyyy"),
-        ({"guardian_phone": "0212345678"}, "Số điện thoại", "mobile"),
-        ({"policy": "Con nhà giàu"}, "Đối tượng miễn giảm", "unknown policy category"),
-        ({"full_name": "  "}, "Họ và tên", "empty"),
+        ({"guardian_phone": "0212345678"}, "Số điện thoại", "di động"),
+        ({"policy": "Con nhà giàu"}, "Đối tượng miễn giảm", "không có đối tượng miễn giảm"),
+        ({"full_name": "  "}, "Họ và tên", "để trống"),
         ({"student_code": "A"}, "Mã học sinh", "3–20"),
     ],
 )
@@ -84,9 +85,11 @@ def test_phone_numbers_are_normalised():
 
 
 def test_a_file_without_the_required_columns_is_refused_whole():
-    with pytest.raises(RosterFileError, match="missing columns: .*date_of_birth"):
+    with pytest.raises(RosterFileError, match="thiếu cột: Ngày sinh; Lớp; Họ tên phụ huynh"):
         read_roster("x.csv", "Mã học sinh,Họ và tên\n1,A\n".encode())
-    with pytest.raises(RosterFileError, match="not UTF-8"):
+    with pytest.raises(RosterFileError, match="Không tìm thấy dòng tiêu đề"):
+        read_roster("x.csv", b"a,b\n1,2\n")
+    with pytest.raises(RosterFileError, match="không ở dạng UTF-8"):
         read_roster("x.csv", b"M\xe3 h\xf4c sinh,H\xf4 t\xean\n")
 
 
@@ -171,4 +174,35 @@ def test_a_personal_id_names_one_of_the_63_provinces_codes():
     assert len(PROVINCE_CODES) == 63 and {"001", "079", "096"} <= PROVINCE_CODES
     # 003 lies between Hà Giang (002) and Cao Bằng (004): no province has it.
     _, errors = validate_row(3, _row(national_id="003319004512"), policy_aliases=ALIASES, today=TODAY)
-    assert [e.message for e in errors] == ["province code 003 is not a province's (001 Hà Nội … 096 Cà Mau)"]
+    assert [e.message for e in errors] == ["mã tỉnh 003 không phải mã của tỉnh nào (001 Hà Nội … 096 Cà Mau)"]
+
+
+def test_the_sector_databases_export_with_title_rows_parents_and_no_grade_reads_as_a_roster():
+    """Issue 30 §2: an XLSX as the sector database exports it: title rows above the table, the father's and the
+    mother's names and phones, no grade column."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["PHÒNG GIÁO DỤC VÀ ĐÀO TẠO QUẬN CẦU GIẤY"])
+    ws.append(["DANH SÁCH HỌC SINH NĂM HỌC 2026-2027"])
+    ws.append([])
+    ws.append(["STT", "Mã học sinh", "Mã định danh", "Họ và tên", "Ngày sinh", "Lớp", "Họ tên cha", "SĐT cha",
+               "Họ tên mẹ", "SĐT mẹ"])  # fmt: skip
+    ws.append([1, "HS0001", "001320012345", "Dương Diệu Yến", "05/03/2020", "1A1", "Dương Văn An", "0912345678",
+               "Lê Thị Hoa", "0987654321"])  # fmt: skip
+    ws.append([2, "HS0002", "", "Trần Minh Khôi", "11/11/2020", "1A2", "Trần Văn Bình", "0911111111", "", ""])
+    ws.append([3, "HS0003", "", "Phạm Thu Hà", "01/01/2021", "Chồi 2", "Phạm Văn C", "12345", "Ngô Thị D", "099"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    rows = read_roster("danh-sach.xlsx", buf.getvalue())
+    assert [r.line for r in rows] == [5, 6, 7]  # the lines of the sheet, below its titles
+    yen, khoi, ha = (r.values for r in rows)
+    assert (yen["guardian_name"], yen["guardian_phone"], yen["grade"]) == ("Lê Thị Hoa", "0987654321", "1")
+    assert (khoi["guardian_name"], khoi["guardian_phone"], khoi["grade"]) == ("Trần Văn Bình", "0911111111", "1")
+    # Neither parent has a mobile number: the row keeps the mother's, and is refused for it, naming the column.
+    assert (ha["guardian_name"], ha["guardian_phone"], ha["grade"]) == ("Ngô Thị D", "099", "Chồi")
+    student, errors = validate_row(7, ha, policy_aliases=ALIASES, today=TODAY)
+    assert student is None and any("di động" in e.message for e in errors), errors
+    student, errors = validate_row(5, yen, policy_aliases=ALIASES, today=TODAY)
+    assert errors == [] and student.class_name == "1A1" and student.national_id == "001320012345"

@@ -68,6 +68,15 @@ async def _signing_keys(
     return xml_key, compact_key
 
 
+def _payer(payment: PaymentMatched, invoice: asyncpg.Record, payer_name: str) -> str:
+    """Who paid, on the receipt: at the cash desk, the person the accountant wrote down (a grandmother paying
+    for the family); for a transfer, the guardian as the roster spells them (the bank's name is upper case
+    without marks, often the account holder's); the bank's name where the roster has none."""
+    if payment.channel == Channel.CASH and payer_name.strip():
+        return payer_name.strip()
+    return str(invoice["guardian_name"]) or payer_name
+
+
 def _content(
     payment: PaymentMatched,
     school: asyncpg.Record,
@@ -90,7 +99,7 @@ def _content(
         series_code=series["series_code"],
         number=number,
         issued_at=issued_at,
-        payer_name=invoice["guardian_name"] or payer_name,
+        payer_name=_payer(payment, invoice, payer_name),
         student_name=invoice["student_name"],
         student_code=invoice["student_code"],
         class_name=invoice["class_name"],

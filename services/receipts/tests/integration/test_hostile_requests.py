@@ -30,7 +30,7 @@ async def test_a_verify_body_over_the_limit_is_refused_before_it_is_read(receipt
 
     streamed = await receipts_app.client.post("/verify", content=chunks())  # no Content-Length
     assert (declared.status_code, streamed.status_code) == (413, 413)
-    assert "larger than" in declared.json()["detail"]
+    assert "lớn hơn" in declared.json()["detail"] and declared.json()["code"] == "too_large"
     # A refusal is a request like any other: it carries its correlation id and is counted.
     assert len(declared.headers["X-Correlation-ID"]) == 32
     metrics = (await receipts_app.client.get("/metrics")).text

@@ -136,3 +136,30 @@ async def test_a_key_kept_while_its_invoice_was_being_applied_elsewhere_still_op
         await pupil_keys.add(conn, "S", [key])
     await wait_until(lambda: app.pool.fetchval("SELECT count(*) FROM receipts"), what="the receipt, by the sweep")
     assert await _printed(app, payment.payment_id) == (GUARDIAN, PUPIL)
+
+
+async def test_cash_names_the_payer_written_at_the_desk_and_a_transfer_the_guardian(receipts_app):
+    """Issue 30 §5: the grandmother who paid at the desk is on her receipt; a bank's upper-case name is not."""
+    from tuition.reconciliation.v1.events_pb2 import Channel
+
+    app = receipts_app
+    key = pupil_keys.new_key(uuid.uuid4())
+    await publish(app.kafka, app.prefix, Topic.PUPIL_KEYS, [(_key_event(key), str(key.student_id))])
+    invoice, iid = _sealed_invoice(4, key)
+    await publish(app.kafka, app.prefix, Topic.INVOICING, [school_event(), (invoice, iid)])
+    cash, _ = payment_event(4, 100_000)
+    cash.payment_id, cash.channel = "cash-4", Channel.CASH
+    cash.sealed_payer_name.CopyFrom(pupil_keys.seal(key, Names(payer_name="Bà ngoại Lê Thị Hoa"), bound_to="cash-4"))
+    unnamed, _ = payment_event(4, 50_000)  # cash with no name written down: the guardian
+    unnamed.payment_id, unnamed.channel = "cash-5", Channel.CASH
+    bank, _ = _sealed_payment(4, key)
+    bank.amount = 200_000
+    await publish(app.kafka, app.prefix, Topic.RECONCILIATION, [(cash, iid), (unnamed, iid), (bank, iid)])
+
+    async def three() -> bool:
+        return await app.pool.fetchval("SELECT count(*) FROM receipts") == 3
+
+    await wait_until(three, what="three receipts")
+    assert await _printed(app, "cash-4") == ("Bà ngoại Lê Thị Hoa", PUPIL)
+    assert await _printed(app, "cash-5") == (GUARDIAN, PUPIL)
+    assert await _printed(app, bank.payment_id) == (GUARDIAN, PUPIL)

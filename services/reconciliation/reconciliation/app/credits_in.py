@@ -260,7 +260,7 @@ async def record_cash(pool: asyncpg.Pool, outbox: Outbox, cash: Cash) -> dict[st
         memo=f"{ref} TIEN MAT",
         source_kind="cash",
         identifiers=_cash_identifiers(cash),
-        payer_name=cash.payer_name or cash.recorded_by,
+        payer_name=cash.payer_name,  # none written down: the receipt names the guardian
         recorded_by=cash.recorded_by,
     )
     [outcome] = await ingest(pool, outbox, cash.school_id, [credit])

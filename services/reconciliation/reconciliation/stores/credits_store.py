@@ -278,8 +278,10 @@ async def detail(db: Executor, school_id: str, credit_id: uuid.UUID) -> dict[str
     item["allocations"] = [
         dict(a)
         for a in await db.fetch(
-            "SELECT payment_id, invoice_id, amount, reason_code, action_id, created_at, reversed_at FROM allocations "
-            "WHERE credit_id = $1 ORDER BY created_at",
+            # Each payment with the pupil and the period it paid for: the accountant knows pupils, not invoice ids.
+            "SELECT a.payment_id, a.invoice_id, a.amount, a.reason_code, a.action_id, a.created_at, a.reversed_at, "
+            "i.student_code, i.student_name, i.class_name, i.period, i.payment_reference "
+            "FROM allocations a LEFT JOIN invoices i USING (invoice_id) WHERE a.credit_id = $1 ORDER BY a.created_at",
             credit_id,
         )
     ]

@@ -308,6 +308,7 @@ COLUMNS = [
     ("personal_id_share_pct", "Học sinh có mã định danh (%)"),
     ("target:personal_id", "Mục tiêu mã định danh (%)"),
     ("below_target", "Chưa đạt mục tiêu"),
+    ("period", "Kỳ"),
 ]
 
 
@@ -346,7 +347,9 @@ async def district_export(
 ) -> Response:
     view = await queries.district_view(rt.db(), _scope(district=district, period=period, fee_type=fee_type), today())
     rows = view["schools"] + [view["totals"] | {"name": f"Tổng {district}"}]
-    return await _export(rows, fmt, f"bao-cao-{district}-{period or 'tat-ca'}")
+    # Each row says its period: a file passed on keeps what it counts.
+    shown = (period or "Tất cả các kỳ") + (f" ({fee_type})" if fee_type else "")
+    return await _export([r | {"period": shown} for r in rows], fmt, f"bao-cao-{district}-{period or 'tat-ca'}")
 
 
 @router.get(

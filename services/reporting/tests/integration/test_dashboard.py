@@ -390,12 +390,54 @@ async def _browser(base: str, sign_in: str, seed: Seed, kafka: str, prefix: str)
         )
         assert await page.locator("[data-testid=total-collection-rate]").inner_text() == "91,7%"
         await _audit_in_the_browser(page, kafka, prefix)
+        await _target_from_the_page(page)
+        await _report_from_the_page(page)
         # Drill down to a school.
         await page.locator("[data-testid=school-row]", has_text="Hoa Sen").click()
         await page.wait_for_selector("[data-testid=fee-row]")
         assert await page.locator("[data-testid=fee-row]").count() == 2
         await page.screenshot(path="test-artifacts/dashboard-school.png", full_page=True)
         await browser.close()
+
+
+async def _target_from_the_page(page) -> None:
+    """The district office sets a target of its plan on the page; the trajectory shows it."""
+    await page.select_option("#t-indicator", "cashless_amount")
+    await page.fill("#t-year", "2026-2027")
+    await page.fill("#t-pct", "150")
+    await page.fill("#t-source", "Kế hoạch 45/KH-PGDĐT")
+    await page.click("#t-save")
+    assert "từ 0 đến 100" in await page.inner_text("#t-note")  # refused on the page, nothing sent
+    await page.fill("#t-pct", "92.5")
+    await page.click("#t-save")
+    await page.wait_for_function(
+        "() => document.querySelector('[data-testid=trajectory]')?.textContent.includes('Kế hoạch 45/KH-PGDĐT')"
+    )
+    assert "92,5%" in await page.inner_text("[data-testid=trajectory]")
+
+
+async def _report_from_the_page(page) -> None:
+    """Issue 30 §6: the period picker opened on the link's month; the report to send upward for it, downloaded
+    from the page under its period's name and read back; a quarter picked shows the quarter."""
+    from pypdf import PdfReader
+
+    assert await page.input_value("#period-kind") == "month"
+    assert await page.input_value("#period-month") == "2026-09"
+    await page.click("[data-testid=report-pdf]")
+    assert "người ký" in await page.inner_text("#report-note")  # a report needs its signatory
+    await page.fill("#r-signatory", "Nguyễn Văn Trưởng")
+    async with page.expect_download() as download:
+        await page.click("[data-testid=report-pdf]")
+    got = await download.value
+    assert got.suggested_filename == f"bao-cao-kdtm-{D1}-2026-09.pdf"
+    text = "".join(p.extract_text() for p in PdfReader(await got.path()).pages)
+    assert "Nguyễn Văn Trưởng" in text and "Tháng 9/2026" in text
+    await page.select_option("#period-kind", "quarter")
+    await page.fill("#period-qyear", "2026")
+    await page.select_option("#period-q", "Q3")
+    await page.click("#apply")
+    await page.wait_for_function("() => document.getElementById('subtitle').textContent.includes('2026-Q3')")
+    assert "2026-Q3" in await page.inner_text("#report-note")
 
 
 async def _audit_in_the_browser(page, kafka: str, prefix: str) -> None:
@@ -619,6 +661,7 @@ async def _export_with_targets(base: str, district_token: str) -> None:
     assert (p1["Tỷ lệ không dùng tiền mặt theo số tiền (%)"], p1["Mục tiêu theo số tiền (%)"]) == (80.0, 90.0)
     assert p1["Mục tiêu mã định danh (%)"] == 99.5
     assert p1["Chưa đạt mục tiêu"] == "KDTM số tiền, KDTM số GD, mã định danh"
+    assert p1["Kỳ"] == "2026-09"  # each row carries its period
 
 
 async def _report_documents(base: str, district_token: str) -> None:

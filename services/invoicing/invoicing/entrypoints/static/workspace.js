@@ -39,6 +39,11 @@ const REASON = {
   withdrawn: "Bút toán tiền mặt nhập nhầm, đã rút",
   credit_balance: "Giữ làm số dư, trừ vào hóa đơn sau của gia đình",
 };
+// Exemption categories (the roster's codes) by their Vietnamese names.
+const POLICIES = {STATE_FUNDED: "Nhà nước chi trả học phí", HO_NGHEO: "Con hộ nghèo", HO_CAN_NGHEO: "Con hộ cận nghèo",
+  MO_COI: "Mồ côi cả cha lẫn mẹ", KHUYET_TAT: "Khuyết tật", CON_NGUOI_CO_CONG: "Con người có công",
+  CON_THUONG_BINH: "Con thương binh", DTTS_VUNG_KHO_KHAN: "Dân tộc thiểu số vùng đặc biệt khó khăn",
+  CON_CN_TAI_NAN: "Con người lao động bị tai nạn lao động"};
 const KIND = {
   match: "Khớp", split: "Chia cho nhiều hóa đơn", refund: "Hoàn tiền", ignore: "Bỏ qua", keep: "Giữ làm số dư", unmatch: "Hủy khớp",
   withdraw: "Rút bút toán tiền mặt", undo: "Hoàn tác",
@@ -334,13 +339,17 @@ async function previewIssue() {
     el("h3", {}, "Theo lớp"), table(["Lớp", "Số hóa đơn", "Tổng"], p.by_class.map((c) => [c.class_name, c.invoices, money(c.total)])),
     el("h3", {}, "Theo khoản thu"), table(["Khoản thu", "Theo mức thu", "Miễn giảm", "Phải nộp"], p.by_item.map((i) => [i.name, money(i.list_amount), money(i.reduction), money(i.amount)])),
     p.exemptions.length ? el("h3", {}, "Miễn giảm theo đối tượng") : null,
-    p.exemptions.length ? table(["Đối tượng", "Số học sinh", "Miễn giảm"], p.exemptions.map((e) => [e.policy_category, e.students, money(e.reduction)])) : null);
+    p.exemptions.length ? table(["Đối tượng", "Số học sinh", "Miễn giảm"], p.exemptions.map((e) => [POLICIES[e.policy_category] || e.policy_category, e.students, money(e.reduction)])) : null);
   $("i-issue").disabled = p.invoices === 0;
 }
 
 async function issue() {
   const period = $("i-period").value.trim();
   const days = $("i-days").value.trim();
+  // Issuing sends invoices to every family: asked once more, with what it will create.
+  const p = await inv(`/periods/${encodeURIComponent(period)}/invoices/preview${issueQuery()}`);
+  if (!p.invoices) { toast(`Kỳ ${p.period}: không có hóa đơn nào để phát hành.`); return; }
+  if (!confirm(`Phát hành ${p.invoices} hóa đơn kỳ ${p.period}, tổng ${money(p.total)}? Phụ huynh sẽ nhận được hóa đơn.`)) return;
   const r = await inv(`/periods/${encodeURIComponent(period)}/invoices`, {method: "POST", body: days ? {school_days: Number(days)} : {}});
   $("i-issue").disabled = true;
   put($("i-result"), el("p", {class: "ok", data: {testid: "issue-done"}},
@@ -352,15 +361,25 @@ async function issue() {
 
 let shownInvoices = [];
 
+const dayOf = (iso) => iso ? `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)}` : "";
+
 async function loadInvoices() {
+  if (!loadInvoices.opened) {  // the first time: the current month, as the accountant works it
+    loadInvoices.opened = true;
+    if (!$("f-period").value) $("f-period").value = today().slice(0, 7);
+  }
   const q = new URLSearchParams({limit: "2000"});
   for (const [id, key] of [["f-period", "period"], ["f-class", "class_name"], ["f-status", "status"], ["f-student", "student"]]) {
     if ($(id).value.trim()) q.set(key, $(id).value.trim());
   }
   shownInvoices = await inv(`/invoices?${q}`);
-  put($("invoices"), ...shownInvoices.map((i) => el("tr", {class: "pick", data: {testid: "invoice-row"},
-    on: {click: () => guarded(() => openInvoice(i.invoice_id))}},
+  const todayIso = today();
+  put($("invoices"), ...shownInvoices.map((i) => el("tr", {class: "pick", tabindex: "0", data: {testid: "invoice-row"},
+    on: {click: () => guarded(() => openInvoice(i.invoice_id)),
+      keydown: (ev) => { if (ev.key === "Enter") guarded(() => openInvoice(i.invoice_id)); }}},
   el("td", {}, i.student_code), el("td", {}, i.full_name), el("td", {}, i.class_name), el("td", {}, i.period),
+  el("td", {class: i.outstanding > 0 && i.status !== "cancelled" && i.due_date < todayIso ? "error" : "", data: {testid: "due-date"}},
+    dayOf(i.due_date)),
   el("td", {class: "num"}, money(i.total)), el("td", {class: "num"}, money(i.amount_paid)),
   el("td", {class: "num"}, money(i.outstanding)), el("td", {}, tag(i.status, STATUS)))));
   const owed = shownInvoices.reduce((s, i) => s + (i.status === "cancelled" ? 0 : i.outstanding), 0);
@@ -369,7 +388,8 @@ async function loadInvoices() {
 
 function parentMessage(d, payUrl) {
   return `Kính gửi phụ huynh em ${d.full_name} (lớp ${d.class_name}): khoản thu kỳ ${d.period} của ${d.school_name} ` +
-    `là ${money(d.total)}, còn phải nộp ${money(d.outstanding)}. Phụ huynh quét mã QR hoặc mở đường dẫn ` +
+    `là ${money(d.total)}, còn phải nộp ${money(d.outstanding)}` + (d.due_date ? `, hạn nộp ${dayOf(d.due_date)}` : "") +
+    `. Phụ huynh quét mã QR hoặc mở đường dẫn ` +
     `${payUrl} để chuyển khoản (nội dung đã điền sẵn mã ${d.payment_reference}). Trân trọng cảm ơn.`;
 }
 
@@ -388,7 +408,8 @@ async function openInvoice(invoiceId) {
   const message = el("textarea", {readonly: true, data: {testid: "parent-message"}}, parentMessage(d, payUrl));
   put(box, 
     el("h2", {}, `${d.full_name} · lớp ${d.class_name} · kỳ ${d.period}`),
-    el("div", {}, tag(d.status, STATUS), " ", el("span", {class: "muted"}, `Mã thanh toán ${d.payment_reference}`)),
+    el("div", {}, tag(d.status, STATUS), " ", el("span", {class: "muted"}, `Mã thanh toán ${d.payment_reference}`),
+      d.due_date ? el("span", {class: "muted", data: {testid: "invoice-due"}}, ` · hạn nộp ${dayOf(d.due_date)}`) : null),
     el("h3", {}, "Các khoản"),
     el("table", {}, el("tbody", {}, ...d.lines.map((l) => el("tr", {},
       el("td", {}, l.name), el("td", {class: "num"}, money(l.list_amount)),
@@ -476,7 +497,8 @@ function exceptionCard(c) {
   const reasonInput = el("input", {placeholder: "lý do", size: "24"});
   const refInput = el("input", {placeholder: "số tham chiếu giao dịch hoàn", size: "22"});
   const found = el("div");
-  const search = el("input", {placeholder: "tìm học sinh: mã hoặc tên", size: "22"});
+  const search = el("input", {placeholder: "tìm học sinh: mã hoặc tên", size: "22", "aria-label": "Tìm học sinh theo mã hoặc tên",
+    on: {keydown: (ev) => { if (ev.key === "Enter") ev.currentTarget.nextElementSibling.click(); }}});
   // An invoice already paid offers no "Khớp": paying it again needs the family's balance or a refund.
   const candidates = c.candidates.map((i) => el("tr", {data: {testid: "candidate"}},
     el("td", {}, i.student_code), el("td", {}, i.student_name), el("td", {}, i.class_name), el("td", {}, i.period),
@@ -497,8 +519,15 @@ function exceptionCard(c) {
     candidates.length ? el("table", {}, el("tbody", {}, ...candidates)) : null,
     el("div", {class: "actions"}, splitButton, search,
       el("button", {class: "plain", on: {click: () => guarded(async () => {
-        const rows = await inv(`/invoices?student=${encodeURIComponent(search.value.trim())}&limit=20`);
-        put(found, el("table", {}, el("tbody", {}, ...rows.filter((i) => i.outstanding > 0 && i.status !== "cancelled").map((i) => el("tr", {},
+        const q = search.value.trim();
+        if (!q) return;
+        const rows = (await inv(`/invoices?student=${encodeURIComponent(q)}&owing=true&limit=50`)).filter((i) => i.outstanding > 0);
+        if (!rows.length) {
+          put(found, el("p", {class: "muted", data: {testid: "search-none"}}, (await inv(`/invoices?student=${encodeURIComponent(q)}&limit=1`)).length
+            ? `Học sinh theo “${q}” không còn hóa đơn nào phải nộp.` : `Không tìm thấy học sinh nào theo “${q}” (mã hoặc tên, có dấu hay không dấu).`));
+          return;
+        }
+        put(found, el("table", {}, el("tbody", {}, ...rows.map((i) => el("tr", {data: {testid: "search-result"}},
           el("td", {}, i.student_code), el("td", {}, i.full_name), el("td", {}, i.class_name), el("td", {}, i.period),
           el("td", {class: "num"}, money(i.outstanding)),
           el("td", {}, el("button", {on: {click: () => act(c, {kind: "match", allocations: [{invoice_id: i.invoice_id, amount: Math.min(free, i.outstanding)}]})}},
@@ -551,9 +580,21 @@ async function loadExceptionCount() {
 async function loadMatched() {
   if (!$("m-date").value) $("m-date").value = today();
   const rows = (await rec(`/credits?date=${$("m-date").value}&limit=1000`)).filter((c) => c.allocated > 0 || c.state === "withdrawn" || c.state === "resolved");
-  put($("matched"), ...rows.map((c) => el("tr", {class: "pick", data: {testid: "matched-row"}, on: {click: () => guarded(() => openCredit(c.credit_id))}},
+  $("da-khop").append($("credit"));  // back in its section before the rows it sat among are replaced
+  const open = (ev) => { const tr = ev.currentTarget; guarded(async () => { await openCredit(tr.dataset.credit); besideRow(tr); }); };
+  put($("matched"), ...rows.map((c) => el("tr", {class: "pick", tabindex: "0", data: {testid: "matched-row", credit: c.credit_id},
+    on: {click: open, keydown: (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); open(ev); } }}},
     el("td", {}, when(c.booked_at)), el("td", {class: "num"}, money(c.amount)), el("td", {}, el("span", {class: "memo"}, c.memo)),
     el("td", {}, c.channel === "CASH" ? "Tiền mặt" : "Chuyển khoản"), el("td", {}, tag(c.state, STATE)), el("td", {}, REASON[c.reason_code] || c.reason_code))));
+}
+
+// The payment's details open right under the row clicked (not at the foot of a long day's list).
+function besideRow(tr) {
+  const holder = el("tr", {class: "detail"}, el("td", {colspan: "6"}));
+  holder.firstChild.append($("credit"));
+  for (const old of tr.parentNode.querySelectorAll("tr.detail")) old.remove();
+  tr.after(holder);
+  $("credit").scrollIntoView({block: "nearest"});
 }
 
 async function openCredit(creditId) {
@@ -567,7 +608,8 @@ async function openCredit(creditId) {
     el("h2", {}, money(c.amount), " ", tag(c.state, STATE), " ", el("span", {class: "muted"}, when(c.booked_at))),
     el("div", {}, el("span", {class: "memo"}, c.memo)),
     el("h3", {}, "Đã khớp vào"),
-    el("ul", {}, ...c.allocations.map((a) => el("li", {}, `${money(a.amount)} → hóa đơn ${a.invoice_id.slice(0, 8)} (${REASON[a.reason_code] || a.reason_code})`,
+    el("ul", {data: {testid: "credit-allocations"}}, ...c.allocations.map((a) => el("li", {},
+      `${money(a.amount)} → ${a.student_name || "(chưa rõ tên)"} (${a.student_code || "?"}, lớp ${a.class_name || "?"}, kỳ ${a.period || "?"}, mã ${a.payment_reference || a.invoice_id.slice(0, 8)}) · ${REASON[a.reason_code] || a.reason_code}`,
       a.reversed_at ? el("span", {class: "muted"}, ` — đã hủy ${when(a.reversed_at)}`) : ""))),
     el("h3", {}, "Thao tác (ai, khi nào)"),
     el("ul", {data: {testid: "credit-actions"}}, ...c.actions.map((a) => el("li", {},
@@ -587,7 +629,12 @@ let cashInvoice = null;
 async function findForCash() {
   const q = $("c-student").value.trim();
   if (!q) return;
-  const rows = (await inv(`/invoices?student=${encodeURIComponent(q)}&limit=20`)).filter((i) => i.outstanding > 0 && i.status !== "cancelled");
+  const rows = (await inv(`/invoices?student=${encodeURIComponent(q)}&owing=true&limit=50`)).filter((i) => i.outstanding > 0);
+  // "Nothing to pay" only when it is true: the pupil is found and owes nothing; else, say that no pupil matched.
+  const found = rows.length ? rows : await inv(`/invoices?student=${encodeURIComponent(q)}&limit=1`);
+  const nothing = found.length
+    ? el("p", {class: "muted", data: {testid: "cash-nothing-owed"}}, `${found[0].full_name} (${found[0].student_code}) không còn khoản nào phải nộp.`)
+    : el("p", {class: "muted", data: {testid: "cash-no-pupil"}}, `Không tìm thấy học sinh nào theo “${q}”. Nhập mã học sinh hoặc tên (có dấu hay không dấu đều được).`);
   put($("c-invoices"), rows.length ? el("table", {}, el("tbody", {}, ...rows.map((i) => el("tr", {class: "pick", data: {testid: "cash-invoice"}, on: {click: (ev) => {
     cashInvoice = i;
     for (const tr of ev.currentTarget.parentNode.children) tr.style.background = "";
@@ -595,7 +642,7 @@ async function findForCash() {
     $("c-amount").value = i.outstanding;
     $("c-record").disabled = false;
   }}}, el("td", {}, i.student_code), el("td", {}, i.full_name), el("td", {}, i.class_name), el("td", {}, i.period),
-  el("td", {class: "num"}, money(i.outstanding)))))) : el("p", {class: "muted"}, "Không có hóa đơn còn phải nộp."));
+  el("td", {class: "num"}, money(i.outstanding)))))) : nothing);
 }
 
 async function recordCash() {
@@ -729,7 +776,12 @@ Auth.bindForm(signedIn);
 $("switch").addEventListener("change", () => guarded(switchSchool));
 $("signout").addEventListener("click", signOut);
 $("f-go").addEventListener("click", () => guarded(loadInvoices));
+for (const id of ["f-period", "f-class", "f-student"]) {
+  $(id).addEventListener("keydown", (ev) => { if (ev.key === "Enter") guarded(loadInvoices); });
+}
 $("r-preview").addEventListener("click", () => guarded(() => uploadRoster("preview")));
+$("r-template").addEventListener("click", (ev) => { ev.preventDefault();
+  guarded(async () => saveFile(await fetchFile("invoicing", "/roster/template.xlsx"), "mau-danh-sach-hoc-sinh.xlsx")); });
 $("r-apply").addEventListener("click", () => guarded(() => uploadRoster("apply")));
 $("r-apply-valid").addEventListener("click", () => guarded(() => uploadRoster("apply_valid")));
 $("fi-save").addEventListener("click", () => guarded(saveFeeItem));
@@ -745,6 +797,7 @@ $("k-import").addEventListener("click", () => guarded(importKey));
 $("print-unpaid").addEventListener("click", () => guarded(printUnpaid));
 $("m-go").addEventListener("click", () => guarded(loadMatched));
 $("c-find").addEventListener("click", () => guarded(findForCash));
+$("c-student").addEventListener("keydown", (ev) => { if (ev.key === "Enter") guarded(findForCash); });
 $("c-record").addEventListener("click", () => guarded(recordCash));
 $("d-go").addEventListener("click", () => guarded(loadClose));
 for (const b of document.querySelectorAll("[data-export]")) b.addEventListener("click", () => guarded(() => download(b.dataset.export)));
