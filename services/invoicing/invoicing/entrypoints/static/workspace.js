@@ -646,8 +646,12 @@ async function findForCash() {
 }
 
 async function recordCash() {
-  const amount = Number($("c-amount").value.replace(/[^0-9]/g, ""));
-  if (!cashInvoice || !amount) return;
+  const typed = $("c-amount").value.trim();
+  if (!cashInvoice) { toast("Chọn hóa đơn của học sinh trước (tìm theo mã hoặc tên)."); return; }
+  // Written as people write money: 300000, 300.000 or 300 000 đồng; anything else is said, not ignored.
+  if (!/^[0-9][0-9.\s]*(đ|₫|đồng)?$/i.test(typed)) { toast("Số tiền phải là số đồng, ví dụ 300000 hoặc 300.000."); $("c-amount").focus(); return; }
+  const amount = Number(typed.replace(/[^0-9]/g, ""));
+  if (!amount) { toast("Số tiền phải lớn hơn 0 đồng."); $("c-amount").focus(); return; }
   const r = await rec("/cash", {method: "POST", body: {invoice_id: cashInvoice.invoice_id, amount, payer_name: $("c-payer").value.trim()}});
   const who = cashInvoice;
   put($("c-result"), el("span", {class: "ok"}, `Đã ghi nhận ${money(amount)} tiền mặt cho ${who.full_name} — ${STATE[r.state] || r.state}. `),
