@@ -10,8 +10,11 @@ pages show `detail` as it comes, and translate nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://tuition.example.vn/problems/"
@@ -164,3 +167,47 @@ def validation_detail(errors: Sequence[Mapping[str, Any]], *, english: bool) -> 
         return "Invalid input: " + "; ".join(said) + tail + "."
     tail = f"; và {more} lỗi khác" if more > 0 else ""
     return "Dữ liệu chưa hợp lệ: " + "; ".join(said) + tail + "."
+
+
+# The OpenAPI schema of every error answer (FastAPI documents its own `HTTPValidationError` by default).
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status", "code", "detail"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string", "description": "stable, for programs: validation, invalid, not_found, ..."},
+        "detail": {"type": "string", "description": "for a person (Vietnamese unless English is asked for)"},
+        "errors": {
+            "type": "array",
+            "items": {"type": "object", "additionalProperties": True},
+            "description": "field by field (validation), or row by row (a roster, a statement)",
+        },
+    },
+}
+
+
+def document(app: FastAPI) -> None:
+    """The app's OpenAPI says what its errors really are: problem details, as `application/problem+json`."""
+    original: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas["HTTPValidationError"] = PROBLEM_SCHEMA
+        schemas.pop("ValidationError", None)
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                answer = operation.get("responses", {}).get("422", {})
+                content = answer.get("content", {})
+                if "application/json" in content and "HTTPValidationError" in str(content["application/json"]):
+                    answer["content"] = {MEDIA_TYPE: content.pop("application/json")}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

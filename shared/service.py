@@ -365,6 +365,7 @@ def build_app(
     app.state.jwt_secret = settings.jwt_secret.get_secret_value()
 
     _install_error_model_and_probes(app, spec, runtime)
+    problems.document(app)
     app.include_router(tokens_router)
     app.include_router(ops_router)
     for router in routers or []:

@@ -117,9 +117,7 @@ def _national_id_errors(nid: str, raw: str, dob: date | None, gender: str | None
         out.append(f"hai số năm sinh {nid[4:6]} không khớp ngày sinh {dob:%d/%m/%Y}")
     expected = _CENTURY_DIGIT.get((dob.year // 100, gender)) if gender is not None else None
     if expected is not None and nid[3] != expected:
-        out.append(
-            f"số giới tính/thế kỷ {nid[3]} không khớp {gender_text} sinh năm {dob.year} (phải là {expected})"
-        )
+        out.append(f"số giới tính/thế kỷ {nid[3]} không khớp {gender_text} sinh năm {dob.year} (phải là {expected})")
     return out
 
 

@@ -772,8 +772,8 @@ async def test_pupils_are_found_as_banks_and_parents_write_them_and_owing_lists_
     r = await import_roster(invoicing, roster_csv([(p, "Mầm", "MG1") for p in (yen, dang, other)]))
     assert r.status_code == 200, r.text
     acc = invoicing.as_("accountant")
-    fee = {"name": "Học phí", "category": "tuition", "cadence": "monthly", "rates": [{"amount": 300_000}]}
-    assert (await invoicing.client.put(f"/schools/{SCHOOL}/fee-items/HP", headers=acc, json=fee)).status_code == 204
+    fee = {"name": "Bán trú", "category": "services", "cadence": "monthly", "rates": [{"amount": 300_000}]}
+    assert (await invoicing.client.put(f"/schools/{SCHOOL}/fee-items/BT", headers=acc, json=fee)).status_code == 204
     for period in ("2026-09", "2026-10"):
         await invoicing.client.post(f"/schools/{SCHOOL}/periods/{period}/invoices", headers=acc, json={})
 

@@ -55,5 +55,5 @@ async def test_a_negative_page_or_a_nul_character_is_a_clear_refusal_not_a_500(i
     ).status_code == 422
     body = {"name": "Tiền\x00ăn", "category": "meals", "cadence": "monthly", "rates": [{"amount": 1000}]}
     r = await invoicing.client.put("/schools/MN-HOA-PHUONG/fee-items/AN", headers=acc, json=body)
-    assert r.status_code == 422 and "cannot be stored" in r.json()["detail"]
+    assert r.status_code == 422 and "không lưu được" in r.json()["detail"] and r.json()["code"] == "unstorable"
     assert await invoicing.runtime.db().fetchval("SELECT count(*) FROM fee_items") == 0
