@@ -22,7 +22,7 @@ TYPE_BASE = "https://tuition.example.vn/problems/"
 # The code and title of each status the suite answers with.
 BY_STATUS: dict[int, tuple[str, str, str]] = {
     400: ("malformed", "Yêu cầu không đọc được", "The request cannot be read"),
-    401: ("unauthorized", "Chưa đăng nhập hoặc phiên đã hết hạn", "Not signed in, or the session has ended"),
+    401: ("unauthorized", "Chưa xác thực được người gửi", "Not authenticated"),
     403: ("forbidden", "Không có quyền", "Not allowed"),
     404: ("not_found", "Không tìm thấy", "Not found"),
     405: ("method_not_allowed", "Không hỗ trợ thao tác này", "Method not allowed"),
