@@ -25,7 +25,7 @@ from tuition.invoicing.v1.events_pb2 import (
 async def lock_invoice(conn: asyncpg.Connection, school_id: str, invoice_id: uuid.UUID) -> asyncpg.Record:
     row = await invoices_store.lock(conn, invoice_id, school_id)
     if row is None:
-        raise NotFound(f"no invoice {invoice_id} at school {school_id}")
+        raise NotFound(f"Trường {school_id} không có hóa đơn {invoice_id}.")
     return row
 
 
@@ -70,10 +70,10 @@ async def _open_for_change(
 ) -> asyncpg.Record:
     """The invoice, locked, when it may still change: not cancelled, and the change has its reason."""
     if not reason.strip():
-        raise Invalid(f"{change} needs a reason")
+        raise Invalid(f"{change} cần ghi lý do.")
     inv = await lock_invoice(conn, school_id, invoice_id)
     if inv["status"] == Status.CANCELLED:
-        raise Conflict(f"invoice {invoice_id} is already cancelled")
+        raise Conflict(f"Hóa đơn {invoice_id} đã bị hủy trước đó.")
     return inv
 
 
@@ -81,11 +81,11 @@ async def cancel_invoice(
     pool: asyncpg.Pool, outbox: Outbox, *, school_id: str, invoice_id: uuid.UUID, reason: str, by: str
 ) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        inv = await _open_for_change(conn, school_id, invoice_id, reason, "a cancellation")
+        inv = await _open_for_change(conn, school_id, invoice_id, reason, "Hủy hóa đơn")
         if inv["amount_paid"] > 0:
             raise Conflict(
-                f"invoice {invoice_id} has {inv['amount_paid']} đồng paid: refund or move the payments "
-                "in reconciliation first, or adjust the invoice instead"
+                f"Hóa đơn {invoice_id} đã được nộp {inv['amount_paid']} đồng: hãy hoàn tiền hoặc chuyển các khoản "
+                "đã nộp sang hóa đơn khác ở phần đối soát trước, hoặc điều chỉnh hóa đơn thay vì hủy"
             )
         await invoices_store.cancel(conn, invoice_id, reason=reason.strip(), by=by)
         await outbox.add(
@@ -107,12 +107,12 @@ async def adjust_invoice(
     pool: asyncpg.Pool, outbox: Outbox, *, school_id: str, invoice_id: uuid.UUID, delta: int, reason: str, by: str
 ) -> dict[str, int | str]:
     if delta == 0:
-        raise Invalid("an adjustment must change the total (delta ≠ 0)")
+        raise Invalid("Điều chỉnh phải làm thay đổi số tiền (delta khác 0).")
     async with pool.acquire() as conn, conn.transaction():
-        inv = await _open_for_change(conn, school_id, invoice_id, reason, "an adjustment")
+        inv = await _open_for_change(conn, school_id, invoice_id, reason, "Điều chỉnh hóa đơn")
         new_total = inv["total"] + delta
         if not 0 <= new_total <= MAX_AMOUNT:
-            raise Invalid(f"the adjustment would make the total {new_total} (it must stay within 0…{MAX_AMOUNT})")
+            raise Invalid(f"Sau điều chỉnh, số phải nộp sẽ là {new_total} đồng: phải nằm trong khoảng 0…{MAX_AMOUNT}.")
         status = status_for(new_total, inv["amount_paid"])
         await invoices_store.adjust(
             conn, invoice_id, delta=delta, new_total=new_total, status=str(status), reason=reason.strip(), by=by
@@ -140,10 +140,10 @@ async def family_group_for(pool: asyncpg.Pool, outbox: Outbox, token: str) -> st
     exactly these invoices, or a new one); returns its public token."""
     invoice_id = await invoices_store.id_by_token(pool, token)
     if invoice_id is None:
-        raise NotFound("this payment link is not valid")
+        raise NotFound("Đường dẫn thanh toán này không hợp lệ.")
     family = await invoices_store.open_of_family(pool, invoice_id)
     if len(family) < 2:
-        raise NotFound("no other open invoice in this family: pay this one with its own QR")
+        raise NotFound("Gia đình không còn hóa đơn nào khác chưa nộp: hãy nộp hóa đơn này bằng mã QR của nó.")
     ids = [r["invoice_id"] for r in family]
     school_id = family[0]["school_id"]
     group = await create_payment_group(pool, outbox, school_id=school_id, invoice_ids=ids, reuse=True)
@@ -155,18 +155,18 @@ def _one_family_owing(rows: list[asyncpg.Record], invoice_ids: list[uuid.UUID], 
     found = {r["invoice_id"] for r in rows}
     missing = [str(i) for i in invoice_ids if i not in found]
     if missing:
-        raise NotFound(f"unknown invoices: {', '.join(missing)}")
+        raise NotFound(f"Không có các hóa đơn: {', '.join(missing)}.")
     if {r["school_id"] for r in rows} != {school_id}:
-        raise Invalid("every invoice of a payment group must belong to this school")
+        raise Invalid("Mọi hóa đơn của một nhóm nộp chung phải thuộc trường này.")
     if len({r["family_key"] for r in rows}) != 1:
-        raise Invalid("the invoices belong to different families (guardians)")
+        raise Invalid("Các hóa đơn thuộc các gia đình khác nhau (khác phụ huynh): không gộp được.")
     closed = [
         str(r["invoice_id"])
         for r in rows
         if outstanding(r["total"], r["amount_paid"]) == 0 or r["status"] == Status.CANCELLED
     ]
     if closed:
-        raise Conflict(f"nothing is owed on: {', '.join(closed)}")
+        raise Conflict(f"Các hóa đơn này không còn gì phải nộp: {', '.join(closed)}.")
 
 
 async def create_payment_group(
@@ -176,7 +176,7 @@ async def create_payment_group(
     made for exactly these invoices is the answer: looked up once their rows are locked, so that parents
     pressing "pay for all" at once get one group, not one each."""
     if len(set(invoice_ids)) < 2:
-        raise Invalid("a payment group needs at least two different invoices")
+        raise Invalid("Một nhóm nộp chung cần ít nhất hai hóa đơn khác nhau.")
     async with pool.acquire() as conn, conn.transaction():
         rows = await invoices_store.lock_with_families(conn, list(set(invoice_ids)))
         _one_family_owing(rows, invoice_ids, school_id)

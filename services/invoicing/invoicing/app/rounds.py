@@ -47,16 +47,16 @@ class OpenRound:
 
 def _checked(cmd: OpenRound) -> None:
     if not re.fullmatch(r"[A-Z0-9]{2,12}", cmd.code):
-        raise Invalid(f"a round's code is 2–12 capital letters or digits, got {cmd.code!r}")
+        raise Invalid(f"Mã đợt thu gồm 2–12 chữ in hoa hoặc chữ số, đang ghi {cmd.code!r}.")
     if not cmd.name.strip():
-        raise Invalid("a round needs a name (e.g. Đồng phục năm học 2026–2027)")
+        raise Invalid("Đợt thu cần có tên (ví dụ: Đồng phục năm học 2026–2027).")
     if not 1 <= len(cmd.items) <= MAX_ITEMS:
-        raise Invalid(f"a round has 1 to {MAX_ITEMS} items")
+        raise Invalid(f"Một đợt thu có từ 1 đến {MAX_ITEMS} khoản.")
     for item in cmd.items:
         if not item.name.strip() or not 0 < item.amount <= MAX_AMOUNT:
-            raise Invalid(f"item {item.name!r}: a name and an amount between 1 and {MAX_AMOUNT} đồng")
+            raise Invalid(f"Khoản {item.name!r}: cần tên và số tiền từ 1 đến {MAX_AMOUNT} đồng.")
     if cmd.class_name and cmd.grade:
-        raise Invalid("a round is for a class, a grade, or the whole school: not both a class and a grade")
+        raise Invalid("Một đợt thu dành cho một lớp, một khối hoặc cả trường: không chọn cùng lúc lớp và khối.")
 
 
 async def open_round(pool: asyncpg.Pool, outbox: Outbox, cmd: OpenRound) -> dict[str, Any]:
@@ -88,7 +88,7 @@ async def open_round(pool: asyncpg.Pool, outbox: Outbox, cmd: OpenRound) -> dict
             created_by=cmd.opened_by,
         )
         if not added:
-            raise Conflict(f"school {cmd.school_id} already has a round {cmd.code}")
+            raise Conflict(f"Trường {cmd.school_id} đã có đợt thu {cmd.code}.")
         issue = IssuePeriod(
             cmd.school_id,
             cmd.period,
