@@ -80,7 +80,7 @@ def _settled(amount: int, p: Placement, previous: str) -> str:
 async def _credit(conn: asyncpg.Connection, school_id: str, credit_id: uuid.UUID) -> asyncpg.Record:
     row = await credits_store.get_for_update(conn, school_id, credit_id)
     if row is None:
-        raise NotFound(f"no credit {credit_id} at school {school_id}")
+        raise NotFound(f"Trường {school_id} không có khoản tiền về {credit_id}.")
     return row
 
 
@@ -89,30 +89,32 @@ async def _allocate(step: Step, action: Action, p: Placement) -> Placement:
     more than an invoice owes: the rest stays on the credit, for another invoice, the family's balance (keep)
     or a refund, each an explicit choice."""
     if not action.allocations:
-        raise Invalid("give the invoice(s) and amount(s) to apply the credit to")
+        raise Invalid("Hãy chọn hóa đơn (và số tiền) để gán khoản tiền về vào.")
     ids = [i for i, _ in action.allocations]
     if len(set(ids)) != len(ids):
-        raise Invalid("an invoice is named twice: give one amount per invoice")
+        raise Invalid("Một hóa đơn được chọn hai lần: mỗi hóa đơn chỉ ghi một số tiền.")
     owed = await invoices_store.owed_among(step.conn, step.school_id, ids)
     unknown = [str(i) for i in ids if i not in owed]
     if unknown:
-        raise Invalid(f"not open invoices of this school: {', '.join(unknown)}")
+        raise Invalid(f"Không phải hóa đơn còn mở của trường: {', '.join(unknown)}.")
     left, parts = step.free, []
     for inv, asked in action.allocations:
         amount = asked if asked is not None else min(left, owed[inv])
         if owed[inv] == 0:
             raise Invalid(
-                f"invoice {inv} owes nothing (it is paid): keep the money as the family's balance or refund it"
+                f"Hóa đơn {inv} không còn phải nộp (đã nộp đủ): hãy giữ tiền làm số dư của gia đình hoặc hoàn lại."
             )
         if amount <= 0 or amount > owed[inv]:
             raise Invalid(
-                f"{amount} đồng on invoice {inv}, which owes {owed[inv]} đồng: at most what it owes; put the rest "
-                "on the family's balance (keep) or refund it"
+                f"{amount} đồng vào hóa đơn {inv}, trong khi hóa đơn còn phải nộp {owed[inv]} đồng: tối đa bằng số còn "
+                "phải nộp; phần còn lại giữ làm số dư của gia đình hoặc hoàn lại."
             )
         left -= amount
         parts.append((inv, amount))
     if left < 0:
-        raise Invalid(f"the amounts add up to {step.free - left} đồng, more than the {step.free} đồng left")
+        raise Invalid(
+            f"Tổng các số tiền là {step.free - left} đồng, nhiều hơn {step.free} đồng còn lại của khoản tiền về."
+        )
     decision = Decision(State.RESOLVED, "manual", tuple(Allocation(i, a) for i, a in parts))
     await _place(step, decision)
     return replace(p, allocated=p.allocated + decision.allocated)
@@ -128,9 +130,9 @@ async def _place(step: Step, decision: Decision) -> None:
 async def _refund(step: Step, action: Action, p: Placement) -> Placement:
     amount = action.amount if action.amount is not None else step.free
     if not action.bank_reference.strip():
-        raise Invalid("a refund needs the bank reference of the refund transfer")
+        raise Invalid("Hoàn tiền cần số tham chiếu của giao dịch chuyển trả (bank reference).")
     if not 0 < amount <= step.free:
-        raise Invalid(f"refund amount must be between 1 and {step.free}")
+        raise Invalid(f"Số tiền hoàn phải từ 1 đến {step.free} đồng.")
     credit_id = str(step.credit["credit_id"])
     refund = RefundRecorded(
         credit_id=credit_id,
@@ -145,7 +147,7 @@ async def _refund(step: Step, action: Action, p: Placement) -> Placement:
 
 async def _ignore(step: Step, action: Action, p: Placement) -> Placement:
     if not action.reason.strip():
-        raise Invalid("ignoring a credit needs a reason")
+        raise Invalid("Bỏ qua một khoản tiền về cần ghi lý do.")
     return replace(p, ignored=p.ignored + step.free)
 
 
@@ -157,7 +159,10 @@ async def _keep(step: Step, action: Action, p: Placement) -> Placement:
     else:
         family = await invoices_store.family_of_credit(step.conn, credit_id)
     if not family:
-        raise Invalid("whose credit balance? give an invoice of the family (allocations[0]) or match part first")
+        raise Invalid(
+            "Giữ làm số dư của gia đình nào? Hãy chọn một hóa đơn của gia đình (allocations[0]) "
+            "hoặc gán một phần trước."
+        )
     await credits_store.set_balance_family(step.conn, credit_id, family)
     step.notes["family"] = family
     return replace(p, state=str(State.CREDIT_BALANCE), reason_code="credit_balance")
@@ -165,9 +170,9 @@ async def _keep(step: Step, action: Action, p: Placement) -> Placement:
 
 async def _unmatch(step: Step, action: Action, p: Placement) -> Placement:
     if not action.reason.strip():
-        raise Invalid("reversing a match needs a reason")
+        raise Invalid("Hủy khớp cần ghi lý do.")
     if p.allocated <= 0:
-        raise Conflict(f"credit {step.credit['credit_id']} has no payment to reverse")
+        raise Conflict(f"Khoản tiền về {step.credit['credit_id']} không có khoản nộp nào để hủy khớp.")
     taken = await _take_back_all(step, f"match reversed by {step.actor}: {action.reason.strip()}")
     return replace(p, allocated=p.allocated - taken, state=str(State.UNMATCHED), reason_code="reversed_by_accountant")
 
@@ -179,11 +184,11 @@ async def _withdraw(step: Step, action: Action, p: Placement) -> Placement:
     if step.credit["channel"] != "CASH" and await confirmations_store.in_a_statement(
         step.conn, step.credit["credit_id"]
     ):
-        raise Invalid("the bank's statement confirms this credit: refund it or ignore it instead")
+        raise Invalid("Sao kê ngân hàng đã xác nhận khoản này: hãy hoàn tiền hoặc bỏ qua thay vì rút.")
     if not action.reason.strip():
-        raise Invalid("withdrawing a credit needs a reason")
+        raise Invalid("Rút một khoản cần ghi lý do.")
     if step.credit["state"] == State.WITHDRAWN:
-        raise Conflict(f"credit {step.credit['credit_id']} is already withdrawn")
+        raise Conflict(f"Khoản {step.credit['credit_id']} đã được rút trước đó.")
     taken = await _take_back_all(step, f"credit withdrawn by {step.actor}: {action.reason.strip()}")
     rest = step.credit["amount"] - (p.allocated - taken) - p.refunded - p.ignored
     reason_code = "withdrawn" if step.credit["channel"] == "CASH" else "withdrawn_unconfirmed"
@@ -290,7 +295,7 @@ async def act(
 ) -> dict[str, Any]:
     do = KINDS.get(action.kind)
     if do is None:
-        raise Invalid(f"unknown action {action.kind!r}")
+        raise Invalid(f"Không có thao tác {action.kind!r}.")
     request_key, within_s = _request_key(action, actor)
     async with pool.acquire() as conn, conn.transaction():
         await schools_store.lock(conn, school_id)
@@ -302,7 +307,7 @@ async def act(
             return _answer(done.action_id, done.after, done.handled, replayed=True)
         step = Step(conn=conn, outbox=outbox, school_id=school_id, credit=row, action_id=uuid.uuid4(), actor=actor)
         if action.kind in PLACING and step.free <= 0:
-            raise Conflict(f"credit {credit_id} has nothing left to place")
+            raise Conflict(f"Khoản tiền về {credit_id} không còn tiền nào để xử lý.")
         before = credits_store.placement_from_row(row)
         after = await do(step, action, before)
         if action.kind in PLACING:

@@ -48,7 +48,7 @@ async def test_a_wrong_automatic_match_is_reversed_audited_requeued_and_the_undo
     url = f"/schools/{SCHOOL}/credits/{credit['credit_id']}/actions"
 
     refused = await recon.client.post(url, headers=h, json={"kind": "unmatch"})
-    assert refused.status_code == 422 and "reason" in refused.json()["detail"]
+    assert refused.status_code == 422 and "lý do" in refused.json()["detail"]
 
     reversed_ = await recon.client.post(url, headers=h, json={"kind": "unmatch", "reason": "phụ huynh ghi nhầm mã"})
     assert reversed_.status_code == 200, reversed_.text
@@ -98,7 +98,7 @@ async def test_a_credit_with_nothing_matched_has_no_match_to_reverse(recon):
         headers=recon.headers(),
         json={"kind": "unmatch", "reason": "x"},
     )
-    assert resp.status_code == 409 and "no payment to reverse" in resp.json()["detail"]
+    assert resp.status_code == 409 and "không có khoản nộp nào để hủy" in resp.json()["detail"]
 
 
 async def test_a_mistaken_cash_entry_is_withdrawn_the_close_still_balances_and_a_bank_credit_cannot_be(recon):
@@ -125,7 +125,7 @@ async def test_a_mistaken_cash_entry_is_withdrawn_the_close_still_balances_and_a
     assert (desk["received"], desk["matched"], desk["withdrawn"], desk["difference"]) == (300_000, 0, 300_000, 0)
     assert close["balanced"]
     again = await recon.client.post(url, headers=h, json={"kind": "withdraw", "reason": "again"})
-    assert again.status_code == 409 and "already withdrawn" in again.json()["detail"]
+    assert again.status_code == 409 and "đã được rút" in again.json()["detail"]
 
     undone = await recon.client.post(f"/schools/{SCHOOL}/actions/{withdrawn.json()['action_id']}/undo", headers=h)
     assert (undone.json()["state"], undone.json()["allocated"], undone.json()["ignored"]) == ("matched", 300_000, 0)
@@ -139,7 +139,7 @@ async def test_a_mistaken_cash_entry_is_withdrawn_the_close_still_balances_and_a
         headers=h,
         json={"kind": "withdraw", "reason": "x"},
     )
-    assert refused.status_code == 422 and "statement confirms this credit" in refused.json()["detail"]
+    assert refused.status_code == 422 and "Sao kê ngân hàng đã xác nhận" in refused.json()["detail"]
 
 
 async def test_the_exceptions_export_lists_what_needed_the_accountant_with_the_reasons_given(recon):
@@ -220,7 +220,7 @@ async def test_keeping_a_balance_needs_to_know_whose_family(recon):
     r = await recon.client.post(
         f"/schools/{SCHOOL}/credits/{stray['credit_id']}/actions", headers=recon.headers(), json={"kind": "keep"}
     )
-    assert r.status_code == 422 and "whose credit balance" in r.json()["detail"]
+    assert r.status_code == 422 and "số dư của gia đình nào" in r.json()["detail"]
 
 
 async def _events(recon, name: str) -> list:

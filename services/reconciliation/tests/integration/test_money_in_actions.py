@@ -38,9 +38,9 @@ async def test_match_without_an_amount_pays_what_the_invoice_owes_and_leaves_the
     too_much = await _act(
         recon, credit, kind="match", allocations=[{"invoice_id": str(b.invoice_id), "amount": 780_001}]
     )
-    assert too_much.status_code == 422 and "owes 780000" in too_much.json()["detail"]
+    assert too_much.status_code == 422 and "còn phải nộp 780000" in too_much.json()["detail"]
     paid = await _act(recon, credit, kind="match", allocations=[{"invoice_id": str(a.invoice_id), "amount": 1}])
-    assert paid.status_code == 422 and "owes nothing" in paid.json()["detail"]
+    assert paid.status_code == 422 and "không còn phải nộp" in paid.json()["detail"]
     rest = await _act(recon, credit, kind="match", allocations=[{"invoice_id": str(b.invoice_id)}])
     assert (rest.json()["handled"], rest.json()["allocated"]) == (680_000, 1_460_000)
 
