@@ -58,8 +58,9 @@ async def approve(pool: asyncpg.Pool, school_id: str, day: date, *, by: str, not
                 f"Sổ ngày {day:%d/%m/%Y} chưa cân (còn chênh lệch, khoản bị ngân hàng thu hồi chưa xử lý hoặc "
                 "khoản chưa được sao kê xác nhận): chưa duyệt được."
             )
-        await approvals_store.add(conn, school_id, day, by=by, note=note, figures=_approved_part(figures))
-    return await daily_close(pool, school_id, day)
+        at = await approvals_store.add(conn, school_id, day, by=by, note=note, figures=_approved_part(figures))
+    # The figures just read are those approved: the answer needs no second reading of the day.
+    return figures | {"approval": {"approved_at": at, "approved_by": by, "note": note, "still_holds": True}}
 
 
 async def _close(db: Executor, school_id: str, day: date) -> dict[str, Any]:

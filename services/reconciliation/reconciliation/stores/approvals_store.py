@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -11,9 +11,11 @@ import asyncpg
 from shared.db import Executor
 
 
-async def add(conn: asyncpg.Connection, school_id: str, day: date, *, by: str, note: str, figures: Any) -> None:
-    await conn.execute(
-        "INSERT INTO close_approvals (school_id, day, approved_by, note, figures) VALUES ($1, $2, $3, $4, $5)",
+async def add(conn: asyncpg.Connection, school_id: str, day: date, *, by: str, note: str, figures: Any) -> datetime:
+    """The approval stored; when it was made."""
+    return await conn.fetchval(  # type: ignore[no-any-return]
+        "INSERT INTO close_approvals (school_id, day, approved_by, note, figures) VALUES ($1, $2, $3, $4, $5) "
+        "RETURNING approved_at",
         school_id,
         day,
         by,
