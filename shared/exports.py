@@ -135,9 +135,9 @@ TABLE_FILES = files("text/csv", XLSX_MEDIA_TYPE, description="the table: CSV (UT
 def checked_days(first: date, last: date) -> tuple[date, date]:
     """A date range an export accepts: in order, at most a year."""
     if last < first:
-        raise Invalid(f"the range ends ({last}) before it starts ({first})")
+        raise Invalid(f"Ngày kết thúc ({last:%d/%m/%Y}) đứng trước ngày bắt đầu ({first:%d/%m/%Y}).")
     if (last - first).days >= MAX_DAYS:
-        raise Invalid(f"an export covers at most {MAX_DAYS} days; split the range")
+        raise Invalid(f"Mỗi lần xuất tối đa {MAX_DAYS} ngày: chia khoảng thời gian ra.")
     return first, last
 
 

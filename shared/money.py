@@ -40,7 +40,7 @@ class AmountError(ValueError):
 def check_bound(amount: int, field: str) -> int:
     if not -MAX_AMOUNT <= amount <= MAX_AMOUNT:
         raise AmountError(
-            f"{field}: {amount} is beyond the largest amount the suite takes ({MAX_AMOUNT} đồng)",
+            f"{field}: {amount} vượt quá số tiền lớn nhất hệ thống nhận ({MAX_AMOUNT} đồng).",
             reason="beyond",
             text=str(amount),
         )
@@ -51,31 +51,29 @@ def parse_whole_dong(value: object, field: str) -> int:
     """An amount as it comes in text or JSON: '1250000', '1250000.00', 1250000 are fine; floats, fractions
     of a đồng, and amounts beyond the bound are not. Never costs more than a few microseconds."""
     if isinstance(value, bool) or isinstance(value, float):
-        raise AmountError(
-            f"{field}: {value!r} is a floating-point number; send whole đồng as an integer", reason="float"
-        )
+        raise AmountError(f"{field}: {value!r} là số thập phân; gửi số đồng nguyên.", reason="float")
     if isinstance(value, int):
         return check_bound(value, field)
     text = str(value).strip().replace(",", "")
     if len(text) > MAX_AMOUNT_TEXT:
         raise AmountError(
-            f"{field}: {text[:MAX_AMOUNT_TEXT]!r}… is not an amount (too long)",
+            f"{field}: {text[:MAX_AMOUNT_TEXT]!r}… không phải số tiền (dài quá).",
             reason="too_long",
             text=text[:MAX_AMOUNT_TEXT],
         )
     try:
         d = value if isinstance(value, Decimal) else Decimal(text)
     except InvalidOperation as exc:
-        raise AmountError(f"{field}: {value!r} is not an amount", text=text) from exc
+        raise AmountError(f"{field}: {value!r} không phải số tiền.", text=text) from exc
     # Compare before converting: Decimal('1E+400000') is cheap, its integer is not.
     if not d.is_finite() or d.copy_abs() > MAX_AMOUNT:
         raise AmountError(
-            f"{field}: {text!r} is beyond the largest amount the suite takes ({MAX_AMOUNT} đồng)",
+            f"{field}: {text!r} vượt quá số tiền lớn nhất hệ thống nhận ({MAX_AMOUNT} đồng).",
             reason="beyond",
             text=text,
         )
     if d != d.to_integral_value():
-        raise AmountError(f"{field}: {value!r} has fractions of a đồng", reason="fraction", text=text)
+        raise AmountError(f"{field}: {value!r} có phần lẻ của đồng.", reason="fraction", text=text)
     return int(d)
 
 

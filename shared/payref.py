@@ -70,14 +70,14 @@ def validate(reference: str) -> str:
     """The reference, normalised, or PaymentReferenceError saying what is wrong."""
     ref = reference.strip().upper()
     if len(ref) != LENGTH:
-        raise PaymentReferenceError(f"a payment reference has {LENGTH} characters, got {len(ref)}")
+        raise PaymentReferenceError(f"Mã thanh toán có {LENGTH} ký tự (nhận được {len(ref)}).")
     if ref[:2] not in KINDS:
-        raise PaymentReferenceError(f"a payment reference starts with {' or '.join(KINDS)}, got {ref[:2]!r}")
+        raise PaymentReferenceError(f"Mã thanh toán bắt đầu bằng {' hoặc '.join(KINDS)} (nhận được {ref[:2]!r}).")
     bad = sorted({c for c in ref[2:] if c not in _INDEX})
     if bad:
-        raise PaymentReferenceError(f"characters not used in payment references: {''.join(bad)!r}")
+        raise PaymentReferenceError(f"Ký tự không dùng trong mã thanh toán: {''.join(bad)!r}.")
     if _luhn_sum(ref, with_check=True) % BASE != 0:
-        raise PaymentReferenceError("check character does not match: a character is mistyped or missing")
+        raise PaymentReferenceError("Ký tự kiểm tra không khớp: có ký tự gõ nhầm hoặc thiếu.")
     return ref
 
 

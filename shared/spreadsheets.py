@@ -38,18 +38,19 @@ def check_zip(data: bytes, bounds: Bounds) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             members = z.infolist()
     except (zipfile.BadZipFile, ValueError) as exc:
-        raise SpreadsheetError(f"not a readable .xlsx workbook: {exc}") from exc
+        raise SpreadsheetError(f"Không đọc được tệp Excel (.xlsx): {exc}") from exc
     if len(members) > bounds.max_members:
-        raise SpreadsheetError(f"the workbook has {len(members)} parts (at most {bounds.max_members})")
+        raise SpreadsheetError(f"Tệp Excel có {len(members)} phần (tối đa {bounds.max_members}).")
     total = sum(m.file_size for m in members)
     if total > bounds.max_unzipped:
         raise SpreadsheetError(
-            f"the workbook unpacks to {total // MiB} MiB (at most {bounds.max_unzipped // MiB} MiB): "
-            "split it, or save it again from the spreadsheet program"
+            f"Tệp Excel giải nén ra {total // MiB} MiB (tối đa {bounds.max_unzipped // MiB} MiB): "
+            "chia nhỏ tệp, hoặc lưu lại bằng chương trình bảng tính."
         )
     for m in members:
         if m.file_size > 1 * MiB and m.file_size > bounds.max_ratio * max(m.compress_size, 1):
-            raise SpreadsheetError(f"the workbook part {m.filename} is compressed {m.file_size // m.compress_size}:1")
+            ratio = m.file_size // m.compress_size
+            raise SpreadsheetError(f"Phần {m.filename} của tệp Excel nén bất thường ({ratio}:1).")
 
 
 def xlsx_rows(data: bytes, bounds: Bounds, cell: Callable[[object], str]) -> list[tuple[int, list[str]]]:
@@ -58,7 +59,7 @@ def xlsx_rows(data: bytes, bounds: Bounds, cell: Callable[[object], str]) -> lis
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
-        raise SpreadsheetError(f"not a readable .xlsx workbook: {exc}") from exc
+        raise SpreadsheetError(f"Không đọc được tệp Excel (.xlsx): {exc}") from exc
     try:
         sheet = workbook.worksheets[0]
         # The declared dimension (<dimension ref="A1:XFD1048576">) is the attacker's to write: ignore it.
@@ -66,13 +67,13 @@ def xlsx_rows(data: bytes, bounds: Bounds, cell: Callable[[object], str]) -> lis
         rows: list[tuple[int, list[str]]] = []
         for number, values in enumerate(sheet.iter_rows(max_col=bounds.max_cols, values_only=True), start=1):
             if number > bounds.max_rows:
-                raise SpreadsheetError(f"the sheet has more than {bounds.max_rows} rows")
+                raise SpreadsheetError(f"Trang tính có hơn {bounds.max_rows} dòng.")
             rows.append((number, _trim([cell(v) for v in values])))
         return rows
     except SpreadsheetError:
         raise
     except Exception as exc:  # a damaged sheet part
-        raise SpreadsheetError(f"the first sheet cannot be read: {exc}") from exc
+        raise SpreadsheetError(f"Không đọc được trang tính đầu tiên: {exc}") from exc
     finally:
         workbook.close()
 
@@ -85,14 +86,14 @@ def csv_rows(
     try:
         for row in reader:
             if len(rows) >= bounds.max_rows:
-                raise SpreadsheetError(f"the file has more than {bounds.max_rows} rows")
+                raise SpreadsheetError(f"Tệp có hơn {bounds.max_rows} dòng.")
             if len(row) > bounds.max_cols:
                 row = _trim(row)
                 if len(row) > bounds.max_cols:
-                    raise SpreadsheetError(f"line {reader.line_num} has more than {bounds.max_cols} columns")
+                    raise SpreadsheetError(f"Dòng {reader.line_num} có hơn {bounds.max_cols} cột.")
             rows.append((reader.line_num, row))
     except csv.Error as exc:
-        raise SpreadsheetError(f"line {reader.line_num}: {exc}") from exc
+        raise SpreadsheetError(f"Dòng {reader.line_num}: {exc}") from exc
     return rows
 
 

@@ -44,7 +44,7 @@ def test_the_csv_starts_with_a_bom_and_shows_vietnam_dates():
 
 def test_an_export_range_is_in_order_and_at_most_a_year():
     assert exports.checked_days(date(2026, 9, 1), date(2026, 9, 30)) == (date(2026, 9, 1), date(2026, 9, 30))
-    with pytest.raises(Invalid, match="before it starts"):
+    with pytest.raises(Invalid, match="đứng trước ngày bắt đầu"):
         exports.checked_days(date(2026, 9, 30), date(2026, 9, 1))
-    with pytest.raises(Invalid, match="at most 366 days"):
+    with pytest.raises(Invalid, match="tối đa 366 ngày"):
         exports.checked_days(date(2025, 1, 1), date(2026, 6, 1))

@@ -24,10 +24,10 @@ class UpsertFeeItem:
 async def upsert_fee_item(pool: asyncpg.Pool, cmd: UpsertFeeItem) -> None:
     item = cmd.item
     if not item.rates:
-        raise Invalid(f"fee item {item.code}: give at least one rate (school-wide, per grade or per class)")
+        raise Invalid(f"Khoản thu {item.code}: cần ít nhất một mức thu (cả trường, theo khối hoặc theo lớp).")
     scopes = [(r.grade, r.class_name) for r in item.rates]
     if len(set(scopes)) != len(scopes):
-        raise Invalid(f"fee item {item.code}: two rates for the same grade/class")
+        raise Invalid(f"Khoản thu {item.code}: có hai mức thu cho cùng một khối/lớp.")
     async with pool.acquire() as conn, conn.transaction():
         await get_school(conn, cmd.school_id)
         await fees_store.put_item(conn, cmd.school_id, item)
@@ -35,7 +35,7 @@ async def upsert_fee_item(pool: asyncpg.Pool, cmd: UpsertFeeItem) -> None:
 
 async def deactivate_fee_item(pool: asyncpg.Pool, school_id: str, code: str) -> None:
     if not await fees_store.deactivate_item(pool, school_id, code):
-        raise NotFound(f"no fee item {code!r} at school {school_id!r}")
+        raise NotFound(f"Trường không có khoản thu {code!r}.")
 
 
 async def load_fee_items(db: Executor, school_id: str) -> list[FeeItem]:
@@ -44,7 +44,7 @@ async def load_fee_items(db: Executor, school_id: str) -> list[FeeItem]:
 
 async def set_school_days(pool: asyncpg.Pool, school_id: str, period: Period, days: int) -> None:
     if not 0 <= days <= 31:
-        raise Invalid(f"school days must be between 0 and 31, got {days}")
+        raise Invalid(f"Số ngày học phải từ 0 đến 31 (nhận được {days}).")
     async with pool.acquire() as conn:
         await get_school(conn, school_id)
         await fees_store.set_school_days(conn, school_id, period.code, days)
@@ -85,10 +85,10 @@ async def add_policy(pool: asyncpg.Pool, cmd: AddPolicy) -> int:
     except (FeeError, ValueError) as exc:
         raise Invalid(str(exc)) from exc
     if cmd.effective_to is not None and cmd.effective_to < cmd.effective_from:
-        raise Invalid("effective_to is before effective_from")
+        raise Invalid("Ngày hết hiệu lực đứng trước ngày bắt đầu hiệu lực.")
     async with pool.acquire() as conn:
         if not await fees_store.category_exists(conn, cmd.category):
-            raise Invalid(f"unknown policy category {cmd.category!r}")
+            raise Invalid(f"Không có đối tượng miễn giảm {cmd.category!r}.")
         return await fees_store.add_policy(conn, cmd.school_id, policy)
 
 

@@ -75,8 +75,8 @@ async def _plan(conn: asyncpg.Connection, cmd: IssuePeriod) -> Plan:
     items = list(cmd.items) if cmd.items is not None else await load_fee_items(conn, cmd.school_id)
     if days is None and any(i.per_day and i.billed_in(period) for i in items):
         raise Invalid(
-            f"school days of {period.code} are not set: meals are billed per day "
-            f"(PUT /schools/{cmd.school_id}/calendar/{period.code} or pass school_days)"
+            f"Chưa nhập số ngày học của kỳ {period.code}: tiền ăn tính theo ngày. "
+            f"Nhập «Số ngày học» rồi «Lưu lịch học» (PUT /schools/{cmd.school_id}/calendar/{period.code})."
         )
     policies = await load_policies(conn, cmd.school_id)
     students = await issuing_store.students_not_billed(

@@ -52,7 +52,7 @@ async def replace(pool: asyncpg.Pool, *, school_id: str, invoice_id: uuid.UUID, 
     token = secrets.token_urlsafe(18)
     async with pool.acquire() as conn, conn.transaction():
         if not await invoices_store.replace_link(conn, school_id, invoice_id, token, by):
-            raise NotFound(f"no invoice {invoice_id} at school {school_id}")
+            raise NotFound(f"Không có hóa đơn {invoice_id} ở trường {school_id}.")
     log.info("invoicing.payment_link.replaced", school_id=school_id, invoice_id=str(invoice_id))
     return f"{public_url.rstrip('/')}/pay/{token}"
 

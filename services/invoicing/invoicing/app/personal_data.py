@@ -29,7 +29,7 @@ log = get_logger(__name__)
 async def _student(db: Executor, school_id: str, code: str) -> asyncpg.Record:
     row = await roster_store.student(db, school_id, code)
     if row is None:
-        raise NotFound(f"no pupil {code!r} at school {school_id}")
+        raise NotFound(f"Không có học sinh mã {code!r} ở trường {school_id}.")
     return row
 
 
@@ -37,12 +37,14 @@ async def export(pool: asyncpg.Pool, sealer: Sealer, *, school_id: str, code: st
     student = await _student(pool, school_id, code)
     invoices = await roster_store.invoices_of(pool, student["student_id"])
     erasures = await roster_store.erasures_of(pool, student["student_id"])
+    years = await roster_store.class_history(pool, student["student_id"])
     held = {k: student[k] for k in student.keys() if k not in ("family_key",)}
     held |= {f: sealer.open(student[f]) if student[f] else "" for f in SEALED}
     return {
         "student": held,
         "invoices": [dict(r) for r in invoices],
         "erasures": [dict(r) for r in erasures],
+        "class_history": [dict(r) for r in years],
         "note": "Receipts and bank payments for these invoices are kept by the receipts and reconciliation "
         "services as accounting records.",
     }
@@ -52,11 +54,11 @@ async def erase(
     pool: asyncpg.Pool, outbox: Outbox, *, school_id: str, code: str, reason: str, by: str
 ) -> dict[str, Any]:
     if not reason.strip():
-        raise Invalid("an erasure needs its reason (the request it answers)")
+        raise Invalid("Xóa dữ liệu cá nhân cần ghi lý do (yêu cầu nào).")
     async with pool.acquire() as conn, conn.transaction():
         student = await _student(conn, school_id, code)
         if student["erased_at"] is not None:
-            raise Invalid(f"pupil {code!r}'s personal data was already erased on {student['erased_at']:%Y-%m-%d}")
+            raise Invalid(f"Dữ liệu cá nhân của học sinh {code!r} đã được xóa ngày {student['erased_at']:%d/%m/%Y}.")
         await roster_store.erase_personal_data(conn, student["student_id"], by=by, reason=reason.strip())
         keys = await pupil_keys.destroy(conn, outbox, school_id, student["student_id"])
     log.warning("invoicing.student.erased", school_id=school_id, erased_by=by, keys_destroyed=keys)

@@ -95,7 +95,7 @@ async def unpaid_list(pool: asyncpg.Pool, school_id: str, *, period: str, class_
     """The printable list of pupils who still owe for the period, one class per page (PDF)."""
     school = await schools_store.get(pool, school_id)
     if school is None:
-        raise NotFound(f"unknown school {school_id!r}")
+        raise NotFound(f"Không có trường {school_id!r}.")
     rows = await invoices_store.school_list(
         pool, school_id, period=period, status=None, limit=EXPORT_ROWS, offset=0, class_name=class_name
     )
@@ -117,7 +117,7 @@ async def unpaid_list(pool: asyncpg.Pool, school_id: str, *, period: str, class_
 async def invoice_detail(pool: asyncpg.Pool, invoice_id: uuid.UUID, school_id: str | None = None) -> dict[str, Any]:
     row = await invoices_store.with_pupil_and_school(pool, invoice_id, school_id)
     if row is None:
-        raise NotFound(f"no invoice {invoice_id}")
+        raise NotFound(f"Không có hóa đơn {invoice_id}.")
     detail = dict(row)
     detail["outstanding"] = outstanding(row["total"], row["amount_paid"])
     detail["lines"] = [dict(r) for r in await invoices_store.lines(pool, invoice_id)]
@@ -130,7 +130,7 @@ async def invoice_detail(pool: asyncpg.Pool, invoice_id: uuid.UUID, school_id: s
 def invoice_qr_payload(detail: dict[str, Any]) -> str:
     """The VietQR of what is still owed; a per-student virtual account replaces the school's account."""
     if detail["status"] == Status.CANCELLED or detail["outstanding"] == 0:
-        raise NotFound("nothing is owed on this invoice: no payment QR")
+        raise NotFound("Hóa đơn này không còn phải nộp: không có mã QR thanh toán.")
     account = detail.get("virtual_account") or detail["account_number"]
     return vietqr.encode(
         bin=detail["bank_bin"],

@@ -129,13 +129,13 @@ async def import_roster(
         return result
     if (result.updated or result.marked_left) and upload.confirm != result.plan:
         raise Conflict(
-            f"this import would add {len(result.created)}, change {len(result.updated)} and mark "
-            f"{len(result.marked_left)} pupils as left: preview it, then apply with confirm={result.plan!r}"
+            f"Lần nhập này sẽ thêm {len(result.created)}, cập nhật {len(result.updated)} và đánh dấu "
+            f"{len(result.marked_left)} học sinh đã nghỉ: xem trước rồi xác nhận (confirm={result.plan!r})."
         )
     async with pool.acquire() as conn, conn.transaction():
         await _write(conn, upload.school_id, changes, pseudonym_secret, sealer)
         await roster_store.mark_left(conn, upload.school_id, result.marked_left)
-        await _count_roster(conn, outbox, upload.school_id)
+        await count_roster(conn, outbox, upload.school_id)
         result.applied = True
         await roster_store.record_import(
             conn,
@@ -157,7 +157,7 @@ async def import_roster(
     return result
 
 
-async def _count_roster(conn: asyncpg.Connection, outbox: Outbox, school_id: str) -> None:
+async def count_roster(conn: asyncpg.Connection, outbox: Outbox, school_id: str) -> None:
     """Tell the district how many pupils the school has and how many carry a valid personal ID (counts only)."""
     students, with_id = await roster_store.roster_counts(conn, school_id)
     counted = RosterCounted(school_id=school_id, students=students, with_personal_id=with_id)

@@ -46,13 +46,15 @@ AUDITED = ("district_code", "bank_bin", "account_number", "account_name")
 async def register_school(pool: asyncpg.Pool, outbox: Outbox, cmd: RegisterSchool, actor: Actor) -> dict[str, object]:
     """Create or update a school; an event only when something changed."""
     if actor.district is not None and cmd.district_code != actor.district:
-        raise Forbidden(f"a district token for {actor.district} cannot register a school of {cmd.district_code}")
+        raise Forbidden(f"Tài khoản của {actor.district} không đăng ký được trường của {cmd.district_code}.")
     try:
         bin_, account, holder = validate_account(cmd.bank_bin, cmd.account_number, cmd.account_name)
     except BankAccountError as exc:
         raise Invalid(str(exc)) from exc
     if cmd.ownership not in ("public", "private"):
-        raise Invalid(f"ownership must be public or private, got {cmd.ownership!r}")
+        raise Invalid(
+            f"Loại hình trường phải là công lập (public) hoặc tư thục (private), nhận được {cmd.ownership!r}."
+        )
     row = (
         cmd.school_id,
         cmd.school_id,
@@ -71,11 +73,11 @@ async def register_school(pool: asyncpg.Pool, outbox: Outbox, cmd: RegisterSchoo
             # School ids are namespaced by district: a district creates its schools as "<district>.<code>", so
             # no district can take another's school id first and lock it out. The operator registers any id.
             raise Forbidden(
-                f"a district registers its new schools as {actor.district}.<code> "
-                f"(for example {actor.district}.{cmd.school_id}): school ids are namespaced by district"
+                f"Mã trường mới của phòng phải có dạng {actor.district}.<mã> "
+                f"(ví dụ {actor.district}.{cmd.school_id}): mã trường được đặt theo phòng."
             )
         if before is not None and actor.district is not None and before["district_code"] != actor.district:
-            raise Forbidden(f"school {cmd.school_id} belongs to another district; {actor.district} cannot change it")
+            raise Forbidden(f"Trường {cmd.school_id} thuộc phòng khác; {actor.district} không thay đổi được.")
         if await schools_store.upsert_if_changed(conn, row):
             if before is not None:
                 after = dict(zip(AUDITED, (cmd.district_code, bin_, account, holder), strict=True))
@@ -113,5 +115,5 @@ async def school_changes(pool: asyncpg.Pool, school_id: str) -> list[dict[str, o
 async def get_school(db: Executor, school_id: str) -> dict[str, object]:
     row = await schools_store.get(db, school_id)
     if row is None:
-        raise NotFound(f"unknown school {school_id!r}")
+        raise NotFound(f"Không có trường {school_id!r}.")
     return dict(row)

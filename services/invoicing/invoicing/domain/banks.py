@@ -70,9 +70,9 @@ def validate_account(bin_: str, account_number: str, account_name: str) -> tuple
     account_number = re.sub(r"[\s.-]", "", account_number)
     account_name = " ".join(account_name.split())
     if bin_ not in BANKS:
-        raise BankAccountError(f"bank BIN {bin_!r} is not a known Vietnamese bank on NAPAS 247")
+        raise BankAccountError(f"Mã ngân hàng (BIN) {bin_!r} không phải ngân hàng Việt Nam trong NAPAS 247.")
     if not re.fullmatch(r"\d{6,19}", account_number):
-        raise BankAccountError(f"account number must be 6 to 19 digits, got {account_number!r}")
+        raise BankAccountError(f"Số tài khoản phải gồm 6 đến 19 chữ số (nhận được {account_number!r}).")
     if not account_name:
-        raise BankAccountError("account holder name is required")
+        raise BankAccountError("Cần tên chủ tài khoản.")
     return bin_, account_number, account_name

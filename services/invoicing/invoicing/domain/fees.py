@@ -75,7 +75,7 @@ class Period:
     def parse(cls, text: str) -> Period:
         m = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
         if not m or not 1 <= int(m.group(2)) <= 12:
-            raise FeeError(f"billing period must be YYYY-MM, got {text!r}")
+            raise FeeError(f"Kỳ thu phải có dạng năm-tháng, ví dụ 2026-09 (nhận được {text!r}).")
         return cls(int(m.group(1)), int(m.group(2)))
 
     @property
@@ -112,9 +112,9 @@ class FeeItem:
 
     def __post_init__(self) -> None:
         if any(r.amount < 0 for r in self.rates):
-            raise FeeError(f"fee item {self.code}: amounts cannot be negative")
+            raise FeeError(f"Khoản thu {self.code}: mức thu không được âm.")
         if self.cadence is Cadence.ONE_OFF and not self.one_off_period:
-            raise FeeError(f"fee item {self.code}: a one-off item needs the period it is billed in")
+            raise FeeError(f"Khoản thu {self.code}: khoản thu một lần cần kỳ thu (tháng) của nó.")
 
     def rate_for(self, grade: str, class_name: str) -> int | None:
         by_class = [r.amount for r in self.rates if r.class_name == class_name]
@@ -160,9 +160,9 @@ class Policy:
 
     def __post_init__(self) -> None:
         if self.kind is ReductionKind.PERCENT and not 0 <= self.value <= 100:
-            raise FeeError(f"policy {self.category}: a percentage is between 0 and 100, got {self.value}")
+            raise FeeError(f"Chính sách {self.category}: tỷ lệ miễn giảm phải từ 0 đến 100 (nhận được {self.value}).")
         if self.value < 0:
-            raise FeeError(f"policy {self.category}: a reduction cannot be negative")
+            raise FeeError(f"Chính sách {self.category}: mức giảm không được âm.")
 
     def in_force(self, on: date) -> bool:
         return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
@@ -273,7 +273,7 @@ def price_student(
 ) -> list[Line]:
     """The invoice lines of one student for one period (empty when nothing is billed)."""
     if school_days < 0:
-        raise FeeError("school days cannot be negative")
+        raise FeeError("Số ngày học không được âm.")
     on = period.start
     lines = []
     for item in items:

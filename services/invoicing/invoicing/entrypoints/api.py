@@ -11,7 +11,18 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from invoicing.adapters import roster_files
-from invoicing.app import fees, invoices, issuing, payment_links, personal_data, queries, roster, rounds, schools
+from invoicing.app import (
+    fees,
+    invoices,
+    issuing,
+    payment_links,
+    personal_data,
+    queries,
+    roster,
+    rounds,
+    school_years,
+    schools,
+)
 from invoicing.domain.fees import Cadence, FeeCategory, FeeItem, Period, Rate
 from invoicing.settings import InvoicingSettings
 from shared import exports, qr
@@ -75,6 +86,7 @@ class PersonalData(Out):
     student: dict[str, Any] = Field(description="the roster row, personal fields opened")
     invoices: list[dict[str, Any]]
     erasures: list[dict[str, Any]]
+    class_history: list[dict[str, Any]] = Field(description="the class of each school year that ended, and its outcome")
     note: str
 
 
@@ -256,7 +268,7 @@ async def school_registrar(
     if p.role is Role.DISTRICT:
         current = await request.app.state.district_of(school_id)
         if current is not None and current != p.district:
-            raise Forbidden(f"school {school_id} belongs to another district; {p.district} cannot change it")
+            raise Forbidden(f"Trường {school_id} thuộc phòng khác; {p.district} không thay đổi được.")
     return p
 
 
@@ -576,6 +588,87 @@ async def open_round(school_id: str, body: RoundIn, rt: Runtime, p: SchoolStaff)
 @router.get("/schools/{school_id}/rounds", tags=["invoices"], summary="The school's collection rounds")
 async def list_rounds(school_id: str, rt: Runtime, _: SchoolStaff) -> list[Round]:
     return [Round.model_validate(r) for r in await rounds.list_rounds(rt.db(), school_id)]
+
+
+class SchoolYearIn(BaseModel):
+    last_grade: int = Field(ge=1, le=12, description="the school's last grade: its pupils graduate (5, 9 or 12)")
+    repeaters: list[str] = Field(default=[], max_length=2000, description="codes of pupils held back a year")
+    confirm: str | None = Field(default=None, max_length=40, description="applying: the preview's `plan`")
+
+
+class ClassMove(Out):
+    class_name: str
+    outcome: str = Field(description="promoted | graduated | repeated")
+    new_class: str | None
+    pupils: int
+    outstanding: int = Field(description="đồng the class's pupils still owe: it stays owed")
+
+
+class UnreadableClass(Out):
+    class_name: str
+    pupils: int
+
+
+class Carried(Out):
+    pupils_owing: int
+    outstanding: int
+    graduates_owing: int
+    graduates_outstanding: int
+
+
+class YearDone(Out):
+    to_year: str
+    done_by: str
+    done_at: datetime
+
+
+class SchoolYearPlan(Out):
+    from_year: str
+    to_year: str
+    last_grade: int
+    promoted: int
+    graduated: int
+    repeated: int
+    by_class: list[ClassMove]
+    unreadable: list[UnreadableClass] = Field(description="classes whose grade cannot be read: nothing is applied")
+    carried: Carried
+    plan: str = Field(description="what applying confirms (the counts); a roster changed since is refused")
+    applied: bool
+    already_done: YearDone | None
+
+
+def _roll_over(school_id: str, to_year: str, body: SchoolYearIn, p: Principal) -> school_years.RollOver:
+    return school_years.RollOver(
+        school_id=school_id,
+        to_year=to_year,
+        last_grade=body.last_grade,
+        repeaters=frozenset(body.repeaters),
+        by=p.subject,
+        confirm=body.confirm,
+    )
+
+
+@router.post(
+    "/schools/{school_id}/school-years/{to_year}/preview",
+    tags=["roster"],
+    summary="A new school year, previewed: who moves up to which class, who graduates, what stays owed",
+)
+async def preview_school_year(
+    school_id: str, to_year: str, body: SchoolYearIn, rt: Runtime, p: SchoolStaff
+) -> SchoolYearPlan:
+    return SchoolYearPlan.model_validate(await school_years.preview(rt.db(), _roll_over(school_id, to_year, body, p)))
+
+
+@router.post(
+    "/schools/{school_id}/school-years/{to_year}",
+    tags=["roster"],
+    summary="Start a new school year: classes promoted (1A → 2A), the last grade graduates, history kept; once",
+)
+async def start_school_year(
+    school_id: str, to_year: str, body: SchoolYearIn, rt: Runtime, p: SchoolStaff
+) -> SchoolYearPlan:
+    cmd = _roll_over(school_id, to_year, body, p)
+    return SchoolYearPlan.model_validate(await school_years.apply(rt.db(), rt.outbox, cmd))
 
 
 class ClassTotal(Out):

@@ -64,5 +64,5 @@ async def pay_family(token: str, rt: Runtime) -> RedirectResponse:
 async def pay_qr(token: str, fmt: Literal["png", "svg", "txt"], rt: Runtime) -> Response:
     page = await queries.payment_page(rt.db(), token)
     if not page["qr_payload"]:
-        raise NotFound("nothing is owed: no payment QR")
+        raise NotFound("Không còn khoản phải nộp: không có mã QR thanh toán.")
     return qr_response(page["qr_payload"], fmt)

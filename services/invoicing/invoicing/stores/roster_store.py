@@ -121,3 +121,71 @@ async def erase_personal_data(conn: asyncpg.Connection, student_id: object, *, b
     await conn.execute(
         "INSERT INTO student_erasures (student_id, erased_by, reason) VALUES ($1, $2, $3)", student_id, by, reason
     )
+
+
+async def enrolled_with_balances(db: Executor, school_id: str) -> list[asyncpg.Record]:
+    """The school's enrolled pupils, each with the đồng still owed on its open invoices."""
+    return await db.fetch(
+        """SELECT s.student_id, s.student_code, s.grade, s.class_name,
+                  coalesce((SELECT sum(i.total - i.amount_paid) FROM invoices i
+                             WHERE i.student_id = s.student_id AND i.status IN ('open', 'partially_paid')), 0)
+                      AS outstanding
+             FROM students s WHERE s.school_id = $1 AND s.left_at IS NULL""",
+        school_id,
+    )
+
+
+async def year_done(db: Executor, school_id: str, from_year: str) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        "SELECT to_year, summary, done_by, done_at FROM school_years WHERE school_id = $1 AND from_year = $2",
+        school_id,
+        from_year,
+    )
+
+
+async def roll_over(
+    conn: asyncpg.Connection,
+    *,
+    school_id: str,
+    from_year: str,
+    to_year: str,
+    moves: Sequence[tuple[Any, str, str, str, str | None, str | None]],
+    summary: dict[str, Any],
+    by: str,
+) -> None:
+    """Moves of (student_id, grade, class, outcome, new grade, new class): the history first, then the pupils;
+    graduates leave the roll (never deleted)."""
+    await conn.execute(
+        "INSERT INTO school_years (school_id, from_year, to_year, summary, done_by) VALUES ($1, $2, $3, $4, $5)",
+        school_id,
+        from_year,
+        to_year,
+        json.dumps(summary, ensure_ascii=False),
+        by,
+    )
+    await conn.executemany(
+        "INSERT INTO class_history (student_id, school_year, grade, class_name, outcome) VALUES ($1, $2, $3, $4, $5)",
+        [(m[0], from_year, m[1], m[2], m[3]) for m in moves],
+    )
+    await conn.execute(
+        """UPDATE students s SET grade = m.new_grade, class_name = m.new_class, updated_at = now()
+             FROM unnest($1::uuid[], $2::text[], $3::text[]) AS m(student_id, new_grade, new_class)
+            WHERE s.student_id = m.student_id""",
+        [m[0] for m in moves if m[3] == "promoted"],
+        [m[4] for m in moves if m[3] == "promoted"],
+        [m[5] for m in moves if m[3] == "promoted"],
+    )
+    await conn.execute(
+        "UPDATE students SET left_at = now(), graduated_in = $2, updated_at = now() "
+        "WHERE school_id = $1 AND student_id = ANY($3::uuid[])",
+        school_id,
+        from_year,
+        [m[0] for m in moves if m[3] == "graduated"],
+    )
+
+
+async def class_history(db: Executor, student_id: object) -> list[asyncpg.Record]:
+    return await db.fetch(
+        "SELECT school_year, grade, class_name, outcome FROM class_history WHERE student_id = $1 ORDER BY school_year",
+        student_id,
+    )

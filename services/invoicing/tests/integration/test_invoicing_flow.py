@@ -320,7 +320,7 @@ async def test_a_student_missing_from_the_next_roster_is_marked_left_not_deleted
     preview = await import_roster(invoicing, shorter, mode="preview")
     assert (preview.json()["plan"], preview.json()["marked_left"]) == ("+0 ~0 -1", ["2212345012"])
     unconfirmed = await import_roster(invoicing, shorter, mode="apply")
-    assert unconfirmed.status_code == 409 and "mark 1 pupils as left" in unconfirmed.json()["detail"]
+    assert unconfirmed.status_code == 409 and "đánh dấu 1 học sinh đã nghỉ" in unconfirmed.json()["detail"]
     stale = await import_roster(invoicing, shorter, mode="apply_valid", confirm="+0 ~0 -0")
     assert stale.status_code == 409
     assert await invoicing.runtime.db().fetchval("SELECT count(*) FROM students WHERE left_at IS NOT NULL") == 0
@@ -821,3 +821,89 @@ async def test_the_roster_template_downloaded_filled_in_and_uploaded_is_imported
     assert (pupil_row["guardian_name"], pupil_row["guardian_phone"]) == ("Lê Thị Hoa", "0987654321")
     refused = await invoicing.client.get(f"/schools/{SCHOOL}/roster/template.xlsx", headers=invoicing.as_("parent"))
     assert refused.status_code == 403
+
+
+async def test_a_new_school_year_promotes_three_grades_graduates_the_last_and_carries_what_is_owed(invoicing):
+    """Issue 30 §3, on a primary school's grades 3, 4 and 5: a preview first; then 3A → 4A, 4A → 5A (one pupil
+    held back), 5A graduates and leaves the roll; the history is kept; last year's invoices stay owed; the new
+    year bills each pupil at the new grade's rate; a second roll-over of the same year is refused."""
+    await register_school(invoicing)
+    acc = invoicing.as_("accountant")
+    rng = random.Random(33)
+    third = [pupil(rng, f"HS3{i:02d}", 2017) for i in range(3)]
+    fourth = [pupil(rng, f"HS4{i:02d}", 2016) for i in range(3)]
+    fifth = [pupil(rng, f"HS5{i:02d}", 2015) for i in range(2)]
+    rows = [(p, "3", "3A") for p in third] + [(p, "4", "4A") for p in fourth] + [(p, "5", "5A") for p in fifth]
+    assert (await import_roster(invoicing, roster_csv(rows))).status_code == 200
+    rates = [{"amount": 100_000 * g, "grade": str(g)} for g in (3, 4, 5)]
+    fee = {"name": "Học thêm", "category": "extra_classes", "cadence": "monthly", "rates": rates}
+    assert (await invoicing.client.put(f"/schools/{SCHOOL}/fee-items/HT", headers=acc, json=fee)).status_code == 204
+    r = await invoicing.client.post(f"/schools/{SCHOOL}/periods/2026-05/invoices", headers=acc, json={})
+    assert r.json()["created"] == 8
+    owed = 3 * 300_000 + 3 * 400_000 + 2 * 500_000
+    held_back = fourth[0].code
+    body = {"last_grade": 5, "repeaters": [held_back]}
+
+    preview = await invoicing.client.post(f"/schools/{SCHOOL}/school-years/2026-2027/preview", headers=acc, json=body)
+    assert preview.status_code == 200, preview.text
+    p = preview.json()
+    assert (p["from_year"], p["promoted"], p["graduated"], p["repeated"], p["applied"]) == ("2025-2026", 5, 2, 1, False)
+    assert {(c["class_name"], c["outcome"], c["new_class"], c["pupils"]) for c in p["by_class"]} == {
+        ("3A", "promoted", "4A", 3),
+        ("4A", "promoted", "5A", 2),
+        ("4A", "repeated", "4A", 1),
+        ("5A", "graduated", None, 2),
+    }
+    assert p["carried"] == {
+        "pupils_owing": 8,
+        "outstanding": owed,
+        "graduates_owing": 2,
+        "graduates_outstanding": 1_000_000,
+    }
+    students = await invoicing.client.get(f"/schools/{SCHOOL}/students", headers=acc)
+    assert {s["class_name"] for s in students.json()} == {"3A", "4A", "5A"}  # the preview changed nothing
+
+    stale = await invoicing.client.post(
+        f"/schools/{SCHOOL}/school-years/2026-2027", headers=acc, json=body | {"confirm": "↑9 ✓0 =0"}
+    )
+    assert stale.status_code == 409 and "xem trước lại" in stale.json()["detail"]
+    done = await invoicing.client.post(
+        f"/schools/{SCHOOL}/school-years/2026-2027", headers=acc, json=body | {"confirm": p["plan"]}
+    )
+    assert done.status_code == 200 and done.json()["applied"], done.text
+
+    students = {
+        s["student_code"]: s for s in (await invoicing.client.get(f"/schools/{SCHOOL}/students", headers=acc)).json()
+    }
+    assert {c: (s["grade"], s["class_name"]) for c, s in students.items()} == {
+        **{x.code: ("4", "4A") for x in third},
+        **{x.code: ("5", "5A") for x in fourth[1:]},
+        held_back: ("4", "4A"),
+    }  # the graduates have left the roll
+    history = await invoicing.client.get(f"/schools/{SCHOOL}/students/{fifth[0].code}/personal-data", headers=acc)
+    assert history.json()["class_history"] == [
+        {"school_year": "2025-2026", "grade": "5", "class_name": "5A", "outcome": "graduated"}
+    ]
+    assert history.json()["student"]["graduated_in"] == "2025-2026"
+    # Last year's invoices stay owed, graduates' too, with their QR.
+    may = (await invoicing.client.get(f"/schools/{SCHOOL}/invoices", headers=acc, params={"period": "2026-05"})).json()
+    assert sum(i["outstanding"] for i in may) == owed and {i["status"] for i in may} == {"open"}
+    graduate_invoice = next(i for i in may if i["student_code"] == fifth[0].code)
+    qr_ = await invoicing.client.get(f"/schools/{SCHOOL}/invoices/{graduate_invoice['invoice_id']}/qr.txt", headers=acc)
+    assert qr_.status_code == 200
+    # The new year bills the promoted pupils at their new grade's rate, and nobody who graduated.
+    r = await invoicing.client.post(f"/schools/{SCHOOL}/periods/2026-09/invoices", headers=acc, json={})
+    assert r.json()["created"] == 6
+    september = (
+        await invoicing.client.get(f"/schools/{SCHOOL}/invoices", headers=acc, params={"period": "2026-09"})
+    ).json()
+    assert sorted((i["class_name"], i["total"]) for i in september) == sorted(
+        [("4A", 400_000)] * 4 + [("5A", 500_000)] * 2
+    )
+
+    again = await invoicing.client.post(
+        f"/schools/{SCHOOL}/school-years/2026-2027", headers=acc, json=body | {"confirm": p["plan"]}
+    )
+    assert again.status_code == 409 and "đã được chuyển" in again.json()["detail"]
+    bad = await invoicing.client.post(f"/schools/{SCHOOL}/school-years/2026-2028/preview", headers=acc, json=body)
+    assert bad.status_code == 422 and "hai năm liền nhau" in bad.json()["detail"]

@@ -32,7 +32,7 @@ async def test_another_district_cannot_overwrite_a_school_or_its_account(invoici
     r = await invoicing.client.put(f"/schools/{SCHOOL}", headers=intruder, json=_school("9999999999", "HN-BA-DINH"))
 
     assert r.status_code == 403, r.text
-    assert "another district" in r.json()["detail"]
+    assert "thuộc phòng khác" in r.json()["detail"]
     school = (await invoicing.client.get(f"/schools/{SCHOOL}", headers=invoicing.as_("service"))).json()
     assert (school["district_code"], school["account_number"]) == (DISTRICT, "0011001234567")
     assert await _school_events(invoicing) == 1
@@ -53,7 +53,7 @@ async def test_a_district_cannot_take_another_districts_school_id_first(invoicin
         r = await invoicing.client.put(
             f"/schools/{school_id}", headers=squatter, json=_school("0011001234567", "HN-BA-DINH")
         )
-        assert r.status_code == 403 and "namespaced by district" in r.json()["detail"], r.text
+        assert r.status_code == 403 and "mã trường được đặt theo phòng" in r.json()["detail"], r.text
     assert await invoicing.runtime.db().fetchval("SELECT count(*) FROM schools") == 0
     own = invoicing.as_("district", district=DISTRICT)
     mine = await invoicing.client.put(f"/schools/{DISTRICT}.MN-HOA-PHUONG", headers=own, json=_school("0011001234567"))

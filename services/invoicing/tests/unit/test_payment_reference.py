@@ -50,10 +50,10 @@ def test_most_adjacent_swaps_are_rejected():
 def test_the_checker_says_what_is_wrong():
     ref = payref.make_reference(1)
     for bad, reason in [
-        (ref[:-1], "10 characters"),
-        ("XX" + ref[2:], "starts with"),
-        (ref[:5] + "0" + ref[6:], "not used"),
-        (ref[:-1] + ("3" if ref[-1] != "3" else "4"), "check"),
+        (ref[:-1], "10 ký tự"),
+        ("XX" + ref[2:], "bắt đầu bằng"),
+        (ref[:5] + "0" + ref[6:], "Ký tự không dùng"),
+        (ref[:-1] + ("3" if ref[-1] != "3" else "4"), "Ký tự kiểm tra"),
     ]:
         try:
             payref.validate(bad)

@@ -163,11 +163,11 @@ def test_a_percentage_reduction_is_rounded_down_to_the_dong():
 
 
 def test_bad_schedules_are_refused():
-    with pytest.raises(FeeError, match="negative"):
+    with pytest.raises(FeeError, match="không được âm"):
         FeeItem(code="X", name="X", category=FeeCategory.OTHER, cadence=Cadence.MONTHLY, rates=(Rate(-1),))
-    with pytest.raises(FeeError, match="one-off"):
+    with pytest.raises(FeeError, match="một lần"):
         FeeItem(code="X", name="X", category=FeeCategory.OTHER, cadence=Cadence.ONE_OFF, rates=(Rate(1),))
-    with pytest.raises(FeeError, match="between 0 and 100"):
+    with pytest.raises(FeeError, match="từ 0 đến 100"):
         Policy(category="X", fee_category=FeeCategory.MEALS, kind=ReductionKind.PERCENT, value=120, effective_from=FROM)
-    with pytest.raises(FeeError, match="YYYY-MM"):
+    with pytest.raises(FeeError, match="2026-09"):
         Period.parse("09/2026")

@@ -140,13 +140,13 @@ def from_p12(data: bytes, password: str) -> KeyMaterial:
     try:
         key, cert, chain = pkcs12.load_key_and_certificates(data, password.encode() if password else None)
     except ValueError as exc:
-        raise CertificateError(f"cannot open the PKCS#12 file: {exc}") from exc
+        raise CertificateError(f"Không mở được tệp PKCS#12 (sai mật khẩu hoặc tệp hỏng): {exc}") from exc
     if key is None or cert is None:
-        raise CertificateError("the PKCS#12 file must hold a private key and its certificate")
+        raise CertificateError("Tệp PKCS#12 phải chứa khóa bí mật và chứng thư của nó.")
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        raise CertificateError("only RSA and ECDSA keys are supported")
+        raise CertificateError("Chỉ hỗ trợ khóa RSA và ECDSA.")
     if key.public_key().public_numbers() != cert.public_key().public_numbers():  # type: ignore[union-attr]
-        raise CertificateError("the certificate does not belong to the private key")
+        raise CertificateError("Chứng thư không thuộc về khóa bí mật trong tệp.")
     return KeyMaterial(key, cert, tuple(chain))
 
 

@@ -58,29 +58,29 @@ def unpack(text: str) -> tuple[bytes, dict[str, Any], bytes, bytes]:
     """(kid, claims, signed bytes, raw signature) — nothing is trusted yet."""
     text = text.strip()
     if not text.startswith(PREFIX):
-        raise CompactError(f"not a receipt QR (it must start with {PREFIX})")
+        raise CompactError(f"Không phải mã QR biên lai (phải bắt đầu bằng {PREFIX}).")
     if len(text) > MAX_TEXT:
-        raise CompactError(f"the QR text is longer than a QR code can hold ({len(text)} > {MAX_TEXT} characters)")
+        raise CompactError(f"Nội dung QR dài hơn một mã QR chứa được ({len(text)} > {MAX_TEXT} ký tự).")
     try:
         cose = cbor2.loads(_inflate(base45.b45decode(text[len(PREFIX) :])))
     except (ValueError, zlib.error, cbor2.CBORDecodeError) as exc:
-        raise CompactError(f"the QR text is damaged: {exc}") from exc
+        raise CompactError(f"Nội dung QR bị hỏng: {exc}") from exc
     if not isinstance(cose, cbor2.CBORTag) or cose.tag != COSE_SIGN1_TAG or len(cose.value) != 4:
-        raise CompactError("not a COSE_Sign1 structure")
+        raise CompactError("Mã QR không mang chữ ký biên lai (COSE_Sign1).")
     protected, _unprotected, payload, signature = cose.value
     if not all(isinstance(part, bytes) for part in (protected, payload, signature)):
-        raise CompactError("not a COSE_Sign1 structure")
+        raise CompactError("Mã QR không mang chữ ký biên lai (COSE_Sign1).")
     try:
         header, claims = cbor2.loads(protected), cbor2.loads(payload)
     except (ValueError, cbor2.CBORDecodeError) as exc:
-        raise CompactError(f"the QR text is damaged: {exc}") from exc
+        raise CompactError(f"Nội dung QR bị hỏng: {exc}") from exc
     if not isinstance(header, dict) or not isinstance(claims, dict):
-        raise CompactError("not a COSE_Sign1 structure")
+        raise CompactError("Mã QR không mang chữ ký biên lai (COSE_Sign1).")
     if header.get(HEADER_ALG) not in ALGORITHMS:
-        raise CompactError(f"unsupported algorithm {header.get(HEADER_ALG)}")
+        raise CompactError(f"Thuật toán ký không được hỗ trợ: {header.get(HEADER_ALG)}.")
     kid = header.get(HEADER_KID)
     if not isinstance(kid, bytes):
-        raise CompactError("no key id in the protected header")
+        raise CompactError("Mã QR không ghi khóa đã ký.")
     return kid, claims, _sig_structure(protected, payload), signature
 
 
@@ -88,7 +88,7 @@ def _inflate(data: bytes) -> bytes:
     inflater = zlib.decompressobj()
     out = inflater.decompress(data, MAX_INFLATED)
     if inflater.unconsumed_tail or not inflater.eof:
-        raise CompactError(f"the QR text does not inflate to a receipt (more than {MAX_INFLATED} bytes, or cut short)")
+        raise CompactError(f"Nội dung QR không giải nén ra biên lai (quá {MAX_INFLATED} byte, hoặc bị cắt).")
     return out
 
 
@@ -99,12 +99,12 @@ def verify(signed: bytes, signature: bytes, public_key: ec.EllipticCurvePublicKe
         try:
             public_key.verify(signature, signed, _PSS, hashes.SHA256())
         except InvalidSignature as exc:
-            raise CompactError("signature does not match the receipt data") from exc
+            raise CompactError("Chữ ký không khớp với nội dung biên lai.") from exc
         return
     if len(signature) != 64:
-        raise CompactError("signature has the wrong length")
+        raise CompactError("Chữ ký sai độ dài.")
     der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
     try:
         public_key.verify(der, signed, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature as exc:
-        raise CompactError("signature does not match the receipt data") from exc
+        raise CompactError("Chữ ký không khớp với nội dung biên lai.") from exc

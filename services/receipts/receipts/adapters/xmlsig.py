@@ -65,25 +65,25 @@ def verify(document: bytes) -> tuple[etree._Element, x509.Certificate]:
     try:
         root = etree.fromstring(document, parser=etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as exc:
-        raise XmlSignatureError(f"not well-formed XML: {exc}") from exc
+        raise XmlSignatureError(f"Tệp XML bị hỏng: {exc}") from exc
     sig = root.find(f"DSCKS/NBan/{{{DS}}}Signature")
     if sig is None:
-        raise XmlSignatureError("no signature under DSCKS/NBan")
+        raise XmlSignatureError("Biên lai không có chữ ký (DSCKS/NBan).")
     cert_el = sig.find(f".//{{{DS}}}X509Certificate")
     if cert_el is None or not cert_el.text:
-        raise XmlSignatureError("the signature carries no X.509 certificate")
+        raise XmlSignatureError("Chữ ký không kèm chứng thư số X.509.")
     try:
         cert = x509.load_der_x509_certificate(base64.b64decode(cert_el.text, validate=False))
     except ValueError as exc:
-        raise XmlSignatureError(f"the embedded certificate cannot be read: {exc}") from exc
+        raise XmlSignatureError(f"Không đọc được chứng thư số kèm theo: {exc}") from exc
     try:
         results = XMLVerifier().verify(root, x509_cert=cert, expect_references=2, ignore_ambiguous_key_info=True)
     except InvalidSignature as exc:
-        raise XmlSignatureError(f"signature does not match the content ({exc})") from exc
+        raise XmlSignatureError(f"Chữ ký không khớp với nội dung ({exc}).") from exc
     except (SignXMLException, ValueError, etree.Error) as exc:
-        raise XmlSignatureError(f"the signature cannot be checked: {exc}") from exc
+        raise XmlSignatureError(f"Không kiểm tra được chữ ký: {exc}") from exc
     results = results if isinstance(results, list) else [results]
     data = next((r.signed_xml for r in results if r.signed_xml is not None and r.signed_xml.get("Id") == DATA_ID), None)
     if data is None:
-        raise XmlSignatureError("the signature does not cover the receipt data")
+        raise XmlSignatureError("Chữ ký không bao trùm nội dung biên lai.")
     return data, cert

@@ -25,7 +25,7 @@ from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched, Paymen
 async def by_code(db: Executor, code: str) -> asyncpg.Record:
     row = await receipts_store.by_code(db, code)
     if row is None:
-        raise NotFound(f"no receipt with verification code {code}")
+        raise NotFound(f"Không có biên lai nào mang mã tra cứu {code}.")
     return row
 
 
@@ -50,13 +50,13 @@ async def cancel(
 ) -> dict[str, Any]:
     """Cancel a receipt; it keeps its number. With `replace`, a new receipt (new number) references it."""
     if not reason.strip():
-        raise Invalid("a cancellation needs a reason")
+        raise Invalid("Hủy biên lai cần ghi lý do.")
     async with pool.acquire() as conn, conn.transaction():
         row = await receipts_store.get_for_update(conn, school_id, receipt_id)
         if row is None:
-            raise NotFound(f"no receipt {receipt_id} at school {school_id}")
+            raise NotFound(f"Không có biên lai {receipt_id} ở trường {school_id}.")
         if row["status"] == "cancelled":
-            raise Conflict(f"receipt {receipt_id} is already cancelled")
+            raise Conflict(f"Biên lai {receipt_id} đã bị hủy trước đó.")
         replacement = None
         if replace:
             fields = read_fields(etree.fromstring(row["xml"]).find("DLBLai"))
@@ -121,7 +121,7 @@ async def payment_reversed(conn: asyncpg.Connection, outbox: Outbox, m: PaymentR
             receipt_id=receipt,
             school_id=m.school_id,
             invoice_id=m.invoice_id,
-            reason=f"payment reversed: {m.reason}",
+            reason=f"Khoản nộp bị hủy: {m.reason}",
             amount=m.amount,
         )
 

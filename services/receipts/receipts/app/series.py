@@ -41,7 +41,7 @@ async def register(
         range_to=range_to,
     )
     if not registered:
-        raise Conflict(f"series {form_code} {series_code} is already registered")
+        raise Conflict(f"Ký hiệu {form_code} {series_code} đã được đăng ký.")
     return series_id
 
 

@@ -95,7 +95,10 @@ def _open_trusted(data: bytes, password: str, trusted: list[x509.Certificate]) -
     material = k.from_p12(data, password)
     problem = trust.problem(material.cert, k.intermediates(material), trusted, datetime.now(UTC))
     if problem is not None:
-        raise k.CertificateError(f"the certificate cannot sign receipts here: {problem}")
+        raise k.CertificateError(
+            "Chứng thư này không ký được biên lai ở đây (không nối tới tổ chức chứng thực được tin cậy, hoặc "
+            f"hết hạn): {problem}"
+        )
     # Kept with the whole chain up to the root (a CA often delivers its intermediates only): every receipt
     # embeds it, so that a verifier trusting only the root builds the path from the file alone.
     return replace(material, chain=k.chain_to_root(material, tuple(trusted)))
@@ -108,7 +111,7 @@ async def active(conn: asyncpg.Connection, school_id: str, kind: str, secret: st
 
 async def revoke(db: Executor, school_id: str, kid: str) -> None:
     if not await keys_store.revoke(db, school_id, kid):
-        raise NotFound(f"no active or retired key {kid} at school {school_id}")
+        raise NotFound(f"Trường {school_id} không có khóa {kid} đang dùng hoặc đã thay.")
     for cached in [c for c in _opened if c.startswith(f"{kid}:")]:
         del _opened[cached]
 
@@ -116,8 +119,35 @@ async def revoke(db: Executor, school_id: str, kid: str) -> None:
 async def certificate(db: Executor, kid: str) -> str:
     pem = await keys_store.certificate(db, kid)
     if pem is None:
-        raise NotFound(f"unknown key {kid}")
+        raise NotFound(f"Không có khóa {kid}.")
     return pem
+
+
+def _name(name: x509.Name) -> str:
+    common = name.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return str(common[0].value) if common else name.rfc4514_string()
+
+
+async def of_school(db: Executor, school_id: str) -> list[dict[str, Any]]:
+    """The school's certificates as its accountant sees them: whose, by which authority, valid when, what
+    they sign (the XML receipt or the offline QR) and how many receipts each has signed."""
+    keys_ = []
+    for r in await keys_store.of_school(db, school_id):
+        cert = x509.load_pem_x509_certificate(r["cert_pem"].encode())
+        keys_.append(
+            {
+                "kid": r["kid"],
+                "kind": r["kind"],
+                "subject": _name(cert.subject),
+                "issuer": _name(cert.issuer),
+                "not_before": r["not_before"],
+                "not_after": r["not_after"],
+                "status": r["status"],
+                "revoked_at": r["revoked_at"],
+                "receipts": r["receipts"],
+            }
+        )
+    return keys_
 
 
 async def published(db: Executor, settings: ReceiptsSettings) -> dict[str, Any]:

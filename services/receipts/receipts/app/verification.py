@@ -79,21 +79,20 @@ class KeyList:
         kid: str,
     ) -> Verdict:
         if key is None:
-            return Verdict(False, f"unknown key {kid}: not in the published key list", fmt, fields, kid)
+            unknown = f"Khóa {kid} không có trong danh sách khóa đã công bố: biên lai không do hệ thống này ký."
+            return Verdict(False, unknown, fmt, fields, kid)
         if not key.cert.not_valid_before_utc <= issued_at <= key.cert.not_valid_after_utc:
-            return Verdict(
-                False, "the certificate was expired (or not yet valid) when the receipt was issued", fmt, fields, kid
-            )
+            return Verdict(False, "Chứng thư đã hết hạn (hoặc chưa có hiệu lực) lúc lập biên lai.", fmt, fields, kid)
         # The whole chain, at the time the receipt was issued: an intermediate that had expired by then fails too.
         problem = trust.problem(key.cert, key.chain, self.anchors, issued_at)
         if problem is not None:
             return Verdict(
-                False, f"the certificate was not issued by a trusted authority ({problem})", fmt, fields, kid
+                False, f"Chứng thư không do tổ chức chứng thực được tin cậy cấp ({problem}).", fmt, fields, kid
             )
         if key.school_id != school_id:
             return Verdict(
                 False,
-                f"wrong school: the receipt says {school_id}, the key belongs to {key.school_id}",
+                f"Sai trường: biên lai ghi trường {school_id}, khóa ký thuộc trường {key.school_id}.",
                 fmt,
                 fields,
                 kid,
@@ -102,24 +101,24 @@ class KeyList:
         # so no receipt of a revoked key is trusted. Routine rotation retires keys instead, and their
         # receipts stay valid.
         if key.status == "revoked":
-            return Verdict(False, "the certificate was revoked", fmt, fields, kid)
-        return Verdict(True, "valid", fmt, fields, kid)
+            return Verdict(False, "Chứng thư của trường đã bị thu hồi.", fmt, fields, kid)
+        return Verdict(True, "Hợp lệ", fmt, fields, kid)
 
 
 def verify_xml(document: bytes, keys: KeyList) -> Verdict:
     try:
         data, cert = xmlsig.verify(document)
     except xmlsig.XmlSignatureError as exc:
-        return Verdict(False, f"tampered or damaged: {exc}", "xml")
+        return Verdict(False, f"Biên lai bị sửa hoặc bị hỏng: {exc}", "xml")
     fields = read_fields(data)
     kid = kid_of(cert)
     try:
         issued_at = datetime.fromisoformat(fields["issued_at"]).astimezone(UTC)
     except ValueError:
-        return Verdict(False, "the receipt has no valid issue time", "xml", fields, kid)
+        return Verdict(False, "Biên lai không có thời điểm lập hợp lệ.", "xml", fields, kid)
     key = keys.keys.get(kid)
     if key is not None and key.cert != cert:
-        return Verdict(False, "the embedded certificate differs from the published one", "xml", fields, kid)
+        return Verdict(False, "Chứng thư kèm theo khác với chứng thư đã công bố.", "xml", fields, kid)
     return keys.check(key, school_id=fields["school_id"], issued_at=issued_at, fmt="xml", fields=fields, kid=kid)
 
 
@@ -132,7 +131,7 @@ def verify_qr(text: str, keys: KeyList) -> Verdict:
     key = keys.keys.get(kid)
     issued_at = _claimed_time(claims.get("t"))
     if issued_at is None:
-        return Verdict(False, "the receipt has no valid issue time", "qr", {}, kid)
+        return Verdict(False, "Biên lai không có thời điểm lập hợp lệ.", "qr", {}, kid)
     fields = {
         "school_id": claims.get("s"),
         "form_code": claims.get("f"),
@@ -146,11 +145,11 @@ def verify_qr(text: str, keys: KeyList) -> Verdict:
     if key is not None:
         public = key.cert.public_key()
         if not isinstance(public, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
-            return Verdict(False, f"key {kid} is not a compact-signature key", "qr", fields, kid)
+            return Verdict(False, f"Khóa {kid} không dùng để ký mã QR.", "qr", fields, kid)
         try:
             compact.verify(signed, signature, public)
         except compact.CompactError as exc:
-            return Verdict(False, f"tampered: {exc}", "qr", fields, kid)
+            return Verdict(False, f"Biên lai bị sửa: {exc}", "qr", fields, kid)
     return keys.check(
         key,
         school_id=str(claims.get("s")),
@@ -195,7 +194,7 @@ def verify_any(data: bytes | str, keys: KeyList) -> Verdict:
     if stripped.startswith(b"%PDF"):
         xml = xml_from_pdf(raw)
         if xml is None:
-            return Verdict(False, "the PDF carries no signed receipt XML", "pdf")
+            return Verdict(False, "Tệp PDF không chứa biên lai XML có chữ ký.", "pdf")
         verdict = verify_xml(xml, keys)
         verdict.format = "pdf"
         return verdict

@@ -21,16 +21,14 @@ class SeriesError(Invalid, ValueError):
 
 def validate_registration(form_code: str, series_code: str, year: int, range_from: int, range_to: int) -> None:
     if not _FORM.match(form_code):
-        raise SeriesError(f"form code {form_code!r}: 2–20 upper-case letters, digits, '-' or '/'")
+        raise SeriesError(f"Mẫu số {form_code!r}: 2–20 chữ in hoa, chữ số, '-' hoặc '/'.")
     m = _SERIES.match(series_code)
     if not m:
-        raise SeriesError(
-            f"series code {series_code!r}: a letter, up to 6 letters/digits/'-', then the year's two digits"
-        )
+        raise SeriesError(f"Ký hiệu {series_code!r}: một chữ cái, tối đa 6 chữ/số/'-', rồi hai số cuối của năm.")
     if int(m.group(1)) != year % 100:
-        raise SeriesError(f"series code {series_code!r} ends in {m.group(1)}, but the series is for {year}")
+        raise SeriesError(f"Ký hiệu {series_code!r} kết thúc bằng {m.group(1)}, nhưng dãy số dùng cho năm {year}.")
     if not 1 <= range_from <= range_to:
-        raise SeriesError(f"number range {range_from}–{range_to} is not valid")
+        raise SeriesError(f"Dãy số {range_from}–{range_to} không hợp lệ.")
 
 
 def codes_for_year(series_code: str, year: int) -> list[str]:

@@ -61,6 +61,18 @@ class KeyImported(Out):
     released: int = Field(default=0, description="parked payments receipted now that the key is imported")
 
 
+class SchoolKey(Out):
+    kid: str
+    kind: str = Field(description="xml: signs the receipt's XML; compact: signs the QR verified offline")
+    subject: str
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+    status: str = Field(description="active (signs new receipts), retired (old receipts only) or revoked")
+    revoked_at: datetime | None
+    receipts: int = Field(description="receipts this key signed")
+
+
 class Rotated(Out):
     rotated: bool
 
@@ -138,6 +150,15 @@ async def import_key(
     return KeyImported(kid=kid, released=released)
 
 
+@router.get(
+    "/schools/{school_id}/keys",
+    tags=["keys"],
+    summary="The school's certificates: whose, valid when, what each signs and how many receipts it signed",
+)
+async def school_keys(school_id: str, rt: Runtime, _: SchoolStaff) -> list[SchoolKey]:
+    return [SchoolKey(**k) for k in await signing_keys.of_school(rt.db(), school_id)]
+
+
 @router.post(
     "/schools/{school_id}/keys/rotate",
     tags=["keys"],
@@ -146,7 +167,7 @@ async def import_key(
 )
 async def rotate(school_id: str, rt: Runtime, settings: Settings, _: SchoolStaff) -> Rotated:
     if not settings.provisions:
-        raise Conflict("automatic provisioning is off: import a PKCS#12 instead")
+        raise Conflict("Không tự cấp khóa ở đây: nhập tệp chứng thư (.p12) của trường.")
     await signing_keys.rotate(rt.db(), school_id, settings.key_secret.get_secret_value())
     return Rotated(rotated=True)
 
@@ -299,11 +320,11 @@ async def verify(request: Request, rt: Runtime, settings: Settings, file: Upload
         data = await file.read()
     elif request.headers.get("content-type", "").startswith(("multipart/", "application/x-www-form-urlencoded")):
         # The form was read (and the body with it) looking for 'file'.
-        raise Invalid("a form upload must carry the receipt in a field named 'file'")
+        raise Invalid("Tệp biên lai phải được gửi trong trường «file» của biểu mẫu.")
     else:
         data = await request.body()
     if not data.strip():
-        raise Invalid("send the receipt's XML, PDF or QR text")
+        raise Invalid("Gửi tệp XML, PDF của biên lai, hoặc nội dung mã QR.")
     key_list = KeyList(await signing_keys.published(rt.db(), settings))
     # Parsing and checking a stranger's document is CPU work: off the event loop.
     verdict = await asyncio.to_thread(verify_any, data, key_list)

@@ -82,6 +82,17 @@ async def every_key(db: Executor) -> list[asyncpg.Record]:
     )
 
 
+async def of_school(db: Executor, school_id: str) -> list[asyncpg.Record]:
+    """The school's keys, newest first, each with how many receipts it signed."""
+    return await db.fetch(
+        """SELECT k.kid, k.kind, k.cert_pem, k.not_before, k.not_after, k.status, k.revoked_at, k.created_at,
+                  (SELECT count(*) FROM receipts r
+                    WHERE r.school_id = k.school_id AND (r.xml_kid = k.kid OR r.compact_kid = k.kid)) AS receipts
+             FROM signing_keys k WHERE k.school_id = $1 ORDER BY k.created_at DESC""",
+        school_id,
+    )
+
+
 async def ca_certificates(db: Executor) -> list[str]:
     return [r["cert_pem"] for r in await db.fetch("SELECT cert_pem FROM certificate_authorities")]
 

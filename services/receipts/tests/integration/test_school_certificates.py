@@ -144,9 +144,9 @@ async def test_receipts_signed_with_an_imported_certificate_verify_through_its_c
         client = app.client
 
         untrusted = await _import(app, stranger.school_p12("xml", "pw"), "pw")
-        assert untrusted.status_code == 422 and "cannot sign receipts here" in untrusted.text, untrusted.text
+        assert untrusted.status_code == 422 and "không ký được biên lai" in untrusted.text, untrusted.text
         expired = await _import(app, provider.school_p12("xml", "pw", days=(400, -30)), "pw")
-        assert expired.status_code == 422 and "cannot sign receipts here" in expired.text, expired.text
+        assert expired.status_code == 422 and "không ký được biên lai" in expired.text, expired.text
         kids = []
         for kind in ("xml", "compact"):
             imported = await _import(app, provider.school_p12(kind, "mật khẩu"), "mật khẩu")
@@ -173,6 +173,14 @@ async def test_receipts_signed_with_an_imported_certificate_verify_through_its_c
             verdict = (await client.post("/verify", content=body)).json()
             assert verdict["valid"], verdict
         keylist = (await client.get("/keys")).json()
+        # The accountant's page: whose each certificate is, by which authority, what it signs, how many.
+        mine = (await client.get(f"/schools/{SCHOOL}/keys", headers=app.headers())).json()
+        assert sorted((k["kind"], k["status"], k["receipts"]) for k in mine) == [
+            ("compact", "active", 1),
+            ("xml", "active", 1),
+        ]
+        assert {k["issuer"] for k in mine} == {"VNPT-CA test Issuing CA"}
+        assert {k["subject"] for k in mine} == {f"Trường Mầm non Hoa Phượng ({kind})" for kind in ("xml", "compact")}
 
     assert {len(k["x5c"]) for k in keylist["keys"]} == {2}  # the school's certificate and the intermediate
     assert [x509.load_pem_x509_certificate(p.encode()) for p in keylist["trust_anchors"]] == [provider.root]

@@ -22,7 +22,7 @@ def test_a_signed_qr_with_an_absurd_issue_time_is_invalid_not_a_crash():
 
     verdict = verify_any(text, KEYS)
 
-    assert (verdict.valid, verdict.reason) == (False, "the receipt has no valid issue time")
+    assert (verdict.valid, verdict.reason) == (False, "Biên lai không có thời điểm lập hợp lệ.")
 
 
 @pytest.mark.parametrize(

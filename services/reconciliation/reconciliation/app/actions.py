@@ -393,16 +393,18 @@ async def _put_back(step: Step, reversed_: list[list[Any]], free: int) -> int:
     total = sum(a for _, a in parts)
     if total > free:
         raise Conflict(
-            f"cannot undo: {total} đồng would go back on the invoices but only {free} đồng of the credit is free; "
-            "it has since been matched, refunded or ignored: undo that first"
+            f"Không hoàn tác được: {total} đồng sẽ trả lại các hóa đơn nhưng khoản tiền chỉ còn {free} đồng chưa dùng; "
+            "khoản tiền đã được khớp, hoàn hoặc bỏ qua sau đó: hoàn tác thao tác đó trước."
         )
     owed = await invoices_store.owed_among(step.conn, step.school_id, [i for i, _ in parts])
     closed = [str(i) for i, _ in parts if i not in owed]
     if closed:
-        raise Conflict(f"cannot put the payments back: invoices no longer open: {', '.join(closed)}")
+        raise Conflict(f"Không khôi phục được các khoản nộp: hóa đơn không còn mở: {', '.join(closed)}.")
     paid = [str(i) for i, a in parts if a > owed[i]]
     if paid:
-        raise Conflict(f"cannot put the payments back: invoices since paid by other money: {', '.join(paid)}")
+        raise Conflict(
+            f"Không khôi phục được các khoản nộp: hóa đơn đã được nộp bằng khoản tiền khác: {', '.join(paid)}."
+        )
     decision = Decision(State.RESOLVED, "undo", tuple(Allocation(i, a) for i, a in parts))
     await _place(step, decision)
     return decision.allocated
@@ -415,15 +417,21 @@ async def undo(
         await schools_store.lock(conn, school_id)
         act_row = await actions_store.get_for_update(conn, school_id, action_id)
         if act_row is None:
-            raise NotFound(f"no action {action_id} at school {school_id}")
+            raise NotFound(f"Không có thao tác {action_id} ở trường {school_id}.")
         if act_row["undone_by"] is not None:  # undone already (a double click): that undo's answer
             done = await actions_store.answer_of(conn, act_row["undone_by"])
             return _answer(done.action_id, done.after, done.handled, replayed=True)
         if act_row["kind"] in NOT_UNDOABLE:
-            raise Conflict(f"action {action_id} cannot be undone (an undo, or the bank's reversal)")
+            raise Conflict(
+                f"Thao tác {action_id} không hoàn tác được (đó là một lần hoàn tác, hoặc ngân hàng đã thu hồi "
+                "khoản tiền)."
+            )
         row = await _credit(conn, school_id, act_row["credit_id"])
         if row["reason_code"] == "reversed_by_bank":
-            raise Conflict(f"the bank took credit {row['credit_id']} back: nothing done on it can be undone now")
+            raise Conflict(
+                f"Ngân hàng đã thu hồi khoản tiền {row['credit_id']}: không hoàn tác được thao tác nào trên khoản "
+                "này nữa."
+            )
         step = Step(conn=conn, outbox=outbox, school_id=school_id, credit=row, action_id=uuid.uuid4(), actor=actor)
         before = credits_store.placement_from_row(row)
         after = await _undone(step, act_row, before)

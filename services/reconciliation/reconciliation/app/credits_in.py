@@ -44,7 +44,7 @@ async def school_account(db: Executor, school_id: str) -> str:
 def _known(school_id: str, account: str | None) -> str:
     """The school's account; a school whose registration has not arrived yet is a conflict to retry."""
     if account is None:
-        raise Conflict(f"school {school_id} is not known to reconciliation yet (retry shortly)")
+        raise Conflict(f"Trường {school_id} chưa có trong sổ đối soát (thử lại sau ít phút).")
     return account
 
 
@@ -59,7 +59,7 @@ async def configure_webhook(
     api: payos_api.Credentials | None = None,
 ) -> None:
     if api is not None and provider != "payos":
-        raise Invalid("only payOS's API confirms credits here: give API credentials for payos only")
+        raise Invalid("Chỉ payOS có API xác nhận giao dịch: chỉ nhập khóa API cho payOS.")
     sealed_api = (api.client_id, sealer.seal(api.api_key)) if api else None
     await webhooks_store.put_config(pool, school_id, provider, scheme, sealer.seal(secret), sealed_api)
     targets_for(pool).forget()  # committed: this process stops accepting the old secret now
@@ -130,7 +130,7 @@ async def receive_webhook(
     if credit is None:
         return {"success": True, "ignored": "not a credit"}
     if credit.account_number != _known(call.school_id, target.account_number):
-        raise Invalid(f"credit to account {credit.account_number}, not school {call.school_id}'s account")
+        raise Invalid(f"webhook credit to account {credit.account_number}, not school {call.school_id}'s account")
     if target.api is not None:
         await _confirmed(call, target.api, body, confirmation)
     outcome = await intake_for(pool, outbox).submit(call.school_id, credit)
@@ -145,6 +145,7 @@ class StatementFile:
     layout: str | None
     mapping: str | None
     uploaded_by: str
+    preview: bool = False  # what the upload would record, line by line; nothing is stored
 
 
 async def upload_statement(pool: asyncpg.Pool, outbox: Outbox, f: StatementFile) -> dict[str, Any]:
@@ -163,46 +164,84 @@ async def upload_statement(pool: asyncpg.Pool, outbox: Outbox, f: StatementFile)
         raise Invalid(f"{f.filename}: {exc}") from exc
     if parsed.account_number and parsed.account_number != account:
         raise Invalid(
-            f"{f.filename} is a statement of account {parsed.account_number}, not of school {f.school_id}'s account"
+            f"{f.filename} là sao kê của tài khoản {parsed.account_number}, không phải tài khoản thu của "
+            f"trường {f.school_id}."
         )
     statement_id = uuid.uuid4()
-    async with pool.acquire() as conn, conn.transaction():
-        # The same file uploaded twice at once: the second waits for the school's lock, then finds the first.
-        await schools_store.lock(conn, f.school_id)
-        previous = await statements_store.by_digest(conn, f.school_id, digest)
-        if previous is not None:
-            return _already_uploaded(previous)
-        credits = [dataclasses.replace(c, recorded_by=f.uploaded_by) for c in parsed.credits]
-        result = await ingest_in(conn, outbox, f.school_id, credits, bulk=True)
-        reversals = await take_reversals(
-            conn,
-            outbox,
-            school_id=f.school_id,
-            statement_id=statement_id,
-            reversals=parsed.reversals,
-            actor=f"bank statement {f.filename} (uploaded by {f.uploaded_by})",
-        )
-        new = sum(o.new for o in result)
-        await statements_store.record(
-            conn,
-            statement_id=statement_id,
-            school_id=f.school_id,
-            format=parsed.format,
-            digest=digest,
-            filename=f.filename,
-            credits=len(result),
-            new_credits=new,
-            uploaded_by=f.uploaded_by,
-            account_number=parsed.account_number or account,
-            closing=(parsed.closing.day, parsed.closing.balance) if parsed.closing else None,
-        )
+    async with pool.acquire() as conn:
+        # A preview runs the very upload (dedup, matching, reversals) and rolls it back: what it shows is what
+        # the upload will record, line by line, and nothing of it stays.
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            answer = await _record_statement(conn, outbox, f, parsed, account, digest, statement_id)
+        except BaseException:
+            await tx.rollback()
+            raise
+        if f.preview:
+            await tx.rollback()
+        else:
+            await tx.commit()
+    return answer
+
+
+async def _record_statement(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    f: StatementFile,
+    parsed: statements.Statement,
+    account: str,
+    digest: str,
+    statement_id: uuid.UUID,
+) -> dict[str, Any]:
+    # The same file uploaded twice at once: the second waits for the school's lock, then finds the first.
+    await schools_store.lock(conn, f.school_id)
+    previous = await statements_store.by_digest(conn, f.school_id, digest)
+    if previous is not None:
+        return _already_uploaded(previous)
+    credits = [dataclasses.replace(c, recorded_by=f.uploaded_by) for c in parsed.credits]
+    result = await ingest_in(conn, outbox, f.school_id, credits, bulk=True)
+    reversals = await take_reversals(
+        conn,
+        outbox,
+        school_id=f.school_id,
+        statement_id=statement_id,
+        reversals=parsed.reversals,
+        actor=f"bank statement {f.filename} (uploaded by {f.uploaded_by})",
+    )
+    new = sum(o.new for o in result)
+    await statements_store.record(
+        conn,
+        statement_id=statement_id,
+        school_id=f.school_id,
+        format=parsed.format,
+        digest=digest,
+        filename=f.filename,
+        credits=len(result),
+        new_credits=new,
+        uploaded_by=f.uploaded_by,
+        account_number=account,
+        closing=(parsed.closing.day, parsed.closing.balance) if parsed.closing else None,
+    )
     return {
         "statement_id": str(statement_id),
         "already_uploaded": False,
+        "preview": f.preview,
         "format": parsed.format,
         "credits": len(result),
         "new_credits": new,
         "outcomes": [o.as_dict() for o in result],
+        "lines": [
+            {
+                "booked_at": c.booked_at,
+                "amount": c.amount,
+                "memo": c.memo,
+                "new": o.new,
+                "state": o.state,
+                "reason_code": o.reason_code,
+            }
+            for c, o in zip(credits, result, strict=True)
+        ],
         "reversals": {"applied": reversals.applied, "open": reversals.open, "already_known": reversals.known},
         "notes": parsed.notes,
     }
@@ -249,10 +288,10 @@ def _cash_identifiers(cash: Cash) -> tuple[str, ...]:
 async def record_cash(pool: asyncpg.Pool, outbox: Outbox, cash: Cash) -> dict[str, Any]:
     ref = await invoices_store.payment_reference(pool, cash.school_id, cash.invoice_id)
     if ref is None:
-        raise NotFound(f"no invoice {cash.invoice_id} at school {cash.school_id}")
+        raise NotFound(f"Không có hóa đơn {cash.invoice_id} ở trường {cash.school_id}.")
     when = cash.received_at or datetime.now(UTC)
     if when.tzinfo is None:
-        raise Invalid("received_at needs a time zone")
+        raise Invalid("«received_at» cần có múi giờ.")
     credit = BankCredit(
         account_number=f"CASH:{cash.school_id}",
         amount=cash.amount,

@@ -6,7 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
+from reconciliation.domain import suggestions
 from reconciliation.domain.labels import REASON_VI, STATE_VI
+from reconciliation.domain.memo import read_memo
 from reconciliation.stores import credits_store, invoices_store
 from shared.db import Executor
 from shared.errors import Invalid, NotFound
@@ -79,7 +81,7 @@ def _cursor(text: str | None) -> tuple[datetime, uuid.UUID] | None:
         when, credit_id = text.rsplit("_", 1)
         return datetime.fromisoformat(when), uuid.UUID(credit_id)
     except ValueError as exc:
-        raise Invalid(f"after {text[:80]!r} is not a cursor of this queue (booked_at_creditid)") from exc
+        raise Invalid(f"«after» {text[:80]!r} không phải vị trí trang của hàng đợi này (booked_at_creditid).") from exc
 
 
 def next_cursor(items: list[dict[str, Any]], limit: int) -> str | None:
@@ -99,7 +101,36 @@ async def exceptions_queue(
     found = {c["invoice_id"]: c for c in await invoices_store.candidates(db, list(wanted))}
     for item in items:
         item["candidates"] = [found[i] for i in map(uuid.UUID, item["candidates"]) if i in found]
+        item["suggestions"] = []
+    await _suggest(db, school_id, [i for i in items if not i["candidates"]])
     return items
+
+
+async def _suggest(db: Executor, school_id: str, items: list[dict[str, Any]]) -> None:
+    """For credits without a candidate: the pupils their memo names, the references one character off
+    (domain/suggestions.py), each with what is owed; the school's open invoices read once for the page."""
+    if not items:
+        return
+    rows = await invoices_store.open_for_suggestions(db, school_id)
+    book = suggestions.Book(
+        suggestions.Pupil(
+            invoice_id=str(r["invoice_id"]),
+            student_code=r["student_code"],
+            student_name=r["student_name"],
+            class_name=r["class_name"],
+            payment_reference=r["payment_reference"],
+        )
+        for r in rows
+    )
+    by_id = {str(r["invoice_id"]): r for r in rows}
+    for item in items:
+        item["suggestions"] = [
+            _owing(by_id[s.invoice_id]) | {"why": s.why, "read": s.read} for s in book.suggest(read_memo(item["memo"]))
+        ]
+
+
+def _owing(row: Any) -> dict[str, Any]:
+    return dict(row) | {"outstanding": max(row["total"] - row["allocated"], 0)}
 
 
 async def exceptions_count(db: Executor, school_id: str) -> int:
@@ -109,5 +140,5 @@ async def exceptions_count(db: Executor, school_id: str) -> int:
 async def credit_detail(db: Executor, school_id: str, credit_id: uuid.UUID) -> dict[str, Any]:
     detail = await credits_store.detail(db, school_id, credit_id)
     if detail is None:
-        raise NotFound(f"no credit {credit_id}")
+        raise NotFound(f"Không có khoản tiền về {credit_id} ở trường này.")
     return detail

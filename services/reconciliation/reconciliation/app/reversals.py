@@ -75,14 +75,14 @@ async def resolve_reversal(
     """The accountant settles an open reversal: names the credit it takes back, or dismisses it with a note
     (a credit from before the suite kept the books)."""
     if not how.note.strip():
-        raise Invalid("settling a reversal needs a note (why)")
+        raise Invalid("Xử lý một lần ngân hàng thu hồi cần ghi chú lý do.")
     async with pool.acquire() as conn, conn.transaction():
         await schools_store.lock(conn, school_id)
         r = await reversals_store.get_for_update(conn, school_id, reversal_id)
         if r is None:
-            raise NotFound(f"no reversal {reversal_id} at school {school_id}")
+            raise NotFound(f"Không có lần thu hồi {reversal_id} ở trường {school_id}.")
         if r.state != "open":
-            raise Conflict(f"reversal {reversal_id} is already {r.state}")
+            raise Conflict(f"Lần thu hồi {reversal_id} đã được xử lý ({r.state}).")
         if how.credit_id is not None:
             await _apply(conn, outbox, school_id, r, how.credit_id, actor)
         state = "applied" if how.credit_id is not None else "dismissed"
@@ -100,8 +100,8 @@ async def _apply(
 ) -> None:
     credit = await credits_store.get_for_update(conn, school_id, credit_id)
     if credit is None:
-        raise NotFound(f"no credit {credit_id} at school {school_id}")
+        raise NotFound(f"Không có khoản tiền về {credit_id} ở trường {school_id}.")
     if credit["amount"] != r.amount:
-        raise Invalid(f"the reversal of {r.amount} đồng cannot take back a credit of {credit['amount']} đồng")
+        raise Invalid(f"Lần thu hồi {r.amount} đồng không khớp với khoản tiền về {credit['amount']} đồng.")
     if not await reverse_by_bank(conn, outbox, school_id=school_id, credit_id=credit_id, actor=actor, where=r.line):
-        raise Conflict(f"credit {credit_id} is already reversed, or partly refunded")
+        raise Conflict(f"Khoản tiền {credit_id} đã bị thu hồi, hoặc đã hoàn một phần.")

@@ -29,9 +29,9 @@ class BankCredit:
 
     def __post_init__(self) -> None:
         if not 0 < self.amount <= MAX_AMOUNT:
-            raise CreditFormatError(f"a credit amount must be from 1 to {MAX_AMOUNT} đồng, got {self.amount}")
+            raise CreditFormatError(f"Số tiền về phải từ 1 đến {MAX_AMOUNT} đồng (nhận được {self.amount}).")
         if self.booked_at.tzinfo is None:
-            raise CreditFormatError("booked_at must carry a time zone")
+            raise CreditFormatError("Thời điểm giao dịch cần có múi giờ.")
 
     @property
     def value_date(self) -> date:
@@ -65,7 +65,7 @@ def local_datetime(text: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> datetime:
     try:
         return datetime.strptime(text.strip(), fmt).replace(tzinfo=VN).astimezone(UTC)
     except ValueError as exc:
-        raise CreditFormatError(f"time {text!r} is not {fmt}") from exc
+        raise CreditFormatError(f"Thời điểm {text!r} không đúng dạng {fmt}.") from exc
 
 
 def whole_dong(value: object, field: str) -> int:

@@ -47,15 +47,26 @@ class ReversalsTaken(Out):
     already_known: int = Field(description="reversals already read from another file")
 
 
+class StatementLine(Out):
+    booked_at: datetime
+    amount: int
+    memo: str
+    new: bool = Field(description="false: a credit already recorded (by a webhook or an earlier statement)")
+    state: str
+    reason_code: str
+
+
 class StatementUpload(Out):
     statement_id: uuid.UUID
     already_uploaded: bool
+    preview: bool = Field(default=False, description="true: what the upload would record; nothing was stored")
     format: str | None = None
     credits: int
     new_credits: int
     outcomes: list[Outcome]
     reversals: ReversalsTaken | None = None
     notes: list[str] = Field(default=[], description="lines skipped on purpose (a zero-amount notice line)")
+    lines: list[StatementLine] = Field(default=[], description="each credit line, in the file's order")
 
 
 class CashRecorded(Outcome):
@@ -79,6 +90,11 @@ class Credit(Row):
     unallocated: int
     memo_read: dict[str, Any]
     candidates: list[Any]
+    suggestions: list[Any] = Field(
+        default=[],
+        description="the queue only, for a credit without candidates: open invoices whose pupil the memo names, "
+        "or whose reference is one character from one in the memo (why: name | reference_one_off)",
+    )
 
 
 class CreditDetail(Credit):
@@ -164,7 +180,7 @@ async def put_webhook_config(
     school_id: str, provider: Provider, body: WebhookConfigIn, rt: Runtime, settings: Settings, _: SchoolStaff
 ) -> None:
     if (body.api_client_id is None) != (body.api_key is None):
-        raise Invalid("give both api_client_id and api_key, or neither")
+        raise Invalid("Nhập cả api_client_id và api_key, hoặc để trống cả hai.")
     api = payos_api.Credentials(body.api_client_id, body.api_key) if body.api_client_id and body.api_key else None
     await credits_in.configure_webhook(
         rt.db(),
@@ -225,6 +241,7 @@ async def upload_statement(
     mapping: str | None = Form(
         None, description='JSON: {"date","credit","memo","reference","date_format"} column names'
     ),
+    preview: bool = Form(False, description="only show what would be recorded (new, duplicates); store nothing"),
 ) -> StatementUpload:
     f = credits_in.StatementFile(
         school_id=school_id,
@@ -233,6 +250,7 @@ async def upload_statement(
         layout=layout,
         mapping=mapping,
         uploaded_by=p.subject,
+        preview=preview,
     )
     return StatementUpload(**await credits_in.upload_statement(rt.db(), rt.outbox, f))
 

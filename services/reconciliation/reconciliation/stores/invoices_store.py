@@ -164,3 +164,18 @@ async def candidates(db: Executor, invoice_ids: list[uuid.UUID]) -> list[dict[st
         invoice_ids,
     )
     return [dict(c) | {"outstanding": max(c["total"] - c["allocated"], 0)} for c in rows]
+
+
+# A school's open invoices for the queue's suggestions: bounded, whatever the school's size.
+MAX_OPEN_FOR_SUGGESTIONS = 50_000
+
+
+async def open_for_suggestions(db: Executor, school_id: str) -> list[asyncpg.Record]:
+    """The school's invoices still owed on, with the pupil's name, class and reference."""
+    return await db.fetch(
+        "SELECT invoice_id, student_code, student_name, class_name, payment_reference, period, total, allocated "
+        "FROM invoices WHERE school_id = $1 AND NOT cancelled AND allocated < total "
+        "ORDER BY period DESC, student_code LIMIT $2",
+        school_id,
+        MAX_OPEN_FOR_SUGGESTIONS,
+    )

@@ -162,6 +162,6 @@ async def test_an_accountants_match_on_a_credit_the_bank_took_back_cannot_be_und
     undo = await recon.client.post(
         f"/schools/{SCHOOL}/actions/{match.json()['action_id']}/undo", headers=recon.headers()
     )
-    assert undo.status_code == 409 and "the bank took" in undo.json()["detail"], undo.text
+    assert undo.status_code == 409 and "Ngân hàng đã thu hồi" in undo.json()["detail"], undo.text
     row = await recon.pool.fetchrow("SELECT state, allocated, ignored FROM credits")
     assert (row["state"], row["allocated"], row["ignored"]) == ("withdrawn", 0, 600_000)

@@ -173,7 +173,7 @@ async def test_the_exceptions_export_lists_what_needed_the_accountant_with_the_r
     too_long = await recon.client.get(
         f"/schools/{SCHOOL}/exports/credits.csv", params={"from": "2025-01-01", "to": "2026-09-05"}, headers=h
     )
-    assert too_long.status_code == 422 and "366 days" in too_long.json()["detail"]
+    assert too_long.status_code == 422 and "366 ngày" in too_long.json()["detail"]
 
 
 async def test_an_excess_kept_as_credit_balance_pays_the_familys_next_invoice_and_the_close_balances(recon):

@@ -91,7 +91,7 @@ async def test_an_infinite_or_huge_timestamp_is_refused(recon, t):
 async def test_amounts_beyond_the_bound_or_written_as_floats_are_refused(recon):
     [inv] = await recon.issue([500_000])
     for amount, what in (
-        ("10000000000000000000000", "largest amount"),  # past bigint: was a 500
+        ("10000000000000000000000", "vượt quá số tiền lớn nhất"),  # past bigint: was a 500
         ("1E+400000", "fraction or an exponent"),  # cost seconds to turn into an integer
         ("9007199254740993.0", "fraction or an exponent"),  # a float: silently rounded before
         ("500000.0", "fraction or an exponent"),
@@ -102,7 +102,7 @@ async def test_amounts_beyond_the_bound_or_written_as_floats_are_refused(recon):
         r = await _signed_casso(recon, raw)  # correctly signed: the amount itself is what is refused
         assert r.status_code in (400, 422) and what in r.json()["detail"], (amount, r.text)
     big = await recon.sepay(sepay_body(7, 10**13, inv.reference))
-    assert big.status_code == 422 and "largest amount" in big.json()["detail"]
+    assert big.status_code == 422 and "vượt quá số tiền lớn nhất" in big.json()["detail"]
     await _nothing_stored(recon)
 
 

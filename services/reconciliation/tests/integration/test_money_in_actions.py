@@ -85,7 +85,7 @@ async def test_an_undo_whose_money_went_elsewhere_is_refused_and_changes_nothing
     r = await recon.client.post(
         f"/schools/{SCHOOL}/actions/{unmatch.json()['action_id']}/undo", headers=recon.headers()
     )
-    assert r.status_code == 409 and "only 0 đồng of the credit is free" in r.json()["detail"], r.text
+    assert r.status_code == 409 and "chỉ còn 0 đồng chưa dùng" in r.json()["detail"], r.text
     assert dict(await recon.pool.fetchrow("SELECT allocated, state FROM credits")) == before
     owed = {row["invoice_id"]: row["allocated"] for row in await recon.pool.fetch("SELECT * FROM invoices")}
     assert (owed[x.invoice_id], owed[y.invoice_id]) == (0, 500_000)

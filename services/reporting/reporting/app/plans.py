@@ -15,7 +15,7 @@ from shared.errors import Invalid
 def target_of(*, indicator: str, school_year: str, target_pct: Decimal, source: str, school_id: str | None) -> Target:
     first, last = (int(y) for y in school_year.split("-"))
     if last != first + 1:
-        raise Invalid(f"school_year must be two consecutive years like 2025-2026, got {school_year!r}")
+        raise Invalid(f"Năm học phải là hai năm liền nhau, ví dụ 2025-2026 (nhận được {school_year!r}).")
     return Target(
         indicator=indicator,
         school_year=school_year,
@@ -31,7 +31,7 @@ async def set_targets(pool: asyncpg.Pool, district: str, targets: list[Target], 
     schools = await figures_store.schools_of(pool, district)
     for t in targets:
         if t.school_id and t.school_id not in schools:
-            raise Invalid(f"school {t.school_id!r} is not a school of district {district}")
+            raise Invalid(f"Trường {t.school_id!r} không thuộc {district}.")
     await plans_store.set_targets(pool, district, targets, set_by=by)
     return await targets_of(pool, district)
 

@@ -40,7 +40,7 @@ SECTOR_COLUMNS = (*_HEAD, *_SCHOOL, *_FIGURES, *_ACCEPTS, *_IDS, "below_target")
 
 async def district_report(pool: asyncpg.Pool, scope: Scope, signing: Signing, fmt: str, today: date) -> bytes:
     if not scope.period:
-        raise Invalid("a report is for one period: a month YYYY-MM, a quarter YYYY-Qn, a school year or a year")
+        raise Invalid("Báo cáo được lập cho một kỳ: chọn một tháng, một quý, một năm học hoặc một năm.")
     view = await queries.district_view(pool, scope, today)
     fee_types = [dict(r) for r in await figures_store.by_fee_type(pool, scope, today)]  # sums only, not judged
     report = build_report(view, fee_types, signing)

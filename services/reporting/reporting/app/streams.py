@@ -39,9 +39,11 @@ class Streams:
         """One stream for this token; refused past either bound. Returns its release, which may be called any
         number of times (the stream's end, and the collection of a stream never started) and counts once."""
         if self._open[token_id] >= self.per_token:
-            raise TooManyStreams(f"this token already holds {self.per_token} live streams: close a dashboard tab")
+            raise TooManyStreams(
+                f"Tài khoản này đã mở {self.per_token} luồng cập nhật trực tiếp: đóng bớt một thẻ trang tổng hợp."
+            )
         if self.open >= self.per_process:
-            raise TooManyStreams("the dashboard's live streams are all in use: try again shortly")
+            raise TooManyStreams("Các luồng cập nhật trực tiếp của trang tổng hợp đang bận hết: thử lại sau ít phút.")
         self._open[token_id] += 1
         released = False
 

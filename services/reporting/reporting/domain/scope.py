@@ -38,8 +38,8 @@ class Scope:
     def __post_init__(self) -> None:
         if self.period is not None and not _valid_period(self.period):
             raise ScopeError(
-                f"period must be a month YYYY-MM, a quarter YYYY-Qn, a school year YYYY-YYYY or a calendar year YYYY, "
-                f"got {self.period!r}"
+                f"Kỳ phải là một tháng (2026-09), một quý (2026-Q3), một năm học (2026-2027) hoặc một năm (2026); "
+                f"nhận được {self.period!r}."
             )
 
     @property

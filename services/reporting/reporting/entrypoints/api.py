@@ -179,7 +179,7 @@ async def _district_office(district: str, p: DistrictReader) -> Principal:
     nothing from their validation."""
     if p.role is Role.SERVICE or (p.role in (Role.DISTRICT, Role.AUDITOR) and p.district and p.district == district):
         return p
-    raise Forbidden(f"token is not scoped to district {district}")
+    raise Forbidden(f"Tài khoản này không làm việc với {district}.")
 
 
 DistrictOffice = Annotated[Principal, Depends(_district_office)]
@@ -188,7 +188,7 @@ DistrictOffice = Annotated[Principal, Depends(_district_office)]
 async def _district_planner(district: str, p: DistrictOffice) -> Principal:
     """Who sets the district's plan: its office (or a service), never an auditor, who only reads."""
     if p.role is Role.AUDITOR:
-        raise Forbidden("an auditor reads, and changes nothing")
+        raise Forbidden("Tài khoản kiểm toán chỉ được xem, không được thay đổi.")
     return p
 
 
@@ -539,7 +539,7 @@ async def stream(
     # The token comes in the Authorization header, like everywhere else (the page reads the stream with
     # fetch): never in the URL, where proxies and access logs would keep it.
     if principal.role is Role.PARENT:
-        raise Forbidden("parents have no dashboard")
+        raise Forbidden("Phụ huynh không dùng trang tổng hợp này.")
     if school_id:
         await check_school_scope(principal, school_id, request.app.state.district_of)
     streams: Streams = request.app.state.streams

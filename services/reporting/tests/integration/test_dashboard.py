@@ -579,7 +579,7 @@ async def test_the_plans_indicators_against_their_own_targets_by_hand(make_datab
         path = f"/api/districts/{D1}/targets"
         assert (await _put(base, path, token("district", district=D2), {"targets": PLAN})).status_code == 403
         bad = [PLAN[0] | {"school_year": "2026-2028"}]
-        assert "consecutive" in (await _put(base, path, district_token, {"targets": bad})).json()["detail"]
+        assert "hai năm liền nhau" in (await _put(base, path, district_token, {"targets": bad})).json()["detail"]
         stranger = [PLAN[0] | {"school_id": "TH-D"}]
         assert (await _put(base, path, district_token, {"targets": stranger})).status_code == 422
         assert (await _put(base, path, district_token, {"targets": PLAN})).status_code == 200

@@ -56,7 +56,7 @@ async def test_streams_end_at_expiry_and_revocation_and_a_token_holds_only_a_few
         held = [asyncio.create_task(_until_end(client, "/api/stream", many, within=6)) for _ in range(PER_TOKEN)]
         await asyncio.sleep(1.5)
         refused = await client.get("/api/stream", headers={"Authorization": f"Bearer {many}"})
-        assert refused.status_code == 429 and "live streams" in refused.json()["detail"]
+        assert refused.status_code == 429 and "luồng cập nhật trực tiếp" in refused.json()["detail"]
         for task in held:  # the held ones run until the test's own time bound
             with pytest.raises(TimeoutError):
                 await task

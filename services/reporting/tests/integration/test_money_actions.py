@@ -142,7 +142,7 @@ async def test_every_money_action_names_its_account_for_the_district_listed_and_
         backwards = await _get(
             base, f"/api/districts/{D1}/money-actions", district, **{"from": "2026-12-02", "to": "2026-12-01"}
         )
-        assert backwards.status_code == 422 and "before it starts" in backwards.text
+        assert backwards.status_code == 422 and "đứng trước ngày bắt đầu" in backwards.text
         long = await _get(
             base, f"/api/districts/{D1}/money-actions", district, **{"from": "2025-01-01", "to": "2026-12-01"}
         )

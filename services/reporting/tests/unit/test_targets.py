@@ -66,5 +66,5 @@ def test_a_period_that_is_no_period_is_refused_with_what_it_must_be():
     for period in ("2026-09", "2026-Q4", "2026-2027", "2026"):
         assert Scope(period=period).period == period
     for period in ("", "2026-13", "2026-00", "2026-2028", "2026-Q5", "٢٠٢٦"):
-        with pytest.raises(ScopeError, match="calendar year YYYY"):
+        with pytest.raises(ScopeError, match="một năm học"):
             Scope(period=period)
