@@ -96,8 +96,35 @@ TEMPLATE_EXAMPLE = [
 HEADER_WITHIN = 20
 
 
+# The fields a school can map to its own headings, and how the page names them (the needed ones first).
+MAPPABLE = {
+    "student_code": "Mã học sinh",
+    "full_name": "Họ và tên",
+    "date_of_birth": "Ngày sinh",
+    "class_name": "Lớp",
+    "guardian_name": "Họ tên phụ huynh",
+    "guardian_phone": "SĐT phụ huynh",
+    "father_name": "Họ tên cha",
+    "father_phone": "SĐT cha",
+    "mother_name": "Họ tên mẹ",
+    "mother_phone": "SĐT mẹ",
+    "national_id": "Mã định danh",
+    "grade": "Khối",
+    "gender": "Giới tính",
+    "policy": "Đối tượng miễn giảm",
+    "virtual_account": "Tài khoản định danh",
+}
+
+
 class RosterFileError(ValueError):
-    """The file as a whole cannot be read (format, encoding, missing columns)."""
+    """The file as a whole cannot be read (format, encoding, missing columns). `headers` are the headings
+    of the row that looked most like the table's header (for the page to offer a mapping), `missing` the
+    fields it lacks."""
+
+    def __init__(self, message: str, *, headers: list[str] | None = None, missing: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.headers = headers or []
+        self.missing = missing or []
 
 
 @dataclass(frozen=True)
@@ -115,32 +142,62 @@ def _map_headers(header: list[str]) -> dict[int, str]:
     return mapping
 
 
-def _missing(mapping: dict[int, str]) -> list[str]:
-    """The needed columns a header lacks, by their Vietnamese names."""
+def _with_school_mapping(header: list[str], school_mapping: dict[str, str]) -> dict[int, str]:
+    """The school's own headings (field → heading as in its file) first, then the headings this reader knows
+    for the columns left."""
+    folded = [fold(h or "") for h in header]
+    mapping: dict[int, str] = {}
+    for field, heading in school_mapping.items():
+        if field in MAPPABLE and fold(heading) in folded:
+            mapping[folded.index(fold(heading))] = field
+    for i, field in _map_headers(header).items():
+        if i not in mapping and field not in mapping.values():
+            mapping[i] = field
+    return mapping
+
+
+def _missing_fields(mapping: dict[int, str]) -> list[str]:
     fields = set(mapping.values())
-    missing = [LABELS[f] for f in REQUIRED if f not in fields]
+    missing = [f for f in REQUIRED if f not in fields]
     if not any(name in fields and phone in fields for name, phone in GUARDIAN_COLUMNS):
-        missing.append(LABELS["guardian"])
+        missing.append("guardian")
     return missing
 
 
-def _header(table: list[tuple[int, list[str]]]) -> tuple[int, dict[int, str]]:
+def _missing(mapping: dict[int, str]) -> list[str]:
+    """The needed columns a header lacks, by their Vietnamese names."""
+    return [LABELS[f] for f in _missing_fields(mapping)]
+
+
+def _header(table: list[tuple[int, list[str]]], school_mapping: dict[str, str] | None) -> tuple[int, dict[int, str]]:
     """The table's header row (its index) among the first rows, below any title rows."""
     best: tuple[int, dict[int, str]] | None = None
     for n, (_, cells) in enumerate(table[:HEADER_WITHIN]):
-        mapping = _map_headers(cells)
+        mapping = _with_school_mapping(cells, school_mapping) if school_mapping else _map_headers(cells)
         if not _missing(mapping):
             return n, mapping
         if best is None or len(mapping) > len(best[1]):
             best = (n, mapping)
+    # The row most like a header (the one with the most text cells when none was recognised) is offered to
+    # the accountant to map once.
     if best is None or not best[1]:
+        rows = table[:HEADER_WITHIN]
+        texts = max(rows, key=lambda r: sum(1 for c in r[1] if (c or "").strip() and not (c or "").strip().isdigit()))
+        headings = [c.strip() for c in texts[1] if (c or "").strip()]
         raise RosterFileError(
             "Không tìm thấy dòng tiêu đề của bảng học sinh trong 20 dòng đầu. Cần có các cột: "
             + "; ".join(LABELS.values())
-            + ". Tải mẫu danh sách về để xem cách đặt tên cột."
+            + ". Ghép các cột của tệp với các cột cần có, hoặc tải mẫu danh sách về để xem cách đặt tên cột.",
+            headers=headings,
+            missing=_missing_fields({}),
         )
-    line = table[best[0]][0]
-    raise RosterFileError(f"Dòng tiêu đề (dòng {line}) thiếu cột: {'; '.join(_missing(best[1]))}.")
+    line, cells = table[best[0]]
+    raise RosterFileError(
+        f"Dòng tiêu đề (dòng {line}) thiếu cột: {'; '.join(_missing(best[1]))}. Ghép các cột của tệp với các "
+        "cột cần có (một lần, trường ghi nhớ cách ghép).",
+        headers=[c.strip() for c in cells if (c or "").strip()],
+        missing=_missing_fields(best[1]),
+    )
 
 
 def _class_grade(class_name: str) -> str:
@@ -164,10 +221,10 @@ def _guardian(values: dict[str, str]) -> None:
     values["guardian_name"], values["guardian_phone"] = chosen
 
 
-def _rows(table: list[tuple[int, list[str]]]) -> list[RawRow]:
+def _rows(table: list[tuple[int, list[str]]], school_mapping: dict[str, str] | None = None) -> list[RawRow]:
     if not table:
         raise RosterFileError("Tệp trống: không có dòng nào.")
-    start, mapping = _header(table)
+    start, mapping = _header(table, school_mapping)
     rows = []
     for line, cells in table[start + 1 :]:
         if not any((c or "").strip() for c in cells):
@@ -183,7 +240,7 @@ def _rows(table: list[tuple[int, list[str]]]) -> list[RawRow]:
     return rows
 
 
-def read_csv(data: bytes) -> list[RawRow]:
+def read_csv(data: bytes, school_mapping: dict[str, str] | None = None) -> list[RawRow]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -196,7 +253,7 @@ def read_csv(data: bytes) -> list[RawRow]:
     except csv.Error:
         dialect = csv.excel
     try:
-        return _rows(csv_rows(text, BOUNDS, dialect))
+        return _rows(csv_rows(text, BOUNDS, dialect), school_mapping)
     except SpreadsheetError as exc:
         raise RosterFileError(str(exc)) from exc
 
@@ -211,17 +268,19 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def read_xlsx(data: bytes) -> list[RawRow]:
+def read_xlsx(data: bytes, school_mapping: dict[str, str] | None = None) -> list[RawRow]:
     try:
-        return _rows(xlsx_rows(data, BOUNDS, _cell))
+        return _rows(xlsx_rows(data, BOUNDS, _cell), school_mapping)
     except SpreadsheetError as exc:
         raise RosterFileError(str(exc)) from exc
 
 
-def read_roster(filename: str, data: bytes) -> list[RawRow]:
+def read_roster(filename: str, data: bytes, school_mapping: dict[str, str] | None = None) -> list[RawRow]:
+    """The file's rows; `school_mapping` (field → the school's heading) names the columns this reader does not
+    recognise by itself."""
     name = filename.lower()
     if name.endswith(".xlsx") or data[:2] == b"PK":
-        return read_xlsx(data)
+        return read_xlsx(data, school_mapping)
     if name.endswith((".csv", ".txt")) or not name:
-        return read_csv(data)
+        return read_csv(data, school_mapping)
     raise RosterFileError(f"Không đọc được loại tệp {filename!r}: hãy tải lên tệp .csv hoặc .xlsx.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -11,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from invoicing.adapters.roster_files import RawRow, RosterFileError, read_roster
+from invoicing.adapters.roster_files import LABELS, MAPPABLE, RawRow, RosterFileError, read_roster
 from invoicing.app.schools import get_school
 from invoicing.domain.fees import EVERY_PUPIL
 from invoicing.domain.roster import RowError, Student, fold, validate_row
@@ -105,16 +106,48 @@ class RosterUpload:
     imported_by: str
     today: date
     confirm: str | None = None  # the preview's `plan`, when the import changes or retires pupils
+    mapping: dict[str, str] | None = None  # field → the school's heading, for headings not recognised
+    remember: bool = True  # keep `mapping` for the school's next files
+
+
+def parse_mapping(text: str | None) -> dict[str, str] | None:
+    """The page's column mapping (JSON {field: heading}), checked: known fields, short headings."""
+    if text is None or not text.strip():
+        return None
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise Invalid("Cách ghép cột (mapping) không phải JSON hợp lệ.") from exc
+    if not isinstance(raw, dict) or not all(isinstance(v, str) and 0 < len(v) <= 200 for v in raw.values()):
+        raise Invalid('Cách ghép cột phải có dạng {"cột cần có": "tên cột trong tệp"}.')
+    unknown = sorted(k for k in raw if k not in MAPPABLE)
+    if unknown:
+        raise Invalid(f"Cột không có trong danh sách học sinh: {', '.join(unknown[:10])}.")
+    return {k: v.strip() for k, v in raw.items()}
 
 
 async def import_roster(
     pool: asyncpg.Pool, outbox: Outbox, upload: RosterUpload, *, pseudonym_secret: bytes, sealer: Sealer
 ) -> ImportResult:
+    mapping = upload.mapping if upload.mapping is not None else await roster_store.saved_mapping(pool, upload.school_id)
     try:
         # CPU work on an uploaded file (bounded by its size and the reader's row limits): off the event loop.
-        raw = await asyncio.to_thread(read_roster, upload.filename, upload.data)
+        raw = await asyncio.to_thread(read_roster, upload.filename, upload.data, mapping)
     except RosterFileError as exc:
-        raise Invalid(f"{upload.filename}: {exc}") from exc
+        # The page offers to map the file's headings (`headers`) to each column missing, once.
+        details = [
+            {
+                "field": f,
+                "in": "file",
+                "code": "missing_column",
+                "message": LABELS.get(f, MAPPABLE.get(f, f)),
+                "headers": exc.headers,
+            }
+            for f in exc.missing
+        ]
+        raise Invalid(f"{upload.filename}: {exc}", details=details) from exc
+    if upload.mapping and upload.remember:
+        await roster_store.save_mapping(pool, upload.school_id, upload.mapping, by=upload.imported_by)
     async with pool.acquire() as conn:
         await get_school(conn, upload.school_id)
         aliases = await _policy_aliases(conn)

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -317,6 +317,13 @@ async def import_roster(
         description='the preview\'s `plan` ("+added ~changed -left"): needed to apply an import that changes '
         "pupils already on the roster or marks some as left",
     ),
+    mapping: str | None = Form(
+        None,
+        max_length=4000,
+        description="JSON {field: heading in the file} for headings the reader does not know, e.g. "
+        '{"student_code": "Mã HS (MOET)"}; fields: ' + ", ".join(roster_files.MAPPABLE),
+    ),
+    remember: bool = Form(True, description="keep the mapping for the school's next files"),
 ) -> Response:
     upload = roster.RosterUpload(
         school_id=school_id,
@@ -326,6 +333,8 @@ async def import_roster(
         imported_by=p.subject,
         today=date.today(),
         confirm=confirm,
+        mapping=roster.parse_mapping(mapping),
+        remember=remember,
     )
     secret = settings.pseudonym_secret.get_secret_value().encode()
     result = await roster.import_roster(rt.db(), rt.outbox, upload, pseudonym_secret=secret, sealer=settings.sealer())

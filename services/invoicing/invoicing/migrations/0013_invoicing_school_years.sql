@@ -21,3 +21,11 @@ CREATE TABLE school_years (
     done_at    timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (school_id, from_year)
 );
+
+-- A school's own roster headings, mapped once by its accountant (issue 30 §2): field → heading in its file.
+CREATE TABLE roster_mappings (
+    school_id  text PRIMARY KEY REFERENCES schools,
+    mapping    jsonb NOT NULL,
+    updated_by text NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);

@@ -189,3 +189,19 @@ async def class_history(db: Executor, student_id: object) -> list[asyncpg.Record
         "SELECT school_year, grade, class_name, outcome FROM class_history WHERE student_id = $1 ORDER BY school_year",
         student_id,
     )
+
+
+async def saved_mapping(db: Executor, school_id: str) -> dict[str, str] | None:
+    raw = await db.fetchval("SELECT mapping FROM roster_mappings WHERE school_id = $1", school_id)
+    return None if raw is None else dict(json.loads(raw))
+
+
+async def save_mapping(db: Executor, school_id: str, mapping: dict[str, str], *, by: str) -> None:
+    await db.execute(
+        "INSERT INTO roster_mappings (school_id, mapping, updated_by) VALUES ($1, $2, $3) "
+        "ON CONFLICT (school_id) DO UPDATE SET mapping = EXCLUDED.mapping, updated_by = EXCLUDED.updated_by, "
+        "updated_at = now()",
+        school_id,
+        json.dumps(mapping, ensure_ascii=False),
+        by,
+    )

@@ -6,11 +6,13 @@ import asyncio
 import binascii
 import dataclasses
 import io
+import json
 import random
 import unicodedata
 import uuid
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 import zxingcpp
 from aiokafka import AIOKafkaProducer
@@ -907,3 +909,84 @@ async def test_a_new_school_year_promotes_three_grades_graduates_the_last_and_ca
     assert again.status_code == 409 and "đã được chuyển" in again.json()["detail"]
     bad = await invoicing.client.post(f"/schools/{SCHOOL}/school-years/2026-2028/preview", headers=acc, json=body)
     assert bad.status_code == 422 and "hai năm liền nhau" in bad.json()["detail"]
+
+
+def _school_software_xlsx(rows: list[list[object]]) -> bytes:
+    """A management program's export: title rows, then headings of its own."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["PHÒNG GD&ĐT QUẬN CẦU GIẤY"])
+    ws.append(["DANH SÁCH HỌC SINH NĂM HỌC 2026-2027"])
+    ws.append([])
+    ws.append(["TT", "Mã HS (CSDL)", "Tên học sinh", "NS", "Lớp học", "Mẹ", "ĐT mẹ", "Cha", "ĐT cha"])
+    for row in rows:
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+async def test_a_file_with_the_schools_own_headings_is_mapped_once_and_the_mapping_is_kept(invoicing):
+    """Issue 30 §2: headings this reader does not know are named by the refusal, with the file's headings to
+    choose from; mapped once, the school's next file is read with the same mapping."""
+    await register_school(invoicing)
+    acc = invoicing.as_("accountant")
+    data = _school_software_xlsx(
+        [
+            [1, "HS9001", "Dương Diệu Yến", "05/03/2020", "1A", "Lê Thị Hoa", "0987654321", "Dương Văn An", ""],
+            [2, "HS9002", "Trần Minh Khôi", "11/11/2020", "1A", "", "", "Trần Văn Bình", "0912345678"],
+        ]
+    )
+
+    async def upload(mode: str = "preview", **form: str) -> httpx.Response:
+        return await invoicing.client.post(
+            f"/schools/{SCHOOL}/roster",
+            params={"mode": mode},
+            headers=acc,
+            files={"file": ("xuat-tu-phan-mem.xlsx", data, "application/octet-stream")},
+            data=form,
+        )
+
+    refused = await upload()
+    assert refused.status_code == 422, refused.text
+    problem = refused.json()
+    assert "Ghép các cột" in problem["detail"]
+    missing = {e["field"] for e in problem["errors"]}
+    assert missing == {"student_code", "full_name", "date_of_birth", "class_name", "guardian"}
+    assert problem["errors"][0]["headers"] == [
+        "TT",
+        "Mã HS (CSDL)",
+        "Tên học sinh",
+        "NS",
+        "Lớp học",
+        "Mẹ",
+        "ĐT mẹ",
+        "Cha",
+        "ĐT cha",
+    ]
+
+    mapping = {
+        "student_code": "Mã HS (CSDL)",
+        "full_name": "Tên học sinh",
+        "date_of_birth": "NS",
+        "class_name": "Lớp học",
+        "mother_name": "Mẹ",
+        "mother_phone": "ĐT mẹ",
+        "father_name": "Cha",
+        "father_phone": "ĐT cha",
+    }
+    bad = await upload(mapping=json.dumps({"hoc_phi": "X"}))
+    assert bad.status_code == 422 and "hoc_phi" in bad.json()["detail"]
+    applied = await upload("apply", mapping=json.dumps(mapping, ensure_ascii=False))
+    assert applied.status_code == 200 and applied.json()["applied"], applied.text
+    assert sorted(applied.json()["created"]) == ["HS9001", "HS9002"]
+    students = {
+        s["student_code"]: s for s in (await invoicing.client.get(f"/schools/{SCHOOL}/students", headers=acc)).json()
+    }
+    assert (students["HS9001"]["guardian_name"], students["HS9001"]["grade"]) == ("Lê Thị Hoa", "1")
+    assert students["HS9002"]["guardian_name"] == "Trần Văn Bình"  # the father: the mother has no phone
+
+    again = await upload()  # next month's file: no mapping sent, the school's is used
+    assert again.status_code == 200 and again.json()["errors"] == [] and again.json()["valid"] == 2, again.text
