@@ -172,7 +172,7 @@ async function signOut() {
 // --- Tabs ---
 
 const loaders = {"truong": loadSchoolSetup, "thiet-lap": loadSetup, "hoa-don": loadInvoices, "ngoai-le": loadExceptions, "da-khop": loadMatched,
-  "tien-mat": loadCashToday, "chot-ngay": loadClose};
+  "sao-ke": async () => {}, "tien-mat": loadCashToday, "chot-ngay": loadClose};
 
 function showTab() {
   const name = (location.hash || "#hoa-don").slice(1);
@@ -205,6 +205,65 @@ async function loadSchoolSetup() {
     el("td", {class: "num"}, `số tiếp theo ${r.next_number}`), el("td", {class: r.running_low ? "error" : "muted"}, `còn ${r.numbers_left} số`)))))
     : el("p", {class: "muted"}, "Chưa đăng ký ký hiệu biên lai."));
   if (!$("se-year").value) $("se-year").value = new Date().getFullYear();
+  await loadKeys();
+  if (!$("y-to").value) {
+    const [y, m] = today().split("-").map(Number);
+    const first = m >= 6 ? y : y - 1;  // from June, the year that starts in September
+    $("y-to").value = `${first}-${first + 1}`;
+  }
+}
+
+// The school's certificates: whose, by which authority, valid until when, what each signs, how many receipts.
+const KEY_KIND = {xml: "Ký biên lai điện tử (XML)", compact: "Ký mã QR kiểm tra ngoại tuyến"};
+const KEY_STATUS = {active: "Đang dùng", retired: "Đã thay (vẫn dùng để kiểm tra biên lai cũ)", revoked: "Đã thu hồi"};
+
+async function loadKeys() {
+  const keys = await rct("/keys");
+  put($("k-list"), keys.length ? el("table", {}, el("thead", {}, el("tr", {}, ...["Chứng thư của", "Tổ chức cấp", "Dùng để", "Hiệu lực đến", "Trạng thái", "Biên lai đã ký"].map((h, i) => el("th", {class: i === 5 ? "num" : ""}, h)))),
+    el("tbody", {}, ...keys.map((k) => el("tr", {data: {testid: "key-row"}}, el("td", {}, k.subject), el("td", {}, k.issuer),
+      el("td", {}, KEY_KIND[k.kind] || k.kind), el("td", {}, when(k.not_after)), el("td", {}, KEY_STATUS[k.status] || k.status),
+      el("td", {class: "num"}, k.receipts))))) : el("p", {class: "muted"}, "Chưa có chứng thư: biên lai chờ đến khi nhập chứng thư."));
+}
+
+const OUTCOME = {promoted: "Lên lớp", graduated: "Ra trường", repeated: "Lưu ban"};
+let yearPlan = null;
+
+function yearBody(confirm) {
+  const repeaters = $("y-repeat").value.split(/[,;\s]+/).map((c) => c.trim()).filter(Boolean);
+  return {last_grade: Number($("y-last").value), repeaters, ...(confirm ? {confirm} : {})};
+}
+
+function showYear(p) {
+  put($("y-result"),
+    el("p", {class: p.applied ? "ok" : "", data: {testid: "year-summary"}},
+      (p.applied ? `Đã chuyển sang năm học ${p.to_year}: ` : `Năm học ${p.from_year} → ${p.to_year}: `) +
+      `${p.promoted} học sinh lên lớp, ${p.graduated} ra trường, ${p.repeated} lưu ban. ` +
+      `Còn nợ chuyển sang năm mới: ${money(p.carried.outstanding)} của ${p.carried.pupils_owing} học sinh` +
+      (p.carried.graduates_owing ? ` (trong đó ${money(p.carried.graduates_outstanding)} của ${p.carried.graduates_owing} học sinh ra trường).` : ".")),
+    p.already_done ? el("p", {class: "error"}, `Năm học ${p.from_year} đã được chuyển lúc ${when(p.already_done.done_at)} (${p.already_done.done_by}).`) : null,
+    p.unreadable.length ? el("p", {class: "error", data: {testid: "year-unreadable"}},
+      "Không đọc được khối của các lớp: " + p.unreadable.map((u) => `${u.class_name} (${u.pupils} học sinh)`).join(", ") +
+      ". Sửa tên lớp trong danh sách học sinh (bắt đầu bằng số khối, ví dụ 3A) rồi xem trước lại.") : null,
+    el("table", {}, el("thead", {}, el("tr", {}, ...["Lớp", "Chuyển", "Sang lớp", "Số học sinh", "Còn nợ"].map((h, i) => el("th", {class: i > 2 ? "num" : ""}, h)))),
+      el("tbody", {}, ...p.by_class.map((c) => el("tr", {data: {testid: "year-row"}}, el("td", {}, c.class_name), el("td", {}, OUTCOME[c.outcome] || c.outcome),
+        el("td", {}, c.new_class || "—"), el("td", {class: "num"}, c.pupils), el("td", {class: "num"}, money(c.outstanding)))))));
+}
+
+async function previewYear() {
+  const p = await inv(`/school-years/${encodeURIComponent($("y-to").value.trim())}/preview`, {method: "POST", body: yearBody()});
+  yearPlan = p.plan;
+  showYear(p);
+  $("y-apply").disabled = Boolean(p.unreadable.length || p.already_done);
+}
+
+async function applyYear() {
+  if (!yearPlan) return;
+  if (!confirm(`Chuyển cả trường sang năm học ${$("y-to").value.trim()}? Thao tác này chỉ làm một lần mỗi năm.`)) return;
+  const p = await inv(`/school-years/${encodeURIComponent($("y-to").value.trim())}`, {method: "POST", body: yearBody(yearPlan)});
+  $("y-apply").disabled = true;
+  yearPlan = null;
+  showYear(p);
+  toast(`Đã chuyển sang năm học ${p.to_year}`);
 }
 
 async function saveWebhook() {
@@ -243,10 +302,13 @@ const CADENCE = {monthly: "Hằng tháng", semester: "Học kỳ", yearly: "Cả
 
 async function loadSetup() {
   const items = await inv("/fee-items");
-  put($("fees"), items.length ? el("table", {}, el("tbody", {}, ...items.map((i) => el("tr", {data: {testid: "fee-item"}},
-    el("td", {}, i.code), el("td", {}, i.name), el("td", {}, CATEGORY[i.category] || i.category), el("td", {}, CADENCE[i.cadence] || i.cadence),
+  put($("fees"), items.length ? el("table", {}, el("tbody", {}, ...items.map((i) => el("tr", {data: {testid: "fee-item", code: i.code}},
+    el("td", {}, i.code), el("td", {}, i.name), el("td", {}, CATEGORY[i.category] || i.category),
+    el("td", {}, (CADENCE[i.cadence] || i.cadence) + (i.one_off_period ? ` (kỳ ${i.one_off_period})` : "")),
     el("td", {class: "num"}, i.rates.map((r) => money(r.amount) + (i.per_day ? "/ngày" : "") + (r.grade || r.class_name ? ` (${r.class_name || "khối " + r.grade})` : "")).join(", ")),
-    el("td", {}, i.state_funded ? "Nhà nước chi trả" : ""))))) : el("p", {class: "muted"}, "Chưa có khoản thu nào."));
+    el("td", {}, i.state_funded ? "Nhà nước chi trả" : ""),
+    el("td", {}, el("button", {class: "plain", data: {testid: "fee-edit"}, on: {click: () => editFeeItem(i)}}, "Sửa"), " ",
+      el("button", {class: "danger", data: {testid: "fee-retire"}, on: {click: () => guarded(() => retireFeeItem(i))}}, "Ngừng thu")))))) : el("p", {class: "muted"}, "Chưa có khoản thu nào."));
   await loadRounds();
   if (!$("i-period").value) $("i-period").value = new Intl.DateTimeFormat("en-CA", {timeZone: TZ, year: "numeric", month: "2-digit"}).format(new Date()).slice(0, 7);
 }
@@ -271,9 +333,12 @@ async function openRound() {
 // What an import would do, as the page says it (the server's `plan` is "+added ~changed -left").
 let rosterPlan = null;
 
+let rosterMapping = null;  // {field: heading} the accountant chose for this file's headings
+
 async function sendRoster(mode, confirm) {
   const form = new FormData();
   form.append("file", $("r-file").files[0]);
+  if (rosterMapping) form.append("mapping", JSON.stringify(rosterMapping));
   const query = new URLSearchParams({mode});
   if (confirm) query.set("confirm", confirm);
   return fetch(`/schools/${school()}/roster?${query}`, {method: "POST", headers: {Authorization: "Bearer " + token}, body: form});
@@ -292,7 +357,10 @@ async function uploadRoster(mode) {
   }
   const r = await sendRoster(mode, mode === "preview" ? null : rosterPlan);
   const data = await r.json();
-  if (!r.ok && !data.errors) throw new Error(typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail));
+  const columns = (data.errors || []).filter((e) => e.code === "missing_column");
+  if (!r.ok && columns.length) { put($("r-result"), el("p", {class: "error"}, data.detail)); showMapping(columns); return; }
+  if (!r.ok && data.rows === undefined) throw new Error(typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail));
+  put($("r-map"));
   const changed = Object.keys(data.updated || {}).length;
   put($("r-result"), 
     el("p", {class: data.errors.length ? "error" : "ok", data: {testid: "roster-summary"}},
@@ -306,13 +374,59 @@ async function uploadRoster(mode) {
       el("tbody", {}, ...data.errors.map((e) => el("tr", {data: {testid: "roster-error"}}, el("td", {}, e.line), el("td", {}, e.column), el("td", {}, e.message))))) : null);
 }
 
+// The columns a roster needs, and the optional ones, by the names the page uses.
+const ROSTER_FIELDS = {student_code: "Mã học sinh", full_name: "Họ và tên", date_of_birth: "Ngày sinh", class_name: "Lớp",
+  guardian_name: "Họ tên phụ huynh", guardian_phone: "SĐT phụ huynh", mother_name: "Họ tên mẹ", mother_phone: "SĐT mẹ",
+  father_name: "Họ tên cha", father_phone: "SĐT cha", national_id: "Mã định danh", grade: "Khối", policy: "Đối tượng miễn giảm"};
+
+function showMapping(columns) {
+  const headers = columns[0].headers || [];
+  const selects = {};
+  const rows = Object.entries(ROSTER_FIELDS).map(([field, label]) => {
+    const id = `map-${field}`;
+    selects[field] = el("select", {id, data: {testid: "map-" + field}}, el("option", {value: ""}, "— không có —"),
+      ...headers.map((h) => el("option", {value: h, selected: Boolean(rosterMapping && rosterMapping[field] === h)}, h)));
+    const needed = columns.some((c) => c.field === field || (c.field === "guardian" && field.startsWith("guardian_")));
+    return el("label", {for: id}, label + (needed ? " (cần)" : ""), selects[field]);
+  });
+  const go = el("button", {data: {testid: "map-apply"}, on: {click: () => guarded(async () => {
+    rosterMapping = Object.fromEntries(Object.entries(selects).map(([f, s]) => [f, s.value]).filter(([, v]) => v));
+    await uploadRoster("preview");
+  })}}, "Xem trước với cách ghép này");
+  put($("r-map"), el("p", {}, "Các cột của tệp chưa được nhận ra. Chọn cột của tệp ứng với từng cột cần có (cần: ",
+    columns.map((c) => c.message).join("; "), "). Trường sẽ ghi nhớ cách ghép cho các lần tải sau."),
+  el("div", {class: "bar"}, ...rows), el("div", {class: "actions"}, go));
+}
+
 async function saveFeeItem() {
   const code = $("fi-code").value.trim().toUpperCase();
   const amount = Number($("fi-amount").value.replace(/[^0-9]/g, ""));
   if (!code || !$("fi-name").value.trim()) { toast("Cần mã và tên khoản thu"); return; }
+  const oneOff = $("fi-cadence").value === "one_off";
+  if (oneOff && !/^\d{4}-\d{2}$/.test($("fi-period").value.trim())) { toast("Khoản thu một lần cần kỳ thu, ví dụ 2026-10."); $("fi-period").focus(); return; }
   await inv(`/fee-items/${encodeURIComponent(code)}`, {method: "PUT", body: {name: $("fi-name").value.trim(),
-    category: $("fi-category").value, cadence: $("fi-cadence").value, per_day: $("fi-per-day").checked, rates: [{amount}]}});
+    category: $("fi-category").value, cadence: $("fi-cadence").value, per_day: $("fi-per-day").checked, rates: [{amount}],
+    one_off_period: oneOff ? $("fi-period").value.trim() : null}});
   toast(`Đã lưu khoản thu ${code}`);
+  await loadSetup();
+}
+
+function editFeeItem(i) {
+  $("fi-code").value = i.code;
+  $("fi-name").value = i.name;
+  $("fi-category").value = i.category;
+  $("fi-cadence").value = i.cadence;
+  $("fi-per-day").checked = i.per_day;
+  $("fi-amount").value = i.rates.length ? i.rates[0].amount : "";
+  $("fi-period").value = i.one_off_period || "";
+  $("fi-period-box").hidden = i.cadence !== "one_off";
+  $("fi-name").focus();
+}
+
+async function retireFeeItem(i) {
+  if (!confirm(`Ngừng thu khoản ${i.code} (${i.name})? Hóa đơn đã phát hành giữ nguyên; các kỳ sau không thu khoản này nữa.`)) return;
+  await inv(`/fee-items/${encodeURIComponent(i.code)}`, {method: "DELETE"});
+  toast(`Đã ngừng thu khoản ${i.code}`);
   await loadSetup();
 }
 
@@ -373,11 +487,21 @@ async function loadInvoices() {
     if ($(id).value.trim()) q.set(key, $(id).value.trim());
   }
   shownInvoices = await inv(`/invoices?${q}`);
+  $("hoa-don").append($("invoice"));  // back in its section before the rows it sat among are replaced
+  $("invoice").hidden = true;
   const todayIso = today();
-  put($("invoices"), ...shownInvoices.map((i) => el("tr", {class: "pick", tabindex: "0", data: {testid: "invoice-row"},
-    on: {click: () => guarded(() => openInvoice(i.invoice_id)),
-      keydown: (ev) => { if (ev.key === "Enter") guarded(() => openInvoice(i.invoice_id)); }}},
-  el("td", {}, i.student_code), el("td", {}, i.full_name), el("td", {}, i.class_name), el("td", {}, i.period),
+  chosen.clear();
+  $("group").disabled = true;
+  const choose = (i) => el("input", {type: "checkbox", "aria-label": `Chọn hóa đơn của ${i.full_name} kỳ ${i.period}`, data: {testid: "invoice-pick"},
+    disabled: !(i.outstanding > 0 && i.status !== "cancelled"),
+    on: {click: (ev) => ev.stopPropagation(), keydown: (ev) => ev.stopPropagation(), change: (ev) => {
+      if (ev.currentTarget.checked) chosen.add(i.invoice_id); else chosen.delete(i.invoice_id);
+      $("group").disabled = chosen.size < 2;
+    }}});
+  put($("invoices"), ...shownInvoices.map((i) => el("tr", {class: "pick", tabindex: "0", data: {testid: "invoice-row", invoice: i.invoice_id},
+    on: {click: (ev) => { guarded(async () => { await openInvoice(i.invoice_id); besideInvoice(ev.currentTarget); }); },
+      keydown: (ev) => { if (ev.key === "Enter" && ev.target === ev.currentTarget) { const tr = ev.currentTarget; guarded(async () => { await openInvoice(i.invoice_id); besideInvoice(tr); }); } }}},
+  el("td", {}, choose(i)), el("td", {}, i.student_code), el("td", {}, i.full_name), el("td", {}, i.class_name), el("td", {}, i.period),
   el("td", {class: i.outstanding > 0 && i.status !== "cancelled" && i.due_date < todayIso ? "error" : "", data: {testid: "due-date"}},
     dayOf(i.due_date)),
   el("td", {class: "num"}, money(i.total)), el("td", {class: "num"}, money(i.amount_paid)),
@@ -386,11 +510,87 @@ async function loadInvoices() {
   $("invoices-sum").textContent = `${shownInvoices.length} hóa đơn · còn phải thu ${money(owed)}`;
 }
 
+// Invoices chosen for one payment group (one reference, one QR for a family's several invoices).
+const chosen = new Set();
+
+async function groupChosen() {
+  const g = await inv("/payment-groups", {method: "POST", body: {invoice_ids: [...chosen]}});
+  const url = `${location.origin}/pay/${g.public_token}`;
+  put($("group-result"), el("div", {class: "card", data: {testid: "group-done"}},
+    el("p", {class: "ok"}, `Mã thanh toán chung `, el("strong", {}, g.payment_reference), ` cho ${g.invoice_ids.length} hóa đơn, tổng ${money(g.total)}.`),
+    el("p", {}, "Gửi phụ huynh đường dẫn: ", el("a", {href: url, target: "_blank", rel: "noopener"}, url))));
+  toast(`Đã gộp ${g.invoice_ids.length} hóa đơn: mã ${g.payment_reference}`);
+}
+
+// The invoice's details open right under the row (keyboard and screen readers read them in place).
+function besideInvoice(tr) {
+  if (!tr || !tr.parentNode) return;
+  const holder = el("tr", {class: "detail"}, el("td", {colspan: "10"}));
+  holder.firstChild.append($("invoice"));
+  for (const old of tr.parentNode.querySelectorAll("tr.detail")) old.remove();
+  tr.after(holder);
+  $("invoice").scrollIntoView({block: "nearest"});
+}
+
 function parentMessage(d, payUrl) {
   return `Kính gửi phụ huynh em ${d.full_name} (lớp ${d.class_name}): khoản thu kỳ ${d.period} của ${d.school_name} ` +
     `là ${money(d.total)}, còn phải nộp ${money(d.outstanding)}` + (d.due_date ? `, hạn nộp ${dayOf(d.due_date)}` : "") +
     `. Phụ huynh quét mã QR hoặc mở đường dẫn ` +
     `${payUrl} để chuyển khoản (nội dung đã điền sẵn mã ${d.payment_reference}). Trân trọng cảm ơn.`;
+}
+
+// Adjusting an invoice (a meal refund for days absent, a fee waived mid-month) and cancelling it; both are
+// kept in its history with who and why.
+function invoiceChanges(d) {
+  const way = el("select", {"aria-label": "Tăng hay giảm", data: {testid: "adjust-way"}},
+    el("option", {value: "-1"}, "Giảm"), el("option", {value: "1"}, "Tăng"));
+  const amount = el("input", {size: "10", inputmode: "numeric", "aria-label": "Số tiền điều chỉnh (đồng)", data: {testid: "adjust-amount"}});
+  const why = el("input", {size: "28", "aria-label": "Lý do điều chỉnh", placeholder: "lý do, ví dụ: hoàn tiền ăn 3 ngày nghỉ", data: {testid: "adjust-reason"}});
+  const cancelWhy = el("input", {size: "28", "aria-label": "Lý do hủy hóa đơn", placeholder: "lý do hủy", data: {testid: "cancel-reason"}});
+  const adjust = el("button", {data: {testid: "adjust"}, on: {click: () => guarded(async () => {
+    const typed = amount.value.trim();
+    if (!/^[0-9][0-9.\s]*$/.test(typed) || !Number(typed.replace(/[^0-9]/g, ""))) { toast("Số tiền điều chỉnh phải là số đồng lớn hơn 0, ví dụ 75000."); amount.focus(); return; }
+    if (!why.value.trim()) { toast("Ghi lý do điều chỉnh."); why.focus(); return; }
+    const delta = Number(way.value) * Number(typed.replace(/[^0-9]/g, ""));
+    const r = await inv(`/invoices/${d.invoice_id}/adjustments`, {method: "POST", body: {delta, reason: why.value.trim()}});
+    toast(`Đã điều chỉnh ${money(delta)}: tổng mới ${money(r.total)}`);
+    await reopenInvoice(d.invoice_id);
+  })}}, "Điều chỉnh");
+  const cancel = el("button", {class: "danger", data: {testid: "invoice-cancel"}, on: {click: () => guarded(async () => {
+    if (!cancelWhy.value.trim()) { toast("Ghi lý do hủy hóa đơn."); cancelWhy.focus(); return; }
+    if (!confirm(`Hủy hóa đơn kỳ ${d.period} của ${d.full_name} (${money(d.total)})? Mã QR của hóa đơn sẽ không nhận tiền nữa.`)) return;
+    await inv(`/invoices/${d.invoice_id}/cancel`, {method: "POST", body: {reason: cancelWhy.value.trim()}});
+    toast("Đã hủy hóa đơn");
+    await reopenInvoice(d.invoice_id);
+  })}}, "Hủy hóa đơn");
+  return el("div", {}, el("h3", {}, "Điều chỉnh hoặc hủy"),
+    el("div", {class: "bar"}, way, amount, why, adjust),
+    d.amount_paid === 0 ? el("div", {class: "bar"}, cancelWhy, cancel)
+      : el("p", {class: "muted"}, "Hóa đơn đã có tiền nộp: không hủy được; điều chỉnh giảm, hoặc hoàn tiền ở tab Cần xử lý."));
+}
+
+// A receipt cancelled keeps its number; by default a new receipt replaces it (a wrong payer, a wrong amount).
+async function cancelReceipt(d, r) {
+  const reason = prompt(`Lý do hủy biên lai ${r.number}:`);
+  if (reason === null) return;
+  if (!reason.trim()) { toast("Hủy biên lai cần ghi lý do."); return; }
+  const replace = confirm("Phát hành biên lai mới thay thế? (Chọn Hủy bỏ nếu khoản nộp không còn, ví dụ đã hoàn tiền.)");
+  const done = await api("receipts", `/schools/${school()}/receipts/${r.receipt_id}/cancel`, {method: "POST", body: {reason: reason.trim(), replace}});
+  toast(done.replaced_by ? `Đã hủy biên lai ${r.number}; biên lai thay thế đang được ký.` : `Đã hủy biên lai ${r.number}.`);
+  for (let i = 0; i < 20; i++) {  // the invoice's receipts follow the receipts service's events a moment later
+    const now = await inv(`/invoices/${d.invoice_id}`);
+    if (!now.receipts.some((x) => x.receipt_id === r.receipt_id) && (!done.replaced_by || now.receipts.length)) break;
+    await new Promise((ok) => setTimeout(ok, 300));
+  }
+  await reopenInvoice(d.invoice_id);
+}
+
+// The list again (totals and statuses moved), with the invoice's details open under its row.
+async function reopenInvoice(invoiceId) {
+  await loadInvoices();
+  const tr = document.querySelector(`#invoices tr[data-invoice="${invoiceId}"]`);
+  await openInvoice(invoiceId);
+  besideInvoice(tr);
 }
 
 async function openInvoice(invoiceId) {
@@ -405,7 +605,7 @@ async function openInvoice(invoiceId) {
     qr.append(el("img", {alt: "Mã VietQR", width: "180", height: "180",
       src: "data:image/svg+xml;base64," + btoa(unescape(encodeURIComponent(svg)))}));
   }
-  const message = el("textarea", {readonly: true, data: {testid: "parent-message"}}, parentMessage(d, payUrl));
+  const message = el("textarea", {readonly: true, "aria-label": "Tin nhắn gửi phụ huynh", data: {testid: "parent-message"}}, parentMessage(d, payUrl));
   put(box, 
     el("h2", {}, `${d.full_name} · lớp ${d.class_name} · kỳ ${d.period}`),
     el("div", {}, tag(d.status, STATUS), " ", el("span", {class: "muted"}, `Mã thanh toán ${d.payment_reference}`),
@@ -421,7 +621,10 @@ async function openInvoice(invoiceId) {
       ...d.payments.map((p) => el("li", {}, `${when(p.paid_at)}: nộp ${money(p.amount)} (${p.channel === "CASH" ? "tiền mặt" : "chuyển khoản"})`,
         p.reversed_at ? el("span", {class: "muted"}, ` — đã hủy ${when(p.reversed_at)}`) : "")),
       ...d.adjustments.map((a) => el("li", {}, `${when(a.created_at)}: điều chỉnh ${money(a.delta)} — ${a.reason} (${a.adjusted_by})`)),
-      ...d.receipts.map((r) => el("li", {}, `${when(r.issued_at)}: biên lai `, el("a", {href: r.url, target: "_blank", rel: "noopener"}, r.number)))),
+      ...d.receipts.map((r) => el("li", {data: {testid: "invoice-receipt"}}, `${when(r.issued_at)}: biên lai `,
+        el("a", {href: r.url, target: "_blank", rel: "noopener"}, r.number), " ",
+        el("button", {class: "danger", data: {testid: "receipt-cancel"}, on: {click: () => guarded(() => cancelReceipt(d, r))}}, "Hủy biên lai")))),
+    d.status !== "cancelled" ? invoiceChanges(d) : null,
     el("h3", {}, "Gửi phụ huynh"), qr,
     payUrl ? el("p", {}, el("a", {href: payUrl, target: "_blank", rel: "noopener", data: {testid: "pay-link"}}, payUrl)) : null,
     message,
@@ -453,6 +656,16 @@ async function fetchFile(service, path) {
     throw new Error(typeof data.detail === "string" ? data.detail : `tải về thất bại (${r.status})`);
   }
   return r;
+}
+
+// A file sent to an API (a statement): the answer's JSON, or its problem's Vietnamese detail as the error.
+async function fetchForm(service, path, form) {
+  const send = () => fetch(APIS[service] + `/schools/${school()}${path}`, {method: "POST", headers: {Authorization: "Bearer " + token}, body: form});
+  let r = await send();
+  if (r.status === 401 && session) { await refreshToken(); r = await send(); }
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(typeof data.detail === "string" ? data.detail : `gửi tệp thất bại (${r.status})`);
+  return data;
 }
 
 async function saveFile(r, fallback) {
@@ -492,21 +705,56 @@ function moreExceptions(shown, total) {
   return button;
 }
 
+const WHY = {name: (s) => `Nội dung chuyển khoản có tên học sinh “${s.read}”`,
+  reference_one_off: (s) => `Mã “${s.read}” trong nội dung gần giống mã ${s.payment_reference} (sai một ký tự)`};
+
 function exceptionCard(c) {
   const free = c.unallocated;
-  const reasonInput = el("input", {placeholder: "lý do", size: "24"});
-  const refInput = el("input", {placeholder: "số tham chiếu giao dịch hoàn", size: "22"});
+  const reasonInput = el("input", {placeholder: "lý do", size: "24", "aria-label": "Lý do bỏ qua"});
+  const refInput = el("input", {placeholder: "số tham chiếu giao dịch hoàn", size: "22", "aria-label": "Số tham chiếu giao dịch hoàn tiền"});
   const found = el("div");
   const search = el("input", {placeholder: "tìm học sinh: mã hoặc tên", size: "22", "aria-label": "Tìm học sinh theo mã hoặc tên",
     on: {keydown: (ev) => { if (ev.key === "Enter") ev.currentTarget.nextElementSibling.click(); }}});
-  // An invoice already paid offers no "Khớp": paying it again needs the family's balance or a refund.
-  const candidates = c.candidates.map((i) => el("tr", {data: {testid: "candidate"}},
-    el("td", {}, i.student_code), el("td", {}, i.student_name), el("td", {}, i.class_name), el("td", {}, i.period),
-    el("td", {class: "num"}, money(i.outstanding)),
+  // A split with amounts: invoices added from the candidates, the suggestions or a search, each with its đồng.
+  const parts = new Map();
+  const splitBox = el("div", {data: {testid: "split"}});
+  const drawSplit = () => {
+    if (!parts.size) { put(splitBox); return; }
+    const sum = () => [...parts.values()].reduce((t, p) => t + Number(p.input.value.replace(/[^0-9]/g, "") || 0), 0);
+    const total = el("span", {data: {testid: "split-total"}});
+    const show = () => { const t = sum(); total.textContent = `Tổng ${money(t)} / còn ${money(free)}` + (t > free ? " — vượt quá số tiền" : ""); total.className = t > free ? "error" : "muted"; };
+    for (const part of parts.values()) part.input.oninput = show;
+    show();
+    put(splitBox, el("h3", {}, "Chia khoản tiền theo số tiền"),
+      el("table", {}, el("tbody", {}, ...[...parts.entries()].map(([id, part]) => el("tr", {data: {testid: "split-part"}},
+        el("td", {}, part.label), el("td", {class: "num"}, part.input),
+        el("td", {}, el("button", {class: "plain", on: {click: () => { parts.delete(id); drawSplit(); }}}, "Bỏ")))))),
+      el("div", {class: "actions"}, total, el("button", {data: {testid: "split-go"}, on: {click: () => {
+        const allocations = [...parts.entries()].map(([invoice_id, part]) => ({invoice_id, amount: Number(part.input.value.replace(/[^0-9]/g, ""))}));
+        if (allocations.some((a) => !a.amount)) { toast("Nhập số tiền cho từng hóa đơn (lớn hơn 0 đồng)."); return; }
+        if (sum() > free) { toast(`Tổng các phần vượt quá ${money(free)} còn lại của khoản tiền.`); return; }
+        act(c, {kind: "split", allocations});
+      }}}, "Chia")));
+  };
+  const addToSplit = (invoiceId, label, owed) => {
+    if (!parts.has(invoiceId)) {
+      parts.set(invoiceId, {label, input: el("input", {size: "10", inputmode: "numeric", value: String(Math.min(owed, free)),
+        "aria-label": `Số tiền cho ${label}`, data: {testid: "split-amount"}})});
+    }
+    drawSplit();
+  };
+  // One invoice row: match what is owed (up to what is free), or add it to a split.
+  const invoiceRow = (testid, i, name, extra) => el("tr", {data: {testid}},
+    el("td", {}, i.student_code), el("td", {}, name), el("td", {}, i.class_name), el("td", {}, i.period),
+    el("td", {class: "num"}, money(i.outstanding)), extra ? el("td", {class: "muted"}, extra) : null,
     el("td", {}, i.outstanding > 0
-      ? el("button", {on: {click: () => act(c, {kind: "match", allocations: [{invoice_id: i.invoice_id, amount: Math.min(free, i.outstanding)}]})}},
-        `Khớp ${money(Math.min(free, i.outstanding))}`)
-      : el("span", {class: "muted"}, "đã nộp đủ"))));
+      ? el("span", {}, el("button", {on: {click: () => act(c, {kind: "match", allocations: [{invoice_id: i.invoice_id, amount: Math.min(free, i.outstanding)}]})}},
+        `Khớp ${money(Math.min(free, i.outstanding))}`), " ",
+      el("button", {class: "plain", data: {testid: "split-add"}, on: {click: () => addToSplit(i.invoice_id, `${name} (${i.class_name}, kỳ ${i.period})`, i.outstanding)}}, "Thêm vào phần chia"))
+      : el("span", {class: "muted"}, "đã nộp đủ")));
+  // An invoice already paid offers no "Khớp": paying it again needs the family's balance or a refund.
+  const candidates = c.candidates.map((i) => invoiceRow("candidate", i, i.student_name));
+  const suggestions = (c.suggestions || []).map((i) => invoiceRow("suggestion", i, i.student_name, (WHY[i.why] || (() => i.why))(i)));
   const openSum = c.candidates.reduce((s, i) => s + i.outstanding, 0);
   const splitButton = c.candidates.length > 1 && openSum === free
     ? el("button", {on: {click: () => act(c, {kind: "split", allocations: c.candidates.map((i) => ({invoice_id: i.invoice_id, amount: i.outstanding}))})}},
@@ -517,6 +765,8 @@ function exceptionCard(c) {
     el("div", {class: "muted", data: {testid: "reason"}}, REASON[c.reason_code] || c.reason_code,
       c.payer_name ? ` · người chuyển: ${c.payer_name}` : "", free !== c.amount ? ` · còn ${money(free)} chưa xử lý` : ""),
     candidates.length ? el("table", {}, el("tbody", {}, ...candidates)) : null,
+    suggestions.length ? el("h3", {}, "Gợi ý") : null,
+    suggestions.length ? el("table", {data: {testid: "suggestions"}}, el("tbody", {}, ...suggestions)) : null,
     el("div", {class: "actions"}, splitButton, search,
       el("button", {class: "plain", on: {click: () => guarded(async () => {
         const q = search.value.trim();
@@ -527,13 +777,10 @@ function exceptionCard(c) {
             ? `Học sinh theo “${q}” không còn hóa đơn nào phải nộp.` : `Không tìm thấy học sinh nào theo “${q}” (mã hoặc tên, có dấu hay không dấu).`));
           return;
         }
-        put(found, el("table", {}, el("tbody", {}, ...rows.map((i) => el("tr", {data: {testid: "search-result"}},
-          el("td", {}, i.student_code), el("td", {}, i.full_name), el("td", {}, i.class_name), el("td", {}, i.period),
-          el("td", {class: "num"}, money(i.outstanding)),
-          el("td", {}, el("button", {on: {click: () => act(c, {kind: "match", allocations: [{invoice_id: i.invoice_id, amount: Math.min(free, i.outstanding)}]})}},
-            `Khớp ${money(Math.min(free, i.outstanding))}`)))))));
+        put(found, el("table", {}, el("tbody", {}, ...rows.map((i) => invoiceRow("search-result", i, i.full_name)))));
       })}}, "Tìm")),
     found,
+    splitBox,
     c.allocated > 0 ? el("div", {class: "actions"}, el("button", {class: "plain", data: {testid: "keep"},
       on: {click: () => act(c, {kind: "keep"})}}, `Giữ ${money(free)} làm số dư, trừ vào hóa đơn sau`)) : null,
     el("div", {class: "actions"}, refInput,
@@ -622,6 +869,47 @@ async function openCredit(creditId) {
   );
 }
 
+// --- Bank statements: a preview of each line, then the upload ---
+
+const stFile = () => $("st-file").files[0];
+
+async function uploadStatement(preview) {
+  const file = stFile();
+  if (!file) { toast("Chọn tệp sao kê trước."); return; }
+  const form = new FormData();
+  form.append("file", file);
+  form.append("preview", preview ? "true" : "false");
+  const layout = $("st-layout").value;
+  if (layout === "mapping") {
+    form.append("mapping", JSON.stringify({date: $("st-date").value.trim(), credit: $("st-credit").value.trim(),
+      memo: $("st-memo").value.trim(), reference: $("st-ref").value.trim(), date_format: $("st-datefmt").value.trim()}));
+  } else if (layout) {
+    form.append("layout", layout);
+  }
+  const r = await fetchForm("reconciliation", "/statements", form);
+  if (r.already_uploaded) {
+    put($("st-result"), el("p", {class: "muted", data: {testid: "statement-summary"}},
+      `Tệp này đã được tải lên trước đó (${r.credits} dòng tiền về): không ghi nhận lần nữa.`));
+    $("st-record").disabled = true;
+    return;
+  }
+  const dup = r.credits - r.new_credits;
+  const queued = r.lines.filter((l) => l.new && !["matched", "resolved"].includes(l.state)).length;
+  put($("st-result"),
+    el("p", {class: preview ? "" : "ok", data: {testid: "statement-summary"}},
+      (preview ? "Xem trước (chưa ghi nhận): " : "Đã ghi nhận: ") +
+      `${r.credits} dòng tiền về, ${r.new_credits} khoản mới, ${dup} khoản trùng với tiền đã ghi nhận trước đó` +
+      `, ${queued} khoản mới cần xử lý.` + (r.reversals && r.reversals.applied + r.reversals.open ? ` Ngân hàng thu hồi: ${r.reversals.applied + r.reversals.open} khoản.` : "")),
+    r.notes.length ? el("ul", {class: "muted"}, ...r.notes.map((n) => el("li", {}, n))) : null,
+    el("table", {}, el("thead", {}, el("tr", {}, ...["Thời điểm", "Số tiền", "Nội dung", "Ghi nhận", "Kết quả"].map((h, i) => el("th", {class: i === 1 ? "num" : ""}, h)))),
+      el("tbody", {}, ...r.lines.map((l) => el("tr", {data: {testid: "statement-line"}}, el("td", {}, when(l.booked_at)),
+        el("td", {class: "num"}, money(l.amount)), el("td", {}, el("span", {class: "memo"}, l.memo)),
+        el("td", {}, l.new ? "Khoản mới" : el("span", {class: "muted"}, "Trùng (đã có)")),
+        el("td", {}, tag(l.state, STATE), " ", el("span", {class: "muted"}, REASON[l.reason_code] || l.reason_code)))))));
+  $("st-record").disabled = !preview;
+  if (!preview) { toast(`Đã ghi nhận sao kê: ${r.new_credits} khoản mới`); await loadExceptionCount(); }
+}
+
 // --- Cash at the desk ---
 
 let cashInvoice = null;
@@ -689,13 +977,28 @@ async function loadClose() {
   const label = (acc) => acc.startsWith("CASH:") ? "Quỹ tiền mặt" : `Tài khoản ${acc}`;
   put($("close"), 
     el("p", {data: {testid: "close-status"}, class: r.balanced ? "ok" : "error"},
-      r.balanced ? "Khớp đúng đến từng đồng: tiền về = đã khớp + cần xử lý + đã hoàn + bỏ qua + giữ làm số dư." : "Có chênh lệch: cần kiểm tra."),
-    el("table", {}, el("thead", {}, el("tr", {}, ...["Tài khoản", "Số giao dịch", "Tiền về", "Đã khớp", "Cần xử lý", "Đã hoàn", "Bỏ qua", "Trong đó rút", "Giữ làm số dư", "Chênh lệch", "Số dư cuối ngày (sao kê)"].map((h, i) => el("th", {class: i ? "num" : ""}, h)))),
+      r.balanced ? "Khớp đúng đến từng đồng: tiền về = đã khớp + cần xử lý + đã hoàn + bỏ qua + giữ làm số dư." : "Chưa cân: cần kiểm tra."),
+    r.balanced ? null : el("ul", {class: "error", data: {testid: "close-why"}}, ...closeProblems(r).map((t) => el("li", {}, t))),
+    el("div", {class: "scroll", tabindex: "0", role: "region", "aria-label": "Sổ ngày theo tài khoản"}, el("table", {}, el("thead", {}, el("tr", {}, ...["Tài khoản", "Số giao dịch", "Tiền về", "Đã khớp", "Cần xử lý", "Đã hoàn", "Bỏ qua", "Trong đó rút", "Giữ làm số dư", "Chênh lệch", "Số dư cuối ngày (sao kê)"].map((h, i) => el("th", {class: i ? "num" : ""}, h)))),
       el("tbody", {}, ...r.accounts.map((a) => el("tr", {data: {testid: "close-row"}}, el("td", {}, label(a.account_number)), el("td", {class: "num"}, a.credits),
         ...[a.received, a.matched, a.in_exceptions, a.refunded, a.ignored, a.withdrawn, a.held, a.difference].map((v) => el("td", {class: "num"}, money(v))),
         el("td", {class: "num", data: {testid: "statement-balance"}}, a.statement_closing_balance === null || a.statement_closing_balance === undefined
-          ? "chưa có sao kê" : money(a.statement_closing_balance)))))),
+          ? "chưa có sao kê" : money(a.statement_closing_balance))))))),
     approvalOf(r));
+}
+
+// Why a day does not balance, said per account.
+function closeProblems(r) {
+  const out = [];
+  for (const a of r.accounts) {
+    const where = a.account_number.startsWith("CASH:") ? "Quỹ tiền mặt" : `Tài khoản ${a.account_number}`;
+    if (a.difference) out.push(`${where}: chênh lệch ${money(a.difference)}.`);
+    if (a.unconfirmed_by_bank) out.push(`${where}: ${a.unconfirmed_by_bank} khoản tiền về qua webhook (${money(a.unconfirmed_amount)}) chưa có trong sao kê của ngân hàng.`);
+    if (a.not_announced_by_webhook) out.push(`${where}: sao kê có ${a.not_announced_by_webhook} khoản không được webhook báo trước (đã ghi nhận từ sao kê).`);
+    if (a.open_reversals) out.push(`${where}: ${a.open_reversals} lần ngân hàng thu hồi tiền chưa được xử lý.`);
+  }
+  if (!out.length && r.open_reversals) out.push(`${r.open_reversals} lần ngân hàng thu hồi tiền chưa được xử lý.`);
+  return out;
 }
 
 // The principal's approval of the day: who approved it and whether the figures are still those approved; the
@@ -799,6 +1102,14 @@ $("w-save").addEventListener("click", () => guarded(saveWebhook));
 $("se-save").addEventListener("click", () => guarded(saveSeries));
 $("k-import").addEventListener("click", () => guarded(importKey));
 $("print-unpaid").addEventListener("click", () => guarded(printUnpaid));
+$("group").addEventListener("click", () => guarded(groupChosen));
+$("fi-cadence").addEventListener("change", () => { $("fi-period-box").hidden = $("fi-cadence").value !== "one_off"; });
+$("y-preview").addEventListener("click", () => guarded(previewYear));
+$("y-apply").addEventListener("click", () => guarded(applyYear));
+$("st-preview").addEventListener("click", () => guarded(() => uploadStatement(true)));
+$("st-record").addEventListener("click", () => guarded(() => uploadStatement(false)));
+$("st-layout").addEventListener("change", () => { $("st-mapping").hidden = $("st-layout").value !== "mapping"; });
+$("st-file").addEventListener("change", () => { $("st-record").disabled = true; put($("st-result")); });
 $("m-go").addEventListener("click", () => guarded(loadMatched));
 $("c-find").addEventListener("click", () => guarded(findForCash));
 $("c-student").addEventListener("keydown", (ev) => { if (ev.key === "Enter") guarded(findForCash); });
