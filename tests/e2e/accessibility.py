@@ -37,7 +37,8 @@ ZOOMED = {"width": 683, "height": 384}
 _WIDER = """() => [...document.querySelectorAll('body *')]
   .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().right > window.innerWidth + 1)
   .filter((e) => !e.closest('.scroll'))
-  .slice(0, 8).map((e) => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""
+  .slice(0, 8)
+  .map((e) => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)"""
 
 
 async def wider_than_the_window(page: Any) -> list[str]:
