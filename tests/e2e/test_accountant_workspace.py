@@ -617,10 +617,12 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         # family's 50,000 balance was applied to it already). E moved school: E's uniform invoice cancelled.
         uniform = page.locator("[data-testid=invoice-row]", has_text="180.000")
         await uniform.filter(has_text=d["full_name"]).click()
+        await expect(page.locator("[data-testid=invoice-detail]")).to_contain_text("Đồng phục hè")
         await page.select_option("[data-testid=adjust-way]", "-1")
         await page.fill("[data-testid=adjust-amount]", "30.000")
         await page.fill("[data-testid=adjust-reason]", "Không lấy áo khoác")
         await page.click("[data-testid=adjust]")
+        await expect(page.locator("#toast")).to_contain_text("Đã điều chỉnh")
         await expect(page.locator("[data-testid=invoice-history]")).to_contain_text("Không lấy áo khoác")
         await expect(page.locator("[data-testid=invoice-outstanding]")).to_have_text("100.000 ₫")
         await assert_accessible(page, "Điều chỉnh hóa đơn")

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import uuid
 from datetime import datetime
+from io import BytesIO
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,7 @@ from shared.events.envelope import wrap
 from shared.events.topics import Topic, topic_name
 from shared.formatting import VN
 from shared.settings import DEV_JWT_SECRET
+from tests.e2e.accessibility import ZOOMED, assert_accessible, wider_than_the_window
 from tuition.invoicing.v1.events_pb2 import InvoiceIssued, InvoiceLine, RosterCounted, SchoolRegistered
 from tuition.reconciliation.v1.events_pb2 import (
     Channel,
@@ -351,11 +353,13 @@ async def _browser(base: str, sign_in: str, seed: Seed, kafka: str, prefix: str)
                 "--disable-sync",
             ],
         )
-        page = await browser.new_page(viewport={"width": 1280, "height": 1000})
+        page = await browser.new_page(viewport={"width": 1366, "height": 768})
         # Not signed in: the page sends the officer to the suite's sign-in, which brings them back.
         await page.goto(f"{base}/dashboard?period=2026-09")
+        await assert_accessible(page, "the dashboard, signed out")
         await page.click("#sign-in")
         await page.wait_for_url(f"{sign_in}/dang-nhap*")
+        await assert_accessible(page, "the sign-in page")
         await page.fill("#u-name", OFFICER)
         await page.fill("#u-pass", PASSWORD)
         await page.click("#signin-go")
@@ -379,6 +383,8 @@ async def _browser(base: str, sign_in: str, seed: Seed, kafka: str, prefix: str)
         await page.wait_for_selector("[data-testid=target-line]", state="attached")
         await asyncio.to_thread(Path("test-artifacts").mkdir, exist_ok=True)
         await page.screenshot(path="test-artifacts/dashboard.png", full_page=True)
+        await assert_accessible(page, "the district dashboard")
+        assert await wider_than_the_window(page) == []  # the ranking fits 1366 pixels
         # Live: a payment arrives; the page updates without reloading.
         seed.reconciliation = []
         seed.pay("A4", "MN-A", 1_000_000, Channel.VIETQR)
@@ -392,11 +398,19 @@ async def _browser(base: str, sign_in: str, seed: Seed, kafka: str, prefix: str)
         await _audit_in_the_browser(page, kafka, prefix)
         await _target_from_the_page(page)
         await _report_from_the_page(page)
-        # Drill down to a school.
-        await page.locator("[data-testid=school-row]", has_text="Hoa Sen").click()
+        # Drill down to a school, by keyboard: its row focused, Enter.
+        await page.locator("[data-testid=school-row]", has_text="Hoa Sen").focus()
+        await page.keyboard.press("Enter")
         await page.wait_for_selector("[data-testid=fee-row]")
         assert await page.locator("[data-testid=fee-row]").count() == 2
         await page.screenshot(path="test-artifacts/dashboard-school.png", full_page=True)
+        await assert_accessible(page, "a school's figures")
+        # 200 % zoom on the same laptop: nothing scrolls sideways but the tables' own regions.
+        await page.set_viewport_size(ZOOMED)
+        assert await wider_than_the_window(page) == [], "a school's figures at 200 %"
+        await page.goto(f"{base}/dashboard?period=2026-09")
+        await page.wait_for_selector("[data-testid=school-row]")
+        assert await wider_than_the_window(page) == [], "the dashboard at 200 %"
         await browser.close()
 
 
@@ -432,6 +446,15 @@ async def _report_from_the_page(page) -> None:
     assert got.suggested_filename == f"bao-cao-kdtm-{D1}-2026-09.pdf"
     text = "".join(p.extract_text() for p in PdfReader(await got.path()).pages)
     assert "Nguyễn Văn Trưởng" in text and "Tháng 9/2026" in text
+    async with page.expect_download() as download:
+        await page.click("[data-testid=report-xlsx]")
+    got = await download.value
+    assert got.suggested_filename == f"bao-cao-kdtm-{D1}-2026-09.xlsx"
+    from openpyxl import load_workbook
+
+    data = await asyncio.to_thread(Path(await got.path()).read_bytes)
+    cells = [c for row in load_workbook(BytesIO(data)).active.iter_rows(values_only=True) for c in row if c]
+    assert any("Nguyễn Văn Trưởng" in str(c) for c in cells) and any("9/2026" in str(c) for c in cells)
     await page.select_option("#period-kind", "quarter")
     await page.fill("#period-qyear", "2026")
     await page.select_option("#period-q", "Q3")

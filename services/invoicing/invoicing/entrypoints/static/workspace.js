@@ -486,7 +486,10 @@ async function loadInvoices() {
   for (const [id, key] of [["f-period", "period"], ["f-class", "class_name"], ["f-status", "status"], ["f-student", "student"]]) {
     if ($(id).value.trim()) q.set(key, $(id).value.trim());
   }
-  shownInvoices = await inv(`/invoices?${q}`);
+  const asked = (loadInvoices.asked = (loadInvoices.asked || 0) + 1);
+  const rows = await inv(`/invoices?${q}`);
+  if (asked !== loadInvoices.asked) return;  // a later filter's answer draws the list, not this one
+  shownInvoices = rows;
   $("hoa-don").append($("invoice"));  // back in its section before the rows it sat among are replaced
   $("invoice").hidden = true;
   const todayIso = today();
@@ -594,17 +597,22 @@ async function reopenInvoice(invoiceId) {
 }
 
 async function openInvoice(invoiceId) {
+  // While another invoice's details are fetched, the panel shows none: never the previous invoice's buttons,
+  // which would adjust or cancel the wrong invoice. Only the last invoice asked for is drawn.
+  const asked = (openInvoice.asked = (openInvoice.asked || 0) + 1);
+  const box = $("invoice");
+  put(box, el("p", {class: "muted"}, "Đang tải hóa đơn…"));
+  box.hidden = false;
   const d = await inv(`/invoices/${invoiceId}`);
   const listed = shownInvoices.find((i) => i.invoice_id === invoiceId);
   const payUrl = listed ? listed.pay_url : "";
-  const box = $("invoice");
-  box.hidden = false;
   const qr = el("div", {class: "qr", data: {testid: "invoice-qr"}});
   if (d.outstanding > 0 && d.status !== "cancelled") {
     const svg = await inv(`/invoices/${invoiceId}/qr.svg`);
     qr.append(el("img", {alt: "Mã VietQR", width: "180", height: "180",
       src: "data:image/svg+xml;base64," + btoa(unescape(encodeURIComponent(svg)))}));
   }
+  if (asked !== openInvoice.asked) return;
   const message = el("textarea", {readonly: true, "aria-label": "Tin nhắn gửi phụ huynh", data: {testid: "parent-message"}}, parentMessage(d, payUrl));
   put(box, 
     el("h2", {}, `${d.full_name} · lớp ${d.class_name} · kỳ ${d.period}`),
@@ -845,8 +853,12 @@ function besideRow(tr) {
 }
 
 async function openCredit(creditId) {
-  const c = await rec(`/credits/${creditId}`);
+  // As for invoices: no other payment's buttons while this one loads; only the last one asked for is drawn.
+  const asked = (openCredit.asked = (openCredit.asked || 0) + 1);
   const box = $("credit");
+  if (box.dataset.credit !== creditId) put(box, el("p", {class: "muted"}, "Đang tải…"));
+  const c = await rec(`/credits/${creditId}`);
+  if (asked !== openCredit.asked) return;
   box.hidden = false;
   box.dataset.credit = creditId;
   const reason = el("input", {placeholder: "lý do", size: "30", data: {testid: "correction-reason"}});
