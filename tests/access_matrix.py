@@ -77,6 +77,8 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "POST /schools/{school_id}/invoices/{invoice_id}/adjustments": STAFF,
         "GET /schools/{school_id}/invoices/{invoice_id}/qr.{fmt}": STAFF,
         "POST /schools/{school_id}/payment-groups": STAFF,
+        "POST /schools/{school_id}/school-years/{to_year}/preview": STAFF,
+        "POST /schools/{school_id}/school-years/{to_year}": STAFF,
         "POST /schools/{school_id}/invoices/{invoice_id}/payment-link": STAFF,
         "PUT /schools/{school_id}/payment-links/{period}": STAFF,
         "GET /schools/{school_id}/reports/reimbursement": READERS,
@@ -146,6 +148,7 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "POST /schools/{school_id}/series": STAFF,
         "GET /schools/{school_id}/series": STAFF,
         "POST /schools/{school_id}/keys": STAFF,
+        "GET /schools/{school_id}/keys": STAFF,
         "POST /schools/{school_id}/keys/rotate": STAFF,
         # Revocation (a compromised key) is an operator's act.
         "POST /schools/{school_id}/keys/{kid}/revoke": SERVICE,

@@ -126,9 +126,8 @@ def parse_mapping(text: str | None) -> dict[str, str] | None:
     return {k: v.strip() for k, v in raw.items()}
 
 
-async def import_roster(
-    pool: asyncpg.Pool, outbox: Outbox, upload: RosterUpload, *, pseudonym_secret: bytes, sealer: Sealer
-) -> ImportResult:
+async def _read(pool: asyncpg.Pool, upload: RosterUpload) -> list[RawRow]:
+    """The file's rows, its headings read with the mapping sent, else the school's own kept mapping."""
     mapping = upload.mapping if upload.mapping is not None else await roster_store.saved_mapping(pool, upload.school_id)
     try:
         # CPU work on an uploaded file (bounded by its size and the reader's row limits): off the event loop.
@@ -148,6 +147,13 @@ async def import_roster(
         raise Invalid(f"{upload.filename}: {exc}", details=details) from exc
     if upload.mapping and upload.remember:
         await roster_store.save_mapping(pool, upload.school_id, upload.mapping, by=upload.imported_by)
+    return raw
+
+
+async def import_roster(
+    pool: asyncpg.Pool, outbox: Outbox, upload: RosterUpload, *, pseudonym_secret: bytes, sealer: Sealer
+) -> ImportResult:
+    raw = await _read(pool, upload)
     async with pool.acquire() as conn:
         await get_school(conn, upload.school_id)
         aliases = await _policy_aliases(conn)
