@@ -104,22 +104,28 @@ def plan(pupils: list[Pupil], *, last_grade: int, repeaters: set[str]) -> Plan:
     """Every pupil's move; repeaters stay in their class, the last grade graduates, the others move up."""
     out = Plan()
     for p in sorted(pupils, key=lambda p: (_order(p.class_name), p.student_code)):
-        common = {
-            "student_id": p.student_id,
-            "student_code": p.student_code,
-            "grade": p.grade,
-            "class_name": p.class_name,
-            "outstanding": p.outstanding,
-        }
+
+        def move(outcome: str, new_grade: str | None, new_class: str | None, p: Pupil = p) -> Move:
+            return Move(
+                student_id=p.student_id,
+                student_code=p.student_code,
+                outcome=outcome,
+                grade=p.grade,
+                class_name=p.class_name,
+                new_grade=new_grade,
+                new_class=new_class,
+                outstanding=p.outstanding,
+            )
+
         if p.student_code in repeaters:
-            out.moves.append(Move(outcome="repeated", new_grade=p.grade, new_class=p.class_name, **common))
+            out.moves.append(move("repeated", p.grade, p.class_name))
             continue
         if p.grade.strip().isdigit() and int(p.grade) >= last_grade:
-            out.moves.append(Move(outcome="graduated", new_grade=None, new_class=None, **common))
+            out.moves.append(move("graduated", None, None))
             continue
         new_class = promoted_class(p.class_name, p.grade)
         if new_class is None:
             out.unreadable[p.class_name] = out.unreadable.get(p.class_name, 0) + 1
             continue
-        out.moves.append(Move(outcome="promoted", new_grade=str(int(p.grade) + 1), new_class=new_class, **common))
+        out.moves.append(move("promoted", str(int(p.grade) + 1), new_class))
     return out
