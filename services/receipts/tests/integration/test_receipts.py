@@ -154,7 +154,7 @@ def test_a_receipt_signed_by_another_schools_key_or_an_unknown_key_is_refused():
     assert "không có trong danh sách khóa" in verify_xml(doc, no_keys).reason
     other_ca = keys.new_ca("Some Other CA")
     assert (
-        "trusted authority"
+        "tổ chức chứng thực được tin cậy"
         in verify_xml(doc, KeyList(published | {"trust_anchors": [keys.cert_pem(other_ca.cert)]})).reason
     )
 

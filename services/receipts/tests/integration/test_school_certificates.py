@@ -206,4 +206,4 @@ async def test_receipts_signed_with_an_imported_certificate_verify_through_its_c
     assert xmlsec1.returncode == 0 and "References (ok/all): 2/2" in xmlsec1.stderr, xmlsec1.stderr
     assert java.returncode == 0 and "path of 3 certificates" in java.stdout, java.stdout + java.stderr
     assert good_qr.returncode == 0, good_qr.stdout
-    assert broken.returncode == 1 and "trusted authority" in json.loads(broken.stdout)["reason"]
+    assert broken.returncode == 1 and "tổ chức chứng thực được tin cậy" in json.loads(broken.stdout)["reason"]

@@ -146,7 +146,7 @@ async def test_every_money_action_names_its_account_for_the_district_listed_and_
         long = await _get(
             base, f"/api/districts/{D1}/money-actions", district, **{"from": "2025-01-01", "to": "2026-12-01"}
         )
-        assert long.status_code == 422 and "at most" in long.text
+        assert long.status_code == 422 and "tối đa" in long.text
 
         # The export: the same rows, Vietnamese headings, times in Vietnam's time.
         exported = await _get(base, f"/api/districts/{D1}/money-actions.csv", district, **days)
