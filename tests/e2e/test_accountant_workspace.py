@@ -77,8 +77,8 @@ async def _register(http: httpx.AsyncClient, base: dict[str, str]) -> None:
 
 
 def _rosters() -> tuple[bytes, bytes]:
-    """Five pupils in two classes: a CSV with a guardian's phone that is not a mobile number, and the same
-    pupils as a management program exports them (.xlsx, title rows, headings of its own)."""
+    """Five pupils in two classes, the first two siblings: a CSV with a guardian's phone that is not a mobile
+    number, and the same pupils as a management program exports them (.xlsx, title rows, own headings)."""
     from openpyxl import Workbook
 
     rng = random.Random(7)
@@ -93,8 +93,10 @@ def _rosters() -> tuple[bytes, bytes]:
     ws.append(["DANH SÁCH HỌC SINH NĂM HỌC 2026-2027"])
     ws.append([])
     ws.append(["TT", "Mã HS (CSDL)", "Tên học sinh", "NS", "Lớp học", "Mẹ", "ĐT mẹ", "Cha", "ĐT cha"])
+    mother = (pupils[0][0].guardian, pupils[0][0].phone)
     for n, (p, _, cls) in enumerate(pupils, start=1):
-        ws.append([n, p.code, p.name, p.birth.strftime("%d/%m/%Y"), cls, p.guardian, p.phone, "", ""])
+        guardian = mother if n == 2 else (p.guardian, p.phone)  # A's and B's mother
+        ws.append([n, p.code, p.name, p.birth.strftime("%d/%m/%Y"), cls, *guardian, "", ""])
     out = io.BytesIO()
     wb.save(out)
     return "\n".join(lines).encode(), out.getvalue()
@@ -376,6 +378,20 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         assert await page.locator("[data-testid=due-date]").first.inner_text() == "15/09/2026"
         await expect(page.locator("[data-testid=exceptions-count]")).to_have_text("5")
 
+        # A and B are siblings: their mother pays both with one reference and one QR.
+        await (
+            page.locator("[data-testid=invoice-row]", has_text=a["full_name"])
+            .locator("[data-testid=invoice-pick]")
+            .check()
+        )
+        await (
+            page.locator("[data-testid=invoice-row]", has_text=b["full_name"])
+            .locator("[data-testid=invoice-pick]")
+            .check()
+        )
+        await page.click("[data-testid=group]")
+        await expect(page.locator("[data-testid=group-done]")).to_contain_text("cho 2 hóa đơn, tổng 1.000.000 ₫")
+
         # The class filter, then one invoice: its lines, history, QR and the message for the parent.
         await page.fill("#f-class", "1B")
         await page.click("#f-go")
@@ -507,8 +523,9 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         # Cash at the desk: the pupil found, the amount filled in, the receipt link once it is signed.
         await page.click("a[data-tab=tien-mat]")
         await page.fill("#c-student", e["student_code"])
-        await page.click("#c-find")
-        await page.click("[data-testid=cash-invoice]")
+        await page.press("#c-student", "Enter")
+        await page.focus("[data-testid=cash-invoice]")  # by keyboard: the row, Enter
+        await page.keyboard.press("Enter")
         assert await page.input_value("#c-amount") == "200000"  # left after the 200,000 transfer and 100,000 split
         await page.fill("#c-payer", "Bà ngoại")
         await page.click("#c-record")

@@ -378,6 +378,7 @@ async def _browser(base: str, sign_in: str, seed: Seed, kafka: str, prefix: str)
         assert "token" not in page.url  # no token in the address bar, nor in the page's storage
         assert await page.evaluate("Object.keys(sessionStorage).length + Object.keys(localStorage).length") == 0
         assert await page.locator("tr.below").count() == 2  # under the 100% target
+        assert "dưới mục tiêu" in await page.inner_text("[data-testid=legend]")  # what the colours say
         # Each figure below its own target is marked in its cell; the chart draws the plan's target line.
         assert await page.locator("td.below").count() == 5
         await page.wait_for_selector("[data-testid=target-line]", state="attached")

@@ -935,13 +935,19 @@ async function findForCash() {
   const nothing = found.length
     ? el("p", {class: "muted", data: {testid: "cash-nothing-owed"}}, `${found[0].full_name} (${found[0].student_code}) không còn khoản nào phải nộp.`)
     : el("p", {class: "muted", data: {testid: "cash-no-pupil"}}, `Không tìm thấy học sinh nào theo “${q}”. Nhập mã học sinh hoặc tên (có dấu hay không dấu đều được).`);
-  put($("c-invoices"), rows.length ? el("table", {}, el("tbody", {}, ...rows.map((i) => el("tr", {class: "pick", data: {testid: "cash-invoice"}, on: {click: (ev) => {
+  // A pupil's invoice is chosen by click, or by Enter or Space on its focused row; the amount field follows.
+  const pick = (tr, i) => {
     cashInvoice = i;
-    for (const tr of ev.currentTarget.parentNode.children) tr.style.background = "";
-    ev.currentTarget.style.background = "#e0efff";
+    for (const row of tr.parentNode.children) { row.style.background = ""; row.removeAttribute("aria-current"); }
+    tr.style.background = "#e0efff";
+    tr.setAttribute("aria-current", "true");
     $("c-amount").value = i.outstanding;
     $("c-record").disabled = false;
-  }}}, el("td", {}, i.student_code), el("td", {}, i.full_name), el("td", {}, i.class_name), el("td", {}, i.period),
+  };
+  put($("c-invoices"), rows.length ? el("table", {}, el("tbody", {}, ...rows.map((i) => el("tr", {class: "pick", tabindex: "0",
+    data: {testid: "cash-invoice"}, on: {click: (ev) => pick(ev.currentTarget, i),
+      keydown: (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); pick(ev.currentTarget, i); $("c-amount").focus(); } }}},
+  el("td", {}, i.student_code), el("td", {}, i.full_name), el("td", {}, i.class_name), el("td", {}, i.period),
   el("td", {class: "num"}, money(i.outstanding)))))) : nothing);
 }
 
