@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from invoicing.app import messages
 from invoicing.entrypoints import api, auth_api, pages, workspace
 from invoicing.entrypoints.consumers import CONSUMERS
+from invoicing.entrypoints.wiring import message_wiring
 from invoicing.settings import InvoicingSettings
 from shared.limits import BodyLimit, MiB, RateLimit
-from shared.service import ServiceSpec, build_app
+from shared.service import ServiceRuntime, ServiceSpec, build_app
+
+
+def _send_messages(rt: ServiceRuntime) -> Awaitable[int]:
+    return messages.send_due(rt.db(), message_wiring(rt))
+
+
+def _queue_reminders(rt: ServiceRuntime) -> Awaitable[int]:
+    return messages.queue_reminders(rt.db(), message_wiring(rt))
+
 
 SPEC = ServiceSpec(
     name="invoicing",
@@ -23,6 +35,8 @@ SPEC = ServiceSpec(
         # Signing in hashes a password (Argon2id): a few per second per address, on top of the throttle.
         RateLimit("signing in", r"/auth/(sign-in|second-factor|links/)", per_second=5, burst=30),
     ],
+    # Parents are told: due messages sent every second; the day's reminders looked for every ten minutes.
+    periodic={"messages": (1.0, _send_messages), "reminders": (600.0, _queue_reminders)},
 )
 
 

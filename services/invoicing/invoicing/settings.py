@@ -4,7 +4,7 @@ from datetime import timedelta
 from typing import ClassVar
 from urllib.parse import urlsplit
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -47,6 +47,26 @@ class InvoicingSettings(ServiceSettings):
     oidc_client_secret: SecretStr = SecretStr("")
     oidc_username_claim: str = "preferred_username"
     oidc_label: str = "Đăng nhập bằng tài khoản của Sở GD&ĐT"
+    # Messages to parents (app/messages.py): a channel is on when its settings are given. Email over SMTP:
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_sender: str = "thongbao@truonghoc.example.vn"
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = False
+    # Zalo ZNS: the Official Account's app, its first refresh token (then kept, renewed, in the database) and
+    # the approved templates' ids by message kind: {"invoice": "…", "payment": "…", "reminder": "…"}.
+    zalo_api_url: str = "https://business.openapi.zalo.me"
+    zalo_oauth_url: str = "https://oauth.zaloapp.com"
+    zalo_app_id: str = ""
+    zalo_secret_key: SecretStr = SecretStr("")
+    zalo_refresh_token: SecretStr = SecretStr("")
+    zalo_templates: dict[str, str] = Field(default_factory=dict)
+    # A brand-name SMS gateway (eSMS's JSON interface).
+    sms_api_url: str = "https://rest.esms.vn"
+    sms_api_key: str = ""
+    sms_secret_key: SecretStr = SecretStr("")
+    sms_brandname: str = ""
 
     def signed_in_origins(self) -> list[str]:
         origin = origin_of(self.dashboard_url)

@@ -65,6 +65,10 @@ HEADERS: dict[str, str] = {
     "tai khoan ao": "virtual_account",
     "so tai khoan ao": "virtual_account",
     "trang thai": "status",
+    "email": "guardian_email",
+    "email phu huynh": "guardian_email",
+    "thu dien tu": "guardian_email",
+    "dia chi email": "guardian_email",
     "stt": "_row_number",
 }
 # The personal ID column may be missing or empty: such pupils are imported and flagged. The grade may be
@@ -113,6 +117,7 @@ MAPPABLE = {
     "gender": "Giới tính",
     "policy": "Đối tượng miễn giảm",
     "virtual_account": "Tài khoản định danh",
+    "guardian_email": "Email phụ huynh",
 }
 
 

@@ -38,6 +38,7 @@ _FIELDS = (
     "guardian_name",
     "guardian_phone",
     "virtual_account",
+    "guardian_email",
 )
 
 
@@ -82,12 +83,14 @@ async def _policy_aliases(conn: asyncpg.Connection) -> dict[str, str]:
 
 
 # Personal data sealed at rest (shared/sealed.py): compared and shown only once opened.
-SEALED = ("national_id", "guardian_phone")
+SEALED = ("national_id", "guardian_phone", "guardian_email")
 
 
 def _differences(student: Student, existing: asyncpg.Record, sealer: Sealer) -> list[str]:
     def stored(f: str) -> object:
-        return sealer.open(existing[f]) if f in SEALED else existing[f]
+        if f in SEALED:
+            return sealer.open(existing[f]) if existing[f] else ""
+        return existing[f]
 
     changed = [f for f in _FIELDS if getattr(student, f) != stored(f)]
     if set(existing["policy_categories"]) != set(student.policy_categories):
@@ -269,6 +272,7 @@ async def _write(
             sorted(s.policy_categories),
             s.left,
             bool(s.national_id),
+            sealer.seal(s.guardian_email) if s.guardian_email else None,
         )
         for s, before in changes
     ]
@@ -277,4 +281,4 @@ async def _write(
 
 async def list_students(db: Executor, sealer: Sealer, school_id: str, *, include_left: bool) -> list[dict[str, Any]]:
     rows = await roster_store.listing(db, school_id, include_left=include_left)
-    return [dict(r) | {f: sealer.open(r[f]) for f in SEALED if f in r.keys()} for r in rows]
+    return [dict(r) | {f: sealer.open(r[f]) if r[f] else "" for f in SEALED if f in r.keys()} for r in rows]

@@ -63,6 +63,7 @@ class Student:
     policy_categories: frozenset[str]
     virtual_account: str | None
     left: bool
+    guardian_email: str = ""  # optional: invoices, receipts and reminders by email
 
     def family_key(self, secret: bytes) -> str:
         """Siblings share a guardian phone. The key travels in events instead of the phone: a keyed hash
@@ -192,6 +193,9 @@ def validate_row(
     virtual = values.get("virtual_account", "").replace(" ", "") or None
     if virtual is not None and not re.fullmatch(r"[0-9A-Za-z]{6,19}", virtual):
         err("Tài khoản ảo", f"phải gồm 6–19 chữ cái hoặc chữ số, tệp ghi {virtual!r}")
+    email = values.get("guardian_email", "").strip().lower()
+    if email and not re.fullmatch(r"[^@\s]{1,64}@[^@\s]{1,190}\.[a-z]{2,24}", email):
+        err("Email phụ huynh", f"không phải địa chỉ email, tệp ghi {email[:60]!r}")
     status = fold(values.get("status", ""))
     left = status in {"da nghi", "nghi hoc", "chuyen truong", "left", "da chuyen"}
     if errors:
@@ -210,4 +214,5 @@ def validate_row(
         policy_categories=frozenset(categories),
         virtual_account=virtual,
         left=left,
+        guardian_email=email,
     ), []

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import asyncpg
 
-from invoicing.app import balances
+from invoicing.app import balances, messages
+from invoicing.entrypoints.wiring import message_wiring
 from shared.events.envelope import Event
 from shared.events.handlers import Handlers
 from shared.events.topics import Topic
 from shared.service import ConsumerSpec, ServiceRuntime
+from tuition.invoicing.v1.events_pb2 import (
+    InvoiceAdjusted,
+    InvoiceBalanceChanged,
+    InvoiceCancelled,
+    InvoiceIssued,
+    PaymentGroupCreated,
+    RosterCounted,
+    SchoolRegistered,
+)
 from tuition.receipts.v1.events_pb2 import ReceiptCancelled, ReceiptIssued, SeriesRunningLow
 from tuition.reconciliation.v1.events_pb2 import (
     CreditActionTaken,
@@ -51,7 +61,29 @@ def _receipts(_: ServiceRuntime) -> Handlers:
     return handlers
 
 
+def _messages(rt: ServiceRuntime) -> Handlers:
+    """Parents are told: an invoice issued, a payment receipted (one message per event, in the inbox's
+    transaction; app/messages.py sends them)."""
+    handlers = Handlers()
+    handlers.skip(
+        SchoolRegistered, InvoiceAdjusted, InvoiceCancelled, InvoiceBalanceChanged, PaymentGroupCreated,
+        RosterCounted, ReceiptCancelled, SeriesRunningLow,
+    )  # fmt: skip
+    wiring = message_wiring(rt)
+
+    @handlers.on(InvoiceIssued)
+    async def invoice(conn: asyncpg.Connection, m: InvoiceIssued, e: Event) -> None:
+        await messages.on_invoice_issued(conn, wiring, m, str(e.event_id))
+
+    @handlers.on(ReceiptIssued)
+    async def receipt(conn: asyncpg.Connection, m: ReceiptIssued, e: Event) -> None:
+        await messages.on_receipt_issued(conn, wiring, m, str(e.event_id))
+
+    return handlers
+
+
 CONSUMERS = [
     ConsumerSpec(name="balances", topics=[Topic.RECONCILIATION], handlers=_payments),
     ConsumerSpec(name="receipts", topics=[Topic.RECEIPTS], handlers=_receipts),
+    ConsumerSpec(name="messages", topics=[Topic.INVOICING, Topic.RECEIPTS], handlers=_messages),
 ]

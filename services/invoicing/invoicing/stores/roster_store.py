@@ -33,18 +33,20 @@ async def policy_categories(db: Executor) -> list[asyncpg.Record]:
 
 async def upsert_students(conn: asyncpg.Connection, rows: Sequence[tuple[object, ...]]) -> None:
     """Rows of (student_id, school_id, code, name, birth, gender, grade, class, sealed id, guardian, sealed
-    phone, family key, virtual account, categories, left, has personal ID)."""
+    phone, family key, virtual account, categories, left, has personal ID, sealed email or None)."""
     await conn.executemany(
         """INSERT INTO students (student_id, school_id, student_code, full_name, date_of_birth, gender, grade,
                                  class_name, national_id, guardian_name, guardian_phone, family_key,
-                                 virtual_account, policy_categories, left_at, has_personal_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CASE WHEN $15 THEN now() END, $16)
+                                 virtual_account, policy_categories, left_at, has_personal_id, guardian_email)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CASE WHEN $15 THEN now() END, $16,
+                   $17)
            ON CONFLICT (school_id, student_code) DO UPDATE SET
                full_name = EXCLUDED.full_name, date_of_birth = EXCLUDED.date_of_birth, gender = EXCLUDED.gender,
                grade = EXCLUDED.grade, class_name = EXCLUDED.class_name, national_id = EXCLUDED.national_id,
                guardian_name = EXCLUDED.guardian_name, guardian_phone = EXCLUDED.guardian_phone,
                family_key = EXCLUDED.family_key, virtual_account = EXCLUDED.virtual_account,
                policy_categories = EXCLUDED.policy_categories, has_personal_id = EXCLUDED.has_personal_id,
+               guardian_email = EXCLUDED.guardian_email,
                left_at = CASE WHEN $15 THEN coalesce(students.left_at, now()) END, updated_at = now()""",
         rows,
     )
@@ -114,7 +116,8 @@ async def erase_personal_data(conn: asyncpg.Connection, student_id: object, *, b
     """The roster forgets the pupil's personal data (the pupil leaves); the erasure itself is recorded."""
     await conn.execute(
         "UPDATE students SET national_id = '', has_personal_id = false, date_of_birth = NULL, gender = NULL, "
-        "guardian_name = '', guardian_phone = '', erased_at = now(), left_at = coalesce(left_at, now()), "
+        "guardian_name = '', guardian_phone = '', guardian_email = NULL, erased_at = now(), "
+        "left_at = coalesce(left_at, now()), "
         "updated_at = now() WHERE student_id = $1",
         student_id,
     )

@@ -1,0 +1,355 @@
+"""Parents are told (issue 31): an invoice issued, a payment receipted, a reminder before and after the due
+date, by the school's channels in its order (Zalo ZNS, SMS, email).
+
+- **Exactly one message per event and guardian**: the message is recorded with the event's id as its key
+  (`messages.dedup_key`) in the consumer's transaction, beside the inbox; a replayed event finds it there.
+  Sending then takes each due message once at a time (claimed, then its outcome recorded); the provider
+  receives the message's id as its idempotency key (ZNS `tracking_id`, the SMS gateway's `RequestId`, the
+  email's `Message-ID`), so that a send cut short and tried again is not a second message.
+- **Retries and fallback**: a temporary error is tried again later (30 s, 1, 2, 4 … minutes); an address the
+  channel cannot reach, or a channel that cannot take messages now, goes to the next channel; when none is
+  left the message is failed, and the workspace shows it.
+- **Quiet hours, cost**: nothing is sent between 21:00 and 07:00 (it waits for the morning); a paid channel is
+  passed over once the school's monthly cap would be exceeded.
+- **Personal data**: the phone and the email are opened from the roster only to send; the log keeps them
+  masked; a guardian who opted out is not written to; no personal ID is in any message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from invoicing.adapters import channels as ch
+from invoicing.domain.messages import (
+    MAX_TRIES_PER_CHANNEL,
+    PRICE,
+    STALE_SENDING,
+    VN,
+    ChannelName,
+    Fields,
+    Kind,
+    after_quiet_hours,
+    backoff,
+    mask_email,
+    mask_phone,
+    reminder_due,
+)
+from invoicing.stores import messages_store
+from invoicing.stores.messages_store import NewMessage, Outcome
+from shared.logging import get_logger
+from shared.sealed import Sealer
+from tuition.invoicing.v1.events_pb2 import InvoiceIssued
+from tuition.receipts.v1.events_pb2 import ReceiptIssued
+
+log = get_logger(__name__)
+
+DEFAULT_CHANNELS = [ChannelName.ZALO, ChannelName.SMS, ChannelName.EMAIL]
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "channels": [str(c) for c in DEFAULT_CHANNELS],
+    "remind_days_before": 3,
+    "remind_every_days": 7,
+    "max_reminders": 3,
+    "monthly_cap": 2_000_000,
+    "stopped_classes": [],
+}
+BATCH = 50  # messages taken at once by a sender
+CONCURRENCY = 8  # messages in flight at once
+REMINDER_RUN = 5_000  # invoices looked at per reminder run
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What sending needs: the channels this deployment has (by name), the seal, the payment pages' base."""
+
+    channels: dict[str, ch.Channel]
+    sealer: Sealer
+    public_url: str
+    zalo: ch.ZaloZns | None = None
+    zalo_refresh_token: str = ""
+
+
+def _period(text: str) -> str:
+    return f"{text[5:7]}/{text[:4]}" if len(text) >= 7 else text
+
+
+# --- Recording: one message per event and guardian ----------------------------------------------------
+
+
+async def _message(
+    conn: asyncpg.Connection,
+    w: Wiring,
+    *,
+    dedup_key: str,
+    kind: Kind,
+    invoice: asyncpg.Record,
+    amount: int,
+    link: str,
+    now: datetime,
+    overdue: bool = False,
+) -> NewMessage | None:
+    who = await messages_store.recipient(conn, invoice["student_id"])
+    if who is None or who["erased_at"] is not None:
+        return None
+    settings = await messages_store.settings_of(conn, invoice["school_id"])
+    order = list(settings["channels"]) if settings else list(DEFAULT_SETTINGS["channels"])
+    phone = w.sealer.open(who["guardian_phone"]) if who["guardian_phone"] else ""
+    email = w.sealer.open(who["guardian_email"]) if who["guardian_email"] else ""
+    usable = [c for c in order if c in w.channels and (email if c == ChannelName.EMAIL else phone)]
+    fields = Fields(
+        kind=kind,
+        school=invoice["school_name"],
+        pupil=who["full_name"],
+        class_name=who["class_name"],
+        period=_period(invoice["period"]),
+        amount=amount,
+        due=invoice["due_date"],
+        link=link,
+        reference=invoice["payment_reference"],
+        overdue=overdue,
+    )
+    status, why = "queued", None
+    if who["opted_out"]:
+        status, why = "skipped", "Phụ huynh đã từ chối nhận tin nhắn."
+    elif not usable:
+        status, why = "skipped", "Không có kênh nào gửi được: thiếu số điện thoại/email, hoặc kênh chưa được cấu hình."
+    return NewMessage(
+        message_id=uuid.uuid4(),
+        school_id=invoice["school_id"],
+        dedup_key=dedup_key,
+        kind=str(kind),
+        student_id=invoice["student_id"],
+        invoice_id=invoice["invoice_id"],
+        channels=usable,
+        status=status,
+        next_attempt_at=after_quiet_hours(now),
+        recipient=" / ".join(x for x in (mask_phone(phone) if phone else "", mask_email(email) if email else "") if x),
+        fields=_stored(fields),
+        last_error=why,
+    )
+
+
+def _stored(f: Fields) -> dict[str, Any]:
+    return {
+        "kind": str(f.kind),
+        "school": f.school,
+        "pupil": f.pupil,
+        "class_name": f.class_name,
+        "period": f.period,
+        "amount": f.amount,
+        "due": f.due.isoformat() if f.due else None,
+        "link": f.link,
+        "reference": f.reference,
+        "overdue": f.overdue,
+    }
+
+
+def _fields(stored: dict[str, Any]) -> Fields:
+    return Fields(
+        kind=Kind(stored["kind"]),
+        school=stored["school"],
+        pupil=stored["pupil"],
+        class_name=stored["class_name"],
+        period=stored["period"],
+        amount=int(stored["amount"]),
+        due=date.fromisoformat(stored["due"]) if stored.get("due") else None,
+        link=stored["link"],
+        reference=stored.get("reference", ""),
+        overdue=bool(stored.get("overdue")),
+    )
+
+
+async def on_invoice_issued(conn: asyncpg.Connection, w: Wiring, m: InvoiceIssued, event_id: str) -> None:
+    """The guardian is told what the invoice asks, by when, and where to pay (the page with the QR)."""
+    invoice = await messages_store.invoice_for_message(conn, uuid.UUID(m.invoice_id))
+    if invoice is None or invoice["total"] == 0:
+        return  # nothing to pay: nothing to say
+    link = f"{w.public_url.rstrip('/')}/pay/{invoice['public_token']}"
+    now = datetime.now(UTC)
+    msg = await _message(
+        conn, w, dedup_key=f"event:{event_id}", kind=Kind.INVOICE, invoice=invoice, amount=invoice["total"],
+        link=link, now=now,
+    )  # fmt: skip
+    await messages_store.queue(conn, [msg] if msg else [])
+
+
+async def on_receipt_issued(conn: asyncpg.Connection, w: Wiring, m: ReceiptIssued, event_id: str) -> None:
+    """The guardian is told the payment arrived, what it paid, and where the receipt is."""
+    invoice = await messages_store.invoice_for_message(conn, uuid.UUID(m.invoice_id))
+    if invoice is None:
+        return
+    msg = await _message(
+        conn, w, dedup_key=f"event:{event_id}", kind=Kind.PAYMENT, invoice=invoice, amount=m.amount, link=m.url,
+        now=datetime.now(UTC),
+    )  # fmt: skip
+    await messages_store.queue(conn, [msg] if msg else [])
+
+
+async def queue_reminders(pool: asyncpg.Pool, w: Wiring, *, now: datetime | None = None) -> int:
+    """Today's reminders: before the due date and every so many days after, at most so many per invoice,
+    never for what is paid, not for the classes and pupils the school stopped. Once per invoice and day."""
+    now = now or datetime.now(UTC)
+    today = now.astimezone(VN).date()
+    queued = 0
+    async with pool.acquire() as conn:
+        for r in await messages_store.reminder_candidates(conn, limit=REMINDER_RUN):
+            if r["sent"] >= r["max_reminders"]:
+                continue
+            every, before = r["remind_every_days"], r["remind_days_before"]
+            if not reminder_due(today, r["due_date"], days_before=before, every_days=every):
+                continue
+            invoice = await messages_store.invoice_for_message(conn, r["invoice_id"])
+            if invoice is None:
+                continue
+            async with conn.transaction():
+                msg = await _message(
+                    conn, w, dedup_key=f"reminder:{r['invoice_id']}:{today.isoformat()}", kind=Kind.REMINDER,
+                    invoice=invoice, amount=invoice["total"] - invoice["amount_paid"],
+                    link=f"{w.public_url.rstrip('/')}/pay/{invoice['public_token']}", now=now,
+                    overdue=today > r["due_date"],
+                )  # fmt: skip
+                queued += await messages_store.queue(conn, [msg] if msg else [])
+    return queued
+
+
+# --- Sending --------------------------------------------------------------------------------------------
+
+
+async def send_due(pool: asyncpg.Pool, w: Wiring) -> int:
+    """Send what is due now (a batch), each message on its first channel that takes it."""
+    async with pool.acquire() as conn:
+        claimed = await messages_store.claim_due(conn, limit=BATCH, stale=STALE_SENDING)
+    if not claimed:
+        return 0
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(row: asyncpg.Record) -> None:
+        async with gate:
+            outcome = await _send_one(pool, w, row)
+            async with pool.acquire() as conn:
+                await messages_store.record(conn, outcome)
+
+    await asyncio.gather(*(one(r) for r in claimed))
+    return len(claimed)
+
+
+async def _send_one(pool: asyncpg.Pool, w: Wiring, row: asyncpg.Record) -> Outcome:
+    tries: list[dict[str, Any]] = list(row["tries"] or [])
+    channels = list(row["channels"])
+    base = Outcome(message_id=row["message_id"], status="queued", channel=None, channels=channels, tries=tries)
+    now = datetime.now(UTC)
+    if after_quiet_hours(now) > now:  # the quiet hours began since it was queued: the morning
+        return replace(base, next_attempt_at=after_quiet_hours(now))
+    who = await messages_store.recipient(pool, row["student_id"])
+    if who is None or who["erased_at"] is not None or who["opted_out"]:
+        return replace(base, status="skipped", last_error="Phụ huynh đã từ chối nhận tin, hoặc dữ liệu đã bị xóa.")
+    fields = _fields(row["fields"])
+    settings = await messages_store.settings_of(pool, row["school_id"])
+    cap = int(settings["monthly_cap"]) if settings else int(DEFAULT_SETTINGS["monthly_cap"])
+    month = datetime(now.astimezone(VN).year, now.astimezone(VN).month, 1, tzinfo=VN)
+    while channels:
+        name = channels[0]
+        channel = w.channels.get(name)
+        to = _address(w, who, name)
+        price = PRICE.get(ChannelName(name), 0) if name in iter(ChannelName) else 0
+        if channel is None or not to:
+            tries.append(_try(name, "next", "", "Kênh chưa cấu hình hoặc không có địa chỉ."))
+            channels = channels[1:]
+            continue
+        if price and await messages_store.month_cost(pool, row["school_id"], month) + price > cap:
+            tries.append(_try(name, "next", "cap", "Vượt hạn mức chi phí tin nhắn của tháng."))
+            channels = channels[1:]
+            continue
+        out = ch.Outgoing(message_id=str(row["message_id"]), to=to, fields=fields)
+        try:
+            provider_id = await _deliver(pool, w, channel, out)
+        except ch.Retry as exc:
+            tries.append(_try(name, "retry", exc.code, exc.message))
+            on_channel = sum(1 for t in tries if t["channel"] == name and t["outcome"] == "retry")
+            if on_channel < MAX_TRIES_PER_CHANNEL:
+                wait = after_quiet_hours(now + backoff(on_channel))
+                return replace(base, channels=channels, tries=tries, last_error=exc.message, next_attempt_at=wait)
+            channels = channels[1:]
+            continue
+        except (ch.NextChannel, ch.Undeliverable) as exc:
+            kind = "undeliverable" if isinstance(exc, ch.Undeliverable) else "next"
+            tries.append(_try(name, kind, exc.code, exc.message))
+            channels = channels[1:]
+            continue
+        tries.append(_try(name, "sent", "", provider_id))
+        log.info("invoicing.message.sent", school_id=row["school_id"], kind=row["kind"], channel=name)
+        return replace(
+            base, status="sent", channel=name, channels=channels, cost=price, provider_id=provider_id, tries=tries
+        )
+    last = tries[-1]["detail"] if tries else "Không còn kênh nào để thử."
+    log.warning("invoicing.message.failed", school_id=row["school_id"], kind=row["kind"])
+    return replace(base, status="failed", channels=[], tries=tries, last_error=last)
+
+
+def _try(channel: str, outcome: str, code: str, detail: str) -> dict[str, Any]:
+    return {"channel": channel, "outcome": outcome, "code": code, "detail": detail, "at": datetime.now(UTC).isoformat()}
+
+
+def _address(w: Wiring, who: asyncpg.Record, channel: str) -> str:
+    if channel == ChannelName.EMAIL:
+        return w.sealer.open(who["guardian_email"]) if who["guardian_email"] else ""
+    return w.sealer.open(who["guardian_phone"]) if who["guardian_phone"] else ""
+
+
+_zalo_lock = asyncio.Lock()
+
+
+async def _deliver(pool: asyncpg.Pool, w: Wiring, channel: ch.Channel, out: ch.Outgoing) -> str:
+    if not isinstance(channel, ch.ZaloZns):
+        return await channel.send(out)
+    token = await _zalo_token(pool, w, spent=None)
+    try:
+        return await channel.send_with(token, out)
+    except ch.TokenExpired:
+        token = await _zalo_token(pool, w, spent=token)
+        try:
+            return await channel.send_with(token, out)
+        except ch.TokenExpired as exc:
+            raise ch.NextChannel(exc.code, "Zalo refused a token just renewed") from exc
+
+
+async def _zalo_token(pool: asyncpg.Pool, w: Wiring, *, spent: str | None) -> str:
+    """The Official Account's access token; renewed (once, under a lock: the refresh token is single-use) when
+    there is none, it has ended, or it was just refused."""
+    assert w.zalo is not None
+    async with _zalo_lock, pool.acquire() as conn, conn.transaction():
+        row = await messages_store.zalo_tokens_for_update(conn)
+        now = datetime.now(UTC)
+        if row is not None:
+            access = w.sealer.open(row["access_token"])
+            if access != spent and row["expires_at"] > now + timedelta(minutes=1):
+                return access
+        refresh = w.sealer.open(row["refresh_token"]) if row is not None else w.zalo_refresh_token
+        if not refresh:
+            raise ch.NextChannel("oauth", "Zalo is not connected: no refresh token")
+        tokens = await w.zalo.renew(refresh)
+        await messages_store.put_zalo_tokens(
+            conn,
+            w.sealer.seal(tokens.access_token),
+            w.sealer.seal(tokens.refresh_token),
+            now + timedelta(seconds=tokens.expires_in_s),
+        )
+        return tokens.access_token
+
+
+# --- The accountant's view and choices ------------------------------------------------------------------
+
+
+async def log_of(pool: asyncpg.Pool, school_id: str, **filters: Any) -> list[dict[str, Any]]:
+    rows = await messages_store.log(pool, school_id, **filters)
+    return [dict(r) | {"text": _fields(r["fields"]).text()} for r in rows]
+
+
+async def settings(pool: asyncpg.Pool, school_id: str) -> dict[str, Any]:
+    row = await messages_store.settings_of(pool, school_id)
+    return DEFAULT_SETTINGS | ({k: row[k] for k in DEFAULT_SETTINGS} if row else {})
