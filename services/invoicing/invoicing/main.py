@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from invoicing.app import messages
-from invoicing.entrypoints import api, auth_api, pages, workspace
+from invoicing.entrypoints import api, auth_api, messages_api, pages, workspace
 from invoicing.entrypoints.consumers import CONSUMERS
 from invoicing.entrypoints.wiring import message_wiring
 from invoicing.settings import InvoicingSettings
@@ -45,5 +45,5 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
         SPEC,
         settings or InvoicingSettings(),
         title="Invoicing: rosters, fee schedules, invoices and VietQR payment pages",
-        routers=[api.router, auth_api.router, pages.router, workspace.router],
+        routers=[api.router, auth_api.router, messages_api.router, pages.router, workspace.router],
     )

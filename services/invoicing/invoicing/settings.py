@@ -67,6 +67,8 @@ class InvoicingSettings(ServiceSettings):
     sms_api_key: str = ""
     sms_secret_key: SecretStr = SecretStr("")
     sms_brandname: str = ""
+    # No message in these hours, Vietnam time (queued until they end); empty: none.
+    messages_quiet_hours: str = "21:00-07:00"
 
     def signed_in_origins(self) -> list[str]:
         origin = origin_of(self.dashboard_url)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import asyncpg
@@ -29,6 +29,8 @@ from invoicing.adapters import channels as ch
 from invoicing.domain.messages import (
     MAX_TRIES_PER_CHANNEL,
     PRICE,
+    QUIET_FROM,
+    QUIET_UNTIL,
     STALE_SENDING,
     VN,
     ChannelName,
@@ -42,6 +44,7 @@ from invoicing.domain.messages import (
 )
 from invoicing.stores import messages_store
 from invoicing.stores.messages_store import NewMessage, Outcome
+from shared.errors import NotFound
 from shared.logging import get_logger
 from shared.sealed import Sealer
 from tuition.invoicing.v1.events_pb2 import InvoiceIssued
@@ -72,6 +75,7 @@ class Wiring:
     public_url: str
     zalo: ch.ZaloZns | None = None
     zalo_refresh_token: str = ""
+    quiet: tuple[time, time] | None = (QUIET_FROM, QUIET_UNTIL)
 
 
 def _period(text: str) -> str:
@@ -127,7 +131,7 @@ async def _message(
         invoice_id=invoice["invoice_id"],
         channels=usable,
         status=status,
-        next_attempt_at=after_quiet_hours(now),
+        next_attempt_at=after_quiet_hours(now, w.quiet),
         recipient=" / ".join(x for x in (mask_phone(phone) if phone else "", mask_email(email) if email else "") if x),
         fields=_stored(fields),
         last_error=why,
@@ -243,8 +247,8 @@ async def _send_one(pool: asyncpg.Pool, w: Wiring, row: asyncpg.Record) -> Outco
     channels = list(row["channels"])
     base = Outcome(message_id=row["message_id"], status="queued", channel=None, channels=channels, tries=tries)
     now = datetime.now(UTC)
-    if after_quiet_hours(now) > now:  # the quiet hours began since it was queued: the morning
-        return replace(base, next_attempt_at=after_quiet_hours(now))
+    if after_quiet_hours(now, w.quiet) > now:  # the quiet hours began since it was queued: the morning
+        return replace(base, next_attempt_at=after_quiet_hours(now, w.quiet))
     who = await messages_store.recipient(pool, row["student_id"])
     if who is None or who["erased_at"] is not None or who["opted_out"]:
         return replace(base, status="skipped", last_error="Phụ huynh đã từ chối nhận tin, hoặc dữ liệu đã bị xóa.")
@@ -272,7 +276,7 @@ async def _send_one(pool: asyncpg.Pool, w: Wiring, row: asyncpg.Record) -> Outco
             tries.append(_try(name, "retry", exc.code, exc.message))
             on_channel = sum(1 for t in tries if t["channel"] == name and t["outcome"] == "retry")
             if on_channel < MAX_TRIES_PER_CHANNEL:
-                wait = after_quiet_hours(now + backoff(on_channel))
+                wait = after_quiet_hours(now + backoff(on_channel), w.quiet)
                 return replace(base, channels=channels, tries=tries, last_error=exc.message, next_attempt_at=wait)
             channels = channels[1:]
             continue
@@ -353,3 +357,20 @@ async def log_of(pool: asyncpg.Pool, school_id: str, **filters: Any) -> list[dic
 async def settings(pool: asyncpg.Pool, school_id: str) -> dict[str, Any]:
     row = await messages_store.settings_of(pool, school_id)
     return DEFAULT_SETTINGS | ({k: row[k] for k in DEFAULT_SETTINGS} if row else {})
+
+
+async def save_settings(pool: asyncpg.Pool, school_id: str, values: dict[str, Any], *, by: str) -> None:
+    await messages_store.put_settings(pool, school_id, values, by=by)
+
+
+async def stop_reminders(pool: asyncpg.Pool, school_id: str, student_code: str, stopped: bool) -> bool:
+    return await messages_store.stop_reminders(pool, school_id, student_code, stopped)
+
+
+async def opt_out(pool: asyncpg.Pool, school_id: str, student_code: str, *, by: str, source: str) -> None:
+    """The guardian of the pupil asked for no more messages: their family (every child at the school) is not
+    written to again; messages waiting are skipped when their turn comes."""
+    family = await messages_store.family_of(pool, school_id, student_code)
+    if family is None:
+        raise NotFound(f"Không có học sinh mã {student_code!r} ở trường này.")
+    await messages_store.opt_out(pool, school_id, family, by=by, source=source)

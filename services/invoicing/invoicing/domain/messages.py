@@ -115,13 +115,24 @@ def sms_text(text: str) -> str:
     return "".join(c for c in folded if unicodedata.category(c) != "Mn")
 
 
-def after_quiet_hours(now: datetime) -> datetime:
-    """`now` when it is not in the quiet hours (Vietnam time); else the next 07:00."""
-    local = now.astimezone(VN)
-    if QUIET_UNTIL <= local.time() < QUIET_FROM:
+def after_quiet_hours(now: datetime, quiet: tuple[time, time] | None = (QUIET_FROM, QUIET_UNTIL)) -> datetime:
+    """`now` when it is not in the quiet hours (Vietnam time; None: none); else the morning they end."""
+    if quiet is None:
         return now
-    morning = local.date() + (timedelta(days=1) if local.time() >= QUIET_FROM else timedelta())
-    return datetime.combine(morning, QUIET_UNTIL, tzinfo=VN).astimezone(UTC)
+    start, end = quiet
+    local = now.astimezone(VN)
+    if end <= local.time() < start:
+        return now
+    morning = local.date() + (timedelta(days=1) if local.time() >= start else timedelta())
+    return datetime.combine(morning, end, tzinfo=VN).astimezone(UTC)
+
+
+def parse_quiet_hours(text: str) -> tuple[time, time] | None:
+    """'21:00-07:00' → (21:00, 07:00); '' → no quiet hours."""
+    if not text.strip():
+        return None
+    start, _, end = text.partition("-")
+    return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
 
 
 def backoff(tries: int) -> timedelta:

@@ -7,6 +7,7 @@ from typing import cast
 
 from invoicing.adapters import channels as ch
 from invoicing.app.messages import Wiring
+from invoicing.domain.messages import parse_quiet_hours
 from invoicing.settings import InvoicingSettings
 from shared.service import ServiceRuntime
 
@@ -55,4 +56,5 @@ def _build(s: InvoicingSettings) -> Wiring:
         public_url=s.public_url,
         zalo=zalo,
         zalo_refresh_token=s.zalo_refresh_token.get_secret_value(),
+        quiet=parse_quiet_hours(s.messages_quiet_hours),
     )
