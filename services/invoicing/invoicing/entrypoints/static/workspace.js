@@ -172,7 +172,7 @@ async function signOut() {
 // --- Tabs ---
 
 const loaders = {"truong": loadSchoolSetup, "thiet-lap": loadSetup, "hoa-don": loadInvoices, "ngoai-le": loadExceptions, "da-khop": loadMatched,
-  "sao-ke": async () => {}, "tien-mat": loadCashToday, "chot-ngay": loadClose};
+  "sao-ke": async () => {}, "tien-mat": loadCashToday, "chot-ngay": loadClose, "tin-nhan": loadMessages};
 
 function showTab() {
   const name = (location.hash || "#hoa-don").slice(1);
@@ -987,6 +987,55 @@ async function loadCashToday() {
       el("td", {}, c.payer_name), el("td", {}, tag(c.state, STATE)))))));
 }
 
+// --- Messages to parents: the school's channels and reminders, and every message with its status ---
+
+const MSG_KIND = {invoice: "Thông báo hóa đơn", payment: "Xác nhận đã nhận tiền", reminder: "Nhắc hạn nộp"};
+const MSG_STATUS = {sent: "Đã gửi", queued: "Đang chờ gửi", sending: "Đang gửi", failed: "Không gửi được", skipped: "Không gửi"};
+const MSG_CHANNEL = {zalo: "Zalo", sms: "SMS", email: "Email"};
+const TRY = {sent: "đã gửi", retry: "lỗi tạm thời, thử lại sau", next: "kênh không gửi được lúc này", undeliverable: "không gửi tới được người nhận"};
+
+async function loadMessages() {
+  const m = await inv("/message-settings");
+  ["ms-1", "ms-2", "ms-3"].forEach((id, i) => { $(id).value = m.channels[i] || ""; });
+  $("ms-before").value = m.remind_days_before;
+  $("ms-every").value = m.remind_every_days;
+  $("ms-max").value = m.max_reminders;
+  $("ms-cap").value = m.monthly_cap;
+  $("ms-stopped").value = m.stopped_classes.join(", ");
+  await loadMessageLog();
+}
+
+async function loadMessageLog() {
+  const q = new URLSearchParams({limit: "500"});
+  for (const [id, key] of [["ml-student", "student"], ["ml-channel", "channel"], ["ml-status", "status"]]) {
+    if ($(id).value.trim()) q.set(key, $(id).value.trim());
+  }
+  const rows = await inv(`/messages?${q}`);
+  put($("messages"), rows.length ? rows.map(messageRow)
+    : el("tr", {}, el("td", {colspan: "8", class: "muted"}, "Chưa có tin nhắn nào.")));
+}
+
+function messageRow(x) {
+  const tries = x.tries.map((t) => el("li", {}, `${MSG_CHANNEL[t.channel] || t.channel}: ${TRY[t.outcome] || t.outcome}` +
+    (t.code ? ` (mã ${t.code})` : "") + (t.outcome !== "sent" && t.detail ? ` — ${t.detail}` : "")));
+  const state = x.status === "sent" ? "paid" : x.status === "failed" ? "overpaid" : "open";
+  const more = el("details", {}, el("summary", {}, x.status === "sent" ? "Nội dung" : (x.last_error || "Chi tiết")),
+    el("p", {}, x.text), el("ul", {}, ...tries));
+  return el("tr", {data: {testid: "message-row"}},
+    el("td", {}, when(x.sent_at || x.created_at)), el("td", {}, `${x.full_name} (${x.class_name})`),
+    el("td", {}, MSG_KIND[x.kind] || x.kind), el("td", {}, MSG_CHANNEL[x.channel] || "—"),
+    el("td", {}, el("span", {class: "tag " + state}, MSG_STATUS[x.status] || x.status)),
+    el("td", {}, x.recipient || "—"), el("td", {class: "num"}, money(x.cost)), el("td", {}, more));
+}
+
+async function saveMessageSettings() {
+  const channels = ["ms-1", "ms-2", "ms-3"].map((id) => $(id).value).filter(Boolean);
+  const n = (id) => Number($(id).value.replace(/[^0-9]/g, "") || 0);
+  await inv("/message-settings", {method: "PUT", body: {channels, remind_days_before: n("ms-before"), remind_every_days: n("ms-every") || 7,
+    max_reminders: n("ms-max"), monthly_cap: n("ms-cap"), stopped_classes: $("ms-stopped").value.split(",").map((c) => c.trim()).filter(Boolean)}});
+  toast("Đã lưu cách gửi tin cho phụ huynh");
+}
+
 // --- Daily close ---
 
 async function loadClose() {
@@ -1121,6 +1170,9 @@ $("se-save").addEventListener("click", () => guarded(saveSeries));
 $("k-import").addEventListener("click", () => guarded(importKey));
 $("print-unpaid").addEventListener("click", () => guarded(printUnpaid));
 $("group").addEventListener("click", () => guarded(groupChosen));
+$("ms-save").addEventListener("click", () => guarded(saveMessageSettings));
+$("ml-go").addEventListener("click", () => guarded(loadMessageLog));
+$("ml-student").addEventListener("keydown", (ev) => { if (ev.key === "Enter") guarded(loadMessageLog); });
 $("fi-cadence").addEventListener("change", () => { $("fi-period-box").hidden = $("fi-cadence").value !== "one_off"; });
 $("y-preview").addEventListener("click", () => guarded(previewYear));
 $("y-apply").addEventListener("click", () => guarded(applyYear));
