@@ -58,6 +58,11 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "GET /schools/{school_id}/students/{code}/personal-data": STAFF,
         "POST /schools/{school_id}/students/{code}/erasure": STAFF,
         "PUT /schools/{school_id}/fee-items/{code}": STAFF,
+        "GET /schools/{school_id}/messages": STAFF,
+        "GET /schools/{school_id}/message-settings": STAFF,
+        "PUT /schools/{school_id}/message-settings": STAFF,
+        "PUT /schools/{school_id}/students/{code}/reminders": STAFF,
+        "POST /schools/{school_id}/students/{code}/opt-out": STAFF,
         "DELETE /schools/{school_id}/fee-items/{code}": STAFF,
         "GET /schools/{school_id}/fee-items": READERS,
         "PUT /schools/{school_id}/calendar/{period}": STAFF,
@@ -162,6 +167,7 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "GET /r/{code}.xml": ANYONE,
         "GET /r/{code}": ANYONE,
         "POST /verify": ANYONE,
+        "GET /verify": ANYONE,
     },
     "reporting": OPS
     | {

@@ -20,7 +20,7 @@ from receipts.app.verification import KeyList, verify_any
 from receipts.settings import ReceiptsSettings
 from shared import exports, pages, qr
 from shared.auth import SchoolStaff, ServiceCaller
-from shared.errors import Conflict, Invalid
+from shared.errors import Conflict, Invalid, NotFound
 from shared.formatting import format_vnd
 from shared.schemas import Out, Row, files
 from shared.service import Runtime, settings_dependency
@@ -304,10 +304,18 @@ async def receipt_xml(code: str, rt: Runtime) -> Response:
 # After /r/{code}.pdf and .xml: Starlette's path parameter would also match "CODE.xml".
 @router.get("/r/{code}", response_class=HTMLResponse, tags=["receipts"], summary="The receipt, for the parent")
 async def receipt_page(code: str, rt: Runtime) -> HTMLResponse:
-    _, fields = await receipts.for_display(rt.db(), code)
+    try:
+        _, fields = await receipts.for_display(rt.db(), code)
+    except NotFound:  # a person opened a wrong link: a page saying so, not an API's answer
+        return pages.page(_env.get_template("receipt_missing.html").render(code=code[:40]), status_code=404)
     qr_svg = qr.svg(fields["compact"])
     html = _env.get_template("receipt.html").render(r=fields, qr_svg=qr_svg, code=code, money=format_vnd)
     return pages.page(html)
+
+
+@router.get("/verify", response_class=HTMLResponse, tags=["verification"], summary="The public verification page")
+async def verify_page() -> HTMLResponse:
+    return pages.page(_env.get_template("verify.html").render())
 
 
 @router.post(
