@@ -12,7 +12,7 @@ import asyncpg
 
 from invoicing.adapters import unpaid_lists, vietqr
 from invoicing.app import payment_links
-from invoicing.domain.banks import bank_name
+from invoicing.domain.banks import bank_name, deep_links
 from invoicing.domain.fees import STATE_FUNDED
 from invoicing.domain.invoices import STATUS_VI, Status, outstanding, qr_purpose
 from invoicing.stores import invoices_store, receipts_store, schools_store
@@ -170,6 +170,15 @@ async def payment_page(pool: asyncpg.Pool, token: str) -> dict[str, Any]:
             "account_name": detail["account_name"],
             "school_name": detail["school_name"],
             "memo": qr_purpose(detail["payment_reference"], detail["period"]),
+            "apps": deep_links(
+                detail["bank_bin"],
+                detail.get("virtual_account") or detail["account_number"],
+                detail["outstanding"],
+                qr_purpose(detail["payment_reference"], detail["period"]),
+                detail["account_name"],
+            )
+            if payload
+            else [],
         }
     group = await invoices_store.group_by_token(pool, token)
     if group is None:
@@ -195,6 +204,9 @@ async def payment_page(pool: asyncpg.Pool, token: str) -> dict[str, Any]:
         "account_name": first["account_name"],
         "school_name": first["school_name"],
         "memo": memo,
+        "apps": deep_links(first["bank_bin"], first["account_number"], due, memo, first["account_name"])
+        if payload
+        else [],
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 BANKS: dict[str, str] = {
     "970400": "Saigonbank",
@@ -54,6 +55,36 @@ BANKS: dict[str, str] = {
     "970462": "Kookmin Bank HN",
     "970463": "Kookmin Bank HCM",
 }
+
+
+# VietQR's short code of each bank (the `@bank` of a deep link's account), for the banks whose apps open a
+# transfer filled in from a link.
+SHORT_CODES: dict[str, str] = {
+    "970436": "vcb", "970415": "icb", "970418": "bidv", "970422": "mb", "970416": "acb", "970407": "tcb",
+    "970432": "vpb", "970423": "tpb", "970448": "ocb", "970405": "vba", "970403": "stb", "970426": "msb",
+    "970443": "shb", "970437": "hdb", "970441": "vib", "970431": "eib", "970440": "seab", "970449": "lpb",
+}  # fmt: skip
+# The banking apps that fill the transfer in from VietQR's deep link (vietqr.io/deeplink): app id → name.
+AUTOFILL_APPS = {
+    "mb": "MB Bank",
+    "icb": "VietinBank iPay",
+    "bidv": "BIDV SmartBanking",
+    "acb": "ACB ONE",
+    "ocb": "OCB OMNI",
+}
+
+
+def deep_links(bin_: str, account: str, amount: int, memo: str, name: str) -> list[tuple[str, str]]:
+    """(app, link) that open each banking app with the transfer filled in: VietQR's deep link,
+    `https://dl.vietqr.io/pay?app=…&am=…&tn=…&ba={account}@{bank}&bn=…` (the `@` kept as it is)."""
+    bank = SHORT_CODES.get(bin_)
+    if bank is None:
+        return []
+    rest = urlencode({"am": str(amount), "tn": memo, "bn": name})
+    return [
+        (label, f"https://dl.vietqr.io/pay?app={app}&ba={account}@{bank}&{rest}")
+        for app, label in AUTOFILL_APPS.items()
+    ]
 
 
 class BankAccountError(ValueError):

@@ -8,6 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import Field
 
 from invoicing.app import invoices, queries
 from invoicing.app.payment_links import LinkEnded
@@ -16,7 +17,7 @@ from invoicing.entrypoints.api import qr_response
 from shared import pages, qr
 from shared.errors import NotFound
 from shared.formatting import FEE_CATEGORY_VI, format_vnd, local_date
-from shared.schemas import files
+from shared.schemas import Out, files
 from shared.service import Runtime
 
 router = APIRouter()
@@ -36,9 +37,32 @@ async def pay_page(token: str, request: Request, rt: Runtime) -> HTMLResponse:
         return pages.page(_env.get_template("not_found.html").render(), status_code=404)
     qr_svg = qr.svg(page["qr_payload"]) if page["qr_payload"] else None
     html = _env.get_template("pay.html").render(
-        page=page, token=token, qr_svg=qr_svg, status_vi=STATUS_VI, category_vi=FEE_CATEGORY_VI
+        page=page,
+        token=token,
+        qr_svg=qr_svg,
+        status_vi=STATUS_VI,
+        category_vi=FEE_CATEGORY_VI,
+        state=_state(page),
+        children=len({i["student_code"] for i in page["invoices"]}),
     )
     return pages.page(html, forms=True)  # the "pay for all my children" form posts to this page's origin
+
+
+class PayState(Out):
+    state: str = Field(description="changes when a payment or a receipt arrives: the page then redraws itself")
+    amount_due: int
+
+
+def _state(page: dict[str, object]) -> str:
+    invoices = page["invoices"]
+    assert isinstance(invoices, list)
+    return ";".join(f"{i['status']}:{i['amount_paid']}:{len(i['receipts'])}" for i in invoices)
+
+
+@router.get("/pay/{token}/status", tags=["parents"], summary="The payment page's state, polled by the page itself")
+async def pay_status(token: str, rt: Runtime) -> PayState:
+    page = await queries.payment_page(rt.db(), token)
+    return PayState(state=_state(page), amount_due=int(page["amount_due"]))
 
 
 @router.post(
