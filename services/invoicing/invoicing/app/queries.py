@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from invoicing.adapters import notices as notices_pdf
 from invoicing.adapters import unpaid_lists, vietqr
 from invoicing.app import payment_links
 from invoicing.domain.banks import bank_name, deep_links
@@ -112,6 +113,41 @@ async def unpaid_list(pool: asyncpg.Pool, school_id: str, *, period: str, class_
         if r["status"] != Status.CANCELLED and outstanding(r["total"], r["amount_paid"]) > 0
     ]
     return await asyncio.to_thread(unpaid_lists.unpaid_pdf, school["name"], period, owing, today)
+
+
+async def payment_notices(
+    pool: asyncpg.Pool, school_id: str, *, period: str, class_name: str | None, public_url: str
+) -> bytes:
+    """Printed payment notices of the invoices still owed for the period (a class, or the school), two per A4
+    page, each with its QR (the pupil's virtual account's where there is one)."""
+    school = await schools_store.get(pool, school_id)
+    if school is None:
+        raise NotFound(f"Không có trường {school_id!r}.")
+    rows = await invoices_store.school_list(
+        pool, school_id, period=period, status=None, limit=EXPORT_ROWS, offset=0, class_name=class_name, owing=True
+    )
+    notices = []
+    for r in rows:
+        detail = await invoice_detail(pool, r["invoice_id"], school_id)
+        notices.append(
+            notices_pdf.Notice(
+                class_name=r["class_name"],
+                student_code=r["student_code"],
+                full_name=r["full_name"],
+                period=f"{r['period'][5:7]}/{r['period'][:4]}",
+                outstanding=detail["outstanding"],
+                due=r["due_date"],
+                payment_reference=r["payment_reference"],
+                memo=qr_purpose(r["payment_reference"], r["period"]),
+                qr_payload=invoice_qr_payload(detail),
+                pay_url=f"{public_url.rstrip('/')}/pay/{r['public_token']}",
+            )
+        )
+    account = school["account_number"]
+    bank = bank_name(school["bank_bin"]) or school["bank_bin"]
+    return await asyncio.to_thread(
+        notices_pdf.notices_pdf, school["name"], bank, account, school["account_name"], notices
+    )
 
 
 async def invoice_detail(pool: asyncpg.Pool, invoice_id: uuid.UUID, school_id: str | None = None) -> dict[str, Any]:

@@ -915,6 +915,30 @@ async def unpaid_pdf(
 
 
 @router.get(
+    "/schools/{school_id}/exports/notices.pdf",
+    tags=["parents"],
+    summary="Printed payment notices (two per A4 page, with the QR) of what is owed for a period, for a class",
+    response_class=Response,
+    responses=files("application/pdf", description="A4, two A5 notices per page"),
+)
+async def notices_pdf(
+    school_id: str,
+    rt: Runtime,
+    settings: Settings,
+    _: SchoolStaff,
+    period: str = Query(pattern=r"^\d{4}-\d{2}$"),
+    class_name: str | None = Query(None, max_length=40),
+) -> Response:
+    data = await queries.payment_notices(
+        rt.db(), school_id, period=period, class_name=class_name, public_url=settings.public_url
+    )
+    name = f"giay-bao-{school_id}-{period}" + (f"-{class_name}" if class_name else "")
+    return Response(
+        data, media_type="application/pdf", headers={"Content-Disposition": exports.attachment(name + ".pdf")}
+    )
+
+
+@router.get(
     "/schools/{school_id}/reports/reimbursement",
     tags=["reports"],
     summary="Exempted/reduced amounts per policy category, claimed from the state budget",

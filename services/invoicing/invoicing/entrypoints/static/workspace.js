@@ -649,12 +649,12 @@ async function copy(text) {
   }
 }
 
-async function printUnpaid() {
+async function printUnpaid(what = "unpaid") {
   const period = $("f-period").value.trim() || $("i-period").value.trim();
-  if (!period) { toast("Nhập kỳ thu (ví dụ 2026-09) để in danh sách"); return; }
+  if (!period) { toast("Nhập kỳ thu (ví dụ 2026-09) để in"); return; }
   const q = new URLSearchParams({period});
   if ($("f-class").value.trim()) q.set("class_name", $("f-class").value.trim());
-  await saveFile(await fetchFile("invoicing", `/exports/unpaid.pdf?${q}`), "chua-nop.pdf");
+  await saveFile(await fetchFile("invoicing", `/exports/${what}.pdf?${q}`), what === "unpaid" ? "chua-nop.pdf" : "giay-bao.pdf");
 }
 
 async function fetchFile(service, path) {
@@ -1168,7 +1168,8 @@ setInterval(() => { if (claims && !document.hidden) guarded(loadExceptionCount);
 $("w-save").addEventListener("click", () => guarded(saveWebhook));
 $("se-save").addEventListener("click", () => guarded(saveSeries));
 $("k-import").addEventListener("click", () => guarded(importKey));
-$("print-unpaid").addEventListener("click", () => guarded(printUnpaid));
+$("print-unpaid").addEventListener("click", () => guarded(() => printUnpaid("unpaid")));
+$("print-notices").addEventListener("click", () => guarded(() => printUnpaid("notices")));
 $("group").addEventListener("click", () => guarded(groupChosen));
 $("ms-save").addEventListener("click", () => guarded(saveMessageSettings));
 $("ml-go").addEventListener("click", () => guarded(loadMessageLog));
