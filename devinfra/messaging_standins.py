@@ -63,9 +63,13 @@ class ZaloStandIn:
     def app(self) -> FastAPI:
         api = FastAPI()
 
+        @api.get("/readyz")
+        async def ready() -> dict[str, str]:
+            return {"status": "ok"}
+
         @api.post("/v4/oa/access_token")
         async def access_token(
-            secret_key: str = Header(""),
+            secret_key: str = Header("", convert_underscores=False),
             refresh_token: str = Form(""),
             app_id: str = Form(""),
             grant_type: str = Form(""),
@@ -82,7 +86,9 @@ class ZaloStandIn:
             return {"access_token": access, "refresh_token": refresh, "expires_in": str(self.token_lifetime_s)}
 
         @api.post("/message/template")
-        async def template(request: Request, access_token: str = Header("")) -> dict[str, Any]:
+        async def template(
+            request: Request, access_token: str = Header("", convert_underscores=False)
+        ) -> dict[str, Any]:
             body = await request.json()
             if self._tokens.get(access_token, 0.0) <= time.time():
                 return {"error": -124, "message": "Access token is invalid"}
@@ -134,6 +140,10 @@ class SmsStandIn:
 
     def app(self) -> FastAPI:
         api = FastAPI()
+
+        @api.get("/readyz")
+        async def ready() -> dict[str, str]:
+            return {"status": "ok"}
 
         @api.post("/MainService.svc/json/SendMultipleMessage_V4_post_json/")
         async def send(request: Request) -> dict[str, Any]:

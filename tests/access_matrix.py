@@ -91,6 +91,7 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         # The unguessable link is the credential (rate limited).
         "GET /pay/{token}": ANYONE,
         "GET /pay/{token}/qr.{fmt}": ANYONE,
+        "GET /pay/{token}/status": ANYONE,
         "POST /pay/{token}/family": ANYONE,  # the family's link: an unguessable token, like the page itself
         "GET /ketoan": ANYONE,  # the workspace's shell: no data; every figure comes from the APIs under a token
         "GET /ketoan/app.js": ANYONE,

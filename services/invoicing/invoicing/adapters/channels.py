@@ -18,10 +18,11 @@ Each answers with the provider's id of the message, or raises `Retry` (try the s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiosmtplib
 import httpx
@@ -222,7 +223,7 @@ class Email:
         return str(msg["Message-ID"])
 
 
-async def _post_json(url: str, body: dict[str, object], headers: dict[str, str] | None = None) -> dict[str, object]:
+async def _post_json(url: str, body: Mapping[str, object], headers: dict[str, str] | None = None) -> dict[str, Any]:
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT_S) as http:
             r = await http.post(url, json=body, headers=headers or {})
@@ -236,3 +237,7 @@ async def _post_json(url: str, body: dict[str, object], headers: dict[str, str] 
     if not isinstance(answer, dict):
         raise Retry("http", "the answer is not a JSON object")
     return answer
+
+
+# What a message can be given to: a channel that sends by itself, or Zalo (which needs its access token).
+Sender = Channel | ZaloZns

@@ -18,6 +18,7 @@ date, by the school's channels in its order (Zalo ZNS, SMS, email).
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -70,7 +71,7 @@ REMINDER_RUN = 5_000  # invoices looked at per reminder run
 class Wiring:
     """What sending needs: the channels this deployment has (by name), the seal, the payment pages' base."""
 
-    channels: dict[str, ch.Channel]
+    channels: dict[str, ch.Sender]
     sealer: Sealer
     public_url: str
     zalo: ch.ZaloZns | None = None
@@ -153,7 +154,13 @@ def _stored(f: Fields) -> dict[str, Any]:
     }
 
 
-def _fields(stored: dict[str, Any]) -> Fields:
+def _json(value: Any) -> Any:
+    """A jsonb column as asyncpg gives it (text, with no codec set)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _fields(raw: Any) -> Fields:
+    stored = _json(raw)
     return Fields(
         kind=Kind(stored["kind"]),
         school=stored["school"],
@@ -243,7 +250,7 @@ async def send_due(pool: asyncpg.Pool, w: Wiring) -> int:
 
 
 async def _send_one(pool: asyncpg.Pool, w: Wiring, row: asyncpg.Record) -> Outcome:
-    tries: list[dict[str, Any]] = list(row["tries"] or [])
+    tries: list[dict[str, Any]] = list(_json(row["tries"]) or [])
     channels = list(row["channels"])
     base = Outcome(message_id=row["message_id"], status="queued", channel=None, channels=channels, tries=tries)
     now = datetime.now(UTC)
@@ -308,7 +315,7 @@ def _address(w: Wiring, who: asyncpg.Record, channel: str) -> str:
 _zalo_lock = asyncio.Lock()
 
 
-async def _deliver(pool: asyncpg.Pool, w: Wiring, channel: ch.Channel, out: ch.Outgoing) -> str:
+async def _deliver(pool: asyncpg.Pool, w: Wiring, channel: ch.Sender, out: ch.Outgoing) -> str:
     if not isinstance(channel, ch.ZaloZns):
         return await channel.send(out)
     token = await _zalo_token(pool, w, spent=None)
@@ -351,7 +358,7 @@ async def _zalo_token(pool: asyncpg.Pool, w: Wiring, *, spent: str | None) -> st
 
 async def log_of(pool: asyncpg.Pool, school_id: str, **filters: Any) -> list[dict[str, Any]]:
     rows = await messages_store.log(pool, school_id, **filters)
-    return [dict(r) | {"text": _fields(r["fields"]).text()} for r in rows]
+    return [dict(r) | {"text": _fields(r["fields"]).text(), "tries": _json(r["tries"])} for r in rows]
 
 
 async def settings(pool: asyncpg.Pool, school_id: str) -> dict[str, Any]:

@@ -180,42 +180,48 @@ async def payment_page(pool: asyncpg.Pool, token: str) -> dict[str, Any]:
     """What the parent's link shows: one invoice, or a family's group of invoices. Nothing else."""
     invoice_id = await invoices_store.id_by_token(pool, token)
     if invoice_id is not None:
-        detail = await invoice_detail(pool, invoice_id)
-        payload = (
-            None if detail["outstanding"] == 0 or detail["status"] == Status.CANCELLED else invoice_qr_payload(detail)
+        return await _invoice_page(pool, invoice_id)
+    return await _group_page(pool, token)
+
+
+async def _invoice_page(pool: asyncpg.Pool, invoice_id: uuid.UUID) -> dict[str, Any]:
+    detail = await invoice_detail(pool, invoice_id)
+    payload = None if detail["outstanding"] == 0 or detail["status"] == Status.CANCELLED else invoice_qr_payload(detail)
+    family = await invoices_store.open_of_family(pool, invoice_id) if payload else []
+    return {
+        "kind": "invoice",
+        "family_others": [
+            {
+                "full_name": r["full_name"],
+                "class_name": r["class_name"],
+                "period": r["period"],
+                "outstanding": outstanding(r["total"], r["amount_paid"]),
+            }
+            for r in family
+            if r["invoice_id"] != invoice_id
+        ],
+        "invoices": [detail],
+        "qr_payload": payload,
+        "amount_due": detail["outstanding"],
+        "reference": detail["payment_reference"],
+        "bank_name": bank_name(detail["bank_bin"]),
+        "account_number": detail.get("virtual_account") or detail["account_number"],
+        "account_name": detail["account_name"],
+        "school_name": detail["school_name"],
+        "memo": qr_purpose(detail["payment_reference"], detail["period"]),
+        "apps": deep_links(
+            detail["bank_bin"],
+            detail.get("virtual_account") or detail["account_number"],
+            detail["outstanding"],
+            qr_purpose(detail["payment_reference"], detail["period"]),
+            detail["account_name"],
         )
-        family = await invoices_store.open_of_family(pool, invoice_id) if payload else []
-        return {
-            "kind": "invoice",
-            "family_others": [
-                {
-                    "full_name": r["full_name"],
-                    "class_name": r["class_name"],
-                    "period": r["period"],
-                    "outstanding": outstanding(r["total"], r["amount_paid"]),
-                }
-                for r in family
-                if r["invoice_id"] != invoice_id
-            ],
-            "invoices": [detail],
-            "qr_payload": payload,
-            "amount_due": detail["outstanding"],
-            "reference": detail["payment_reference"],
-            "bank_name": bank_name(detail["bank_bin"]),
-            "account_number": detail.get("virtual_account") or detail["account_number"],
-            "account_name": detail["account_name"],
-            "school_name": detail["school_name"],
-            "memo": qr_purpose(detail["payment_reference"], detail["period"]),
-            "apps": deep_links(
-                detail["bank_bin"],
-                detail.get("virtual_account") or detail["account_number"],
-                detail["outstanding"],
-                qr_purpose(detail["payment_reference"], detail["period"]),
-                detail["account_name"],
-            )
-            if payload
-            else [],
-        }
+        if payload
+        else [],
+    }
+
+
+async def _group_page(pool: asyncpg.Pool, token: str) -> dict[str, Any]:
     group = await invoices_store.group_by_token(pool, token)
     if group is None:
         raise await payment_links.why_not(pool, token)

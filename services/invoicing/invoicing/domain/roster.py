@@ -152,6 +152,20 @@ def _guardian(values: dict[str, str], err: Callable[[str, str], None]) -> tuple[
     return guardian, phone
 
 
+def _virtual_account(text: str, err: Callable[[str, str], None]) -> str | None:
+    virtual = text.replace(" ", "") or None
+    if virtual is not None and not re.fullmatch(r"[0-9A-Za-z]{6,19}", virtual):
+        err("Tài khoản ảo", f"phải gồm 6–19 chữ cái hoặc chữ số, tệp ghi {virtual!r}")
+    return virtual
+
+
+def _email(text: str, err: Callable[[str, str], None]) -> str:
+    email = text.strip().lower()
+    if email and not re.fullmatch(r"[^@\s]{1,64}@[^@\s]{1,190}\.[a-z]{2,24}", email):
+        err("Email phụ huynh", f"không phải địa chỉ email, tệp ghi {email[:60]!r}")
+    return email
+
+
 def validate_row(
     line: int, values: dict[str, str], *, policy_aliases: dict[str, str], today: date
 ) -> tuple[Student | None, list[RowError]]:
@@ -190,12 +204,8 @@ def validate_row(
     categories, unknown = _policy_categories(values.get("policy", ""), policy_aliases)
     for part in unknown:
         err("Đối tượng miễn giảm", f"không có đối tượng miễn giảm {part!r} trong danh mục của trường")
-    virtual = values.get("virtual_account", "").replace(" ", "") or None
-    if virtual is not None and not re.fullmatch(r"[0-9A-Za-z]{6,19}", virtual):
-        err("Tài khoản ảo", f"phải gồm 6–19 chữ cái hoặc chữ số, tệp ghi {virtual!r}")
-    email = values.get("guardian_email", "").strip().lower()
-    if email and not re.fullmatch(r"[^@\s]{1,64}@[^@\s]{1,190}\.[a-z]{2,24}", email):
-        err("Email phụ huynh", f"không phải địa chỉ email, tệp ghi {email[:60]!r}")
+    virtual = _virtual_account(values.get("virtual_account", ""), err)
+    email = _email(values.get("guardian_email", ""), err)
     status = fold(values.get("status", ""))
     left = status in {"da nghi", "nghi hoc", "chuyen truong", "left", "da chuyen"}
     if errors:

@@ -21,7 +21,7 @@ def message_wiring(rt: ServiceRuntime) -> Wiring:
 
 
 def _build(s: InvoicingSettings) -> Wiring:
-    found: dict[str, ch.Channel] = {}
+    found: dict[str, ch.Sender] = {}
     zalo = None
     if s.zalo_app_id and s.zalo_templates:
         zalo = ch.ZaloZns(
