@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import random
+import re
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from datetime import datetime
@@ -18,7 +19,9 @@ from typing import Any
 
 import httpx
 import pytest
+import zxingcpp
 from openpyxl import load_workbook
+from PIL import Image
 from pypdf import PdfReader
 
 from devinfra.testing import free_ports, service_app, serving, wait_until
@@ -644,6 +647,12 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         await page.click("[data-testid=invoice-cancel]")
         await expect(page.locator("[data-testid=invoice-detail]")).to_contain_text("Đã hủy")
         assert "Hủy hóa đơn kỳ 2026-09" in asked[-1]
+        # D's uniform is still owed (150,000 now): its parent's link and reference, to pay from the phone below.
+        await page.locator("[data-testid=invoice-row]", has_text="150.000").filter(has_text=d["full_name"]).click()
+        await expect(page.locator("[data-testid=invoice-detail]")).to_contain_text("Đồng phục hè")
+        uniform_link = await page.get_attribute("[data-testid=pay-link]", "href")
+        uniform_ref = re.search(r"Mã thanh toán (\w+)", await page.inner_text("[data-testid=invoice-detail]"))
+        assert uniform_link and uniform_ref
 
         # Every page fits a 1366×768 laptop without scrolling sideways, and at 200 % zoom; axe-core on each; the
         # parent's page fits a 360-pixel phone.
@@ -651,7 +660,11 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         await page.click("a[data-tab=truong]")
         await expect(page.locator("[data-testid=key-row]")).to_have_count(2)
         assert "Ký mã QR" in await page.inner_text("[data-testid=keys]")
-        tabs = ("truong", "thiet-lap", "hoa-don", "ngoai-le", "da-khop", "sao-ke", "tien-mat", "chot-ngay")
+        # The messages to parents: none could go (this school has no channel configured): each says why.
+        await page.click("a[data-tab=tin-nhan]")
+        await expect(page.locator("[data-testid=message-row]").first).to_contain_text("Không gửi")
+        assert "Không có kênh nào gửi được" in await page.inner_text("[data-testid=message-rows]")
+        tabs = ("truong", "thiet-lap", "hoa-don", "ngoai-le", "da-khop", "sao-ke", "tien-mat", "chot-ngay", "tin-nhan")
         for tab in tabs:
             await page.click(f"a[data-tab={tab}]")
             await page.wait_for_load_state("networkidle")
@@ -677,6 +690,25 @@ async def _browser(base: dict[str, str], payments_arrive: Callable[[], Awaitable
         await page.reload()
         await expect(page.locator("#u-name")).to_be_visible()
         await _the_principal_approves_the_day(page, base["invoicing"])
+
+        # After the day's close: D's parent opens the uniform's link on the phone, saves the QR image, pays from
+        # the bank's app; the page shows the receipt by itself, without being reloaded.
+        phone = await browser.new_page(viewport={"width": 360, "height": 740})
+        await phone.goto(uniform_link)
+        async with phone.expect_download() as saved:
+            await phone.click("[data-testid=save-qr]")
+        image = await asyncio.to_thread(Path(await (await saved.value).path()).read_bytes)
+        [code] = zxingcpp.read_barcodes(Image.open(io.BytesIO(image)))
+        assert code.text.startswith("000201") and "5406100000" in code.text  # VietQR, 100,000 đồng
+        assert await phone.locator("[data-testid=bank-apps] a").count() == 5
+        assert await phone.evaluate("document.documentElement.scrollWidth") <= 360
+        await phone.evaluate("window.stayedOnThePage = true")
+        async with httpx.AsyncClient(timeout=30) as http:
+            await _pay(http, base["reconciliation"], 40, 100_000, f"{uniform_ref.group(1)} DONG PHUC")
+        await expect(phone.locator("[data-testid=receipt]")).to_have_count(2, timeout=30_000)
+        assert await phone.evaluate("window.stayedOnThePage === true")  # updated in place, not reloaded
+        await expect(phone.locator("#live")).to_contain_text("vừa ghi nhận")
+        await phone.close()
         assert not errors, errors
         await browser.close()
 

@@ -990,3 +990,53 @@ async def test_a_file_with_the_schools_own_headings_is_mapped_once_and_the_mappi
 
     again = await upload()  # next month's file: no mapping sent, the school's is used
     assert again.status_code == 200 and again.json()["errors"] == [] and again.json()["valid"] == 2, again.text
+
+
+async def test_the_payment_page_on_a_phone_saves_its_qr_opens_bank_apps_and_follows_the_payment(invoicing):
+    """Issue 31 §6: the QR saved as an image, links that open the banking apps with the transfer filled in, the
+    account, amount and memo kept whole, and a state the page polls that changes when the payment lands."""
+    invoices = await _ready(invoicing)
+    inv = invoices[0]
+    token = inv["pay_url"].rsplit("/", 1)[1]
+    page = (await invoicing.client.get(f"/pay/{token}")).text
+    assert f'href="/pay/{token}/qr.png"' in page and "download=" in page and "Lưu mã QR" in page
+    png = await invoicing.client.get(f"/pay/{token}/qr.png")
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))
+    assert decoded and decoded[0].text.startswith("000201")  # the VietQR itself, saved as an image
+    assert "https://dl.vietqr.io/pay?app=mb&amp;ba=0011001234567@vcb&amp;am=" in page  # VietQR's deep link (MB)
+    assert "word-break: break-all" not in page and "white-space: nowrap" in page  # numbers never cut in two
+    before = (await invoicing.client.get(f"/pay/{token}/status")).json()
+    await _pay(invoicing, inv["invoice_id"], inv["total"])
+
+    async def changed() -> bool:
+        return (await invoicing.client.get(f"/pay/{token}/status")).json()["state"] != before["state"]
+
+    await wait_until(changed, what="the page's state after the payment")
+    assert (await invoicing.client.get(f"/pay/{token}/status")).json()["amount_due"] == 0
+
+
+async def test_printed_payment_notices_two_per_page_with_their_qr(invoicing):
+    """Issue 31 §7: for families without a smartphone, a notice per pupil still owing, two per A4 page, each
+    with its QR (read back from the PDF's images), amount, due date and reference."""
+    from pypdf import PdfReader
+
+    invoices = await _ready(invoicing)
+    acc = invoicing.as_("accountant")
+    await _pay(invoicing, invoices[0]["invoice_id"], invoices[0]["total"])
+
+    async def paid() -> bool:
+        return await _status(invoicing, invoices[0]["invoice_id"]) == "paid"
+
+    await wait_until(paid, what="the first invoice paid")
+    r = await invoicing.client.get(f"/schools/{SCHOOL}/exports/notices.pdf", headers=acc, params={"period": "2026-09"})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    pdf = PdfReader(io.BytesIO(r.content))
+    owing = [i for i in invoices[1:] if i["total"] > 0]
+    assert len(pdf.pages) == (len(owing) + 1) // 2
+    text = "".join(p.extract_text() for p in pdf.pages)
+    assert "GIẤY BÁO CÁC KHOẢN THU" in text and "15/09/2026" in text
+    assert all(i["payment_reference"] in text for i in owing) and invoices[0]["payment_reference"] not in text
+    images = [img for page in pdf.pages for img in page.images]
+    assert len(images) == len(owing)
+    read = zxingcpp.read_barcodes(Image.open(io.BytesIO(images[0].data)))
+    assert read and read[0].text.startswith("000201")

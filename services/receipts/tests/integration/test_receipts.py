@@ -389,3 +389,17 @@ async def test_a_receipt_of_an_adjusted_invoice_paid_whole_shows_the_adjustment(
     data = etree.fromstring((await receipts_app.client.get(f"/r/{receipt['verification_code']}.xml")).content)
     lines = [(k.findtext("Ten"), int(k.findtext("STien"))) for k in data.findall("DLBLai/NDBLai/DSKThu/KThu")]
     assert lines[-1] == ("Điều chỉnh: nghỉ ốm", -84_520) and sum(a for _, a in lines) == 1_500_000
+
+
+async def test_the_public_verification_page_and_a_wrong_receipt_link_answer_a_person_in_vietnamese(receipts_app):
+    """Issue 31 §8: `GET /verify` is a page to paste a QR text or upload a PDF/XML; a wrong receipt code is a
+    page that says so (not an API's JSON)."""
+    page = await receipts_app.client.get("/verify")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "Kiểm tra biên lai điện tử" in page.text and 'id="qr"' in page.text and 'type="file"' in page.text
+    assert "script-src 'self' 'sha256-" in page.headers["content-security-policy"]
+    missing = await receipts_app.client.get("/r/KHONGCOMA")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "Không tìm thấy biên lai" in missing.text and "KHONGCOMA" in missing.text
+    verdict = await receipts_app.client.post("/verify", content=b"BL1:khong-phai-bien-lai")
+    assert verdict.status_code == 200 and verdict.json()["valid"] is False
