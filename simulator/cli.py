@@ -12,7 +12,13 @@ def _demo(args: argparse.Namespace) -> int:
     from simulator.demo import DemoConfig, run
 
     configure_logging("WARNING", json=False)
-    asyncio.run(run(DemoConfig(prefix=args.prefix, port_base=args.port_base, rate=args.rate, wait=not args.no_wait)))
+    asyncio.run(
+        run(
+            DemoConfig(
+                prefix=args.prefix, port_base=args.port_base, rate=args.rate, wait=not args.no_wait, messages=True
+            )
+        )
+    )
     return 0
 
 

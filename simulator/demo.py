@@ -39,6 +39,8 @@ class DemoConfig:
     rate: float = 40.0
     share: float = 1.0
     wait: bool = True
+    # Parents are told (Zalo ZNS and SMS stand-ins, a real SMTP server and its mail page): `make demo` only.
+    messages: bool = False
 
     def database(self, service: str) -> str:
         return f"{self.prefix.replace('.', '_')}_{service}"
@@ -67,10 +69,17 @@ async def forget(cfg: DemoConfig, pg_dsn: str, kafka: str) -> None:
 
 
 def _start(
-    cfg: DemoConfig, endpoints: infra.Endpoints, topic_prefix: str, service: str, n: int, logs: Path
+    cfg: DemoConfig,
+    endpoints: infra.Endpoints,
+    topic_prefix: str,
+    service: str,
+    n: int,
+    logs: Path,
+    extra: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     urls = cfg.urls()
     env = {
+        **(extra or {}),
         **os.environ,
         "PG_DSN": endpoints.pg_dsn,
         "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
@@ -173,7 +182,9 @@ async def run(cfg: DemoConfig) -> dict[str, Any]:
     logs = infra.cache_dir() / "demo"
     logs.mkdir(parents=True, exist_ok=True)
     urls = cfg.urls()
-    procs = {s: _start(cfg, endpoints, topic_prefix, s, n, logs) for n, s in enumerate(SERVICES, start=1)}
+    outside = contextlib.AsyncExitStack()
+    extra = await _messaging(cfg, outside) if cfg.messages else {}
+    procs = {s: _start(cfg, endpoints, topic_prefix, s, n, logs, extra) for n, s in enumerate(SERVICES, start=1)}
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -214,6 +225,7 @@ async def run(cfg: DemoConfig) -> dict[str, Any]:
         return view
     finally:
         say("demo: stopping the services …")
+        await outside.aclose()
         for proc in procs.values():
             with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(signal.SIGTERM)
@@ -228,6 +240,22 @@ async def run(cfg: DemoConfig) -> dict[str, Any]:
 
 
 DEMO_USER, DEMO_OFFICER, DEMO_PASSWORD = "ketoan.demo", "pgd.demo", "thu hoc phi khong tien mat"
+
+
+async def _messaging(cfg: DemoConfig, stack: contextlib.AsyncExitStack) -> dict[str, str]:
+    """The messaging providers beside the services (simulator/messaging.py); invoicing's settings for them."""
+    from devinfra.testing import serving
+    from simulator import messaging
+
+    found = messaging.providers(smtp_port=cfg.port_base + 25)
+    found.smtp.start()
+    stack.callback(found.smtp.stop)
+    zalo, sms, mail = (f"http://127.0.0.1:{cfg.port_base + n}" for n in (5, 6, 7))
+    await stack.enter_async_context(serving(found.zalo.app(), cfg.port_base + 5))
+    await stack.enter_async_context(serving(found.sms.app(), cfg.port_base + 6))
+    await stack.enter_async_context(serving(found.mail.app(), cfg.port_base + 7))
+    say(f"demo: parents are told by Zalo ({zalo}), SMS ({sms}) and email (mails: {mail}/mail)")
+    return found.settings(zalo, sms)
 
 
 async def demo_accountant(urls: Urls, service_token: str, schools: list[str]) -> dict[str, str]:

@@ -259,7 +259,7 @@ async def seed(urls: Urls, secret: str, period: str, school_days: int, *, seed_v
                     f"{urls.invoicing}/schools/{s.school_id}/roster",
                     params={"mode": "apply"},
                     headers=acc,
-                    files={"file": ("danh-sach.csv", roster_csv(pupils), "text/csv")},
+                    files={"file": ("danh-sach.csv", roster_csv(pupils, emails=True), "text/csv")},
                 ),
                 "roster",
             )

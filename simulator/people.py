@@ -85,6 +85,11 @@ class Pupil:
     phone: str
     policy: str
 
+    @property
+    def email(self) -> str:
+        """Some guardians give an email address: those whose number ends in 7 (the demo's mail page)."""
+        return f"phuhuynh.{self.code.lower()}@example.vn" if self.phone.endswith("7") else ""
+
 
 def pupil(rng: random.Random, code: str, birth_year: int) -> Pupil:
     male = rng.random() < 0.5
@@ -103,15 +108,16 @@ def pupil(rng: random.Random, code: str, birth_year: int) -> Pupil:
     return Pupil(code, name, birth, "Nam" if male else "Nữ", nid, guardian, phone, policy)
 
 
-def roster_csv(pupils: list[tuple[Pupil, str, str]]) -> bytes:
-    """(pupil, grade, class) rows in the layout school software exports (UTF-8 with BOM)."""
+def roster_csv(pupils: list[tuple[Pupil, str, str]], *, emails: bool = False) -> bytes:
+    """(pupil, grade, class) rows in the layout school software exports (UTF-8 with BOM); with `emails`, the
+    guardians' email column too."""
     lines = [
         "STT,Mã học sinh,Họ và tên,Ngày sinh,Giới tính,Khối,Lớp,Mã định danh,Họ tên cha/mẹ,Số điện thoại,"
-        "Đối tượng miễn giảm"
+        "Đối tượng miễn giảm" + (",Email phụ huynh" if emails else "")
     ]
     for n, (p, grade, cls) in enumerate(pupils, start=1):
         lines.append(
             f"{n},{p.code},{p.name},{p.birth:%d/%m/%Y},{p.gender},{grade},{cls},{p.national_id},{p.guardian},"
-            f"{p.phone},{p.policy}"
+            f"{p.phone},{p.policy}" + (f",{p.email}" if emails else "")
         )
     return ("\ufeff" + "\n".join(lines) + "\n").encode()

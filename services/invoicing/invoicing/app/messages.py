@@ -63,7 +63,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "stopped_classes": [],
 }
 BATCH = 50  # messages taken at once by a sender
-CONCURRENCY = 8  # messages in flight at once
+BATCHES_PER_RUN = 20  # a month's start: a thousand notices a second at most, then the next run
+CONCURRENCY = 16  # messages in flight at once
 REMINDER_RUN = 5_000  # invoices looked at per reminder run
 
 
@@ -232,7 +233,18 @@ async def queue_reminders(pool: asyncpg.Pool, w: Wiring, *, now: datetime | None
 
 
 async def send_due(pool: asyncpg.Pool, w: Wiring) -> int:
-    """Send what is due now (a batch), each message on its first channel that takes it."""
+    """Send what is due now, a batch at a time (at most BATCHES_PER_RUN), each message on its first channel
+    that takes it."""
+    sent = 0
+    for _ in range(BATCHES_PER_RUN):
+        done = await _send_batch(pool, w)
+        sent += done
+        if done < BATCH:
+            break
+    return sent
+
+
+async def _send_batch(pool: asyncpg.Pool, w: Wiring) -> int:
     async with pool.acquire() as conn:
         claimed = await messages_store.claim_due(conn, limit=BATCH, stale=STALE_SENDING)
     if not claimed:
