@@ -92,6 +92,10 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "GET /pay/{token}": ANYONE,
         "GET /pay/{token}/qr.{fmt}": ANYONE,
         "GET /pay/{token}/status": ANYONE,
+        "POST /parent/code": ANYONE,
+        "POST /parent/sign-in": ANYONE,
+        "GET /parent/overview": ANYONE,  # its own cookie decides (a parent's session), not a bearer token
+        "POST /parent/sign-out": ANYONE,
         "POST /pay/{token}/family": ANYONE,  # the family's link: an unguessable token, like the page itself
         "GET /ketoan": ANYONE,  # the workspace's shell: no data; every figure comes from the APIs under a token
         "GET /ketoan/app.js": ANYONE,
@@ -99,6 +103,7 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "GET /tai-khoan/moi.js": ANYONE,
         "GET /auth/signin.js": ANYONE,
         "GET /dang-nhap": ANYONE,  # the suite's sign-in page
+        "GET /phu-huynh": ANYONE,  # the parent's page: no data until a code signs the parent in
         "GET /dang-nhap.js": ANYONE,
         "GET /quan-tri": ANYONE,  # the administration's shell: every figure comes from the session's APIs
         "GET /quan-tri/app.js": ANYONE,

@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from invoicing.app import messages
-from invoicing.entrypoints import api, auth_api, messages_api, pages, workspace
+from invoicing.entrypoints import api, auth_api, messages_api, pages, parents_api, workspace
 from invoicing.entrypoints.consumers import CONSUMERS
 from invoicing.entrypoints.wiring import message_wiring
 from invoicing.settings import InvoicingSettings
@@ -34,6 +34,8 @@ SPEC = ServiceSpec(
         RateLimit("the payment page", r"/pay/", per_second=10, burst=30),
         # Signing in hashes a password (Argon2id): a few per second per address, on top of the throttle.
         RateLimit("signing in", r"/auth/(sign-in|second-factor|links/)", per_second=5, burst=30),
+        # A parent's code and its check: slow for a guesser, enough for a family.
+        RateLimit("parents signing in", r"/parent/(code|sign-in)", per_second=2, burst=10),
     ],
     # Parents are told: due messages sent every second; the day's reminders looked for every ten minutes.
     periodic={"messages": (1.0, _send_messages), "reminders": (600.0, _queue_reminders)},
@@ -45,5 +47,5 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
         SPEC,
         settings or InvoicingSettings(),
         title="Invoicing: rosters, fee schedules, invoices and VietQR payment pages",
-        routers=[api.router, auth_api.router, messages_api.router, pages.router, workspace.router],
+        routers=[api.router, auth_api.router, messages_api.router, pages.router, parents_api.router, workspace.router],
     )

@@ -97,9 +97,12 @@ class ZaloZns:
         self._templates = templates  # kind → the approved template's id
 
     async def send_with(self, token: str, out: Outgoing) -> str:
+        template = self._templates.get(str(out.fields.kind))
+        if template is None:
+            raise NextChannel("template", f"no approved ZNS template for {out.fields.kind} messages")
         body = {
             "phone": international(out.to),
-            "template_id": self._templates[out.fields.kind],
+            "template_id": template,
             "template_data": out.fields.template_data(),
             "tracking_id": out.message_id,
         }

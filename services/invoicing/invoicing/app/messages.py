@@ -202,6 +202,39 @@ async def on_receipt_issued(conn: asyncpg.Connection, w: Wiring, m: ReceiptIssue
     await messages_store.queue(conn, [msg] if msg else [])
 
 
+async def queue_code(conn: asyncpg.Connection, w: Wiring, *, student_id: uuid.UUID, school: str, code: str) -> bool:
+    """A parent's sign-in code, to the guardian of `student_id` by their school's channels, at once (no quiet
+    hours: the parent is waiting for it). False when no channel can reach them."""
+    who = await messages_store.recipient(conn, student_id)
+    if who is None or who["erased_at"] is not None:
+        return False
+    settings = await messages_store.settings_of(conn, who["school_id"])
+    order = list(settings["channels"]) if settings else list(DEFAULT_SETTINGS["channels"])
+    phone = w.sealer.open(who["guardian_phone"]) if who["guardian_phone"] else ""
+    email = w.sealer.open(who["guardian_email"]) if who["guardian_email"] else ""
+    usable = [c for c in order if c in w.channels and (email if c == ChannelName.EMAIL else phone)]
+    if not usable:
+        return False
+    fields = Fields(
+        kind=Kind.CODE, school=school, pupil="", class_name="", period="", amount=0, due=None, link="",
+        reference=code,
+    )  # fmt: skip
+    message = NewMessage(
+        message_id=uuid.uuid4(),
+        school_id=who["school_id"],
+        dedup_key=f"code:{uuid.uuid4()}",
+        kind=str(Kind.CODE),
+        student_id=student_id,
+        invoice_id=None,
+        channels=usable,
+        status="queued",
+        next_attempt_at=datetime.now(UTC),
+        recipient=mask_phone(phone) if phone else mask_email(email),
+        fields=_stored(fields),
+    )
+    return bool(await messages_store.queue(conn, [message]))
+
+
 async def queue_reminders(pool: asyncpg.Pool, w: Wiring, *, now: datetime | None = None) -> int:
     """Today's reminders: before the due date and every so many days after, at most so many per invoice,
     never for what is paid, not for the classes and pupils the school stopped. Once per invoice and day."""
@@ -266,7 +299,7 @@ async def _send_one(pool: asyncpg.Pool, w: Wiring, row: asyncpg.Record) -> Outco
     channels = list(row["channels"])
     base = Outcome(message_id=row["message_id"], status="queued", channel=None, channels=channels, tries=tries)
     now = datetime.now(UTC)
-    if after_quiet_hours(now, w.quiet) > now:  # the quiet hours began since it was queued: the morning
+    if row["kind"] != Kind.CODE and after_quiet_hours(now, w.quiet) > now:  # quiet hours began: the morning
         return replace(base, next_attempt_at=after_quiet_hours(now, w.quiet))
     who = await messages_store.recipient(pool, row["student_id"])
     if who is None or who["erased_at"] is not None or who["opted_out"]:
@@ -366,6 +399,14 @@ async def _zalo_token(pool: asyncpg.Pool, w: Wiring, *, spent: str | None) -> st
 
 
 # --- The accountant's view and choices ------------------------------------------------------------------
+
+
+def json_of(value: Any) -> Any:
+    return _json(value)
+
+
+def text_of(raw_fields: Any) -> str:
+    return _fields(raw_fields).text()
 
 
 async def log_of(pool: asyncpg.Pool, school_id: str, **filters: Any) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ class Kind(StrEnum):
     INVOICE = "invoice"
     PAYMENT = "payment"
     REMINDER = "reminder"
+    CODE = "code"  # a parent's one-time sign-in code (sent at any hour: the parent is waiting for it)
 
 
 class ChannelName(StrEnum):
@@ -67,6 +68,8 @@ class Fields:
 
     def template_data(self) -> dict[str, str]:
         """The ZNS template's parameters (each within Zalo's parameter lengths)."""
+        if self.kind is Kind.CODE:
+            return {"otp": self.reference}
         data = {
             "school_name": self.school[:100],
             "student_name": self.pupil[:30],
@@ -83,6 +86,9 @@ class Fields:
 
     def text(self) -> str:
         """The message in Vietnamese (email, and SMS after folding)."""
+        if self.kind is Kind.CODE:
+            code = self.reference or "••••••"  # cleared once sent: the log never shows a code
+            return f"{self.school}: mã đăng nhập trang phụ huynh là {code}, dùng trong 10 phút. Không đưa mã cho ai."
         who = f"em {self.pupil} (lớp {self.class_name})"
         if self.kind is Kind.INVOICE:
             due = f", hạn nộp {day(self.due)}" if self.due else ""
@@ -106,6 +112,7 @@ class Fields:
             Kind.INVOICE: f"Khoản thu kỳ {self.period} của em {self.pupil}",
             Kind.PAYMENT: f"Đã nhận tiền: biên lai của em {self.pupil}",
             Kind.REMINDER: f"Nhắc khoản thu kỳ {self.period} của em {self.pupil}",
+            Kind.CODE: "Mã đăng nhập trang phụ huynh",
         }[self.kind]
 
 

@@ -32,9 +32,9 @@ CREATE TABLE messages (
     message_id       uuid PRIMARY KEY,
     school_id        text NOT NULL REFERENCES schools,
     dedup_key        text NOT NULL UNIQUE,
-    kind             text NOT NULL CHECK (kind IN ('invoice', 'payment', 'reminder')),
+    kind             text NOT NULL CHECK (kind IN ('invoice', 'payment', 'reminder', 'code')),
     student_id       uuid NOT NULL REFERENCES students,
-    invoice_id       uuid REFERENCES invoices,
+    invoice_id       uuid REFERENCES invoices,  -- none for a sign-in code
     channels         text[] NOT NULL,
     channel          text,
     status           text NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'skipped')),
@@ -62,4 +62,24 @@ CREATE TABLE zalo_tokens (
     refresh_token text NOT NULL,
     expires_at    timestamptz NOT NULL,
     updated_at    timestamptz NOT NULL DEFAULT now()
+);
+
+-- A parent's own page (issue 31 §5): signed in with the phone on the roster and a one-time code sent to it.
+-- The family key (the keyed hash of the phone) finds every child at every school; codes are kept hashed.
+CREATE TABLE parent_codes (
+    code_id    uuid PRIMARY KEY,
+    family_key text NOT NULL,
+    code_hash  text NOT NULL,
+    expires_at timestamptz NOT NULL,
+    attempts   integer NOT NULL DEFAULT 0,
+    used_at    timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX parent_codes_family ON parent_codes (family_key, created_at DESC);
+
+CREATE TABLE parent_sessions (
+    token_hash text PRIMARY KEY,
+    family_key text NOT NULL,
+    expires_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
 );

@@ -98,7 +98,9 @@ async def record(conn: asyncpg.Connection, o: Outcome) -> None:
         """UPDATE messages SET status = $2, channel = coalesce($3, channel), channels = $4::text[],
                   cost = cost + $5, provider_id = coalesce($6, provider_id), last_error = $7, tries = $8::jsonb,
                   next_attempt_at = coalesce($9, next_attempt_at), attempts = attempts + 1, updated_at = now(),
-                  sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
+                  sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END,
+                  -- a sign-in code is not kept once it has gone (or could not go)
+                  fields = CASE WHEN kind = 'code' AND $2 <> 'queued' THEN fields || '{"reference": ""}' ELSE fields END
             WHERE message_id = $1""",
         o.message_id,
         o.status,
