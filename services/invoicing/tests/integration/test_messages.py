@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 
 from devinfra.messaging_standins import SmsStandIn, ZaloStandIn
-from devinfra.testing import free_port, running_service, serving, wait_until
+from devinfra.testing import free_port, running_service, service_app, serving, wait_until
 from invoicing.app import messages
 from shared.auth import mint_token
 from shared.events.envelope import wrap
@@ -35,7 +35,7 @@ from .conftest import SCHOOL, register_school
 
 pytestmark = pytest.mark.integration
 
-TEMPLATES = {"invoice": "400101", "payment": "400102", "reminder": "400103"}
+TEMPLATES = {"invoice": "400101", "payment": "400102", "reminder": "400103", "code": "400104"}
 
 
 class Mailbox:
@@ -74,7 +74,10 @@ class Parents:
 
 
 @contextlib.asynccontextmanager
-async def _parents(make_database, infra_endpoints, topic_prefix: str, **settings: Any) -> AsyncIterator[Parents]:
+async def _parents(
+    make_database, infra_endpoints, topic_prefix: str, *, http: bool = False, **settings: Any
+) -> AsyncIterator[Parents]:
+    """Invoicing with the messaging providers; `http`: served on a real port (for a browser), `client` on it."""
     zalo = ZaloStandIn(
         app_id="1029384756", secret_key="zalo-secret", refresh_token="first-refresh", templates=set(TEMPLATES.values())
     )
@@ -101,6 +104,14 @@ async def _parents(make_database, infra_endpoints, topic_prefix: str, **settings
                 "smtp_sender": "thongbao@nghiatan.edu.vn",
                 "messages_quiet_hours": "",  # the quiet hours are checked below with a clock of their own
             }
+            if http:
+                port = free_port()
+                base = f"http://127.0.0.1:{port}"
+                values = channels | {"public_url": base, "workspace_origin": base} | settings
+                app = await service_app("invoicing", make_database, infra_endpoints, topic_prefix, **values)
+                async with serving(app, port), httpx.AsyncClient(base_url=base, timeout=30) as client:
+                    yield Parents(client, app, zalo, sms, mailbox, topic_prefix, infra_endpoints.kafka)
+                return
             async with running_service(
                 "invoicing", make_database, infra_endpoints, topic_prefix, **(channels | settings)
             ) as (client, app):
@@ -329,3 +340,126 @@ async def test_messages_wait_for_the_morning(make_database, infra_endpoints, top
         assert all(
             datetime.fromisoformat(m["next_attempt_at"]) > datetime.now(UTC) + timedelta(seconds=1) for m in rows
         )
+
+
+async def _two_schools_one_family(p: Parents) -> tuple[str, list[Any]]:
+    """Two children of one guardian, at two schools of the suite, each with an invoice."""
+    rng = random.Random(35)
+    older, younger = pupil(rng, "HS3501", 2014), pupil(rng, "MN3502", 2020)
+    younger = replace(younger, guardian=older.guardian, phone=older.phone)
+    other = "MN-B"
+    for school, kid, grade, cls in ((SCHOOL, older, "6", "6A"), (other, younger, "Mầm", "MG2")):
+        await register_school(p, school=school)  # type: ignore[arg-type]
+        staff = {
+            "Authorization": "Bearer " + mint_token(DEV_JWT_SECRET, role="accountant", school=school, subject="kt")
+        }
+        r = await p.client.post(
+            f"/schools/{school}/roster", params={"mode": "apply"}, headers=staff,
+            files={"file": ("roster.csv", roster_csv([(kid, grade, cls)]), "text/csv")},
+        )  # fmt: skip
+        assert r.status_code == 200, r.text
+        fee = {"name": "Học phí", "category": "services", "cadence": "monthly", "rates": [{"amount": 300_000}]}
+        assert (await p.client.put(f"/schools/{school}/fee-items/HP", headers=staff, json=fee)).status_code == 204
+        r = await p.client.post(
+            f"/schools/{school}/periods/2026-10/invoices", headers=staff, json={"due_date": "2026-10-15"}
+        )
+        assert r.json()["created"] == 1, r.text
+    return older.phone, [older, younger]
+
+
+async def _code(p: Parents, before: int) -> str:
+    async def arrived() -> bool:
+        return any(d.body["template_id"] == TEMPLATES["code"] for d in p.zalo.delivered[before:])
+
+    await wait_until(arrived, timeout=20, what="the sign-in code on Zalo")
+    [sent] = [d for d in p.zalo.delivered[before:] if d.body["template_id"] == TEMPLATES["code"]]
+    return str(sent.body["template_data"]["otp"])
+
+
+async def test_a_parent_signs_in_with_a_code_and_sees_every_child_at_every_school(
+    make_database, infra_endpoints, topic_prefix
+):
+    async with _parents(make_database, infra_endpoints, topic_prefix) as p:
+        phone, kids = await _two_schools_one_family(p)
+        await wait_until(lambda: _sent_count(p, 2), what="the two invoice notices")
+        said = await p.client.post("/parent/code", json={"phone": phone})
+        unknown = await p.client.post("/parent/code", json={"phone": "0987000111"})
+        assert said.status_code == unknown.status_code == 202 and said.json() == unknown.json()  # nobody learns who is
+        code = await _code(p, 2)  # after the two notices
+        assert len(p.zalo.delivered) == 3  # the two notices, one code: nothing for the unknown number
+        wrong = await p.client.post("/parent/sign-in", json={"phone": phone, "code": f"{(int(code) + 1) % 10**6:06d}"})
+        assert wrong.status_code == 401 and "Mã không đúng" in wrong.json()["detail"]
+        assert (await p.client.get("/parent/overview")).status_code == 401
+        ok = await p.client.post("/parent/sign-in", json={"phone": phone.replace("0", "+84", 1), "code": code})
+        assert ok.status_code == 200 and "parent_session" in ok.cookies
+        family = (await p.client.get("/parent/overview")).json()["children"]
+        assert sorted((c["name"], c["school"]) for c in family) == sorted(
+            [(kids[0].name, "Trường Mầm non Hoa Phượng"), (kids[1].name, "Trường Mầm non Hoa Phượng")]
+        )
+        assert all(c["owed"] == 300_000 and c["invoices"][0]["pay_url"].startswith("http") for c in family)
+        assert all(len(c["messages"]) == 1 and "300.000 đồng" in c["messages"][0]["text"] for c in family)
+        again = await p.client.post("/parent/sign-in", json={"phone": phone, "code": code})
+        assert again.status_code == 401  # a code signs in once
+        log = [m for m in await p.log() if m["kind"] == "code"]
+        assert log and code not in log[0]["text"] and "••••••" in log[0]["text"]  # the log never keeps a code
+        await p.client.post("/parent/sign-out")
+        assert (await p.client.get("/parent/overview")).status_code == 401
+
+
+async def _sent_count(p: Parents, n: int) -> bool:
+    return len([m for m in await p.log() if m["status"] == "sent"]) >= n
+
+
+async def test_five_wrong_codes_end_the_code_and_three_codes_in_a_quarter_hour_are_the_most(
+    make_database, infra_endpoints, topic_prefix
+):
+    async with _parents(make_database, infra_endpoints, topic_prefix) as p:
+        phone, _ = await _two_schools_one_family(p)
+        await p.client.post("/parent/code", json={"phone": phone})
+        code = await _code(p, 0)
+        for _ in range(5):
+            bad = await p.client.post(
+                "/parent/sign-in", json={"phone": phone, "code": "000000" if code != "000000" else "111111"}
+            )
+            assert bad.status_code == 401
+        late = await p.client.post("/parent/sign-in", json={"phone": phone, "code": code})
+        assert late.status_code == 401  # five tries spent: the right code no longer opens
+        for _ in range(2):
+            assert (await p.client.post("/parent/code", json={"phone": phone})).status_code == 202
+        refused = await p.client.post("/parent/code", json={"phone": phone})
+        assert refused.status_code == 429 and "15 phút" in refused.json()["detail"]
+
+
+async def test_a_parent_on_a_phone_signs_in_by_code_and_sees_two_children_at_two_schools(
+    make_database, infra_endpoints, topic_prefix
+):
+    """Chromium at 360 px: the phone number, the code that came by Zalo, then both children, each school's
+    invoice with its payment link, the messages sent; axe-core finds nothing serious."""
+    from playwright.async_api import async_playwright, expect
+
+    from tests.e2e.accessibility import assert_accessible
+
+    async with _parents(make_database, infra_endpoints, topic_prefix, http=True) as p:
+        phone, kids = await _two_schools_one_family(p)
+        await wait_until(lambda: _sent_count(p, 2), what="the two invoice notices")
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(
+                executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+            )
+            page = await browser.new_page(viewport={"width": 360, "height": 740})
+            await page.goto(f"{p.client.base_url}/phu-huynh")
+            await assert_accessible(page, "the parent's sign-in")
+            await page.fill("[data-testid=parent-phone]", phone)
+            await page.click("[data-testid=parent-send]")
+            await expect(page.locator("[data-testid=parent-said]")).to_contain_text("mã đăng nhập đã được gửi")
+            code = await _code(p, 2)
+            await page.fill("[data-testid=parent-code]", code)
+            await page.press("[data-testid=parent-code]", "Enter")
+            await expect(page.locator("[data-testid=child]")).to_have_count(2)
+            text = await page.inner_text("[data-testid=family]")
+            assert kids[0].name in text and kids[1].name in text and "Còn phải nộp 300.000" in text
+            assert await page.locator("[data-testid=child-message]").count() == 2
+            assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+            assert await page.evaluate("document.cookie") == ""  # the session cookie is HttpOnly
+            await assert_accessible(page, "the parent's page")
+            await browser.close()
