@@ -201,22 +201,27 @@ async def test_invoice_payment_and_reminder_messages_reach_guardians_by_zalo_sms
         for m, kid in zip(sent, kids, strict=True):  # no personal ID in any message
             assert kid.national_id not in m["text"]
 
-        # The Zalo token ends: renewed with the refresh token (spent and replaced), and the message goes.
+        # The Zalo token ends: renewed with the refresh token (spent and replaced). Each guardian is told of the
+        # payment, with the receipt's link, by the channel that reaches them.
         p.zalo.expire_tokens()
-        receipt = ReceiptIssued(
-            receipt_id=str(uuid.uuid4()), school_id=SCHOOL, invoice_id=invoices[0]["invoice_id"], payment_id="p1",
-            amount=450_000, url="https://bienlai.example.vn/r/ABCD1234", number=7, verification_code="ABCD1234",
-        )  # fmt: skip
-        await _publish(p, Topic.RECEIPTS, receipt, invoices[0]["invoice_id"])
-        [paid] = await _settled(p, "payment", 1)
-        assert (paid["status"], paid["channel"]) == ("sent", "zalo") and p.zalo.renewals == 2
-        assert p.zalo.delivered[-1].body["template_data"]["link"] == "https://bienlai.example.vn/r/ABCD1234"
-        assert "đã nhận 450.000 đồng" in paid["text"]
+        for n, inv in enumerate(invoices):
+            receipt = ReceiptIssued(
+                receipt_id=str(uuid.uuid4()), school_id=SCHOOL, invoice_id=inv["invoice_id"], payment_id=f"p{n}",
+                amount=450_000, url=f"https://bienlai.example.vn/r/CODE{n}", number=7 + n, verification_code=f"CODE{n}",
+            )  # fmt: skip
+            await _publish(p, Topic.RECEIPTS, receipt, inv["invoice_id"])
+        paid = await _settled(p, "payment", 3)
+        assert [(m["status"], m["channel"]) for m in paid] == [("sent", "zalo"), ("sent", "sms"), ("sent", "email")]
+        assert p.zalo.renewals == 2
+        assert p.zalo.delivered[-1].body["template_data"]["link"] == "https://bienlai.example.vn/r/CODE0"
+        assert "https://bienlai.example.vn/r/CODE1" in p.sms.delivered[-1].body["Content"]
+        assert "https://bienlai.example.vn/r/CODE2" in p.mailbox.mails[-1].get_content()
+        assert all("đã nhận 450.000 đồng" in m["text"] for m in paid)
 
         # Three days before the due date: a reminder for what is still owed; none for the paid invoice.
         await p.app.state.runtime.db().execute(
             "UPDATE invoices SET status = 'paid', amount_paid = total WHERE invoice_id = $1",
-            uuid.UUID(invoices[0]["invoice_id"]),
+            uuid.UUID(invoices[2]["invoice_id"]),
         )
         await p.client.put(
             f"/schools/{SCHOOL}/message-settings", headers=p.staff(),
@@ -225,20 +230,22 @@ async def test_invoice_payment_and_reminder_messages_reach_guardians_by_zalo_sms
         )  # fmt: skip
         wiring = replace(_wiring(p), quiet=None)
         three_days_before = datetime(2026, 10, 12, 3, 0, tzinfo=UTC)  # 10:00 in Vietnam
-        assert await messages.queue_reminders(p.app.state.runtime.db(), wiring, now=three_days_before) == 2
-        assert (
-            await messages.queue_reminders(p.app.state.runtime.db(), wiring, now=three_days_before) == 0
-        )  # once a day
+        db = p.app.state.runtime.db()
+        assert await messages.queue_reminders(db, wiring, now=three_days_before) == 2
+        assert await messages.queue_reminders(db, wiring, now=three_days_before) == 0  # once a day
         reminders = await _settled(p, "reminder", 2)
-        assert [m["student_code"] for m in reminders] == [kids[1].code, kids[2].code]
+        assert [(m["student_code"], m["channel"]) for m in reminders] == [(kids[0].code, "zalo"), (kids[1].code, "sms")]
         assert all(m["status"] == "sent" and "hạn nộp 15/10/2026" in m["text"] for m in reminders)
+        assert p.zalo.delivered[-1].body["template_id"] == TEMPLATES["reminder"]
         # Stopped for a pupil: no more reminders for that pupil.
         r = await p.client.put(
             f"/schools/{SCHOOL}/students/{kids[1].code}/reminders", headers=p.staff(), json={"stopped": True}
         )
         assert r.status_code == 204
         week_after = datetime(2026, 10, 22, 3, 0, tzinfo=UTC)
-        assert await messages.queue_reminders(p.app.state.runtime.db(), wiring, now=week_after) == 1
+        assert await messages.queue_reminders(db, wiring, now=week_after) == 1
+        [late] = [m for m in await p.log() if m["kind"] == "reminder" and "quá hạn" in m["text"]]
+        assert late["student_code"] == kids[0].code
 
 
 def _wiring(p: Parents) -> messages.Wiring:
