@@ -59,6 +59,7 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "POST /schools/{school_id}/students/{code}/erasure": STAFF,
         "PUT /schools/{school_id}/fee-items/{code}": STAFF,
         "GET /schools/{school_id}/messages": STAFF,
+        "GET /schools/{school_id}/messages/summary": STAFF,
         "GET /schools/{school_id}/exports/notices.pdf": STAFF,
         "GET /schools/{school_id}/message-settings": STAFF,
         "PUT /schools/{school_id}/message-settings": STAFF,

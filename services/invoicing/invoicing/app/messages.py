@@ -434,3 +434,18 @@ async def opt_out(pool: asyncpg.Pool, school_id: str, student_code: str, *, by: 
     if family is None:
         raise NotFound(f"Không có học sinh mã {student_code!r} ở trường này.")
     await messages_store.opt_out(pool, school_id, family, by=by, source=source)
+
+
+async def month_summary(pool: asyncpg.Pool, school_id: str) -> dict[str, Any]:
+    """This month's messages and their cost, against the school's cap."""
+    now = datetime.now(UTC).astimezone(VN)
+    since = datetime(now.year, now.month, 1, tzinfo=VN)
+    rows = await messages_store.month_by_channel(pool, school_id, since)
+    cap = (await settings(pool, school_id))["monthly_cap"]
+    return {
+        "month": f"{now.year}-{now.month:02d}",
+        "messages": sum(int(r["messages"]) for r in rows),
+        "cost": sum(int(r["cost"]) for r in rows),
+        "cap": cap,
+        "by_channel": [{"channel": r["channel"], "messages": int(r["messages"]), "cost": int(r["cost"])} for r in rows],
+    }

@@ -69,6 +69,25 @@ async def message_log(
     return [MessageOut.model_validate(r) for r in rows]
 
 
+class ChannelMonth(Out):
+    channel: str
+    messages: int
+    cost: int
+
+
+class MonthSummary(Out):
+    month: str
+    messages: int = Field(description="messages sent this month")
+    cost: int = Field(description="what they cost, đồng")
+    cap: int = Field(description="the school's monthly cap, đồng")
+    by_channel: list[ChannelMonth]
+
+
+@router.get("/schools/{school_id}/messages/summary", tags=["messages"], summary="This month's messages and cost")
+async def message_month(school_id: str, rt: Runtime, _: SchoolStaff) -> MonthSummary:
+    return MonthSummary.model_validate(await messages.month_summary(rt.db(), school_id))
+
+
 class MessageSettings(BaseModel):
     channels: list[ChannelLiteral] = Field(min_length=1, max_length=3, description="tried in this order")
     remind_days_before: int = Field(ge=0, le=30)

@@ -122,6 +122,16 @@ async def month_cost(db: Executor, school_id: str, since: datetime) -> int:
     )
 
 
+async def month_by_channel(db: Executor, school_id: str, since: datetime) -> list[asyncpg.Record]:
+    """The month's messages sent, by channel: how many and what they cost."""
+    return await db.fetch(
+        "SELECT channel, count(*) AS messages, coalesce(sum(cost), 0) AS cost FROM messages "
+        "WHERE school_id = $1 AND created_at >= $2 AND status = 'sent' GROUP BY channel ORDER BY channel",
+        school_id,
+        since,
+    )
+
+
 # --- who receives ---
 
 

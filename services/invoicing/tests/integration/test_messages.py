@@ -319,6 +319,9 @@ async def test_channel_errors_are_retried_or_passed_over_and_the_cost_cap_holds(
         reminders = await _settled(p, "reminder", 3)
         assert {m["channel"] for m in reminders} == {"email"} and all(m["cost"] == 0 for m in reminders)
         assert any(t["code"] == "cap" for m in reminders for t in m["tries"])
+        month = (await p.client.get(f"/schools/{SCHOOL}/messages/summary", headers=p.staff())).json()
+        zalo = next(c for c in month["by_channel"] if c["channel"] == "zalo")
+        assert (zalo["messages"], zalo["cost"]) == (1, 300) and month["cap"] == 0 and month["messages"] == 6
         # A guardian who asked for no more messages is not written to.
         r = await p.client.post(
             f"/schools/{SCHOOL}/students/{kids[0].code}/opt-out",

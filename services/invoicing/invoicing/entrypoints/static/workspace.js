@@ -1002,6 +1002,9 @@ async function loadMessages() {
   $("ms-max").value = m.max_reminders;
   $("ms-cap").value = m.monthly_cap;
   $("ms-stopped").value = m.stopped_classes.join(", ");
+  const month = await inv("/messages/summary");
+  $("ml-month").textContent = `Tháng ${month.month.slice(5)}/${month.month.slice(0, 4)}: đã gửi ${month.messages} tin, chi phí ${money(month.cost)}` +
+    ` / hạn mức ${money(month.cap)}` + (month.by_channel.length ? " (" + month.by_channel.map((c) => `${MSG_CHANNEL[c.channel] || c.channel}: ${c.messages} tin, ${money(c.cost)}`).join("; ") + ")" : "") + ".";
   await loadMessageLog();
 }
 
