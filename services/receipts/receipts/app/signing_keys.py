@@ -178,4 +178,6 @@ async def rotate(pool: asyncpg.Pool, school_id: str, secret: str) -> None:
     """Development: new keys of both kinds from the local CA; the old ones are retired, still published."""
     async with pool.acquire() as conn, conn.transaction():
         school = await book_store.school(conn, school_id)
-        await provision(conn, school_id, (school["name"] if school else "") or school_id, secret)
+        if school is None:  # keys are for a school the suite registered (its name goes in the certificate)
+            raise NotFound(f"Không có trường {school_id[:40]!r} trong sổ biên lai.")
+        await provision(conn, school_id, school["name"] or school_id, secret)
