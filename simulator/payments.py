@@ -127,11 +127,24 @@ class Simulator:
     async def _send_webhook(self, http: httpx.AsyncClient, c: Credit) -> None:
         for attempt in range(2 if self.rng.random() < 0.08 else 1):  # the aggregator retries some
             url, content, headers = self.webhook_request(c)
-            r = await http.post(url, content=content, headers=headers)
+            r = await self._post(http, url, content, headers)
             self.stats.webhooks += attempt == 0
             self.stats.retries += attempt > 0
             if r.status_code >= 400:
                 self.stats.refused += 1
+
+    @staticmethod
+    async def _post(http: httpx.AsyncClient, url: str, content: bytes, headers: dict[str, str]) -> httpx.Response:
+        """As an aggregator does: a request that got no answer (a kept-alive connection the server closed just
+        then, a reset) is sent again; the webhook is idempotent, so a repeat is never a second credit."""
+        for attempt in range(4):
+            try:
+                return await http.post(url, content=content, headers=headers)
+            except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError, httpx.ConnectError):
+                if attempt == 3:
+                    raise
+                await asyncio.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def webhook_request(self, c: Credit) -> tuple[str, bytes, dict[str, str]]:
         """The aggregator's signed request for this credit (signed now: Casso's signature carries the time)."""
@@ -201,14 +214,18 @@ class Simulator:
                     self.day_credits[school.school_id].append(credit)
                     pending.add(asyncio.create_task(self._send_webhook(http, credit)))
                 if len(pending) >= 16:
-                    _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                    done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        task.result()  # a payment that could not be sent fails the run, never silently
                 delay = started + (n + 1) * interval - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 if on_progress and n % 100 == 99:
                     on_progress(n + 1, len(actions))
             if pending:
-                await asyncio.wait(pending)
+                done, _ = await asyncio.wait(pending)
+                for task in done:
+                    task.result()
             if statements:
                 await self.end_of_day(http)
         return self.stats
