@@ -60,6 +60,7 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "PUT /schools/{school_id}/fee-items/{code}": STAFF,
         "GET /schools/{school_id}/messages": STAFF,
         "GET /schools/{school_id}/messages/summary": STAFF,
+        "POST /schools/{school_id}/students/{code}/consent": STAFF,
         "GET /schools/{school_id}/exports/notices.pdf": STAFF,
         "GET /schools/{school_id}/message-settings": STAFF,
         "PUT /schools/{school_id}/message-settings": STAFF,
@@ -97,6 +98,7 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "POST /parent/sign-in": ANYONE,
         "GET /parent/overview": ANYONE,  # its own cookie decides (a parent's session), not a bearer token
         "POST /parent/sign-out": ANYONE,
+        "POST /parent/messages": ANYONE,  # its own cookie decides
         "POST /pay/{token}/family": ANYONE,  # the family's link: an unguessable token, like the page itself
         "GET /ketoan": ANYONE,  # the workspace's shell: no data; every figure comes from the APIs under a token
         "GET /ketoan/app.js": ANYONE,

@@ -449,3 +449,11 @@ async def month_summary(pool: asyncpg.Pool, school_id: str) -> dict[str, Any]:
         "cap": cap,
         "by_channel": [{"channel": r["channel"], "messages": int(r["messages"]), "cost": int(r["cost"])} for r in rows],
     }
+
+
+async def consent(pool: asyncpg.Pool, school_id: str, student_code: str, *, by: str, source: str) -> None:
+    """The pupil's guardian agreed (on paper, at the school) to be told by the school's channels."""
+    family = await messages_store.family_of(pool, school_id, student_code)
+    if family is None:
+        raise NotFound(f"Không có học sinh mã {student_code!r} ở trường này.")
+    await messages_store.consent(pool, school_id, family, by=by, source=source)

@@ -23,7 +23,7 @@ import asyncpg
 from invoicing.app import messages
 from invoicing.domain.invoices import STATUS_VI
 from invoicing.domain.roster import normalise_phone
-from invoicing.stores import parents_store
+from invoicing.stores import messages_store, parents_store
 from shared.errors import Invalid, TooManyAttempts, Unauthorized
 from shared.logging import get_logger
 
@@ -33,6 +33,15 @@ CODE_LIFETIME = timedelta(minutes=10)
 CODE_TRIES = 5
 CODES_PER_WINDOW, CODE_WINDOW = 3, timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
+
+
+def _told(row: Any) -> str:
+    """consented | opted_out | not_asked: what the family chose at this school (the latest choice counts)."""
+    if row is None:
+        return "not_asked"
+    if row["opted_out_at"] is not None and (row["consented_at"] is None or row["opted_out_at"] > row["consented_at"]):
+        return "opted_out"
+    return "consented" if row["consented_at"] is not None else "not_asked"
 
 
 def family_key(secret: bytes, phone: str) -> str:
@@ -105,6 +114,19 @@ async def sign_out(pool: asyncpg.Pool, secret: bytes, token: str | None) -> None
         await parents_store.end_session(pool, _hash(secret, token))
 
 
+PAGE_SOURCE = "Trang phụ huynh (số điện thoại xác thực bằng mã)"
+
+
+async def choose(pool: asyncpg.Pool, secret: bytes, token: str | None, *, consent: bool) -> None:
+    """The signed-in parent agrees to be told, or asks for no more messages, at each school of the family."""
+    key = await family_of(pool, secret, token)
+    for school_id in {k["school_id"] for k in await parents_store.children(pool, key)}:
+        if consent:
+            await messages_store.consent(pool, school_id, key, by="phụ huynh", source=PAGE_SOURCE)
+        else:
+            await messages_store.opt_out(pool, school_id, key, by="phụ huynh", source=PAGE_SOURCE)
+
+
 async def overview(pool: asyncpg.Pool, secret: bytes, token: str | None, public_url: str) -> dict[str, Any]:
     """Every child at every school, each with its invoices (what is due, the receipts) and the messages sent."""
     key = await family_of(pool, secret, token)
@@ -112,6 +134,7 @@ async def overview(pool: asyncpg.Pool, secret: bytes, token: str | None, public_
     ids = [k["student_id"] for k in kids]
     invoices = await parents_store.invoices_of(pool, ids)
     sent = await parents_store.messages_of(pool, ids)
+    chosen = {r["school_id"]: r for r in await messages_store.preferences(pool, key)}
     base = public_url.rstrip("/")
     out = []
     for k in kids:
@@ -121,6 +144,7 @@ async def overview(pool: asyncpg.Pool, secret: bytes, token: str | None, public_
                 "name": k["full_name"],
                 "class_name": k["class_name"],
                 "school": k["school_name"],
+                "told": _told(chosen.get(k["school_id"])),
                 "owed": sum(max(i["total"] - i["amount_paid"], 0) for i in mine if i["status"] != "cancelled"),
                 "invoices": [
                     {

@@ -136,3 +136,13 @@ class OptOutIn(BaseModel):
 )
 async def guardian_opt_out(school_id: str, code: str, body: OptOutIn, rt: Runtime, p: SchoolStaff) -> None:
     await messages.opt_out(rt.db(), school_id, code, by=p.subject, source=body.source)
+
+
+@router.post(
+    "/schools/{school_id}/students/{code}/consent",
+    tags=["messages"],
+    status_code=204,
+    summary="The pupil's guardian agreed to be told (recorded with how: a signed form, a meeting)",
+)
+async def guardian_consent(school_id: str, code: str, body: OptOutIn, rt: Runtime, p: SchoolStaff) -> None:
+    await messages.consent(rt.db(), school_id, code, by=p.subject, source=body.source)

@@ -89,6 +89,7 @@ class ParentMessage(Out):
 
 
 class Child(Out):
+    told: str = Field(description="consented | opted_out | not_asked: the family's choice at this school")
     name: str
     class_name: str
     school: str
@@ -113,3 +114,15 @@ async def parent_sign_out(
 ) -> None:
     await parents.sign_out(rt.db(), settings.pseudonym_secret.get_secret_value().encode(), parent_session)
     response.delete_cookie(COOKIE, path="/")
+
+
+class ChoiceIn(BaseModel):
+    consent: bool = Field(description="true: be told by the schools' channels; false: no more messages")
+
+
+@router.post("/parent/messages", tags=["parents"], status_code=204, summary="Agree to messages, or stop them")
+async def parent_choice(
+    body: ChoiceIn, rt: Runtime, settings: Settings, parent_session: str | None = Cookie(default=None)
+) -> None:
+    secret = settings.pseudonym_secret.get_secret_value().encode()
+    await parents.choose(rt.db(), secret, parent_session, consent=body.consent)

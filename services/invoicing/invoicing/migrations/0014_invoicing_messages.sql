@@ -83,3 +83,14 @@ CREATE TABLE parent_sessions (
     expires_at timestamptz NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- A guardian's consent to messages (Law 91/2025; Decree 356/2025): given on the parent's page (after the code
+-- proved the phone) or on paper and recorded by the school; when, how, by whom.
+CREATE TABLE guardian_consents (
+    school_id    text NOT NULL REFERENCES schools,
+    family_key   text NOT NULL,
+    consented_at timestamptz NOT NULL DEFAULT now(),
+    recorded_by  text NOT NULL,
+    source       text NOT NULL,
+    PRIMARY KEY (school_id, family_key)
+);

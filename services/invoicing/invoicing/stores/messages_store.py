@@ -211,6 +211,32 @@ async def stop_reminders(db: Executor, school_id: str, student_code: str, stoppe
     return bool(done)
 
 
+async def consent(db: Executor, school_id: str, family_key: str, *, by: str, source: str) -> None:
+    """The guardian agreed to be told; a later consent replaces the earlier one, and lifts an opt-out."""
+    await db.execute(
+        "INSERT INTO guardian_consents (school_id, family_key, recorded_by, source) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (school_id, family_key) DO UPDATE SET consented_at = now(), recorded_by = EXCLUDED.recorded_by, "
+        "source = EXCLUDED.source",
+        school_id,
+        family_key,
+        by,
+        source,
+    )
+    await db.execute("DELETE FROM guardian_opt_outs WHERE school_id = $1 AND family_key = $2", school_id, family_key)
+
+
+async def preferences(db: Executor, family_key: str) -> list[asyncpg.Record]:
+    """The family's consent and opt-out at each school."""
+    return await db.fetch(
+        """SELECT sc.school_id, c.consented_at, c.source, o.opted_out_at
+             FROM schools sc
+             LEFT JOIN guardian_consents c ON c.school_id = sc.school_id AND c.family_key = $1
+             LEFT JOIN guardian_opt_outs o ON o.school_id = sc.school_id AND o.family_key = $1
+            WHERE sc.school_id IN (SELECT school_id FROM students WHERE family_key = $1)""",
+        family_key,
+    )
+
+
 async def opt_out(db: Executor, school_id: str, family_key: str, *, by: str, source: str) -> None:
     await db.execute(
         "INSERT INTO guardian_opt_outs (school_id, family_key, recorded_by, source) VALUES ($1, $2, $3, $4) "

@@ -408,6 +408,33 @@ async def test_a_parent_signs_in_with_a_code_and_sees_every_child_at_every_schoo
         )
         assert all(c["owed"] == 300_000 and c["invoices"][0]["pay_url"].startswith("http") for c in family)
         assert all(len(c["messages"]) == 1 and "300.000 đồng" in c["messages"][0]["text"] for c in family)
+        assert {c["told"] for c in family} == {"not_asked"}
+        # The parent agrees to messages on the page (the code proved the phone): recorded at both schools.
+        assert (await p.client.post("/parent/messages", json={"consent": True})).status_code == 204
+        family = (await p.client.get("/parent/overview")).json()["children"]
+        assert {c["told"] for c in family} == {"consented"}
+        source = await p.app.state.runtime.db().fetchval("SELECT DISTINCT source FROM guardian_consents")
+        assert "xác thực bằng mã" in source
+        # Then asks for no more: the next invoice notice at either school is not sent, and says why.
+        assert (await p.client.post("/parent/messages", json={"consent": False})).status_code == 204
+        family = (await p.client.get("/parent/overview")).json()["children"]
+        assert {c["told"] for c in family} == {"opted_out"}
+        r = await p.client.post(f"/schools/{SCHOOL}/periods/2026-11/invoices", headers=p.staff(), json={})
+        assert r.json()["created"] == 1
+
+        async def skipped() -> bool:
+            return any(m["status"] == "skipped" and "từ chối" in (m["last_error"] or "") for m in await p.log())
+
+        await wait_until(skipped, what="the opted-out family's notice skipped")
+        # A consent on paper, recorded by the school, lifts the opt-out there.
+        r = await p.client.post(
+            f"/schools/{SCHOOL}/students/{kids[0].code}/consent",
+            headers=p.staff(),
+            json={"source": "Phiếu đồng ý ký ngày 03/12"},
+        )
+        assert r.status_code == 204
+        family = (await p.client.get("/parent/overview")).json()["children"]
+        assert sorted(c["told"] for c in family) == ["consented", "opted_out"]
         again = await p.client.post("/parent/sign-in", json={"phone": phone, "code": code})
         assert again.status_code == 401  # a code signs in once
         log = [m for m in await p.log() if m["kind"] == "code"]
@@ -473,5 +500,7 @@ async def test_a_parent_on_a_phone_signs_in_by_code_and_sees_two_children_at_two
             assert await page.locator("[data-testid=child-message]").count() == 2
             assert await page.evaluate("document.documentElement.scrollWidth") <= 360
             assert await page.evaluate("document.cookie") == ""  # the session cookie is HttpOnly
+            await page.click("[data-testid=agree]")
+            await expect(page.locator("[data-testid=choice-said]")).to_contain_text("đã đồng ý nhận tin nhắn")
             await assert_accessible(page, "the parent's page")
             await browser.close()
