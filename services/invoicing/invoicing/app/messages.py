@@ -87,6 +87,16 @@ def _period(text: str) -> str:
 # --- Recording: one message per event and guardian ----------------------------------------------------
 
 
+async def _reachable(conn: asyncpg.Connection, w: Wiring, who: asyncpg.Record) -> tuple[str, str, list[str]]:
+    """The guardian's phone and email (opened from the roster) and the school's channels, in its order, that
+    this deployment has and that can reach them."""
+    settings = await messages_store.settings_of(conn, who["school_id"])
+    order = list(settings["channels"]) if settings else list(DEFAULT_SETTINGS["channels"])
+    phone = _address(w, who, ChannelName.SMS)
+    email = _address(w, who, ChannelName.EMAIL)
+    return phone, email, [c for c in order if c in w.channels and (email if c == ChannelName.EMAIL else phone)]
+
+
 async def _message(
     conn: asyncpg.Connection,
     w: Wiring,
@@ -102,11 +112,7 @@ async def _message(
     who = await messages_store.recipient(conn, invoice["student_id"])
     if who is None or who["erased_at"] is not None:
         return None
-    settings = await messages_store.settings_of(conn, invoice["school_id"])
-    order = list(settings["channels"]) if settings else list(DEFAULT_SETTINGS["channels"])
-    phone = w.sealer.open(who["guardian_phone"]) if who["guardian_phone"] else ""
-    email = w.sealer.open(who["guardian_email"]) if who["guardian_email"] else ""
-    usable = [c for c in order if c in w.channels and (email if c == ChannelName.EMAIL else phone)]
+    phone, email, usable = await _reachable(conn, w, who)
     fields = Fields(
         kind=kind,
         school=invoice["school_name"],
@@ -208,11 +214,7 @@ async def queue_code(conn: asyncpg.Connection, w: Wiring, *, student_id: uuid.UU
     who = await messages_store.recipient(conn, student_id)
     if who is None or who["erased_at"] is not None:
         return False
-    settings = await messages_store.settings_of(conn, who["school_id"])
-    order = list(settings["channels"]) if settings else list(DEFAULT_SETTINGS["channels"])
-    phone = w.sealer.open(who["guardian_phone"]) if who["guardian_phone"] else ""
-    email = w.sealer.open(who["guardian_email"]) if who["guardian_email"] else ""
-    usable = [c for c in order if c in w.channels and (email if c == ChannelName.EMAIL else phone)]
+    phone, email, usable = await _reachable(conn, w, who)
     if not usable:
         return False
     fields = Fields(
