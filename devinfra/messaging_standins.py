@@ -56,6 +56,17 @@ class ZaloStandIn:
     def __post_init__(self) -> None:
         self._refresh.add(self.refresh_token)
 
+    def settings(self, url: str, templates: dict[str, str]) -> dict[str, Any]:
+        """The invoicing service's ordinary Zalo settings, pointed at this stand-in served at `url`."""
+        return {
+            "zalo_api_url": url,
+            "zalo_oauth_url": url,
+            "zalo_app_id": self.app_id,
+            "zalo_secret_key": self.secret_key,
+            "zalo_refresh_token": self.refresh_token,
+            "zalo_templates": templates,
+        }
+
     def expire_tokens(self) -> None:
         """Every access token ends now (as after 25 hours)."""
         self._tokens = {t: 0.0 for t in self._tokens}
