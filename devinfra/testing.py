@@ -160,14 +160,15 @@ SERVICES = ("invoicing", "reconciliation", "receipts", "reporting")
 async def service_app(
     service: str, make_database: MakeDatabase, infra: Infra, topic_prefix: str, **settings: object
 ) -> FastAPI:
-    """The service's app (not started) on a fresh migrated database of its own; `settings` override."""
+    """The service's app (not started) on a fresh migrated database of its own (or `database`, one an earlier
+    app of the test made: a restart); `settings` override."""
     main = importlib.import_module(f"{service}.main")
     settings_cls = getattr(importlib.import_module(f"{service}.settings"), f"{service.capitalize()}Settings")
-    dsn = await make_database(main.SPEC.migrations)
+    database = settings.pop("database", None) or (await make_database(main.SPEC.migrations)).rsplit("/", 1)[1]
     values: dict[str, object] = {"topic_partitions": 3, "log_level": "WARNING"} | settings
     return main.create_app(  # type: ignore[no-any-return]
         settings_cls(
-            database=dsn.rsplit("/", 1)[1],
+            database=database,
             pg_dsn=infra.pg_dsn,
             kafka_bootstrap_servers=infra.kafka,
             topic_prefix=topic_prefix,

@@ -9,6 +9,7 @@ import json
 import signal
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from shared.auth import Role, TokenError, mint_token
 from shared.settings import ServiceSettings
@@ -204,6 +205,46 @@ def _relay(args: argparse.Namespace) -> int:
     return 0
 
 
+SEALING = ("invoicing", "reconciliation")
+
+
+def _reseal(args: argparse.Namespace) -> int:
+    """Seal every stored value again with the service's data key (after a rotation; values from before sealing)."""
+
+    from shared.db import create_pool, with_database
+    from shared.resealing import reseal
+
+    settings_module = importlib.import_module(f"{args.service}.settings")
+    settings = getattr(settings_module, f"{args.service.capitalize()}Settings")()
+    columns = importlib.import_module(f"{args.service}.stores.sealed_columns").SEALED_COLUMNS
+
+    async def run() -> dict[str, int]:
+        pool = await create_pool(with_database(settings.effective_pg_dsn, settings.database), max_size=2)
+        try:
+            return await reseal(pool, settings.sealer(), columns)
+        finally:
+            await pool.close()
+
+    print(json.dumps({"service": args.service, "resealed": asyncio.run(run())}))
+    return 0
+
+
+def _add_dead_letters(sub: Any) -> None:
+    dl = sub.add_parser("dead-letters", help="events a consumer could not apply: list, show, replay")
+    dl_sub = dl.add_subparsers(dest="dl_cmd", required=True)
+    dl_list = dl_sub.add_parser("list", help="the dead letters waiting (or replayed), oldest first")
+    dl_list.add_argument("--consumer", help="only this consumer's (<service>.<consumer>)")
+    dl_list.add_argument("--replayed", action="store_true", help="the ones already replayed")
+    dl_list.add_argument("--limit", type=int, default=100)
+    dl_show = dl_sub.add_parser("show", help="one dead letter, its event decoded")
+    dl_show.add_argument("id", type=int)
+    dl_replay = dl_sub.add_parser("replay", help="apply it again through its consumer, once its cause is fixed")
+    dl_replay.add_argument("id", type=int)
+    for p_dl in (dl_list, dl_show, dl_replay):
+        p_dl.add_argument("--url", default="http://127.0.0.1:8101", help="the service whose consumer it is")
+    dl.set_defaults(func=_dead_letters)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tuition", description="Cashless tuition suite")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -238,25 +279,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, help="processes (default: the service's <SERVICE>_WORKERS, 1)")
     s.set_defaults(func=_serve)
 
+    rs = sub.add_parser("reseal", help="seal every stored secret and personal value again with the data key")
+    rs.add_argument("service", choices=SEALING)
+    rs.set_defaults(func=_reseal)
+
     o = sub.add_parser("outbox", help="outbox tools").add_subparsers(dest="outbox_cmd", required=True)
     r = o.add_parser("relay", help="run only the outbox relay of one database")
     r.add_argument("--database", required=True)
     r.add_argument("--batch-size", type=int, default=1000)
     r.set_defaults(func=_relay)
 
-    dl = sub.add_parser("dead-letters", help="events a consumer could not apply: list, show, replay")
-    dl_sub = dl.add_subparsers(dest="dl_cmd", required=True)
-    dl_list = dl_sub.add_parser("list", help="the dead letters waiting (or replayed), oldest first")
-    dl_list.add_argument("--consumer", help="only this consumer's (<service>.<consumer>)")
-    dl_list.add_argument("--replayed", action="store_true", help="the ones already replayed")
-    dl_list.add_argument("--limit", type=int, default=100)
-    dl_show = dl_sub.add_parser("show", help="one dead letter, its event decoded")
-    dl_show.add_argument("id", type=int)
-    dl_replay = dl_sub.add_parser("replay", help="apply it again through its consumer, once its cause is fixed")
-    dl_replay.add_argument("id", type=int)
-    for p_dl in (dl_list, dl_show, dl_replay):
-        p_dl.add_argument("--url", default="http://127.0.0.1:8101", help="the service whose consumer it is")
-    dl.set_defaults(func=_dead_letters)
+    _add_dead_letters(sub)
 
     for name in EXTENSIONS:
         importlib.import_module(name).register(sub)

@@ -31,8 +31,28 @@ LOCAL_KAFKA_BOOTSTRAP = f"127.0.0.1:{LOCAL_KAFKA_PORT}"
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105
 # Development-only key of the data a service seals at rest (<SERVICE>_DATA_KEY).
 DEV_DATA_KEY = "dev-only-data-key-0123456789abcdef"
+# Every public development value of a secret (services add theirs: the pseudonym and receipt-key secrets).
+DEVELOPMENT_VALUES: set[str] = {DEV_JWT_SECRET, DEV_DATA_KEY}
 
 Environment = Literal["development", "test", "production"]
+
+# Words of the values example files and guides show in place of a secret: a value holding one is refused in
+# production (`kubectl apply` of an example, a guide's line pasted as it is).
+PLACEHOLDER_MARKERS = ("replace-with", "replace_with", "change-me", "changeme", "placeholder", "example", "your-")
+
+
+def weak_secret(value: str) -> str | None:
+    """Why a secret of the suite's own (a signing or sealing key) cannot be used in production, or None."""
+    lowered = value.lower()
+    if value in DEVELOPMENT_VALUES or lowered.startswith("dev-only"):
+        return "is the public development value"
+    if any(marker in lowered for marker in PLACEHOLDER_MARKERS):
+        return "is a placeholder from an example, not a secret"
+    if len(value) < 32:
+        return "is shorter than 32 characters"
+    if len(set(value)) < 12:
+        return "repeats too few characters to be random"
+    return None
 
 
 def _env(name: str) -> AliasChoices:
@@ -143,6 +163,9 @@ class ServiceSettings(InfraSettings):
     # <SERVICE>_DATA_KEY: seals secrets and personal data in the service's own database (shared/sealed.py);
     # required in production by the services that seal (`seals_data`).
     data_key: SecretStr = SecretStr(DEV_DATA_KEY)
+    # <SERVICE>_DATA_KEYS_PREVIOUS: the keys the data key replaced, comma-separated: still read, never written
+    # (`tuition reseal <service>` seals every stored value again with the data key; then they can go).
+    data_keys_previous: SecretStr = SecretStr("")
     seals_data: ClassVar[bool] = False
     # Run the outbox relay and the Kafka consumers inside the HTTP process (one container per service).
     run_workers: bool = True
@@ -157,11 +180,7 @@ class ServiceSettings(InfraSettings):
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> ServiceSettings:
         if self.environment == "production":
-            secret = self.jwt_secret.get_secret_value()
-            if secret == DEV_JWT_SECRET or len(secret) < 32:
-                raise ValueError("TUITION_JWT_SECRET must be set to a secret of at least 32 characters in production")
-            if self.seals_data and self.data_key.get_secret_value() == DEV_DATA_KEY:
-                raise ValueError(f"{self._prefix()}DATA_KEY must be set in production")
+            self.refuse_weak_secrets()
         if self.topic_min_insync_replicas > self.topic_replication:
             raise ValueError("TUITION_TOPIC_MIN_INSYNC_REPLICAS cannot exceed TUITION_TOPIC_REPLICATION")
         self.check_listening_on(self.http_host)
@@ -177,18 +196,38 @@ class ServiceSettings(InfraSettings):
             retention_ms=self.topic_retention_ms,
         )
 
+    def own_secrets(self) -> dict[str, str]:
+        """The suite's own keys this service holds, by variable (subclasses add theirs): each must be a real,
+        random secret in production."""
+        own = {"TUITION_JWT_SECRET": self.jwt_secret.get_secret_value()}
+        if self.seals_data:
+            own[f"{self._prefix()}DATA_KEY"] = self.data_key.get_secret_value()
+            for n, key in enumerate(self.previous_data_keys(), start=1):
+                own[f"{self._prefix()}DATA_KEYS_PREVIOUS (key {n})"] = key
+        return own
+
+    def refuse_weak_secrets(self) -> None:
+        """Production: every own key is a real secret; no other secret setting holds an example's placeholder."""
+        for name, value in self.own_secrets().items():
+            if why := weak_secret(value):
+                raise ValueError(f"{name} {why}: set it to 32+ random bytes (`openssl rand -base64 48`)")
+        for field, value in self:
+            text = value.get_secret_value() if isinstance(value, SecretStr) else ""
+            if text and any(marker in text.lower() for marker in PLACEHOLDER_MARKERS):
+                raise ValueError(f"{self._prefix()}{field.upper()} is a placeholder from an example, not a secret")
+
     def development_secrets(self) -> list[str]:
-        """The variables still holding their public development values (subclasses add their own)."""
-        dev = ["TUITION_JWT_SECRET"] if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET else []
-        if self.seals_data and self.data_key.get_secret_value() == DEV_DATA_KEY:
-            dev.append(f"{self._prefix()}DATA_KEY")
-        return dev
+        """The variables still holding their public development values."""
+        return [name for name, value in self.own_secrets().items() if value in DEVELOPMENT_VALUES]
 
     def _prefix(self) -> str:
         return str(self.model_config.get("env_prefix") or "")
 
+    def previous_data_keys(self) -> list[str]:
+        return [k.strip() for k in self.data_keys_previous.get_secret_value().split(",") if k.strip()]
+
     def sealer(self) -> Sealer:
-        return sealer_for(self.data_key.get_secret_value())
+        return sealer_for(self.data_key.get_secret_value(), *self.previous_data_keys())
 
     def check_public_urls(self, **urls: str) -> None:
         """In production, addresses that go out to parents and browsers (links, the verification URL printed on

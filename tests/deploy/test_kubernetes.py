@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import secrets
 import subprocess
 from typing import Any
 
@@ -70,22 +71,46 @@ def test_a_wrong_field_is_caught_by_the_schema_check(objects):
         jsonschema.validate(cluster, schema)
 
 
+def _operators_secrets(overlay: str) -> dict[str, dict[str, Any]]:
+    """The Secrets as the operator creates them: `secrets.example.yaml`'s names and keys, real random values."""
+    path = ROOT / "deploy" / "k8s" / "overlays" / overlay / "secrets.example.yaml"
+    made = {}
+    for doc in yaml.safe_load_all(path.read_text()):
+        if doc and doc["kind"] == "Secret":
+            values = {k: (v if k == "username" else secrets.token_urlsafe(48)) for k, v in doc["stringData"].items()}
+            made[doc["metadata"]["name"]] = doc | {"stringData": values}
+    return made
+
+
+def test_no_example_is_applied_and_no_secret_value_is_in_the_manifests():
+    for overlay in OVERLAYS:
+        kustomization = yaml.safe_load((ROOT / "deploy/k8s/overlays" / overlay / "kustomization.yaml").read_text())
+        assert not [r for r in kustomization["resources"] if "example" in r], overlay
+        built = _build(overlay)
+        assert [o["metadata"]["name"] for o in built if o["kind"] == "Secret"] == [], overlay
+        names = {o["metadata"]["name"] for o in built}
+        # What the pods need from the operator is named in the example, and nowhere else in what is applied.
+        assert set(_operators_secrets(overlay)).isdisjoint(names)
+
+
 def _environment(objects, container: dict[str, Any]) -> dict[str, str]:
     """The container's environment as the kubelet builds it: envFrom, then env with $(VAR) expanded."""
-    maps, secrets = _of(objects, "ConfigMap"), _of(objects, "Secret")
+    namespace = next(o for o in objects if o["kind"] == "Namespace")["metadata"]["name"]
+    overlay = "province" if namespace == "tuition-province" else "district"
+    maps, made = _of(objects, "ConfigMap"), _operators_secrets(overlay)
     strimzi_user = {"password": "scram-password-from-the-strimzi-user-operator"}
     env: dict[str, str] = {}
     for source in container.get("envFrom", []):
         if "configMapRef" in source:
             env.update(maps[source["configMapRef"]["name"]]["data"])
         else:
-            env.update(secrets[source["secretRef"]["name"]]["stringData"])
+            env.update(made[source["secretRef"]["name"]]["stringData"])
     for var in container.get("env", []):
         if "value" in var:
             env[var["name"]] = re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], var["value"])
         else:
             ref = var["valueFrom"]["secretKeyRef"]
-            data = strimzi_user if ref["name"] == "tuition" else secrets[ref["name"]]["stringData"]
+            data = strimzi_user if ref["name"] == "tuition" else made[ref["name"]]["stringData"]
             env[var["name"]] = data[ref["key"]]
     return env
 

@@ -6,6 +6,12 @@ from pydantic import ValidationError
 from invoicing.settings import InvoicingSettings
 from shared.settings import DEV_JWT_SECRET
 
+# Secrets as an operator makes them (`openssl rand -base64 48`).
+JWT = "q7Jm2VxN9pL4tR8sW1kZ6bY3cH5dF0gA_uE-oI2nM7vXwQ9r"
+PSEUDONYM = "Zr4T8yU1iO5pA9sD3fG7hJ2kL6zX0cV-bN_mQ4wE8rT1yU5i"
+DATA = "mN3bV7cX1zL5kJ9hG2fD6sA0pO4iU8yT-rE_wQ3eR7tY1uI5o"
+KEY = "aS2dF6gH0jK4lZ8xC1vB5nM9qW3eR7tY-uI_oP2aS6dF0gH4j"
+
 
 def test_production_refuses_the_development_secret(monkeypatch):
     monkeypatch.setenv("TUITION_ENV", "production")
@@ -16,9 +22,9 @@ def test_production_refuses_the_development_secret(monkeypatch):
 
 def _production_invoicing(monkeypatch):
     monkeypatch.setenv("TUITION_ENV", "production")
-    monkeypatch.setenv("TUITION_JWT_SECRET", "x" * 48)
-    monkeypatch.setenv("INVOICING_PSEUDONYM_SECRET", "p" * 48)
-    monkeypatch.setenv("INVOICING_DATA_KEY", "d" * 48)
+    monkeypatch.setenv("TUITION_JWT_SECRET", JWT)
+    monkeypatch.setenv("INVOICING_PSEUDONYM_SECRET", PSEUDONYM)
+    monkeypatch.setenv("INVOICING_DATA_KEY", DATA)
     monkeypatch.setenv("INVOICING_PUBLIC_URL", "https://hocphi.caugiay.edu.vn")
     monkeypatch.setenv("INVOICING_RECONCILIATION_URL", "https://hocphi.caugiay.edu.vn/doisoat")
     monkeypatch.setenv("INVOICING_RECEIPTS_URL", "https://bienlai.caugiay.edu.vn")
@@ -27,7 +33,50 @@ def _production_invoicing(monkeypatch):
 
 def test_production_starts_with_real_secrets(monkeypatch):
     _production_invoicing(monkeypatch)
-    assert InvoicingSettings().jwt_secret.get_secret_value() == "x" * 48
+    assert InvoicingSettings().jwt_secret.get_secret_value() == JWT
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "why"),
+    [
+        ("TUITION_JWT_SECRET", "replace-with-48-random-bytes-for-the-token-signing-key", "placeholder"),
+        ("INVOICING_DATA_KEY", "dev-only-data-key-0123456789abcdef", "public development value"),
+        ("INVOICING_PSEUDONYM_SECRET", "short-but-random-9Xq", "shorter than 32"),
+        ("INVOICING_DATA_KEY", "ab" * 24, "too few characters"),
+        ("INVOICING_DATA_KEYS_PREVIOUS", f"{DATA}x,change-me-please-0123456789abcdefghij", "placeholder"),
+        ("INVOICING_SMTP_PASSWORD", "your-smtp-password", "placeholder"),
+    ],
+)
+def test_production_refuses_placeholders_known_values_and_weak_secrets_naming_the_variable(
+    monkeypatch, variable, value, why
+):
+    _production_invoicing(monkeypatch)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=f"{variable}.*{why}"):
+        InvoicingSettings()
+
+
+@pytest.mark.parametrize("overlay", ["district", "province"])
+def test_the_example_secrets_of_the_manifests_never_start_a_service(monkeypatch, overlay):
+    """Each value of `secrets.example.yaml`, applied as it is, stops the service that reads it, naming it."""
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(__file__).parents[2] / "deploy" / "k8s" / "overlays" / overlay / "secrets.example.yaml"
+    examples = {
+        name: value
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc and doc["kind"] == "Secret" and doc["metadata"]["name"] != "tuition-pg-user"
+        for name, value in doc["stringData"].items()
+    }
+    assert {"TUITION_JWT_SECRET", "INVOICING_DATA_KEY", "INVOICING_PSEUDONYM_SECRET"} <= set(examples)
+    for name, value in examples.items():
+        if name.startswith(("TUITION_", "INVOICING_")):
+            _production_invoicing(monkeypatch)
+            monkeypatch.setenv(name, value)
+            with pytest.raises(ValidationError, match=f"{name} is a placeholder"):
+                InvoicingSettings()
 
 
 @pytest.mark.parametrize(
@@ -52,8 +101,8 @@ def test_production_receipts_need_a_public_address_and_a_trust_bundle(monkeypatc
     from receipts.settings import ReceiptsSettings
 
     monkeypatch.setenv("TUITION_ENV", "production")
-    monkeypatch.setenv("TUITION_JWT_SECRET", "x" * 48)
-    monkeypatch.setenv("RECEIPTS_KEY_SECRET", "k" * 48)
+    monkeypatch.setenv("TUITION_JWT_SECRET", JWT)
+    monkeypatch.setenv("RECEIPTS_KEY_SECRET", KEY)
     with pytest.raises(ValidationError, match="RECEIPTS_PUBLIC_URL is 'http://127.0.0.1:8103'"):
         ReceiptsSettings()
     monkeypatch.setenv("RECEIPTS_PUBLIC_URL", "https://bienlai.caugiay.edu.vn")
@@ -74,8 +123,8 @@ def test_production_receipts_need_a_public_address_and_a_trust_bundle(monkeypatc
 
 def test_production_refuses_the_development_pseudonym_secret(monkeypatch):
     monkeypatch.setenv("TUITION_ENV", "production")
-    monkeypatch.setenv("TUITION_JWT_SECRET", "x" * 48)
-    monkeypatch.setenv("INVOICING_DATA_KEY", "d" * 48)
+    monkeypatch.setenv("TUITION_JWT_SECRET", JWT)
+    monkeypatch.setenv("INVOICING_DATA_KEY", DATA)
     monkeypatch.delenv("INVOICING_PSEUDONYM_SECRET", raising=False)
     with pytest.raises(ValidationError, match="INVOICING_PSEUDONYM_SECRET"):
         InvoicingSettings()
@@ -86,11 +135,11 @@ def test_production_refuses_the_development_data_key_where_data_is_sealed(monkey
     import importlib
 
     monkeypatch.setenv("TUITION_ENV", "production")
-    monkeypatch.setenv("TUITION_JWT_SECRET", "x" * 48)
-    monkeypatch.setenv("INVOICING_PSEUDONYM_SECRET", "p" * 48)
+    monkeypatch.setenv("TUITION_JWT_SECRET", JWT)
+    monkeypatch.setenv("INVOICING_PSEUDONYM_SECRET", PSEUDONYM)
     monkeypatch.delenv(f"{service.upper()}_DATA_KEY", raising=False)
     cls = getattr(importlib.import_module(f"{service}.settings"), f"{service.capitalize()}Settings")
-    with pytest.raises(ValidationError, match=f"{service.upper()}_DATA_KEY must be set"):
+    with pytest.raises(ValidationError, match=f"{service.upper()}_DATA_KEY is the public development value"):
         cls()
 
 
@@ -116,7 +165,7 @@ def test_the_development_secrets_never_listen_beyond_loopback(monkeypatch, host)
 def test_a_receipts_service_with_the_development_key_secret_stays_on_loopback(monkeypatch):
     from receipts.settings import ReceiptsSettings
 
-    monkeypatch.setenv("TUITION_JWT_SECRET", "y" * 48)
+    monkeypatch.setenv("TUITION_JWT_SECRET", JWT)
     settings = ReceiptsSettings()
     settings.check_listening_on("127.0.0.1")
     with pytest.raises(ValueError, match="RECEIPTS_KEY_SECRET"):

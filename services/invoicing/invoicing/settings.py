@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import DEVELOPMENT_VALUES, ServiceSettings
 
 
 def origin_of(url: str) -> str:
@@ -16,6 +16,7 @@ def origin_of(url: str) -> str:
 
 
 DEV_PSEUDONYM_SECRET = "dev-only-pseudonym-secret-0123456789"  # noqa: S105
+DEVELOPMENT_VALUES.add(DEV_PSEUDONYM_SECRET)
 
 
 class InvoicingSettings(ServiceSettings):
@@ -79,16 +80,11 @@ class InvoicingSettings(ServiceSettings):
         only ones a sign-in sends the person back to."""
         return frozenset(origin_of(u) for u in (self.public_url, self.workspace_origin, self.dashboard_url) if u)
 
-    def development_secrets(self) -> list[str]:
-        dev = super().development_secrets()
-        return dev + (
-            ["INVOICING_PSEUDONYM_SECRET"] if self.pseudonym_secret.get_secret_value() == DEV_PSEUDONYM_SECRET else []
-        )
+    def own_secrets(self) -> dict[str, str]:
+        return super().own_secrets() | {"INVOICING_PSEUDONYM_SECRET": self.pseudonym_secret.get_secret_value()}
 
     @model_validator(mode="after")
-    def _refuse_dev_pseudonym_secret_in_production(self) -> InvoicingSettings:
-        if self.environment == "production" and self.pseudonym_secret.get_secret_value() == DEV_PSEUDONYM_SECRET:
-            raise ValueError("INVOICING_PSEUDONYM_SECRET must be set in production")
+    def _check_public_urls(self) -> InvoicingSettings:
         self.check_public_urls(
             public_url=self.public_url,
             reconciliation_url=self.reconciliation_url,

@@ -6,9 +6,10 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from receipts.adapters import trust
-from shared.settings import ServiceSettings
+from shared.settings import DEVELOPMENT_VALUES, ServiceSettings
 
 DEV_KEY_SECRET = "dev-only-receipt-key-secret-0123456789"  # noqa: S105
+DEVELOPMENT_VALUES.add(DEV_KEY_SECRET)
 
 
 class ReceiptsSettings(ServiceSettings):
@@ -35,9 +36,8 @@ class ReceiptsSettings(ServiceSettings):
     # in production; in development the local CA is trusted as well (while provisioning is on).
     trust_bundle: Path | None = None
 
-    def development_secrets(self) -> list[str]:
-        dev = super().development_secrets()
-        return dev + (["RECEIPTS_KEY_SECRET"] if self.key_secret.get_secret_value() == DEV_KEY_SECRET else [])
+    def own_secrets(self) -> dict[str, str]:
+        return super().own_secrets() | {"RECEIPTS_KEY_SECRET": self.key_secret.get_secret_value()}
 
     @property
     def provisions(self) -> bool:
@@ -45,8 +45,6 @@ class ReceiptsSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _refuse_dev_key_secret_in_production(self) -> ReceiptsSettings:
-        if self.environment == "production" and self.key_secret.get_secret_value() == DEV_KEY_SECRET:
-            raise ValueError("RECEIPTS_KEY_SECRET must be set in production")
         self.check_public_urls(public_url=self.public_url)
         if self.environment == "production" and self.trust_bundle is None:
             raise ValueError(
