@@ -195,7 +195,9 @@ async def serving(app: FastAPI, port: int) -> AsyncIterator[str]:
     import uvicorn
 
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_config=None, log_level="warning", lifespan="on", proxy_headers=False
+        )
     )
     task = asyncio.create_task(server.serve())
     base = f"http://127.0.0.1:{port}"

@@ -173,6 +173,7 @@ def _serve(args: argparse.Namespace) -> int:
         # What bounds a stranger's connection: headers and body in time (the protocol), connections at once.
         http=HTTP_PROTOCOL,
         limit_concurrency=settings.http_max_connections,
+        proxy_headers=False,  # the app reads them, from TUITION_TRUSTED_PROXIES only (shared/service.py)
     )
     return 0
 

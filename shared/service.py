@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from shared import problems, revocation
 from shared.auth import Principal, Role, require
@@ -386,8 +387,10 @@ def build_app(
             expose_headers=["Content-Disposition"],  # an export's file name
             max_age=600,
         )
-    # Outermost: refusals by size or rate get a correlation id, an access line and their count too.
+    # Refusals by size or rate get a correlation id, an access line and their count too.
     app.add_middleware(RequestMiddleware, metrics=runtime.metrics, access_log=settings.access_log)
+    # Outermost: the client is the one a trusted proxy names (rate limits key on it), whatever serves the app.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.proxy_networks())
     return app
 
 

@@ -160,6 +160,10 @@ class ServiceSettings(InfraSettings):
     )
     # Request rates on the public routes (shared/limits.py); off only for load benchmarks from one address.
     rate_limits: bool = Field(default=True, validation_alias=_env("TUITION_RATE_LIMITS"))
+    # The reverse proxies in front (Caddy, ingress-nginx), as addresses or networks, comma-separated: from them
+    # alone X-Forwarded-For names the client (the rightmost address not of a proxy), which rate limits key on.
+    # A request from anywhere else is its own client, whatever its headers say.
+    trusted_proxies: str = Field(default="127.0.0.1,::1", validation_alias=_env("TUITION_TRUSTED_PROXIES"))
     # <SERVICE>_DATA_KEY: seals secrets and personal data in the service's own database (shared/sealed.py);
     # required in production by the services that seal (`seals_data`).
     data_key: SecretStr = SecretStr(DEV_DATA_KEY)
@@ -181,10 +185,27 @@ class ServiceSettings(InfraSettings):
     def _refuse_dev_secret_in_production(self) -> ServiceSettings:
         if self.environment == "production":
             self.refuse_weak_secrets()
+        self.proxy_networks()
         if self.topic_min_insync_replicas > self.topic_replication:
             raise ValueError("TUITION_TOPIC_MIN_INSYNC_REPLICAS cannot exceed TUITION_TOPIC_REPLICATION")
         self.check_listening_on(self.http_host)
         return self
+
+    def proxy_networks(self) -> list[str]:
+        """TUITION_TRUSTED_PROXIES, each entry checked: an address or a network, never everyone."""
+        import ipaddress
+
+        entries = [e.strip() for e in self.trusted_proxies.split(",") if e.strip()]
+        for entry in entries:
+            try:
+                network = ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"TUITION_TRUSTED_PROXIES: {entry!r} is neither an address nor a network") from None
+            if network.prefixlen == 0:
+                raise ValueError(
+                    f"TUITION_TRUSTED_PROXIES: {entry!r} trusts every address: anyone could name any client"
+                )
+        return entries
 
     def topic_policy(self) -> TopicPolicy:
         from shared.events.kafka import TopicPolicy

@@ -75,5 +75,7 @@ def test_each_service_gets_only_what_it_reads_and_starts_in_production(project, 
         assert settings.environment == "production"
         assert not settings.uses_local_postgres and not settings.uses_local_kafka
         assert settings.development_secrets() == []
+        # Forwarded addresses are believed from Caddy alone: each parent has their own rate limit.
+        assert settings.proxy_networks() == [project["services"]["caddy"]["networks"]["default"]["ipv4_address"]]
     receipts_secret = [n for n in SERVICES if "RECEIPTS_KEY_SECRET" in project["services"][n]["environment"]]
     assert receipts_secret == ["receipts"]

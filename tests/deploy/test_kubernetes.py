@@ -130,6 +130,18 @@ def test_each_service_gets_only_what_it_reads_and_starts_in_production(objects, 
         assert settings.development_secrets() == []
         assert settings.kafka_security_protocol == "SASL_SSL"
         assert ("RECEIPTS_KEY_SECRET" in env) == (name == "receipts")
+        # The ingress controller's pods (not loopback): each parent has their own rate limit behind it.
+        assert settings.proxy_networks() == ["10.0.0.0/8"]
+
+
+def test_the_default_deny_lets_the_ingress_controller_reach_the_services_and_the_acme_solver(objects):
+    policies = _of(objects, "NetworkPolicy")
+    solver = policies["acme-http01-solver"]["spec"]
+    assert solver["podSelector"]["matchLabels"] == {"acme.cert-manager.io/http01-solver": "true"}
+    [rule] = solver["ingress"]
+    assert rule["ports"] == [{"port": 8089, "protocol": "TCP"}]
+    assert rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]
+    assert policies["default-deny-ingress"]["spec"]["podSelector"] == {}
 
 
 def test_pods_run_restricted_with_startup_readiness_and_liveness_probes(objects):
