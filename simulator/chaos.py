@@ -74,10 +74,14 @@ class InfraControl:
             LOCAL_KAFKA_CONTROLLER_PORT,
         )
 
-    def restart_kafka(self) -> bool:
+    def stop_kafka(self) -> bool:
         if self.kafka_state is None:
             return False
         infra.kafka.stop(self.kafka_state)
+        return True
+
+    def start_kafka(self) -> bool:
+        assert self.kafka_state is not None
         infra.kafka.start(
             self.kafka_state,
             jars_dir=infra.cache_dir() / "kafka-jars",
@@ -178,6 +182,7 @@ class Services:
     def __init__(self, cfg: demo.DemoConfig, endpoints: infra.Endpoints, topic_prefix: str, logs: Path) -> None:
         self.cfg, self.endpoints, self.topic_prefix, self.logs = cfg, endpoints, topic_prefix, logs
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.not_ready_without_kafka: list[str] = []
 
     async def start(self, service: str) -> None:
         n = demo.SERVICES.index(service) + 1
@@ -197,6 +202,22 @@ class Services:
                 proc.wait(timeout=20)
             if proc.poll() is None:
                 proc.kill()
+
+
+async def _answering_without_kafka(urls: district.Urls) -> list[str]:
+    """While the broker is down every service stays ready (degraded: events wait in the outbox) and the
+    parent's page answers: what did not."""
+    wrong = []
+    async with httpx.AsyncClient(timeout=10) as http:
+        for service in demo.SERVICES:
+            r = await http.get(f"{getattr(urls, service)}/readyz")
+            body = r.json()
+            if r.status_code != 200 or body["status"] != "degraded" or body["checks"]["kafka"] == "ok":
+                wrong.append(f"{service} /readyz: {r.status_code} {body['status']} (kafka {body['checks']['kafka']})")
+        page = await http.get(f"{urls.invoicing}/phu-huynh")
+        if page.status_code != 200:
+            wrong.append(f"invoicing /phu-huynh: {page.status_code}")
+    return wrong
 
 
 def say(text: str) -> None:
@@ -225,8 +246,10 @@ async def _fault_cycle(services: Services, control: InfraControl, *, short: bool
         await asyncio.sleep(0.5)
         await services.start(service)
     await asyncio.sleep(pause)
-    if await asyncio.to_thread(control.restart_kafka):
-        done.append("Kafka broker restarted")
+    if await asyncio.to_thread(control.stop_kafka):
+        services.not_ready_without_kafka = await _answering_without_kafka(services.cfg.urls())
+        await asyncio.to_thread(control.start_kafka)
+        done.append("Kafka broker stopped (every service still ready, degraded) and started again")
         say(done[-1])
     await asyncio.sleep(pause)
     if await asyncio.to_thread(control.restart_postgres):
@@ -366,6 +389,8 @@ def check(report: dict[str, Any]) -> list[str]:
         broken.append("dead letters")
     if report["refused deliveries"]:
         broken.append("refused deliveries")
+    if report.get("not ready while Kafka was down"):
+        broken.append("not ready while Kafka was down")
     return broken
 
 
@@ -401,6 +426,7 @@ async def run(*, short: bool, control: InfraControl, port_base: int = 8200, pref
         figures = await demo.district_figures(cfg.urls(), toks["district"])
         report = await _invariants(cfg, pg, sent, figures)
         report["faults injected"] = faults
+        report["not ready while Kafka was down"] = services.not_ready_without_kafka
         report["seconds"] = round(time.monotonic() - started)
         return report
     finally:
