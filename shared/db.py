@@ -72,15 +72,27 @@ def migration_dirs(service_migrations: Path | None) -> list[Path]:
     return dirs
 
 
+# The session advisory lock that serialises the migrations of one database (every replica and worker
+# starting at once). PostgreSQL releases it when the session ends, so a process killed mid-migration leaves
+# nothing behind; yoyo's own lock (a row in `yoyo_lock`) would stay and stop every later start.
+MIGRATION_LOCK = 0x7475_6974_696F_6E00 >> 1  # "tuition\0", as a positive bigint
+
+
 def apply_migrations_sync(dsn: str, dirs: Sequence[Path]) -> int:
-    """Apply pending migrations in order (shared first, then the service's). Returns how many ran."""
+    """Apply pending migrations in order (shared first, then the service's), one process at a time. Returns
+    how many ran (0 for a process that waited while another applied them)."""
     backend = get_backend(_yoyo_uri(dsn))
     migrations = read_migrations(*[str(d) for d in dirs])
-    with backend.lock():
+    try:
+        with backend.connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+        backend.connection.commit()
+        backend._is_locked = True  # yoyo's lock row is never written: the advisory lock is the lock
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
-    backend.connection.close()
-    return len(pending)
+        return len(pending)
+    finally:
+        backend.connection.close()  # the session ends: the lock with it
 
 
 async def apply_migrations(dsn: str, dirs: Sequence[Path]) -> int:
