@@ -194,9 +194,23 @@ async def serving(app: FastAPI, port: int) -> AsyncIterator[str]:
     """The app served over real HTTP on 127.0.0.1:port (relay and consumers running), for a browser."""
     import uvicorn
 
-    server = uvicorn.Server(
+    class Embedded(uvicorn.Server):
+        """A server inside another program (a test, the demo): the program keeps its signals (Ctrl-C)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    server = Embedded(
         uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_config=None, log_level="warning", lifespan="on", proxy_headers=False
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            log_level="warning",
+            lifespan="on",
+            proxy_headers=False,
+            timeout_graceful_shutdown=3,
         )
     )
     task = asyncio.create_task(server.serve())

@@ -174,6 +174,7 @@ def _serve(args: argparse.Namespace) -> int:
         http=HTTP_PROTOCOL,
         limit_concurrency=settings.http_max_connections,
         proxy_headers=False,  # the app reads them, from TUITION_TRUSTED_PROXIES only (shared/service.py)
+        timeout_graceful_shutdown=settings.http_shutdown_timeout_s,
     )
     return 0
 

@@ -174,15 +174,27 @@ class ServiceRuntime:
                     await asyncio.wait_for(self._stop.wait(), timeout=2.0)
 
     async def stop(self) -> None:
+        """Bounded by `workers_stop_timeout_s`: the workers finish what they hold (a consumer commits its
+        batch), then the producer and the pool close; what is still running at the end is cancelled."""
         self._stop.set()
+        deadline = asyncio.get_running_loop().time() + self.settings.workers_stop_timeout_s
         if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=15)
+            _, pending = await asyncio.wait(self._tasks, timeout=self.settings.workers_stop_timeout_s * 0.7)
             for task in pending:
+                log.warning("service.worker.cancelled_at_stop", service=self.spec.name, worker=task.get_name())
                 task.cancel()
+            await asyncio.wait(self._tasks, timeout=1.0)
         if self.producer is not None:
-            await self.producer.stop()
+            left = max(0.1, deadline - asyncio.get_running_loop().time())
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.producer.stop(), timeout=left)
         if self.pool is not None:
-            await self.pool.close()
+            try:
+                await asyncio.wait_for(
+                    self.pool.close(), timeout=max(0.1, deadline - asyncio.get_running_loop().time())
+                )
+            except TimeoutError:
+                self.pool.terminate()
 
     @property
     def producer(self) -> AIOKafkaProducer | None:

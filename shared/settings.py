@@ -154,6 +154,15 @@ class ServiceSettings(InfraSettings):
     http_body_timeout_s: float = Field(
         default=120.0, gt=0, le=3600, validation_alias=_env("TUITION_HTTP_BODY_TIMEOUT_S")
     )
+    # Stopping (SIGTERM) is bounded: requests under way get this long to finish (an open dashboard stream is
+    # ended after it: the page reconnects elsewhere), then the relay, consumers and pools that long to close.
+    # Kubernetes' grace period covers both and the preStop pause (deploy/k8s/base/services.yaml).
+    http_shutdown_timeout_s: float = Field(
+        default=3.0, gt=0, le=60, validation_alias=_env("TUITION_HTTP_SHUTDOWN_TIMEOUT_S")
+    )
+    workers_stop_timeout_s: float = Field(
+        default=10.0, gt=0, le=60, validation_alias=_env("TUITION_WORKERS_STOP_TIMEOUT_S")
+    )
     # Connections and requests a process holds at once; past it, new ones get 503 (uvicorn's limit).
     http_max_connections: int = Field(
         default=1000, ge=10, le=100_000, validation_alias=_env("TUITION_HTTP_MAX_CONNECTIONS")

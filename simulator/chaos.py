@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import signal
@@ -193,15 +192,7 @@ class Services:
         self.procs[service].send_signal(sig)
 
     def stop_all(self) -> None:
-        for proc in self.procs.values():
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGCONT)
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs.values():
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=20)
-            if proc.poll() is None:
-                proc.kill()
+        demo._stop_services(self.procs, within_s=20)
 
 
 async def _answering_without_kafka(urls: district.Urls) -> list[str]:

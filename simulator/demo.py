@@ -102,7 +102,35 @@ def _start(
         stderr=log,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
+        preexec_fn=_die_with_parent,  # one prctl call in the child before it runs the service
     )
+
+
+def _die_with_parent() -> None:
+    """In the service's process before it runs: SIGTERM when the demo's process ends, however it ends (even
+    SIGKILL), so that no service is left holding its port (Linux's PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def check_ports_free(cfg: DemoConfig) -> None:
+    """Every port the demo listens on is free, or it says which is taken and what to do (a demo left running
+    would otherwise answer in place of the new one's services)."""
+    import socket
+
+    ports = [cfg.port_base + n for n in (1, 2, 3, 4, *((5, 6, 7, 25) if cfg.messages else ()))]
+    for port in ports:
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                raise SystemExit(
+                    f"demo: port {port} is already taken (another demo still running?). Stop it, or see what "
+                    f"holds it with `ss -ltnp 'sport = :{port}'`, or start this one elsewhere: --port-base"
+                ) from None
 
 
 async def _ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
@@ -175,68 +203,98 @@ def _table(view: dict[str, Any]) -> str:
 
 
 async def run(cfg: DemoConfig) -> dict[str, Any]:
-    started = time.monotonic()
+    """The demo from start to end. Ctrl-C (or SIGTERM) at any point stops it within seconds: the work under way
+    is cancelled and the services are stopped; they also stop by themselves if this process is killed."""
+    check_ports_free(cfg)
+    main = asyncio.current_task()
+    assert main is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, main.cancel)
     say("demo: starting PostgreSQL and Kafka …")
     endpoints = await asyncio.to_thread(infra.up)
+    outside = contextlib.AsyncExitStack()
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        return await _run(cfg, endpoints, outside, procs)
+    except asyncio.CancelledError:
+        if not cfg.wait:
+            raise
+        return {}
+    finally:
+        stopping = time.monotonic()
+        say("demo: stopping the services …")
+        await outside.aclose()
+        await asyncio.to_thread(_stop_services, procs)
+        if cfg.wait and (endpoints.started_postgres or endpoints.started_kafka):
+            await asyncio.to_thread(infra.down)  # what this run started, and only that
+        say(f"demo: stopped in {time.monotonic() - stopping:.1f} s.")
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def _stop_services(procs: dict[str, subprocess.Popen[bytes]], within_s: float = 4.0) -> None:
+    """SIGTERM to every service at once; what has not ended within `within_s` is killed."""
+    for proc in procs.values():
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGCONT)
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + within_s
+    for proc in procs.values():
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+async def _run(
+    cfg: DemoConfig,
+    endpoints: infra.Endpoints,
+    outside: contextlib.AsyncExitStack,
+    procs: dict[str, subprocess.Popen[bytes]],
+) -> dict[str, Any]:
+    started = time.monotonic()
     topic_prefix = await _reset(cfg, endpoints.pg_dsn, endpoints.kafka_bootstrap)
     logs = infra.cache_dir() / "demo"
     logs.mkdir(parents=True, exist_ok=True)
     urls = cfg.urls()
-    outside = contextlib.AsyncExitStack()
     extra = await _messaging(cfg, outside) if cfg.messages else {}
-    procs = {s: _start(cfg, endpoints, topic_prefix, s, n, logs, extra) for n, s in enumerate(SERVICES, start=1)}
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        say("demo: starting the four services …")
-        await asyncio.gather(*(_ready(getattr(urls, s), procs[s]) for s in SERVICES))
-        period = datetime.now(VN).strftime("%Y-%m")
-        scaled = list(SCHOOLS)
-        say(
-            f"demo: seeding district {DISTRICT}: {len(scaled)} schools, "
-            f"{sum(s.students for s in scaled)} pupils, invoices for {period} …"
-        )
-        await district.seed(urls, DEV_JWT_SECRET, period, school_days=21)
-        await _wait_books(cfg, endpoints.pg_dsn, sum(s.students for s in scaled))
-        toks = district.tokens(DEV_JWT_SECRET)
-        await _print_urls(urls, toks)
-        say(
-            f"demo: parents are paying (about {cfg.rate:.0f} credits/s): QR, typed memos, typos, partial, "
-            "twice, cash; then the day's camt.054 statements …"
-        )
-        sim = Simulator(urls, DEV_JWT_SECRET, rate=cfg.rate, share=cfg.share)
-        stats = await sim.run(on_progress=lambda n, total: say(f"  … {n}/{total} payments"))
-        say(
-            f"demo: {stats.webhooks} webhooks ({stats.retries} retried), {stats.cash} cash payments, "
-            f"{stats.statements} statements; kinds: {stats.by_kind}"
-        )
-        await _wait_caught_up(cfg, endpoints.pg_dsn)
-        view = await district_figures(urls, toks["district"])
-        say("\n" + _table(view))
-        say(
-            f"\ndemo: ready in {time.monotonic() - started:.0f}s. Dashboard: {urls.reporting}/dashboard "
-            f"(sign in as {DEMO_OFFICER} / {DEMO_PASSWORD})"
-        )
-        if cfg.wait:
-            say("demo: running; press Ctrl-C to stop everything.")
-            await stop.wait()
-        return view
-    finally:
-        say("demo: stopping the services …")
-        await outside.aclose()
-        for proc in procs.values():
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs.values():
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=20)
-            if proc.poll() is None:
-                proc.kill()
-        if cfg.wait:
-            await asyncio.to_thread(infra.down)
-            say("demo: stopped.")
+    for n, s in enumerate(SERVICES, start=1):
+        procs[s] = _start(cfg, endpoints, topic_prefix, s, n, logs, extra)
+    say("demo: starting the four services …")
+    await asyncio.gather(*(_ready(getattr(urls, s), procs[s]) for s in SERVICES))
+    period = datetime.now(VN).strftime("%Y-%m")
+    scaled = list(SCHOOLS)
+    say(
+        f"demo: seeding district {DISTRICT}: {len(scaled)} schools, "
+        f"{sum(s.students for s in scaled)} pupils, invoices for {period} …"
+    )
+    await district.seed(urls, DEV_JWT_SECRET, period, school_days=21)
+    await _wait_books(cfg, endpoints.pg_dsn, sum(s.students for s in scaled))
+    toks = district.tokens(DEV_JWT_SECRET)
+    await _print_urls(urls, toks)
+    say(
+        f"demo: parents are paying (about {cfg.rate:.0f} credits/s): QR, typed memos, typos, partial, "
+        "twice, cash; then the day's camt.054 statements …"
+    )
+    sim = Simulator(urls, DEV_JWT_SECRET, rate=cfg.rate, share=cfg.share)
+    stats = await sim.run(on_progress=lambda n, total: say(f"  … {n}/{total} payments"))
+    say(
+        f"demo: {stats.webhooks} webhooks ({stats.retries} retried), {stats.cash} cash payments, "
+        f"{stats.statements} statements; kinds: {stats.by_kind}"
+    )
+    await _wait_caught_up(cfg, endpoints.pg_dsn)
+    view = await district_figures(urls, toks["district"])
+    say("\n" + _table(view))
+    say(
+        f"\ndemo: ready in {time.monotonic() - started:.0f}s. Dashboard: {urls.reporting}/dashboard "
+        f"(sign in as {DEMO_OFFICER} / {DEMO_PASSWORD})"
+    )
+    if cfg.wait:
+        say("demo: running; press Ctrl-C to stop everything.")
+        await asyncio.Event().wait()  # until Ctrl-C cancels the demo
+    return view
 
 
 DEMO_USER, DEMO_OFFICER, DEMO_PASSWORD = "ketoan.demo", "pgd.demo", "thu hoc phi khong tien mat"

@@ -163,6 +163,21 @@ def test_pods_run_restricted_with_startup_readiness_and_liveness_probes(objects)
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
+def test_a_pod_stops_within_its_grace_period(objects, monkeypatch, trust_bundle):
+    """preStop pause + requests' time to finish + workers' time to close < terminationGracePeriodSeconds: the
+    kubelet's SIGKILL never cuts a consumer's commit or the pool's close."""
+    for name in SERVICES:
+        pod = _of(objects, "Deployment")[name]["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        pause = int(container["lifecycle"]["preStop"]["exec"]["command"][-1])
+        env = _environment(objects, container) | {"KAFKA_CA_FILE": str(trust_bundle)}
+        if "RECEIPTS_TRUST_BUNDLE" in env:
+            env["RECEIPTS_TRUST_BUNDLE"] = str(trust_bundle)
+        settings = production_settings(name, env, monkeypatch)
+        budget = pause + settings.http_shutdown_timeout_s + settings.workers_stop_timeout_s
+        assert budget + 5 <= pod["terminationGracePeriodSeconds"], (name, budget)
+
+
 def _routes() -> dict[str, list[str]]:
     spec = importlib.util.spec_from_file_location("access_matrix", ROOT / "tests" / "access_matrix.py")
     assert spec is not None and spec.loader is not None
