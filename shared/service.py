@@ -392,6 +392,12 @@ def build_app(
     app.include_router(ops_router)
     for router in routers or []:
         app.include_router(router)
+    _install_middleware(app, spec, settings, runtime)
+    return app
+
+
+def _install_middleware(app: FastAPI, spec: ServiceSpec, settings: ServiceSettings, runtime: ServiceRuntime) -> None:
+    """Innermost first: body sizes, rates, CORS, the request's id and access line, the proxies' client."""
     app.add_middleware(BodyLimitMiddleware, rules=spec.body_limits)
     if settings.rate_limits:
         app.add_middleware(RateLimitMiddleware, rules=spec.rate_limits)
@@ -412,7 +418,6 @@ def build_app(
     app.add_middleware(RequestMiddleware, metrics=runtime.metrics, access_log=settings.access_log)
     # Outermost: the client is the one a trusted proxy names (rate limits key on it), whatever serves the app.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.proxy_networks())
-    return app
 
 
 class ConsumerCounts(BaseModel):
