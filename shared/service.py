@@ -106,7 +106,9 @@ class ServiceRuntime:
         s = self.settings
         await ensure_database(s.effective_pg_dsn, s.database)
         await apply_migrations(self.dsn, migration_dirs(self.spec.migrations))
-        self.pool = await create_pool(self.dsn, min_size=2, max_size=20)
+        self.pool = await create_pool(
+            self.dsn, min_size=2, max_size=s.pg_pool_size, command_timeout=s.pg_command_timeout_s
+        )
         for name, make in self.spec.background.items():
             self._tasks.append(asyncio.create_task(self._supervise(name, make(self)), name=name))
         if not s.run_workers:

@@ -154,6 +154,13 @@ class ServiceSettings(InfraSettings):
     http_body_timeout_s: float = Field(
         default=120.0, gt=0, le=3600, validation_alias=_env("TUITION_HTTP_BODY_TIMEOUT_S")
     )
+    # Each process's PostgreSQL pool, and how long one statement may run before it is cancelled (asyncpg's
+    # command timeout). The deployment's max_connections holds replicas × workers × (pool + 2): a listener
+    # and the start's migration connection (tests/deploy check it per overlay).
+    pg_pool_size: int = Field(default=20, ge=2, le=200, validation_alias=_env("TUITION_PG_POOL_SIZE"))
+    pg_command_timeout_s: float = Field(
+        default=60.0, gt=0, le=3600, validation_alias=_env("TUITION_PG_COMMAND_TIMEOUT_S")
+    )
     # Stopping (SIGTERM) is bounded: requests under way get this long to finish (an open dashboard stream is
     # ended after it: the page reconnects elsewhere), then the relay, consumers and pools that long to close.
     # Kubernetes' grace period covers both and the preStop pause (deploy/k8s/base/services.yaml).

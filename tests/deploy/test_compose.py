@@ -79,3 +79,16 @@ def test_each_service_gets_only_what_it_reads_and_starts_in_production(project, 
         assert settings.proxy_networks() == [project["services"]["caddy"]["networks"]["default"]["ipv4_address"]]
     receipts_secret = [n for n in SERVICES if "RECEIPTS_KEY_SECRET" in project["services"][n]["environment"]]
     assert receipts_secret == ["receipts"]
+
+
+def test_the_services_connections_fit_in_postgres(project, monkeypatch, trust_bundle):
+    command = project["services"]["postgres"]["command"]
+    allowed = int(next(c.split("=", 1)[1] for c in command if c.startswith("max_connections=")))
+    used = 0
+    for name in SERVICES:
+        env = dict(project["services"][name]["environment"])
+        if "RECEIPTS_TRUST_BUNDLE" in env:
+            env["RECEIPTS_TRUST_BUNDLE"] = str(trust_bundle)
+        settings = production_settings(name, env, monkeypatch)
+        used += settings.workers * (settings.pg_pool_size + 2)
+    assert used + 3 + 20 <= allowed  # superuser_reserved_connections; an operator's psql, a backup's pg_dump

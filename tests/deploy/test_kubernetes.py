@@ -216,3 +216,26 @@ def test_topics_partitions_and_scaling_agree(objects):
         assert own == next((c for t, c in CONFIGS.items() if topic["metadata"]["name"].endswith(t)), {})
     for hpa in _of(objects, "HorizontalPodAutoscaler").values():
         assert hpa["spec"]["maxReplicas"] == partitions  # beyond the partitions a consumer idles
+
+
+def test_every_pod_at_its_autoscalers_maximum_fits_in_the_databases_connections(objects, monkeypatch, trust_bundle):
+    """replicas × workers × (pool + 2: a listener, the start's migration connection), for every service at
+    its maximum, plus what PostgreSQL keeps for itself and its operator, within max_connections."""
+    cluster = _of(objects, "Cluster")["tuition-pg"]["spec"]
+    allowed = int(cluster["postgresql"]["parameters"]["max_connections"])
+    autoscalers = {
+        h["spec"]["scaleTargetRef"]["name"]: h["spec"] for h in _of(objects, "HorizontalPodAutoscaler").values()
+    }
+    used = 0
+    for name in SERVICES:
+        deployment = _of(objects, "Deployment")[name]
+        assert "replicas" not in deployment["spec"], f"{name}: the autoscaler owns the count"
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        env = _environment(objects, container) | {"KAFKA_CA_FILE": str(trust_bundle)}
+        if "RECEIPTS_TRUST_BUNDLE" in env:
+            env["RECEIPTS_TRUST_BUNDLE"] = str(trust_bundle)
+        settings = production_settings(name, env, monkeypatch)
+        assert settings.pg_command_timeout_s <= 120
+        used += autoscalers[name]["maxReplicas"] * settings.workers * (settings.pg_pool_size + 2)
+    reserved = 3 + cluster["instances"] + 5  # superuser_reserved_connections, replication, the operator's
+    assert used + reserved <= allowed, f"{used} + {reserved} connections > max_connections {allowed}"
