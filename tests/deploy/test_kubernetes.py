@@ -4,6 +4,8 @@ each service's environment, the Ingress's routes, the restricted security contex
 
 from __future__ import annotations
 
+import functools
+import gzip
 import importlib.util
 import re
 import secrets
@@ -24,6 +26,10 @@ from .conftest import SERVICES, production_settings, variables_read_by
 OVERLAYS = ("district", "province")
 KUBERNETES = "1.31.0"
 STRIMZI = {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"}
+# The Strimzi operator the Kafka resources are written for: its CRDs (tests/deploy/crds, from the release's
+# packaging/install) check them; the Kafka version must be one it supports.
+STRIMZI_VERSION = "1.2.0"
+STRIMZI_KAFKA_VERSIONS = ("4.2.0", "4.2.1", "4.3.0", "4.3.1")
 OPERATOR_ROUTES = ("/metrics", "/ops", "/tokens", "/healthz", "/readyz")
 
 
@@ -47,15 +53,62 @@ def _of(objects, kind: str) -> dict[str, dict[str, Any]]:
     return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
 
 
+def _strict(schema: Any) -> Any:
+    """A CRD's schema as the API server applies it with strict field validation (kubectl's default): a field
+    the schema does not declare is refused, unless the schema keeps unknown fields."""
+    if isinstance(schema, list):
+        return [_strict(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _strict(v) for k, v in schema.items()}
+    if "properties" in out and "additionalProperties" not in out:
+        if not out.get("x-kubernetes-preserve-unknown-fields"):
+            out["additionalProperties"] = False
+    return out
+
+
+@functools.cache
+def _strimzi_schemas() -> dict[tuple[str, str], jsonschema.Validator]:
+    """(apiVersion, kind) → the schema Strimzi's CRDs give it (the operator version the files are written for)."""
+    path = ROOT / "tests" / "deploy" / "crds" / f"strimzi-{STRIMZI_VERSION}-crds.yaml.gz"
+    schemas = {}
+    for crd in yaml.safe_load_all(gzip.decompress(path.read_bytes())):
+        if crd:
+            for version in crd["spec"]["versions"]:
+                key = (f"{crd['spec']['group']}/{version['name']}", crd["spec"]["names"]["kind"])
+                schemas[key] = jsonschema.Draft7Validator(_strict(version["schema"]["openAPIV3Schema"]))
+    return schemas
+
+
 def test_every_object_is_valid_for_its_api(objects):
     cluster_schema = yaml.safe_load(tools.cnpg_crd().read_text())["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    strimzi = _strimzi_schemas()
     for o in objects:
         if o["kind"] in STRIMZI:
-            assert o["apiVersion"] == "kafka.strimzi.io/v1beta2" and o["spec"], o["metadata"]["name"]
+            validator = strimzi.get((o["apiVersion"], o["kind"]))
+            assert validator is not None, f"Strimzi {STRIMZI_VERSION} serves no {o['apiVersion']} {o['kind']}"
+            validator.validate(o)
         elif o["apiVersion"].startswith("postgresql.cnpg.io/"):
             jsonschema.validate(o, cluster_schema)
         else:
             kubernetes_validate.validate(o, KUBERNETES, strict=True)
+
+
+def test_no_two_kafka_nodes_share_a_host(objects):
+    pool = _of(objects, "KafkaNodePool")["dual"]["spec"]
+    [term] = pool["template"]["pod"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert term["topologyKey"] == "kubernetes.io/hostname"
+    assert term["labelSelector"]["matchLabels"]["strimzi.io/pool-name"] == "dual" and pool["replicas"] == 3
+
+
+def test_kafka_is_a_version_the_pinned_operator_supports_and_the_same_major_as_development(objects):
+    kafka = _of(objects, "Kafka")["tuition-kafka"]["spec"]["kafka"]
+    assert kafka["version"] in STRIMZI_KAFKA_VERSIONS
+    assert kafka["metadataVersion"].startswith(kafka["version"].rsplit(".", 1)[0])
+    pom = (ROOT / "deploy" / "kafka" / "pom.xml").read_text()
+    development = re.search(r"<kafka.version>([\d.]+)</kafka.version>", pom)
+    assert development and development[1].split(".")[0] == kafka["version"].split(".")[0]
+    assert f"Strimzi operator {STRIMZI_VERSION}" in (ROOT / "deploy" / "README.md").read_text()
 
 
 def test_a_wrong_field_is_caught_by_the_schema_check(objects):
@@ -69,6 +122,16 @@ def test_a_wrong_field_is_caught_by_the_schema_check(objects):
     schema = yaml.safe_load(tools.cnpg_crd().read_text())["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(cluster, schema)
+    # Strimzi: a field v1 removed (the node pools hold replicas and storage now) and a misspelt one.
+    strimzi = _strimzi_schemas()
+    kafka = yaml.safe_load(yaml.safe_dump(_of(objects, "Kafka")["tuition-kafka"]))
+    for field, value in (("replicas", 3), ("listners", [])):
+        wrong = yaml.safe_load(yaml.safe_dump(kafka))
+        wrong["spec"]["kafka"][field] = value
+        with pytest.raises(jsonschema.ValidationError):
+            strimzi[(kafka["apiVersion"], "Kafka")].validate(wrong)
+    with pytest.raises(AssertionError, match="serves no kafka.strimzi.io/v1beta2"):
+        assert (key := ("kafka.strimzi.io/v1beta2", "Kafka")) in strimzi, f"Strimzi serves no {key[0]} Kafka"
 
 
 def _operators_secrets(overlay: str) -> dict[str, dict[str, Any]]:
