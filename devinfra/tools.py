@@ -3,7 +3,8 @@
 - `deploycheck` (devinfra/deploycheck): Docker Compose's own loader (compose-go) and kustomize's own builder
   (krusty), built with the machine's Go from the Go module proxy;
 - `promtool`, from Debian's prometheus package (extracted, not installed: no server is started);
-- the CloudNativePG CRDs, from the operator's module on the Go module proxy (the Cluster's schema).
+- the CloudNativePG CRDs (Cluster, ScheduledBackup), its Barman Cloud plugin's (ObjectStore) and the
+  Prometheus Operator's (ServiceMonitor, PodMonitor, PrometheusRule), from their modules on the Go module proxy.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "tools"
-CNPG_VERSION = "v1.24.1"
+CNPG_VERSION = "v1.27.1"
+# CloudNativePG's Barman Cloud plugin (backups to an object store; it replaces the Cluster's deprecated
+# `barmanObjectStore`): its ObjectStore CRD.
+BARMAN_CLOUD_VERSION = "v0.15.0"
+# The Prometheus Operator: its ServiceMonitor, PodMonitor and PrometheusRule CRDs.
+PROMETHEUS_OPERATOR_VERSION = "v0.85.0"
 
 
 class ToolError(RuntimeError):
@@ -64,13 +70,27 @@ def promtool() -> Path:
 
 
 def cnpg_crd(kind_file: str = "postgresql.cnpg.io_clusters.yaml") -> Path:
-    target = CACHE / f"cnpg-{CNPG_VERSION}-{kind_file}"
+    return _module_file("github.com/cloudnative-pg/cloudnative-pg", CNPG_VERSION, f"config/crd/bases/{kind_file}")
+
+
+def barman_cloud_crd() -> Path:
+    module = "github.com/cloudnative-pg/plugin-barman-cloud"
+    return _module_file(module, BARMAN_CLOUD_VERSION, "config/crd/bases/barmancloud.cnpg.io_objectstores.yaml")
+
+
+def prometheus_operator_crd(plural: str) -> Path:
+    module = "github.com/prometheus-operator/prometheus-operator"
+    member = f"example/prometheus-operator-crd/monitoring.coreos.com_{plural}.yaml"
+    return _module_file(module, PROMETHEUS_OPERATOR_VERSION, member)
+
+
+def _module_file(module: str, version: str, member: str) -> Path:
+    """One file of a Go module's release, from the Go module proxy (cached)."""
+    target = CACHE / f"{module.rsplit('/', 1)[1]}-{version}-{member.rsplit('/', 1)[1]}"
     if target.exists():
         return target
-    url = f"https://proxy.golang.org/github.com/cloudnative-pg/cloudnative-pg/@v/{CNPG_VERSION}.zip"
-    with urllib.request.urlopen(url, timeout=120) as r:
+    with urllib.request.urlopen(f"https://proxy.golang.org/{module}/@v/{version}.zip", timeout=120) as r:
         archive = zipfile.ZipFile(io.BytesIO(r.read()))
-    member = f"github.com/cloudnative-pg/cloudnative-pg@{CNPG_VERSION}/config/crd/bases/{kind_file}"
     CACHE.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(archive.read(member))
+    target.write_bytes(archive.read(f"{module}@{version}/{member}"))
     return target

@@ -45,9 +45,11 @@ class Metrics:
             registry=self.registry,
         )
         self.consumer_lag = self.gauge("tuition_consumer_lag_events", "Events on the topics not yet applied", "group")
-        self.consumer_dead = self.gauge(
+        # A count since the process started: a counter (`_total`), so that rate() and increase() survive restarts.
+        self.consumer_dead = self.counter(
             "tuition_consumer_dead_lettered_events", "Events this process set aside as dead letters", "group"
         )
+        self._dead_counted: dict[str, int] = {}
         self.outbox_backlog = self.gauge("tuition_outbox_backlog_events", "Events written but not yet published")
         self.outbox_age = self.gauge(
             "tuition_outbox_oldest_age_seconds", "Age of the oldest unpublished event (0 when none)"
@@ -60,6 +62,13 @@ class Metrics:
         """One HTTP request answered (refusals by size or rate included), by its route template."""
         self.requests.labels(route, method, str(status)).inc()
         self.latency.labels(route, method).observe(seconds)
+
+    def count_dead_lettered(self, group: str, total: int) -> None:
+        """The consumer's dead letters since the process started, added to its counter as they grow."""
+        grown = total - self._dead_counted.get(group, 0)
+        if grown > 0:
+            self.consumer_dead.labels(group).inc(grown)
+        self._dead_counted[group] = total
 
     def gauge(self, name: str, documentation: str, *labels: str) -> Gauge:
         """The service's gauge `name` (made on first use)."""

@@ -225,7 +225,7 @@ class ServiceRuntime:
         await sample_shared(self.metrics, self.db())
         for c in self.consumers:
             self.metrics.consumer_lag.labels(c.name).set(sum(c.lag.values()))
-            self.metrics.consumer_dead.labels(c.name).set(c.dead_lettered)
+            self.metrics.count_dead_lettered(c.name, c.dead_lettered)
         if self.spec.metrics is not None:
             await self.spec.metrics(self.metrics, self.db())
 

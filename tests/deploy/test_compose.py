@@ -92,3 +92,42 @@ def test_the_services_connections_fit_in_postgres(project, monkeypatch, trust_bu
         settings = production_settings(name, env, monkeypatch)
         used += settings.workers * (settings.pg_pool_size + 2)
     assert used + 3 + 20 <= allowed  # superuser_reserved_connections; an operator's psql, a backup's pg_dump
+
+
+def test_the_databases_are_backed_up_every_night_by_the_scripts_the_restore_drill_runs(project):
+    backup = project["services"]["backup"]
+    assert backup["image"] == project["services"]["postgres"]["image"]  # pg_dump of the server's own major
+    assert backup["entrypoint"] == ["/opt/backup/pg-backup.sh"]
+    mounts = {v["target"]: v for v in backup["volumes"]}
+    assert mounts["/opt/backup"]["read_only"] and mounts["/opt/backup"]["source"].endswith("deploy/backup")
+    assert mounts["/backups"]["type"] == "volume" and mounts["/backups"]["source"] == "backups"
+    assert int(backup["environment"]["BACKUP_EVERY_S"]) == 86400 and int(backup["environment"]["BACKUP_KEEP_DAYS"]) >= 7
+    assert not backup.get("ports")
+
+
+def test_each_service_connects_as_its_own_database_role_not_the_superuser(project):
+    from urllib.parse import urlsplit
+
+    superuser = project["services"]["postgres"]["environment"]["POSTGRES_USER"]
+    init = {v["target"]: v["source"] for v in project["services"]["postgres"]["volumes"] if v["type"] == "bind"}
+    assert init["/docker-entrypoint-initdb.d/10-roles.sh"].endswith("deploy/postgres/roles.sh")
+    roles = (ROOT / "deploy" / "postgres" / "roles.sh").read_text()
+    assert "CREATEDB NOSUPERUSER NOCREATEROLE" in roles
+    for name in SERVICES:
+        dsn = urlsplit(project["services"][name]["environment"]["PG_DSN"])
+        assert dsn.username == name != superuser and name in roles, name
+        assert project["services"]["postgres"]["environment"][f"{name.upper()}_PG_PASSWORD"] == dsn.password
+
+
+def test_third_party_images_are_pinned_by_digest(project):
+    import re
+
+    import yaml
+
+    images = {n: s["image"] for n, s in project["services"].items() if n not in SERVICES}
+    assert set(images) == {"postgres", "kafka", "backup", "caddy"}
+    for name, image in images.items():
+        assert re.fullmatch(r"[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}", image), f"{name}: {image}"
+    docs = yaml.safe_load_all((ROOT / "deploy" / "k8s" / "base" / "postgres.yaml").read_text())
+    cluster = next(d for d in docs if d and d["kind"] == "Cluster")
+    assert re.fullmatch(r"[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}", cluster["spec"]["imageName"])

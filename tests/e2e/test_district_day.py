@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import socket
 import uuid
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -14,7 +16,7 @@ from aiokafka import AIOKafkaConsumer
 from shared.db import with_database
 from shared.events.topics import Topic
 from shared.settings import DEV_JWT_SECRET
-from simulator import demo, district
+from simulator import chaos, demo, district, restore_drill
 from simulator.demo import SERVICES, DemoConfig, run
 
 pytestmark = pytest.mark.integration
@@ -60,16 +62,49 @@ async def _records(kafka: str, prefix: str, topic: Topic) -> list[bytes]:
         await consumer.stop()
 
 
-async def test_a_district_day_ends_consistent_and_a_second_run_under_the_same_name_starts_clean(infra_endpoints):
-    """The demo's district, a whole day of payments; then the demo again under the same name (one test, so that
-    make test starts the district twice, not three times)."""
+async def test_a_district_day_ends_consistent_is_restored_from_its_backup_and_a_second_run_starts_clean(
+    infra_endpoints, tmp_path
+):
+    """The demo's district, a whole day of payments, backed up while it runs and restored into a fresh server
+    (the restore drill); then the demo again under the same name (one test, so that make test starts the
+    district twice, not three times)."""
     cfg = DemoConfig(prefix=f"e2e{uuid.uuid4().hex[:6]}", port_base=_free_base(), rate=200.0, wait=False)
     try:
-        view = await run(cfg)
+        view, made = await _run_and_back_up(cfg, infra_endpoints, tmp_path)
         await _the_day_is_whole(cfg, view, infra_endpoints)
+        await _the_backup_restores_into_a_fresh_server_and_the_books_hold(cfg, made, infra_endpoints)
         await _a_second_run_starts_clean(dataclasses.replace(cfg, rate=300.0, share=0.3), infra_endpoints)
     finally:
         await demo.forget(cfg, infra_endpoints.pg_dsn, infra_endpoints.kafka)
+
+
+async def _run_and_back_up(cfg: DemoConfig, infra_endpoints, tmp_path) -> tuple[dict, Path]:
+    """The day, with the databases backed up by deploy/backup/pg-backup.sh while the services still run (once
+    the day has settled: where the demo reads the district's figures)."""
+    made: list[Path] = []
+    original = demo.district_figures
+
+    async def back_up_then_figures(urls, token):
+        made.append(await restore_drill.backup(cfg, infra_endpoints.pg_dsn, tmp_path))
+        return await original(urls, token)
+
+    try:
+        demo.district_figures = back_up_then_figures
+        view = await run(cfg)
+    finally:
+        demo.district_figures = original
+    return view, made[0]
+
+
+async def _the_backup_restores_into_a_fresh_server_and_the_books_hold(cfg: DemoConfig, made: Path, infra_endpoints):
+    dumps = await asyncio.to_thread(lambda: sorted(p.name for p in made.glob("*.dump")))
+    assert dumps == sorted(f"{cfg.database(s)}.dump" for s in SERVICES)
+    report = await restore_drill.drill(cfg, infra_endpoints.pg_dsn, infra_endpoints.kafka, made, _free_base())
+    print("\n".join(f"  {k}: {v}" for k, v in report.items()))
+    original, restored = report["ledger original / restored"]
+    assert original == restored and original["reconciliation"][0] > 900, report
+    assert report["paid after the restore"] > 0
+    assert chaos.check(report) == [], report
 
 
 async def _the_day_is_whole(cfg: DemoConfig, view: dict, infra_endpoints) -> None:

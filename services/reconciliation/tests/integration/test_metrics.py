@@ -42,7 +42,7 @@ async def test_metrics_show_refusals_open_credits_lag_and_dead_letters(recon, mo
     m = await scrape_metrics(recon.client)
     assert m[("tuition_reconciliation_difference_vnd", frozenset({("school", SCHOOL)}))] == 500_000
     assert m[("tuition_dead_letters", frozenset({("consumer", "reconciliation.book")}))] == 1
-    assert m[("tuition_consumer_dead_lettered_events", frozenset({("group", "reconciliation.book")}))] == 1
+    assert m[("tuition_consumer_dead_lettered_events_total", frozenset({("group", "reconciliation.book")}))] == 1
     assert m[("tuition_consumer_lag_events", frozenset({("group", "reconciliation.book")}))] == 0
     assert ("tuition_outbox_backlog_events", frozenset()) in m
     assert ("tuition_outbox_oldest_age_seconds", frozenset()) in m
