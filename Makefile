@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 TUITION := .venv/bin/tuition
 
-.PHONY: help setup infra-up infra-down infra-status test test-unit lint proto proto-release demo bench fuzz chaos clean
+.PHONY: help setup infra-up infra-down infra-status test test-unit lint proto proto-release demo bench fuzz chaos image clean
 
 help:
 	@echo "make test        install what is missing, start PostgreSQL + Kafka, run the whole suite"
@@ -15,6 +15,7 @@ help:
 	@echo "make bench       run the benchmarks, write bench/results.json"
 	@echo "make chaos       payments under crashes and restarts; prints the invariants (about 10 minutes)"
 	@echo "make fuzz        the property and schemathesis tests with many more, random inputs (about 15 minutes)"
+	@echo "make image       build deploy/Dockerfile with buildah and start the four services from it (root; about 1 minute)"
 
 setup:
 	@./scripts/bootstrap.sh
@@ -68,3 +69,6 @@ bench: setup
 
 demo: setup
 	$(TUITION) demo
+
+image: setup
+	$(PY) -m devinfra.image
