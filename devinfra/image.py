@@ -257,6 +257,7 @@ def main() -> int:
         "total s": round(time.monotonic() - started, 1),
         "filesystem bytes": size,
     }
+    _buildah("rmi", "--prune")  # earlier builds' layers (the tags stay)
     print(json.dumps(report, indent=2))
     return 0 if all(r.get("status") == "ok" for r in ready.values()) else 1
 

@@ -96,6 +96,14 @@ class _CurrentStderr:
 _HANDLER_NAME = "tuition-json"
 
 
+def add_trace_ids(_: object, __: str, event: structlog.typing.EventDict) -> structlog.typing.EventDict:
+    """The current span's trace and span ids (shared/tracing.py), so that a line leads to its trace."""
+    from shared import tracing
+
+    event.update(tracing.ids())
+    return event
+
+
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     """structlog for our own lines; the standard library's records (uvicorn, aiokafka, asyncpg) go through the
     same processors, so every line on stderr is one JSON object with its level, UTC time and correlation id."""
@@ -108,6 +116,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     )
     common: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         redact_personal_fields,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

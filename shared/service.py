@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from shared import problems, revocation
+from shared import problems, revocation, tracing
 from shared.auth import Principal, Role, require
 from shared.db import apply_migrations, create_pool, ensure_database, migration_dirs, with_database
 from shared.errors import DomainError
@@ -362,6 +362,7 @@ def build_app(
     routers: list[Any] | None = None,
 ) -> FastAPI:
     configure_logging(settings.log_level, json=settings.log_json)
+    tracing.configure(spec.name, settings.otlp_endpoint)
     # Every process that builds the app (each worker) bounds its connections in time.
     BoundedHttpToolsProtocol.configure(
         header_timeout_s=settings.http_header_timeout_s, body_timeout_s=settings.http_body_timeout_s
@@ -464,6 +465,7 @@ class RequestMiddleware:
             return
         given = next((v for k, v in scope["headers"] if k == b"x-correlation-id"), None)
         cid = bind_correlation_id(given.decode("latin-1")[:64] if given is not None else None)
+        parent = next((v for k, v in scope["headers"] if k == b"traceparent"), b"").decode("latin-1")[:64]
         started = time.perf_counter()
         status = 500
 
@@ -471,25 +473,29 @@ class RequestMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Correlation-ID"] = cid
+                headers = MutableHeaders(scope=message)
+                headers["X-Correlation-ID"] = cid
+                headers["traceparent"] = tracing.current_traceparent()
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            seconds = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            if self.metrics is not None:
-                self.metrics.observe_request(route, scope["method"], status, seconds)
-            if self.access is not None:
-                self.access.info(
-                    "http.request",
-                    method=scope["method"],
-                    route=route,
-                    status=status,
-                    duration_ms=round(seconds * 1000, 1),
-                )
-            clear_context()
+        with tracing.request_span(scope["method"], parent) as span:
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                self._done(scope, span, status, time.perf_counter() - started)
+
+    def _done(self, scope: Scope, span: Any, status: int, seconds: float) -> None:
+        """The request's span named by its route, its count and time, its access line (in its trace)."""
+        route = getattr(scope.get("route"), "path", None) or "unmatched"
+        span.update_name(f"{scope['method']} {route}")
+        span.set_attribute("http.response.status_code", status)
+        if self.metrics is not None:
+            self.metrics.observe_request(route, scope["method"], status, seconds)
+        if self.access is not None:
+            self.access.info(
+                "http.request", method=scope["method"], route=route, status=status, duration_ms=round(seconds * 1000, 1)
+            )
+        clear_context()
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -161,6 +161,9 @@ class ServiceSettings(InfraSettings):
     pg_command_timeout_s: float = Field(
         default=60.0, gt=0, le=3600, validation_alias=_env("TUITION_PG_COMMAND_TIMEOUT_S")
     )
+    # Where spans go (OpenTelemetry's own variable: an OTLP/HTTP collector, e.g. http://otel-collector:4318);
+    # empty: made for the logs' and events' trace ids, not sent (shared/tracing.py).
+    otlp_endpoint: str = Field(default="", validation_alias=_env("OTEL_EXPORTER_OTLP_ENDPOINT"))
     # Stopping (SIGTERM) is bounded: requests under way get this long to finish (an open dashboard stream is
     # ended after it: the page reconnects elsewhere), then the relay, consumers and pools that long to close.
     # Kubernetes' grace period covers both and the preStop pause (deploy/k8s/base/services.yaml).

@@ -20,6 +20,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from shared import tracing
 from shared.events.envelope import EnvelopeError, Event, unwrap
 from shared.events.handlers import Handlers
 from shared.events.kafka import Brokers, make_consumer
@@ -87,14 +88,16 @@ async def _apply_run(conn: asyncpg.Connection, run: list[Event], handlers: Handl
     handler, else one by one."""
     many = handlers.many_for(run[0].event_type)
     if many is not None:
-        await many(conn, run)
+        with tracing.batch_span(run[0].event_type, [e.envelope.traceparent for e in run]):
+            await many(conn, run)
         return
     apply = handlers.handler_for(run[0].event_type)
     assert apply is not None, "runs hold only handled events"
     for event in run:
         bind_correlation_id(event.envelope.correlation_id or None)
         try:
-            await apply(conn, event)
+            with tracing.apply_span(event.event_type, event.envelope.traceparent):
+                await apply(conn, event)
         finally:
             clear_context()
 

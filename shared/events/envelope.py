@@ -65,8 +65,11 @@ def wrap(
 
 
 def wrap_template(*, producer: str, correlation_id: str = "", occurred_at: datetime | None = None) -> Envelope:
-    """What a batch's envelopes share, for `wrap_from`."""
-    env = Envelope(producer=producer, correlation_id=correlation_id)
+    """What a batch's envelopes share, for `wrap_from`: the producer, the correlation id, the time, and the
+    trace of the span writing them (shared/tracing.py)."""
+    from shared.tracing import current_traceparent
+
+    env = Envelope(producer=producer, correlation_id=correlation_id, traceparent=current_traceparent())
     env.occurred_at.FromDatetime(occurred_at or datetime.now(UTC))
     return env
 

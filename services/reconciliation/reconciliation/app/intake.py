@@ -27,6 +27,7 @@ from reconciliation.app import ingest
 from reconciliation.app.ingest import Outcome
 from reconciliation.domain.credits import BankCredit
 from reconciliation.stores import schools_store
+from shared import tracing
 from shared.events.outbox import Outbox
 from shared.logging import clear_context, get_logger
 
@@ -55,8 +56,9 @@ class Intake:
         return await asyncio.shield(future)
 
     async def _drain_all(self) -> None:
-        # The task was started inside one request: its correlation id is not the batch's (one per credit).
+        # The task was started inside one request: its correlation id and trace are not the batch's.
         clear_context()
+        tracing.leave_trace()
         try:
             while self._queue:
                 await self._turn()
