@@ -91,6 +91,9 @@ class ServiceRuntime:
         self.revocations = RevocationList()
         self.metrics = Metrics()
         self._stop = asyncio.Event()
+        # Set as soon as the server is told to stop (before it waits for open responses): long-lived answers
+        # (the dashboard's stream) end at once instead of holding the stop for its whole timeout.
+        self.stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._handlers: dict[str, Handlers] | None = None
 
@@ -378,9 +381,11 @@ def build_app(
             return await runtime.db().fetchval("SELECT district_code FROM schools WHERE school_id = $1", school_id)
 
         app.state.district_of = district_of
+        _tell_when_stopping(runtime.stopping)
         try:
             yield
         finally:
+            runtime.stopping.set()
             await runtime.stop()
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
@@ -421,6 +426,27 @@ def _install_middleware(app: FastAPI, spec: ServiceSpec, settings: ServiceSettin
     app.add_middleware(RequestMiddleware, metrics=runtime.metrics, access_log=settings.access_log)
     # Outermost: the client is the one a trusted proxy names (rate limits key on it), whatever serves the app.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.proxy_networks())
+
+
+def _tell_when_stopping(stopping: asyncio.Event) -> None:
+    """Set `stopping` when uvicorn is told to stop (SIGTERM, Ctrl-C): its own signal handlers are wrapped
+    (they are in place while it serves, in each worker process). Elsewhere (a test's embedded server) nothing
+    is wrapped: the lifespan's end sets it."""
+    import signal
+
+    import uvicorn
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(sig)
+        if not isinstance(getattr(previous, "__self__", None), uvicorn.Server):
+            continue
+
+        def handler(signum: int, frame: Any, previous: Any = previous) -> None:
+            loop.call_soon_threadsafe(stopping.set)
+            previous(signum, frame)
+
+        signal.signal(sig, handler)
 
 
 class ConsumerCounts(BaseModel):

@@ -164,8 +164,8 @@ class ServiceSettings(InfraSettings):
     # Where spans go (OpenTelemetry's own variable: an OTLP/HTTP collector, e.g. http://otel-collector:4318);
     # empty: made for the logs' and events' trace ids, not sent (shared/tracing.py).
     otlp_endpoint: str = Field(default="", validation_alias=_env("OTEL_EXPORTER_OTLP_ENDPOINT"))
-    # Stopping (SIGTERM) is bounded: requests under way get this long to finish (an open dashboard stream is
-    # ended after it: the page reconnects elsewhere), then the relay, consumers and pools that long to close.
+    # Stopping (SIGTERM) is bounded: requests under way get this long to finish (an open dashboard stream ends
+    # at once: the page reconnects elsewhere), then the relay, consumers and pools that long to close.
     # Kubernetes' grace period covers both and the preStop pause (deploy/k8s/base/services.yaml).
     http_shutdown_timeout_s: float = Field(
         default=3.0, gt=0, le=60, validation_alias=_env("TUITION_HTTP_SHUTDOWN_TIMEOUT_S")

@@ -1,6 +1,7 @@
 """`make demo` as a person runs it (`tuition demo`, a process of its own): Ctrl-C stops it within 5 seconds,
-whatever it is doing; killed outright (SIGKILL), its services end with it and free their ports; and a demo
-that finds its ports taken says which and stops, instead of talking to another run's services."""
+whatever it is doing, even with a dashboard's stream open; killed outright (SIGKILL), its services end with
+it and free their ports; and a demo that finds its ports taken says which and stops, instead of talking to
+another run's services."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ import sys
 import time
 import uuid
 
+import httpx
 import pytest
 
 from devinfra.testing import wait_until
+from shared.auth import mint_token
+from shared.settings import DEV_JWT_SECRET
 from simulator import demo
 
 from .test_district_day import _free_base
@@ -59,6 +63,16 @@ async def test_ctrl_c_stops_the_demo_within_five_seconds_and_a_killed_demo_takes
         proc = await _start(prefix, base)
         await _until(proc, SEEDING)  # the four services answer; the district is being seeded
         assert len(_listening(base)) == 4
+        # A dashboard left open: its stream must not hold the stop (uvicorn waits for open responses).
+        token = mint_token(DEV_JWT_SECRET, role="district", district="HN-CAU-GIAY", subject="pgd")
+        dashboard = httpx.AsyncClient(timeout=30)
+        stream = await dashboard.send(
+            dashboard.build_request(
+                "GET", f"http://127.0.0.1:{base + 4}/api/stream", headers={"Authorization": f"Bearer {token}"}
+            ),
+            stream=True,
+        )
+        assert stream.status_code == 200
         asked = time.monotonic()
         proc.send_signal(signal.SIGINT)
         said = (await asyncio.wait_for(proc.stdout.read(), timeout=30)).decode()  # type: ignore[union-attr]
@@ -68,6 +82,8 @@ async def test_ctrl_c_stops_the_demo_within_five_seconds_and_a_killed_demo_takes
         assert took < 5, f"the demo took {took:.1f} s to stop: {said}"
         print(f"\n  Ctrl-C to exit: {took:.2f} s")
         assert _listening(base) == []
+        await stream.aclose()
+        await dashboard.aclose()
 
         # Killed outright, mid-seeding: nothing of it is left listening.
         proc = await _start(prefix, base)

@@ -5,6 +5,7 @@ school; parents nothing here."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import weakref
 from collections.abc import AsyncIterator
@@ -548,7 +549,7 @@ async def stream(
     async def events() -> AsyncIterator[bytes]:
         last, idle = None, 0
         try:
-            while not await request.is_disconnected():
+            while not await request.is_disconnected() and not rt.stopping.is_set():
                 # A stream lives no longer than its token: it ends at expiry and at revocation.
                 if time.time() >= principal.expires_at:
                     yield b"event: expired\ndata: sign in again\n\n"
@@ -564,7 +565,10 @@ async def stream(
                     idle += 1
                     if idle % 15 == 0:
                         yield b": keep-alive\n\n"
-                await asyncio.sleep(1.0)
+                with contextlib.suppress(TimeoutError):  # a second, or less when the service stops
+                    await asyncio.wait_for(rt.stopping.wait(), timeout=1.0)
+            if rt.stopping.is_set():  # the page reconnects (to another instance)
+                yield b"event: closing\ndata: the service is stopping\n\n"
         finally:
             release()
 
