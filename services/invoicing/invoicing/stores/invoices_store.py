@@ -13,9 +13,12 @@ from shared.db import Executor, as_columns
 
 
 async def lock(conn: asyncpg.Connection, invoice_id: uuid.UUID, school_id: str | None = None) -> asyncpg.Record | None:
-    """The invoice, locked for this transaction (of that school, when one is given)."""
+    """The invoice, locked for this transaction (of that school, when one is given). The lock is NO KEY UPDATE
+    (what an UPDATE of the row takes): rows inserted elsewhere that refer to the invoice (a message, a receipt,
+    a group member) take KEY SHARE on it, which FOR UPDATE would block, and two such transactions taking
+    their invoices in different orders deadlocked."""
     return await conn.fetchrow(
-        "SELECT * FROM invoices WHERE invoice_id = $1 AND ($2::text IS NULL OR school_id = $2) FOR UPDATE",
+        "SELECT * FROM invoices WHERE invoice_id = $1 AND ($2::text IS NULL OR school_id = $2) FOR NO KEY UPDATE",
         invoice_id,
         school_id,
     )
@@ -24,7 +27,8 @@ async def lock(conn: asyncpg.Connection, invoice_id: uuid.UUID, school_id: str |
 async def lock_many(conn: asyncpg.Connection, invoice_ids: list[uuid.UUID]) -> list[asyncpg.Record]:
     """The invoices, locked for this transaction in id order (two batches sharing invoices cannot deadlock)."""
     return await conn.fetch(
-        "SELECT * FROM invoices WHERE invoice_id = ANY($1::uuid[]) ORDER BY invoice_id FOR UPDATE", invoice_ids
+        "SELECT * FROM invoices WHERE invoice_id = ANY($1::uuid[]) ORDER BY invoice_id FOR NO KEY UPDATE",
+        invoice_ids,
     )
 
 
@@ -96,10 +100,10 @@ async def adjust(
 
 
 async def lock_with_families(conn: asyncpg.Connection, invoice_ids: list[uuid.UUID]) -> list[asyncpg.Record]:
-    """The invoices (locked, in id order) with their pupil's family key."""
+    """The invoices (locked as `lock` does, in id order) with their pupil's family key."""
     return await conn.fetch(
         "SELECT i.*, s.family_key FROM invoices i JOIN students s USING (student_id) "
-        "WHERE i.invoice_id = ANY($1::uuid[]) ORDER BY i.invoice_id FOR UPDATE OF i",
+        "WHERE i.invoice_id = ANY($1::uuid[]) ORDER BY i.invoice_id FOR NO KEY UPDATE OF i",
         invoice_ids,
     )
 

@@ -1040,3 +1040,31 @@ async def test_printed_payment_notices_two_per_page_with_their_qr(invoicing):
     assert len(images) == len(owing)
     read = zxingcpp.read_barcodes(Image.open(io.BytesIO(images[0].data)))
     assert read and read[0].text.startswith("000201")
+
+
+async def test_pay_for_all_does_not_wait_for_rows_that_merely_refer_to_the_invoices(invoicing):
+    """Another transaction holding KEY SHARE on a family's invoices (what inserting a row that refers to one
+    takes: a message, a receipt) neither blocks "pay for all" nor deadlocks with it, in whatever order it takes
+    them. (With FOR UPDATE it blocked, and taking the second invoice the other way round deadlocked.)"""
+    await register_school(invoicing)
+    rng = random.Random(5)
+    a, b = (pupil(rng, f"KSH{i:05d}", 2020) for i in range(2))
+    b = dataclasses.replace(b, phone=a.phone)
+    assert (await import_roster(invoicing, roster_csv([(a, "Mầm", "MG1"), (b, "Mầm", "MG2")]))).status_code == 200
+    acc = invoicing.as_("accountant")
+    fee = {"name": "Bán trú", "category": "services", "cadence": "monthly", "rates": [{"amount": 300_000}]}
+    assert (await invoicing.client.put(f"/schools/{SCHOOL}/fee-items/BT", headers=acc, json=fee)).status_code == 204
+    await invoicing.client.post(f"/schools/{SCHOOL}/periods/2026-09/invoices", headers=acc, json={})
+    listed = sorted(
+        (await invoicing.client.get(f"/schools/{SCHOOL}/invoices", headers=acc)).json(), key=lambda i: i["invoice_id"]
+    )
+    first, second = (uuid.UUID(i["invoice_id"]) for i in listed)
+    async with invoicing.runtime.db().acquire() as other, other.transaction():
+        # The other transaction refers to the later invoice first, then (below) to the earlier one.
+        await other.execute("SELECT 1 FROM invoices WHERE invoice_id = $1 FOR KEY SHARE", second)
+        token = listed[0]["pay_url"].split("/pay/")[1]
+        paid = asyncio.create_task(invoicing.client.post(f"/pay/{token}/family"))
+        answer = await asyncio.wait_for(asyncio.shield(paid), timeout=10)  # not blocked by the KEY SHARE
+        assert answer.status_code == 303, answer.text
+        await other.execute("SELECT 1 FROM invoices WHERE invoice_id = $1 FOR KEY SHARE", first)
+    assert await invoicing.runtime.db().fetchval("SELECT count(*) FROM payment_groups") == 1
