@@ -12,6 +12,7 @@ from invoicing.entrypoints import api, auth_api, messages_api, pages, parents_ap
 from invoicing.entrypoints.consumers import CONSUMERS
 from invoicing.entrypoints.wiring import message_wiring
 from invoicing.settings import InvoicingSettings
+from invoicing.stores import schools_store
 from shared.limits import BodyLimit, MiB, RateLimit
 from shared.service import ServiceRuntime, ServiceSpec, build_app
 
@@ -27,6 +28,7 @@ def _queue_reminders(rt: ServiceRuntime) -> Awaitable[int]:
 SPEC = ServiceSpec(
     name="invoicing",
     migrations=Path(__file__).resolve().parent / "migrations",
+    district_of=schools_store.district_of,
     consumers=CONSUMERS,
     body_limits=[BodyLimit(r"/schools/[^/]+/roster$", 8 * MiB)],
     # The parent page: its token is unguessable, the rate keeps guessing and scraping slow.
