@@ -48,7 +48,7 @@ def infra_endpoints() -> Iterator[Infra]:
     # What an interrupted earlier session left behind (its teardown never ran).
     loop = asyncio.new_event_loop()  # not asyncio.run: it would unset the loop the async tests are given
     try:
-        loop.run_until_complete(delete_topics(endpoints.kafka_bootstrap, SUITE_TOPIC.match))
+        loop.run_until_complete(delete_topics(endpoints.kafka_bootstrap, lambda topic: bool(SUITE_TOPIC.match(topic))))
     finally:
         loop.close()
     try:

@@ -75,6 +75,9 @@ class ServiceSpec:
     # Work the event workers also do every so many seconds, by name (what an event may have missed: a key
     # and the invoice it opens applied at once by two instances); run only where the workers run.
     periodic: dict[str, tuple[float, Callable[[ServiceRuntime], Awaitable[object]]]] = field(default_factory=dict)
+    # A school's district, from the service's own records (the scope of a district's token); None: the
+    # service knows no school, so no district token reaches a school's route.
+    district_of: Callable[[asyncpg.Pool, str], Awaitable[str | None]] | None = None
 
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -377,8 +380,7 @@ def build_app(
         await runtime.start()
 
         async def district_of(school_id: str) -> str | None:
-            # Every service keeps a `schools` table (its own, from events): the scope of district tokens.
-            return await runtime.db().fetchval("SELECT district_code FROM schools WHERE school_id = $1", school_id)
+            return await spec.district_of(runtime.db(), school_id) if spec.district_of is not None else None
 
         app.state.district_of = district_of
         _tell_when_stopping(runtime.stopping)

@@ -96,7 +96,7 @@ def _start(
     }
     log = (logs / f"{service}.log").open("ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "serve", service],
+        [sys.executable, "-m", "suite.cli", "serve", service],
         env=env,
         stdout=log,
         stderr=log,

@@ -1,6 +1,7 @@
 """Who may call what: every route of every service, and the callers it is open to.
 
-The README's access matrix is rendered from this table (`render()`), and `tests/integration/
+docs/access-matrix.md is rendered from this table (`python -m tests.access_matrix` writes it; a test fails while
+it is stale), and `tests/integration/
 test_access_matrix.py` calls every route as every caller: a cell the table does not open must answer
 401 or 403, and a route missing from the table fails the test.
 
@@ -209,7 +210,7 @@ MARK = {True: "✓", False: "·"}
 
 
 def render() -> str:
-    """The matrix as the README shows it (one table per service)."""
+    """The matrix's tables (one per service)."""
     out = []
     for service, routes in MATRIX.items():
         out.append(f"**{service}**\n")
@@ -219,3 +220,28 @@ def render() -> str:
             out.append(f"| `{route}` | " + " | ".join(MARK[c in allowed] for c in CALLERS) + " |")
         out.append("")
     return "\n".join(out)
+
+
+INTRO = """Who may call each route (✓), as tested: `tests/integration/test_access_matrix.py` calls every route of
+every service as each of these callers and fails if a cell not marked ✓ answers anything but 401/403
+(or a ✓ cell is refused), and if a route is missing from the table (`tests/access_matrix.py`, from which
+this table is rendered). `accountant*` is an accountant of another school, `district*` a district office
+of another district, `principal` the school's principal (reads its figures, moves no money), `auditor` an
+auditor of the school's district (reads, changes nothing); routes marked for no caller take a signed-in
+person's session cookie, not a token (see [security.md](security.md), "Signing in"); a public route's own
+credential is its unguessable link, its verification code or the aggregator's signature, and it is rate
+limited."""
+
+
+def page() -> str:
+    """docs/access-matrix.md as it must read."""
+    head = "<!-- Generated from tests/access_matrix.py by `python -m tests.access_matrix`: edit that file. -->\n"
+    return head + "# Access matrix\n\n" + INTRO + "\n\n" + render()
+
+
+if __name__ == "__main__":
+    from pathlib import Path
+
+    target = Path(__file__).resolve().parents[1] / "docs" / "access-matrix.md"
+    target.write_text(page(), encoding="utf-8")
+    print(f"wrote {target}")

@@ -2,7 +2,8 @@
 
 - dependencies point inward: domain imports nothing of the outside; stores and adapters never import the
   application or the entrypoints; the application never imports the entrypoints;
-- services never import each other, and the shared library imports no service;
+- services never import each other, and the shared library imports no service nor what stands above them
+  (the command line in suite/, the simulator, the development tools), by statement or by name at run time;
 - routes and consumers hold no SQL;
 - every consumer registers each event type of its topics, handled or skipped on purpose;
 - no production function is longer than 60 lines.
@@ -43,6 +44,8 @@ def _modules(service: str, layer: str) -> list[Path]:
 
 
 def _imports(path: Path) -> set[str]:
+    """Every module the file imports: by statement, and by name at run time (`importlib.import_module`,
+    `__import__`: the constant start of the name, `f"{service}.main"` counts as a dynamic import of anything)."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
@@ -50,7 +53,23 @@ def _imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
             names |= {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Call) and _loads_by_name(node.func) and node.args:
+            names.add(_constant_start(node.args[0]) or "<dynamic>")
     return names
+
+
+def _loads_by_name(func: ast.expr) -> bool:
+    return (isinstance(func, ast.Attribute) and func.attr == "import_module") or (
+        isinstance(func, ast.Name) and func.id in ("import_module", "__import__")
+    )
+
+
+def _constant_start(arg: ast.expr) -> str:
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        return arg.value
+    if isinstance(arg, ast.JoinedStr) and arg.values and isinstance(arg.values[0], ast.Constant):
+        return str(arg.values[0].value)
+    return ""
 
 
 def _production_files() -> list[Path]:
@@ -77,27 +96,38 @@ def test_dependencies_point_inward_and_services_never_import_each_other(service:
     assert not wrong, "\n".join(wrong)
 
 
-def test_the_shared_library_imports_no_service() -> None:
+# What the shared library may never load, by statement or by name: the services, and what stands above them.
+ABOVE_SHARED = {*SERVICES, "simulator", "devinfra", "suite", "bench", "<dynamic>"}
+
+
+def test_the_shared_library_imports_no_service_nor_anything_above_it() -> None:
     wrong = [
         f"{p.relative_to(ROOT)} imports {n}"
         for p in sorted((ROOT / "shared").rglob("*.py"))
         for n in _imports(p)
-        if n.split(".")[0] in SERVICES
+        if n.split(".")[0] in ABOVE_SHARED
     ]
     assert not wrong, "\n".join(wrong)
 
 
+def test_a_dynamic_import_is_seen(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import importlib\nname = 'x'\nimportlib.import_module(f'{name}.main')\n__import__('invoicing.app')\n"
+    )
+    assert {"<dynamic>", "invoicing.app", "importlib"} <= _imports(probe)
+
+
 def test_production_code_never_loads_the_development_package() -> None:
-    """devinfra (local PostgreSQL and Kafka, test fixtures) is not in the service image: services never import
-    it, and the shared library only inside the `tuition infra` command."""
+    """devinfra (local PostgreSQL and Kafka, test fixtures) is not in the service image: services and the shared
+    library never import it, and the command line (suite/) only inside the `tuition infra` command."""
     wrong = [
         f"{p.relative_to(ROOT)} imports {n}"
         for p in _production_files()
-        if "shared" not in p.parts
         for n in _imports(p)
         if n.split(".")[0] == "devinfra"
     ]
-    for path in sorted((ROOT / "shared").rglob("*.py")):
+    for path in sorted((ROOT / "suite").rglob("*.py")):
         body = ast.parse(path.read_text()).body
         top = [n for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
         names = {a.name for n in top for a in n.names} | {

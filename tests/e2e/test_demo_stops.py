@@ -29,7 +29,7 @@ SEEDING = b"demo: seeding district"
 
 async def _start(prefix: str, base: int) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shared.cli", "demo", "--prefix", prefix, "--port-base", str(base),
+        sys.executable, "-m", "suite.cli", "demo", "--prefix", prefix, "--port-base", str(base),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=os.environ | {"PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
 

@@ -1,6 +1,6 @@
 """Every route of every service, called as every caller: nothing opens that the access matrix does not open.
 
-The matrix (tests/access_matrix.py) is the README's; a route that is not in it fails here, so a new
+The matrix (tests/access_matrix.py) is docs/access-matrix.md's; a route that is not in it fails here, so a new
 route cannot ship without a decision about who may call it.
 """
 
@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 
 from shared.auth import mint_token
 from shared.settings import DEV_JWT_SECRET
-from tests.access_matrix import ANYONE, CALLERS, MATRIX, render
+from tests.access_matrix import ANYONE, CALLERS, MATRIX, page
 from tests.service_apps import service_app
 
 pytestmark = pytest.mark.integration
@@ -104,6 +104,6 @@ async def test_no_route_opens_beyond_the_access_matrix(service, make_database, i
     assert not closed, "refused although the matrix allows it:\n" + "\n".join(closed)
 
 
-def test_the_readme_shows_the_access_matrix_as_it_is():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    assert render() in readme, "README's access matrix is stale: paste tests.access_matrix.render() into it"
+def test_the_docs_show_the_access_matrix_as_it_is():
+    shown = (Path(__file__).resolve().parents[2] / "docs" / "access-matrix.md").read_text(encoding="utf-8")
+    assert shown == page(), "docs/access-matrix.md is stale: run python -m tests.access_matrix"

@@ -39,7 +39,7 @@ def _reseal(service: str, database: str, pg_dsn: str) -> dict[str, int]:
         f"{prefix}_DATA_KEYS_PREVIOUS": OLD,
     }
     done = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "reseal", service], env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "suite.cli", "reseal", service], env=env, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)["resealed"]  # type: ignore[no-any-return]

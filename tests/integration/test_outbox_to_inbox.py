@@ -136,7 +136,7 @@ async def _count(pool: asyncpg.Pool, sql: str, expected: int) -> bool:
 def _relay_process(server_dsn: str, kafka: str, database: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PG_DSN": server_dsn, "KAFKA_BOOTSTRAP_SERVERS": kafka, "TUITION_LOG_LEVEL": "WARNING"}
     return subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "outbox", "relay", "--database", database, "--batch-size", "500"],
+        [sys.executable, "-m", "suite.cli", "outbox", "relay", "--database", database, "--batch-size", "500"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -46,8 +46,8 @@ async def test_a_service_starts_migrates_and_reports_ready(service, infra_endpoi
 
 def test_the_cli_mints_a_token_that_the_services_accept(capsys):
     from shared.auth import decode_token
-    from shared.cli import main
     from shared.settings import DEV_JWT_SECRET
+    from suite.cli import main
 
     assert main(["token", "mint", "--role", "accountant", "--school", "MN-HOA-PHUONG"]) == 0
     token = capsys.readouterr().out.strip()

@@ -11,8 +11,8 @@ import uvicorn
 from fastapi import FastAPI, Request
 
 from devinfra.testing import free_port, wait_until
-from shared.cli import HTTP_PROTOCOL
 from shared.http_protocol import BoundedHttpToolsProtocol
+from suite.cli import HTTP_PROTOCOL
 
 
 def _app() -> FastAPI:

@@ -178,7 +178,7 @@ def test_the_serve_command_refuses_a_public_host_with_development_secrets(monkey
 
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("TUITION_", "INVOICING_"))}
     r = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "serve", "invoicing", "--host", "0.0.0.0", "--port", "1"],  # noqa: S104
+        [sys.executable, "-m", "suite.cli", "serve", "invoicing", "--host", "0.0.0.0", "--port", "1"],  # noqa: S104
         capture_output=True,
         text=True,
         env=env,

@@ -8,10 +8,24 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from invoicing.app import messages
-from invoicing.entrypoints import api, auth_api, messages_api, pages, parents_api, workspace
+from invoicing.entrypoints import (
+    auth_api,
+    fees_api,
+    invoices_api,
+    messages_api,
+    pages,
+    parents_api,
+    payment_api,
+    reports_api,
+    roster_api,
+    rounds_api,
+    schools_api,
+    workspace,
+)
 from invoicing.entrypoints.consumers import CONSUMERS
 from invoicing.entrypoints.wiring import message_wiring
 from invoicing.settings import InvoicingSettings
+from invoicing.stores import schools_store
 from shared.limits import BodyLimit, MiB, RateLimit
 from shared.service import ServiceRuntime, ServiceSpec, build_app
 
@@ -27,6 +41,7 @@ def _queue_reminders(rt: ServiceRuntime) -> Awaitable[int]:
 SPEC = ServiceSpec(
     name="invoicing",
     migrations=Path(__file__).resolve().parent / "migrations",
+    district_of=schools_store.district_of,
     consumers=CONSUMERS,
     body_limits=[BodyLimit(r"/schools/[^/]+/roster$", 8 * MiB)],
     # The parent page: its token is unguessable, the rate keeps guessing and scraping slow.
@@ -47,5 +62,19 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
         SPEC,
         settings or InvoicingSettings(),
         title="Invoicing: rosters, fee schedules, invoices and VietQR payment pages",
-        routers=[api.router, auth_api.router, messages_api.router, pages.router, parents_api.router, workspace.router],
+        routers=[
+            # By concern, in the order their routes were always matched.
+            schools_api.router,
+            roster_api.router,
+            fees_api.router,
+            invoices_api.router,
+            rounds_api.router,
+            payment_api.router,
+            reports_api.router,
+            auth_api.router,
+            messages_api.router,
+            pages.router,
+            parents_api.router,
+            workspace.router,
+        ],
     )

@@ -11,12 +11,14 @@ from reconciliation.app.targets import targets_for
 from reconciliation.entrypoints import api, bank_api
 from reconciliation.entrypoints.consumers import CONSUMERS
 from reconciliation.settings import ReconciliationSettings
+from reconciliation.stores import schools_store
 from shared.limits import BodyLimit, KiB, MiB, RateLimit
 from shared.service import ServiceSpec, build_app
 
 SPEC = ServiceSpec(
     name="reconciliation",
     migrations=Path(__file__).resolve().parent / "migrations",
+    district_of=schools_store.district_of,
     consumers=CONSUMERS,
     metrics=metrics.sample,
     body_limits=[BodyLimit(r"/webhooks/", 64 * KiB), BodyLimit(r"/schools/[^/]+/statements$", 8 * MiB)],

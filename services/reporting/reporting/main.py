@@ -10,9 +10,15 @@ from reporting.app.streams import Streams
 from reporting.entrypoints import api, pages
 from reporting.entrypoints.consumers import CONSUMERS
 from reporting.settings import ReportingSettings
+from reporting.stores import projection_store
 from shared.service import ServiceSpec, build_app
 
-SPEC = ServiceSpec(name="reporting", migrations=Path(__file__).resolve().parent / "migrations", consumers=CONSUMERS)
+SPEC = ServiceSpec(
+    name="reporting",
+    migrations=Path(__file__).resolve().parent / "migrations",
+    consumers=CONSUMERS,
+    district_of=projection_store.district_of,
+)
 
 
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:

@@ -13,7 +13,7 @@ from pydantic import Field
 from invoicing.app import invoices, queries
 from invoicing.app.payment_links import LinkEnded
 from invoicing.domain.invoices import STATUS_VI
-from invoicing.entrypoints.api import qr_response
+from invoicing.entrypoints.payment_api import qr_response
 from shared import pages, qr
 from shared.errors import NotFound
 from shared.formatting import FEE_CATEGORY_VI, format_vnd, local_date

@@ -1,6 +1,6 @@
 import json
 
-from shared.cli import main
+from suite.cli import main
 
 
 def test_encode_then_decode_on_the_command_line(capsys):

@@ -138,3 +138,8 @@ async def schools(db: Executor, school_ids: list[str]) -> dict[str, asyncpg.Reco
 async def invoices(db: Executor, invoice_ids: list[uuid.UUID]) -> dict[uuid.UUID, asyncpg.Record]:
     rows = await db.fetch("SELECT * FROM invoices WHERE invoice_id = ANY($1::uuid[])", invoice_ids)
     return {r["invoice_id"]: r for r in rows}
+
+
+async def district_of(db: Executor, school_id: str) -> str | None:
+    """The school's district (the scope of a district's token), from this service's own schools table."""
+    return await db.fetchval("SELECT district_code FROM schools WHERE school_id = $1", school_id)  # type: ignore[no-any-return]

@@ -264,7 +264,7 @@ async def test_the_cli_verifies_offline_with_a_saved_key_list(receipts_app):
 
         def cli(arg: str) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
-                [sys.executable, "-m", "shared.cli", "receipts", "verify", arg, "--keys", str(Path(tmp) / "keys.json")],
+                [sys.executable, "-m", "suite.cli", "receipts", "verify", arg, "--keys", str(Path(tmp) / "keys.json")],
                 capture_output=True,
                 text=True,
                 check=False,

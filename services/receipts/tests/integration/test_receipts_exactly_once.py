@@ -29,7 +29,7 @@ N = 1000
 
 def _serve(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "serve", "receipts"],
+        [sys.executable, "-m", "suite.cli", "serve", "receipts"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -95,7 +95,7 @@ async def _import(app: ReceiptsApp, p12: bytes, password: str):
 
 def _cli(receipt: str, keys: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", "receipts", "verify", receipt, "--keys", str(keys)],
+        [sys.executable, "-m", "suite.cli", "receipts", "verify", receipt, "--keys", str(keys)],
         capture_output=True,
         text=True,
         check=False,

@@ -43,7 +43,7 @@ def _signed_text_with_a_long_run(ca):
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", "receipts", "verify", *args],
+        [sys.executable, "-m", "suite.cli", "receipts", "verify", *args],
         capture_output=True,
         text=True,
         check=False,

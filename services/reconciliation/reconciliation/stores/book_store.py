@@ -34,19 +34,6 @@ def _invoice(r: asyncpg.Record) -> OpenInvoice:
     )
 
 
-async def _payers(conn: asyncpg.Connection, school_id: str, accounts: list[str]) -> dict[str, set[uuid.UUID]]:
-    out: dict[str, set[uuid.UUID]] = defaultdict(set)
-    if accounts:
-        for r in await conn.fetch(
-            "SELECT payer_account, student_id FROM payer_accounts "
-            "WHERE school_id = $1 AND payer_account = ANY($2::text[])",
-            school_id,
-            accounts,
-        ):
-            out[r["payer_account"]].add(r["student_id"])
-    return out
-
-
 async def load_school_book(conn: asyncpg.Connection, school_id: str) -> Book:
     """Every invoice of the school: for statements, where many credits are placed at once."""
     rows = await conn.fetch(f"SELECT {_COLUMNS} FROM invoices WHERE school_id = $1", school_id)  # noqa: S608

@@ -55,3 +55,8 @@ async def upsert(
         bank_bin,
         account_number,
     )
+
+
+async def district_of(db: Executor, school_id: str) -> str | None:
+    """The school's district (the scope of a district's token), from this service's own schools table."""
+    return await db.fetchval("SELECT district_code FROM schools WHERE school_id = $1", school_id)  # type: ignore[no-any-return]

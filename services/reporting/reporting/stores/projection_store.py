@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 import asyncpg
 
-from shared.db import as_columns
+from shared.db import Executor, as_columns
 
 
 async def upsert_school(
@@ -266,3 +266,8 @@ async def log_events(conn: asyncpg.Connection, events: list[tuple[uuid.UUID, str
 
 async def bump_version(conn: asyncpg.Connection) -> None:
     await conn.execute("UPDATE projection_version SET version = version + 1")
+
+
+async def district_of(db: Executor, school_id: str) -> str | None:
+    """The school's district (the scope of a district's token), from this service's own schools table."""
+    return await db.fetchval("SELECT district_code FROM schools WHERE school_id = $1", school_id)  # type: ignore[no-any-return]
