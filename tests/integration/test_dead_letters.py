@@ -11,7 +11,6 @@ import asyncpg
 import pytest
 
 from devinfra.testing import free_port, serving, wait_until
-from shared import cli
 from shared.auth import mint_token
 from shared.events.envelope import Event, wrap
 from shared.events.handlers import Handlers
@@ -19,6 +18,7 @@ from shared.events.kafka import make_producer
 from shared.events.topics import Topic, topic_name
 from shared.service import ConsumerSpec, ServiceSpec, build_app
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
+from suite import cli
 from tuition.invoicing.v1.events_pb2 import SchoolRegistered
 
 pytestmark = pytest.mark.integration

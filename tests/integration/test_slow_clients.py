@@ -75,7 +75,7 @@ async def test_slow_headers_and_a_trickled_body_are_cut_off_and_a_prompt_request
 def test_the_services_are_served_with_the_bounded_protocol_and_a_connection_limit():
     import inspect
 
-    from shared import cli
+    from suite import cli
 
     source = inspect.getsource(cli._serve)
     assert "http=HTTP_PROTOCOL" in source and "limit_concurrency=settings.http_max_connections" in source
