@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from reporting.app.streams import Streams
-from reporting.entrypoints import api, pages
+from reporting.entrypoints import audit_api, dashboard_api, exports_api, pages, sector_api, stream_api, targets_api
 from reporting.entrypoints.consumers import CONSUMERS
 from reporting.settings import ReportingSettings
 from reporting.stores import projection_store
@@ -26,7 +26,16 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         SPEC,
         settings or ReportingSettings(),
         title="Reporting: projections and the district dashboard",
-        routers=[api.router, pages.router],
+        routers=[
+            # By concern, in the order their routes were always matched.
+            dashboard_api.router,
+            targets_api.router,
+            exports_api.router,
+            audit_api.router,
+            sector_api.router,
+            stream_api.router,
+            pages.router,
+        ],
     )
     app.state.streams = Streams()  # this process's live dashboard streams, bounded
     return app

@@ -45,7 +45,9 @@ def notices_pdf(school_name: str, bank: str, account: str, holder: str, notices:
         _notice(doc, top, school_name, bank, account, holder, n)
         if i % 2 == 0:
             doc.set_draw_color(160)
-            doc.dashed_line(5, HALF, 205, HALF, dash_length=2, space_length=2)
+            doc.set_dash_pattern(dash=2, gap=2)  # the cutting line between the two notices
+            doc.line(5, HALF, 205, HALF)
+            doc.set_dash_pattern()
     if not ordered:
         doc.add_page()
         doc.set_font("DejaVu", "", 11)
