@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from reconciliation.app import metrics, projection
 from reconciliation.app.targets import targets_for
-from reconciliation.entrypoints import api, bank_api
+from reconciliation.entrypoints import bank_api, close_api, credits_api, exceptions_api, money_in_api
 from reconciliation.entrypoints.consumers import CONSUMERS
 from reconciliation.settings import ReconciliationSettings
 from reconciliation.stores import schools_store
@@ -35,5 +35,12 @@ def create_app(settings: ReconciliationSettings | None = None) -> FastAPI:
         SPEC,
         settings or ReconciliationSettings(),
         title="Reconciliation: bank credits in, matched to invoices",
-        routers=[api.router, bank_api.router],
+        routers=[
+            # By concern, in the order their routes were always matched.
+            money_in_api.router,
+            credits_api.router,
+            exceptions_api.router,
+            close_api.router,
+            bank_api.router,
+        ],
     )
