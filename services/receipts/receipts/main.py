@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from receipts.app import metrics, projection
-from receipts.entrypoints import api
+from receipts.entrypoints import receipts_api, series_keys_api, verification_api
 from receipts.entrypoints.consumers import CONSUMERS
 from receipts.settings import ReceiptsSettings
 from receipts.stores import book_store
@@ -40,5 +40,5 @@ def create_app(settings: ReceiptsSettings | None = None) -> FastAPI:
         SPEC,
         settings or ReceiptsSettings(),
         title="Receipts: numbered, signed e-receipts and their verification",
-        routers=[api.router],
+        routers=[series_keys_api.router, verification_api.router, receipts_api.router],  # as always matched
     )

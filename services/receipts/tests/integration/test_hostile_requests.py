@@ -9,7 +9,7 @@ import base45
 import pytest
 
 from receipts.adapters import compact
-from receipts.entrypoints import api
+from receipts.entrypoints import receipts_api
 from receipts.main import SPEC
 
 from .test_receipts import _issue
@@ -66,8 +66,8 @@ async def test_verification_is_rate_limited_per_client(receipts_app, monkeypatch
 async def test_a_receipt_pdf_is_rendered_once_not_on_every_request(receipts_app, monkeypatch):
     (receipt,) = await _issue(receipts_app)
     renders = []
-    real = api.render.pdf
-    monkeypatch.setattr(api.render, "pdf", lambda *a, **kw: renders.append(1) or real(*a, **kw))
+    real = receipts_api.render.pdf
+    monkeypatch.setattr(receipts_api.render, "pdf", lambda *a, **kw: renders.append(1) or real(*a, **kw))
 
     first = await receipts_app.client.get(f"/r/{receipt['verification_code']}.pdf")
     second = await receipts_app.client.get(f"/r/{receipt['verification_code']}.pdf")
