@@ -49,7 +49,11 @@ async def test_a_process_killed_mid_migration_leaves_no_lock_and_the_next_start_
     try:
         for _ in range(200):  # in the slow migration, holding the lock
             conn = await asyncpg.connect(dsn)
-            slow = await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(CASE%'")
+            # The killed process's session, in the slow migration (not this query, whose text says pg_sleep too).
+            slow = await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'slow' AND state = 'active' "
+                "AND query LIKE '%pg_sleep(CASE%' AND pid <> pg_backend_pid()"
+            )
             await conn.close()
             if slow and await _holder(dsn):
                 break
