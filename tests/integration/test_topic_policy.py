@@ -4,6 +4,7 @@ keys' topic is compacted."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -25,8 +26,15 @@ async def test_topics_keep_every_event_and_refuse_a_replication_the_cluster_lack
         admin = AIOKafkaAdminClient(bootstrap_servers=infra_endpoints.kafka)
         await admin.start()
         try:
-            (described,) = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, f"{prefix}kept")])
-            (of_keys,) = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, keys)])
+            # The broker answers CreateTopics before its own view of the new topic's configs is filled (KRaft
+            # metadata reaches it a moment later): an early describe came back empty once in a full run.
+            for _ in range(50):
+                (described,) = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, f"{prefix}kept")])
+                (of_keys,) = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, keys)])
+                known = {n for n, *_ in described.resources[0][4]} & {n for n, *_ in of_keys.resources[0][4]}
+                if "retention.ms" in known:
+                    break
+                await asyncio.sleep(0.1)
             (topic,) = await admin.describe_topics([f"{prefix}kept"])
         finally:
             await admin.close()
