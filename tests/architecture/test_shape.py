@@ -219,3 +219,52 @@ def test_every_operation_declares_its_answer(service: str) -> None:
             ):
                 bare.append(f"{method.upper()} {path}")
     assert not bare, "no declared answer:\n" + "\n".join(bare)
+
+
+UNTYPED = ("dict[str, Any]", "asyncpg.Record", "Record")
+
+
+def _untyped_annotations(path: Path) -> list[str]:
+    """Parameters and answers of functions whose annotation names a raw row or an untyped mapping."""
+    found = []
+    for n in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        args = [*n.args.posonlyargs, *n.args.args, *n.args.kwonlyargs, n.args.vararg, n.args.kwarg]
+        annotated = [(a.arg, a.annotation) for a in args if a is not None and a.annotation is not None]
+        if n.returns is not None:
+            annotated.append(("return", n.returns))
+        for name, annotation in annotated:
+            text = ast.unparse(annotation)
+            if "dict[str, Any]" in text or any(part in {"asyncpg.Record", "Record"} for part in _names(annotation)):
+                found.append(f"{path.name}:{n.lineno} {n.name}({name}: {text})")
+    return found
+
+
+def _names(annotation: ast.expr) -> set[str]:
+    return {ast.unparse(x) for x in ast.walk(annotation) if isinstance(x, ast.Name | ast.Attribute)}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_seams_between_layers_are_typed(service: str) -> None:
+    """Handlers take and give named types, and stores answer rows mapped to frozen dataclasses: no
+    `dict[str, Any]` nor `asyncpg.Record` in a signature of the application or a store."""
+    untyped = [
+        f"{p.parent.name}/{u}"
+        for layer in ("app", "stores")
+        for p in _modules(service, layer)
+        for u in _untyped_annotations(p)
+    ]
+    assert not untyped, "untyped seams:\n" + "\n".join(untyped)
+
+
+def test_an_untyped_seam_is_seen(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(
+        "async def a(row: asyncpg.Record) -> int: ...\n"
+        "def b() -> list[dict[str, Any]]: ...\n"
+        "def c(x: Record | None) -> None: ...\n"
+        "def d(x: Invoice) -> dict[str, int]: ...\n"
+    )
+    found = [line.split(" ", 1)[1] for line in _untyped_annotations(module)]
+    assert found == ["a(row: asyncpg.Record)", "b(return: list[dict[str, Any]])", "c(x: Record | None)"], found

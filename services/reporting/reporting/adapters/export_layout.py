@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from reporting.domain.targets import SHORT_NAMES
+from reporting.domain.views import Judged
 
 COLUMNS = [
     ("name", "Trường"),
@@ -32,8 +31,17 @@ COLUMNS = [
 MONEY = {label for key, label in COLUMNS if "(đồng)" in label}
 
 
-def cell(row: dict[str, Any], key: str) -> object:
-    """A column of the export: a figure, a target (`target:<indicator>`) or the list of figures below theirs."""
+def cells(row: Judged, *, name: str, period: str) -> list[object]:
+    """A row of the export: each figure, each target (`target:<indicator>`), the list of figures below theirs;
+    `name` and `period` as given (a school's name, or the district's total; the period the figures count)."""
+    given: dict[str, object] = {"name": name, "period": period}
+    return [_cell(row, key, given) for key, _ in COLUMNS]
+
+
+def _cell(row: Judged, key: str, given: dict[str, object]) -> object:
+    if key in given:
+        return given[key]
     if key.startswith("target:"):
-        return row["targets"].get(key.split(":", 1)[1])
-    return ", ".join(SHORT_NAMES[k] for k in row[key]) if isinstance(row[key], list) else row[key]
+        return row.targets.get(key.split(":", 1)[1])
+    value = getattr(row, key)
+    return ", ".join(SHORT_NAMES[k] for k in value) if isinstance(value, list) else value

@@ -4,12 +4,13 @@ and compared with what the dashboard shows (the SQL projections)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, date
 from typing import Any
 
 import asyncpg
 
-from reporting.domain.figures import CASHLESS_CHANNELS, InvoiceFacts, figures_of
+from reporting.domain.figures import CASHLESS_CHANNELS, Figures, InvoiceFacts, figures_of
 from reporting.domain.scope import Scope
 from reporting.stores import figures_store
 from shared.events.envelope import unwrap
@@ -91,17 +92,31 @@ def replay(envelopes: list[bytes]) -> list[InvoiceFacts]:
     return facts
 
 
-async def check_school(pool: asyncpg.Pool, school_id: str, today: date) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Difference:
+    from_events: int
+    shown: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Consistency:
+    school_id: str
+    events: int
+    differences: dict[str, Difference]
+    figures: Figures
+
+    @property
+    def consistent(self) -> bool:
+        return not self.differences
+
+
+async def check_school(pool: asyncpg.Pool, school_id: str, today: date) -> Consistency:
     envelopes = await figures_store.logged_envelopes(pool, school_id)
-    recomputed = figures_of(replay(envelopes), today=today).as_dict()
-    projected = (await figures_store.totals(pool, Scope(school=school_id), today)).as_dict()
+    recomputed = figures_of(replay(envelopes), today=today)
+    projected = await figures_store.totals(pool, Scope(school=school_id), today)
     differences = {
-        k: {"from_events": recomputed[k], "shown": projected[k]} for k in COMPARED if recomputed[k] != projected[k]
+        k: Difference(getattr(recomputed, k), getattr(projected, k))
+        for k in COMPARED
+        if getattr(recomputed, k) != getattr(projected, k)
     }
-    return {
-        "school_id": school_id,
-        "events": len(envelopes),
-        "consistent": not differences,
-        "differences": differences,
-        "figures": projected,
-    }
+    return Consistency(school_id=school_id, events=len(envelopes), differences=differences, figures=projected)

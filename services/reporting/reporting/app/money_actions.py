@@ -3,11 +3,11 @@ and cancelled receipts, by day range (Vietnam's days) and school."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
-from reporting.domain.money_actions import label
 from reporting.stores import money_actions_store
+from reporting.stores.money_actions_store import LoggedAction
 from shared.db import Executor
 from shared.formatting import VN
 
@@ -29,33 +29,20 @@ MONEY = {"Số tiền (đồng)"}
 
 async def of_district(
     db: Executor, district: str, first: date, last: date, *, school_id: str | None, limit: int
-) -> list[dict[str, Any]]:
+) -> list[LoggedAction]:
+    """The actions of the days [first, last] (Vietnam's days), at their time in Vietnam, newest first."""
     since = datetime.combine(first, time(), VN)
     until = datetime.combine(last + timedelta(days=1), time(), VN)
-    rows = await money_actions_store.of_district(
+    found = await money_actions_store.of_district(
         db, district, since=since, until=until, school_id=school_id, limit=limit
     )
-    return [
-        {
-            "occurred_at": r["occurred_at"].astimezone(VN),
-            "school_id": r["school_id"],
-            "school_name": r["school_name"],
-            "kind": r["kind"],
-            "label": label(r["kind"]),
-            "actor": r["actor"],
-            "amount": r["amount"],
-            "items": r["items"],
-            "subject": r["subject"],
-            "reason": r["reason"],
-        }
-        for r in rows
-    ]
+    return [replace(a, occurred_at=a.occurred_at.astimezone(VN)) for a in found]
 
 
-def table(actions: list[dict[str, Any]]) -> tuple[list[str], list[list[object]]]:
+def table(actions: list[LoggedAction]) -> tuple[list[str], list[list[object]]]:
     header = [name for _, name in COLUMNS]
     rows = [
-        [a[key].strftime("%d/%m/%Y %H:%M:%S") if key == "occurred_at" else a[key] for key, _ in COLUMNS]
+        [a.occurred_at.strftime("%d/%m/%Y %H:%M:%S") if key == "occurred_at" else getattr(a, key) for key, _ in COLUMNS]
         for a in actions
     ]
     return header, rows

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 import asyncpg
 
@@ -25,7 +25,19 @@ def target_of(*, indicator: str, school_year: str, target_pct: Decimal, source: 
     )
 
 
-async def set_targets(pool: asyncpg.Pool, district: str, targets: list[Target], *, by: str) -> list[dict[str, Any]]:
+@dataclass(frozen=True, kw_only=True)
+class TargetShown:
+    """A target as the district reads it back; the national one has no school year (it holds where nothing
+    is set) and no school."""
+
+    indicator: str
+    school_year: str | None
+    target_pct: float
+    source: str
+    school_id: str | None
+
+
+async def set_targets(pool: asyncpg.Pool, district: str, targets: list[Target], *, by: str) -> list[TargetShown]:
     """Set the district's targets (one target per school year and indicator; a school's own overrides the
     district's). A school named must be one of the district's."""
     schools = await figures_store.schools_of(pool, district)
@@ -36,12 +48,21 @@ async def set_targets(pool: asyncpg.Pool, district: str, targets: list[Target], 
     return await targets_of(pool, district)
 
 
-async def targets_of(pool: asyncpg.Pool, district: str) -> list[dict[str, Any]]:
+async def targets_of(pool: asyncpg.Pool, district: str) -> list[TargetShown]:
     """The targets set (in the plan's order), and the national one for each indicator (what holds where
     nothing is set)."""
-    rows = [t.as_dict() for t in Plan(await plans_store.targets_of(pool, district)).targets]
+    set_ = [
+        TargetShown(
+            indicator=t.indicator,
+            school_year=t.school_year,
+            target_pct=t.pct,
+            source=t.source,
+            school_id=t.school_id or None,
+        )
+        for t in Plan(await plans_store.targets_of(pool, district)).targets
+    ]
     national = [
-        {"indicator": k, "school_year": None, "target_pct": bp / 100, "source": NATIONAL, "school_id": None}
+        TargetShown(indicator=k, school_year=None, target_pct=bp / 100, source=NATIONAL, school_id=None)
         for k, (_, bp) in INDICATORS.items()
     ]
-    return rows + national
+    return set_ + national

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 import asyncpg
 
@@ -12,6 +12,7 @@ from reporting.adapters import report_files
 from reporting.app import queries
 from reporting.domain.report import Signing, build_report
 from reporting.domain.scope import Scope
+from reporting.domain.views import DistrictTotals, SchoolFigures
 from reporting.stores import figures_store
 from shared.errors import Invalid
 
@@ -38,47 +39,49 @@ _DISTRICT = ("schools", "schools_accepting_cashless", "schools_accepting_pct")
 SECTOR_COLUMNS = (*_HEAD, *_SCHOOL, *_FIGURES, *_ACCEPTS, *_IDS, "below_target")
 
 
+@dataclass(frozen=True, kw_only=True)
+class SectorIndicators:
+    """The district's per-school indicators in the documented format (version 1)."""
+
+    generated_at: datetime
+    district: str
+    period: str | None
+    school_year: str
+    schools: list[SchoolFigures]
+    totals: DistrictTotals
+    format: str = SECTOR_FORMAT
+    version: int = SECTOR_VERSION
+
+
 async def district_report(pool: asyncpg.Pool, scope: Scope, signing: Signing, fmt: str, today: date) -> bytes:
     if not scope.period:
         raise Invalid("Báo cáo được lập cho một kỳ: chọn một tháng, một quý, một năm học hoặc một năm.")
     view = await queries.district_view(pool, scope, today)
-    fee_types = [dict(r) for r in await figures_store.by_fee_type(pool, scope, today)]  # sums only, not judged
+    fee_types = await figures_store.by_fee_type(pool, scope, today)  # sums only, not judged
     report = build_report(view, fee_types, signing)
     render = report_files.report_pdf if fmt == "pdf" else report_files.report_xlsx
     return await asyncio.to_thread(render, report)  # CPU work, bounded by the district's schools
 
 
-def _by_id(row: dict[str, Any]) -> str:
-    return str(row["school_id"])
-
-
-def _fields(row: dict[str, Any], *names: str) -> dict[str, Any]:
-    return {k: row[k] for k in (*names, "below_target", "targets")}
-
-
-async def sector_indicators(pool: asyncpg.Pool, scope: Scope, today: date, now: datetime) -> dict[str, Any]:
+async def sector_indicators(pool: asyncpg.Pool, scope: Scope, today: date, now: datetime) -> SectorIndicators:
     """The district's per-school indicators in the documented format (version 1)."""
     view = await queries.district_view(pool, scope, today)
-    return {
-        "format": SECTOR_FORMAT,
-        "version": SECTOR_VERSION,
-        "generated_at": now,
-        "district": view["district"],
-        "period": view["period"],
-        "school_year": view["school_year"],
-        "schools": [
-            _fields(r, *_SCHOOL, *_FIGURES, *_ACCEPTS, *_IDS)
-            for r in sorted(view["schools"], key=lambda r: r["school_id"])
-        ],
-        "totals": _fields(view["totals"], *_FIGURES, *_IDS, *_DISTRICT),
-    }
+    return SectorIndicators(
+        generated_at=now,
+        district=view.district,
+        period=view.period,
+        school_year=view.school_year,
+        schools=sorted(view.schools, key=lambda r: r.school_id),
+        totals=view.totals,
+    )
 
 
-def sector_rows(doc: dict[str, Any]) -> list[list[object]]:
-    """The CSV's rows: each school, then the district's total."""
-    head = {"district": doc["district"], "period": doc["period"] or "", "school_year": doc["school_year"]}
+def sector_rows(doc: SectorIndicators) -> list[list[object]]:
+    """The CSV's rows: each school, then the district's total (no school: its name TOTAL)."""
+    head: dict[str, object] = {"district": doc.district, "period": doc.period or "", "school_year": doc.school_year}
+    total: dict[str, object] = {"school_id": "", "name": "TOTAL", "ownership": ""}
     rows = []
-    for r in [*doc["schools"], doc["totals"] | {"school_id": "", "name": "TOTAL", "ownership": ""}]:
-        cells = head | r | {"below_target": ";".join(r["below_target"])}
-        rows.append([cells.get(k) for k in SECTOR_COLUMNS])
+    for r, given in [*((s, head) for s in doc.schools), (doc.totals, head | total)]:
+        cells = given | {"below_target": ";".join(r.below_target)}
+        rows.append([cells[k] if k in cells else getattr(r, k, None) for k in SECTOR_COLUMNS])
     return rows

@@ -19,7 +19,7 @@ Definitions (shown on the dashboard and in exports):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from shared.money import allocate
@@ -84,7 +84,6 @@ class Figures:
     payments: int = 0
     cashless_payments: int = 0
     invoices: int = 0
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def cash(self) -> int:
@@ -93,6 +92,18 @@ class Figures:
     @property
     def outstanding(self) -> int:
         return self.invoiced - self.collected
+
+    @property
+    def collection_rate_pct(self) -> float | None:
+        return percent(self.collected, self.invoiced)
+
+    @property
+    def cashless_share_pct(self) -> float | None:
+        return percent(self.cashless, self.collected)
+
+    @property
+    def cashless_share_by_count_pct(self) -> float | None:
+        return percent(self.cashless_payments, self.payments)
 
     def measures(self) -> dict[str, tuple[int, int]]:
         """The plans' rates as exact fractions (numerator, denominator), by indicator."""
@@ -115,10 +126,9 @@ class Figures:
             "students_fully_paid": self.students_fully_paid,
             "payments": self.payments,
             "cashless_payments": self.cashless_payments,
-            "collection_rate_pct": percent(self.collected, self.invoiced),
-            "cashless_share_pct": percent(self.cashless, self.collected),
-            "cashless_share_by_count_pct": percent(self.cashless_payments, self.payments),
-            **self.extra,
+            "collection_rate_pct": self.collection_rate_pct,
+            "cashless_share_pct": self.cashless_share_pct,
+            "cashless_share_by_count_pct": self.cashless_share_by_count_pct,
         }
 
 

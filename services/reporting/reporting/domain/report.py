@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-from reporting.domain.figures import percent
+from reporting.domain.figures import Figures
 from reporting.domain.scope import period_kind
 from reporting.domain.targets import INDICATORS, SHORT_NAMES
+from reporting.domain.views import DistrictTotals, DistrictView, SchoolFigures
 from shared.formatting import FEE_CATEGORY_VI
 
 ROMAN_QUARTER = {"1": "I", "2": "II", "3": "III", "4": "IV"}
@@ -87,66 +87,65 @@ def period_label(period: str) -> str:
     return f"Năm học {period}" if kind == "school_year" else f"Năm {period}"
 
 
-def _verdict(indicator: str, totals: dict[str, Any]) -> str:
+def _verdict(indicator: str, totals: DistrictTotals) -> str:
     den = MEASURED[indicator][1]
-    if not totals[den]:
+    if not getattr(totals, den):
         return "Chưa có số liệu"
-    return "Chưa đạt" if indicator in totals["below_target"] else "Đạt"
+    return "Chưa đạt" if indicator in totals.below_target else "Đạt"
 
 
-def _indicator_rows(totals: dict[str, Any]) -> list[tuple[object, ...]]:
+def _indicator_rows(totals: DistrictTotals) -> list[tuple[object, ...]]:
     rows: list[tuple[object, ...]] = []
     for indicator, (num, den, value) in MEASURED.items():
         name = INDICATORS[indicator][0]
-        rows.append(
-            (name, totals[num], totals[den], totals[value], totals["targets"][indicator], _verdict(indicator, totals))
-        )
+        figures = (getattr(totals, num), getattr(totals, den), getattr(totals, value))
+        rows.append((name, *figures, totals.targets[indicator], _verdict(indicator, totals)))
     return rows
 
 
-def _school_rows(schools: list[dict[str, Any]]) -> list[tuple[object, ...]]:
+def _school_rows(schools: list[SchoolFigures]) -> list[tuple[object, ...]]:
     return [
         (
             n,
-            s["name"],
-            s["invoiced"],
-            s["collected"],
-            s["collection_rate_pct"],
-            s["cashless"],
-            s["cashless_share_pct"],
-            s["cashless_share_by_count_pct"],
-            "Có" if s["accepts_cashless"] else "Chưa",
-            s["personal_id_share_pct"],
-            ", ".join(SHORT_NAMES.get(k, k) for k in s["below_target"]),
+            s.name,
+            s.invoiced,
+            s.collected,
+            s.collection_rate_pct,
+            s.cashless,
+            s.cashless_share_pct,
+            s.cashless_share_by_count_pct,
+            "Có" if s.accepts_cashless else "Chưa",
+            s.personal_id_share_pct,
+            ", ".join(SHORT_NAMES.get(k, k) for k in s.below_target),
         )
-        for n, s in enumerate(sorted(schools, key=lambda s: s["name"]), start=1)
+        for n, s in enumerate(sorted(schools, key=lambda s: s.name), start=1)
     ]
 
 
-def _fee_rows(fee_types: list[dict[str, Any]]) -> list[tuple[object, ...]]:
+def _fee_rows(fee_types: list[tuple[str, Figures]]) -> list[tuple[object, ...]]:
     return [
         (
-            FEE_CATEGORY_VI.get(f["category"], f["category"]),
-            f["invoiced"],
-            f["collected"],
-            percent(f["collected"], f["invoiced"]),
-            f["cashless"],
-            percent(f["cashless"], f["collected"]),
+            FEE_CATEGORY_VI.get(category, category),
+            f.invoiced,
+            f.collected,
+            f.collection_rate_pct,
+            f.cashless,
+            f.cashless_share_pct,
         )
-        for f in fee_types
+        for category, f in fee_types
     ]
 
 
-def build_report(view: dict[str, Any], fee_types: list[dict[str, Any]], signing: Signing) -> Report:
+def build_report(view: DistrictView, fee_types: list[tuple[str, Figures]], signing: Signing) -> Report:
     """The report of a district view (`app.queries.district_view`) and its figures per fee type."""
-    label = period_label(view["period"])
+    label = period_label(view.period or "")  # a report is asked for a period (`app.reports`)
     return Report(
         title="BÁO CÁO KẾT QUẢ THU HỌC PHÍ VÀ CÁC KHOẢN THU KHÔNG DÙNG TIỀN MẶT",
         period_label=label,
-        school_year=view["school_year"],
+        school_year=view.school_year,
         signing=signing,
-        indicators=_indicator_rows(view["totals"]),
-        schools=_school_rows(view["schools"]),
+        indicators=_indicator_rows(view.totals),
+        schools=_school_rows(view.schools),
         fee_types=_fee_rows(fee_types),
-        plan_sources=sorted({t["source"] for t in view["trajectory"] if t["school_year"] <= view["school_year"]}),
+        plan_sources=sorted({t.source for t in view.trajectory if t.school_year <= view.school_year}),
     )

@@ -47,7 +47,7 @@ async def district_money_actions(
     limit: int = Query(500, ge=1, le=2000),
 ) -> list[MoneyActionOut]:
     rows = await money_actions.of_district(rt.db(), district, *days, school_id=school_id, limit=limit)
-    return [MoneyActionOut.model_validate(r) for r in rows]
+    return [MoneyActionOut.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.get(

@@ -145,7 +145,7 @@ async def district_summary(
     fee_type: FeeType | None = None,
 ) -> DistrictSummary:
     view = await queries.district_view(rt.db(), _scope(district=district, period=period, fee_type=fee_type), today())
-    return DistrictSummary.model_validate(view)
+    return DistrictSummary.model_validate(view, from_attributes=True)
 
 
 @router.get("/districts/{district}/trend", tags=["dashboard"], summary="Figures per billing month")
@@ -157,7 +157,7 @@ async def district_trend(
     fee_type: FeeType | None = None,
 ) -> list[PeriodFigures]:
     rows = await queries.trend(rt.db(), _scope(district=district, period=school_year, fee_type=fee_type), today())
-    return [PeriodFigures.model_validate(r) for r in rows]
+    return [PeriodFigures.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.get(
@@ -173,7 +173,7 @@ async def school_summary(
     fee_type: FeeType | None = None,
 ) -> SchoolSummary:
     view = await queries.school_view(rt.db(), _scope(school=school_id, period=period, fee_type=fee_type), today())
-    return SchoolSummary.model_validate(view)
+    return SchoolSummary.model_validate(view, from_attributes=True)
 
 
 @router.get("/schools/{school_id}/trend", tags=["dashboard"])
@@ -185,7 +185,7 @@ async def school_trend(
     fee_type: FeeType | None = None,
 ) -> list[PeriodFigures]:
     rows = await queries.trend(rt.db(), _scope(school=school_id, period=school_year, fee_type=fee_type), today())
-    return [PeriodFigures.model_validate(r) for r in rows]
+    return [PeriodFigures.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.get(
@@ -194,4 +194,4 @@ async def school_trend(
     summary="Recompute the school's figures from its events and compare with the projections",
 )
 async def consistency(school_id: str, rt: Runtime, _: SchoolReader) -> Consistency:
-    return Consistency.model_validate(await check.check_school(rt.db(), school_id, today()))
+    return Consistency.model_validate(await check.check_school(rt.db(), school_id, today()), from_attributes=True)

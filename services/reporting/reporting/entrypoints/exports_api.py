@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from reporting.adapters.export_layout import COLUMNS, MONEY, cell
+from reporting.adapters.export_layout import COLUMNS, MONEY, cells
 from reporting.app import queries, reports
 from reporting.domain.report import Signing
 from reporting.entrypoints.common import DistrictOffice, FeeType, _scope, today
@@ -19,9 +19,8 @@ from shared.service import Runtime
 router = APIRouter(prefix="/api")
 
 
-async def _export(rows: list[dict[str, Any]], fmt: str, filename: str) -> Response:
+async def _export(table: list[list[object]], fmt: str, filename: str) -> Response:
     header = [label for _, label in COLUMNS]
-    table = [[cell(r, key) for key, _ in COLUMNS] for r in rows]
     return await exports.table_download(header, table, filename=filename, fmt=fmt, title="Bao cao", money=MONEY)
 
 
@@ -43,10 +42,11 @@ async def district_export(
     fee_type: FeeType | None = None,
 ) -> Response:
     view = await queries.district_view(rt.db(), _scope(district=district, period=period, fee_type=fee_type), today())
-    rows = view["schools"] + [view["totals"] | {"name": f"Tổng {district}"}]
     # Each row says its period: a file passed on keeps what it counts.
     shown = (period or "Tất cả các kỳ") + (f" ({fee_type})" if fee_type else "")
-    return await _export([r | {"period": shown} for r in rows], fmt, f"bao-cao-{district}-{period or 'tat-ca'}")
+    table = [cells(r, name=r.name, period=shown) for r in view.schools]
+    table.append(cells(view.totals, name=f"Tổng {district}", period=shown))
+    return await _export(table, fmt, f"bao-cao-{district}-{period or 'tat-ca'}")
 
 
 @router.get(

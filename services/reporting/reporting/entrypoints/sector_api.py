@@ -72,7 +72,7 @@ async def sector_indicators(
     district: str, rt: Runtime, _: ServiceCaller, period: str | None = None
 ) -> SectorIndicators:
     doc = await reports.sector_indicators(rt.db(), _scope(district=district, period=period), today(), datetime.now(UTC))
-    return SectorIndicators.model_validate(doc)
+    return SectorIndicators.model_validate(doc, from_attributes=True)
 
 
 @router.get(

@@ -48,7 +48,7 @@ class TargetOut(_Target):
 
 @router.get("/districts/{district}/targets", tags=["targets"], summary="The district plan's targets, dated")
 async def district_targets(district: str, rt: Runtime, p: DistrictOffice) -> list[TargetOut]:
-    return [TargetOut.model_validate(t) for t in await plans.targets_of(rt.db(), district)]
+    return [TargetOut.model_validate(t, from_attributes=True) for t in await plans.targets_of(rt.db(), district)]
 
 
 @router.put(
@@ -58,4 +58,5 @@ async def district_targets(district: str, rt: Runtime, p: DistrictOffice) -> lis
 )
 async def set_district_targets(district: str, body: TargetsIn, rt: Runtime, p: DistrictPlanner) -> list[TargetOut]:
     targets = [plans.target_of(**t.model_dump()) for t in body.targets]
-    return [TargetOut.model_validate(t) for t in await plans.set_targets(rt.db(), district, targets, by=p.subject)]
+    shown = await plans.set_targets(rt.db(), district, targets, by=p.subject)
+    return [TargetOut.model_validate(t, from_attributes=True) for t in shown]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import asyncpg
-
 from reporting.domain.figures import Figures
 from reporting.domain.scope import Scope
+from reporting.domain.views import Exemption, PersonalIds
+from shared import rows as mapped
 from shared.db import Executor
 
 # What a figure can be grouped by, and the roll-ups' column for it (pupils' counts of a month are kept under
@@ -64,8 +66,27 @@ _MONEY = """sum(invoiced)::bigint AS invoiced, sum(collected)::bigint AS collect
   sum(cashless_payments)::bigint AS cashless_payments"""
 
 
-def _figures(money: asyncpg.Record | None, pupils: asyncpg.Record | None) -> Figures:
-    def get(row: asyncpg.Record | None, name: str) -> int:
+@dataclass(frozen=True, kw_only=True)
+class School:
+    """A school as the projection knows it, with its latest roster count (none yet: 0 pupils)."""
+
+    school_id: str
+    name: str
+    district_code: str
+    ownership: str
+    has_account: bool
+    students_enrolled: int
+    students_with_personal_id: int
+
+    @property
+    def ids(self) -> PersonalIds:
+        return PersonalIds(
+            students_enrolled=self.students_enrolled, students_with_personal_id=self.students_with_personal_id
+        )
+
+
+def _figures(money: Mapping[str, Any] | None, pupils: Mapping[str, Any] | None) -> Figures:
+    def get(row: Mapping[str, Any] | None, name: str) -> int:
         return int(row[name] or 0) if row is not None else 0
 
     return Figures(
@@ -112,20 +133,24 @@ async def grouped(db: Executor, scope: Scope, today: date, by: str) -> list[tupl
     return sorted((r["key"], _figures(r, counted.get(r["key"]))) for r in m)
 
 
-async def by_fee_type(db: Executor, scope: Scope, today: date) -> list[asyncpg.Record]:
-    """Per fee category of the scope's invoices (only the scope's fee type, when one is asked)."""
+async def by_fee_type(db: Executor, scope: Scope, today: date) -> list[tuple[str, Figures]]:
+    """Per fee category of the scope's invoices (only the scope's fee type, when one is asked); payments are not
+    counted per fee type."""
     args = _Args()
     money = _money_sql(scope, args, each=True)
-    return await db.fetch(
+    found = await db.fetch(
         f"""SELECT category, sum(invoiced)::bigint AS invoiced, sum(collected)::bigint AS collected,
                    sum(cashless)::bigint AS cashless,
                    coalesce(sum(invoiced - collected) FILTER (WHERE due_date < {args.add(today)}), 0)::bigint AS overdue
               {money} GROUP BY 1 HAVING sum(invoices) > 0 ORDER BY 1""",
         *args,
     )
+    return [
+        (r["category"], Figures(**{k: r[k] for k in ("invoiced", "collected", "cashless", "overdue")})) for r in found
+    ]
 
 
-async def exemptions(db: Executor, scope: Scope) -> list[dict[str, Any]]:
+async def exemptions(db: Executor, scope: Scope) -> list[Exemption]:
     """Reductions per (policy category, fee type): pupils and amount (on the scope's fee type, when asked)."""
     args, pupil_args = _Args(), _Args()
     money = _money_sql(scope, args, policies=True, each=True)
@@ -140,12 +165,12 @@ async def exemptions(db: Executor, scope: Scope) -> list[dict[str, Any]]:
     )
     counted = {(r["policy"], r["category"]): r["students"] for r in p}
     return [
-        {
-            "policy_category": r["policy"],
-            "category": r["category"],
-            "students": int(counted.get((r["policy"], r["category"]), 0)),
-            "reduction": r["reduction"],
-        }
+        Exemption(
+            policy_category=r["policy"],
+            category=r["category"],
+            students=int(counted.get((r["policy"], r["category"]), 0)),
+            reduction=r["reduction"],
+        )
         for r in m
     ]
 
@@ -157,13 +182,10 @@ _SCHOOLS = (
 )
 
 
-async def schools_of(db: Executor, district: str) -> dict[str, asyncpg.Record]:
+async def schools_of(db: Executor, district: str) -> dict[str, School]:
     """The district's schools, each with its latest roster count (none yet: 0 pupils)."""
-    rows = await db.fetch(
-        _SCHOOLS + "district_code = $1",
-        district,
-    )
-    return {r["school_id"]: r for r in rows}
+    found = mapped.rows(School, await db.fetch(_SCHOOLS + "district_code = $1", district))
+    return {s.school_id: s for s in found}
 
 
 async def refunds(db: Executor, scope: Scope) -> tuple[int, int]:
@@ -181,12 +203,9 @@ async def refunds(db: Executor, scope: Scope) -> tuple[int, int]:
     return int(row["n"]), int(row["amount"])
 
 
-async def school(db: Executor, school_id: str) -> asyncpg.Record | None:
+async def school(db: Executor, school_id: str) -> School | None:
     """The school with its latest roster count, like `schools_of`."""
-    return await db.fetchrow(
-        _SCHOOLS + "s.school_id = $1",
-        school_id,
-    )
+    return mapped.maybe(School, await db.fetchrow(_SCHOOLS + "s.school_id = $1", school_id))
 
 
 async def projection_version(db: Executor) -> int:

@@ -7,6 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
+from reporting.domain.money_actions import label
+from shared import rows as mapped
 from shared.db import Executor
 
 
@@ -44,11 +46,30 @@ async def invoice_total(conn: asyncpg.Connection, invoice_id: str) -> int:
     return int(total or 0)
 
 
+@dataclass(frozen=True, kw_only=True)
+class LoggedAction:
+    """An action that moved money, with its school's name."""
+
+    occurred_at: datetime
+    school_id: str
+    school_name: str
+    kind: str
+    actor: str
+    amount: int
+    items: int
+    subject: str
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return label(self.kind)
+
+
 async def of_district(
     db: Executor, district: str, *, since: datetime, until: datetime, school_id: str | None, limit: int
-) -> list[asyncpg.Record]:
+) -> list[LoggedAction]:
     """The district's schools' actions in [since, until), newest first, at most `limit`."""
-    return await db.fetch(
+    found = await db.fetch(
         "SELECT m.*, s.name AS school_name FROM money_actions m JOIN schools s USING (school_id) "
         "WHERE s.district_code = $1 AND m.occurred_at >= $2 AND m.occurred_at < $3 "
         "AND ($4::text IS NULL OR m.school_id = $4) ORDER BY m.occurred_at DESC, m.action_key LIMIT $5",
@@ -58,3 +79,4 @@ async def of_district(
         school_id,
         limit,
     )
+    return mapped.rows(LoggedAction, found)

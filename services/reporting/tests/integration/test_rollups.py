@@ -229,10 +229,10 @@ async def test_the_rollups_equal_the_invoices_they_sum_after_any_history(make_da
         # Figures of fee types and of reductions, both ways too.
         for scope in _scopes():
             fee_types = await figures_store.by_fee_type(pool, scope, TODAY)
-            for r in fee_types:
-                one = Scope(scope.district, scope.school, scope.period, r["category"])
+            for category, r in fee_types:
+                one = Scope(scope.district, scope.school, scope.period, category)
                 expected = (await _oracle(pool, one, None))[0][1]
-                assert (r["invoiced"], r["collected"], r["cashless"], r["overdue"]) == (
+                assert (r.invoiced, r.collected, r.cashless, r.overdue) == (
                     expected.invoiced,
                     expected.collected,
                     expected.cashless,
