@@ -24,6 +24,9 @@ from receipts.domain.receipt import ReceiptContent, lines_paid
 from receipts.domain.series import remaining
 from receipts.settings import ReceiptsSettings
 from receipts.stores import book_store, pending_store, receipts_store, series_store
+from receipts.stores.book_store import InvoiceCopy, School
+from receipts.stores.receipts_store import Receipt
+from receipts.stores.series_store import Series
 from shared.events import pupil_keys
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
@@ -46,13 +49,13 @@ def verification_code() -> str:
 
 
 async def _signing_keys(
-    conn: asyncpg.Connection, settings: ReceiptsSettings, school: asyncpg.Record
+    conn: asyncpg.Connection, settings: ReceiptsSettings, school: School
 ) -> tuple[certificates.KeyMaterial, certificates.KeyMaterial]:
     """The school's active XML and compact keys; provisioned from the local CA where that is on. A school
     whose authority issued it one (RSA) certificate signs its QR with that key too (PS256): no payment
     waits for a second key that a real school rarely has."""
     secret = settings.key_secret.get_secret_value()
-    school_id = school["school_id"]
+    school_id = school.school_id
     xml_key = await signing_keys.active(conn, school_id, "xml", secret)
     compact_key = await signing_keys.active(conn, school_id, "compact", secret)
     if xml_key is None or compact_key is None:
@@ -61,58 +64,58 @@ async def _signing_keys(
                 raise Waiting("signing key")
             return xml_key, xml_key
         missing = tuple(kind for kind, key in (("xml", xml_key), ("compact", compact_key)) if key is None)
-        await signing_keys.provision(conn, school_id, school["name"], secret, kinds=missing)
+        await signing_keys.provision(conn, school_id, school.name, secret, kinds=missing)
         xml_key = await signing_keys.active(conn, school_id, "xml", secret)
         compact_key = await signing_keys.active(conn, school_id, "compact", secret)
         assert xml_key is not None and compact_key is not None
     return xml_key, compact_key
 
 
-def _payer(payment: PaymentMatched, invoice: asyncpg.Record, payer_name: str) -> str:
+def _payer(payment: PaymentMatched, invoice: InvoiceCopy, payer_name: str) -> str:
     """Who paid, on the receipt: at the cash desk, the person the accountant wrote down (a grandmother paying
     for the family); for a transfer, the guardian as the roster spells them (the bank's name is upper case
     without marks, often the account holder's); the bank's name where the roster has none."""
     if payment.channel == Channel.CASH and payer_name.strip():
         return payer_name.strip()
-    return str(invoice["guardian_name"]) or payer_name
+    return str(invoice.guardian_name) or payer_name
 
 
 def _content(
     payment: PaymentMatched,
-    school: asyncpg.Record,
-    invoice: asyncpg.Record,
-    series: asyncpg.Record,
+    school: School,
+    invoice: InvoiceCopy,
+    series: Series,
     number: int,
     issued_at: datetime,
-    replaces: asyncpg.Record | None,
+    replaces: Receipt | None,
     payer_name: str,
 ) -> ReceiptContent:
-    asked = [(line["name"], line["amount"]) for line in json.loads(invoice["lines"])]
-    lines = lines_paid(asked, invoice["total"], payment.amount)
+    asked = [(line["name"], line["amount"]) for line in json.loads(invoice.lines_json)]
+    lines = lines_paid(asked, invoice.total, payment.amount)
     return ReceiptContent(
-        school_id=school["school_id"],
-        school_name=school["name"],
-        school_code=school["code"],
-        tax_code=school["tax_code"],
-        address=school["address"],
-        form_code=series["form_code"],
-        series_code=series["series_code"],
+        school_id=school.school_id,
+        school_name=school.name,
+        school_code=school.code,
+        tax_code=school.tax_code,
+        address=school.address,
+        form_code=series.form_code,
+        series_code=series.series_code,
         number=number,
         issued_at=issued_at,
         payer_name=_payer(payment, invoice, payer_name),
-        student_name=invoice["student_name"],
-        student_code=invoice["student_code"],
-        class_name=invoice["class_name"],
-        period=invoice["period"],
+        student_name=invoice.student_name,
+        student_code=invoice.student_code,
+        class_name=invoice.class_name,
+        period=invoice.period,
         lines=lines,
         amount=payment.amount,
         channel=Channel.Name(payment.channel),
         bank_reference=payment.bank_reference,
-        payment_reference=invoice["payment_reference"],
+        payment_reference=invoice.payment_reference,
         verification_code=verification_code(),
         payment_id=payment.payment_id,
         invoice_id=payment.invoice_id,
-        replaces=f"{replaces['series_code']} {replaces['number']:07d}" if replaces is not None else "",
+        replaces=f"{replaces.series_code} {replaces.number:07d}" if replaces is not None else "",
     )
 
 
@@ -144,7 +147,7 @@ async def issue_receipt(
     settings: ReceiptsSettings,
     *,
     payment: PaymentMatched,
-    replaces: asyncpg.Record | None = None,
+    replaces: Receipt | None = None,
     now: datetime | None = None,
 ) -> uuid.UUID:
     """Issue (or, with `replaces`, re-issue) the receipt of a payment. Raises Waiting when it cannot yet."""
@@ -152,7 +155,7 @@ async def issue_receipt(
     invoice = await book_store.invoice(conn, uuid.UUID(payment.invoice_id))
     if school is None or invoice is None:
         raise Waiting("invoice" if school is not None else "school")
-    if invoice["sealed_names"] is not None:
+    if invoice.sealed_names is not None:
         raise Waiting(PUPIL_KEY)
     [receipt_id] = await issue_batch(conn, outbox, settings, school, [(payment, invoice)], replaces=replaces, now=now)
     return receipt_id
@@ -162,10 +165,10 @@ async def issue_batch(
     conn: asyncpg.Connection,
     outbox: Outbox,
     settings: ReceiptsSettings,
-    school: asyncpg.Record,
-    items: list[tuple[PaymentMatched, asyncpg.Record]],
+    school: School,
+    items: list[tuple[PaymentMatched, InvoiceCopy]],
     *,
-    replaces: asyncpg.Record | None = None,
+    replaces: Receipt | None = None,
     now: datetime | None = None,
 ) -> list[uuid.UUID]:
     """Receipts of one school's payments, numbered consecutively in one move of the series counter, signed
@@ -173,10 +176,10 @@ async def issue_batch(
     no series, or not numbers enough left in the open series for all of them)."""
     xml_key, compact_key = await _signing_keys(conn, settings, school)
     issued_at = now or datetime.now(UTC)
-    series = await open_series(conn, settings, school["school_id"], issued_at.astimezone(VN).year)
+    series = await open_series(conn, settings, school.school_id, issued_at.astimezone(VN).year)
     first = await series_store.take_numbers(conn, series, len(items))
     if first is None:
-        raise Waiting(f"numbers in series {series['series_code']} (fewer left than payments to receipt)")
+        raise Waiting(f"numbers in series {series.series_code} (fewer left than payments to receipt)")
     payers = await _payer_names(conn, [payment for payment, _ in items])
     contents = [
         _content(payment, school, invoice, series, first + n, issued_at, replaces, payers[n])
@@ -188,8 +191,8 @@ async def issue_batch(
     receipts = [
         receipts_store.NewReceipt(
             receipt_id=uuid.uuid4(),
-            school_id=school["school_id"],
-            series_id=series["series_id"],
+            school_id=school.school_id,
+            series_id=series.series_id,
             number=content.number,
             payment_id=None if replaces is not None else payment.payment_id,
             invoice_id=uuid.UUID(payment.invoice_id),
@@ -200,7 +203,7 @@ async def issue_batch(
             compact=sig.compact,
             xml_kid=pair.xml_kid,
             compact_kid=pair.compact_kid,
-            replaces=replaces["receipt_id"] if replaces is not None else None,
+            replaces=replaces.receipt_id if replaces is not None else None,
         )
         for (payment, _), content, sig in zip(items, contents, signed, strict=True)
     ]
@@ -215,7 +218,7 @@ async def _announce(
     settings: ReceiptsSettings,
     receipts: list[receipts_store.NewReceipt],
     contents: list[ReceiptContent],
-    series: asyncpg.Record,
+    series: Series,
 ) -> None:
     """ReceiptIssued for each, and SeriesRunningLow when the series is near its end."""
     events: list[tuple[Message, str, str]] = []
@@ -236,18 +239,18 @@ async def _announce(
         event.issued_at.FromDatetime(receipt.issued_at)
         events.append((event, content.invoice_id, receipt.school_id))
     last = receipts[-1]
-    left = remaining(series["range_from"], series["range_to"], last.number + 1)
+    left = remaining(series.range_from, series.range_to, last.number + 1)
     if left.low:
         log.warning(
-            "receipts.series.running_low", school_id=last.school_id, series_code=series["series_code"], left=left.left
+            "receipts.series.running_low", school_id=last.school_id, series_code=series.series_code, left=left.left
         )
         low = SeriesRunningLow(
             school_id=last.school_id,
-            form_code=series["form_code"],
-            series_code=series["series_code"],
+            form_code=series.form_code,
+            series_code=series.series_code,
             numbers_left=left.left,
         )
-        events.append((low, str(series["series_id"]), last.school_id))
+        events.append((low, str(series.series_id), last.school_id))
     await outbox.add_many(conn, Topic.RECEIPTS, events)
 
 
@@ -281,9 +284,9 @@ async def on_payments(
             await on_payment(conn, outbox, settings, p)
 
 
-def _ready(invoice: asyncpg.Record | None) -> bool:
+def _ready(invoice: InvoiceCopy | None) -> bool:
     """The invoice is here, with its names open."""
-    return invoice is not None and invoice["sealed_names"] is None
+    return invoice is not None and invoice.sealed_names is None
 
 
 async def on_payment(

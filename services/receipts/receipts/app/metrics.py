@@ -24,13 +24,13 @@ async def sample(metrics: Metrics, db: asyncpg.Pool) -> None:
     for gauge in (used, left, expiry, parked, parked_age):
         gauge.clear()
     oldest: dict[str, float] = {}
-    for row in await pending_store.parked_by_school(db):
-        parked.labels(row["school_id"], row["waiting_for"]).set(row["n"])
-        oldest[row["school_id"]] = max(oldest.get(row["school_id"], 0.0), row["oldest"])
+    for p in await pending_store.parked_by_school(db):
+        parked.labels(p.school_id, p.waiting_for).set(p.n)
+        oldest[p.school_id] = max(oldest.get(p.school_id, 0.0), p.oldest)
     for school, age in oldest.items():
         parked_age.labels(school).set(age)
-    for row in await series_store.numbers_left(db):
-        used.labels(row["school_id"], row["series_code"]).set(row["used"])
-        left.labels(row["school_id"], row["series_code"]).set(row["left_"])
-    for row in await keys_store.active_expiries(db):
-        expiry.labels(row["school_id"], row["kind"]).set(row["seconds_left"])
+    for s in await series_store.numbers_left(db):
+        used.labels(s.school_id, s.series_code).set(s.used)
+        left.labels(s.school_id, s.series_code).set(s.left_)
+    for e in await keys_store.active_expiries(db):
+        expiry.labels(e.school_id, e.kind).set(e.seconds_left)

@@ -82,8 +82,7 @@ async def open_names(
     for them issued; returns how many invoices were opened."""
     rows = await book_store.sealed_openable(conn, student_id)
     opened = [
-        (r["invoice_id"], pupil_keys.open_stored(bytes(r["sealed_names"]), r["key"], bound_to=str(r["invoice_id"])))
-        for r in rows
+        (r.invoice_id, pupil_keys.open_stored(bytes(r.sealed_names), r.key, bound_to=str(r.invoice_id))) for r in rows
     ]
     await book_store.set_names(conn, [(i, n.student_name, n.guardian_name) for i, n in opened])
     for invoice_id, _ in opened:

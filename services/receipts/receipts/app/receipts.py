@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 import asyncpg
 from lxml import etree
@@ -13,6 +13,8 @@ from receipts.app.issuing import issue_receipt
 from receipts.domain.receipt import read_fields, read_lines
 from receipts.settings import ReceiptsSettings
 from receipts.stores import book_store, pending_store, receipts_store
+from receipts.stores.book_store import InvoiceCopy, School
+from receipts.stores.receipts_store import Listed, Receipt
 from shared.db import Executor
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events.outbox import Outbox
@@ -22,18 +24,45 @@ from tuition.receipts.v1.events_pb2 import ReceiptCancelled
 from tuition.reconciliation.v1.events_pb2 import Channel, PaymentMatched, PaymentReversed
 
 
-async def by_code(db: Executor, code: str) -> asyncpg.Record:
+@dataclass(frozen=True, kw_only=True)
+class Shown:
+    """A receipt as the parent's page and the PDF show it: its signed fields and what the book adds."""
+
+    fields: dict[str, str]
+    amount: int
+    status: str
+    cancel_reason: str | None
+    tax_code: str
+    student_code: str
+    class_name: str
+    lines: list[tuple[str, int]]
+    issued_local: str
+    compact: str
+
+    def page(self) -> dict[str, object]:
+        """Everything shown, by name: the signed fields, then what the book adds."""
+        added = {k: v for k, v in vars(self).items() if k != "fields"}
+        return {**self.fields, **added}
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    cancelled: uuid.UUID
+    replaced_by: uuid.UUID | None
+
+
+async def by_code(db: Executor, code: str) -> Receipt:
     row = await receipts_store.by_code(db, code)
     if row is None:
         raise NotFound(f"Không có biên lai nào mang mã tra cứu {code}.")
     return row
 
 
-async def for_display(db: Executor, code: str) -> tuple[asyncpg.Record, dict[str, Any]]:
+async def for_display(db: Executor, code: str) -> tuple[Receipt, Shown]:
     """The receipt and its fields as the parent's page and the PDF show them."""
     row = await by_code(db, code)
-    school = await book_store.school(db, row["school_id"])
-    invoice = await book_store.invoice(db, row["invoice_id"])
+    school = await book_store.school(db, row.school_id)
+    invoice = await book_store.invoice(db, row.invoice_id)
     return row, display(row, school, invoice)
 
 
@@ -47,7 +76,7 @@ async def cancel(
     reason: str,
     replace: bool,
     by: str,
-) -> dict[str, Any]:
+) -> Cancelled:
     """Cancel a receipt; it keeps its number. With `replace`, a new receipt (new number) references it."""
     if not reason.strip():
         raise Invalid("Hủy biên lai cần ghi lý do.")
@@ -55,16 +84,16 @@ async def cancel(
         row = await receipts_store.get_for_update(conn, school_id, receipt_id)
         if row is None:
             raise NotFound(f"Không có biên lai {receipt_id} ở trường {school_id}.")
-        if row["status"] == "cancelled":
+        if row.status == "cancelled":
             raise Conflict(f"Biên lai {receipt_id} đã bị hủy trước đó.")
         replacement = None
         if replace:
-            fields = read_fields(etree.fromstring(row["xml"]).find("DLBLai"))
+            fields = read_fields(etree.fromstring(row.xml).find("DLBLai"))
             payment = PaymentMatched(
-                payment_id=row["payment_id"] or str(row["receipt_id"]),
+                payment_id=row.payment_id or str(row.receipt_id),
                 school_id=school_id,
-                invoice_id=str(row["invoice_id"]),
-                amount=row["amount"],
+                invoice_id=str(row.invoice_id),
+                amount=row.amount,
                 bank_reference=fields["bank_reference"],
                 channel=_channel(fields["channel"]),
             )
@@ -74,13 +103,13 @@ async def cancel(
             outbox,
             receipt_id=receipt_id,
             school_id=school_id,
-            invoice_id=str(row["invoice_id"]),
+            invoice_id=str(row.invoice_id),
             reason=reason.strip(),
-            amount=row["amount"],
+            amount=row.amount,
             replaced_by=replacement,
             by=by,
         )
-    return {"cancelled": str(receipt_id), "replaced_by": str(replacement) if replacement else None}
+    return Cancelled(receipt_id, replacement)
 
 
 async def mark_cancelled(
@@ -151,18 +180,18 @@ async def register(db: Executor, school_id: str, first: date, last: date) -> lis
     rows = await receipts_store.register(db, school_id, since, until, limit=EXPORT_ROWS)
     return [
         [
-            r["form_code"],
-            r["series_code"],
-            f"{r['number']:07d}",
-            r["issued_at"],
-            r["student_code"] or "",
-            r["student_name"] or "",
-            r["class_name"] or "",
-            r["period"] or "",
-            r["amount"],
-            "Đã hủy" if r["status"] == "cancelled" else "Đã lập",
-            r["cancel_reason"] or "",
-            r["verification_code"],
+            r.form_code,
+            r.series_code,
+            f"{r.number:07d}",
+            r.issued_at,
+            r.student_code or "",
+            r.student_name or "",
+            r.class_name or "",
+            r.period or "",
+            r.amount,
+            "Đã hủy" if r.status == "cancelled" else "Đã lập",
+            r.cancel_reason or "",
+            r.verification_code,
         ]
         for r in rows
     ]
@@ -170,9 +199,8 @@ async def register(db: Executor, school_id: str, first: date, last: date) -> lis
 
 async def list_receipts(
     db: Executor, school_id: str, *, invoice_id: uuid.UUID | None, limit: int, offset: int
-) -> list[dict[str, Any]]:
-    rows = await receipts_store.list_for_school(db, school_id, invoice_id=invoice_id, limit=limit, offset=offset)
-    return [dict(r) for r in rows]
+) -> list[Listed]:
+    return await receipts_store.list_for_school(db, school_id, invoice_id=invoice_id, limit=limit, offset=offset)
 
 
 # A stranger's XML: no entity expansion, no network, no file reads.
@@ -186,7 +214,7 @@ async def changed_fields(db: Executor, data: bytes) -> list[str]:
         row = await by_code(db, claimed["verification_code"])
     except (etree.XMLSyntaxError, AttributeError, NotFound):
         return []
-    issued = read_fields(etree.fromstring(bytes(row["xml"])).find("DLBLai"))
+    issued = read_fields(etree.fromstring(bytes(row.xml)).find("DLBLai"))
     return sorted(k for k in issued if issued[k] != claimed.get(k))
 
 
@@ -197,18 +225,17 @@ def _channel(label: str) -> int:
     return int(Channel.Value(name))
 
 
-def display(row: asyncpg.Record, school: asyncpg.Record | None, invoice: asyncpg.Record | None) -> dict[str, Any]:
-    data = etree.fromstring(row["xml"]).find("DLBLai")
-    fields = read_fields(data)
-    lines = read_lines(data)  # what the receipt says this payment paid, as signed
-    return fields | {
-        "amount": row["amount"],
-        "status": row["status"],
-        "cancel_reason": row["cancel_reason"],
-        "tax_code": school["tax_code"] if school else "",
-        "student_code": invoice["student_code"] if invoice else "",
-        "class_name": invoice["class_name"] if invoice else "",
-        "lines": lines,
-        "issued_local": row["issued_at"].astimezone(VN).strftime("%d/%m/%Y %H:%M"),
-        "compact": row["compact"],
-    }
+def display(row: Receipt, school: School | None, invoice: InvoiceCopy | None) -> Shown:
+    data = etree.fromstring(row.xml).find("DLBLai")
+    return Shown(
+        fields=read_fields(data),
+        amount=row.amount,
+        status=row.status,
+        cancel_reason=row.cancel_reason,
+        tax_code=school.tax_code if school else "",
+        student_code=invoice.student_code if invoice else "",
+        class_name=invoice.class_name if invoice else "",
+        lines=read_lines(data),  # what the receipt says this payment paid, as signed
+        issued_local=row.issued_at.astimezone(VN).strftime("%d/%m/%Y %H:%M"),
+        compact=row.compact,
+    )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import asyncpg
 
-from receipts.domain.series import codes_for_year, remaining, validate_registration
+from receipts.domain.series import codes_for_year, validate_registration
 from receipts.settings import ReceiptsSettings
 from receipts.stores import series_store
+from receipts.stores.series_store import Series
 from shared.db import Executor
 from shared.errors import Conflict
 from shared.logging import get_logger
@@ -45,17 +45,12 @@ async def register(
     return series_id
 
 
-async def list_series(db: Executor, school_id: str) -> list[dict[str, Any]]:
-    out = []
-    for r in await series_store.list_for_school(db, school_id):
-        left = remaining(r["range_from"], r["range_to"], r["next_number"])
-        out.append(dict(r) | {"numbers_left": left.left, "running_low": left.low})
-    return out
+async def list_series(db: Executor, school_id: str) -> list[Series]:
+    """The school's series, each with the numbers left and whether they run low."""
+    return await series_store.list_for_school(db, school_id)
 
 
-async def open_series(
-    conn: asyncpg.Connection, settings: ReceiptsSettings, school_id: str, year: int
-) -> asyncpg.Record:
+async def open_series(conn: asyncpg.Connection, settings: ReceiptsSettings, school_id: str, year: int) -> Series:
     """The series to number from, locked; with provisioning on, a new one when the year has none with numbers
     left (the year's turn, a first series, or the year's series used up)."""
     row = await series_store.open_for_update(conn, school_id, year)
@@ -65,8 +60,8 @@ async def open_series(
         raise Waiting(f"no open receipt series registered for {year}")
     # The previous series' codes with this year's digits, or with a letter more when that one is used up.
     last = await series_store.latest_codes(conn, school_id)
-    form = last["form_code"] if last else settings.default_form_code
-    start = last["series_code"] if last else f"{settings.default_series_prefix}{year % 100:02d}"
+    form = last[0] if last else settings.default_form_code
+    start = last[1] if last else f"{settings.default_series_prefix}{year % 100:02d}"
     for code in codes_for_year(start, year):
         if await series_store.register(
             conn,

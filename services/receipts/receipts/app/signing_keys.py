@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import cast
 
 import asyncpg
 from cryptography import x509
@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from receipts.adapters import certificates as k
 from receipts.adapters import trust
+from receipts.app.verification import Jwk, KeyDocument
 from receipts.settings import ReceiptsSettings
 from receipts.stores import book_store, keys_store
 from shared.db import Executor
@@ -106,7 +107,7 @@ def _open_trusted(data: bytes, password: str, trusted: list[x509.Certificate]) -
 
 async def active(conn: asyncpg.Connection, school_id: str, kind: str, secret: str) -> k.KeyMaterial | None:
     row = await keys_store.active(conn, school_id, kind)
-    return _open(row["kid"], row["key_p12"], secret) if row else None
+    return _open(row.kid, row.key_p12, secret) if row else None
 
 
 async def revoke(db: Executor, school_id: str, kid: str) -> None:
@@ -128,38 +129,53 @@ def _name(name: x509.Name) -> str:
     return str(common[0].value) if common else name.rfc4514_string()
 
 
-async def of_school(db: Executor, school_id: str) -> list[dict[str, Any]]:
+@dataclass(frozen=True, kw_only=True)
+class SchoolKey:
+    """A school's certificate as its accountant sees it."""
+
+    kid: str
+    kind: str
+    subject: str
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+    status: str
+    revoked_at: datetime | None
+    receipts: int
+
+
+async def of_school(db: Executor, school_id: str) -> list[SchoolKey]:
     """The school's certificates as its accountant sees them: whose, by which authority, valid when, what
     they sign (the XML receipt or the offline QR) and how many receipts each has signed."""
     keys_ = []
     for r in await keys_store.of_school(db, school_id):
-        cert = x509.load_pem_x509_certificate(r["cert_pem"].encode())
+        cert = x509.load_pem_x509_certificate(r.cert_pem.encode())
         keys_.append(
-            {
-                "kid": r["kid"],
-                "kind": r["kind"],
-                "subject": _name(cert.subject),
-                "issuer": _name(cert.issuer),
-                "not_before": r["not_before"],
-                "not_after": r["not_after"],
-                "status": r["status"],
-                "revoked_at": r["revoked_at"],
-                "receipts": r["receipts"],
-            }
+            SchoolKey(
+                kid=r.kid,
+                kind=r.kind,
+                subject=_name(cert.subject),
+                issuer=_name(cert.issuer),
+                not_before=r.not_before,
+                not_after=r.not_after,
+                status=r.status,
+                revoked_at=r.revoked_at,
+                receipts=r.receipts,
+            )
         )
     return keys_
 
 
-async def published(db: Executor, settings: ReceiptsSettings) -> dict[str, Any]:
+async def published(db: Executor, settings: ReceiptsSettings) -> KeyDocument:
     """The public key list: every school key ever used (active, retired, revoked), each with its intermediates,
     and the authorities this deployment trusts."""
-    keys_ = []
+    keys_: list[Jwk] = []
     for r in await keys_store.every_key(db):
-        cert = x509.load_pem_x509_certificate(r["cert_pem"].encode())
-        chain = tuple(x509.load_pem_x509_certificates(r["chain_pem"].encode())) if r["chain_pem"] else ()
-        entry = k.jwk(cert, school_id=r["school_id"], status=r["status"], chain=chain) | {"kind": r["kind"]}
-        if r["revoked_at"] is not None:
-            entry["revoked_at"] = int(r["revoked_at"].timestamp())
+        cert = x509.load_pem_x509_certificate(r.cert_pem.encode())
+        chain = tuple(x509.load_pem_x509_certificates(r.chain_pem.encode())) if r.chain_pem else ()
+        entry = cast(Jwk, k.jwk(cert, school_id=r.school_id, status=r.status, chain=chain) | {"kind": r.kind})
+        if r.revoked_at is not None:
+            entry["revoked_at"] = int(r.revoked_at.timestamp())
         keys_.append(entry)
     cas = [k.cert_pem(c) for c in await anchors(db, settings)]
     return {"keys": keys_, "trust_anchors": cas, "generated_at": datetime.now(UTC).isoformat(timespec="seconds")}
@@ -180,4 +196,4 @@ async def rotate(pool: asyncpg.Pool, school_id: str, secret: str) -> None:
         school = await book_store.school(conn, school_id)
         if school is None:  # keys are for a school the suite registered (its name goes in the certificate)
             raise NotFound(f"Không có trường {school_id[:40]!r} trong sổ biên lai.")
-        await provision(conn, school_id, school["name"] or school_id, secret)
+        await provision(conn, school_id, school.name or school_id, secret)

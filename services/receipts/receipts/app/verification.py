@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -21,23 +22,36 @@ from receipts.adapters import compact, trust, xmlsig
 from receipts.adapters.certificates import kid_of
 from receipts.domain.receipt import read_fields
 
+# What a verifier shows of a receipt: its signed fields by name (text from the XML, numbers from the QR).
+Fields = Mapping[str, object]
+
+
+class Jwk(TypedDict, total=False):
+    """A published key (RFC 7517) with what this suite adds: its school, status, kind, revocation time."""
+
+    kid: str
+    x5c: list[str]
+    school_id: str
+    kind: str
+    status: str
+    revoked_at: int
+
+
+class KeyDocument(TypedDict):
+    """The published key list (`GET /keys`): every school key ever used, and the trusted authorities."""
+
+    keys: list[Jwk]
+    trust_anchors: list[str]
+    generated_at: NotRequired[str]
+
 
 @dataclass
 class Verdict:
     valid: bool
     reason: str
     format: str
-    fields: dict[str, Any] = field(default_factory=dict)
+    fields: Fields = field(default_factory=dict)
     kid: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "valid": self.valid,
-            "reason": self.reason,
-            "format": self.format,
-            "fields": self.fields,
-            "kid": self.kid,
-        }
 
 
 @dataclass(frozen=True)
@@ -52,7 +66,7 @@ class PublishedKey:
 
 
 class KeyList:
-    def __init__(self, doc: dict[str, Any]) -> None:
+    def __init__(self, doc: KeyDocument) -> None:
         self.keys: dict[str, PublishedKey] = {}
         for entry in doc.get("keys", []):
             cert, *chain = (x509.load_der_x509_certificate(base64.b64decode(c)) for c in entry["x5c"][:5])
@@ -75,7 +89,7 @@ class KeyList:
         school_id: str,
         issued_at: datetime,
         fmt: str,
-        fields: dict[str, Any],
+        fields: Fields,
         kid: str,
     ) -> Verdict:
         if key is None:
@@ -132,7 +146,7 @@ def verify_qr(text: str, keys: KeyList) -> Verdict:
     issued_at = _claimed_time(claims.get("t"))
     if issued_at is None:
         return Verdict(False, "Biên lai không có thời điểm lập hợp lệ.", "qr", {}, kid)
-    fields = {
+    fields: Fields = {
         "school_id": claims.get("s"),
         "form_code": claims.get("f"),
         "series_code": claims.get("sr"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import httpx
@@ -45,7 +46,7 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"tuition receipts verify: cannot load the key list from {args.keys}: {exc}", file=sys.stderr)
         return 2
     verdict = verify_any(data, keys)
-    print(json.dumps(verdict.as_dict(), ensure_ascii=False, default=str))
+    print(json.dumps(asdict(verdict), ensure_ascii=False, default=str))
     return 0 if verdict.valid else 1
 
 

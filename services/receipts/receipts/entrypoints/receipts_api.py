@@ -54,7 +54,7 @@ async def list_receipts(
     offset: int = Query(0, ge=0, le=10_000_000),
 ) -> list[Receipt]:
     rows = await receipts.list_receipts(rt.db(), school_id, invoice_id=invoice_id, limit=limit, offset=offset)
-    return [Receipt(**r) for r in rows]
+    return [Receipt.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.get(
@@ -102,7 +102,7 @@ async def cancel(
         replace=body.replace,
         by=p.subject,
     )
-    return Cancelled(**result)
+    return Cancelled.model_validate(result, from_attributes=True)
 
 
 _pdf_cache: OrderedDict[tuple[str, str], bytes] = OrderedDict()
@@ -119,16 +119,16 @@ PDF_CACHE_ENTRIES = 256
     responses=files("application/pdf", description="the receipt, printable"),
 )
 async def receipt_pdf(code: str, rt: Runtime, settings: Settings) -> Response:
-    row, fields = await receipts.for_display(rt.db(), code)
-    key = (str(row["receipt_id"]), str(row["status"]))
+    row, shown = await receipts.for_display(rt.db(), code)
+    key = (str(row.receipt_id), row.status)
     data = _pdf_cache.get(key)
     if data is None:
         data = await asyncio.to_thread(
             render.pdf,
-            fields,
-            fields["lines"],
-            xml=bytes(row["xml"]),
-            qr_text=row["compact"],
+            shown.page(),
+            shown.lines,
+            xml=bytes(row.xml),
+            qr_text=row.compact,
             verify_url=f"{settings.public_url}/r/{code}",
         )
         _pdf_cache[key] = data
@@ -153,7 +153,7 @@ async def receipt_pdf(code: str, rt: Runtime, settings: Settings) -> Response:
 async def receipt_xml(code: str, rt: Runtime) -> Response:
     row, _ = await receipts.for_display(rt.db(), code)
     return Response(
-        bytes(row["xml"]),
+        bytes(row.xml),
         media_type="application/xml",
         headers={"Content-Disposition": exports.attachment(f"bienlai-{code}.xml")},
     )
@@ -162,9 +162,9 @@ async def receipt_xml(code: str, rt: Runtime) -> Response:
 @router.get("/r/{code}", response_class=HTMLResponse, tags=["receipts"], summary="The receipt, for the parent")
 async def receipt_page(code: str, rt: Runtime) -> HTMLResponse:
     try:
-        _, fields = await receipts.for_display(rt.db(), code)
+        _, shown = await receipts.for_display(rt.db(), code)
     except NotFound:  # a person opened a wrong link: a page saying so, not an API's answer
         return pages.page(templates.get_template("receipt_missing.html").render(code=code[:40]), status_code=404)
-    qr_svg = qr.svg(fields["compact"])
-    html = templates.get_template("receipt.html").render(r=fields, qr_svg=qr_svg, code=code, money=format_vnd)
+    qr_svg = qr.svg(shown.compact)
+    html = templates.get_template("receipt.html").render(r=shown.page(), qr_svg=qr_svg, code=code, money=format_vnd)
     return pages.page(html)

@@ -81,7 +81,7 @@ async def register_series(
 
 @router.get("/schools/{school_id}/series", tags=["series"])
 async def list_series(school_id: str, rt: Runtime, _: SchoolStaff) -> list[Series]:
-    return [Series(**r) for r in await series.list_series(rt.db(), school_id)]
+    return [Series.model_validate(r, from_attributes=True) for r in await series.list_series(rt.db(), school_id)]
 
 
 @router.post(
@@ -110,7 +110,7 @@ async def import_key(
     summary="The school's certificates: whose, valid when, what each signs and how many receipts it signed",
 )
 async def school_keys(school_id: str, rt: Runtime, _: SchoolStaff) -> list[SchoolKey]:
-    return [SchoolKey(**k) for k in await signing_keys.of_school(rt.db(), school_id)]
+    return [SchoolKey.model_validate(k, from_attributes=True) for k in await signing_keys.of_school(rt.db(), school_id)]
 
 
 @router.post(

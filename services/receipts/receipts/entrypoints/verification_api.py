@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, File, Request, UploadFile
@@ -36,7 +37,7 @@ class Verdict(Row):
 
 @router.get("/keys", tags=["verification"], summary="Published key list: JWKS with certificates and trust anchors")
 async def key_list(rt: Runtime, settings: Settings) -> KeyListOut:
-    return KeyListOut(**await signing_keys.published(rt.db(), settings))
+    return KeyListOut.model_validate(await signing_keys.published(rt.db(), settings))
 
 
 @router.get("/keys/{kid}.pem", tags=["verification"], response_class=PlainTextResponse)
@@ -67,7 +68,6 @@ async def verify(request: Request, rt: Runtime, settings: Settings, file: Upload
     key_list = KeyList(await signing_keys.published(rt.db(), settings))
     # Parsing and checking a stranger's document is CPU work: off the event loop.
     verdict = await asyncio.to_thread(verify_any, data, key_list)
-    out = verdict.as_dict()
-    if not verdict.valid and data.lstrip().startswith(b"<"):
-        out["changed_fields"] = await receipts.changed_fields(rt.db(), data)
-    return Verdict(**out)
+    altered = not verdict.valid and data.lstrip().startswith(b"<")
+    changed = {"changed_fields": await receipts.changed_fields(rt.db(), data)} if altered else {}
+    return Verdict.model_validate(asdict(verdict) | changed)

@@ -8,7 +8,29 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from shared import rows
 from shared.db import Executor
+
+
+@dataclass(frozen=True, kw_only=True)
+class School:
+    """A school as a receipt prints it."""
+
+    school_id: str
+    code: str
+    name: str
+    district_code: str
+    tax_code: str
+    address: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sealed:
+    """An invoice whose pupil's and guardian's names are sealed, and the key that opens them (None: destroyed)."""
+
+    invoice_id: uuid.UUID
+    sealed_names: bytes
+    key: bytes | None
 
 
 async def upsert_school(
@@ -28,6 +50,8 @@ async def upsert_school(
 
 @dataclass(frozen=True, kw_only=True)
 class InvoiceCopy:
+    """An invoice as a receipt prints it (its lines as JSON: name and amount each)."""
+
     invoice_id: uuid.UUID
     school_id: str
     student_code: str
@@ -78,10 +102,10 @@ async def add_invoice(conn: asyncpg.Connection, i: InvoiceCopy) -> None:
 
 async def sealed_openable(
     conn: asyncpg.Connection, student_id: uuid.UUID | None = None, limit: int = 1000
-) -> list[asyncpg.Record]:
+) -> list[Sealed]:
     """Invoices (of a pupil, or any) whose sealed names can be opened now: (invoice_id, sealed_names, key),
     key NULL where it was destroyed. Locked; those another transaction is opening are skipped."""
-    return await conn.fetch(
+    found = await conn.fetch(
         "SELECT i.invoice_id, i.sealed_names, k.key FROM invoices i "
         "LEFT JOIN pupil_keys k ON k.key_id = i.sealed_key_id "
         "LEFT JOIN pupil_keys_destroyed d ON d.key_id = i.sealed_key_id "
@@ -90,6 +114,7 @@ async def sealed_openable(
         student_id,
         limit,
     )
+    return rows.rows(Sealed, found)
 
 
 async def open_invoices_with_parked_payments(conn: asyncpg.Connection, waiting_for: str) -> list[uuid.UUID]:
@@ -122,22 +147,25 @@ async def forget_names(conn: asyncpg.Connection, student_id: uuid.UUID) -> list[
     return [r["invoice_id"] for r in rows]
 
 
-async def school(db: Executor, school_id: str) -> asyncpg.Record | None:
-    return await db.fetchrow("SELECT * FROM schools WHERE school_id = $1", school_id)
+_INVOICE = "SELECT *, lines::text AS lines_json FROM invoices"
 
 
-async def invoice(db: Executor, invoice_id: uuid.UUID) -> asyncpg.Record | None:
-    return await db.fetchrow("SELECT * FROM invoices WHERE invoice_id = $1", invoice_id)
+async def school(db: Executor, school_id: str) -> School | None:
+    return rows.maybe(School, await db.fetchrow("SELECT * FROM schools WHERE school_id = $1", school_id))
 
 
-async def schools(db: Executor, school_ids: list[str]) -> dict[str, asyncpg.Record]:
-    rows = await db.fetch("SELECT * FROM schools WHERE school_id = ANY($1::text[])", school_ids)
-    return {r["school_id"]: r for r in rows}
+async def invoice(db: Executor, invoice_id: uuid.UUID) -> InvoiceCopy | None:
+    return rows.maybe(InvoiceCopy, await db.fetchrow(f"{_INVOICE} WHERE invoice_id = $1", invoice_id))
 
 
-async def invoices(db: Executor, invoice_ids: list[uuid.UUID]) -> dict[uuid.UUID, asyncpg.Record]:
-    rows = await db.fetch("SELECT * FROM invoices WHERE invoice_id = ANY($1::uuid[])", invoice_ids)
-    return {r["invoice_id"]: r for r in rows}
+async def schools(db: Executor, school_ids: list[str]) -> dict[str, School]:
+    found = rows.rows(School, await db.fetch("SELECT * FROM schools WHERE school_id = ANY($1::text[])", school_ids))
+    return {s.school_id: s for s in found}
+
+
+async def invoices(db: Executor, invoice_ids: list[uuid.UUID]) -> dict[uuid.UUID, InvoiceCopy]:
+    found = await db.fetch(f"{_INVOICE} WHERE invoice_id = ANY($1::uuid[])", invoice_ids)
+    return {i.invoice_id: i for i in rows.rows(InvoiceCopy, found)}
 
 
 async def district_of(db: Executor, school_id: str) -> str | None:

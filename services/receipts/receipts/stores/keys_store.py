@@ -7,6 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
+from shared import rows
 from shared.db import Executor
 
 
@@ -57,13 +58,57 @@ async def activate(conn: asyncpg.Connection, k: NewKey) -> None:
     )
 
 
-async def active(conn: asyncpg.Connection, school_id: str, kind: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+@dataclass(frozen=True, kw_only=True)
+class Sealed:
+    """A signing key as stored: its id and its encrypted PKCS#12."""
+
+    kid: str
+    key_p12: bytes
+
+
+@dataclass(frozen=True, kw_only=True)
+class Published:
+    """A key as the public key list shows it."""
+
+    kid: str
+    school_id: str
+    kind: str
+    cert_pem: str
+    chain_pem: str
+    status: str
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfSchool:
+    """A school's key, with how many receipts it signed."""
+
+    kid: str
+    kind: str
+    cert_pem: str
+    not_before: datetime
+    not_after: datetime
+    status: str
+    revoked_at: datetime | None
+    created_at: datetime
+    receipts: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Expiry:
+    school_id: str
+    kind: str
+    seconds_left: float
+
+
+async def active(conn: asyncpg.Connection, school_id: str, kind: str) -> Sealed | None:
+    found = await conn.fetchrow(
         "SELECT kid, key_p12 FROM signing_keys WHERE school_id = $1 AND kind = $2 "
         "AND status = 'active' AND not_before <= now() AND not_after > now()",
         school_id,
         kind,
     )
+    return rows.maybe(Sealed, found)
 
 
 async def revoke(db: Executor, school_id: str, kid: str) -> bool:
@@ -76,21 +121,23 @@ async def revoke(db: Executor, school_id: str, kid: str) -> bool:
     return bool(done)
 
 
-async def every_key(db: Executor) -> list[asyncpg.Record]:
-    return await db.fetch(
+async def every_key(db: Executor) -> list[Published]:
+    found = await db.fetch(
         "SELECT kid, school_id, kind, cert_pem, chain_pem, status, revoked_at FROM signing_keys ORDER BY created_at"
     )
+    return rows.rows(Published, found)
 
 
-async def of_school(db: Executor, school_id: str) -> list[asyncpg.Record]:
+async def of_school(db: Executor, school_id: str) -> list[OfSchool]:
     """The school's keys, newest first, each with how many receipts it signed."""
-    return await db.fetch(
+    found = await db.fetch(
         """SELECT k.kid, k.kind, k.cert_pem, k.not_before, k.not_after, k.status, k.revoked_at, k.created_at,
                   (SELECT count(*) FROM receipts r
                     WHERE r.school_id = k.school_id AND (r.xml_kid = k.kid OR r.compact_kid = k.kid)) AS receipts
              FROM signing_keys k WHERE k.school_id = $1 ORDER BY k.created_at DESC""",
         school_id,
     )
+    return rows.rows(OfSchool, found)
 
 
 async def ca_certificates(db: Executor) -> list[str]:
@@ -102,9 +149,10 @@ async def certificate(db: Executor, kid: str) -> str | None:
     return None if pem is None else str(pem)
 
 
-async def active_expiries(db: Executor) -> list[asyncpg.Record]:
+async def active_expiries(db: Executor) -> list[Expiry]:
     """Each active key: seconds until its certificate expires."""
-    return await db.fetch(
+    found = await db.fetch(
         "SELECT school_id, kind, extract(epoch FROM not_after - now())::float8 AS seconds_left "
         "FROM signing_keys WHERE status = 'active'"
     )
+    return rows.rows(Expiry, found)

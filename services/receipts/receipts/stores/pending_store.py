@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 import asyncpg
+
+from shared import rows
 
 
 async def park(
@@ -47,9 +50,20 @@ async def waiting(conn: asyncpg.Connection, *, invoice_id: uuid.UUID | None, sch
     return [bytes(r["payload"]) for r in rows]
 
 
-async def parked_by_school(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+@dataclass(frozen=True, kw_only=True)
+class Parked:
+    """A school's payments parked for one thing: how many, and the oldest one's age in seconds."""
+
+    school_id: str
+    waiting_for: str
+    n: int
+    oldest: float
+
+
+async def parked_by_school(conn: asyncpg.Connection) -> list[Parked]:
     """Per school and what they wait for: how many payments are parked and the oldest one's age in seconds."""
-    return await conn.fetch(
+    found = await conn.fetch(
         "SELECT school_id, waiting_for, count(*) AS n, extract(epoch FROM now() - min(created_at))::float8 AS oldest "
         "FROM pending_payments GROUP BY school_id, waiting_for"
     )
+    return rows.rows(Parked, found)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
+from shared import rows
 from shared.db import Executor
 
 _COLUMNS = "r.*, s.form_code, s.series_code"
@@ -29,6 +30,64 @@ class NewReceipt:
     xml_kid: str
     compact_kid: str
     replaces: uuid.UUID | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Receipt:
+    """A receipt as stored, with its series' codes."""
+
+    receipt_id: uuid.UUID
+    school_id: str
+    series_id: uuid.UUID
+    number: int
+    payment_id: str | None
+    invoice_id: uuid.UUID
+    amount: int
+    verification_code: str
+    issued_at: datetime
+    xml: bytes
+    compact: str
+    status: str
+    cancel_reason: str | None
+    replaces: uuid.UUID | None
+    form_code: str
+    series_code: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Listed:
+    """A receipt in the school's list."""
+
+    receipt_id: uuid.UUID
+    number: int
+    form_code: str
+    series_code: str
+    payment_id: str | None
+    invoice_id: uuid.UUID
+    amount: int
+    verification_code: str
+    issued_at: datetime
+    status: str
+    replaces: uuid.UUID | None
+    replaced_by: uuid.UUID | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegisterLine:
+    """A line of the receipts register (sổ theo dõi biên lai), with its pupil (None: invoice unknown here)."""
+
+    form_code: str
+    series_code: str
+    number: int
+    issued_at: datetime
+    student_code: str | None
+    student_name: str | None
+    class_name: str | None
+    period: str | None
+    amount: int
+    status: str
+    cancel_reason: str | None
+    verification_code: str
 
 
 RECEIPT_COLUMNS = [
@@ -94,21 +153,23 @@ async def in_force_for_payment(conn: asyncpg.Connection, payment_id: str) -> uui
     )
 
 
-async def by_code(db: Executor, code: str) -> asyncpg.Record | None:
-    return await db.fetchrow(
+async def by_code(db: Executor, code: str) -> Receipt | None:
+    found = await db.fetchrow(
         f"SELECT {_COLUMNS} FROM receipts r JOIN receipt_series s USING (series_id) "  # noqa: S608
         "WHERE r.verification_code = $1",
         code,
     )
+    return rows.maybe(Receipt, found)
 
 
-async def get_for_update(conn: asyncpg.Connection, school_id: str, receipt_id: uuid.UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def get_for_update(conn: asyncpg.Connection, school_id: str, receipt_id: uuid.UUID) -> Receipt | None:
+    found = await conn.fetchrow(
         f"SELECT {_COLUMNS} FROM receipts r JOIN receipt_series s USING (series_id) "  # noqa: S608
         "WHERE r.receipt_id = $1 AND r.school_id = $2 FOR UPDATE OF r",
         receipt_id,
         school_id,
     )
+    return rows.maybe(Receipt, found)
 
 
 async def mark_cancelled(
@@ -124,11 +185,9 @@ async def mark_cancelled(
     )
 
 
-async def register(
-    db: Executor, school_id: str, since: datetime, until: datetime, *, limit: int
-) -> list[asyncpg.Record]:
+async def register(db: Executor, school_id: str, since: datetime, until: datetime, *, limit: int) -> list[RegisterLine]:
     """The receipts register: every receipt issued in [since, until), by series and number, with its pupil."""
-    return await db.fetch(
+    found = await db.fetch(
         "SELECT s.form_code, s.series_code, r.number, r.issued_at, i.student_code, i.student_name, i.class_name, "
         "i.period, r.amount, r.status, r.cancel_reason, r.verification_code FROM receipts r "
         "JOIN receipt_series s USING (series_id) LEFT JOIN invoices i USING (invoice_id) "
@@ -139,12 +198,13 @@ async def register(
         until,
         limit,
     )
+    return rows.rows(RegisterLine, found)
 
 
 async def list_for_school(
     db: Executor, school_id: str, *, invoice_id: uuid.UUID | None, limit: int, offset: int
-) -> list[asyncpg.Record]:
-    return await db.fetch(
+) -> list[Listed]:
+    found = await db.fetch(
         "SELECT r.receipt_id, r.number, s.form_code, s.series_code, r.payment_id, r.invoice_id, r.amount, "
         "r.verification_code, r.issued_at, r.status, r.replaces, r.replaced_by FROM receipts r "
         "JOIN receipt_series s USING (series_id) WHERE r.school_id = $1 AND ($2::uuid IS NULL OR r.invoice_id = $2) "
@@ -154,3 +214,4 @@ async def list_for_school(
         limit,
         offset,
     )
+    return rows.rows(Listed, found)
