@@ -11,8 +11,9 @@ import asyncpg
 
 from bench.common import Measure, Timer, dump_tables, scratch_db
 from reconciliation.adapters.statements import parse_camt
-from reconciliation.app.ingest import ingest
+from reconciliation.app.intake.take_in import take_in
 from reconciliation.main import SPEC
+from reconciliation.stores import schools_store
 from reconciliation.stores.placements_store import CREDIT_COLUMNS
 from shared import payref
 from shared.events.outbox import Outbox
@@ -94,7 +95,10 @@ async def run(server_dsn: str, n: int = 100_000) -> list[Measure]:
         with Timer() as parse_t:
             statement = parse_camt(data, "camt054")
         with Timer() as ingest_t:
-            outcomes = await ingest(pool, Outbox("reconciliation"), SCHOOL, statement.credits, bulk=True)
+            async with pool.acquire() as conn, conn.transaction():
+                await schools_store.lock(conn, SCHOOL)
+                taken = await take_in(conn, Outbox("reconciliation"), {SCHOOL: statement.credits}, whole_books=True)
+            outcomes = taken[SCHOOL]
         matched = sum(o.state == "matched" for o in outcomes)
         # The limit: writing the same number of credit rows with a bare COPY (no parsing, no matching).
         rows = [

@@ -81,6 +81,7 @@ class ServiceSpec:
 
 
 S = TypeVar("S", bound=ServiceSettings)
+T = TypeVar("T")
 
 
 class ServiceRuntime:
@@ -99,6 +100,7 @@ class ServiceRuntime:
         self.stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._handlers: dict[str, Handlers] | None = None
+        self._kept: dict[type, object] = {}
 
     @property
     def dsn(self) -> str:
@@ -107,6 +109,15 @@ class ServiceRuntime:
     def db(self) -> asyncpg.Pool:
         assert self.pool is not None, "runtime not started"
         return self.pool
+
+    def keep(self, kind: type[T], make: Callable[[ServiceRuntime], T]) -> T:
+        """What a service keeps for the life of its runtime (a queue, a cache), one of each kind, made at first
+        use: the runtime owns the process's state, not module globals."""
+        kept = self._kept.get(kind)
+        if kept is None:
+            kept = self._kept[kind] = make(self)
+        assert isinstance(kept, kind)
+        return kept
 
     async def start(self) -> None:
         s = self.settings

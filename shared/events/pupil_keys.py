@@ -136,6 +136,18 @@ def open_stored(sealed: bytes, key: bytes | None, *, bound_to: str) -> Names:
     return open_sealed(key, Sealed.FromString(sealed), bound_to=bound_to) if key is not None else Names()
 
 
+@dataclass(frozen=True, kw_only=True)
+class SealedInvoice:
+    """An invoice of a service's book whose names are sealed, and the key that opens them (None: destroyed)."""
+
+    invoice_id: uuid.UUID
+    sealed_names: bytes
+    key: bytes | None
+
+    def opened(self) -> Names:
+        return open_stored(bytes(self.sealed_names), self.key, bound_to=str(self.invoice_id))
+
+
 def names_of_invoice(m: InvoiceIssued) -> Names | None:
     """The names an InvoiceIssued written before sealing carries in clear; None when they are sealed."""
     if is_sealed(m.sealed_names):

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Modules whose messages no page shows, and who reads them instead.
 NOT_FOR_PAGES = {
     "services/reconciliation/reconciliation/adapters/webhooks.py": "answers aggregators' servers (their developers)",
-    "services/reconciliation/reconciliation/app/credits_in.py:webhook": "the webhook's answers, same",
+    "services/reconciliation/reconciliation/app/intake/channels.py:webhook": "the webhook's answers, same",
     "services/reconciliation/reconciliation/adapters/payos_api.py": "payOS's API answers, logged for operators",
     "services/invoicing/invoicing/adapters/vietqr.py": "QR payloads the suite builds itself; the developer CLI",
     "services/invoicing/invoicing/adapters/oidc.py": "the identity provider's set-up, for operators",

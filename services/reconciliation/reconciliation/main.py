@@ -7,8 +7,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from reconciliation.app import metrics, projection
-from reconciliation.app.targets import targets_for
 from reconciliation.entrypoints import bank_api, close_api, credits_api, exceptions_api, money_in_api
+from reconciliation.entrypoints.common import intake_of
 from reconciliation.entrypoints.consumers import CONSUMERS
 from reconciliation.settings import ReconciliationSettings
 from reconciliation.stores import schools_store
@@ -25,7 +25,7 @@ SPEC = ServiceSpec(
     # Keyed by school (group 1): aggregators post for many schools from a few addresses. Far above a
     # school's month-start peak, far below what would let one school's flood crowd out the others.
     rate_limits=[RateLimit("the webhooks", r"/webhooks/[^/]+/([^/]+)", per_second=200, burst=1000, key_group=1)],
-    background={"webhook targets": lambda rt: targets_for(rt.db()).follow(rt.dsn)},
+    background={"webhook targets": lambda rt: intake_of(rt).secrets.follow(rt.dsn)},
     periodic={"sealed names": (5.0, lambda rt: projection.open_waiting_names(rt.db()))},
 )
 

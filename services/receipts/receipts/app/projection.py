@@ -81,9 +81,7 @@ async def open_names(
     """Sealed names whose key is here opened (blanked where it was destroyed), and the payments that waited
     for them issued; returns how many invoices were opened."""
     rows = await book_store.sealed_openable(conn, student_id)
-    opened = [
-        (r.invoice_id, pupil_keys.open_stored(bytes(r.sealed_names), r.key, bound_to=str(r.invoice_id))) for r in rows
-    ]
+    opened = [(r.invoice_id, r.opened()) for r in rows]
     await book_store.set_names(conn, [(i, n.student_name, n.guardian_name) for i, n in opened])
     for invoice_id, _ in opened:
         await retry_pending(conn, outbox, settings, invoice_id=invoice_id)

@@ -10,6 +10,7 @@ import asyncpg
 
 from shared import rows
 from shared.db import Executor
+from shared.events.pupil_keys import SealedInvoice
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,15 +23,6 @@ class School:
     district_code: str
     tax_code: str
     address: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class Sealed:
-    """An invoice whose pupil's and guardian's names are sealed, and the key that opens them (None: destroyed)."""
-
-    invoice_id: uuid.UUID
-    sealed_names: bytes
-    key: bytes | None
 
 
 async def upsert_school(
@@ -102,7 +94,7 @@ async def add_invoice(conn: asyncpg.Connection, i: InvoiceCopy) -> None:
 
 async def sealed_openable(
     conn: asyncpg.Connection, student_id: uuid.UUID | None = None, limit: int = 1000
-) -> list[Sealed]:
+) -> list[SealedInvoice]:
     """Invoices (of a pupil, or any) whose sealed names can be opened now: (invoice_id, sealed_names, key),
     key NULL where it was destroyed. Locked; those another transaction is opening are skipped."""
     found = await conn.fetch(
@@ -114,7 +106,7 @@ async def sealed_openable(
         student_id,
         limit,
     )
-    return rows.rows(Sealed, found)
+    return rows.rows(SealedInvoice, found)
 
 
 async def open_invoices_with_parked_payments(conn: asyncpg.Connection, waiting_for: str) -> list[uuid.UUID]:

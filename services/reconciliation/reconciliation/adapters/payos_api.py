@@ -11,7 +11,6 @@ is payOS refusing (an unknown link, wrong credentials).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -31,7 +30,9 @@ class Credentials:
     api_key: str
 
 
-async def confirm(base_url: str, credentials: Credentials, data: dict[str, Any], *, timeout_s: float) -> None:
+async def confirm(base_url: str, credentials: Credentials, data: object, *, timeout_s: float) -> None:
+    if not isinstance(data, dict):
+        raise NotConfirmed("the webhook names no payment to confirm")
     link = str(data.get("paymentLinkId") or "")
     if not link:
         raise NotConfirmed("the body names no payment link (paymentLinkId) to confirm it with")

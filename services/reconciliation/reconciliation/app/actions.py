@@ -15,11 +15,11 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 
-from reconciliation.app.writer import Writer
+from reconciliation.app.intake.writer import Writer
+from reconciliation.domain.credits import Placement
 from reconciliation.domain.matching import Allocation, Decision, State
 from reconciliation.stores import (
     actions_store,
@@ -29,7 +29,9 @@ from reconciliation.stores import (
     placements_store,
     schools_store,
 )
-from reconciliation.stores.credits_store import Placement
+from reconciliation.stores.actions_store import Payload, StoredAction
+from reconciliation.stores.credits_store import StoredCredit
+from reconciliation.stores.placements_store import Reversed
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
@@ -45,7 +47,7 @@ class Action:
     reason: str = ""
     idempotency_key: str | None = None  # the same key again gets the first answer; nothing more is done
 
-    def payload(self) -> dict[str, Any]:
+    def payload(self) -> dict[str, object]:
         return {
             "kind": self.kind,
             "allocations": [[str(i), a] for i, a in self.allocations],
@@ -62,22 +64,36 @@ class Step:
     conn: asyncpg.Connection
     outbox: Outbox
     school_id: str
-    credit: asyncpg.Record
+    credit: StoredCredit
     action_id: uuid.UUID
     actor: str
-    notes: dict[str, Any] = field(default_factory=dict)  # what the action did, kept in its audit payload
+    notes: dict[str, object] = field(default_factory=dict)  # what the action did, kept in its audit payload
 
     @property
     def free(self) -> int:
-        c = self.credit
-        return int(c["amount"] - c["allocated"] - c["refunded"] - c["ignored"])
+        return self.credit.unallocated
+
+
+@dataclass(frozen=True, kw_only=True)
+class Acted:
+    """What an action answers: the credit's placement after it, the money it moved, and whether the same
+    request had been answered before (nothing more done)."""
+
+    action_id: uuid.UUID
+    state: str
+    reason_code: str
+    allocated: int
+    refunded: int
+    ignored: int
+    handled: int
+    replayed: bool
 
 
 def _settled(amount: int, p: Placement, previous: str) -> str:
     return str(State.RESOLVED) if p.allocated + p.refunded + p.ignored == amount else previous
 
 
-async def _credit(conn: asyncpg.Connection, school_id: str, credit_id: uuid.UUID) -> asyncpg.Record:
+async def _credit(conn: asyncpg.Connection, school_id: str, credit_id: uuid.UUID) -> StoredCredit:
     row = await credits_store.get_for_update(conn, school_id, credit_id)
     if row is None:
         raise NotFound(f"Trường {school_id} không có khoản tiền về {credit_id}.")
@@ -133,7 +149,7 @@ async def _refund(step: Step, action: Action, p: Placement) -> Placement:
         raise Invalid("Hoàn tiền cần số tham chiếu của giao dịch chuyển trả (bank reference).")
     if not 0 < amount <= step.free:
         raise Invalid(f"Số tiền hoàn phải từ 1 đến {step.free} đồng.")
-    credit_id = str(step.credit["credit_id"])
+    credit_id = str(step.credit.credit_id)
     refund = RefundRecorded(
         credit_id=credit_id,
         school_id=step.school_id,
@@ -153,7 +169,7 @@ async def _ignore(step: Step, action: Action, p: Placement) -> Placement:
 
 async def _keep(step: Step, action: Action, p: Placement) -> Placement:
     """What is left of the credit becomes the family's credit balance, for its next invoice."""
-    credit_id = step.credit["credit_id"]
+    credit_id = step.credit.credit_id
     if action.allocations:
         family = await invoices_store.family_of(step.conn, step.school_id, action.allocations[0][0])
     else:
@@ -172,7 +188,7 @@ async def _unmatch(step: Step, action: Action, p: Placement) -> Placement:
     if not action.reason.strip():
         raise Invalid("Hủy khớp cần ghi lý do.")
     if p.allocated <= 0:
-        raise Conflict(f"Khoản tiền về {step.credit['credit_id']} không có khoản nộp nào để hủy khớp.")
+        raise Conflict(f"Khoản tiền về {step.credit.credit_id} không có khoản nộp nào để hủy khớp.")
     taken = await _take_back_all(step, f"match reversed by {step.actor}: {action.reason.strip()}")
     return replace(p, allocated=p.allocated - taken, state=str(State.UNMATCHED), reason_code="reversed_by_accountant")
 
@@ -181,17 +197,15 @@ async def _withdraw(step: Step, action: Action, p: Placement) -> Placement:
     """A cash entry recorded by mistake, or a webhook credit the bank's statement never confirmed (forged, or
     failed at the bank): its payments taken back, the credit set aside. A credit the bank confirmed is
     refunded or ignored instead: its money is in the account."""
-    if step.credit["channel"] != "CASH" and await confirmations_store.in_a_statement(
-        step.conn, step.credit["credit_id"]
-    ):
+    if step.credit.channel != "CASH" and await confirmations_store.in_a_statement(step.conn, step.credit.credit_id):
         raise Invalid("Sao kê ngân hàng đã xác nhận khoản này: hãy hoàn tiền hoặc bỏ qua thay vì rút.")
     if not action.reason.strip():
         raise Invalid("Rút một khoản cần ghi lý do.")
-    if step.credit["state"] == State.WITHDRAWN:
-        raise Conflict(f"Khoản {step.credit['credit_id']} đã được rút trước đó.")
+    if step.credit.state == State.WITHDRAWN:
+        raise Conflict(f"Khoản {step.credit.credit_id} đã được rút trước đó.")
     taken = await _take_back_all(step, f"credit withdrawn by {step.actor}: {action.reason.strip()}")
-    rest = step.credit["amount"] - (p.allocated - taken) - p.refunded - p.ignored
-    reason_code = "withdrawn" if step.credit["channel"] == "CASH" else "withdrawn_unconfirmed"
+    rest = step.credit.amount - (p.allocated - taken) - p.refunded - p.ignored
+    reason_code = "withdrawn" if step.credit.channel == "CASH" else "withdrawn_unconfirmed"
     return replace(
         p, allocated=p.allocated - taken, ignored=p.ignored + rest, state=str(State.WITHDRAWN), reason_code=reason_code
     )
@@ -249,7 +263,7 @@ def _moved(before: Placement, after: Placement) -> int:
 async def _audited(
     step: Step,
     kind: str,
-    payload: dict[str, Any],
+    payload: Payload,
     before: Placement,
     after: Placement,
     handled: int,
@@ -262,16 +276,16 @@ async def _audited(
     await actions_store.record(
         step.conn,
         action_id=step.action_id,
-        credit_id=step.credit["credit_id"],
+        credit_id=step.credit.credit_id,
         kind=kind,
         payload=payload,
         actor=step.actor,
-        before=before.as_dict(),
-        after=after.as_dict(),
+        before=before,
+        after=after,
         request_key=request_key,
         handled=handled,
     )
-    credit_id = str(step.credit["credit_id"])
+    credit_id = str(step.credit.credit_id)
     event = CreditActionTaken(
         action_id=str(step.action_id),
         credit_id=credit_id,
@@ -286,13 +300,13 @@ async def _audited(
     await step.outbox.add(step.conn, Topic.RECONCILIATION, event, aggregate_id=credit_id, school_id=step.school_id)
 
 
-def _answer(action_id: uuid.UUID, after: dict[str, Any], handled: int, *, replayed: bool) -> dict[str, Any]:
-    return {"action_id": str(action_id), **after, "handled": handled, "replayed": replayed}
+def _answer(action_id: uuid.UUID, after: Placement, handled: int, *, replayed: bool) -> Acted:
+    return Acted(action_id=action_id, **vars(after), handled=handled, replayed=replayed)
 
 
 async def act(
     pool: asyncpg.Pool, outbox: Outbox, *, school_id: str, credit_id: uuid.UUID, action: Action, actor: str
-) -> dict[str, Any]:
+) -> Acted:
     do = KINDS.get(action.kind)
     if do is None:
         raise Invalid(f"Không có thao tác {action.kind!r}.")
@@ -308,16 +322,16 @@ async def act(
         step = Step(conn=conn, outbox=outbox, school_id=school_id, credit=row, action_id=uuid.uuid4(), actor=actor)
         if action.kind in PLACING and step.free <= 0:
             raise Conflict(f"Khoản tiền về {credit_id} không còn tiền nào để xử lý.")
-        before = credits_store.placement_from_row(row)
+        before = row.placement
         after = await do(step, action, before)
         if action.kind in PLACING:
-            after = replace(after, state=_settled(row["amount"], after, after.state))
+            after = replace(after, state=_settled(row.amount, after, after.state))
         handled = _handled(action.kind, before, after, step.free)
         await credits_store.set_placement(conn, credit_id, after)
         await _audited(
             step, action.kind, action.payload() | step.notes, before, after, handled, request_key=request_key
         )
-    return _answer(step.action_id, after.as_dict(), handled, replayed=False)
+    return _answer(step.action_id, after, handled, replayed=False)
 
 
 async def reverse_by_bank(
@@ -327,16 +341,16 @@ async def reverse_by_bank(
     credit set aside as reversed by the bank, audited as an action no one can undo. A credit partly refunded
     is left to the accountant (False): the refund and the reversal cannot both have left the account."""
     row = await _credit(conn, school_id, credit_id)
-    if row["refunded"] > 0 or row["state"] == State.WITHDRAWN:
+    if row.refunded > 0 or row.state == State.WITHDRAWN:
         return False
     step = Step(conn=conn, outbox=outbox, school_id=school_id, credit=row, action_id=uuid.uuid4(), actor=actor)
-    before = credits_store.placement_from_row(row)
+    before = row.placement
     taken = await _take_back_all(step, f"reversed by the bank ({where})")
     left = before.allocated - taken
     after = replace(
         before,
         allocated=left,
-        ignored=row["amount"] - left - before.refunded,
+        ignored=row.amount - left - before.refunded,
         state=str(State.WITHDRAWN),
         reason_code="reversed_by_bank",
     )
@@ -359,35 +373,35 @@ async def _reverse_allocations(step: Step, undone: uuid.UUID) -> int:
 
 async def _take_back_all(step: Step, reason: str) -> int:
     """Take back every payment of the credit in force, noted for the undo; returns the total."""
-    allocations = await placements_store.reverse_payments_of_credit(step.conn, step.credit["credit_id"])
-    step.notes["reversed"] = [[str(a["invoice_id"]), a["amount"]] for a in allocations]
+    allocations = await placements_store.reverse_payments_of_credit(step.conn, step.credit.credit_id)
+    step.notes["reversed"] = [[str(a.invoice_id), a.amount] for a in allocations]
     return await _reversed(step, allocations, reason)
 
 
-async def _reversed(step: Step, allocations: list[asyncpg.Record], reason: str) -> int:
+async def _reversed(step: Step, allocations: list[Reversed], reason: str) -> int:
     """Each payment taken back from its invoice with its PaymentReversed; returns the total."""
     total = 0
     for alloc in allocations:
-        await invoices_store.take_back(step.conn, alloc["invoice_id"], alloc["amount"])
-        total += alloc["amount"]
+        await invoices_store.take_back(step.conn, alloc.invoice_id, alloc.amount)
+        total += alloc.amount
         reversal = PaymentReversed(
-            payment_id=str(alloc["payment_id"]),
-            invoice_id=str(alloc["invoice_id"]),
+            payment_id=str(alloc.payment_id),
+            invoice_id=str(alloc.invoice_id),
             school_id=step.school_id,
-            amount=alloc["amount"],
+            amount=alloc.amount,
             reason=reason,
         )
         await step.outbox.add(
-            step.conn, Topic.RECONCILIATION, reversal, aggregate_id=str(alloc["invoice_id"]), school_id=step.school_id
+            step.conn, Topic.RECONCILIATION, reversal, aggregate_id=str(alloc.invoice_id), school_id=step.school_id
         )
     return total
 
 
-async def _put_back(step: Step, reversed_: list[list[Any]], free: int) -> int:
+async def _put_back(step: Step, reversed_: object, free: int) -> int:
     """Undo of a reversal: the same amounts on the same invoices, as new payments; returns the total. Refused
     when the money has gone elsewhere since: the credit no longer has it free, or an invoice was paid by
     another credit meanwhile."""
-    if not reversed_:
+    if not isinstance(reversed_, list) or not reversed_:
         return 0
     parts = [(uuid.UUID(i), int(a)) for i, a in reversed_]
     total = sum(a for _, a in parts)
@@ -410,53 +424,49 @@ async def _put_back(step: Step, reversed_: list[list[Any]], free: int) -> int:
     return decision.allocated
 
 
-async def undo(
-    pool: asyncpg.Pool, outbox: Outbox, *, school_id: str, action_id: uuid.UUID, actor: str
-) -> dict[str, Any]:
+async def undo(pool: asyncpg.Pool, outbox: Outbox, *, school_id: str, action_id: uuid.UUID, actor: str) -> Acted:
     async with pool.acquire() as conn, conn.transaction():
         await schools_store.lock(conn, school_id)
         act_row = await actions_store.get_for_update(conn, school_id, action_id)
         if act_row is None:
             raise NotFound(f"Không có thao tác {action_id} ở trường {school_id}.")
-        if act_row["undone_by"] is not None:  # undone already (a double click): that undo's answer
-            done = await actions_store.answer_of(conn, act_row["undone_by"])
+        if act_row.undone_by is not None:  # undone already (a double click): that undo's answer
+            done = await actions_store.answer_of(conn, act_row.undone_by)
             return _answer(done.action_id, done.after, done.handled, replayed=True)
-        if act_row["kind"] in NOT_UNDOABLE:
+        if act_row.kind in NOT_UNDOABLE:
             raise Conflict(
                 f"Thao tác {action_id} không hoàn tác được (đó là một lần hoàn tác, hoặc ngân hàng đã thu hồi "
                 "khoản tiền)."
             )
-        row = await _credit(conn, school_id, act_row["credit_id"])
-        if row["reason_code"] == "reversed_by_bank":
+        row = await _credit(conn, school_id, act_row.credit_id)
+        if row.reason_code == "reversed_by_bank":
             raise Conflict(
-                f"Ngân hàng đã thu hồi khoản tiền {row['credit_id']}: không hoàn tác được thao tác nào trên khoản "
-                "này nữa."
+                f"Ngân hàng đã thu hồi khoản tiền {row.credit_id}: không hoàn tác được thao tác nào trên khoản này nữa."
             )
         step = Step(conn=conn, outbox=outbox, school_id=school_id, credit=row, action_id=uuid.uuid4(), actor=actor)
-        before = credits_store.placement_from_row(row)
+        before = row.placement
         after = await _undone(step, act_row, before)
         handled = _handled("undo", before, after, 0)
-        await credits_store.set_placement(conn, row["credit_id"], after)
+        await credits_store.set_placement(conn, row.credit_id, after)
         await _audited(step, "undo", {"undoes": str(action_id)}, before, after, handled)
         await actions_store.mark_undone(conn, action_id, step.action_id)
-    return _answer(step.action_id, after.as_dict(), handled, replayed=False)
+    return _answer(step.action_id, after, handled, replayed=False)
 
 
-async def _undone(step: Step, act_row: asyncpg.Record, now: Placement) -> Placement:
+async def _undone(step: Step, done: StoredAction, now: Placement) -> Placement:
     """The credit's placement once the action is undone: what it placed taken back, what it reversed put back."""
-    before_action, after_action = json.loads(act_row["before"]), json.loads(act_row["after"])
-    payload = json.loads(act_row["payload"])
-    taken_back = await _reverse_allocations(step, act_row["action_id"])
+    before_action, after_action = done.before, done.after
+    taken_back = await _reverse_allocations(step, done.action_id)
     after = replace(
         now,
         allocated=now.allocated - taken_back,
-        refunded=now.refunded - (after_action["refunded"] - before_action["refunded"]),
-        ignored=now.ignored - (after_action["ignored"] - before_action["ignored"]),
+        refunded=now.refunded - (after_action.refunded - before_action.refunded),
+        ignored=now.ignored - (after_action.ignored - before_action.ignored),
     )
-    free = step.credit["amount"] - after.allocated - after.refunded - after.ignored
-    after = replace(after, allocated=after.allocated + await _put_back(step, payload.get("reversed", []), free))
+    free = step.credit.amount - after.allocated - after.refunded - after.ignored
+    after = replace(after, allocated=after.allocated + await _put_back(step, done.payload.get("reversed", []), free))
     numbers = ("allocated", "refunded", "ignored")
-    if all(after.as_dict()[k] == before_action[k] for k in numbers):
-        return replace(after, state=before_action["state"], reason_code=before_action["reason_code"])
-    settled = after.allocated + after.refunded + after.ignored >= step.credit["amount"]
-    return replace(after, state=str(State.RESOLVED) if settled else before_action["state"])
+    if all(getattr(after, k) == getattr(before_action, k) for k in numbers):
+        return replace(after, state=before_action.state, reason_code=before_action.reason_code)
+    settled = after.allocated + after.refunded + after.ignored >= step.credit.amount
+    return replace(after, state=str(State.RESOLVED) if settled else before_action.state)

@@ -9,88 +9,120 @@ announced are counted beside it.
 
 from __future__ import annotations
 
-import json
-from datetime import date
-from typing import Any
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
 import asyncpg
 
 from reconciliation.app.confirmations import confirmations
 from reconciliation.stores import approvals_store, credits_store, reversals_store, schools_store, statements_store
+from reconciliation.stores.credits_store import DayTotals
 from shared.db import Executor
 from shared.errors import Conflict
 
 
-async def daily_close(db: Executor, school_id: str, day: date) -> dict[str, Any]:
-    """The day's close, with the principal's latest approval of it (and whether it still holds)."""
-    figures = await _close(db, school_id, day)
-    approval = await approvals_store.latest(db, school_id, day)
-    figures["approval"] = (
-        None
-        if approval is None
-        else {
-            "approved_at": approval["approved_at"],
-            "approved_by": approval["approved_by"],
-            "note": approval["note"],
-            "still_holds": json.loads(approval["figures"]) == _approved_part(figures),
-        }
-    )
-    return figures
+@dataclass(frozen=True, kw_only=True)
+class AccountClose(DayTotals):
+    """One account's close: its sums, the statement's word on them, and whether they balance."""
+
+    statement_closing_balance: int | None
+    open_reversals: int
+    statement_received: bool
+    unconfirmed_by_bank: int
+    unconfirmed_amount: int
+    not_announced_by_webhook: int
+
+    @property
+    def difference(self) -> int:
+        return self.received - self.matched - self.in_exceptions - self.refunded - self.ignored - self.held
+
+    @property
+    def balanced(self) -> bool:
+        return self.difference == 0 and self.open_reversals == 0 and not self.unconfirmed_by_bank
+
+    def approved(self) -> dict[str, object]:
+        """What an approval fixes: the account's figures (not the statement's flags, which the bank may add
+        later)."""
+        return {"account_number": self.account_number} | {k: getattr(self, k) for k in APPROVED}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseApproval:
+    approved_at: datetime
+    approved_by: str
+    note: str
+    still_holds: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class DailyClose:
+    school_id: str
+    date: date
+    accounts: list[AccountClose]
+    open_reversals: int
+    approval: CloseApproval | None = None
+
+    @property
+    def balanced(self) -> bool:
+        return all(a.balanced for a in self.accounts) and self.open_reversals == 0
+
+    def approved(self) -> list[dict[str, object]]:
+        return [a.approved() for a in self.accounts]
 
 
 # What an approval fixes: each account's figures (not the statement's flags, which the bank may add later).
 APPROVED = ("received", "matched", "in_exceptions", "refunded", "ignored", "withdrawn", "held", "credits")
 
 
-def _approved_part(figures: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"account_number": a["account_number"]} | {k: a[k] for k in APPROVED} for a in figures["accounts"]]
+async def daily_close(db: Executor, school_id: str, day: date) -> DailyClose:
+    """The day's close, with the principal's latest approval of it (and whether it still holds)."""
+    figures = await _close(db, school_id, day)
+    approval = await approvals_store.latest(db, school_id, day)
+    if approval is None:
+        return figures
+    held = CloseApproval(
+        approved_at=approval.approved_at,
+        approved_by=approval.approved_by,
+        note=approval.note,
+        still_holds=approval.figures == figures.approved(),
+    )
+    return replace(figures, approval=held)
 
 
-async def approve(pool: asyncpg.Pool, school_id: str, day: date, *, by: str, note: str) -> dict[str, Any]:
+async def approve(pool: asyncpg.Pool, school_id: str, day: date, *, by: str, note: str) -> DailyClose:
     """The principal approves a balanced day: refused while it does not balance (a difference, money the bank
     took back unanswered, a webhook its statement does not confirm)."""
     async with pool.acquire() as conn, conn.transaction():
         # Under the school's lock: no action changes the day between the figures read and the approval stored.
         await schools_store.lock(conn, school_id)
         figures = await _close(conn, school_id, day)
-        if not figures["balanced"]:
+        if not figures.balanced:
             raise Conflict(
                 f"Sổ ngày {day:%d/%m/%Y} chưa cân (còn chênh lệch, khoản bị ngân hàng thu hồi chưa xử lý hoặc "
                 "khoản chưa được sao kê xác nhận): chưa duyệt được."
             )
-        at = await approvals_store.add(conn, school_id, day, by=by, note=note, figures=_approved_part(figures))
+        at = await approvals_store.add(conn, school_id, day, by=by, note=note, figures=figures.approved())
     # The figures just read are those approved: the answer needs no second reading of the day.
-    return figures | {"approval": {"approved_at": at, "approved_by": by, "note": note, "still_holds": True}}
+    return replace(figures, approval=CloseApproval(approved_at=at, approved_by=by, note=note, still_holds=True))
 
 
-async def _close(db: Executor, school_id: str, day: date) -> dict[str, Any]:
-    accounts = []
+async def _close(db: Executor, school_id: str, day: date) -> DailyClose:
     closing = await statements_store.closing_balances(db, school_id, day)
     # Money the bank took back that no credit answers for yet: the books cannot be closed over it.
-    reversed_open = {r["account_number"]: r["n"] for r in await reversals_store.open_on(db, school_id, day)}
+    reversed_open = await reversals_store.open_on(db, school_id, day)
     bank = {c.account_number: c for c in await confirmations(db, school_id, day)}
+    accounts = []
     for r in await credits_store.day_totals(db, school_id, day):
-        open_here = reversed_open.get(r["account_number"], 0)
-        difference = r["received"] - r["matched"] - r["in_exceptions"] - r["refunded"] - r["ignored"] - r["held"]
-        said = bank.get(r["account_number"])
+        said = bank.get(r.account_number)
         accounts.append(
-            dict(r)
-            | {
-                "difference": difference,
-                "balanced": difference == 0 and open_here == 0 and not (said and said.unconfirmed),
-                "statement_closing_balance": closing.get(r["account_number"]),
-                "open_reversals": open_here,
-                "statement_received": bool(said and said.statement_received),
-                "unconfirmed_by_bank": len(said.unconfirmed) if said else 0,
-                "unconfirmed_amount": said.unconfirmed_amount if said else 0,
-                "not_announced_by_webhook": len(said.unannounced) if said else 0,
-            }
+            AccountClose(
+                **vars(r),
+                statement_closing_balance=closing.get(r.account_number),
+                open_reversals=reversed_open.get(r.account_number, 0),
+                statement_received=bool(said and said.statement_received),
+                unconfirmed_by_bank=len(said.unconfirmed) if said else 0,
+                unconfirmed_amount=said.unconfirmed_amount if said else 0,
+                not_announced_by_webhook=len(said.unannounced) if said else 0,
+            )
         )
-    open_reversals = sum(reversed_open.values())
-    return {
-        "school_id": school_id,
-        "date": day.isoformat(),
-        "accounts": accounts,
-        "open_reversals": open_reversals,
-        "balanced": all(a["balanced"] for a in accounts) and open_reversals == 0,
-    }
+    return DailyClose(school_id=school_id, date=day, accounts=accounts, open_reversals=sum(reversed_open.values()))

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import asyncpg
 
-from reconciliation.app.writer import Writer
+from reconciliation.app.intake.writer import Writer
 from reconciliation.domain.matching import Allocation, Decision, State
 from reconciliation.stores import credits_store, invoices_store
 from shared.events.outbox import Outbox
@@ -33,14 +33,14 @@ async def apply_to_new_invoice(
     for row in await credits_store.family_balances(conn, school_id, family):
         if owed <= 0:
             break
-        before = credits_store.placement_from_row(row)
-        use = min(row["amount"] - before.allocated - before.refunded - before.ignored, owed)
+        before = row.placement
+        use = min(row.amount - before.allocated - before.refunded - before.ignored, owed)
         decision = Decision(State.RESOLVED, "credit_balance", (Allocation(invoice_id, use),))
         writer.place_stored(row, decision)
         after = replace(before, allocated=before.allocated + use)
-        if after.allocated + after.refunded + after.ignored == row["amount"]:
+        if after.allocated + after.refunded + after.ignored == row.amount:
             after = replace(after, state=str(State.RESOLVED))
-        await credits_store.set_placement(conn, row["credit_id"], after)
+        await credits_store.set_placement(conn, row.credit_id, after)
         owed -= use
         applied += use
     await writer.flush(conn)

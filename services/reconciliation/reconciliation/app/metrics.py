@@ -17,17 +17,17 @@ async def sample(metrics: Metrics, db: asyncpg.Pool) -> None:
     )
     waiting.clear()
     oldest.clear()
-    for row in await credits_store.open_by_state(db):
-        waiting.labels(row["state"]).set(row["n"])
-        oldest.labels(row["state"]).set(row["oldest"])
+    for s in await credits_store.open_by_state(db):
+        waiting.labels(s.state).set(s.n)
+        oldest.labels(s.state).set(s.oldest)
     difference = metrics.gauge(
         "tuition_reconciliation_difference_vnd",
         "The daily close's difference over the credits received in the last 48 hours, by school (0: balanced)",
         "school",
     )
     difference.clear()
-    for row in await credits_store.recent_differences(db):
-        difference.labels(row["school_id"]).set(row["difference"])
+    for d in await credits_store.recent_differences(db):
+        difference.labels(d.school_id).set(d.difference)
     unconfirmed = metrics.gauge(
         "tuition_credits_unconfirmed_by_bank",
         "Webhook credits a later statement of their account came without (forged, or failed at the bank)",

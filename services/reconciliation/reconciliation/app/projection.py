@@ -8,7 +8,7 @@ from datetime import date
 import asyncpg
 
 from reconciliation.app import credit_balance
-from reconciliation.app.ingest import retry_unmatched_for
+from reconciliation.app.intake.take_in import place_waiting
 from reconciliation.stores import invoices_store, schools_store
 from shared.events import pupil_keys
 from shared.events.outbox import Outbox
@@ -54,7 +54,7 @@ async def invoice_issued(conn: asyncpg.Connection, outbox: Outbox, m: InvoiceIss
         total=m.total,
     )
     await invoices_store.add(conn, invoice)
-    await retry_unmatched_for(conn, outbox, m.school_id, m.payment_reference)
+    await place_waiting(conn, outbox, m.school_id, m.payment_reference)
     await credit_balance.apply_to_new_invoice(conn, outbox, m.school_id, invoice.invoice_id, m.family_key)
 
 
@@ -69,10 +69,7 @@ async def open_names(conn: asyncpg.Connection, student_id: uuid.UUID | None = No
     a pupil when their key arrives, and for every pupil now and then: an invoice and its key applied at
     once by two instances do not see each other."""
     rows = await invoices_store.sealed_openable(conn, student_id)
-    opened = [
-        (r["invoice_id"], pupil_keys.open_stored(bytes(r["sealed_names"]), r["key"], bound_to=str(r["invoice_id"])))
-        for r in rows
-    ]
+    opened = [(r.invoice_id, r.opened()) for r in rows]
     await invoices_store.set_names(conn, [(i, names.student_name) for i, names in opened])
     return len(opened)
 
@@ -100,4 +97,4 @@ async def invoice_cancelled(conn: asyncpg.Connection, m: InvoiceCancelled) -> No
 async def group_created(conn: asyncpg.Connection, outbox: Outbox, m: PaymentGroupCreated) -> None:
     await schools_store.lock(conn, m.school_id)
     await invoices_store.add_group(conn, m.payment_reference, m.school_id, [uuid.UUID(i) for i in m.invoice_ids])
-    await retry_unmatched_for(conn, outbox, m.school_id, m.payment_reference)
+    await place_waiting(conn, outbox, m.school_id, m.payment_reference)

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
 
 from reconciliation.domain import suggestions
 from reconciliation.domain.labels import REASON_VI, STATE_VI
 from reconciliation.domain.memo import read_memo
 from reconciliation.stores import credits_store, invoices_store
+from reconciliation.stores.credits_store import CreditDetail, ShownCredit
+from reconciliation.stores.invoices_store import Candidate
 from shared.db import Executor
 from shared.errors import Invalid, NotFound
 
 
 async def list_credits(
     db: Executor, school_id: str, *, state: str | None, day: date | None, limit: int, offset: int
-) -> list[dict[str, Any]]:
+) -> list[ShownCredit]:
     return await credits_store.list_for_school(db, school_id, state=state, day=day, limit=limit, offset=offset)
 
 
@@ -49,20 +51,20 @@ async def credits_export(
     )
     return [
         [
-            r["booked_at"],
-            "Quỹ tiền mặt" if r["account_number"].startswith("CASH:") else r["account_number"],
-            r["amount"],
-            r["memo"],
-            r["payer_name"],
-            "Tiền mặt" if r["channel"] == "CASH" else "Chuyển khoản",
-            STATE_VI.get(r["state"], r["state"]),
-            REASON_VI.get(r["reason_code"], r["reason_code"]),
-            r["allocated"],
-            r["refunded"],
-            r["ignored"],
-            r["unallocated"],
-            r["refund_references"] or "",
-            r["reasons"] or "",
+            r.booked_at,
+            "Quỹ tiền mặt" if r.account_number.startswith("CASH:") else r.account_number,
+            r.amount,
+            r.memo,
+            r.payer_name,
+            "Tiền mặt" if r.channel == "CASH" else "Chuyển khoản",
+            STATE_VI.get(r.state, r.state),
+            REASON_VI.get(r.reason_code, r.reason_code),
+            r.allocated,
+            r.refunded,
+            r.ignored,
+            r.unallocated,
+            r.refund_references or "",
+            r.reasons or "",
         ]
         for r in rows
     ]
@@ -84,60 +86,69 @@ def _cursor(text: str | None) -> tuple[datetime, uuid.UUID] | None:
         raise Invalid(f"«after» {text[:80]!r} không phải vị trí trang của hàng đợi này (booked_at_creditid).") from exc
 
 
-def next_cursor(items: list[dict[str, Any]], limit: int) -> str | None:
+def next_cursor(items: list[ShownCredit], limit: int) -> str | None:
     if len(items) < limit:
         return None
     last = items[-1]
-    return f"{last['booked_at'].isoformat()}_{last['credit_id']}"
+    return f"{last.booked_at.isoformat()}_{last.credit_id}"
 
 
 async def exceptions_queue(
     db: Executor, school_id: str, *, limit: int = PAGE, after: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[ShownCredit]:
     """A page of the credits waiting for the accountant, each with its candidate invoices (one read for the
     page's candidates)."""
     items = await credits_store.in_exceptions(db, school_id, limit=min(limit, MAX_PAGE), after=_cursor(after))
-    wanted = {uuid.UUID(i) for item in items for i in item["candidates"]}
-    found = {c["invoice_id"]: c for c in await invoices_store.candidates(db, list(wanted))}
-    for item in items:
-        item["candidates"] = [found[i] for i in map(uuid.UUID, item["candidates"]) if i in found]
-        item["suggestions"] = []
-    await _suggest(db, school_id, [i for i in items if not i["candidates"]])
-    return items
+    wanted = {uuid.UUID(str(i)) for item in items for i in item.candidates}
+    found = {c.invoice_id: c for c in await invoices_store.candidates(db, list(wanted))}
+    items = [
+        replace(item, candidates=[found[i] for i in (uuid.UUID(str(x)) for x in item.candidates) if i in found])
+        for item in items
+    ]
+    without = [i for i in items if not i.candidates]
+    suggested = await _suggest(db, school_id, without)
+    return [replace(i, suggestions=list(suggested.get(i.credit_id, []))) for i in items]
 
 
-async def _suggest(db: Executor, school_id: str, items: list[dict[str, Any]]) -> None:
+@dataclass(frozen=True, kw_only=True)
+class Suggested(Candidate):
+    """An open invoice a memo may mean: why (its pupil's name, or its reference one character off) and what
+    was read."""
+
+    why: str
+    read: str
+
+
+async def _suggest(db: Executor, school_id: str, items: list[ShownCredit]) -> dict[uuid.UUID, list[Suggested]]:
     """For credits without a candidate: the pupils their memo names, the references one character off
     (domain/suggestions.py), each with what is owed; the school's open invoices read once for the page."""
     if not items:
-        return
+        return {}
     rows = await invoices_store.open_for_suggestions(db, school_id)
     book = suggestions.Book(
         suggestions.Pupil(
-            invoice_id=str(r["invoice_id"]),
-            student_code=r["student_code"],
-            student_name=r["student_name"],
-            class_name=r["class_name"],
-            payment_reference=r["payment_reference"],
+            invoice_id=str(r.invoice_id),
+            student_code=r.student_code,
+            student_name=r.student_name,
+            class_name=r.class_name,
+            payment_reference=r.payment_reference,
         )
         for r in rows
     )
-    by_id = {str(r["invoice_id"]): r for r in rows}
-    for item in items:
-        item["suggestions"] = [
-            _owing(by_id[s.invoice_id]) | {"why": s.why, "read": s.read} for s in book.suggest(read_memo(item["memo"]))
+    by_id = {str(r.invoice_id): r for r in rows}
+    return {
+        item.credit_id: [
+            Suggested(**vars(by_id[s.invoice_id]), why=s.why, read=s.read) for s in book.suggest(read_memo(item.memo))
         ]
-
-
-def _owing(row: Any) -> dict[str, Any]:
-    return dict(row) | {"outstanding": max(row["total"] - row["allocated"], 0)}
+        for item in items
+    }
 
 
 async def exceptions_count(db: Executor, school_id: str) -> int:
     return await credits_store.count_in_exceptions(db, school_id)
 
 
-async def credit_detail(db: Executor, school_id: str, credit_id: uuid.UUID) -> dict[str, Any]:
+async def credit_detail(db: Executor, school_id: str, credit_id: uuid.UUID) -> CreditDetail:
     detail = await credits_store.detail(db, school_id, credit_id)
     if detail is None:
         raise NotFound(f"Không có khoản tiền về {credit_id} ở trường này.")

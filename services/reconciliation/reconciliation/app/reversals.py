@@ -30,6 +30,10 @@ class ReversalsTaken:
     open: int
     known: int  # already on record from another file
 
+    @property
+    def already_known(self) -> int:
+        return self.known
+
 
 async def take_reversals(
     conn: asyncpg.Connection,
@@ -101,7 +105,7 @@ async def _apply(
     credit = await credits_store.get_for_update(conn, school_id, credit_id)
     if credit is None:
         raise NotFound(f"Không có khoản tiền về {credit_id} ở trường {school_id}.")
-    if credit["amount"] != r.amount:
-        raise Invalid(f"Lần thu hồi {r.amount} đồng không khớp với khoản tiền về {credit['amount']} đồng.")
+    if credit.amount != r.amount:
+        raise Invalid(f"Lần thu hồi {r.amount} đồng không khớp với khoản tiền về {credit.amount} đồng.")
     if not await reverse_by_bank(conn, outbox, school_id=school_id, credit_id=credit_id, actor=actor, where=r.line):
         raise Conflict(f"Khoản tiền {credit_id} đã bị thu hồi, hoặc đã hoàn một phần.")

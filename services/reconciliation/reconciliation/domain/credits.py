@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -75,3 +75,25 @@ def whole_dong(value: object, field: str) -> int:
         return parse_whole_dong(value, field)
     except AmountError as exc:
         raise CreditFormatError(str(exc)) from exc
+
+
+@dataclass(frozen=True, kw_only=True)
+class Placement:
+    """How much of a credit is placed, and where it stands."""
+
+    state: str
+    reason_code: str
+    allocated: int
+    refunded: int
+    ignored: int
+
+    @classmethod
+    def of(cls, stored: Mapping[str, object]) -> Placement:
+        """A placement as the audit trail keeps it (JSON)."""
+        return cls(
+            state=str(stored["state"]),
+            reason_code=str(stored.get("reason_code", "")),
+            allocated=int(str(stored["allocated"])),
+            refunded=int(str(stored["refunded"])),
+            ignored=int(str(stored["ignored"])),
+        )

@@ -93,7 +93,7 @@ async def credits_export(
     summary="Daily close per account: received = matched + in exceptions + refunded + ignored + held",
 )
 async def daily_close(school_id: str, rt: Runtime, _: SchoolReader, day: date = Query(alias="date")) -> DailyClose:
-    return DailyClose(**await close.daily_close(rt.db(), school_id, day))
+    return DailyClose.model_validate(await close.daily_close(rt.db(), school_id, day), from_attributes=True)
 
 
 @router.post(
@@ -102,4 +102,5 @@ async def daily_close(school_id: str, rt: Runtime, _: SchoolReader, day: date = 
     summary="The principal approves a balanced day's close (refused while it does not balance)",
 )
 async def approve_close(school_id: str, body: ApprovalIn, rt: Runtime, p: SchoolPrincipal) -> DailyClose:
-    return DailyClose(**await close.approve(rt.db(), school_id, body.day, by=p.subject, note=body.note.strip()))
+    done = await close.approve(rt.db(), school_id, body.day, by=p.subject, note=body.note.strip())
+    return DailyClose.model_validate(done, from_attributes=True)

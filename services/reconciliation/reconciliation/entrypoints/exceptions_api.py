@@ -48,7 +48,7 @@ async def exceptions(
     cursor = queries.next_cursor(items, limit)
     if cursor:
         response.headers["X-Next-Cursor"] = cursor
-    return [Credit(**r) for r in items]
+    return [Credit.model_validate(r, from_attributes=True) for r in items]
 
 
 class QueueCount(Out):
@@ -101,11 +101,10 @@ async def act(school_id: str, credit_id: uuid.UUID, body: ActionIn, rt: Runtime,
     result = await actions.act(
         rt.db(), rt.outbox, school_id=school_id, credit_id=credit_id, action=action, actor=p.subject
     )
-    return ActionResult(**result)
+    return ActionResult.model_validate(result, from_attributes=True)
 
 
 @router.post("/schools/{school_id}/actions/{action_id}/undo", tags=["exceptions"])
 async def undo(school_id: str, action_id: uuid.UUID, rt: Runtime, p: SchoolStaff) -> ActionResult:
-    return ActionResult(
-        **await actions.undo(rt.db(), rt.outbox, school_id=school_id, action_id=action_id, actor=p.subject)
-    )
+    result = await actions.undo(rt.db(), rt.outbox, school_id=school_id, action_id=action_id, actor=p.subject)
+    return ActionResult.model_validate(result, from_attributes=True)

@@ -11,7 +11,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from reconciliation.adapters import payos_api, statements
-from reconciliation.app import credits_in, metrics
+from reconciliation.app import metrics
+from reconciliation.app.intake import channels
+from reconciliation.entrypoints.common import intake_of
 from reconciliation.settings import ReconciliationSettings
 from shared.auth import SchoolStaff
 from shared.errors import DomainError, Invalid
@@ -97,9 +99,8 @@ async def put_webhook_config(
     if (body.api_client_id is None) != (body.api_key is None):
         raise Invalid("Nhập cả api_client_id và api_key, hoặc để trống cả hai.")
     api = payos_api.Credentials(body.api_client_id, body.api_key) if body.api_client_id and body.api_key else None
-    await credits_in.configure_webhook(
-        rt.db(),
-        settings.sealer(),
+    await channels.configure_webhook(
+        intake_of(rt),
         school_id=school_id,
         provider=provider,
         scheme=body.scheme,
@@ -120,7 +121,8 @@ class WebhookConfig(Out):
     summary="The school's configured aggregators and the address each must call (never the secret)",
 )
 async def webhook_configs(school_id: str, rt: Runtime, _: SchoolStaff) -> list[WebhookConfig]:
-    return [WebhookConfig.model_validate(c) for c in await credits_in.webhook_configs(rt.db(), school_id)]
+    configs = await channels.webhook_configs(rt.db(), school_id)
+    return [WebhookConfig.model_validate(c, from_attributes=True) for c in configs]
 
 
 @router.post(
@@ -131,10 +133,11 @@ async def webhook_configs(school_id: str, rt: Runtime, _: SchoolStaff) -> list[W
 )
 async def webhook(provider: Provider, school_id: str, request: Request, rt: Runtime, settings: Settings) -> Response:
     headers = dict(request.headers.items())  # names lower-cased
-    call = credits_in.WebhookCall(provider=provider, school_id=school_id, headers=headers, raw=await request.body())
+    call = channels.WebhookCall(provider=provider, school_id=school_id, headers=headers, raw=await request.body())
     try:
-        confirmation = credits_in.Confirmation(payos_url=settings.payos_api_url, timeout_s=settings.payos_api_timeout_s)
-        ack = WebhookAck(**await credits_in.receive_webhook(rt.db(), rt.outbox, settings.sealer(), call, confirmation))
+        confirmation = channels.Confirmation(payos_url=settings.payos_api_url, timeout_s=settings.payos_api_timeout_s)
+        received = await channels.receive_webhook(intake_of(rt), call, confirmation)
+        ack = WebhookAck.model_validate(received, from_attributes=True)
     except DomainError as exc:
         metrics.webhook_refused(rt.metrics, exc)
         raise
@@ -158,7 +161,7 @@ async def upload_statement(
     ),
     preview: bool = Form(False, description="only show what would be recorded (new, duplicates); store nothing"),
 ) -> StatementUpload:
-    f = credits_in.StatementFile(
+    f = channels.StatementFile(
         school_id=school_id,
         filename=file.filename or "",
         data=await file.read(),
@@ -167,7 +170,7 @@ async def upload_statement(
         uploaded_by=p.subject,
         preview=preview,
     )
-    return StatementUpload(**await credits_in.upload_statement(rt.db(), rt.outbox, f))
+    return StatementUpload.model_validate(await channels.upload_statement(rt.db(), rt.outbox, f), from_attributes=True)
 
 
 class CashIn(BaseModel):
@@ -186,5 +189,5 @@ class CashIn(BaseModel):
     summary="Record cash paid at the school against an invoice (who, when, how much)",
 )
 async def record_cash(school_id: str, body: CashIn, rt: Runtime, p: SchoolStaff) -> CashRecorded:
-    cash = credits_in.Cash(school_id=school_id, recorded_by=p.subject, **body.model_dump())
-    return CashRecorded(**await credits_in.record_cash(rt.db(), rt.outbox, cash))
+    cash = channels.Cash(school_id=school_id, recorded_by=p.subject, **body.model_dump())
+    return CashRecorded.model_validate(await channels.record_cash(intake_of(rt), cash), from_attributes=True)

@@ -4,10 +4,50 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
+
+from reconciliation.domain.credits import Placement
+
+# What an action was asked and did, as its audit trail keeps it (JSON).
+Payload = Mapping[str, object]
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredAction:
+    """An action on a credit, in the credit's audit trail."""
+
+    action_id: uuid.UUID
+    credit_id: uuid.UUID
+    kind: str
+    payload: Payload
+    actor: str
+    before: Placement
+    after: Placement
+    created_at: datetime
+    undone_by: uuid.UUID | None
+    request_key: str | None
+    handled: int
+
+
+def _stored(r: Mapping[str, Any]) -> StoredAction:
+    return StoredAction(
+        action_id=r["action_id"],
+        credit_id=r["credit_id"],
+        kind=r["kind"],
+        payload=json.loads(r["payload"]),
+        actor=r["actor"],
+        before=Placement.of(json.loads(r["before"])),
+        after=Placement.of(json.loads(r["after"])),
+        created_at=r["created_at"],
+        undone_by=r["undone_by"],
+        request_key=r["request_key"],
+        handled=r["handled"],
+    )
 
 
 async def record(
@@ -16,10 +56,10 @@ async def record(
     action_id: uuid.UUID,
     credit_id: uuid.UUID,
     kind: str,
-    payload: dict[str, Any],
+    payload: Payload,
     actor: str,
-    before: dict[str, Any],
-    after: dict[str, Any],
+    before: Placement,
+    after: Placement,
     request_key: str | None = None,
     handled: int = 0,
 ) -> None:
@@ -31,8 +71,8 @@ async def record(
         kind,
         json.dumps(payload),
         actor,
-        json.dumps(before),
-        json.dumps(after),
+        json.dumps(asdict(before)),
+        json.dumps(asdict(after)),
         request_key,
         handled,
     )
@@ -43,7 +83,7 @@ class Answered:
     """An action already done for a request: what it answered."""
 
     action_id: uuid.UUID
-    after: dict[str, Any]
+    after: Placement
     handled: int
 
 
@@ -67,17 +107,24 @@ async def answer_of(conn: asyncpg.Connection, action_id: uuid.UUID) -> Answered:
     return _answered(row)
 
 
-def _answered(row: asyncpg.Record) -> Answered:
-    return Answered(row["action_id"], json.loads(row["after"]), row["handled"])
+def _answered(row: Mapping[str, Any]) -> Answered:
+    return Answered(row["action_id"], Placement.of(json.loads(row["after"])), row["handled"])
 
 
-async def get_for_update(conn: asyncpg.Connection, school_id: str, action_id: uuid.UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def get_for_update(conn: asyncpg.Connection, school_id: str, action_id: uuid.UUID) -> StoredAction | None:
+    found = await conn.fetchrow(
         "SELECT a.* FROM credit_actions a JOIN credits c USING (credit_id) "
         "WHERE a.action_id = $1 AND c.school_id = $2 FOR UPDATE OF a",
         action_id,
         school_id,
     )
+    return None if found is None else _stored(found)
+
+
+async def of_credit(db: asyncpg.Pool | asyncpg.Connection, credit_id: uuid.UUID) -> list[StoredAction]:
+    """The credit's audit trail, oldest first."""
+    found = await db.fetch("SELECT * FROM credit_actions WHERE credit_id = $1 ORDER BY created_at", credit_id)
+    return [_stored(r) for r in found]
 
 
 async def mark_undone(conn: asyncpg.Connection, action_id: uuid.UUID, undo_id: uuid.UUID) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -24,10 +25,21 @@ async def add(conn: asyncpg.Connection, school_id: str, day: date, *, by: str, n
     )
 
 
-async def latest(db: Executor, school_id: str, day: date) -> asyncpg.Record | None:
-    return await db.fetchrow(
+@dataclass(frozen=True, kw_only=True)
+class Approval:
+    """A principal's approval of a day's close, with the figures approved (as stored: JSON)."""
+
+    approved_at: datetime
+    approved_by: str
+    note: str
+    figures: Any
+
+
+async def latest(db: Executor, school_id: str, day: date) -> Approval | None:
+    found = await db.fetchrow(
         "SELECT approved_at, approved_by, note, figures FROM close_approvals WHERE school_id = $1 AND day = $2 "
         "ORDER BY approved_at DESC LIMIT 1",
         school_id,
         day,
     )
+    return None if found is None else Approval(**{**found, "figures": json.loads(found["figures"])})

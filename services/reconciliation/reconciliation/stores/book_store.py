@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 
@@ -18,7 +20,7 @@ _COLUMNS = (
 _OF_I = ", ".join(f"i.{c.strip()}" for c in _COLUMNS.split(","))
 
 
-def _invoice(r: asyncpg.Record) -> OpenInvoice:
+def _invoice(r: Mapping[str, Any]) -> OpenInvoice:
     return OpenInvoice(
         invoice_id=r["invoice_id"],
         student_id=r["student_id"],

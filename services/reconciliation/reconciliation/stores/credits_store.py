@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import asyncpg
 
-from reconciliation.domain.credits import BankCredit
+from reconciliation.domain.credits import BankCredit, Placement
 from reconciliation.domain.dedup import MIN_MEMO_FOR_DEDUP, DedupIndex, Key, Known
 from reconciliation.domain.matching import EXCEPTION_STATES
+from reconciliation.stores import actions_store
+from reconciliation.stores.actions_store import StoredAction
+from shared import rows
 from shared.db import Executor
 
 # The states of a credit waiting for the accountant, as stored.
@@ -20,48 +24,152 @@ _OPEN_STATES = [str(s) for s in EXCEPTION_STATES]
 
 
 @dataclass(frozen=True, kw_only=True)
-class Placement:
-    """How much of a credit is placed, and where it stands."""
+class StoredCredit:
+    """A credit as stored: what arrived, what was read of its memo, where it stands."""
 
+    credit_id: uuid.UUID
+    school_id: str
+    account_number: str
+    amount: int
+    booked_at: datetime
+    value_date: date
+    memo: str
+    payer_name: str
+    payer_account: str
+    virtual_account: str
+    channel: str
+    first_source: str
+    state: str
+    reason_code: str
+    memo_refs: list[str]
+    allocated: int
+    refunded: int
+    ignored: int
+    received_at: datetime
+    recorded_by: str
+    balance_family: str | None
+
+    @property
+    def unallocated(self) -> int:
+        return self.amount - self.allocated - self.refunded - self.ignored
+
+    @property
+    def credit(self) -> BankCredit:
+        """The credit as the matcher and the writer take it (identifiers are already recorded)."""
+        return BankCredit(
+            account_number=self.account_number,
+            amount=self.amount,
+            booked_at=self.booked_at,
+            memo=self.memo,
+            source_kind=self.first_source,
+            payer_name=self.payer_name,
+            payer_account=self.payer_account,
+            virtual_account=self.virtual_account,
+            recorded_by=self.recorded_by,
+        )
+
+    @property
+    def placement(self) -> Placement:
+        return Placement(
+            state=self.state,
+            reason_code=self.reason_code,
+            allocated=self.allocated,
+            refunded=self.refunded,
+            ignored=self.ignored,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShownCredit(StoredCredit):
+    """A credit as the accountant reads it: what its memo was read as, its candidate invoices (ids as stored;
+    the queue puts the invoices in), and for the queue what the memo may mean where no invoice is a candidate."""
+
+    memo_read: dict[str, object]
+    candidates: list[object]
+    suggestions: list[object] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Allocation:
+    """A payment placed from a credit, with the pupil and the period it paid for."""
+
+    payment_id: uuid.UUID
+    invoice_id: uuid.UUID
+    amount: int
+    reason_code: str
+    action_id: uuid.UUID | None
+    created_at: datetime
+    reversed_at: datetime | None
+    student_code: str | None
+    student_name: str | None
+    class_name: str | None
+    period: str | None
+    payment_reference: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Seen:
+    """A kind of source that delivered the credit, and when."""
+
+    source_kind: str
+    seen_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreditDetail(ShownCredit):
+    allocations: list[Allocation]
+    sources: list[Seen]
+    identifiers: list[str]
+    actions: list[StoredAction]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportLine:
+    """A credit of the export, with the refunds' bank references and the reasons the accountant gave."""
+
+    booked_at: datetime
+    account_number: str
+    amount: int
+    memo: str
+    payer_name: str
+    channel: str
     state: str
     reason_code: str
     allocated: int
     refunded: int
     ignored: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "state": self.state,
-            "reason_code": self.reason_code,
-            "allocated": self.allocated,
-            "refunded": self.refunded,
-            "ignored": self.ignored,
-        }
+    unallocated: int
+    refund_references: str | None
+    reasons: str | None
 
 
-def credit_from_row(row: asyncpg.Record) -> BankCredit:
-    """A stored credit as the matcher and the writer take it (identifiers are already recorded)."""
-    return BankCredit(
-        account_number=row["account_number"],
-        amount=row["amount"],
-        booked_at=row["booked_at"],
-        memo=row["memo"],
-        source_kind=row["first_source"],
-        payer_name=row["payer_name"],
-        payer_account=row["payer_account"],
-        virtual_account=row["virtual_account"],
-        recorded_by=row["recorded_by"],
-    )
+@dataclass(frozen=True, kw_only=True)
+class DayTotals:
+    """One account's side of the daily close, summed from its own records."""
+
+    account_number: str
+    credits: int
+    received: int
+    matched: int
+    refunded: int
+    ignored: int
+    withdrawn: int
+    held: int
+    in_exceptions: int
+    exception_credits: int
 
 
-def placement_from_row(row: asyncpg.Record) -> Placement:
-    return Placement(
-        state=row["state"],
-        reason_code=row["reason_code"],
-        allocated=row["allocated"],
-        refunded=row["refunded"],
-        ignored=row["ignored"],
-    )
+@dataclass(frozen=True, kw_only=True)
+class OpenState:
+    state: str
+    n: int
+    oldest: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Difference:
+    school_id: str
+    difference: int
 
 
 _KNOWN_COLUMNS = """k.credit_id, k.account_number, k.amount, k.value_date, k.booked_at, k.memo_compact, k.memo_refs,
@@ -140,7 +248,7 @@ async def load_dedup_candidates(conn: asyncpg.Connection, probes: list[Probe]) -
     return _index(rows)
 
 
-def _index(rows: list[asyncpg.Record]) -> DedupIndex:
+def _index(rows: list[Mapping[str, Any]]) -> DedupIndex:
     index = DedupIndex()
     seen: set[uuid.UUID] = set()
     for r in rows:
@@ -161,10 +269,11 @@ def _index(rows: list[asyncpg.Record]) -> DedupIndex:
     return index
 
 
-async def get_for_update(conn: asyncpg.Connection, school_id: str, credit_id: uuid.UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def get_for_update(conn: asyncpg.Connection, school_id: str, credit_id: uuid.UUID) -> StoredCredit | None:
+    found = await conn.fetchrow(
         "SELECT * FROM credits WHERE credit_id = $1 AND school_id = $2 FOR UPDATE", credit_id, school_id
     )
+    return rows.maybe(StoredCredit, found)
 
 
 async def set_placement(conn: asyncpg.Connection, credit_id: uuid.UUID, p: Placement) -> None:
@@ -184,24 +293,26 @@ async def set_balance_family(conn: asyncpg.Connection, credit_id: uuid.UUID, fam
     await conn.execute("UPDATE credits SET balance_family = $2 WHERE credit_id = $1", credit_id, family)
 
 
-async def family_balances(conn: asyncpg.Connection, school_id: str, family: str) -> list[asyncpg.Record]:
+async def family_balances(conn: asyncpg.Connection, school_id: str, family: str) -> list[StoredCredit]:
     """The family's credits kept as a balance, oldest first, locked for this transaction."""
-    return await conn.fetch(
+    found = await conn.fetch(
         "SELECT * FROM credits WHERE school_id = $1 AND balance_family = $2 AND state = 'credit_balance' "
         "AND amount > allocated + refunded + ignored ORDER BY booked_at, credit_id FOR UPDATE",
         school_id,
         family,
     )
+    return rows.rows(StoredCredit, found)
 
 
-async def waiting_for(conn: asyncpg.Connection, school_id: str, reference: str) -> list[asyncpg.Record]:
+async def waiting_for(conn: asyncpg.Connection, school_id: str, reference: str) -> list[StoredCredit]:
     """Unplaced credits whose memo named `reference` (an invoice or group that had not arrived yet)."""
-    return await conn.fetch(
+    found = await conn.fetch(
         "SELECT * FROM credits WHERE school_id = $1 AND state IN ('unmatched', 'ambiguous') AND allocated = 0 "
         "AND refunded = 0 AND ignored = 0 AND memo_refs @> ARRAY[$2]::text[] ORDER BY booked_at",
         school_id,
         reference,
     )
+    return rows.rows(StoredCredit, found)
 
 
 async def set_late_decision(
@@ -219,19 +330,15 @@ async def set_late_decision(
 # --- read side ---------------------------------------------------------------------------------------
 
 
-def _shown(r: asyncpg.Record) -> dict[str, Any]:
-    out = dict(r)
-    out["memo_read"] = json.loads(r["memo_read"])
-    out["candidates"] = json.loads(r["candidates"])
-    out["unallocated"] = r["amount"] - r["allocated"] - r["refunded"] - r["ignored"]
-    out.pop("memo_compact", None)
-    return out
+def _shown(r: Mapping[str, Any]) -> ShownCredit:
+    stored = rows.row(StoredCredit, r)
+    return ShownCredit(**vars(stored), memo_read=json.loads(r["memo_read"]), candidates=json.loads(r["candidates"]))
 
 
 async def list_for_school(
     db: Executor, school_id: str, *, state: str | None, day: date | None, limit: int, offset: int
-) -> list[dict[str, Any]]:
-    rows = await db.fetch(
+) -> list[ShownCredit]:
+    found = await db.fetch(
         "SELECT * FROM credits WHERE school_id = $1 AND ($2::text IS NULL OR state = $2) "
         "AND ($3::date IS NULL OR value_date = $3) ORDER BY booked_at DESC LIMIT $4 OFFSET $5",
         school_id,
@@ -240,14 +347,14 @@ async def list_for_school(
         limit,
         offset,
     )
-    return [_shown(r) for r in rows]
+    return [_shown(r) for r in found]
 
 
 async def in_exceptions(
     db: Executor, school_id: str, *, limit: int, after: tuple[datetime, uuid.UUID] | None = None
-) -> list[dict[str, Any]]:
+) -> list[ShownCredit]:
     """A page of the queue, oldest first: `limit` credits after the (booked_at, credit_id) given."""
-    rows = await db.fetch(
+    found = await db.fetch(
         "SELECT * FROM credits WHERE school_id = $1 AND state = ANY($2::text[]) "
         "AND ($3::timestamptz IS NULL OR (booked_at, credit_id) > ($3, $4::uuid)) "
         "ORDER BY booked_at, credit_id LIMIT $5",
@@ -257,7 +364,7 @@ async def in_exceptions(
         after[1] if after else None,
         limit,
     )
-    return [_shown(r) for r in rows]
+    return [_shown(r) for r in found]
 
 
 async def count_in_exceptions(db: Executor, school_id: str) -> int:
@@ -270,46 +377,37 @@ async def count_in_exceptions(db: Executor, school_id: str) -> int:
     )
 
 
-async def detail(db: Executor, school_id: str, credit_id: uuid.UUID) -> dict[str, Any] | None:
+async def detail(db: Executor, school_id: str, credit_id: uuid.UUID) -> CreditDetail | None:
     row = await db.fetchrow("SELECT * FROM credits WHERE credit_id = $1 AND school_id = $2", credit_id, school_id)
     if row is None:
         return None
-    item = _shown(row)
-    item["allocations"] = [
-        dict(a)
-        for a in await db.fetch(
-            # Each payment with the pupil and the period it paid for: the accountant knows pupils, not invoice ids.
-            "SELECT a.payment_id, a.invoice_id, a.amount, a.reason_code, a.action_id, a.created_at, a.reversed_at, "
-            "i.student_code, i.student_name, i.class_name, i.period, i.payment_reference "
-            "FROM allocations a LEFT JOIN invoices i USING (invoice_id) WHERE a.credit_id = $1 ORDER BY a.created_at",
-            credit_id,
-        )
-    ]
-    item["sources"] = [
-        dict(s)
-        for s in await db.fetch(
-            "SELECT source_kind, seen_at FROM credit_sources WHERE credit_id = $1 ORDER BY seen_at", credit_id
-        )
-    ]
-    item["identifiers"] = [
-        r["identifier"]
-        for r in await db.fetch(
-            "SELECT identifier FROM credit_identifiers WHERE credit_id = $1 ORDER BY identifier", credit_id
-        )
-    ]
-    item["actions"] = [
-        dict(a)
-        | {"payload": json.loads(a["payload"]), "before": json.loads(a["before"]), "after": json.loads(a["after"])}
-        for a in await db.fetch("SELECT * FROM credit_actions WHERE credit_id = $1 ORDER BY created_at", credit_id)
-    ]
-    return item
+    allocations = await db.fetch(
+        # Each payment with the pupil and the period it paid for: the accountant knows pupils, not invoice ids.
+        "SELECT a.payment_id, a.invoice_id, a.amount, a.reason_code, a.action_id, a.created_at, a.reversed_at, "
+        "i.student_code, i.student_name, i.class_name, i.period, i.payment_reference "
+        "FROM allocations a LEFT JOIN invoices i USING (invoice_id) WHERE a.credit_id = $1 ORDER BY a.created_at",
+        credit_id,
+    )
+    sources = await db.fetch(
+        "SELECT source_kind, seen_at FROM credit_sources WHERE credit_id = $1 ORDER BY seen_at", credit_id
+    )
+    identifiers = await db.fetch(
+        "SELECT identifier FROM credit_identifiers WHERE credit_id = $1 ORDER BY identifier", credit_id
+    )
+    return CreditDetail(
+        **vars(_shown(row)),
+        allocations=rows.rows(Allocation, allocations),
+        sources=rows.rows(Seen, sources),
+        identifiers=[r["identifier"] for r in identifiers],
+        actions=await actions_store.of_credit(db, credit_id),
+    )
 
 
 async def for_export(
     db: Executor, school_id: str, first: date, last: date, *, needed_a_person: bool, limit: int
-) -> list[asyncpg.Record]:
+) -> list[ExportLine]:
     """Credits booked in the range (local dates), with the refunds' bank references and the reasons given."""
-    return await db.fetch(
+    found = await db.fetch(
         """SELECT c.booked_at, c.account_number, c.amount, c.memo, c.payer_name, c.channel, c.state, c.reason_code,
                   c.allocated, c.refunded, c.ignored, c.amount - c.allocated - c.refunded - c.ignored AS unallocated,
                   (SELECT string_agg(a.payload->>'bank_reference', ', ' ORDER BY a.created_at) FROM credit_actions a
@@ -328,11 +426,12 @@ async def for_export(
         needed_a_person,
         limit,
     )
+    return rows.rows(ExportLine, found)
 
 
-async def day_totals(db: Executor, school_id: str, day: date) -> list[asyncpg.Record]:
+async def day_totals(db: Executor, school_id: str, day: date) -> list[DayTotals]:
     """Per account, each side of the daily close summed from its own records."""
-    return await db.fetch(
+    found = await db.fetch(
         """WITH day AS (SELECT * FROM credits WHERE school_id = $1 AND value_date = $2)
            SELECT d.account_number,
                   count(*) AS credits,
@@ -353,21 +452,23 @@ async def day_totals(db: Executor, school_id: str, day: date) -> list[asyncpg.Re
         day,
         _OPEN_STATES,
     )
+    return rows.rows(DayTotals, found)
 
 
-async def open_by_state(db: Executor) -> list[asyncpg.Record]:
+async def open_by_state(db: Executor) -> list[OpenState]:
     """Credits waiting for the accountant, by state: how many and the oldest one's age in seconds."""
-    return await db.fetch(
+    found = await db.fetch(
         "SELECT state, count(*) AS n, extract(epoch FROM now() - min(received_at))::float8 AS oldest "
         "FROM credits WHERE state IN ('unmatched', 'ambiguous', 'overpaid', 'duplicate') GROUP BY state"
     )
+    return rows.rows(OpenState, found)
 
 
-async def recent_differences(db: Executor) -> list[asyncpg.Record]:
+async def recent_differences(db: Executor) -> list[Difference]:
     """Per school, the daily close's difference over the credits received in the last 48 hours: what was
     received less what is matched, refunded, ignored, held or waiting in an exception. Zero when the
     books add up."""
-    return await db.fetch(
+    found = await db.fetch(
         """WITH recent AS (SELECT * FROM credits WHERE received_at >= now() - interval '48 hours')
            SELECT r.school_id,
                   (sum(r.amount)
@@ -380,3 +481,4 @@ async def recent_differences(db: Executor) -> list[asyncpg.Record]:
            FROM recent r GROUP BY r.school_id""",
         _OPEN_STATES,
     )
+    return rows.rows(Difference, found)

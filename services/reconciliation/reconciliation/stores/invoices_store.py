@@ -8,7 +8,9 @@ from datetime import date
 
 import asyncpg
 
+from shared import rows
 from shared.db import Executor
+from shared.events.pupil_keys import SealedInvoice
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,10 +57,10 @@ async def add(conn: asyncpg.Connection, i: IssuedInvoice) -> None:
 
 async def sealed_openable(
     conn: asyncpg.Connection, student_id: uuid.UUID | None = None, limit: int = 1000
-) -> list[asyncpg.Record]:
+) -> list[SealedInvoice]:
     """Invoices (of a pupil, or any) whose sealed names can be opened now: (invoice_id, sealed_names, key),
     key NULL where it was destroyed. Locked; those another transaction is opening are skipped."""
-    return await conn.fetch(
+    found = await conn.fetch(
         "SELECT i.invoice_id, i.sealed_names, k.key FROM invoices i "
         "LEFT JOIN pupil_keys k ON k.key_id = i.sealed_key_id "
         "LEFT JOIN pupil_keys_destroyed d ON d.key_id = i.sealed_key_id "
@@ -67,6 +69,7 @@ async def sealed_openable(
         student_id,
         limit,
     )
+    return rows.rows(SealedInvoice, found)
 
 
 async def set_names(conn: asyncpg.Connection, names: list[tuple[uuid.UUID, str]]) -> None:
@@ -154,28 +157,44 @@ async def payment_reference(db: Executor, school_id: str, invoice_id: uuid.UUID)
     return None if ref is None else str(ref)
 
 
-async def candidates(db: Executor, invoice_ids: list[uuid.UUID]) -> list[dict[str, object]]:
+@dataclass(frozen=True, kw_only=True)
+class Candidate:
+    """An invoice a credit may belong to, with what is still owed on it."""
+
+    invoice_id: uuid.UUID
+    student_code: str
+    student_name: str
+    class_name: str
+    payment_reference: str
+    period: str
+    total: int
+    allocated: int
+    outstanding: int
+
+
+_CANDIDATE = (
+    "SELECT invoice_id, student_code, student_name, class_name, payment_reference, period, total, allocated, "
+    "greatest(total - allocated, 0) AS outstanding FROM invoices"
+)
+
+
+async def candidates(db: Executor, invoice_ids: list[uuid.UUID]) -> list[Candidate]:
     """The invoices an exception's credit may belong to, with what is still owed on each."""
     if not invoice_ids:
         return []
-    rows = await db.fetch(
-        "SELECT invoice_id, student_code, student_name, class_name, payment_reference, period, total, "
-        "allocated FROM invoices WHERE invoice_id = ANY($1::uuid[])",
-        invoice_ids,
-    )
-    return [dict(c) | {"outstanding": max(c["total"] - c["allocated"], 0)} for c in rows]
+    return rows.rows(Candidate, await db.fetch(f"{_CANDIDATE} WHERE invoice_id = ANY($1::uuid[])", invoice_ids))
 
 
 # A school's open invoices for the queue's suggestions: bounded, whatever the school's size.
 MAX_OPEN_FOR_SUGGESTIONS = 50_000
 
 
-async def open_for_suggestions(db: Executor, school_id: str) -> list[asyncpg.Record]:
+async def open_for_suggestions(db: Executor, school_id: str) -> list[Candidate]:
     """The school's invoices still owed on, with the pupil's name, class and reference."""
-    return await db.fetch(
-        "SELECT invoice_id, student_code, student_name, class_name, payment_reference, period, total, allocated "
-        "FROM invoices WHERE school_id = $1 AND NOT cancelled AND allocated < total "
+    found = await db.fetch(
+        f"{_CANDIDATE} WHERE school_id = $1 AND NOT cancelled AND allocated < total "
         "ORDER BY period DESC, student_code LIMIT $2",
         school_id,
         MAX_OPEN_FOR_SUGGESTIONS,
     )
+    return rows.rows(Candidate, found)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import asyncpg
 
+from shared import rows
 from shared.db import as_columns
 
 CREDIT_COLUMNS = [
@@ -67,20 +69,33 @@ async def write(
         )
 
 
-async def reverse_allocations_of(conn: asyncpg.Connection, action_id: uuid.UUID) -> list[asyncpg.Record]:
+@dataclass(frozen=True, kw_only=True)
+class Reversed:
+    """A payment taken back from its invoice."""
+
+    payment_id: uuid.UUID
+    invoice_id: uuid.UUID
+    amount: int
+
+
+async def reverse_allocations_of(conn: asyncpg.Connection, action_id: uuid.UUID) -> list[Reversed]:
     """Mark the allocations an action made as reversed; returns them."""
-    return await conn.fetch(
-        "UPDATE allocations SET reversed_at = now() WHERE action_id = $1 AND reversed_at IS NULL RETURNING *",
+    found = await conn.fetch(
+        "UPDATE allocations SET reversed_at = now() WHERE action_id = $1 AND reversed_at IS NULL "
+        "RETURNING payment_id, invoice_id, amount",
         action_id,
     )
+    return rows.rows(Reversed, found)
 
 
-async def reverse_payments_of_credit(conn: asyncpg.Connection, credit_id: uuid.UUID) -> list[asyncpg.Record]:
+async def reverse_payments_of_credit(conn: asyncpg.Connection, credit_id: uuid.UUID) -> list[Reversed]:
     """Mark every payment of the credit in force as reversed (automatic or manual); returns them."""
-    return await conn.fetch(
-        "UPDATE allocations SET reversed_at = now() WHERE credit_id = $1 AND reversed_at IS NULL RETURNING *",
+    found = await conn.fetch(
+        "UPDATE allocations SET reversed_at = now() WHERE credit_id = $1 AND reversed_at IS NULL "
+        "RETURNING payment_id, invoice_id, amount",
         credit_id,
     )
+    return rows.rows(Reversed, found)
 
 
 # Below this many rows, new rows go in with one INSERT from arrays (one round trip: a webhook batch); above,

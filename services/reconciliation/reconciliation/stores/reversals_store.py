@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import asyncpg
 
 from reconciliation.domain.credits import BankReversal
+from shared import rows
 from shared.db import Executor
 
 
@@ -28,8 +31,8 @@ class StoredReversal:
     note: str
 
 
-def _stored(r: asyncpg.Record) -> StoredReversal:
-    return StoredReversal(**dict(r))  # the columns of _COLUMNS, by name
+def _stored(r: Mapping[str, Any]) -> StoredReversal:
+    return rows.row(StoredReversal, r)  # the columns of _COLUMNS, by name
 
 
 _COLUMNS = (
@@ -155,11 +158,12 @@ async def of_school(db: Executor, school_id: str, state: str | None, limit: int)
     return [_stored(r) for r in rows]
 
 
-async def open_on(db: Executor, school_id: str, day: date) -> list[asyncpg.Record]:
-    """Per account, the open reversals of the day: money the bank took back that no credit answers for yet."""
-    return await db.fetch(
-        "SELECT account_number, count(*) AS n, sum(amount)::bigint AS amount FROM bank_reversals "
+async def open_on(db: Executor, school_id: str, day: date) -> dict[str, int]:
+    """Per account, how many open reversals of the day: money the bank took back that no credit answers for yet."""
+    found = await db.fetch(
+        "SELECT account_number, count(*) AS n FROM bank_reversals "
         "WHERE school_id = $1 AND value_date = $2 AND state = 'open' GROUP BY account_number",
         school_id,
         day,
     )
+    return {r["account_number"]: r["n"] for r in found}

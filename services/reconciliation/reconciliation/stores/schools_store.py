@@ -24,7 +24,7 @@ async def lock_all(conn: asyncpg.Connection, school_ids: list[str]) -> None:
 
 async def take_intake_turn(conn: asyncpg.Connection) -> None:
     """Webhook intake writes one batch at a time across the service's processes, each batch taken once its
-    turn has come: whatever queued while it waited goes in the same transaction (app/intake.py)."""
+    turn has come: whatever queued while it waited goes in the same transaction (app/intake/queue.py)."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('reconciliation.intake-turn'))")
 
 

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 
 import asyncpg
 
+from shared import rows
 from shared.db import Executor
 
 
-async def by_digest(db: Executor, school_id: str, digest: str) -> asyncpg.Record | None:
-    return await db.fetchrow("SELECT * FROM statements WHERE school_id = $1 AND sha256 = $2", school_id, digest)
+@dataclass(frozen=True, kw_only=True)
+class Uploaded:
+    """A statement file already recorded (known by its content)."""
+
+    statement_id: uuid.UUID
+    credits: int
+
+
+async def by_digest(db: Executor, school_id: str, digest: str) -> Uploaded | None:
+    found = await db.fetchrow(
+        "SELECT statement_id, credits FROM statements WHERE school_id = $1 AND sha256 = $2", school_id, digest
+    )
+    return rows.maybe(Uploaded, found)
 
 
 async def record(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import asyncpg
+from dataclasses import dataclass
 
+from shared import rows
 from shared.db import Executor
 
 
@@ -28,14 +29,34 @@ async def put_config(
     )
 
 
-async def configured(db: Executor, school_id: str) -> list[asyncpg.Record]:
+@dataclass(frozen=True, kw_only=True)
+class Configured:
+    provider: str
+    scheme: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sealed:
+    """What a webhook call needs of its school, as stored: how its aggregator signs (scheme and sealed secret;
+    None when not configured), the aggregator's API credentials (the key sealed) if given, and the school's
+    account (None when the school is not known yet)."""
+
+    scheme: str | None
+    secret: str | None
+    api_client_id: str | None
+    api_key: str | None
+    account_number: str | None
+
+
+async def configured(db: Executor, school_id: str) -> list[Configured]:
     """Which aggregators the school has configured, and how they sign (never the secret)."""
-    return await db.fetch(
+    found = await db.fetch(
         "SELECT provider, scheme FROM webhook_configs WHERE school_id = $1 ORDER BY provider", school_id
     )
+    return rows.rows(Configured, found)
 
 
-async def target(db: Executor, school_id: str, provider: str) -> asyncpg.Record:
+async def target(db: Executor, school_id: str, provider: str) -> Sealed:
     """What a webhook call needs, in one query, always one row: how the school's aggregator signs (scheme,
     secret; NULL when not configured), the aggregator's API credentials if given, and the school's account (NULL
     when the school is not known yet)."""
@@ -47,4 +68,4 @@ async def target(db: Executor, school_id: str, provider: str) -> asyncpg.Record:
         provider,
     )
     assert row is not None  # a LEFT JOIN from one row
-    return row
+    return rows.row(Sealed, row)

@@ -44,6 +44,7 @@ class Recon:
     pool: object
     prefix: str
     kafka: str
+    runtime: object = None
     invoices: list[Inv] = field(default_factory=list)
     _counter: int = 0
 
@@ -244,7 +245,7 @@ async def started_recon(make_database, infra_endpoints, topic_prefix, **settings
     async with running_service(
         "reconciliation", make_database, infra_endpoints, topic_prefix, host="recon", **settings
     ) as (client, app):
-        r = Recon(client, app.state.runtime.db(), topic_prefix, infra_endpoints.kafka)
+        r = Recon(client, app.state.runtime.db(), topic_prefix, infra_endpoints.kafka, app.state.runtime)
         await r.publish(
             (
                 SchoolRegistered(

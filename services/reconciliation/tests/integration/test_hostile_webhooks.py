@@ -8,7 +8,7 @@ import time
 import pytest
 
 from reconciliation.adapters.webhooks import casso_signature, payos_signature
-from reconciliation.app.targets import targets_for
+from reconciliation.entrypoints.common import intake_of
 
 from .conftest import CASSO_KEY, PAYOS_KEY, SCHOOL, SEPAY_KEY, casso_data, hmac_hex, payos_data, sepay_body, sign_payos
 
@@ -136,7 +136,7 @@ async def test_a_replaced_secret_is_refused_from_the_next_call_on(recon):
     [inv] = await recon.issue([500_000])
     assert (await recon.sepay(sepay_body(1, 1_000, inv.reference))).status_code == 200  # the key is now kept
     assert (await recon.sepay(sepay_body(2, 1_000, inv.reference))).status_code == 200
-    assert (SCHOOL, "sepay") in targets_for(recon.pool)._kept
+    assert (SCHOOL, "sepay") in intake_of(recon.runtime).secrets._kept
     put = await recon.client.put(
         f"/schools/{SCHOOL}/webhooks/sepay", headers=recon.headers(), json={"scheme": "apikey", "secret": "new-key-2"}
     )

@@ -1,4 +1,4 @@
-"""Concurrent credits of several schools share one transaction (app/intake.py): each school is still matched
+"""Concurrent credits of several schools share one transaction (app/intake/queue.py): each school is still matched
 against its own invoices only, each credit gets its own answer, and a batch that fails fails only the credit
 that broke it."""
 
@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from reconciliation.app import ingest as ingest_module
-from reconciliation.app.intake import Intake
+from reconciliation.app.intake import take_in as take_in_module
+from reconciliation.app.intake.queue import GroupCommit
 from reconciliation.domain.credits import BankCredit
 from reconciliation.main import SPEC
 from reconciliation.stores import schools_store
@@ -20,6 +20,14 @@ from shared.db import create_pool
 from shared.events.outbox import Outbox
 
 pytestmark = pytest.mark.asyncio
+
+
+async def _statement(pool, school_id: str, credits: list[BankCredit]):  # type: ignore[no-untyped-def]
+    """Credits taken in as a statement's are: in their own transaction, under their school's lock."""
+    async with pool.acquire() as conn, conn.transaction():
+        await schools_store.lock(conn, school_id)
+        outcomes = await take_in_module.take_in(conn, Outbox("reconciliation"), {school_id: credits}, whole_books=True)
+        return outcomes[school_id]
 
 COLUMNS = [
     "invoice_id",
@@ -73,14 +81,14 @@ async def test_credits_of_several_schools_in_one_transaction_each_match_their_ow
         await pool.copy_records_to_table("invoices", records=rows, columns=COLUMNS)
         by = {(r[1], r[3]): r for r in rows}
         calls: list[list[str]] = []
-        real = ingest_module.ingest_schools_in
+        real = take_in_module.take_in
 
         async def spy(conn, outbox, credits):  # type: ignore[no-untyped-def]
             calls.append(sorted(credits))
             return await real(conn, outbox, credits)
 
-        monkeypatch.setattr(ingest_module, "ingest_schools_in", spy)
-        intake = Intake(pool, Outbox("reconciliation"))
+        monkeypatch.setattr(take_in_module, "take_in", spy)
+        intake = GroupCommit(pool, Outbox("reconciliation"))
         credits = [
             ("A", _credit("A", "HS001 NOP HOC PHI", 301_000, "FT1")),  # code + amount: A's pupil HS001
             ("B", _credit("B", "HS001 NOP HOC PHI", 301_000, "FT2")),  # the same words: B's pupil HS001
@@ -111,15 +119,15 @@ async def test_credits_of_several_schools_in_one_transaction_each_match_their_ow
 async def test_a_batch_that_fails_is_retried_so_only_the_breaking_credit_fails(make_database, monkeypatch):
     pool = await create_pool(await make_database(SPEC.migrations), min_size=1, max_size=4)
     try:
-        real = ingest_module.ingest_schools_in
+        real = take_in_module.take_in
 
         async def breaks_on_poison(conn, outbox, credits):  # type: ignore[no-untyped-def]
             if any(c.memo == "POISON" for cs in credits.values() for c in cs):
                 raise RuntimeError("this credit breaks its transaction")
             return await real(conn, outbox, credits)
 
-        monkeypatch.setattr(ingest_module, "ingest_schools_in", breaks_on_poison)
-        intake = Intake(pool, Outbox("reconciliation"))
+        monkeypatch.setattr(take_in_module, "take_in", breaks_on_poison)
+        intake = GroupCommit(pool, Outbox("reconciliation"))
         credits = [("A", "HOC PHI 1", "FT1"), ("B", "POISON", "FT2"), ("B", "HOC PHI 3", "FT3"), ("C", "X 4", "FT4")]
         answers = await asyncio.gather(
             *(intake.submit(s, _credit(s, memo, 100_000, ref)) for s, memo, ref in credits), return_exceptions=True
@@ -157,7 +165,7 @@ async def test_a_process_waiting_for_its_turn_writes_everything_that_queued_mean
         ref = str(a[7])
         first_in, release = asyncio.Event(), asyncio.Event()
         batches: list[int] = []
-        real = ingest_module.ingest_schools_in
+        real = take_in_module.take_in
 
         async def holds_the_first(conn, outbox, credits):  # type: ignore[no-untyped-def]
             batches.append(sum(len(cs) for cs in credits.values()))
@@ -166,9 +174,9 @@ async def test_a_process_waiting_for_its_turn_writes_everything_that_queued_mean
                 await release.wait()
             return await real(conn, outbox, credits)
 
-        monkeypatch.setattr(ingest_module, "ingest_schools_in", holds_the_first)
+        monkeypatch.setattr(take_in_module, "take_in", holds_the_first)
         # Two processes: each its own queue and drain, one database.
-        one, two = Intake(pool, Outbox("reconciliation")), Intake(pool, Outbox("reconciliation"))
+        one, two = GroupCommit(pool, Outbox("reconciliation")), GroupCommit(pool, Outbox("reconciliation"))
         first = asyncio.create_task(one.submit("A", _credit("A", f"{ref} T09", 400_000, "FT1")))
         await first_in.wait()
         # The same webhook again, another transfer for the same invoice, and another school's credit, arriving
@@ -201,7 +209,7 @@ async def test_a_school_busy_with_a_statement_holds_back_only_its_own_webhooks(m
     try:
         a, b = _invoice("A", 1, 300_000), _invoice("B", 2, 300_000)
         await pool.copy_records_to_table("invoices", records=[a, b], columns=COLUMNS)
-        intake = Intake(pool, Outbox("reconciliation"))
+        intake = GroupCommit(pool, Outbox("reconciliation"))
         async with pool.acquire() as statement, statement.transaction():
             await schools_store.lock(statement, "A")  # school A's statement is being matched
             held = asyncio.create_task(intake.submit("A", _credit("A", f"{a[7]} T09", 300_000, "FT1")))
@@ -221,7 +229,7 @@ async def test_a_webhook_finds_the_same_credit_stored_with_its_memo_cut_short_or
     short by a bank, says it is the same transfer (and a memo merely starting alike does not)."""
     pool = await create_pool(await make_database(SPEC.migrations), min_size=1, max_size=4)
     try:
-        intake = Intake(pool, Outbox("reconciliation"))
+        intake = GroupCommit(pool, Outbox("reconciliation"))
         whole = "NGUYEN VAN AN NOP TIEN AN BAN TRU THANG 11 CHO CON"
 
         def credit(memo: str, ref: str, source: str) -> BankCredit:
@@ -234,12 +242,10 @@ async def test_a_webhook_finds_the_same_credit_stored_with_its_memo_cut_short_or
                 identifiers=(ref,),
             )
 
-        cut_first = await ingest_module.ingest(pool, Outbox("reconciliation"), "A", [credit(whole[:30], "S1", "mt940")])
+        cut_first = await _statement(pool, "A", [credit(whole[:30], "S1", "mt940")])
         later_whole = await intake.submit("A", credit(whole, "FT1", "webhook_sepay"))
         whole_first = await intake.submit("A", credit("TRAN THI BINH " + whole[14:], "FT2", "webhook_sepay"))
-        later_cut = await ingest_module.ingest(
-            pool, Outbox("reconciliation"), "A", [credit(("TRAN THI BINH " + whole[14:])[:28], "S2", "mt940")]
-        )
+        later_cut = await _statement(pool, "A", [credit(("TRAN THI BINH " + whole[14:])[:28], "S2", "mt940")])
         alike = await intake.submit("A", credit(whole[:20] + " HOC PHI", "FT3", "webhook_sepay"))
         assert (later_whole.new, later_whole.credit_id) == (False, cut_first[0].credit_id)
         assert (later_cut[0].new, later_cut[0].credit_id) == (False, whole_first.credit_id)

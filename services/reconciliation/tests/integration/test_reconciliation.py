@@ -338,7 +338,7 @@ async def test_the_daily_close_shows_the_statements_closing_balance_beside_the_c
 
 
 async def test_concurrent_webhooks_of_a_school_share_transactions_without_paying_an_invoice_twice(recon):
-    # Month start: a school's webhooks arrive together and are placed in shared transactions (app/intake.py).
+    # Month start: a school's webhooks arrive together and are placed in shared transactions (app/intake/queue.py).
     # Each must still see the ones placed before it: ten transfers for one invoice pay it once; the same
     # webhook retried at the same moment is one credit; and the others' invoices are each paid once.
     invoices = await recon.issue([400_000] * 6)

@@ -1,5 +1,5 @@
 """A webhook's school (how its aggregator signs, its account) is kept in memory only while the process hears
-of every change to it (app/targets.py): a changed secret or account is read again once the change's
+of every change to it (app/intake/webhook_secrets.py): a changed secret or account is read again once the change's
 notification arrives; nothing is kept while not listening, nor from a read that raced with a change."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from reconciliation.app import targets as targets_module
-from reconciliation.app.targets import Targets
+from reconciliation.app.intake import webhook_secrets as targets_module
+from reconciliation.app.intake.webhook_secrets import WebhookSecrets
 from reconciliation.main import SPEC
 from reconciliation.stores import schools_store, webhooks_store
 from shared.db import create_pool
@@ -50,7 +50,7 @@ async def db(make_database: Any, monkeypatch: pytest.MonkeyPatch) -> AsyncIterat
     await pool.close()
 
 
-async def _following(targets: Targets, dsn: str) -> tuple[asyncio.Event, asyncio.Task[None]]:
+async def _following(targets: WebhookSecrets, dsn: str) -> tuple[asyncio.Event, asyncio.Task[None]]:
     stop = asyncio.Event()
     task = asyncio.create_task(targets.follow(dsn)(stop))
     for _ in range(100):
@@ -69,7 +69,7 @@ async def _until(check: Any) -> bool:
 
 
 async def test_what_is_kept_is_read_again_once_another_process_changes_it(db: Db) -> None:
-    targets = Targets()
+    targets = WebhookSecrets()
     stop, task = await _following(targets, db.dsn)
     try:
         for _ in range(3):
@@ -90,16 +90,16 @@ async def test_what_is_kept_is_read_again_once_another_process_changes_it(db: Db
         await task
 
 
-async def _secret_is(targets: Targets, db: Db, secret: str) -> bool:
+async def _secret_is(targets: WebhookSecrets, db: Db, secret: str) -> bool:
     return (await targets.of(db.pool, SEALER, "S1", "sepay")).secret == secret
 
 
-async def _account_is(targets: Targets, db: Db, account: str) -> bool:
+async def _account_is(targets: WebhookSecrets, db: Db, account: str) -> bool:
     return (await targets.of(db.pool, SEALER, "S1", "sepay")).account_number == account
 
 
 async def test_nothing_is_kept_while_not_listening_nor_once_the_listening_connection_is_lost(db: Db) -> None:
-    targets = Targets()
+    targets = WebhookSecrets()
     await targets.of(db.pool, SEALER, "S1", "sepay")
     await targets.of(db.pool, SEALER, "S1", "sepay")
     assert db.reads == 2  # not listening yet: every call reads
@@ -123,7 +123,7 @@ async def test_nothing_is_kept_while_not_listening_nor_once_the_listening_connec
 
 
 async def test_a_read_that_raced_with_a_change_is_used_once_and_not_kept(db: Db, monkeypatch) -> None:
-    targets = Targets()
+    targets = WebhookSecrets()
     stop, task = await _following(targets, db.dsn)
     try:
         counted = webhooks_store.target
@@ -145,7 +145,7 @@ async def test_a_read_that_raced_with_a_change_is_used_once_and_not_kept(db: Db,
 
 
 async def test_made_up_schools_and_aggregators_not_configured_are_never_kept(db: Db) -> None:
-    targets = Targets()
+    targets = WebhookSecrets()
     stop, task = await _following(targets, db.dsn)
     try:
         for school, provider in (("NO-SUCH", "sepay"), ("S1", "casso")) * 2:

@@ -18,7 +18,8 @@ from google.protobuf.message import Message
 from reconciliation.domain.credits import BankCredit
 from reconciliation.domain.matching import EXCEPTION_STATES, Book, Decision
 from reconciliation.domain.memo import MemoReading
-from reconciliation.stores import credits_store, invoices_store, placements_store
+from reconciliation.stores import invoices_store, placements_store
+from reconciliation.stores.credits_store import StoredCredit
 from shared.events import pupil_keys
 from shared.events.outbox import Outbox
 from shared.events.pupil_keys import seal
@@ -137,13 +138,11 @@ class Writer:
             )
 
     def place_stored(
-        self, row: asyncpg.Record, decision: Decision, *, book: Book | None = None, action_id: uuid.UUID | None = None
+        self, row: StoredCredit, decision: Decision, *, book: Book | None = None, action_id: uuid.UUID | None = None
     ) -> None:
         """Place a credit already stored (an accountant's action, a late invoice, a kept balance)."""
-        credit = credits_store.credit_from_row(row)
-        self.place(
-            row["credit_id"], credit, decision, channel=Channel.Value(row["channel"]), book=book, action_id=action_id
-        )
+        channel = Channel.Value(row.channel)
+        self.place(row.credit_id, row.credit, decision, channel=channel, book=book, action_id=action_id)
 
     async def flush(self, conn: asyncpg.Connection) -> None:
         await flush_together(conn, [self])

@@ -1,4 +1,5 @@
-"""What a webhook needs of its school, kept in memory while this process hears of every change to it.
+"""What a webhook needs of its school (how its aggregator signs, the secret, the school's account), kept in
+memory while this process hears of every change to it.
 
 Every webhook needs how the school's aggregator signs (scheme and secret) and the school's account: a query
 per request, about a tenth of a webhook's cost at month start. A process keeps what it read only while it
@@ -30,7 +31,7 @@ CHANNEL = "webhook_targets"
 
 
 @dataclass(frozen=True)
-class Target:
+class WebhookTarget:
     scheme: str | None  # None: the school has not configured this aggregator
     secret: str | None  # opened
     account_number: str | None  # None: the school is not known here yet
@@ -38,20 +39,24 @@ class Target:
 
 
 @dataclass
-class Targets:
-    _kept: dict[tuple[str, str], Target] = field(default_factory=dict)
+class WebhookSecrets:
+    """The process's kept webhook targets (one per service runtime)."""
+
+    _kept: dict[tuple[str, str], WebhookTarget] = field(default_factory=dict)
     _listening: bool = False
     _generation: int = 0
 
-    async def of(self, pool: asyncpg.Pool, sealer: Sealer, school_id: str, provider: str) -> Target:
+    async def of(self, pool: asyncpg.Pool, sealer: Sealer, school_id: str, provider: str) -> WebhookTarget:
         kept = self._kept.get((school_id, provider))
         if kept is not None:
             return kept
         generation = self._generation
         row = await webhooks_store.target(pool, school_id, provider)
-        scheme = row["scheme"]
-        api = Credentials(row["api_client_id"], sealer.open(row["api_key"])) if scheme and row["api_key"] else None
-        found = Target(scheme, sealer.open(row["secret"]) if scheme else None, row["account_number"], api)
+        scheme = row.scheme
+        api = Credentials(row.api_client_id or "", sealer.open(row.api_key)) if scheme and row.api_key else None
+        found = WebhookTarget(
+            scheme, sealer.open(row.secret) if scheme and row.secret else None, row.account_number, api
+        )
         if self._listening and generation == self._generation and scheme and found.account_number:
             self._kept[(school_id, provider)] = found
         return found
@@ -76,11 +81,3 @@ class Targets:
     def _stop(self) -> None:
         self._listening = False
         self.forget()
-
-
-_targets: dict[int, Targets] = {}
-
-
-def targets_for(pool: asyncpg.Pool) -> Targets:
-    """The process's webhook targets for this database pool."""
-    return _targets.setdefault(id(pool), Targets())

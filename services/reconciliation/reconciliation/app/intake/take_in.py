@@ -1,25 +1,24 @@
-"""Credits in, exactly once, and placed: the same credit by any channel, any number of times, is one credit.
+"""Credits taken in, exactly once, and placed: the same credit by any channel, any number of times, is one
+credit. The pipeline's step after the channels and the queue (`intake/__init__.py`).
 
-The rule that recognises a credit seen before is `domain.dedup`; this module loads what it needs in one
-query (stored credits of the same account, amount and local date), runs it, places the new credits with
-the matcher and writes everything through `Writer` (COPY). All writes of one school are serialised by an
-advisory lock, so concurrent retries of the same webhook cannot both insert.
+The rule that recognises a credit seen before is `domain.dedup`; this module loads what it needs, runs it,
+places the new credits with the matcher and writes everything through `Writer`. All writes of one school are
+serialised by an advisory lock its callers hold, so concurrent retries of the same webhook cannot both insert.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 
-from reconciliation.app.writer import Writer, flush_together
+from reconciliation.app.intake.writer import Writer, flush_together
 from reconciliation.domain.credits import BankCredit, normal_identifiers
 from reconciliation.domain.dedup import MIN_MEMO_FOR_DEDUP, DedupIndex, Key, Known
-from reconciliation.domain.matching import Book, CreditFacts, State, decide
+from reconciliation.domain.matching import Book, CreditFacts, decide
 from reconciliation.domain.memo import MemoReading, read_memo
-from reconciliation.stores import book_store, credits_store, schools_store
+from reconciliation.stores import book_store, credits_store
 from shared.events.outbox import Outbox
 from shared.logging import get_logger
 from tuition.reconciliation.v1.events_pb2 import Channel
@@ -33,9 +32,6 @@ class Outcome:
     new: bool
     state: str
     reason_code: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"credit_id": str(self.credit_id), "new": self.new, "state": self.state, "reason_code": self.reason_code}
 
 
 def channel_for(credit: BankCredit, reading: MemoReading) -> int:
@@ -62,59 +58,30 @@ def _identifiers(c: BankCredit) -> list[str]:
     return normal_identifiers(c.identifiers)
 
 
-async def ingest(
-    pool: asyncpg.Pool, outbox: Outbox, school_id: str, credits: list[BankCredit], *, bulk: bool = False
-) -> list[Outcome]:
-    """Store and place credits of one school in one transaction (all or nothing)."""
-    async with pool.acquire() as conn, conn.transaction():
-        return await ingest_in(conn, outbox, school_id, credits, bulk=bulk)
-
-
-async def ingest_in(
-    conn: asyncpg.Connection, outbox: Outbox, school_id: str, credits: list[BankCredit], *, bulk: bool = False
-) -> list[Outcome]:
-    """`ingest` inside the caller's transaction (a statement upload records its file in the same one)."""
-    if bulk:  # a statement: its school's whole book, and every stored credit of its lines' keys
-        await schools_store.lock(conn, school_id)
-        readings = [read_memo(c.memo) for c in credits]  # once per credit: dedup, book and matching use it
-        index = await credits_store.load_dedup_index(conn, list({_key(c) for c in credits}))
-        book = await book_store.load_school_book(conn, school_id)
-        writer = Writer(school_id, outbox)
-        outcomes = [_one(writer, index, book, c, r) for c, r in zip(credits, readings, strict=True)]
-        await writer.flush(conn)
-        _logged(school_id, credits, outcomes)
-        return outcomes
-    await schools_store.lock(conn, school_id)
-    return (await ingest_schools_in(conn, outbox, {school_id: credits}))[school_id]
-
-
-async def ingest_schools(
-    pool: asyncpg.Pool, outbox: Outbox, credits: dict[str, list[BankCredit]]
+async def take_in(
+    conn: asyncpg.Connection, outbox: Outbox, credits: dict[str, list[BankCredit]], *, whole_books: bool = False
 ) -> dict[str, list[Outcome]]:
-    """A few webhook credits of several schools in one transaction (all or nothing), in the intake's turn."""
-    async with pool.acquire() as conn, conn.transaction():
-        await schools_store.take_intake_turn(conn)
-        await schools_store.lock_all(conn, list(credits))
-        return await ingest_schools_in(conn, outbox, credits)
+    """The pipeline's one step, for credits of schools whose locks the caller holds, inside its transaction:
+    recognise the credits seen before (`domain.dedup`), place the new ones (`domain.matching`) and write it all
+    at once (`Writer`). Reads what it needs in one query each: the stored credits the new ones could be, and the
+    school's book of open invoices they may pay.
 
-
-async def ingest_schools_in(
-    conn: asyncpg.Connection, outbox: Outbox, credits: dict[str, list[BankCredit]]
-) -> dict[str, list[Outcome]]:
-    """A few credits of several schools whose locks the caller holds, inside its transaction: one query for
-    the duplicates the credits could be, one for the invoices their memos point to (a book per school), one
-    write."""
-    readings = {s: [read_memo(c.memo) for c in cs] for s, cs in credits.items()}
-    index = await credits_store.load_dedup_candidates(
-        conn, [_probe(c, r) for s, cs in credits.items() for c, r in zip(cs, readings[s], strict=True)]
-    )
-    books = await book_store.load_books_for(
-        conn,
-        {
+    `whole_books`: a statement's thousands of lines read their schools' whole books and every stored credit of
+    their keys (account, amount, date): cheaper than naming each line's own. A few webhooks read only what they
+    name (identifiers, references, memo), bounded whatever the day's traffic."""
+    readings = {s: [read_memo(c.memo) for c in cs] for s, cs in credits.items()}  # once per credit
+    if whole_books:
+        keys = list({_key(c) for cs in credits.values() for c in cs})
+        index = await credits_store.load_dedup_index(conn, keys)
+        books = {s: await book_store.load_school_book(conn, s) for s in credits}
+    else:
+        probes = [_probe(c, r) for s, cs in credits.items() for c, r in zip(cs, readings[s], strict=True)]
+        index = await credits_store.load_dedup_candidates(conn, probes)
+        pointers = {
             s: book_store.Pointers.of(readings[s], [c.virtual_account for c in cs], [c.payer_account for c in cs])
             for s, cs in credits.items()
-        },
-    )
+        }
+        books = await book_store.load_books_for(conn, pointers)
     writers = {s: Writer(s, outbox) for s in credits}
     outcomes = {
         s: [_one(writers[s], index, books[s], c, r) for c, r in zip(cs, readings[s], strict=True)]
@@ -164,21 +131,21 @@ def _one(writer: Writer, index: DedupIndex, book: Book, c: BankCredit, reading: 
     return Outcome(credit_id, True, state, decision.reason_code)
 
 
-async def retry_unmatched_for(conn: asyncpg.Connection, outbox: Outbox, school_id: str, reference: str) -> int:
+async def place_waiting(conn: asyncpg.Connection, outbox: Outbox, school_id: str, reference: str) -> int:
     """An invoice (or group) arrived after a credit that named it: place those credits now."""
     rows = await credits_store.waiting_for(conn, school_id, reference)
     writer = Writer(school_id, outbox)
     for r in rows:
-        reading = read_memo(r["memo"])
+        reading = read_memo(r.memo)
         book = await book_store.load_book_for(
-            conn, school_id, reading, virtual_account=r["virtual_account"], payer_account=r["payer_account"]
+            conn, school_id, reading, virtual_account=r.virtual_account, payer_account=r.payer_account
         )
-        decision = decide(CreditFacts(r["amount"], reading, r["virtual_account"], r["payer_account"]), book)
+        decision = decide(CreditFacts(r.amount, reading, r.virtual_account, r.payer_account), book)
         if not decision.allocations:
             continue
         await credits_store.set_late_decision(
             conn,
-            r["credit_id"],
+            r.credit_id,
             state=str(decision.state),
             reason_code=decision.reason_code,
             allocated=decision.allocated,
@@ -186,6 +153,3 @@ async def retry_unmatched_for(conn: asyncpg.Connection, outbox: Outbox, school_i
         writer.place_stored(r, decision, book=book)
     await writer.flush(conn)
     return len(rows)
-
-
-__all__ = ["Outcome", "State", "ingest", "ingest_in", "ingest_schools", "retry_unmatched_for"]

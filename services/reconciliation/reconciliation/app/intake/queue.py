@@ -1,4 +1,4 @@
-"""Concurrent webhook credits share one transaction (group commit), whatever their school.
+"""The intake's queue: concurrent credits share one transaction (group commit), whatever their school.
 
 At month start every school's parents pay within minutes of each other. Instead of each request paying
 for its own transaction (and for a dozen statements), a request joins the process's queue and one drain
@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from reconciliation.app import ingest
-from reconciliation.app.ingest import Outcome
+from reconciliation.app.intake import take_in
+from reconciliation.app.intake.take_in import Outcome
 from reconciliation.domain.credits import BankCredit
 from reconciliation.stores import schools_store
 from shared import tracing
@@ -39,7 +39,9 @@ Waiting = tuple[str, BankCredit, "asyncio.Future[Outcome]"]
 
 
 @dataclass
-class Intake:
+class GroupCommit:
+    """The process's queue of credits waiting for a transaction (one per service runtime)."""
+
     pool: asyncpg.Pool
     outbox: Outbox
     _queue: list[Waiting] = field(default_factory=list)
@@ -83,7 +85,7 @@ class Intake:
                     await schools_store.lock(conn, queued[0])
                     schools = {queued[0]}
                 self._take(schools)
-                outcomes = await ingest.ingest_schools_in(conn, self.outbox, _credits(self._writing))
+                outcomes = await take_in.take_in(conn, self.outbox, _credits(self._writing))
         except Exception as exc:
             if not self._writing:
                 raise
@@ -111,11 +113,18 @@ class Intake:
         log.warning("reconciliation.intake.batch_failed", schools=len(by_school), size=len(batch), exc_info=True)
         for part in list(by_school.values()) if len(by_school) > 1 else [[one] for one in batch]:
             try:
-                outcomes = await ingest.ingest_schools(self.pool, self.outbox, _credits(part))
+                outcomes = await self._alone(_credits(part))
             except Exception as again:
                 await self._retry(part, again)
                 continue
             _answer(part, outcomes)
+
+    async def _alone(self, credits: dict[str, list[BankCredit]]) -> dict[str, list[Outcome]]:
+        """A part of a failed batch in its own transaction (all or nothing), in the intake's turn."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await schools_store.take_intake_turn(conn)
+            await schools_store.lock_all(conn, list(credits))
+            return await take_in.take_in(conn, self.outbox, credits)
 
 
 def _credits(batch: list[Waiting]) -> dict[str, list[BankCredit]]:
@@ -136,14 +145,3 @@ def _answer(batch: list[Waiting], outcomes: dict[str, list[Outcome]]) -> None:
 def _settle(future: asyncio.Future[Outcome], exc: BaseException) -> None:
     if not future.done():
         future.set_exception(exc)
-
-
-_intakes: dict[int, Intake] = {}
-
-
-def intake_for(pool: asyncpg.Pool, outbox: Outbox) -> Intake:
-    """The process's intake for this database pool."""
-    current = _intakes.get(id(pool))
-    if current is None or current.pool is not pool or current.outbox != outbox:
-        current = _intakes[id(pool)] = Intake(pool, outbox)
-    return current

@@ -1,7 +1,8 @@
-"""Credits in by each channel: an aggregator's webhook, an uploaded statement, cash at the school's desk.
+"""The channels credits come in by: an aggregator's webhook, an uploaded statement, cash at the school's desk.
 
-Each command checks what the channel must prove (a signature, the school's own account, an invoice of the
-school) and then ingests; nothing is stored when a check fails.
+Each checks what its channel must prove (a signature, the school's own account, an invoice of the school)
+before anything is stored, then takes the credits in (`take_in`): a statement in its own transaction, with
+the file recorded; a webhook and cash through the process's queue (`queue.GroupCommit`).
 """
 
 from __future__ import annotations
@@ -12,17 +13,17 @@ import hashlib
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 
 from reconciliation.adapters import payos_api, statements, webhooks
-from reconciliation.app.ingest import ingest, ingest_in
-from reconciliation.app.intake import intake_for
-from reconciliation.app.reversals import take_reversals
-from reconciliation.app.targets import targets_for
+from reconciliation.app.intake.queue import GroupCommit
+from reconciliation.app.intake.take_in import Outcome, take_in
+from reconciliation.app.intake.webhook_secrets import WebhookSecrets
+from reconciliation.app.reversals import ReversalsTaken, take_reversals
 from reconciliation.domain.credits import BankCredit, CreditFormatError
 from reconciliation.stores import invoices_store, schools_store, statements_store, webhooks_store
 from shared.db import Executor
@@ -48,9 +49,23 @@ def _known(school_id: str, account: str | None) -> str:
     return account
 
 
+@dataclass
+class Intake:
+    """The pipeline's one entry point, one per service runtime: it owns the process's queue and the webhook
+    secrets it keeps."""
+
+    pool: asyncpg.Pool
+    outbox: Outbox
+    sealer: Sealer
+    queue: GroupCommit = field(init=False)
+    secrets: WebhookSecrets = field(default_factory=WebhookSecrets)
+
+    def __post_init__(self) -> None:
+        self.queue = GroupCommit(self.pool, self.outbox)
+
+
 async def configure_webhook(
-    pool: asyncpg.Pool,
-    sealer: Sealer,
+    intake: Intake,
     *,
     school_id: str,
     provider: str,
@@ -60,15 +75,25 @@ async def configure_webhook(
 ) -> None:
     if api is not None and provider != "payos":
         raise Invalid("Chỉ payOS có API xác nhận giao dịch: chỉ nhập khóa API cho payOS.")
+    sealer = intake.sealer
     sealed_api = (api.client_id, sealer.seal(api.api_key)) if api else None
-    await webhooks_store.put_config(pool, school_id, provider, scheme, sealer.seal(secret), sealed_api)
-    targets_for(pool).forget()  # committed: this process stops accepting the old secret now
+    await webhooks_store.put_config(intake.pool, school_id, provider, scheme, sealer.seal(secret), sealed_api)
+    intake.secrets.forget()  # committed: this process stops accepting the old secret now
 
 
-async def webhook_configs(db: Executor, school_id: str) -> list[dict[str, str]]:
+@dataclass(frozen=True)
+class WebhookConfig:
+    """A configured aggregator and the path it must call (the secret is never shown again)."""
+
+    provider: str
+    scheme: str
+    path: str
+
+
+async def webhook_configs(db: Executor, school_id: str) -> list[WebhookConfig]:
     """The school's configured aggregators with the path each must call; secrets are never shown again."""
     return [
-        {"provider": r["provider"], "scheme": r["scheme"], "path": f"/webhooks/{r['provider']}/{school_id}"}
+        WebhookConfig(r.provider, r.scheme, f"/webhooks/{r.provider}/{school_id}")
         for r in await webhooks_store.configured(db, school_id)
     ]
 
@@ -89,7 +114,34 @@ class Confirmation:
     timeout_s: float
 
 
-async def _confirmed(call: WebhookCall, api: payos_api.Credentials, body: dict[str, Any], where: Confirmation) -> None:
+@dataclass(frozen=True)
+class WebhookReceived:
+    """A webhook's answer: the credit's outcome, or why nothing was recorded (a debit, say)."""
+
+    outcome: Outcome | None
+    ignored: str | None = None
+    success: bool = True
+
+    @property
+    def credit_id(self) -> uuid.UUID | None:
+        return self.outcome.credit_id if self.outcome else None
+
+    @property
+    def new(self) -> bool | None:
+        return self.outcome.new if self.outcome else None
+
+    @property
+    def state(self) -> str | None:
+        return self.outcome.state if self.outcome else None
+
+    @property
+    def reason_code(self) -> str | None:
+        return self.outcome.reason_code if self.outcome else None
+
+
+async def _confirmed(
+    call: WebhookCall, api: payos_api.Credentials, body: Mapping[str, object], where: Confirmation
+) -> None:
     """Outside any transaction: payOS lists the payment, or nothing is booked (422); payOS silent, retry (503)."""
     try:
         await payos_api.confirm(where.payos_url, api, body["data"], timeout_s=where.timeout_s)
@@ -101,9 +153,7 @@ async def _confirmed(call: WebhookCall, api: payos_api.Credentials, body: dict[s
         raise Unavailable("payOS could not confirm the payment now: send the webhook again later") from exc
 
 
-async def receive_webhook(
-    pool: asyncpg.Pool, outbox: Outbox, sealer: Sealer, call: WebhookCall, confirmation: Confirmation
-) -> dict[str, Any]:
+async def receive_webhook(intake: Intake, call: WebhookCall, confirmation: Confirmation) -> WebhookReceived:
     """Verify the aggregator's signature before anything, then ingest the credit it reports."""
     try:
         body = webhooks.parse_body(call.raw)
@@ -111,7 +161,7 @@ async def receive_webhook(
         log.warning("reconciliation.webhook.malformed", provider=call.provider, school_id=call.school_id)
         raise Malformed(f"{call.provider} webhook: {exc}") from exc
     provider = webhooks.PROVIDERS[call.provider]
-    target = await targets_for(pool).of(pool, sealer, call.school_id, call.provider)
+    target = await intake.secrets.of(intake.pool, intake.sealer, call.school_id, call.provider)
     scheme, secret = (
         (target.scheme, target.secret or "")
         if target.scheme
@@ -128,13 +178,12 @@ async def receive_webhook(
     except CreditFormatError as exc:
         raise Invalid(f"{call.provider} webhook: {exc}") from exc
     if credit is None:
-        return {"success": True, "ignored": "not a credit"}
+        return WebhookReceived(None, ignored="not a credit")
     if credit.account_number != _known(call.school_id, target.account_number):
         raise Invalid(f"webhook credit to account {credit.account_number}, not school {call.school_id}'s account")
     if target.api is not None:
         await _confirmed(call, target.api, body, confirmation)
-    outcome = await intake_for(pool, outbox).submit(call.school_id, credit)
-    return {"success": True, **outcome.as_dict()}
+    return WebhookReceived(await intake.queue.submit(call.school_id, credit))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,8 +197,37 @@ class StatementFile:
     preview: bool = False  # what the upload would record, line by line; nothing is stored
 
 
-async def upload_statement(pool: asyncpg.Pool, outbox: Outbox, f: StatementFile) -> dict[str, Any]:
-    """Parse a statement and ingest its credits; the file is recorded in the same transaction (once by content)."""
+@dataclass(frozen=True, kw_only=True)
+class StatementLine:
+    """A credit line of the file, and what became of it."""
+
+    booked_at: datetime
+    amount: int
+    memo: str
+    new: bool
+    state: str
+    reason_code: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatementRecorded:
+    """What an upload recorded (or, previewed, would record); a file already uploaded records nothing."""
+
+    statement_id: uuid.UUID
+    already_uploaded: bool
+    credits: int
+    new_credits: int
+    outcomes: list[Outcome]
+    preview: bool = False
+    format: str | None = None
+    lines: list[StatementLine] = field(default_factory=list)
+    reversals: ReversalsTaken | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+async def upload_statement(pool: asyncpg.Pool, outbox: Outbox, f: StatementFile) -> StatementRecorded:
+    """Parse a statement and take its credits in; the file is recorded in the same transaction (once by
+    content)."""
     digest = hashlib.sha256(f.data).hexdigest()
     previous = await statements_store.by_digest(pool, f.school_id, digest)
     if previous is not None:
@@ -193,14 +271,14 @@ async def _record_statement(
     account: str,
     digest: str,
     statement_id: uuid.UUID,
-) -> dict[str, Any]:
+) -> StatementRecorded:
     # The same file uploaded twice at once: the second waits for the school's lock, then finds the first.
     await schools_store.lock(conn, f.school_id)
     previous = await statements_store.by_digest(conn, f.school_id, digest)
     if previous is not None:
         return _already_uploaded(previous)
     credits = [dataclasses.replace(c, recorded_by=f.uploaded_by) for c in parsed.credits]
-    result = await ingest_in(conn, outbox, f.school_id, credits, bulk=True)
+    result = (await take_in(conn, outbox, {f.school_id: credits}, whole_books=True))[f.school_id]
     reversals = await take_reversals(
         conn,
         outbox,
@@ -223,38 +301,34 @@ async def _record_statement(
         account_number=account,
         closing=(parsed.closing.day, parsed.closing.balance) if parsed.closing else None,
     )
-    return {
-        "statement_id": str(statement_id),
-        "already_uploaded": False,
-        "preview": f.preview,
-        "format": parsed.format,
-        "credits": len(result),
-        "new_credits": new,
-        "outcomes": [o.as_dict() for o in result],
-        "lines": [
-            {
-                "booked_at": c.booked_at,
-                "amount": c.amount,
-                "memo": c.memo,
-                "new": o.new,
-                "state": o.state,
-                "reason_code": o.reason_code,
-            }
-            for c, o in zip(credits, result, strict=True)
-        ],
-        "reversals": {"applied": reversals.applied, "open": reversals.open, "already_known": reversals.known},
-        "notes": parsed.notes,
-    }
+    lines = [
+        StatementLine(
+            booked_at=c.booked_at, amount=c.amount, memo=c.memo, new=o.new, state=o.state, reason_code=o.reason_code
+        )
+        for c, o in zip(credits, result, strict=True)
+    ]
+    return StatementRecorded(
+        statement_id=statement_id,
+        already_uploaded=False,
+        preview=f.preview,
+        format=parsed.format,
+        credits=len(result),
+        new_credits=new,
+        outcomes=result,
+        lines=lines,
+        reversals=reversals,
+        notes=parsed.notes,
+    )
 
 
-def _already_uploaded(previous: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "statement_id": str(previous["statement_id"]),
-        "already_uploaded": True,
-        "credits": previous["credits"],
-        "new_credits": 0,
-        "outcomes": [],
-    }
+def _already_uploaded(previous: statements_store.Uploaded) -> StatementRecorded:
+    return StatementRecorded(
+        statement_id=previous.statement_id,
+        already_uploaded=True,
+        credits=previous.credits,
+        new_credits=0,
+        outcomes=[],
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -285,8 +359,14 @@ def _cash_identifiers(cash: Cash) -> tuple[str, ...]:
     return (f"cash:asked:{digest}:{window}", f"cash:asked:{digest}:{window - 1}")
 
 
-async def record_cash(pool: asyncpg.Pool, outbox: Outbox, cash: Cash) -> dict[str, Any]:
-    ref = await invoices_store.payment_reference(pool, cash.school_id, cash.invoice_id)
+@dataclass(frozen=True, kw_only=True)
+class CashRecorded(Outcome):
+    recorded_by: str
+
+
+async def record_cash(intake: Intake, cash: Cash) -> CashRecorded:
+    """Cash at the school's desk, for one of its invoices: taken in with the webhooks' credits (the queue)."""
+    ref = await invoices_store.payment_reference(intake.pool, cash.school_id, cash.invoice_id)
     if ref is None:
         raise NotFound(f"Không có hóa đơn {cash.invoice_id} ở trường {cash.school_id}.")
     when = cash.received_at or datetime.now(UTC)
@@ -302,6 +382,6 @@ async def record_cash(pool: asyncpg.Pool, outbox: Outbox, cash: Cash) -> dict[st
         payer_name=cash.payer_name,  # none written down: the receipt names the guardian
         recorded_by=cash.recorded_by,
     )
-    [outcome] = await ingest(pool, outbox, cash.school_id, [credit])
+    outcome = await intake.queue.submit(cash.school_id, credit)
     log.info("reconciliation.cash.recorded", school_id=cash.school_id, recorded_by=cash.recorded_by)
-    return outcome.as_dict() | {"recorded_by": cash.recorded_by}
+    return CashRecorded(**vars(outcome), recorded_by=cash.recorded_by)
