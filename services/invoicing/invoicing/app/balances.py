@@ -11,6 +11,7 @@ from google.protobuf.message import Message
 from invoicing.app.invoices import balance_changed, emit_balance
 from invoicing.domain.invoices import Status, status_for
 from invoicing.stores import invoices_store, receipts_store
+from invoicing.stores.invoices_store import Invoice
 from shared.events.outbox import Outbox
 from shared.events.topics import Topic
 from shared.logging import get_logger
@@ -24,7 +25,7 @@ class UnknownInvoice(LookupError):
     """A payment for an invoice this service does not have: the event goes to dead letters, not lost."""
 
 
-async def _locked(conn: asyncpg.Connection, invoice_id: str) -> asyncpg.Record:
+async def _locked(conn: asyncpg.Connection, invoice_id: str) -> Invoice:
     row = await invoices_store.lock(conn, uuid.UUID(invoice_id))
     if row is None:
         raise UnknownInvoice(f"payment for unknown invoice {invoice_id}")
@@ -35,7 +36,7 @@ async def on_payments_matched(conn: asyncpg.Connection, outbox: Outbox, msgs: li
     """Payments arriving together: their invoices locked, the payments recorded and the balances written with
     one statement each; one InvoiceBalanceChanged per new payment, in the order they came."""
     ids = sorted({uuid.UUID(m.invoice_id) for m in msgs})
-    invoices = {r["invoice_id"]: r for r in await invoices_store.lock_many(conn, ids)}
+    invoices = {r.invoice_id: r for r in await invoices_store.lock_many(conn, ids)}
     for invoice_id in ids:
         if invoice_id not in invoices:
             raise UnknownInvoice(f"payment for unknown invoice {invoice_id}")
@@ -55,21 +56,21 @@ async def on_payments_matched(conn: asyncpg.Connection, outbox: Outbox, msgs: li
             for m in msgs
         ],
     )
-    balances = {i: (int(r["amount_paid"]), str(r["status"])) for i, r in invoices.items()}
+    balances = {i: (int(r.amount_paid), str(r.status)) for i, r in invoices.items()}
     events: list[tuple[Message, str, str]] = []
     for m in msgs:
         if m.payment_id not in new:
             continue
         new.discard(m.payment_id)  # the same payment twice in the batch is recorded once
         inv = invoices[uuid.UUID(m.invoice_id)]
-        paid, previous = balances[inv["invoice_id"]]
+        paid, previous = balances[inv.invoice_id]
         paid += m.amount
-        status = status_for(inv["total"], paid, cancelled=inv["status"] == Status.CANCELLED)
-        balances[inv["invoice_id"]] = (paid, str(status))
+        status = status_for(inv.total, paid, cancelled=inv.status == Status.CANCELLED)
+        balances[inv.invoice_id] = (paid, str(status))
         message = balance_changed(
-            inv, total=inv["total"], paid=paid, status=status, previous_status=previous, payment_id=m.payment_id
+            inv, total=inv.total, paid=paid, status=status, previous_status=previous, payment_id=m.payment_id
         )
-        events.append((message, str(inv["invoice_id"]), inv["school_id"]))
+        events.append((message, str(inv.invoice_id), inv.school_id))
     if not events:
         return
     changed = {uuid.UUID(e.invoice_id) for e, _, _ in events}
@@ -85,14 +86,14 @@ async def on_payment_reversed(conn: asyncpg.Connection, outbox: Outbox, msg: Pay
     if amount is None:
         log.warning("invoicing.payment.reverse_unknown", payment_id=msg.payment_id)
         return
-    await _apply(conn, outbox, inv, inv["amount_paid"] - amount, msg.payment_id)
+    await _apply(conn, outbox, inv, inv.amount_paid - amount, msg.payment_id)
 
 
-async def _apply(conn: asyncpg.Connection, outbox: Outbox, inv: asyncpg.Record, paid: int, payment_id: str) -> None:
-    status = status_for(inv["total"], paid, cancelled=inv["status"] == Status.CANCELLED)
-    await invoices_store.set_paid(conn, inv["invoice_id"], paid, str(status))
-    await emit_balance(conn, outbox, inv, total=inv["total"], paid=paid, status=status, payment_id=payment_id)
-    log.info("invoicing.invoice.balance_changed", invoice_id=str(inv["invoice_id"]), status=str(status))
+async def _apply(conn: asyncpg.Connection, outbox: Outbox, inv: Invoice, paid: int, payment_id: str) -> None:
+    status = status_for(inv.total, paid, cancelled=inv.status == Status.CANCELLED)
+    await invoices_store.set_paid(conn, inv.invoice_id, paid, str(status))
+    await emit_balance(conn, outbox, inv, total=inv.total, paid=paid, status=status, payment_id=payment_id)
+    log.info("invoicing.invoice.balance_changed", invoice_id=str(inv.invoice_id), status=str(status))
 
 
 async def receipt_issued(conn: asyncpg.Connection, m: ReceiptIssued) -> None:

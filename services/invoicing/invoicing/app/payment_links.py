@@ -33,15 +33,15 @@ async def why_not(pool: asyncpg.Pool, token: str) -> DomainError:
     state = await invoices_store.link_state(pool, token)
     if state is None:
         return NotFound("Liên kết thanh toán này không tồn tại. Vui lòng kiểm tra lại liên kết nhà trường gửi.")
-    school = state["school_name"]
-    if state["retired_at"] is not None:
+    school = state.school_name
+    if state.retired_at is not None:
         return LinkEnded(
             f"Liên kết này đã được {school} thay bằng liên kết mới. Vui lòng dùng liên kết mới nhất nhà trường "
             "gửi, hoặc liên hệ kế toán nhà trường.",
             school_name=school,
         )
     return LinkEnded(
-        f"Liên kết thanh toán này đã hết hạn ngày {local_date(state['expires_on'])}. Vui lòng liên hệ kế toán "
+        f"Liên kết thanh toán này đã hết hạn ngày {local_date(state.expires_on)}. Vui lòng liên hệ kế toán "
         f"{school} để nhận liên kết mới.",
         school_name=school,
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import unicodedata
 import uuid
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 import asyncpg
 
@@ -17,7 +17,51 @@ from invoicing.domain.banks import bank_name, deep_links
 from invoicing.domain.fees import STATE_FUNDED
 from invoicing.domain.invoices import STATUS_VI, Status, outstanding, qr_purpose
 from invoicing.stores import invoices_store, receipts_store, schools_store
+from invoicing.stores.invoices_store import Adjustment, FamilyOpen, InvoiceShown, Line, Listed, Payment, Reduction
+from invoicing.stores.receipts_store import ReceiptLink
 from shared.errors import NotFound
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListedInvoice(Listed):
+    """An invoice of the school's list, with what is owed and the parent's link."""
+
+    pay_url: str
+    outstanding: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvoiceDetail(InvoiceShown):
+    """An invoice with its lines, adjustments, payments and receipts."""
+
+    lines: list[Line]
+    adjustments: list[Adjustment]
+    payments: list[Payment]
+    receipts: list[ReceiptLink]
+    outstanding: int
+
+    @property
+    def pay_to(self) -> str:
+        """The account a transfer goes to: the pupil's virtual account where there is one, else the school's."""
+        return self.virtual_account or self.account_number
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentPage:
+    """What a parent's link shows: one invoice (with the family's other open ones), or a family's group."""
+
+    kind: str  # invoice | group
+    invoices: list[InvoiceDetail]
+    qr_payload: str | None
+    amount_due: int
+    reference: str
+    bank_name: str | None
+    account_number: str
+    account_name: str
+    school_name: str
+    memo: str
+    apps: list[tuple[str, str]]
+    family_others: list[FamilyOpen] = field(default_factory=list)
 
 
 async def list_invoices(
@@ -32,7 +76,7 @@ async def list_invoices(
     class_name: str | None = None,
     student: str | None = None,
     owing: bool = False,
-) -> list[dict[str, Any]]:
+) -> list[ListedInvoice]:
     rows = await invoices_store.school_list(
         pool,
         school_id,
@@ -46,8 +90,9 @@ async def list_invoices(
         owing=owing,
     )
     return [
-        {k: v for k, v in r.items() if k != "public_token"}
-        | {"outstanding": outstanding(r["total"], r["amount_paid"]), "pay_url": f"{public_url}/pay/{r['public_token']}"}
+        ListedInvoice(
+            **vars(r), pay_url=f"{public_url}/pay/{r.public_token}", outstanding=outstanding(r.total, r.amount_paid)
+        )
         for r in rows
     ]
 
@@ -77,16 +122,16 @@ async def collection_list(
     )
     return [
         [
-            r["student_code"],
-            r["full_name"],
-            r["class_name"],
-            r["period"],
-            r["payment_reference"],
-            r["total"],
-            r["amount_paid"],
-            0 if r["status"] == Status.CANCELLED else outstanding(r["total"], r["amount_paid"]),
-            STATUS_VI.get(r["status"], r["status"]),
-            r["due_date"],
+            r.student_code,
+            r.full_name,
+            r.class_name,
+            r.period,
+            r.payment_reference,
+            r.total,
+            r.amount_paid,
+            0 if r.status == Status.CANCELLED else outstanding(r.total, r.amount_paid),
+            STATUS_VI.get(r.status, r.status),
+            r.due_date,
         ]
         for r in rows
     ]
@@ -102,17 +147,17 @@ async def unpaid_list(pool: asyncpg.Pool, school_id: str, *, period: str, class_
     )
     owing = [
         unpaid_lists.Owing(
-            class_name=r["class_name"],
-            student_code=r["student_code"],
-            full_name=r["full_name"],
-            total=r["total"],
-            outstanding=outstanding(r["total"], r["amount_paid"]),
-            payment_reference=r["payment_reference"],
+            class_name=r.class_name,
+            student_code=r.student_code,
+            full_name=r.full_name,
+            total=r.total,
+            outstanding=outstanding(r.total, r.amount_paid),
+            payment_reference=r.payment_reference,
         )
         for r in rows
-        if r["status"] != Status.CANCELLED and outstanding(r["total"], r["amount_paid"]) > 0
+        if r.status != Status.CANCELLED and outstanding(r.total, r.amount_paid) > 0
     ]
-    return await asyncio.to_thread(unpaid_lists.unpaid_pdf, school["name"], period, owing, today)
+    return await asyncio.to_thread(unpaid_lists.unpaid_pdf, school.name, period, owing, today)
 
 
 async def payment_notices(
@@ -128,55 +173,55 @@ async def payment_notices(
     )
     notices = []
     for r in rows:
-        detail = await invoice_detail(pool, r["invoice_id"], school_id)
+        detail = await invoice_detail(pool, r.invoice_id, school_id)
         notices.append(
             notices_pdf.Notice(
-                class_name=r["class_name"],
-                student_code=r["student_code"],
-                full_name=r["full_name"],
-                period=f"{r['period'][5:7]}/{r['period'][:4]}",
-                outstanding=detail["outstanding"],
-                due=r["due_date"],
-                payment_reference=r["payment_reference"],
-                memo=qr_purpose(r["payment_reference"], r["period"]),
+                class_name=r.class_name,
+                student_code=r.student_code,
+                full_name=r.full_name,
+                period=f"{r.period[5:7]}/{r.period[:4]}",
+                outstanding=detail.outstanding,
+                due=r.due_date,
+                payment_reference=r.payment_reference,
+                memo=qr_purpose(r.payment_reference, r.period),
                 qr_payload=invoice_qr_payload(detail),
-                pay_url=f"{public_url.rstrip('/')}/pay/{r['public_token']}",
+                pay_url=f"{public_url.rstrip('/')}/pay/{r.public_token}",
             )
         )
-    account = school["account_number"]
-    bank = bank_name(school["bank_bin"]) or school["bank_bin"]
+    account = school.account_number
+    bank = bank_name(school.bank_bin) or school.bank_bin
     return await asyncio.to_thread(
-        notices_pdf.notices_pdf, school["name"], bank, account, school["account_name"], notices
+        notices_pdf.notices_pdf, school.name, bank, account, school.account_name, notices
     )
 
 
-async def invoice_detail(pool: asyncpg.Pool, invoice_id: uuid.UUID, school_id: str | None = None) -> dict[str, Any]:
+async def invoice_detail(pool: asyncpg.Pool, invoice_id: uuid.UUID, school_id: str | None = None) -> InvoiceDetail:
     row = await invoices_store.with_pupil_and_school(pool, invoice_id, school_id)
     if row is None:
         raise NotFound(f"Không có hóa đơn {invoice_id}.")
-    detail = dict(row)
-    detail["outstanding"] = outstanding(row["total"], row["amount_paid"])
-    detail["lines"] = [dict(r) for r in await invoices_store.lines(pool, invoice_id)]
-    detail["adjustments"] = [dict(r) for r in await invoices_store.adjustments(pool, invoice_id)]
-    detail["payments"] = [dict(r) for r in await invoices_store.payments(pool, invoice_id)]
-    detail["receipts"] = [dict(r) for r in await receipts_store.for_invoice(pool, invoice_id)]
-    return detail
-
-
-def invoice_qr_payload(detail: dict[str, Any]) -> str:
-    """The VietQR of what is still owed; a per-student virtual account replaces the school's account."""
-    if detail["status"] == Status.CANCELLED or detail["outstanding"] == 0:
-        raise NotFound("Hóa đơn này không còn phải nộp: không có mã QR thanh toán.")
-    account = detail.get("virtual_account") or detail["account_number"]
-    return vietqr.encode(
-        bin=detail["bank_bin"],
-        account=account,
-        amount=detail["outstanding"],
-        purpose=qr_purpose(detail["payment_reference"], detail["period"]),
+    return InvoiceDetail(
+        **vars(row),
+        lines=await invoices_store.lines(pool, invoice_id),
+        adjustments=await invoices_store.adjustments(pool, invoice_id),
+        payments=await invoices_store.payments(pool, invoice_id),
+        receipts=await receipts_store.for_invoice(pool, invoice_id),
+        outstanding=outstanding(row.total, row.amount_paid),
     )
 
 
-async def payment_page(pool: asyncpg.Pool, token: str) -> dict[str, Any]:
+def invoice_qr_payload(detail: InvoiceDetail) -> str:
+    """The VietQR of what is still owed; a per-student virtual account replaces the school's account."""
+    if detail.status == Status.CANCELLED or detail.outstanding == 0:
+        raise NotFound("Hóa đơn này không còn phải nộp: không có mã QR thanh toán.")
+    return vietqr.encode(
+        bin=detail.bank_bin,
+        account=detail.pay_to,
+        amount=detail.outstanding,
+        purpose=qr_purpose(detail.payment_reference, detail.period),
+    )
+
+
+async def payment_page(pool: asyncpg.Pool, token: str) -> PaymentPage:
     """What the parent's link shows: one invoice, or a family's group of invoices. Nothing else."""
     invoice_id = await invoices_store.id_by_token(pool, token)
     if invoice_id is not None:
@@ -184,80 +229,62 @@ async def payment_page(pool: asyncpg.Pool, token: str) -> dict[str, Any]:
     return await _group_page(pool, token)
 
 
-async def _invoice_page(pool: asyncpg.Pool, invoice_id: uuid.UUID) -> dict[str, Any]:
+async def _invoice_page(pool: asyncpg.Pool, invoice_id: uuid.UUID) -> PaymentPage:
     detail = await invoice_detail(pool, invoice_id)
-    payload = None if detail["outstanding"] == 0 or detail["status"] == Status.CANCELLED else invoice_qr_payload(detail)
+    payload = None if detail.outstanding == 0 or detail.status == Status.CANCELLED else invoice_qr_payload(detail)
     family = await invoices_store.open_of_family(pool, invoice_id) if payload else []
-    return {
-        "kind": "invoice",
-        "family_others": [
-            {
-                "full_name": r["full_name"],
-                "class_name": r["class_name"],
-                "period": r["period"],
-                "outstanding": outstanding(r["total"], r["amount_paid"]),
-            }
-            for r in family
-            if r["invoice_id"] != invoice_id
-        ],
-        "invoices": [detail],
-        "qr_payload": payload,
-        "amount_due": detail["outstanding"],
-        "reference": detail["payment_reference"],
-        "bank_name": bank_name(detail["bank_bin"]),
-        "account_number": detail.get("virtual_account") or detail["account_number"],
-        "account_name": detail["account_name"],
-        "school_name": detail["school_name"],
-        "memo": qr_purpose(detail["payment_reference"], detail["period"]),
-        "apps": deep_links(
-            detail["bank_bin"],
-            detail.get("virtual_account") or detail["account_number"],
-            detail["outstanding"],
-            qr_purpose(detail["payment_reference"], detail["period"]),
-            detail["account_name"],
-        )
+    memo = qr_purpose(detail.payment_reference, detail.period)
+    return PaymentPage(
+        kind="invoice",
+        family_others=[r for r in family if r.invoice_id != invoice_id],
+        invoices=[detail],
+        qr_payload=payload,
+        amount_due=detail.outstanding,
+        reference=detail.payment_reference,
+        bank_name=bank_name(detail.bank_bin),
+        account_number=detail.pay_to,
+        account_name=detail.account_name,
+        school_name=detail.school_name,
+        memo=memo,
+        apps=deep_links(detail.bank_bin, detail.pay_to, detail.outstanding, memo, detail.account_name)
         if payload
         else [],
-    }
+    )
 
 
-async def _group_page(pool: asyncpg.Pool, token: str) -> dict[str, Any]:
+async def _group_page(pool: asyncpg.Pool, token: str) -> PaymentPage:
     group = await invoices_store.group_by_token(pool, token)
     if group is None:
         raise await payment_links.why_not(pool, token)
-    ids = await invoices_store.group_invoice_ids(pool, group["group_id"])
+    ids = await invoices_store.group_invoice_ids(pool, group.group_id)
     details = [await invoice_detail(pool, i) for i in ids]
-    due = sum(d["outstanding"] for d in details if d["status"] != Status.CANCELLED)
+    due = sum(d.outstanding for d in details if d.status != Status.CANCELLED)
     first = details[0]
-    memo = f"{group['payment_reference']} GIA DINH"
+    memo = f"{group.payment_reference} GIA DINH"
     payload = (
-        vietqr.encode(bin=first["bank_bin"], account=first["account_number"], amount=due, purpose=memo)
-        if due > 0
-        else None
+        vietqr.encode(bin=first.bank_bin, account=first.account_number, amount=due, purpose=memo) if due > 0 else None
     )
-    return {
-        "kind": "group",
-        "invoices": details,
-        "qr_payload": payload,
-        "amount_due": due,
-        "reference": group["payment_reference"],
-        "bank_name": bank_name(first["bank_bin"]),
-        "account_number": first["account_number"],
-        "account_name": first["account_name"],
-        "school_name": first["school_name"],
-        "memo": memo,
-        "apps": deep_links(first["bank_bin"], first["account_number"], due, memo, first["account_name"])
-        if payload
-        else [],
-    }
+    return PaymentPage(
+        kind="group",
+        invoices=details,
+        qr_payload=payload,
+        amount_due=due,
+        reference=group.payment_reference,
+        bank_name=bank_name(first.bank_bin),
+        account_number=first.account_number,
+        account_name=first.account_name,
+        school_name=first.school_name,
+        memo=memo,
+        apps=deep_links(first.bank_bin, first.account_number, due, memo, first.account_name) if payload else [],
+    )
 
 
 async def reimbursement_report(
     pool: asyncpg.Pool, school_id: str, *, school_year: str | None, period: str | None
-) -> list[dict[str, Any]]:
+) -> list[Reduction]:
     """Exempted/reduced amounts per policy category and fee category: what a public school claims from the
     state budget (STATE_FUNDED: the state-funded tuition of every pupil)."""
     rows = await invoices_store.reductions_by_policy(
         pool, school_id, school_year=school_year, period=period, state_funded=STATE_FUNDED
     )
-    return [dict(r) for r in rows]
+    return rows

@@ -17,6 +17,7 @@ from invoicing.app import (
 from invoicing.domain.fees import Period
 from invoicing.entrypoints.schemas import ReasonIn
 from invoicing.settings import InvoicingSettings
+from shared import rows
 from shared.auth import SchoolStaff
 from shared.money import SignedAmount
 from shared.schemas import Out
@@ -208,12 +209,13 @@ async def list_invoices(
         student=student,
         owing=owing,
     )
-    return [InvoiceSummary.model_validate(r) for r in rows]
+    return [InvoiceSummary.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.get("/schools/{school_id}/invoices/{invoice_id}", tags=["invoices"])
 async def get_invoice(school_id: str, invoice_id: uuid.UUID, rt: Runtime, _: SchoolStaff) -> InvoiceDetail:
-    return InvoiceDetail.model_validate(await queries.invoice_detail(rt.db(), invoice_id, school_id))
+    detail = await queries.invoice_detail(rt.db(), invoice_id, school_id)
+    return InvoiceDetail.model_validate(rows.as_dict(detail))  # its further columns pass through
 
 
 @router.post("/schools/{school_id}/invoices/{invoice_id}/cancel", tags=["invoices"], status_code=204)

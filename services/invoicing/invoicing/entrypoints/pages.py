@@ -35,7 +35,7 @@ async def pay_page(token: str, request: Request, rt: Runtime) -> HTMLResponse:
         return pages.page(html, status_code=410)
     except NotFound:
         return pages.page(_env.get_template("not_found.html").render(), status_code=404)
-    qr_svg = qr.svg(page["qr_payload"]) if page["qr_payload"] else None
+    qr_svg = qr.svg(page.qr_payload) if page.qr_payload else None
     html = _env.get_template("pay.html").render(
         page=page,
         token=token,
@@ -43,7 +43,7 @@ async def pay_page(token: str, request: Request, rt: Runtime) -> HTMLResponse:
         status_vi=STATUS_VI,
         category_vi=FEE_CATEGORY_VI,
         state=_state(page),
-        children=len({i["student_code"] for i in page["invoices"]}),
+        children=len({i.student_code for i in page.invoices}),
     )
     return pages.page(html, forms=True)  # the "pay for all my children" form posts to this page's origin
 
@@ -53,16 +53,14 @@ class PayState(Out):
     amount_due: int
 
 
-def _state(page: dict[str, object]) -> str:
-    invoices = page["invoices"]
-    assert isinstance(invoices, list)
-    return ";".join(f"{i['status']}:{i['amount_paid']}:{len(i['receipts'])}" for i in invoices)
+def _state(page: queries.PaymentPage) -> str:
+    return ";".join(f"{i.status}:{i.amount_paid}:{len(i.receipts)}" for i in page.invoices)
 
 
 @router.get("/pay/{token}/status", tags=["parents"], summary="The payment page's state, polled by the page itself")
 async def pay_status(token: str, rt: Runtime) -> PayState:
     page = await queries.payment_page(rt.db(), token)
-    return PayState(state=_state(page), amount_due=int(page["amount_due"]))
+    return PayState(state=_state(page), amount_due=page.amount_due)
 
 
 @router.post(
@@ -87,6 +85,6 @@ async def pay_family(token: str, rt: Runtime) -> RedirectResponse:
 )
 async def pay_qr(token: str, fmt: Literal["png", "svg", "txt"], rt: Runtime) -> Response:
     page = await queries.payment_page(rt.db(), token)
-    if not page["qr_payload"]:
+    if not page.qr_payload:
         raise NotFound("Không còn khoản phải nộp: không có mã QR thanh toán.")
-    return qr_response(page["qr_payload"], fmt)
+    return qr_response(page.qr_payload, fmt)

@@ -108,7 +108,7 @@ class GroupIn(BaseModel):
 )
 async def payment_group(school_id: str, body: GroupIn, rt: Runtime, _: SchoolStaff) -> PaymentGroup:
     group = await invoices.create_payment_group(rt.db(), rt.outbox, school_id=school_id, invoice_ids=body.invoice_ids)
-    return PaymentGroup.model_validate(group)
+    return PaymentGroup.model_validate(group, from_attributes=True)
 
 
 @router.get(
