@@ -174,9 +174,7 @@ def _one_family_owing(rows: list[FamilyInvoice], invoice_ids: list[uuid.UUID], s
     if len({r.family_key for r in rows}) != 1:
         raise Invalid("Các hóa đơn thuộc các gia đình khác nhau (khác phụ huynh): không gộp được.")
     closed = [
-        str(r.invoice_id)
-        for r in rows
-        if outstanding(r.total, r.amount_paid) == 0 or r.status == Status.CANCELLED
+        str(r.invoice_id) for r in rows if outstanding(r.total, r.amount_paid) == 0 or r.status == Status.CANCELLED
     ]
     if closed:
         raise Conflict(f"Các hóa đơn này không còn gì phải nộp: {', '.join(closed)}.")
@@ -193,9 +191,7 @@ async def create_payment_group(
     async with pool.acquire() as conn, conn.transaction():
         rows = await invoices_store.lock_with_families(conn, list(set(invoice_ids)))
         _one_family_owing(rows, invoice_ids, school_id)
-        if reuse and (
-            existing := await invoices_store.group_of_exactly(conn, school_id, [r.invoice_id for r in rows])
-        ):
+        if reuse and (existing := await invoices_store.group_of_exactly(conn, school_id, [r.invoice_id for r in rows])):
             return GroupMade(public_token=existing, invoice_ids=[r.invoice_id for r in rows])
         total = sum(outstanding(r.total, r.amount_paid) for r in rows)
         group_id = uuid.uuid4()

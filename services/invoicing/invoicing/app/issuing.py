@@ -16,6 +16,8 @@ from invoicing.app.schools import get_school
 from invoicing.domain.fees import FeeItem, Line, Period, Policy, preview_totals, price_student
 from invoicing.domain.invoices import Status, status_for
 from invoicing.stores import issuing_store
+from invoicing.stores.roster_store import Pupil
+from invoicing.stores.schools_store import School
 from shared import payref
 from shared.errors import Invalid
 from shared.events.outbox import Outbox
@@ -59,8 +61,8 @@ async def next_references(conn: asyncpg.Connection, count: int, kind: str = "HP"
 class Plan:
     """What issuing the period would create: each pupil not yet billed with their lines."""
 
-    school: dict[str, object]
-    billed: list[tuple[asyncpg.Record, list[Line]]]
+    school: School
+    billed: list[tuple[Pupil, list[Line]]]
     nothing_billed: int
     already_issued: int
 
@@ -83,12 +85,12 @@ async def _plan(conn: asyncpg.Connection, cmd: IssuePeriod) -> Plan:
         conn, cmd.school_id, period.code, cmd.round_code, class_name=cmd.class_name, grade=cmd.grade
     )
     already = await issuing_store.count_issued(conn, cmd.school_id, period.code, cmd.round_code)
-    ownership = str(school["ownership"])
+    ownership = school.ownership
     # Pupils of the same grade, class and policy categories owe the same lines: priced once.
     prices: dict[tuple[str, str, frozenset[str]], list[Line]] = {}
     priced = []
     for s in students:
-        key = (s["grade"], s["class_name"], frozenset(s["policy_categories"]))
+        key = (s.grade, s.class_name, frozenset(s.policy_categories))
         lines = prices.get(key)
         if lines is None:
             lines = prices[key] = _price(key, items, policies, period, days or 0, ownership)
@@ -161,7 +163,7 @@ def _price(
 class Batch:
     """What the invoices written together share."""
 
-    school: dict[str, object]
+    school: School
     period: Period
     due: date
     round_code: str = ""
@@ -215,13 +217,13 @@ def _batch_event(batch: Batch, now: datetime) -> InvoiceIssued:
     school, period = batch.school, batch.period
     event = InvoiceIssued(
         round_code=batch.round_code,
-        school_id=str(school["school_id"]),
-        district_code=str(school["district_code"]),
+        school_id=str(school.school_id),
+        district_code=str(school.district_code),
         period=period.code,
         school_year=period.school_year,
         due_date=batch.due.isoformat(),
-        bank_bin=str(school["bank_bin"]),
-        account_number=str(school["account_number"]),
+        bank_bin=str(school.bank_bin),
+        account_number=str(school.account_number),
         issued_by=batch.issued_by,
     )
     event.issued_at.FromDatetime(now)
@@ -229,37 +231,35 @@ def _batch_event(batch: Batch, now: datetime) -> InvoiceIssued:
 
 
 def _issued_event(
-    shared: InvoiceIssued, invoice_id: uuid.UUID, s: asyncpg.Record, ref: str, priced: _Priced, key: PupilKey
+    shared: InvoiceIssued, invoice_id: uuid.UUID, s: Pupil, ref: str, priced: _Priced, key: PupilKey
 ) -> InvoiceIssued:
     # The names travel sealed with the pupil's key: erasing the pupil makes every copy unreadable.
-    names = Names(student_name=s["full_name"], guardian_name=s["guardian_name"])
+    names = Names(student_name=s.full_name, guardian_name=s.guardian_name)
     event = InvoiceIssued(
         invoice_id=str(invoice_id),
-        student_id=str(s["student_id"]),
-        student_code=s["student_code"],
+        student_id=str(s.student_id),
+        student_code=s.student_code,
         sealed_names=seal(key, names, bound_to=str(invoice_id)),
-        grade=s["grade"],
-        class_name=s["class_name"],
+        grade=s.grade,
+        class_name=s.class_name,
         payment_reference=ref,
         total=priced.total,
-        family_key=s["family_key"],
-        virtual_account=s["virtual_account"] or "",
+        family_key=s.family_key,
+        virtual_account=s.virtual_account or "",
         lines=priced.messages,
     )
     event.MergeFrom(shared)
     return event
 
 
-async def _write(
-    conn: asyncpg.Connection, outbox: Outbox, batch: Batch, billed: list[tuple[asyncpg.Record, list[Line]]]
-) -> int:
+async def _write(conn: asyncpg.Connection, outbox: Outbox, batch: Batch, billed: list[tuple[Pupil, list[Line]]]) -> int:
     if not billed:
         return 0
-    school_id, period, due = batch.school["school_id"], batch.period, batch.due
+    school_id, period, due = batch.school.school_id, batch.period, batch.due
     refs = await next_references(conn, len(billed))
     now = datetime.now(UTC)
     shared = _batch_event(batch, now)
-    keys = await pupil_keys.keys_for(conn, outbox, str(school_id), [s["student_id"] for s, _ in billed])
+    keys = await pupil_keys.keys_for(conn, outbox, str(school_id), [s.student_id for s, _ in billed])
     # Pupils priced alike share one list of lines (see _plan): its rows and messages are made once.
     made: dict[int, _Priced] = {}
     invoices: list[tuple[object, ...]] = []
@@ -277,7 +277,7 @@ async def _write(
             (
                 invoice_id,
                 school_id,
-                s["student_id"],
+                s.student_id,
                 period.code,
                 period.school_year,
                 ref,
@@ -292,7 +292,7 @@ async def _write(
         )
         lines_rows.extend((invoice_id, *row) for row in priced.rows)
         events.append(
-            (_issued_event(shared, invoice_id, s, ref, priced, keys[s["student_id"]]), str(invoice_id), str(school_id))
+            (_issued_event(shared, invoice_id, s, ref, priced, keys[s.student_id]), str(invoice_id), str(school_id))
         )
         if status is Status.PAID:
             log.info("invoicing.invoice.nothing_due", invoice_id=str(invoice_id))

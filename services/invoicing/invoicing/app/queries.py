@@ -190,9 +190,7 @@ async def payment_notices(
         )
     account = school.account_number
     bank = bank_name(school.bank_bin) or school.bank_bin
-    return await asyncio.to_thread(
-        notices_pdf.notices_pdf, school.name, bank, account, school.account_name, notices
-    )
+    return await asyncio.to_thread(notices_pdf.notices_pdf, school.name, bank, account, school.account_name, notices)
 
 
 async def invoice_detail(pool: asyncpg.Pool, invoice_id: uuid.UUID, school_id: str | None = None) -> InvoiceDetail:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from enum import StrEnum
-from typing import Any
 
 import asyncpg
 
@@ -17,6 +16,7 @@ from invoicing.app.schools import get_school
 from invoicing.domain.fees import EVERY_PUPIL
 from invoicing.domain.roster import RowError, Student, fold, validate_row
 from invoicing.stores import roster_store
+from invoicing.stores.roster_store import Listed, Pupil
 from shared.db import Executor
 from shared.errors import Conflict, Invalid
 from shared.events.outbox import Outbox
@@ -64,21 +64,16 @@ class ImportResult:
     # pupils already on the roster needs this sent back as `confirm`, so that none is changed unseen.
     plan: str = ""
 
-    def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["errors"] = [asdict(e) for e in self.errors]
-        return out
-
 
 async def _policy_aliases(conn: asyncpg.Connection) -> dict[str, str]:
     aliases: dict[str, str] = {}
     for row in await roster_store.policy_categories(conn):
-        if row["code"] in EVERY_PUPIL:
+        if row.code in EVERY_PUPIL:
             continue
-        aliases[fold(row["name"])] = row["code"]
-        aliases[fold(row["code"])] = row["code"]
-        for alias in row["aliases"]:
-            aliases[fold(alias)] = row["code"]
+        aliases[fold(row.name)] = row.code
+        aliases[fold(row.code)] = row.code
+        for alias in row.aliases:
+            aliases[fold(alias)] = row.code
     return aliases
 
 
@@ -86,16 +81,17 @@ async def _policy_aliases(conn: asyncpg.Connection) -> dict[str, str]:
 SEALED = ("national_id", "guardian_phone", "guardian_email")
 
 
-def _differences(student: Student, existing: asyncpg.Record, sealer: Sealer) -> list[str]:
+def _differences(student: Student, existing: Pupil, sealer: Sealer) -> list[str]:
     def stored(f: str) -> object:
+        value = getattr(existing, f)
         if f in SEALED:
-            return sealer.open(existing[f]) if existing[f] else ""
-        return existing[f]
+            return sealer.open(value) if value else ""
+        return value
 
     changed = [f for f in _FIELDS if getattr(student, f) != stored(f)]
-    if set(existing["policy_categories"]) != set(student.policy_categories):
+    if set(existing.policy_categories) != set(student.policy_categories):
         changed.append("policy_categories")
-    if (existing["left_at"] is not None) != student.left:
+    if (existing.left_at is not None) != student.left:
         changed.append("left")
     return changed
 
@@ -160,12 +156,12 @@ async def import_roster(
     async with pool.acquire() as conn:
         await get_school(conn, upload.school_id)
         aliases = await _policy_aliases(conn)
-        existing = {r["student_code"]: r for r in await roster_store.students_of(conn, upload.school_id)}
+        existing = {r.student_code: r for r in await roster_store.students_of(conn, upload.school_id)}
     result = ImportResult(mode=upload.mode, applied=False, rows=len(raw), valid=0)
     valid, seen = _validate(raw, aliases, upload.today, result)
     changes = _compare(valid, existing, sealer, result)
     # Students absent from the file have left (a row with errors still counts as present).
-    result.marked_left = sorted(c for c, r in existing.items() if c not in seen and r["left_at"] is None)
+    result.marked_left = sorted(c for c, r in existing.items() if c not in seen and r.left_at is None)
     result.plan = f"+{len(result.created)} ~{len(result.updated)} -{len(result.marked_left)}"
     if upload.mode is ImportMode.PREVIEW or (result.errors and upload.mode is ImportMode.APPLY):
         return result
@@ -184,7 +180,7 @@ async def import_roster(
             school_id=upload.school_id,
             filename=upload.filename,
             mode=str(upload.mode),
-            summary={k: v for k, v in result.as_dict().items() if k != "errors"},
+            summary={k: v for k, v in asdict(result).items() if k != "errors"},
             errors=[asdict(e) for e in result.errors],
             imported_by=upload.imported_by,
         )
@@ -230,10 +226,10 @@ def _validate(
 
 
 def _compare(
-    valid: list[Student], existing: dict[str, asyncpg.Record], sealer: Sealer, result: ImportResult
-) -> list[tuple[Student, asyncpg.Record | None]]:
+    valid: list[Student], existing: dict[str, Pupil], sealer: Sealer, result: ImportResult
+) -> list[tuple[Student, Pupil | None]]:
     """What changes: new students, students whose data differ; the rest is counted unchanged."""
-    changes: list[tuple[Student, asyncpg.Record | None]] = []
+    changes: list[tuple[Student, Pupil | None]] = []
     for student in valid:
         before = existing.get(student.student_code)
         if before is None:
@@ -250,13 +246,13 @@ def _compare(
 async def _write(
     conn: asyncpg.Connection,
     school_id: str,
-    changes: list[tuple[Student, asyncpg.Record | None]],
+    changes: list[tuple[Student, Pupil | None]],
     pseudonym_secret: bytes,
     sealer: Sealer,
 ) -> None:
     rows = [
         (
-            before["student_id"] if before is not None else uuid.uuid4(),
+            before.student_id if before is not None else uuid.uuid4(),
             school_id,
             s.student_code,
             s.full_name,
@@ -279,6 +275,7 @@ async def _write(
     await roster_store.upsert_students(conn, rows)
 
 
-async def list_students(db: Executor, sealer: Sealer, school_id: str, *, include_left: bool) -> list[dict[str, Any]]:
+async def list_students(db: Executor, sealer: Sealer, school_id: str, *, include_left: bool) -> list[Listed]:
+    """The roster, the guardian's phone opened."""
     rows = await roster_store.listing(db, school_id, include_left=include_left)
-    return [dict(r) | {f: sealer.open(r[f]) if r[f] else "" for f in SEALED if f in r.keys()} for r in rows]
+    return [replace(r, guardian_phone=sealer.open(r.guardian_phone) if r.guardian_phone else "") for r in rows]

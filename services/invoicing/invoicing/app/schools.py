@@ -8,6 +8,7 @@ import asyncpg
 
 from invoicing.domain.banks import BankAccountError, validate_account
 from invoicing.stores import schools_store
+from invoicing.stores.schools_store import School
 from shared.db import Executor
 from shared.errors import Forbidden, Invalid, NotFound
 from shared.events.outbox import Outbox
@@ -43,7 +44,7 @@ class Actor:
 AUDITED = ("district_code", "bank_bin", "account_number", "account_name")
 
 
-async def register_school(pool: asyncpg.Pool, outbox: Outbox, cmd: RegisterSchool, actor: Actor) -> dict[str, object]:
+async def register_school(pool: asyncpg.Pool, outbox: Outbox, cmd: RegisterSchool, actor: Actor) -> School:
     """Create or update a school; an event only when something changed."""
     if actor.district is not None and cmd.district_code != actor.district:
         raise Forbidden(f"Tài khoản của {actor.district} không đăng ký được trường của {cmd.district_code}.")
@@ -76,7 +77,7 @@ async def register_school(pool: asyncpg.Pool, outbox: Outbox, cmd: RegisterSchoo
                 f"Mã trường mới của phòng phải có dạng {actor.district}.<mã> "
                 f"(ví dụ {actor.district}.{cmd.school_id}): mã trường được đặt theo phòng."
             )
-        if before is not None and actor.district is not None and before["district_code"] != actor.district:
+        if before is not None and actor.district is not None and before.district_code != actor.district:
             raise Forbidden(f"Trường {cmd.school_id} thuộc phòng khác; {actor.district} không thay đổi được.")
         if await schools_store.upsert_if_changed(conn, row):
             if before is not None:
@@ -98,22 +99,20 @@ async def register_school(pool: asyncpg.Pool, outbox: Outbox, cmd: RegisterSchoo
     return await get_school(pool, cmd.school_id)
 
 
-async def _audit_account_change(
-    conn: asyncpg.Connection, before: asyncpg.Record, after: dict[str, str], actor: Actor
-) -> None:
-    old = {k: before[k] for k in AUDITED}
+async def _audit_account_change(conn: asyncpg.Connection, before: School, after: dict[str, str], actor: Actor) -> None:
+    old = {k: str(getattr(before, k)) for k in AUDITED}
     if old == after:
         return
-    await schools_store.record_change(conn, before["school_id"], by=actor.subject, before=old, after=after)
-    log.warning("invoicing.school.account_changed", school_id=before["school_id"], changed_by=actor.subject)
+    await schools_store.record_change(conn, before.school_id, by=actor.subject, before=old, after=after)
+    log.warning("invoicing.school.account_changed", school_id=before.school_id, changed_by=actor.subject)
 
 
 async def school_changes(pool: asyncpg.Pool, school_id: str) -> list[dict[str, object]]:
     return await schools_store.changes(pool, school_id)
 
 
-async def get_school(db: Executor, school_id: str) -> dict[str, object]:
+async def get_school(db: Executor, school_id: str) -> School:
     row = await schools_store.get(db, school_id)
     if row is None:
         raise NotFound(f"Không có trường {school_id!r}.")
-    return dict(row)
+    return row

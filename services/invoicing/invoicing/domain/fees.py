@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from shared.errors import Invalid
 
@@ -202,21 +202,31 @@ class Line:
         return self.policy_category == STATE_FUNDED
 
 
-def preview_totals(billed: Sequence[tuple[Mapping[str, Any], Sequence[Line]]]) -> dict[str, list[dict[str, Any]]]:
+class Billed(Protocol):
+    """A pupil about to be billed, as the preview counts them."""
+
+    @property
+    def class_name(self) -> str: ...
+
+    @property
+    def student_code(self) -> str: ...
+
+
+def preview_totals(billed: Sequence[tuple[Billed, Sequence[Line]]]) -> dict[str, list[dict[str, Any]]]:
     """Totals of the invoices a period would create: per class, per fee item, per exemption category."""
     by_class: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_item: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     by_policy: dict[str, list[Any]] = defaultdict(lambda: [set(), 0])
     for pupil, lines in billed:
-        by_class[pupil["class_name"]][0] += 1
+        by_class[pupil.class_name][0] += 1
         for ln in lines:
-            by_class[pupil["class_name"]][1] += ln.amount
+            by_class[pupil.class_name][1] += ln.amount
             item = by_item[(ln.item_code, ln.name)]
             item[0] += ln.list_amount
             item[1] += ln.reduction
             item[2] += ln.amount
             if ln.reduction and ln.policy_category:
-                by_policy[ln.policy_category][0].add(pupil["student_code"])
+                by_policy[ln.policy_category][0].add(pupil.student_code)
                 by_policy[ln.policy_category][1] += ln.reduction
     return {
         "by_class": [{"class_name": k, "invoices": v[0], "total": v[1]} for k, v in sorted(by_class.items())],

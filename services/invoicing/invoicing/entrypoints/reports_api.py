@@ -94,8 +94,5 @@ async def reimbursement(
     if format == "json":
         return rows
     header = ["Mã đối tượng", "Đối tượng", "Khoản thu", "Số học sinh", "Mức thu (đồng)", "Miễn giảm (đồng)"]
-    table = [
-        [r.policy_category, r.category_name, r.category, r.students, r.list_amount, r.reduction]
-        for r in rows
-    ]
+    table = [[r.policy_category, r.category_name, r.category, r.students, r.list_amount, r.reduction] for r in rows]
     return exports.download(exports.csv_bytes(header, table), f"mien-giam-{school_id}", "csv")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -18,7 +19,7 @@ from invoicing.app import (
 )
 from invoicing.entrypoints.schemas import ReasonIn
 from invoicing.settings import InvoicingSettings
-from shared import exports
+from shared import exports, rows
 from shared.auth import Principal, SchoolStaff
 from shared.schemas import Out, Row, files
 from shared.service import Runtime, settings_dependency
@@ -121,7 +122,7 @@ async def import_roster(
     secret = settings.pseudonym_secret.get_secret_value().encode()
     result = await roster.import_roster(rt.db(), rt.outbox, upload, pseudonym_secret=secret, sealer=settings.sealer())
     refused = mode is roster.ImportMode.APPLY and result.errors
-    return JSONResponse(result.as_dict(), status_code=422 if refused else 200)
+    return JSONResponse(asdict(result), status_code=422 if refused else 200)
 
 
 @router.get(
@@ -146,7 +147,7 @@ async def list_students(
     school_id: str, rt: Runtime, settings: Settings, _: SchoolStaff, include_left: bool = False
 ) -> list[Student]:
     rows = await roster.list_students(rt.db(), settings.sealer(), school_id, include_left=include_left)
-    return [Student(**r) for r in rows]
+    return [Student.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.get(
@@ -157,9 +158,8 @@ async def list_students(
 async def export_personal_data(
     school_id: str, code: str, rt: Runtime, settings: Settings, _: SchoolStaff
 ) -> PersonalData:
-    return PersonalData.model_validate(
-        await personal_data.export(rt.db(), settings.sealer(), school_id=school_id, code=code)
-    )
+    held = await personal_data.export(rt.db(), settings.sealer(), school_id=school_id, code=code)
+    return PersonalData.model_validate(rows.as_dict(held))
 
 
 @router.post(
@@ -171,7 +171,7 @@ async def erase_personal_data(school_id: str, code: str, body: ReasonIn, rt: Run
     erased = await personal_data.erase(
         rt.db(), rt.outbox, school_id=school_id, code=code, reason=body.reason, by=p.subject
     )
-    return Erased.model_validate(erased)
+    return Erased.model_validate(erased, from_attributes=True)
 
 
 class SchoolYearIn(BaseModel):
@@ -240,7 +240,8 @@ def _roll_over(school_id: str, to_year: str, body: SchoolYearIn, p: Principal) -
 async def preview_school_year(
     school_id: str, to_year: str, body: SchoolYearIn, rt: Runtime, p: SchoolStaff
 ) -> SchoolYearPlan:
-    return SchoolYearPlan.model_validate(await school_years.preview(rt.db(), _roll_over(school_id, to_year, body, p)))
+    plan = await school_years.preview(rt.db(), _roll_over(school_id, to_year, body, p))
+    return SchoolYearPlan.model_validate(plan, from_attributes=True)
 
 
 @router.post(
@@ -252,4 +253,4 @@ async def start_school_year(
     school_id: str, to_year: str, body: SchoolYearIn, rt: Runtime, p: SchoolStaff
 ) -> SchoolYearPlan:
     cmd = _roll_over(school_id, to_year, body, p)
-    return SchoolYearPlan.model_validate(await school_years.apply(rt.db(), rt.outbox, cmd))
+    return SchoolYearPlan.model_validate(await school_years.apply(rt.db(), rt.outbox, cmd), from_attributes=True)

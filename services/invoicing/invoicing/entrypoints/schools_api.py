@@ -65,7 +65,7 @@ SchoolRegistrar = Annotated[Principal, Depends(school_registrar)]
 async def put_school(school_id: str, body: SchoolIn, rt: Runtime, p: SchoolRegistrar) -> School:
     actor = schools.Actor(p.subject, p.district if p.role is Role.DISTRICT else None)
     cmd = schools.RegisterSchool(school_id=school_id, **body.model_dump())
-    return School.model_validate(await schools.register_school(rt.db(), rt.outbox, cmd, actor))
+    return School.model_validate(await schools.register_school(rt.db(), rt.outbox, cmd, actor), from_attributes=True)
 
 
 @router.get(
@@ -80,4 +80,4 @@ async def school_changes(school_id: str, rt: Runtime, _: SchoolReader) -> list[S
 
 @router.get("/schools/{school_id}", tags=["schools"])
 async def get_school(school_id: str, rt: Runtime, _: SchoolReader) -> School:
-    return School.model_validate(await schools.get_school(rt.db(), school_id))
+    return School.model_validate(await schools.get_school(rt.db(), school_id), from_attributes=True)

@@ -6,6 +6,9 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from invoicing.stores.roster_store import Pupil
+from shared import rows
+
 INVOICE_COLUMNS = [
     "invoice_id",
     "school_id",
@@ -66,9 +69,9 @@ async def students_not_billed(
     *,
     class_name: str | None = None,
     grade: str | None = None,
-) -> list[asyncpg.Record]:
+) -> list[Pupil]:
     """Pupils in the school (or the class or grade) without an invoice of this period and round yet."""
-    return await conn.fetch(
+    found = await conn.fetch(
         "SELECT s.* FROM students s WHERE s.school_id = $1 AND s.left_at IS NULL "
         "AND ($4::text IS NULL OR s.class_name = $4) AND ($5::text IS NULL OR s.grade = $5) AND NOT EXISTS "
         "(SELECT 1 FROM invoices i WHERE i.student_id = s.student_id AND i.period = $2 AND i.round_code = $3) "
@@ -79,6 +82,7 @@ async def students_not_billed(
         class_name,
         grade,
     )
+    return rows.rows(Pupil, found)
 
 
 async def count_issued(conn: asyncpg.Connection, school_id: str, period: str, round_code: str = "") -> int:

@@ -4,20 +4,123 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
 
+from shared import rows
 from shared.db import Executor
 
 
-async def students_of(db: Executor, school_id: str) -> list[asyncpg.Record]:
-    return await db.fetch("SELECT * FROM students WHERE school_id = $1", school_id)
+@dataclass(frozen=True, kw_only=True)
+class Pupil:
+    """A pupil on the roster; the personal ID, the guardian's phone and email sealed at rest."""
+
+    student_id: uuid.UUID
+    school_id: str
+    student_code: str
+    full_name: str
+    date_of_birth: date | None
+    gender: str | None
+    grade: str
+    class_name: str
+    national_id: str
+    guardian_name: str
+    guardian_phone: str
+    guardian_email: str | None
+    family_key: str
+    virtual_account: str | None
+    policy_categories: list[str]
+    has_personal_id: bool
+    reminders_stopped: bool
+    left_at: datetime | None
+    erased_at: datetime | None
+    graduated_in: str | None
+    created_at: datetime
+    updated_at: datetime
 
 
-async def listing(db: Executor, school_id: str, *, include_left: bool) -> list[asyncpg.Record]:
-    return await db.fetch(
+@dataclass(frozen=True, kw_only=True)
+class Listed:
+    """A pupil of the roster's list (the guardian's phone sealed)."""
+
+    student_id: uuid.UUID
+    student_code: str
+    full_name: str
+    date_of_birth: date | None
+    grade: str
+    class_name: str
+    guardian_name: str
+    guardian_phone: str
+    policy_categories: list[str]
+    virtual_account: str | None
+    left_at: datetime | None
+    has_personal_id: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class PolicyCategory:
+    code: str
+    name: str
+    aliases: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PupilInvoice:
+    invoice_id: uuid.UUID
+    period: str
+    total: int
+    amount_paid: int
+    status: str
+    payment_reference: str
+    issued_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class Erasure:
+    erased_by: str
+    erased_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Enrolled:
+    """An enrolled pupil with the đồng still owed on its open invoices."""
+
+    student_id: uuid.UUID
+    student_code: str
+    grade: str
+    class_name: str
+    outstanding: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class YearDone:
+    """A school year rolled over: into which, what it did (as stored: JSON), by whom and when."""
+
+    to_year: str
+    summary: str
+    done_by: str
+    done_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClassYear:
+    school_year: str
+    grade: str
+    class_name: str
+    outcome: str
+
+
+async def students_of(db: Executor, school_id: str) -> list[Pupil]:
+    return rows.rows(Pupil, await db.fetch("SELECT * FROM students WHERE school_id = $1", school_id))
+
+
+async def listing(db: Executor, school_id: str, *, include_left: bool) -> list[Listed]:
+    found = await db.fetch(
         "SELECT student_id, student_code, full_name, date_of_birth, grade, class_name, guardian_name, "
         "guardian_phone, policy_categories, virtual_account, left_at, has_personal_id FROM students "
         "WHERE school_id = $1 "
@@ -25,10 +128,11 @@ async def listing(db: Executor, school_id: str, *, include_left: bool) -> list[a
         school_id,
         include_left,
     )
+    return rows.rows(Listed, found)
 
 
-async def policy_categories(db: Executor) -> list[asyncpg.Record]:
-    return await db.fetch("SELECT code, name, aliases FROM policy_categories")
+async def policy_categories(db: Executor) -> list[PolicyCategory]:
+    return rows.rows(PolicyCategory, await db.fetch("SELECT code, name, aliases FROM policy_categories"))
 
 
 async def upsert_students(conn: asyncpg.Connection, rows: Sequence[tuple[object, ...]]) -> None:
@@ -79,8 +183,8 @@ async def record_import(
     school_id: str,
     filename: str,
     mode: str,
-    summary: dict[str, Any],
-    errors: list[dict[str, Any]],
+    summary: Mapping[str, object],
+    errors: Sequence[Mapping[str, object]],
     imported_by: str,
 ) -> None:
     await conn.execute(
@@ -96,20 +200,25 @@ async def record_import(
     )
 
 
-async def student(db: Executor, school_id: str, code: str) -> asyncpg.Record | None:
-    return await db.fetchrow("SELECT * FROM students WHERE school_id = $1 AND student_code = $2", school_id, code)
+async def student(db: Executor, school_id: str, code: str) -> Pupil | None:
+    found = await db.fetchrow("SELECT * FROM students WHERE school_id = $1 AND student_code = $2", school_id, code)
+    return rows.maybe(Pupil, found)
 
 
-async def invoices_of(db: Executor, student_id: object) -> list[asyncpg.Record]:
-    return await db.fetch(
+async def invoices_of(db: Executor, student_id: object) -> list[PupilInvoice]:
+    found = await db.fetch(
         "SELECT invoice_id, period, total, amount_paid, status, payment_reference, issued_at FROM invoices "
         "WHERE student_id = $1 ORDER BY period",
         student_id,
     )
+    return rows.rows(PupilInvoice, found)
 
 
-async def erasures_of(db: Executor, student_id: object) -> list[asyncpg.Record]:
-    return await db.fetch("SELECT erased_by, erased_at, reason FROM student_erasures WHERE student_id = $1", student_id)
+async def erasures_of(db: Executor, student_id: object) -> list[Erasure]:
+    found = await db.fetch(
+        "SELECT erased_by, erased_at, reason FROM student_erasures WHERE student_id = $1", student_id
+    )
+    return rows.rows(Erasure, found)
 
 
 async def erase_personal_data(conn: asyncpg.Connection, student_id: object, *, by: str, reason: str) -> None:
@@ -126,9 +235,9 @@ async def erase_personal_data(conn: asyncpg.Connection, student_id: object, *, b
     )
 
 
-async def enrolled_with_balances(db: Executor, school_id: str) -> list[asyncpg.Record]:
+async def enrolled_with_balances(db: Executor, school_id: str) -> list[Enrolled]:
     """The school's enrolled pupils, each with the đồng still owed on its open invoices."""
-    return await db.fetch(
+    found = await db.fetch(
         """SELECT s.student_id, s.student_code, s.grade, s.class_name,
                   coalesce((SELECT sum(i.total - i.amount_paid) FROM invoices i
                              WHERE i.student_id = s.student_id AND i.status IN ('open', 'partially_paid')), 0)
@@ -136,14 +245,16 @@ async def enrolled_with_balances(db: Executor, school_id: str) -> list[asyncpg.R
              FROM students s WHERE s.school_id = $1 AND s.left_at IS NULL""",
         school_id,
     )
+    return rows.rows(Enrolled, found)
 
 
-async def year_done(db: Executor, school_id: str, from_year: str) -> asyncpg.Record | None:
-    return await db.fetchrow(
+async def year_done(db: Executor, school_id: str, from_year: str) -> YearDone | None:
+    found = await db.fetchrow(
         "SELECT to_year, summary, done_by, done_at FROM school_years WHERE school_id = $1 AND from_year = $2",
         school_id,
         from_year,
     )
+    return rows.maybe(YearDone, found)
 
 
 async def roll_over(
@@ -153,7 +264,7 @@ async def roll_over(
     from_year: str,
     to_year: str,
     moves: Sequence[tuple[Any, str, str, str, str | None, str | None]],
-    summary: dict[str, Any],
+    summary: Mapping[str, object],
     by: str,
 ) -> None:
     """Moves of (student_id, grade, class, outcome, new grade, new class): the history first, then the pupils;
@@ -187,11 +298,12 @@ async def roll_over(
     )
 
 
-async def class_history(db: Executor, student_id: object) -> list[asyncpg.Record]:
-    return await db.fetch(
+async def class_history(db: Executor, student_id: object) -> list[ClassYear]:
+    found = await db.fetch(
         "SELECT school_year, grade, class_name, outcome FROM class_history WHERE student_id = $1 ORDER BY school_year",
         student_id,
     )
+    return rows.rows(ClassYear, found)
 
 
 async def saved_mapping(db: Executor, school_id: str) -> dict[str, str] | None:

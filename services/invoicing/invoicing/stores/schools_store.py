@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
+from shared import rows
 from shared.db import Executor
 
 
-async def get_for_update(conn: asyncpg.Connection, school_id: str) -> asyncpg.Record | None:
+@dataclass(frozen=True, kw_only=True)
+class School:
+    """A school and its collection account."""
+
+    school_id: str
+    code: str
+    name: str
+    district_code: str
+    ownership: str
+    bank_bin: str
+    account_number: str
+    account_name: str
+    tax_code: str
+    address: str
+    created_at: datetime
+
+
+async def get_for_update(conn: asyncpg.Connection, school_id: str) -> School | None:
     """The row lock orders concurrent registrations of one school, so the audit sees each change once."""
-    return await conn.fetchrow("SELECT * FROM schools WHERE school_id = $1 FOR UPDATE", school_id)
+    return rows.maybe(School, await conn.fetchrow("SELECT * FROM schools WHERE school_id = $1 FOR UPDATE", school_id))
 
 
 async def upsert_if_changed(conn: asyncpg.Connection, row: tuple[object, ...]) -> bool:
@@ -31,8 +51,8 @@ async def upsert_if_changed(conn: asyncpg.Connection, row: tuple[object, ...]) -
     return bool(changed)
 
 
-async def get(db: Executor, school_id: str) -> asyncpg.Record | None:
-    return await db.fetchrow("SELECT * FROM schools WHERE school_id = $1", school_id)
+async def get(db: Executor, school_id: str) -> School | None:
+    return rows.maybe(School, await db.fetchrow("SELECT * FROM schools WHERE school_id = $1", school_id))
 
 
 async def record_change(
