@@ -24,6 +24,11 @@ def _columns(kind: type) -> tuple[str, ...]:
     return names
 
 
+def columns(kind: type) -> tuple[str, ...]:
+    """The columns a row kind takes, in order."""
+    return _columns(kind)
+
+
 def row(kind: type[T], record: Mapping[str, Any]) -> T:
     """One row mapped to its kind."""
     return kind(**{name: record[name] for name in _columns(kind)})

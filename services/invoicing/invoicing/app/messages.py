@@ -18,11 +18,9 @@ date, by the school's channels in its order (Zalo ZNS, SMS, email).
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 import asyncpg
 
@@ -44,7 +42,17 @@ from invoicing.domain.messages import (
     reminder_due,
 )
 from invoicing.stores import messages_store
-from invoicing.stores.messages_store import NewMessage, Outcome
+from invoicing.stores.messages_store import (
+    ChannelMonth,
+    Claimed,
+    InvoiceToTell,
+    Logged,
+    MessageSettings,
+    NewMessage,
+    Outcome,
+    Recipient,
+    Try,
+)
 from shared.errors import NotFound
 from shared.logging import get_logger
 from shared.sealed import Sealer
@@ -54,14 +62,14 @@ from tuition.receipts.v1.events_pb2 import ReceiptIssued
 log = get_logger(__name__)
 
 DEFAULT_CHANNELS = [ChannelName.ZALO, ChannelName.SMS, ChannelName.EMAIL]
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "channels": [str(c) for c in DEFAULT_CHANNELS],
-    "remind_days_before": 3,
-    "remind_every_days": 7,
-    "max_reminders": 3,
-    "monthly_cap": 2_000_000,
-    "stopped_classes": [],
-}
+DEFAULT_SETTINGS = MessageSettings(
+    channels=[str(c) for c in DEFAULT_CHANNELS],
+    remind_days_before=3,
+    remind_every_days=7,
+    max_reminders=3,
+    monthly_cap=2_000_000,
+    stopped_classes=[],
+)
 BATCH = 50  # messages taken at once by a sender
 BATCHES_PER_RUN = 20  # a month's start: a thousand notices a second at most, then the next run
 CONCURRENCY = 16  # messages in flight at once
@@ -87,11 +95,11 @@ def _period(text: str) -> str:
 # --- Recording: one message per event and guardian ----------------------------------------------------
 
 
-async def _reachable(conn: asyncpg.Connection, w: Wiring, who: asyncpg.Record) -> tuple[str, str, list[str]]:
+async def _reachable(conn: asyncpg.Connection, w: Wiring, who: Recipient) -> tuple[str, str, list[str]]:
     """The guardian's phone and email (opened from the roster) and the school's channels, in its order, that
     this deployment has and that can reach them."""
-    settings = await messages_store.settings_of(conn, who["school_id"])
-    order = list(settings["channels"]) if settings else list(DEFAULT_SETTINGS["channels"])
+    settings = await messages_store.settings_of(conn, who.school_id) or DEFAULT_SETTINGS
+    order = list(settings.channels)
     phone = _address(w, who, ChannelName.SMS)
     email = _address(w, who, ChannelName.EMAIL)
     return phone, email, [c for c in order if c in w.channels and (email if c == ChannelName.EMAIL else phone)]
@@ -103,94 +111,58 @@ async def _message(
     *,
     dedup_key: str,
     kind: Kind,
-    invoice: asyncpg.Record,
+    invoice: InvoiceToTell,
     amount: int,
     link: str,
     now: datetime,
     overdue: bool = False,
 ) -> NewMessage | None:
-    who = await messages_store.recipient(conn, invoice["student_id"])
-    if who is None or who["erased_at"] is not None:
+    who = await messages_store.recipient(conn, invoice.student_id)
+    if who is None or who.erased_at is not None:
         return None
     phone, email, usable = await _reachable(conn, w, who)
     fields = Fields(
         kind=kind,
-        school=invoice["school_name"],
-        pupil=who["full_name"],
-        class_name=who["class_name"],
-        period=_period(invoice["period"]),
+        school=invoice.school_name,
+        pupil=who.full_name,
+        class_name=who.class_name,
+        period=_period(invoice.period),
         amount=amount,
-        due=invoice["due_date"],
+        due=invoice.due_date,
         link=link,
-        reference=invoice["payment_reference"],
+        reference=invoice.payment_reference,
         overdue=overdue,
     )
     status, why = "queued", None
-    if who["opted_out"]:
+    if who.opted_out:
         status, why = "skipped", "Phụ huynh đã từ chối nhận tin nhắn."
     elif not usable:
         status, why = "skipped", "Không có kênh nào gửi được: thiếu số điện thoại/email, hoặc kênh chưa được cấu hình."
     return NewMessage(
         message_id=uuid.uuid4(),
-        school_id=invoice["school_id"],
+        school_id=invoice.school_id,
         dedup_key=dedup_key,
         kind=str(kind),
-        student_id=invoice["student_id"],
-        invoice_id=invoice["invoice_id"],
+        student_id=invoice.student_id,
+        invoice_id=invoice.invoice_id,
         channels=usable,
         status=status,
         next_attempt_at=after_quiet_hours(now, w.quiet),
         recipient=" / ".join(x for x in (mask_phone(phone) if phone else "", mask_email(email) if email else "") if x),
-        fields=_stored(fields),
+        fields=fields,
         last_error=why,
-    )
-
-
-def _stored(f: Fields) -> dict[str, Any]:
-    return {
-        "kind": str(f.kind),
-        "school": f.school,
-        "pupil": f.pupil,
-        "class_name": f.class_name,
-        "period": f.period,
-        "amount": f.amount,
-        "due": f.due.isoformat() if f.due else None,
-        "link": f.link,
-        "reference": f.reference,
-        "overdue": f.overdue,
-    }
-
-
-def _json(value: Any) -> Any:
-    """A jsonb column as asyncpg gives it (text, with no codec set)."""
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def _fields(raw: Any) -> Fields:
-    stored = _json(raw)
-    return Fields(
-        kind=Kind(stored["kind"]),
-        school=stored["school"],
-        pupil=stored["pupil"],
-        class_name=stored["class_name"],
-        period=stored["period"],
-        amount=int(stored["amount"]),
-        due=date.fromisoformat(stored["due"]) if stored.get("due") else None,
-        link=stored["link"],
-        reference=stored.get("reference", ""),
-        overdue=bool(stored.get("overdue")),
     )
 
 
 async def on_invoice_issued(conn: asyncpg.Connection, w: Wiring, m: InvoiceIssued, event_id: str) -> None:
     """The guardian is told what the invoice asks, by when, and where to pay (the page with the QR)."""
     invoice = await messages_store.invoice_for_message(conn, uuid.UUID(m.invoice_id))
-    if invoice is None or invoice["total"] == 0:
+    if invoice is None or invoice.total == 0:
         return  # nothing to pay: nothing to say
-    link = f"{w.public_url.rstrip('/')}/pay/{invoice['public_token']}"
+    link = f"{w.public_url.rstrip('/')}/pay/{invoice.public_token}"
     now = datetime.now(UTC)
     msg = await _message(
-        conn, w, dedup_key=f"event:{event_id}", kind=Kind.INVOICE, invoice=invoice, amount=invoice["total"],
+        conn, w, dedup_key=f"event:{event_id}", kind=Kind.INVOICE, invoice=invoice, amount=invoice.total,
         link=link, now=now,
     )  # fmt: skip
     await messages_store.queue(conn, [msg] if msg else [])
@@ -212,7 +184,7 @@ async def queue_code(conn: asyncpg.Connection, w: Wiring, *, student_id: uuid.UU
     """A parent's sign-in code, to the guardian of `student_id` by their school's channels, at once (no quiet
     hours: the parent is waiting for it). False when no channel can reach them."""
     who = await messages_store.recipient(conn, student_id)
-    if who is None or who["erased_at"] is not None:
+    if who is None or who.erased_at is not None:
         return False
     phone, email, usable = await _reachable(conn, w, who)
     if not usable:
@@ -223,7 +195,7 @@ async def queue_code(conn: asyncpg.Connection, w: Wiring, *, student_id: uuid.UU
     )  # fmt: skip
     message = NewMessage(
         message_id=uuid.uuid4(),
-        school_id=who["school_id"],
+        school_id=who.school_id,
         dedup_key=f"code:{uuid.uuid4()}",
         kind=str(Kind.CODE),
         student_id=student_id,
@@ -232,7 +204,7 @@ async def queue_code(conn: asyncpg.Connection, w: Wiring, *, student_id: uuid.UU
         status="queued",
         next_attempt_at=datetime.now(UTC),
         recipient=mask_phone(phone) if phone else mask_email(email),
-        fields=_stored(fields),
+        fields=fields,
     )
     return bool(await messages_store.queue(conn, [message]))
 
@@ -245,20 +217,20 @@ async def queue_reminders(pool: asyncpg.Pool, w: Wiring, *, now: datetime | None
     queued = 0
     async with pool.acquire() as conn:
         for r in await messages_store.reminder_candidates(conn, limit=REMINDER_RUN):
-            if r["sent"] >= r["max_reminders"]:
+            if r.sent >= r.max_reminders:
                 continue
-            every, before = r["remind_every_days"], r["remind_days_before"]
-            if not reminder_due(today, r["due_date"], days_before=before, every_days=every):
+            every, before = r.remind_every_days, r.remind_days_before
+            if not reminder_due(today, r.due_date, days_before=before, every_days=every):
                 continue
-            invoice = await messages_store.invoice_for_message(conn, r["invoice_id"])
+            invoice = await messages_store.invoice_for_message(conn, r.invoice_id)
             if invoice is None:
                 continue
             async with conn.transaction():
                 msg = await _message(
-                    conn, w, dedup_key=f"reminder:{r['invoice_id']}:{today.isoformat()}", kind=Kind.REMINDER,
-                    invoice=invoice, amount=invoice["total"] - invoice["amount_paid"],
-                    link=f"{w.public_url.rstrip('/')}/pay/{invoice['public_token']}", now=now,
-                    overdue=today > r["due_date"],
+                    conn, w, dedup_key=f"reminder:{r.invoice_id}:{today.isoformat()}", kind=Kind.REMINDER,
+                    invoice=invoice, amount=invoice.total - invoice.amount_paid,
+                    link=f"{w.public_url.rstrip('/')}/pay/{invoice.public_token}", now=now,
+                    overdue=today > r.due_date,
                 )  # fmt: skip
                 queued += await messages_store.queue(conn, [msg] if msg else [])
     return queued
@@ -286,7 +258,7 @@ async def _send_batch(pool: asyncpg.Pool, w: Wiring) -> int:
         return 0
     gate = asyncio.Semaphore(CONCURRENCY)
 
-    async def one(row: asyncpg.Record) -> None:
+    async def one(row: Claimed) -> None:
         async with gate:
             outcome = await _send_one(pool, w, row)
             async with pool.acquire() as conn:
@@ -296,39 +268,38 @@ async def _send_batch(pool: asyncpg.Pool, w: Wiring) -> int:
     return len(claimed)
 
 
-async def _send_one(pool: asyncpg.Pool, w: Wiring, row: asyncpg.Record) -> Outcome:
-    tries: list[dict[str, Any]] = list(_json(row["tries"]) or [])
-    channels = list(row["channels"])
-    base = Outcome(message_id=row["message_id"], status="queued", channel=None, channels=channels, tries=tries)
+async def _send_one(pool: asyncpg.Pool, w: Wiring, row: Claimed) -> Outcome:
+    tries = list(row.tries)
+    channels = list(row.channels)
+    base = Outcome(message_id=row.message_id, status="queued", channel=None, channels=channels, tries=tries)
     now = datetime.now(UTC)
-    if row["kind"] != Kind.CODE and after_quiet_hours(now, w.quiet) > now:  # quiet hours began: the morning
+    if row.kind != Kind.CODE and after_quiet_hours(now, w.quiet) > now:  # quiet hours began: the morning
         return replace(base, next_attempt_at=after_quiet_hours(now, w.quiet))
-    who = await messages_store.recipient(pool, row["student_id"])
-    if who is None or who["erased_at"] is not None or who["opted_out"]:
+    who = await messages_store.recipient(pool, row.student_id)
+    if who is None or who.erased_at is not None or who.opted_out:
         return replace(base, status="skipped", last_error="Phụ huynh đã từ chối nhận tin, hoặc dữ liệu đã bị xóa.")
-    fields = _fields(row["fields"])
-    settings = await messages_store.settings_of(pool, row["school_id"])
-    cap = int(settings["monthly_cap"]) if settings else int(DEFAULT_SETTINGS["monthly_cap"])
+    fields = row.fields
+    cap = (await messages_store.settings_of(pool, row.school_id) or DEFAULT_SETTINGS).monthly_cap
     month = datetime(now.astimezone(VN).year, now.astimezone(VN).month, 1, tzinfo=VN)
     while channels:
         name = channels[0]
         channel = w.channels.get(name)
         to = _address(w, who, name)
-        price = PRICE.get(ChannelName(name), 0) if name in iter(ChannelName) else 0
+        price = PRICE.get(ChannelName(name), 0) if name in {c.value for c in ChannelName} else 0
         if channel is None or not to:
             tries.append(_try(name, "next", "", "Kênh chưa cấu hình hoặc không có địa chỉ."))
             channels = channels[1:]
             continue
-        if price and await messages_store.month_cost(pool, row["school_id"], month) + price > cap:
+        if price and await messages_store.month_cost(pool, row.school_id, month) + price > cap:
             tries.append(_try(name, "next", "cap", "Vượt hạn mức chi phí tin nhắn của tháng."))
             channels = channels[1:]
             continue
-        out = ch.Outgoing(message_id=str(row["message_id"]), to=to, fields=fields)
+        out = ch.Outgoing(message_id=str(row.message_id), to=to, fields=fields)
         try:
             provider_id = await _deliver(pool, w, channel, out)
         except ch.Retry as exc:
             tries.append(_try(name, "retry", exc.code, exc.message))
-            on_channel = sum(1 for t in tries if t["channel"] == name and t["outcome"] == "retry")
+            on_channel = sum(1 for t in tries if t.channel == name and t.outcome == "retry")
             if on_channel < MAX_TRIES_PER_CHANNEL:
                 wait = after_quiet_hours(now + backoff(on_channel), w.quiet)
                 return replace(base, channels=channels, tries=tries, last_error=exc.message, next_attempt_at=wait)
@@ -340,23 +311,23 @@ async def _send_one(pool: asyncpg.Pool, w: Wiring, row: asyncpg.Record) -> Outco
             channels = channels[1:]
             continue
         tries.append(_try(name, "sent", "", provider_id))
-        log.info("invoicing.message.sent", school_id=row["school_id"], kind=row["kind"], channel=name)
+        log.info("invoicing.message.sent", school_id=row.school_id, kind=row.kind, channel=name)
         return replace(
             base, status="sent", channel=name, channels=channels, cost=price, provider_id=provider_id, tries=tries
         )
-    last = tries[-1]["detail"] if tries else "Không còn kênh nào để thử."
-    log.warning("invoicing.message.failed", school_id=row["school_id"], kind=row["kind"])
+    last = tries[-1].detail if tries else "Không còn kênh nào để thử."
+    log.warning("invoicing.message.failed", school_id=row.school_id, kind=row.kind)
     return replace(base, status="failed", channels=[], tries=tries, last_error=last)
 
 
-def _try(channel: str, outcome: str, code: str, detail: str) -> dict[str, Any]:
-    return {"channel": channel, "outcome": outcome, "code": code, "detail": detail, "at": datetime.now(UTC).isoformat()}
+def _try(channel: str, outcome: str, code: str, detail: str) -> Try:
+    return Try(channel=channel, outcome=outcome, code=code, detail=detail, at=datetime.now(UTC).isoformat())
 
 
-def _address(w: Wiring, who: asyncpg.Record, channel: str) -> str:
+def _address(w: Wiring, who: Recipient, channel: str) -> str:
     if channel == ChannelName.EMAIL:
-        return w.sealer.open(who["guardian_email"]) if who["guardian_email"] else ""
-    return w.sealer.open(who["guardian_phone"]) if who["guardian_phone"] else ""
+        return w.sealer.open(who.guardian_email) if who.guardian_email else ""
+    return w.sealer.open(who.guardian_phone) if who.guardian_phone else ""
 
 
 _zalo_lock = asyncio.Lock()
@@ -384,10 +355,10 @@ async def _zalo_token(pool: asyncpg.Pool, w: Wiring, *, spent: str | None) -> st
         row = await messages_store.zalo_tokens_for_update(conn)
         now = datetime.now(UTC)
         if row is not None:
-            access = w.sealer.open(row["access_token"])
-            if access != spent and row["expires_at"] > now + timedelta(minutes=1):
+            access = w.sealer.open(row.access_token)
+            if access != spent and row.expires_at > now + timedelta(minutes=1):
                 return access
-        refresh = w.sealer.open(row["refresh_token"]) if row is not None else w.zalo_refresh_token
+        refresh = w.sealer.open(row.refresh_token) if row is not None else w.zalo_refresh_token
         if not refresh:
             raise ch.NextChannel("oauth", "Zalo is not connected: no refresh token")
         tokens = await w.zalo.renew(refresh)
@@ -403,25 +374,29 @@ async def _zalo_token(pool: asyncpg.Pool, w: Wiring, *, spent: str | None) -> st
 # --- The accountant's view and choices ------------------------------------------------------------------
 
 
-def json_of(value: Any) -> Any:
-    return _json(value)
+async def log_of(
+    pool: asyncpg.Pool,
+    school_id: str,
+    *,
+    invoice_id: uuid.UUID | None,
+    student: str | None,
+    channel: str | None,
+    status: str | None,
+    since: date | None,
+    limit: int,
+) -> list[Logged]:
+    """The school's messages, newest first (each with its text as the guardian reads it)."""
+    return await messages_store.log(
+        pool, school_id, invoice_id=invoice_id, student=student, channel=channel, status=status, since=since,
+        limit=limit,
+    )  # fmt: skip
 
 
-def text_of(raw_fields: Any) -> str:
-    return _fields(raw_fields).text()
+async def settings(pool: asyncpg.Pool, school_id: str) -> MessageSettings:
+    return await messages_store.settings_of(pool, school_id) or DEFAULT_SETTINGS
 
 
-async def log_of(pool: asyncpg.Pool, school_id: str, **filters: Any) -> list[dict[str, Any]]:
-    rows = await messages_store.log(pool, school_id, **filters)
-    return [dict(r) | {"text": _fields(r["fields"]).text(), "tries": _json(r["tries"])} for r in rows]
-
-
-async def settings(pool: asyncpg.Pool, school_id: str) -> dict[str, Any]:
-    row = await messages_store.settings_of(pool, school_id)
-    return DEFAULT_SETTINGS | ({k: row[k] for k in DEFAULT_SETTINGS} if row else {})
-
-
-async def save_settings(pool: asyncpg.Pool, school_id: str, values: dict[str, Any], *, by: str) -> None:
+async def save_settings(pool: asyncpg.Pool, school_id: str, values: MessageSettings, *, by: str) -> None:
     await messages_store.put_settings(pool, school_id, values, by=by)
 
 
@@ -438,19 +413,30 @@ async def opt_out(pool: asyncpg.Pool, school_id: str, student_code: str, *, by: 
     await messages_store.opt_out(pool, school_id, family, by=by, source=source)
 
 
-async def month_summary(pool: asyncpg.Pool, school_id: str) -> dict[str, Any]:
+@dataclass(frozen=True, kw_only=True)
+class MonthSummary:
+    """This month's messages sent and their cost, by channel, against the school's cap."""
+
+    month: str
+    cap: int
+    by_channel: list[ChannelMonth]
+
+    @property
+    def messages(self) -> int:
+        return sum(c.messages for c in self.by_channel)
+
+    @property
+    def cost(self) -> int:
+        return sum(c.cost for c in self.by_channel)
+
+
+async def month_summary(pool: asyncpg.Pool, school_id: str) -> MonthSummary:
     """This month's messages and their cost, against the school's cap."""
     now = datetime.now(UTC).astimezone(VN)
     since = datetime(now.year, now.month, 1, tzinfo=VN)
-    rows = await messages_store.month_by_channel(pool, school_id, since)
-    cap = (await settings(pool, school_id))["monthly_cap"]
-    return {
-        "month": f"{now.year}-{now.month:02d}",
-        "messages": sum(int(r["messages"]) for r in rows),
-        "cost": sum(int(r["cost"]) for r in rows),
-        "cap": cap,
-        "by_channel": [{"channel": r["channel"], "messages": int(r["messages"]), "cost": int(r["cost"])} for r in rows],
-    }
+    by_channel = await messages_store.month_by_channel(pool, school_id, since)
+    cap = (await settings(pool, school_id)).monthly_cap
+    return MonthSummary(month=f"{now.year}-{now.month:02d}", cap=cap, by_channel=by_channel)
 
 
 async def consent(pool: asyncpg.Pool, school_id: str, student_code: str, *, by: str, source: str) -> None:

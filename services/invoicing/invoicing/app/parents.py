@@ -15,8 +15,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
@@ -24,6 +23,8 @@ from invoicing.app import messages
 from invoicing.domain.invoices import STATUS_VI
 from invoicing.domain.roster import normalise_phone
 from invoicing.stores import messages_store, parents_store
+from invoicing.stores.messages_store import Preference
+from invoicing.stores.parents_store import ChildInvoice, ReceiptSeen
 from shared.errors import Invalid, TooManyAttempts, Unauthorized
 from shared.logging import get_logger
 
@@ -35,13 +36,13 @@ CODES_PER_WINDOW, CODE_WINDOW = 3, timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
 
 
-def _told(row: Any) -> str:
+def _told(row: Preference | None) -> str:
     """consented | opted_out | not_asked: what the family chose at this school (the latest choice counts)."""
     if row is None:
         return "not_asked"
-    if row["opted_out_at"] is not None and (row["consented_at"] is None or row["opted_out_at"] > row["consented_at"]):
+    if row.opted_out_at is not None and (row.consented_at is None or row.opted_out_at > row.consented_at):
         return "opted_out"
-    return "consented" if row["consented_at"] is not None else "not_asked"
+    return "consented" if row.consented_at is not None else "not_asked"
 
 
 def family_key(secret: bytes, phone: str) -> str:
@@ -74,7 +75,7 @@ async def request_code(pool: asyncpg.Pool, w: messages.Wiring, secret: bytes, ph
     async with pool.acquire() as conn, conn.transaction():
         await parents_store.add_code(conn, key, _hash(secret, code), now + CODE_LIFETIME)
         first = kids[0]
-        await messages.queue_code(conn, w, student_id=first["student_id"], school=first["school_name"], code=code)
+        await messages.queue_code(conn, w, student_id=first.student_id, school=first.school_name, code=code)
     log.info("invoicing.parent.code_sent", children=len(kids))
 
 
@@ -90,10 +91,10 @@ async def sign_in(pool: asyncpg.Pool, secret: bytes, phone_text: str, code: str)
     async with pool.acquire() as conn, conn.transaction():
         row = await parents_store.latest_code_for_update(conn, key)
         now = datetime.now(UTC)
-        if row is None or row["used_at"] is not None or row["expires_at"] <= now or row["attempts"] >= CODE_TRIES:
+        if row is None or row.used_at is not None or row.expires_at <= now or row.attempts >= CODE_TRIES:
             raise wrong
-        ok = hmac.compare_digest(row["code_hash"], _hash(secret, code.strip()))
-        await parents_store.count_attempt(conn, row["code_id"], used=ok)
+        ok = hmac.compare_digest(row.code_hash, _hash(secret, code.strip()))
+        await parents_store.count_attempt(conn, row.code_id, used=ok)
     if not ok:
         raise wrong
     token = secrets.token_urlsafe(32)
@@ -120,54 +121,86 @@ PAGE_SOURCE = "Trang phụ huynh (số điện thoại xác thực bằng mã)"
 async def choose(pool: asyncpg.Pool, secret: bytes, token: str | None, *, consent: bool) -> None:
     """The signed-in parent agrees to be told, or asks for no more messages, at each school of the family."""
     key = await family_of(pool, secret, token)
-    for school_id in {k["school_id"] for k in await parents_store.children(pool, key)}:
+    for school_id in {k.school_id for k in await parents_store.children(pool, key)}:
         if consent:
             await messages_store.consent(pool, school_id, key, by="phụ huynh", source=PAGE_SOURCE)
         else:
             await messages_store.opt_out(pool, school_id, key, by="phụ huynh", source=PAGE_SOURCE)
 
 
-async def overview(pool: asyncpg.Pool, secret: bytes, token: str | None, public_url: str) -> dict[str, Any]:
+@dataclass(frozen=True, kw_only=True)
+class InvoiceShown:
+    period: str
+    round: str
+    total: int
+    paid: int
+    status: str  # in Vietnamese
+    due_date: date
+    pay_url: str
+    receipts: list[ReceiptSeen]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageShown:
+    at: datetime
+    channel: str | None
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChildShown:
+    name: str
+    class_name: str
+    school: str
+    told: str  # consented | opted_out | not_asked
+    owed: int
+    invoices: list[InvoiceShown]
+    messages: list[MessageShown]
+
+
+@dataclass(frozen=True)
+class FamilyView:
+    children: list[ChildShown]
+
+
+def _shown(i: ChildInvoice, base: str) -> InvoiceShown:
+    return InvoiceShown(
+        period=i.period,
+        round=i.round_code,
+        total=i.total,
+        paid=i.amount_paid,
+        status=STATUS_VI.get(i.status, i.status),
+        due_date=i.due_date,
+        pay_url=f"{base}/pay/{i.public_token}",
+        receipts=i.receipts,
+    )
+
+
+async def overview(pool: asyncpg.Pool, secret: bytes, token: str | None, public_url: str) -> FamilyView:
     """Every child at every school, each with its invoices (what is due, the receipts) and the messages sent."""
     key = await family_of(pool, secret, token)
     kids = await parents_store.children(pool, key)
-    ids = [k["student_id"] for k in kids]
+    ids = [k.student_id for k in kids]
     invoices = await parents_store.invoices_of(pool, ids)
     sent = await parents_store.messages_of(pool, ids)
-    chosen = {r["school_id"]: r for r in await messages_store.preferences(pool, key)}
+    chosen = {r.school_id: r for r in await messages_store.preferences(pool, key)}
     base = public_url.rstrip("/")
     out = []
     for k in kids:
-        mine = [i for i in invoices if i["student_id"] == k["student_id"]]
+        mine = [i for i in invoices if i.student_id == k.student_id]
         out.append(
-            {
-                "name": k["full_name"],
-                "class_name": k["class_name"],
-                "school": k["school_name"],
-                "told": _told(chosen.get(k["school_id"])),
-                "owed": sum(max(i["total"] - i["amount_paid"], 0) for i in mine if i["status"] != "cancelled"),
-                "invoices": [
-                    {
-                        "period": i["period"],
-                        "round": i["round_code"],
-                        "total": i["total"],
-                        "paid": i["amount_paid"],
-                        "status": STATUS_VI.get(i["status"], i["status"]),
-                        "due_date": i["due_date"],
-                        "pay_url": f"{base}/pay/{i['public_token']}",
-                        "receipts": messages.json_of(i["receipts"]),
-                    }
-                    for i in mine
-                ],
-                "messages": [
-                    {
-                        "at": m["sent_at"] or m["created_at"],
-                        "channel": m["channel"],
-                        "text": messages.text_of(m["fields"]),
-                    }
+            ChildShown(
+                name=k.full_name,
+                class_name=k.class_name,
+                school=k.school_name,
+                told=_told(chosen.get(k.school_id)),
+                owed=sum(max(i.total - i.amount_paid, 0) for i in mine if i.status != "cancelled"),
+                invoices=[_shown(i, base) for i in mine],
+                messages=[
+                    MessageShown(at=m.sent_at or m.created_at, channel=m.channel, text=m.fields.text())
                     for m in sent
-                    if m["student_id"] == k["student_id"]
+                    if m.student_id == k.student_id
                 ],
-            }
+            )
         )
-    return {"children": out}
+    return FamilyView(out)

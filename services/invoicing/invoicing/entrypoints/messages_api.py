@@ -66,7 +66,7 @@ async def message_log(
         rt.db(), school_id, invoice_id=invoice_id, student=student, channel=channel, status=status, since=since,
         limit=limit,
     )  # fmt: skip
-    return [MessageOut.model_validate(r) for r in rows]
+    return [MessageOut.model_validate(r, from_attributes=True) for r in rows]
 
 
 class ChannelMonth(Out):
@@ -85,7 +85,7 @@ class MonthSummary(Out):
 
 @router.get("/schools/{school_id}/messages/summary", tags=["messages"], summary="This month's messages and cost")
 async def message_month(school_id: str, rt: Runtime, _: SchoolStaff) -> MonthSummary:
-    return MonthSummary.model_validate(await messages.month_summary(rt.db(), school_id))
+    return MonthSummary.model_validate(await messages.month_summary(rt.db(), school_id), from_attributes=True)
 
 
 class MessageSettings(BaseModel):
@@ -99,14 +99,14 @@ class MessageSettings(BaseModel):
 
 @router.get("/schools/{school_id}/message-settings", tags=["messages"], summary="The school's channels and reminders")
 async def get_message_settings(school_id: str, rt: Runtime, _: SchoolStaff) -> MessageSettings:
-    return MessageSettings.model_validate(await messages.settings(rt.db(), school_id))
+    return MessageSettings.model_validate(await messages.settings(rt.db(), school_id), from_attributes=True)
 
 
 @router.put("/schools/{school_id}/message-settings", tags=["messages"], status_code=204)
 async def put_message_settings(school_id: str, body: MessageSettings, rt: Runtime, p: SchoolStaff) -> None:
     if len(set(body.channels)) != len(body.channels):
         raise Invalid("Mỗi kênh chỉ chọn một lần.")
-    await messages.save_settings(rt.db(), school_id, body.model_dump(), by=p.subject)
+    await messages.save_settings(rt.db(), school_id, messages.MessageSettings(**body.model_dump()), by=p.subject)
 
 
 class RemindersIn(BaseModel):

@@ -105,7 +105,8 @@ class Family(Out):
 @router.get("/parent/overview", tags=["parents"], summary="Every child at every school, what is due, receipts")
 async def parent_overview(rt: Runtime, settings: Settings, parent_session: str | None = Cookie(default=None)) -> Family:
     secret = settings.pseudonym_secret.get_secret_value().encode()
-    return Family.model_validate(await parents.overview(rt.db(), secret, parent_session, settings.public_url))
+    family = await parents.overview(rt.db(), secret, parent_session, settings.public_url)
+    return Family.model_validate(family, from_attributes=True)
 
 
 @router.post("/parent/sign-out", tags=["parents"], status_code=204, summary="End the parent's session")

@@ -5,14 +5,198 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
+from invoicing.domain.messages import Fields, Kind
+from shared import rows
 from shared.db import Executor
+
+
+@dataclass(frozen=True, kw_only=True)
+class Try:
+    """One try of a message on a channel, kept in its history."""
+
+    channel: str
+    outcome: str  # sent | retry | next | undeliverable
+    code: str
+    detail: str
+    at: str  # ISO 8601, UTC
+
+
+def _stored(f: Fields) -> str:
+    """A message's fields as the ledger keeps them (JSON)."""
+    return json.dumps(
+        {
+            "kind": str(f.kind),
+            "school": f.school,
+            "pupil": f.pupil,
+            "class_name": f.class_name,
+            "period": f.period,
+            "amount": f.amount,
+            "due": f.due.isoformat() if f.due else None,
+            "link": f.link,
+            "reference": f.reference,
+            "overdue": f.overdue,
+        },
+        ensure_ascii=False,
+    )
+
+
+def fields_of(raw: str | Mapping[str, Any]) -> Fields:
+    """A message's fields from the ledger (a jsonb column as asyncpg gives it: text, with no codec set)."""
+    stored = json.loads(raw) if isinstance(raw, str) else raw
+    return Fields(
+        kind=Kind(stored["kind"]),
+        school=stored["school"],
+        pupil=stored["pupil"],
+        class_name=stored["class_name"],
+        period=stored["period"],
+        amount=int(stored["amount"]),
+        due=date.fromisoformat(stored["due"]) if stored.get("due") else None,
+        link=stored["link"],
+        reference=stored.get("reference", ""),
+        overdue=bool(stored.get("overdue")),
+    )
+
+
+def _tries(raw: str | list[Any] | None) -> list[Try]:
+    stored = json.loads(raw) if isinstance(raw, str) else raw
+    return [Try(**t) for t in stored or []]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Claimed:
+    """A message claimed for sending."""
+
+    message_id: uuid.UUID
+    school_id: str
+    kind: str
+    student_id: uuid.UUID
+    invoice_id: uuid.UUID | None
+    channels: list[str]
+    tries: list[Try]
+    fields: Fields
+
+
+@dataclass(frozen=True, kw_only=True)
+class Logged:
+    """A message of the school's log, with its pupil."""
+
+    message_id: uuid.UUID
+    kind: str
+    status: str
+    channel: str | None
+    channels: list[str]
+    attempts: int
+    recipient: str
+    cost: int
+    last_error: str | None
+    tries: list[Try]
+    fields: Fields
+    created_at: datetime
+    sent_at: datetime | None
+    next_attempt_at: datetime
+    invoice_id: uuid.UUID | None
+    student_code: str
+    full_name: str
+    class_name: str
+
+    @property
+    def text(self) -> str:
+        return self.fields.text()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipient:
+    """A pupil's guardian as the roster holds them (phone and email sealed), and whether they may be told."""
+
+    student_id: uuid.UUID
+    school_id: str
+    full_name: str
+    class_name: str
+    guardian_phone: str
+    guardian_email: str | None
+    family_key: str
+    reminders_stopped: bool
+    erased_at: datetime | None
+    opted_out: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvoiceToTell:
+    """What a message says of an invoice."""
+
+    invoice_id: uuid.UUID
+    school_id: str
+    student_id: uuid.UUID
+    period: str
+    total: int
+    amount_paid: int
+    status: str
+    due_date: date
+    public_token: str
+    payment_reference: str
+    school_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReminderCandidate:
+    """An open invoice of a school that sends reminders, with its choices and the reminders already sent."""
+
+    invoice_id: uuid.UUID
+    school_id: str
+    student_id: uuid.UUID
+    due_date: date
+    remind_days_before: int
+    remind_every_days: int
+    max_reminders: int
+    stopped_classes: list[str]
+    class_name: str
+    reminders_stopped: bool
+    sent: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageSettings:
+    """A school's channels (in order) and reminders."""
+
+    channels: list[str]
+    remind_days_before: int
+    remind_every_days: int
+    max_reminders: int
+    monthly_cap: int
+    stopped_classes: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelMonth:
+    channel: str
+    messages: int
+    cost: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Preference:
+    """A family's consent and opt-out at one school."""
+
+    school_id: str
+    consented_at: datetime | None
+    source: str | None
+    opted_out_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZaloTokens:
+    """The Official Account's tokens (sealed) and when the access token ends."""
+
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,7 +211,7 @@ class NewMessage:
     status: str  # queued, or skipped (opted out, no channel) with `last_error` saying why
     next_attempt_at: datetime
     recipient: str
-    fields: dict[str, Any]
+    fields: Fields
     last_error: str | None = None
 
 
@@ -51,7 +235,7 @@ async def queue(conn: asyncpg.Connection, messages: Sequence[NewMessage]) -> int
                 m.status,
                 m.next_attempt_at,
                 m.recipient,
-                json.dumps(m.fields, ensure_ascii=False),
+                _stored(m.fields),
                 m.last_error,
             )
         )
@@ -64,10 +248,10 @@ _ROW = (
 )
 
 
-async def claim_due(conn: asyncpg.Connection, *, limit: int, stale: timedelta) -> list[asyncpg.Record]:
+async def claim_due(conn: asyncpg.Connection, *, limit: int, stale: timedelta) -> list[Claimed]:
     """Messages due now (and those whose sending was cut short), marked as being sent; a message is claimed
     by one sender at a time."""
-    return await conn.fetch(
+    found = await conn.fetch(
         f"""UPDATE messages m SET status = 'sending', updated_at = now()
              WHERE m.message_id IN (
                  SELECT message_id FROM messages
@@ -78,6 +262,8 @@ async def claim_due(conn: asyncpg.Connection, *, limit: int, stale: timedelta) -
         limit,
         stale,
     )
+    plain = ("message_id", "school_id", "kind", "student_id", "invoice_id", "channels")
+    return [Claimed(**{k: r[k] for k in plain}, tries=_tries(r["tries"]), fields=fields_of(r["fields"])) for r in found]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,7 +275,7 @@ class Outcome:
     cost: int = 0
     provider_id: str | None = None
     last_error: str | None = None
-    tries: list[dict[str, Any]]
+    tries: list[Try]
     next_attempt_at: datetime | None = None
 
 
@@ -109,7 +295,7 @@ async def record(conn: asyncpg.Connection, o: Outcome) -> None:
         o.cost,
         o.provider_id,
         o.last_error,
-        json.dumps(o.tries, ensure_ascii=False, default=str),
+        json.dumps([asdict(t) for t in o.tries], ensure_ascii=False),
         o.next_attempt_at,
     )
 
@@ -122,22 +308,23 @@ async def month_cost(db: Executor, school_id: str, since: datetime) -> int:
     )
 
 
-async def month_by_channel(db: Executor, school_id: str, since: datetime) -> list[asyncpg.Record]:
+async def month_by_channel(db: Executor, school_id: str, since: datetime) -> list[ChannelMonth]:
     """The month's messages sent, by channel: how many and what they cost."""
-    return await db.fetch(
+    found = await db.fetch(
         "SELECT channel, count(*) AS messages, coalesce(sum(cost), 0) AS cost FROM messages "
         "WHERE school_id = $1 AND created_at >= $2 AND status = 'sent' GROUP BY channel ORDER BY channel",
         school_id,
         since,
     )
+    return rows.rows(ChannelMonth, found)
 
 
 # --- who receives ---
 
 
-async def recipient(db: Executor, student_id: uuid.UUID) -> asyncpg.Record | None:
+async def recipient(db: Executor, student_id: uuid.UUID) -> Recipient | None:
     """The pupil's guardian as the roster holds them (phone and email sealed) and whether they may be told."""
-    return await db.fetchrow(
+    found = await db.fetchrow(
         """SELECT s.student_id, s.school_id, s.full_name, s.class_name, s.guardian_phone, s.guardian_email,
                   s.family_key, s.reminders_stopped, s.erased_at,
                   (o.family_key IS NOT NULL) AS opted_out
@@ -146,21 +333,23 @@ async def recipient(db: Executor, student_id: uuid.UUID) -> asyncpg.Record | Non
             WHERE s.student_id = $1""",
         student_id,
     )
+    return rows.maybe(Recipient, found)
 
 
-async def invoice_for_message(db: Executor, invoice_id: uuid.UUID) -> asyncpg.Record | None:
-    return await db.fetchrow(
+async def invoice_for_message(db: Executor, invoice_id: uuid.UUID) -> InvoiceToTell | None:
+    found = await db.fetchrow(
         """SELECT i.invoice_id, i.school_id, i.student_id, i.period, i.total, i.amount_paid, i.status, i.due_date,
                   i.public_token, i.payment_reference, sc.name AS school_name
              FROM invoices i JOIN schools sc USING (school_id) WHERE i.invoice_id = $1""",
         invoice_id,
     )
+    return rows.maybe(InvoiceToTell, found)
 
 
-async def reminder_candidates(db: Executor, *, limit: int) -> list[asyncpg.Record]:
+async def reminder_candidates(db: Executor, *, limit: int) -> list[ReminderCandidate]:
     """Open invoices of schools that send reminders, with what their school chose and how many reminders each
     has had; bounded per run."""
-    return await db.fetch(
+    found = await db.fetch(
         """SELECT i.invoice_id, i.school_id, i.student_id, i.due_date, ms.remind_days_before, ms.remind_every_days,
                   ms.max_reminders, ms.stopped_classes, s.class_name, s.reminders_stopped,
                   (SELECT count(*) FROM messages m WHERE m.invoice_id = i.invoice_id AND m.kind = 'reminder') AS sent
@@ -172,16 +361,18 @@ async def reminder_candidates(db: Executor, *, limit: int) -> list[asyncpg.Recor
             ORDER BY i.due_date LIMIT $1""",
         limit,
     )
+    return rows.rows(ReminderCandidate, found)
 
 
 # --- a school's choices, a guardian's opt-out ---
 
 
-async def settings_of(db: Executor, school_id: str) -> asyncpg.Record | None:
-    return await db.fetchrow("SELECT * FROM message_settings WHERE school_id = $1", school_id)
+async def settings_of(db: Executor, school_id: str) -> MessageSettings | None:
+    found = await db.fetchrow("SELECT * FROM message_settings WHERE school_id = $1", school_id)
+    return rows.maybe(MessageSettings, found)
 
 
-async def put_settings(db: Executor, school_id: str, values: dict[str, Any], *, by: str) -> None:
+async def put_settings(db: Executor, school_id: str, values: MessageSettings, *, by: str) -> None:
     await db.execute(
         """INSERT INTO message_settings (school_id, channels, remind_days_before, remind_every_days, max_reminders,
                                          monthly_cap, stopped_classes, updated_by)
@@ -191,12 +382,12 @@ async def put_settings(db: Executor, school_id: str, values: dict[str, Any], *, 
                max_reminders = EXCLUDED.max_reminders, monthly_cap = EXCLUDED.monthly_cap,
                stopped_classes = EXCLUDED.stopped_classes, updated_by = EXCLUDED.updated_by, updated_at = now()""",
         school_id,
-        values["channels"],
-        values["remind_days_before"],
-        values["remind_every_days"],
-        values["max_reminders"],
-        values["monthly_cap"],
-        values["stopped_classes"],
+        values.channels,
+        values.remind_days_before,
+        values.remind_every_days,
+        values.max_reminders,
+        values.monthly_cap,
+        values.stopped_classes,
         by,
     )
 
@@ -225,9 +416,9 @@ async def consent(db: Executor, school_id: str, family_key: str, *, by: str, sou
     await db.execute("DELETE FROM guardian_opt_outs WHERE school_id = $1 AND family_key = $2", school_id, family_key)
 
 
-async def preferences(db: Executor, family_key: str) -> list[asyncpg.Record]:
+async def preferences(db: Executor, family_key: str) -> list[Preference]:
     """The family's consent and opt-out at each school."""
-    return await db.fetch(
+    found = await db.fetch(
         """SELECT sc.school_id, c.consented_at, c.source, o.opted_out_at
              FROM schools sc
              LEFT JOIN guardian_consents c ON c.school_id = sc.school_id AND c.family_key = $1
@@ -235,6 +426,7 @@ async def preferences(db: Executor, family_key: str) -> list[asyncpg.Record]:
             WHERE sc.school_id IN (SELECT school_id FROM students WHERE family_key = $1)""",
         family_key,
     )
+    return rows.rows(Preference, found)
 
 
 async def opt_out(db: Executor, school_id: str, family_key: str, *, by: str, source: str) -> None:
@@ -268,8 +460,8 @@ async def log(
     status: str | None,
     since: date | None,
     limit: int,
-) -> list[asyncpg.Record]:
-    return await db.fetch(
+) -> list[Logged]:
+    found = await db.fetch(
         """SELECT m.message_id, m.kind, m.status, m.channel, m.channels, m.attempts, m.recipient, m.cost,
                   m.last_error, m.tries, m.fields, m.created_at, m.sent_at, m.next_attempt_at, m.invoice_id,
                   s.student_code, s.full_name, s.class_name
@@ -287,17 +479,20 @@ async def log(
         since,
         limit,
     )
+    plain = [k for k in rows.columns(Logged) if k not in ("tries", "fields")]
+    return [Logged(**{k: r[k] for k in plain}, tries=_tries(r["tries"]), fields=fields_of(r["fields"])) for r in found]
 
 
 # --- Zalo's tokens ---
 
 
-async def zalo_tokens_for_update(conn: asyncpg.Connection) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT access_token, refresh_token, expires_at FROM zalo_tokens FOR UPDATE")
+async def zalo_tokens_for_update(conn: asyncpg.Connection) -> ZaloTokens | None:
+    found = await conn.fetchrow("SELECT access_token, refresh_token, expires_at FROM zalo_tokens FOR UPDATE")
+    return rows.maybe(ZaloTokens, found)
 
 
-async def zalo_tokens(db: Executor) -> asyncpg.Record | None:
-    return await db.fetchrow("SELECT access_token, refresh_token, expires_at FROM zalo_tokens")
+async def zalo_tokens(db: Executor) -> ZaloTokens | None:
+    return rows.maybe(ZaloTokens, await db.fetchrow("SELECT access_token, refresh_token, expires_at FROM zalo_tokens"))
 
 
 async def put_zalo_tokens(conn: asyncpg.Connection, access: str, refresh: str, expires_at: datetime) -> None:

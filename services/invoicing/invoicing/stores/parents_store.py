@@ -3,22 +3,85 @@ the one-time codes (hashed) and the sessions (hashed tokens)."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
 import asyncpg
 
+from invoicing.domain.messages import Fields
+from invoicing.stores.messages_store import fields_of
+from shared import rows
 from shared.db import Executor
 
 
-async def children(db: Executor, family_key: str) -> list[asyncpg.Record]:
-    return await db.fetch(
+@dataclass(frozen=True, kw_only=True)
+class Child:
+    student_id: uuid.UUID
+    student_code: str
+    full_name: str
+    class_name: str
+    school_id: str
+    school_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Code:
+    """The family's latest one-time code (hashed)."""
+
+    code_id: uuid.UUID
+    code_hash: str
+    expires_at: datetime
+    attempts: int
+    used_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiptSeen:
+    number: str
+    url: str
+    issued_at: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChildInvoice:
+    """A child's invoice as the family's page shows it, with its receipts."""
+
+    invoice_id: uuid.UUID
+    student_id: uuid.UUID
+    period: str
+    round_code: str
+    total: int
+    amount_paid: int
+    status: str
+    due_date: date
+    public_token: str
+    payment_reference: str
+    receipts: list[ReceiptSeen]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageSent:
+    message_id: uuid.UUID
+    student_id: uuid.UUID
+    kind: str
+    channel: str | None
+    status: str
+    fields: Fields
+    created_at: datetime
+    sent_at: datetime | None
+
+
+async def children(db: Executor, family_key: str) -> list[Child]:
+    found = await db.fetch(
         """SELECT s.student_id, s.student_code, s.full_name, s.class_name, s.school_id, sc.name AS school_name
              FROM students s JOIN schools sc USING (school_id)
             WHERE s.family_key = $1 AND s.erased_at IS NULL
             ORDER BY sc.name, s.full_name""",
         family_key,
     )
+    return rows.rows(Child, found)
 
 
 async def codes_since(db: Executor, family_key: str, since: datetime) -> int:
@@ -41,12 +104,13 @@ async def add_code(db: Executor, family_key: str, code_hash: str, expires_at: da
     return code_id
 
 
-async def latest_code_for_update(conn: asyncpg.Connection, family_key: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def latest_code_for_update(conn: asyncpg.Connection, family_key: str) -> Code | None:
+    found = await conn.fetchrow(
         "SELECT code_id, code_hash, expires_at, attempts, used_at FROM parent_codes WHERE family_key = $1 "
         "ORDER BY created_at DESC LIMIT 1 FOR UPDATE",
         family_key,
     )
+    return rows.maybe(Code, found)
 
 
 async def count_attempt(conn: asyncpg.Connection, code_id: uuid.UUID, *, used: bool) -> None:
@@ -77,8 +141,8 @@ async def end_session(db: Executor, token_hash: str) -> None:
     await db.execute("DELETE FROM parent_sessions WHERE token_hash = $1", token_hash)
 
 
-async def invoices_of(db: Executor, student_ids: list[uuid.UUID]) -> list[asyncpg.Record]:
-    return await db.fetch(
+async def invoices_of(db: Executor, student_ids: list[uuid.UUID]) -> list[ChildInvoice]:
+    found = await db.fetch(
         """SELECT i.invoice_id, i.student_id, i.period, i.round_code, i.total, i.amount_paid, i.status, i.due_date,
                   i.public_token, i.payment_reference,
                   coalesce((SELECT json_agg(json_build_object('number', r.number, 'url', r.url,
@@ -88,12 +152,19 @@ async def invoices_of(db: Executor, student_ids: list[uuid.UUID]) -> list[asyncp
             ORDER BY i.period DESC, i.issued_at DESC LIMIT 500""",
         student_ids,
     )
+    plain = [k for k in rows.columns(ChildInvoice) if k != "receipts"]
+    return [
+        ChildInvoice(**{k: r[k] for k in plain}, receipts=[ReceiptSeen(**x) for x in json.loads(r["receipts"])])
+        for r in found
+    ]
 
 
-async def messages_of(db: Executor, student_ids: list[uuid.UUID]) -> list[asyncpg.Record]:
-    return await db.fetch(
+async def messages_of(db: Executor, student_ids: list[uuid.UUID]) -> list[MessageSent]:
+    found = await db.fetch(
         """SELECT message_id, student_id, kind, channel, status, fields, created_at, sent_at FROM messages
             WHERE student_id = ANY($1::uuid[]) AND kind <> 'code' AND status = 'sent'
             ORDER BY created_at DESC LIMIT 200""",
         student_ids,
     )
+    plain = [k for k in rows.columns(MessageSent) if k != "fields"]
+    return [MessageSent(**{k: r[k] for k in plain}, fields=fields_of(r["fields"])) for r in found]
