@@ -9,10 +9,11 @@ from fastapi import FastAPI
 
 from invoicing.app import messages
 from invoicing.entrypoints import (
-    auth_api,
+    accounts_api,
     fees_api,
     invoices_api,
     messages_api,
+    oidc_api,
     pages,
     parents_api,
     payment_api,
@@ -20,6 +21,7 @@ from invoicing.entrypoints import (
     roster_api,
     rounds_api,
     schools_api,
+    sign_in_api,
     workspace,
 )
 from invoicing.entrypoints.consumers import CONSUMERS
@@ -71,7 +73,9 @@ def create_app(settings: InvoicingSettings | None = None) -> FastAPI:
             rounds_api.router,
             payment_api.router,
             reports_api.router,
-            auth_api.router,
+            sign_in_api.router,
+            accounts_api.router,
+            oidc_api.router,
             messages_api.router,
             pages.router,
             parents_api.router,

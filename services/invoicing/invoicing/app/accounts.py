@@ -218,13 +218,13 @@ class Opened:
     totp_uri: str | None
 
 
-async def _live_link(conn: asyncpg.Connection, secret: str) -> asyncpg.Record:
+async def _live_link(conn: asyncpg.Connection, secret: str) -> accounts_store.Link:
     row = await accounts_store.link(conn, link_hash(secret), lock=True)
     if row is None:
         raise NotFound("Liên kết không đúng. Hãy kiểm tra lại hoặc xin liên kết mới.")
-    if row["used_at"] is not None:
+    if row.used_at is not None:
         raise Conflict("Liên kết này đã được dùng. Hãy đăng nhập, hoặc xin quản trị viên liên kết mới.")
-    if row["expires_at"] <= datetime.now(UTC):
+    if row.expires_at <= datetime.now(UTC):
         raise Conflict("Liên kết này đã hết hạn. Hãy xin quản trị viên gửi liên kết mới.")
     return row
 
@@ -233,7 +233,7 @@ async def open_link(pool: asyncpg.Pool, sealer: Sealer, secret: str) -> Opened:
     """What the link's page shows: whose account, and (for roles that need one) a new authenticator secret."""
     async with pool.acquire() as conn, conn.transaction():
         row = await _live_link(conn, secret)
-        account = await accounts_store.by_id(conn, row["account_id"], lock=True)
+        account = await accounts_store.by_id(conn, row.account_id, lock=True)
         assert account is not None
         if account.disabled_at is not None:
             raise Forbidden("Tài khoản này đã bị khóa.")
@@ -242,14 +242,14 @@ async def open_link(pool: asyncpg.Pool, sealer: Sealer, secret: str) -> Opened:
             totp = sealer.open(account.totp_pending) if account.totp_pending else credentials.new_totp_secret()
             await accounts_store.set_totp_pending(conn, account.account_id, sealer.seal(totp))
     uri = credentials.provisioning_uri(totp, account.username) if totp else None
-    return Opened(account.username, account.display_name, row["purpose"], totp, uri)
+    return Opened(account.username, account.display_name, row.purpose, totp, uri)
 
 
 async def accept_link(pool: asyncpg.Pool, sealer: Sealer, secret: str, password: str, totp_code: str) -> str:
     """The password set (and the authenticator, by a code it shows); the link used. Returns the user name."""
     async with pool.acquire() as conn, conn.transaction():
         row = await _live_link(conn, secret)
-        account = await accounts_store.by_id(conn, row["account_id"], lock=True)
+        account = await accounts_store.by_id(conn, row.account_id, lock=True)
         assert account is not None
         checked = check_password(password, own_words=(account.username, account.display_name))
         totp = None
@@ -265,11 +265,11 @@ async def accept_link(pool: asyncpg.Pool, sealer: Sealer, secret: str, password:
             password_hash=await credentials.hash_password(checked),
             totp_secret=sealer.seal(totp) if totp else None,
         )
-        await accounts_store.use_link(conn, row["link_hash"])
+        await accounts_store.use_link(conn, row.link_hash)
         await accounts_store.audit(
             conn,
             actor=account.username,
-            action="account.invitation_accepted" if row["purpose"] == "invitation" else "account.password_reset",
+            action="account.invitation_accepted" if row.purpose == "invitation" else "account.password_reset",
             district_code=account.district_code,
         )
     return account.username
@@ -281,7 +281,7 @@ async def listed(pool: asyncpg.Pool, admin: Admin) -> list[Account]:
     return await accounts_store.listed(pool, district_code=admin.district)
 
 
-async def audit_log(pool: asyncpg.Pool, admin: Admin, limit: int) -> list[asyncpg.Record]:
+async def audit_log(pool: asyncpg.Pool, admin: Admin, limit: int) -> list[accounts_store.AuditEntry]:
     if admin.account is not None and admin.account.role not in ("province_admin", "district_admin", "district"):
         raise _forbidden()
     return await accounts_store.audit_entries(pool, district_code=admin.district, limit=limit)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import asyncpg
 
@@ -96,11 +95,15 @@ async def load_policies(db: Executor, school_id: str) -> list[Policy]:
     return await fees_store.policies_for(db, school_id)
 
 
-async def visible_policies(
-    db: Executor, *, every_school: bool, school: str | None, district: str | None
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Policies:
+    categories: list[fees_store.Category]
+    policies: list[fees_store.Rule]
+
+
+async def visible_policies(db: Executor, *, every_school: bool, school: str | None, district: str | None) -> Policies:
     """The national rules, and the schools' own rules the caller may see: an accountant its school's, a
     district its schools', a service all."""
     cats = await fees_store.categories(db)
     rules = await fees_store.visible_policies(db, every_school=every_school, school=school, district=district)
-    return {"categories": [dict(r) for r in cats], "policies": [dict(r) for r in rules]}
+    return Policies(cats, rules)

@@ -67,11 +67,9 @@ async def finish(
     policy: SessionPolicy,
 ) -> Finished:
     pending = await accounts_store.take_oidc_request(pool, state, REQUEST_LIFETIME)
-    if pending is None or not secrets.compare_digest(bytes(pending["browser_hash"]), _hash(browser_secret)):
+    if pending is None or not secrets.compare_digest(bytes(pending.browser_hash), _hash(browser_secret)):
         raise Unauthorized("Yêu cầu đăng nhập đã hết hạn hoặc không phải của trình duyệt này. Hãy đăng nhập lại.")
-    claims = await oidc.claims_for_code(
-        provider, code=code, code_verifier=pending["code_verifier"], nonce=pending["nonce"]
-    )
+    claims = await oidc.claims_for_code(provider, code=code, code_verifier=pending.code_verifier, nonce=pending.nonce)
     person = f"{claims['iss']}|{claims['sub']}"
     username = str(claims.get(username_claim, "")).strip().lower()
     async with pool.acquire() as conn, conn.transaction():
@@ -97,4 +95,4 @@ async def finish(
             raise Forbidden("Tài khoản này đã gắn với một người khác ở hệ thống đăng nhập của Sở.")
         started = await start_signed_in(conn, account, policy, user_agent, address, via="oidc")
     log.info("invoicing.sign_in.oidc", role=account.role)
-    return Finished(started, pending["next"])
+    return Finished(started, pending.next)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 import asyncpg
 
@@ -18,6 +17,7 @@ from invoicing.app.issuing import IssuePeriod, IssueResult, issue_in
 from invoicing.app.schools import get_school
 from invoicing.domain.fees import Cadence, FeeCategory, FeeItem, Period, Rate
 from invoicing.stores import rounds_store
+from invoicing.stores.rounds_store import Round, RoundLine
 from shared.errors import Conflict, Invalid
 from shared.events.outbox import Outbox
 from shared.money import MAX_AMOUNT
@@ -59,7 +59,15 @@ def _checked(cmd: OpenRound) -> None:
         raise Invalid("Một đợt thu dành cho một lớp, một khối hoặc cả trường: không chọn cùng lúc lớp và khối.")
 
 
-async def open_round(pool: asyncpg.Pool, outbox: Outbox, cmd: OpenRound) -> dict[str, Any]:
+@dataclass(frozen=True, kw_only=True)
+class RoundOpened:
+    code: str
+    period: str
+    invoices: int
+    total: int
+
+
+async def open_round(pool: asyncpg.Pool, outbox: Outbox, cmd: OpenRound) -> RoundOpened:
     _checked(cmd)
     due = cmd.due_date or cmd.period.start + timedelta(days=14)
     items = tuple(
@@ -84,7 +92,7 @@ async def open_round(pool: asyncpg.Pool, outbox: Outbox, cmd: OpenRound) -> dict
             class_name=cmd.class_name,
             grade=cmd.grade,
             due_date=due,
-            items=[{"name": i.name, "category": str(i.category), "amount": i.amount} for i in cmd.items],
+            items=[RoundLine(name=i.name, category=str(i.category), amount=i.amount) for i in cmd.items],
             created_by=cmd.opened_by,
         )
         if not added:
@@ -101,8 +109,8 @@ async def open_round(pool: asyncpg.Pool, outbox: Outbox, cmd: OpenRound) -> dict
             issued_by=cmd.opened_by,
         )
         result: IssueResult = await issue_in(conn, outbox, issue)
-    return {"code": cmd.code, "period": cmd.period.code, "invoices": result.created, "total": result.total_invoiced}
+    return RoundOpened(code=cmd.code, period=cmd.period.code, invoices=result.created, total=result.total_invoiced)
 
 
-async def list_rounds(pool: asyncpg.Pool, school_id: str) -> list[dict[str, Any]]:
+async def list_rounds(pool: asyncpg.Pool, school_id: str) -> list[Round]:
     return await rounds_store.of_school(pool, school_id)

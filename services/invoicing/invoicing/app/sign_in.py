@@ -284,9 +284,9 @@ async def end_and_revoke(
     """Sessions ended (one, or all of the account's) and the API tokens they minted revoked everywhere."""
     ended = await accounts_store.end_sessions(conn, account_id, which)
     for token in await accounts_store.live_tokens(conn, ended):
-        expires = int(token["expires_at"].timestamp())
-        if await revocation.record(conn, token["jti"], expires, "signed out"):
-            event = TokenRevoked(jti=token["jti"], expires_at=expires, reason="signed out", revoked_by="invoicing")
-            await outbox.add(conn, Topic.AUTH, event, aggregate_id=token["jti"])
-        revocations.add(token["jti"])
+        expires = int(token.expires_at.timestamp())
+        if await revocation.record(conn, token.jti, expires, "signed out"):
+            event = TokenRevoked(jti=token.jti, expires_at=expires, reason="signed out", revoked_by="invoicing")
+            await outbox.add(conn, Topic.AUTH, event, aggregate_id=token.jti)
+        revocations.add(token.jti)
     return len(ended)

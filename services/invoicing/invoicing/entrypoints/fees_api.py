@@ -13,6 +13,7 @@ from invoicing.app import (
 )
 from invoicing.domain.fees import Cadence, FeeCategory, FeeItem, Period, Rate
 from invoicing.settings import InvoicingSettings
+from shared import rows
 from shared.auth import Role, SchoolReader, SchoolStaff, ScopedReader, ServiceCaller
 from shared.money import Amount
 from shared.schemas import Out, Row
@@ -166,7 +167,7 @@ async def list_policies(rt: Runtime, p: ScopedReader) -> Policies:
         school=p.school if p.role in (Role.ACCOUNTANT, Role.PRINCIPAL, Role.AUDITOR) else None,
         district=p.district if p.role in (Role.DISTRICT, Role.AUDITOR) else None,
     )
-    return Policies.model_validate(visible)
+    return Policies.model_validate(rows.as_dict(visible))  # the rules' further columns pass through
 
 
 @router.post(

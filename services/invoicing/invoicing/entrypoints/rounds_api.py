@@ -13,6 +13,7 @@ from invoicing.app import (
 )
 from invoicing.domain.fees import FeeCategory, Period
 from invoicing.settings import InvoicingSettings
+from shared import rows
 from shared.auth import SchoolStaff
 from shared.money import PositiveAmount
 from shared.schemas import Out, Row
@@ -78,9 +79,9 @@ async def open_round(school_id: str, body: RoundIn, rt: Runtime, p: SchoolStaff)
         due_date=body.due_date,
         opened_by=p.subject,
     )
-    return RoundOpened.model_validate(await rounds.open_round(rt.db(), rt.outbox, cmd))
+    return RoundOpened.model_validate(await rounds.open_round(rt.db(), rt.outbox, cmd), from_attributes=True)
 
 
 @router.get("/schools/{school_id}/rounds", tags=["invoices"], summary="The school's collection rounds")
 async def list_rounds(school_id: str, rt: Runtime, _: SchoolStaff) -> list[Round]:
-    return [Round.model_validate(r) for r in await rounds.list_rounds(rt.db(), school_id)]
+    return [Round.model_validate(rows.as_dict(r)) for r in await rounds.list_rounds(rt.db(), school_id)]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 
+from shared import rows
 from shared.db import Executor
 
 
@@ -37,7 +40,7 @@ _ACCOUNT = (
 )
 
 
-def _account(r: asyncpg.Record) -> Account:
+def _account(r: Mapping[str, Any]) -> Account:
     return Account(
         account_id=r["account_id"],
         username=r["username"],
@@ -171,9 +174,20 @@ async def add_link(
     )
 
 
-async def link(db: Executor, link_hash: bytes, *, lock: bool = False) -> asyncpg.Record | None:
+@dataclass(frozen=True, kw_only=True)
+class Link:
+    """A one-time link (its hash) to set an account's password, and where it stands."""
+
+    link_hash: bytes
+    account_id: uuid.UUID
+    purpose: str
+    expires_at: datetime
+    used_at: datetime | None
+
+
+async def link(db: Executor, link_hash: bytes, *, lock: bool = False) -> Link | None:
     # Locked (FOR UPDATE) when it is about to be used: two tabs accepting one link are served one at a time.
-    return await db.fetchrow(_LINK_FOR_UPDATE if lock else _LINK, link_hash)
+    return rows.maybe(Link, await db.fetchrow(_LINK_FOR_UPDATE if lock else _LINK, link_hash))
 
 
 _LINK = "SELECT link_hash, account_id, purpose, expires_at, used_at FROM account_links WHERE link_hash = $1"
@@ -201,7 +215,7 @@ class Session:
     address: str
 
 
-def _session(r: asyncpg.Record) -> Session:
+def _session(r: Mapping[str, Any]) -> Session:
     return Session(
         session_hash=bytes(r["session_hash"]),
         account_id=r["account_id"],
@@ -285,11 +299,18 @@ async def add_session_token(conn: Executor, session_hash: bytes, jti: str, expir
     )
 
 
-async def live_tokens(conn: asyncpg.Connection, session_hashes: list[bytes]) -> list[asyncpg.Record]:
-    return await conn.fetch(
+@dataclass(frozen=True, kw_only=True)
+class Token:
+    jti: str
+    expires_at: datetime
+
+
+async def live_tokens(conn: asyncpg.Connection, session_hashes: list[bytes]) -> list[Token]:
+    found = await conn.fetch(
         "SELECT jti, expires_at FROM session_tokens WHERE session_hash = ANY($1::bytea[]) AND expires_at > now()",
         session_hashes,
     )
+    return rows.rows(Token, found)
 
 
 # Throttling and audit
@@ -346,13 +367,30 @@ async def audit(
     )
 
 
-async def audit_entries(db: Executor, *, district_code: str | None, limit: int) -> list[asyncpg.Record]:
-    return await db.fetch(
+@dataclass(frozen=True, kw_only=True)
+class AuditEntry:
+    """Who did what to which account or school, and when."""
+
+    at: datetime
+    actor: str
+    action: str
+    district_code: str | None
+    school_id: str | None
+    subject: str
+    detail: dict[str, object]
+
+
+async def audit_entries(db: Executor, *, district_code: str | None, limit: int) -> list[AuditEntry]:
+    found = await db.fetch(
         "SELECT at, actor, action, district_code, school_id, subject, detail FROM audit_log "
         "WHERE ($1::text IS NULL OR district_code = $1) ORDER BY id DESC LIMIT $2",
         district_code,
         limit,
     )
+    return [
+        AuditEntry(**{**r, "detail": r["detail"] if isinstance(r["detail"], dict) else json.loads(r["detail"])})
+        for r in found
+    ]
 
 
 # OpenID Connect
@@ -380,11 +418,24 @@ async def add_oidc_request(
     )
 
 
-async def take_oidc_request(db: Executor, state: str, lifetime: timedelta) -> asyncpg.Record | None:
+@dataclass(frozen=True, kw_only=True)
+class OidcRequest:
+    """A sign-in begun at the identity provider: bound to the browser that began it (its cookie's hash)."""
+
+    state: str
+    browser_hash: bytes
+    code_verifier: str
+    nonce: str
+    next: str
+    created_at: datetime
+
+
+async def take_oidc_request(db: Executor, state: str, lifetime: timedelta) -> OidcRequest | None:
     """The request of this state, used up (an answer replayed finds nothing); None when unknown or too old."""
-    return await db.fetchrow(
+    found = await db.fetchrow(
         "DELETE FROM oidc_requests WHERE state = $1 AND created_at > now() - $2::interval RETURNING *", state, lifetime
     )
+    return rows.maybe(OidcRequest, found)
 
 
 async def link_oidc_subject(conn: asyncpg.Connection, account_id: uuid.UUID, person: str) -> bool:

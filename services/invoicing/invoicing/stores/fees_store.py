@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
 import asyncpg
 
 from invoicing.domain.fees import Cadence, FeeCategory, FeeItem, Policy, Rate, ReductionKind
+from shared import rows
 from shared.db import Executor
 
 
@@ -59,7 +64,7 @@ async def active_items(db: Executor, school_id: str) -> list[FeeItem]:
     return [_item_from_row(r) for r in rows]
 
 
-def _item_from_row(r: asyncpg.Record) -> FeeItem:
+def _item_from_row(r: Mapping[str, Any]) -> FeeItem:
     return FeeItem(
         code=r["code"],
         name=r["name"],
@@ -131,17 +136,45 @@ async def policies_for(db: Executor, school_id: str) -> list[Policy]:
     ]
 
 
-async def categories(db: Executor) -> list[asyncpg.Record]:
-    return await db.fetch("SELECT code, name, legal_basis FROM policy_categories ORDER BY code")
+@dataclass(frozen=True, kw_only=True)
+class Category:
+    """A policy category (đối tượng miễn giảm) and its legal basis."""
+
+    code: str
+    name: str
+    legal_basis: str
 
 
-async def visible_policies(
-    db: Executor, *, every_school: bool, school: str | None, district: str | None
-) -> list[asyncpg.Record]:
-    return await db.fetch(
+@dataclass(frozen=True, kw_only=True)
+class Rule:
+    """An exemption or reduction rule as stored: national (no school) or a school's own."""
+
+    policy_id: int
+    school_id: str | None
+    category: str
+    fee_category: str
+    kind: str
+    value: int
+    effective_from: date
+    effective_to: date | None
+    legal_basis: str
+    created_at: datetime
+    everyone: bool
+    ownership: str | None
+    cap: int | None
+    article: str
+
+
+async def categories(db: Executor) -> list[Category]:
+    return rows.rows(Category, await db.fetch("SELECT code, name, legal_basis FROM policy_categories ORDER BY code"))
+
+
+async def visible_policies(db: Executor, *, every_school: bool, school: str | None, district: str | None) -> list[Rule]:
+    found = await db.fetch(
         "SELECT e.* FROM exemption_policies e LEFT JOIN schools s USING (school_id) "
         "WHERE e.school_id IS NULL OR $1 OR e.school_id = $2 OR s.district_code = $3 ORDER BY policy_id",
         every_school,
         school,
         district,
     )
+    return rows.rows(Rule, found)

@@ -3,12 +3,42 @@
 from __future__ import annotations
 
 import json
-from datetime import date
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
 
 import asyncpg
 
+from shared import rows
 from shared.db import Executor
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoundLine:
+    """What a round asks: a name, a fee category, an amount."""
+
+    name: str
+    category: str
+    amount: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Round:
+    """A collection round, with its invoices' count and totals."""
+
+    school_id: str
+    code: str
+    name: str
+    period: str
+    class_name: str | None
+    grade: str | None
+    due_date: date
+    items: list[RoundLine]
+    created_by: str
+    created_at: datetime
+    invoices: int
+    invoiced: int
+    collected: int
 
 
 async def add(
@@ -21,7 +51,7 @@ async def add(
     class_name: str | None,
     grade: str | None,
     due_date: date,
-    items: list[dict[str, Any]],
+    items: Sequence[RoundLine],
     created_by: str,
 ) -> bool:
     """False when the school already has a round of this code."""
@@ -35,15 +65,15 @@ async def add(
         class_name,
         grade,
         due_date,
-        json.dumps(items, ensure_ascii=False),
+        json.dumps([asdict(i) for i in items], ensure_ascii=False),
         created_by,
     )
     return bool(added)
 
 
-async def of_school(db: Executor, school_id: str) -> list[dict[str, Any]]:
+async def of_school(db: Executor, school_id: str) -> list[Round]:
     """The school's rounds, newest first, each with its invoices' count and totals."""
-    rows = await db.fetch(
+    found = await db.fetch(
         """SELECT r.*, count(i.invoice_id) AS invoices, coalesce(sum(i.total), 0)::bigint AS invoiced,
                   coalesce(sum(least(i.amount_paid, i.total)) FILTER (WHERE i.status <> 'cancelled'), 0)::bigint
                       AS collected
@@ -52,4 +82,5 @@ async def of_school(db: Executor, school_id: str) -> list[dict[str, Any]]:
            WHERE r.school_id = $1 GROUP BY r.school_id, r.code ORDER BY r.created_at DESC""",
         school_id,
     )
-    return [dict(r) | {"items": json.loads(r["items"])} for r in rows]
+    plain = [k for k in rows.columns(Round) if k != "items"]
+    return [Round(**{k: r[k] for k in plain}, items=[RoundLine(**i) for i in json.loads(r["items"])]) for r in found]
