@@ -268,3 +268,17 @@ def test_an_untyped_seam_is_seen(tmp_path: Path) -> None:
     )
     found = [line.split(" ", 1)[1] for line in _untyped_annotations(module)]
     assert found == ["a(row: asyncpg.Record)", "b(return: list[dict[str, Any]])", "c(x: Record | None)"], found
+
+
+MAX_ROUTE_MODULE_LINES = 300
+
+
+def test_route_modules_stay_one_concern_each() -> None:
+    """A route module holds one concern's routes (and their request and answer models): none over 300 lines."""
+    long = [
+        f"{p.relative_to(ROOT)} ({n} lines)"
+        for service in SERVICES
+        for p in _modules(service, "entrypoints")
+        if (n := len(p.read_text().splitlines())) > MAX_ROUTE_MODULE_LINES
+    ]
+    assert not long, "\n".join(long)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import OrderedDict
-from datetime import datetime
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
@@ -14,34 +13,23 @@ from pydantic import BaseModel, Field
 from receipts.adapters import render
 from receipts.app import receipts
 from receipts.entrypoints.common import Settings, templates
+from receipts.stores import receipts_store
 from shared import exports, pages, qr
 from shared.auth import SchoolStaff
 from shared.errors import NotFound
 from shared.formatting import format_vnd
-from shared.schemas import Out, Row, files
+from shared.schemas import Row, files, model_of
 from shared.service import Runtime
 
 router = APIRouter()
 
 
-class Receipt(Row):
-    receipt_id: uuid.UUID
-    number: int
-    form_code: str
-    series_code: str
-    payment_id: str | None
-    invoice_id: uuid.UUID
-    amount: int
-    verification_code: str
-    issued_at: datetime
-    status: str
-    replaces: uuid.UUID | None
-    replaced_by: uuid.UUID | None
+class Receipt(model_of(receipts_store.Listed, base=Row)):  # type: ignore[misc]
+    """A receipt of the school's list."""
 
 
-class Cancelled(Out):
-    cancelled: uuid.UUID
-    replaced_by: uuid.UUID | None
+class Cancelled(model_of(receipts.Cancelled)):  # type: ignore[misc]
+    """A receipt cancelled (it keeps its number), and the one replacing it, if any."""
 
 
 @router.get("/schools/{school_id}/receipts", tags=["receipts"])

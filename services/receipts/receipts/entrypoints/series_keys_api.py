@@ -10,9 +10,10 @@ from pydantic import BaseModel, Field
 
 from receipts.app import issuing, series, signing_keys
 from receipts.entrypoints.common import Settings
+from receipts.stores import series_store
 from shared.auth import SchoolStaff, ServiceCaller
 from shared.errors import Conflict
-from shared.schemas import Out, Row
+from shared.schemas import Out, Row, model_of
 from shared.service import Runtime
 
 router = APIRouter()
@@ -31,17 +32,8 @@ class SeriesCreated(Out):
     released: int = Field(default=0, description="parked payments receipted now that the series is registered")
 
 
-class Series(Row):
-    series_id: uuid.UUID
-    school_id: str
-    form_code: str
-    series_code: str
-    year: int
-    range_from: int
-    range_to: int
-    next_number: int
-    numbers_left: int
-    running_low: bool
+class Series(model_of(series_store.Series, base=Row, more={"numbers_left": int, "running_low": bool})):  # type: ignore[misc]
+    """A registered series, with the numbers left and whether they run low."""
 
 
 class KeyImported(Out):

@@ -12,26 +12,26 @@ from pydantic import BaseModel, Field
 
 from reconciliation.app import confirmations, reversals
 from reconciliation.stores import reversals_store
+from reconciliation.stores.reversals_store import StoredReversal
 from shared.auth import SchoolStaff
-from shared.schemas import Out
+from shared.schemas import Out, model_of
 from shared.service import Runtime
 
 router = APIRouter()
 
 
-class Reversal(Out):
-    reversal_id: uuid.UUID
-    statement_id: uuid.UUID
-    account_number: str
-    amount: int
-    value_date: date
-    identifiers: list[str]
-    memo: str
-    line: str = Field(description="where the statement booked it, e.g. 'MT940 dòng 12 (:61:)'")
-    credit_id: uuid.UUID | None = Field(description="the credit it took back (applied)")
-    state: Literal["applied", "open", "dismissed"]
-    resolved_by: str | None
-    note: str
+_REVERSAL = model_of(
+    StoredReversal,
+    described={
+        "line": "where the statement booked it, e.g. 'MT940 dòng 12 (:61:)'",
+        "credit_id": "the credit it took back (applied)",
+        "state": "applied | open | dismissed",
+    },
+)
+
+
+class Reversal(_REVERSAL):  # type: ignore[misc,valid-type]
+    """Money the bank took back (a reversal in its statement), and what answers for it."""
 
 
 class ReversalIn(BaseModel):

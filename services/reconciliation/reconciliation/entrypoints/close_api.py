@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Query
@@ -12,42 +12,43 @@ from pydantic import BaseModel, Field
 from reconciliation.app import close, queries
 from shared import exports
 from shared.auth import SchoolPrincipal, SchoolReader, SchoolStaff
-from shared.schemas import Out, Row
+from shared.schemas import Out, Row, model_of
 from shared.service import Runtime
 
 router = APIRouter()
 
 
-class AccountClose(Row):
-    account_number: str
-    credits: int
-    received: int
-    matched: int
-    refunded: int
-    ignored: int
-    withdrawn: int = Field(description="cash entries withdrawn as mistakes (counted in ignored)")
-    held: int = Field(description="kept as families' credit balances, not yet applied or refunded")
-    statement_closing_balance: int | None = Field(
-        default=None, description="the bank's closing balance of the day, from an uploaded camt.053 or MT940"
-    )
-    in_exceptions: int
-    exception_credits: int
-    open_reversals: int = Field(description="the bank's reversals of the day that no credit answers for yet")
-    statement_received: bool = Field(description="a bank statement covers the day: it confirms the webhooks")
-    unconfirmed_by_bank: int = Field(
-        description="webhook credits the day's statement does not contain (forged, or failed at the bank)"
-    )
-    unconfirmed_amount: int
-    not_announced_by_webhook: int = Field(description="statement credits no aggregator's webhook announced")
-    difference: int
-    balanced: bool
+_ACCOUNT_CLOSE = model_of(
+    close.AccountClose,
+    base=Row,
+    described={
+        "withdrawn": "cash entries withdrawn as mistakes (counted in ignored)",
+        "held": "kept as families' credit balances, not yet applied or refunded",
+        "statement_closing_balance": "the bank's closing balance of the day, from an uploaded camt.053 or MT940",
+        "open_reversals": "the bank's reversals of the day that no credit answers for yet",
+        "statement_received": "a bank statement covers the day: it confirms the webhooks",
+        "unconfirmed_by_bank": "webhook credits the day's statement does not contain (forged, or failed at the bank)",
+        "not_announced_by_webhook": "statement credits no aggregator's webhook announced",
+    },
+    more={"difference": int, "balanced": bool},
+)
 
 
-class CloseApproval(Out):
-    approved_at: datetime
-    approved_by: str = Field(description="the principal's account")
-    note: str
-    still_holds: bool = Field(description="the day's figures are still those approved (false: changed since)")
+class AccountClose(_ACCOUNT_CLOSE):  # type: ignore[misc,valid-type]
+    """One account's close: received = matched + in exceptions + refunded + ignored + held."""
+
+
+_APPROVAL = model_of(
+    close.CloseApproval,
+    described={
+        "approved_by": "the principal's account",
+        "still_holds": "the day's figures are still those approved (false: changed since)",
+    },
+)
+
+
+class CloseApproval(_APPROVAL):  # type: ignore[misc,valid-type]
+    """The principal's approval of the day."""
 
 
 class DailyClose(Out):

@@ -2,48 +2,30 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import date, datetime
-from typing import Any
-
-from pydantic import Field
-
 from reconciliation.app.intake.channels import Intake
 from reconciliation.settings import ReconciliationSettings
-from shared.schemas import Row
+from reconciliation.stores.credits_store import ShownCredit
+from shared.schemas import Row, model_of
 from shared.service import ServiceRuntime
 
+_CREDIT = model_of(
+    ShownCredit,
+    base=Row,
+    described={
+        "first_source": "the kind of source that delivered it first (webhook_sepay, camt054, …)",
+        "memo_refs": "the payment references read in the memo",
+        "recorded_by": "cash: the account that recorded it",
+        "balance_family": "kept as this family's credit balance",
+        "candidates": "the invoices it may pay (the queue: each with what is still owed)",
+        "suggestions": "the queue only, for a credit without candidates: open invoices whose pupil the memo "
+        "names, or whose reference is one character from one in the memo (why: name | reference_one_off)",
+    },
+    more={"unallocated": int},
+)
 
-class Credit(Row):
-    credit_id: uuid.UUID
-    school_id: str
-    account_number: str
-    amount: int
-    booked_at: datetime
-    value_date: date
-    memo: str
-    channel: str
-    state: str
-    reason_code: str
-    allocated: int
-    refunded: int
-    ignored: int
-    unallocated: int
-    payer_name: str
-    payer_account: str
-    virtual_account: str
-    first_source: str = Field(description="the kind of source that delivered it first (webhook_sepay, camt054, …)")
-    memo_refs: list[str] = Field(description="the payment references read in the memo")
-    received_at: datetime
-    recorded_by: str = Field(description="cash: the account that recorded it")
-    balance_family: str | None = Field(description="kept as this family's credit balance")
-    memo_read: dict[str, Any]
-    candidates: list[Any]
-    suggestions: list[Any] = Field(
-        default=[],
-        description="the queue only, for a credit without candidates: open invoices whose pupil the memo names, "
-        "or whose reference is one character from one in the memo (why: name | reference_one_off)",
-    )
+
+class Credit(_CREDIT):  # type: ignore[misc,valid-type]
+    """A credit as the accountant reads it."""
 
 
 def _new_intake(rt: ServiceRuntime) -> Intake:

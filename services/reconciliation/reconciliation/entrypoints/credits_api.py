@@ -2,69 +2,32 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 
 from fastapi import APIRouter, Query
-from pydantic import Field
 
 from reconciliation.app import queries
 from reconciliation.entrypoints.common import Credit
+from reconciliation.stores import credits_store
 from shared.auth import SchoolStaff
-from shared.schemas import Out
+from shared.schemas import model_of
 from shared.service import Runtime
 
 router = APIRouter()
 
 
-class AllocationOut(Out):
-    payment_id: uuid.UUID
-    invoice_id: uuid.UUID
-    amount: int
-    reason_code: str
-    action_id: uuid.UUID | None
-    created_at: datetime
-    reversed_at: datetime | None
-    student_code: str | None
-    student_name: str | None
-    class_name: str | None
-    period: str | None
-    payment_reference: str | None
+_DETAIL = model_of(
+    credits_store.CreditDetail,
+    base=Credit,
+    leave_out=[f.name for f in dataclasses.fields(credits_store.ShownCredit)],
+    described={"actions": "the accountant's actions on it, each with the placement before and after"},
+)
 
 
-class SourceOut(Out):
-    source_kind: str
-    seen_at: datetime
-
-
-class PlacementOut(Out):
-    state: str
-    reason_code: str
-    allocated: int
-    refunded: int
-    ignored: int
-
-
-class ActionOut(Out):
-    action_id: uuid.UUID
-    credit_id: uuid.UUID
-    kind: str
-    payload: dict[str, Any] = Field(description="what was asked and done (allocations, amount, reason, …)")
-    actor: str
-    before: PlacementOut
-    after: PlacementOut
-    created_at: datetime
-    undone_by: uuid.UUID | None
-    request_key: str | None
-    handled: int
-
-
-class CreditDetail(Credit):
-    allocations: list[AllocationOut]
-    sources: list[SourceOut]
-    identifiers: list[str]
-    actions: list[ActionOut]
+class CreditDetail(_DETAIL):  # type: ignore[misc,valid-type]
+    """A credit with its payments, the sources that delivered it, its identifiers and its audit trail."""
 
 
 @router.get("/schools/{school_id}/credits", tags=["credits"])

@@ -13,21 +13,23 @@ from reconciliation.app import actions, queries
 from reconciliation.entrypoints.common import Credit
 from shared.auth import SchoolStaff
 from shared.money import PositiveAmount
-from shared.schemas import Out
+from shared.schemas import Out, model_of
 from shared.service import Runtime
 
 router = APIRouter()
 
 
-class ActionResult(Out):
-    action_id: uuid.UUID
-    state: str
-    reason_code: str
-    allocated: int
-    refunded: int
-    ignored: int
-    handled: int = Field(description="the money this action moved (matched, refunded, ignored, kept, taken back)")
-    replayed: bool = Field(description="true when the same request was answered before: nothing more was done")
+_ACTED = model_of(
+    actions.Acted,
+    described={
+        "handled": "the money this action moved (matched, refunded, ignored, kept, taken back)",
+        "replayed": "true when the same request was answered before: nothing more was done",
+    },
+)
+
+
+class ActionResult(_ACTED):  # type: ignore[misc,valid-type]
+    """The credit's placement after the action, and what the action moved."""
 
 
 @router.get(

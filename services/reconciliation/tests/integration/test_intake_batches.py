@@ -29,6 +29,7 @@ async def _statement(pool, school_id: str, credits: list[BankCredit]):  # type: 
         outcomes = await take_in_module.take_in(conn, Outbox("reconciliation"), {school_id: credits}, whole_books=True)
         return outcomes[school_id]
 
+
 COLUMNS = [
     "invoice_id",
     "school_id",
