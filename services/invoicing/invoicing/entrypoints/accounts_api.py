@@ -8,7 +8,7 @@ import io
 import json
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -21,9 +21,10 @@ from invoicing.entrypoints.session_auth import (
     Settings,
 )
 from invoicing.settings import InvoicingSettings
+from invoicing.stores import accounts_store
 from invoicing.stores.accounts_store import Account
 from shared import qr
-from shared.schemas import Out, files
+from shared.schemas import Out, files, model_of
 from shared.service import Runtime
 
 router = APIRouter(tags=["accounts"])
@@ -150,14 +151,11 @@ async def post_reset(account_id: uuid.UUID, admin: AdminCaller, rt: Runtime, set
     return _link_out(await accounts.reset(rt.db(), admin, account_id), settings)
 
 
-class AuditEntry(Out):
-    at: datetime
-    actor: str
-    action: str
-    district_code: str | None
-    school_id: str | None
-    subject: str
-    detail: dict[str, Any]
+_AUDIT = model_of(accounts_store.AuditEntry)
+
+
+class AuditEntry(_AUDIT):  # type: ignore[misc,valid-type]
+    """Who did what to which account or school, and when."""
 
 
 @router.get("/audit", summary="Sign-ins, failures, account and scope changes of the administrator's scope")

@@ -13,10 +13,10 @@ from invoicing.app import (
 )
 from invoicing.domain.fees import Cadence, FeeCategory, FeeItem, Period, Rate
 from invoicing.settings import InvoicingSettings
-from shared import rows
+from invoicing.stores import fees_store
 from shared.auth import Role, SchoolReader, SchoolStaff, ScopedReader, ServiceCaller
 from shared.money import Amount
-from shared.schemas import Out, Row
+from shared.schemas import Out, Row, model_of
 from shared.service import Runtime, settings_dependency
 
 router = APIRouter()
@@ -46,20 +46,11 @@ class PolicyCategory(Out):
     legal_basis: str
 
 
-class PolicyRule(Row):
-    policy_id: int
-    school_id: str | None = Field(description="null: the national rule for every school")
-    category: str
-    fee_category: str
-    kind: str
-    value: int
-    effective_from: date
-    effective_to: date | None
-    legal_basis: str
-    everyone: bool
-    ownership: str | None
-    cap: int | None
-    article: str
+_RULE = model_of(fees_store.Rule, base=Row, described={"school_id": "null: the national rule for every school"})
+
+
+class PolicyRule(_RULE):  # type: ignore[misc,valid-type]
+    """An exemption or reduction rule: national, or a school's own."""
 
 
 class Policies(Out):
@@ -167,7 +158,7 @@ async def list_policies(rt: Runtime, p: ScopedReader) -> Policies:
         school=p.school if p.role in (Role.ACCOUNTANT, Role.PRINCIPAL, Role.AUDITOR) else None,
         district=p.district if p.role in (Role.DISTRICT, Role.AUDITOR) else None,
     )
-    return Policies.model_validate(rows.as_dict(visible))  # the rules' further columns pass through
+    return Policies.model_validate(visible, from_attributes=True)
 
 
 @router.post(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -17,10 +17,11 @@ from invoicing.app import (
 from invoicing.domain.fees import Period
 from invoicing.entrypoints.schemas import ReasonIn
 from invoicing.settings import InvoicingSettings
+from invoicing.stores import invoices_store, receipts_store
 from shared import rows
 from shared.auth import SchoolStaff
 from shared.money import SignedAmount
-from shared.schemas import Out
+from shared.schemas import Out, model_of
 from shared.service import Runtime, settings_dependency
 
 router = APIRouter()
@@ -56,40 +57,32 @@ class InvoiceSummary(InvoiceFigures):
     pay_url: str = Field(description="the parent's payment page")
 
 
-class InvoiceLine(Out):
-    line_no: int
-    item_code: str
-    name: str
-    category: str
-    quantity: int
-    unit_amount: int
-    list_amount: int
-    reduction: int
-    policy_category: str | None
-    amount: int
+_LINE = model_of(invoices_store.Line)
 
 
-class Adjustment(Out):
-    delta: int
-    reason: str
-    adjusted_by: str
-    created_at: datetime
+class InvoiceLine(_LINE):  # type: ignore[misc,valid-type]
+    """A line of an invoice."""
 
 
-class InvoicePayment(Out):
-    payment_id: str
-    amount: int
-    channel: str
-    bank_reference: str
-    paid_at: datetime
-    reversed_at: datetime | None
+_ADJUSTMENT = model_of(invoices_store.Adjustment)
 
 
-class InvoiceReceipt(Out):
-    receipt_id: str
-    number: str
-    url: str
-    issued_at: datetime
+class Adjustment(_ADJUSTMENT):  # type: ignore[misc,valid-type]
+    """A change of an invoice's total, with its reason."""
+
+
+_PAYMENT = model_of(invoices_store.Payment)
+
+
+class InvoicePayment(_PAYMENT):  # type: ignore[misc,valid-type]
+    """A payment on the invoice (reversed: taken back)."""
+
+
+_RECEIPT = model_of(receipts_store.ReceiptLink)
+
+
+class InvoiceReceipt(_RECEIPT):  # type: ignore[misc,valid-type]
+    """A receipt of the invoice, as the receipts service announced it."""
 
 
 class InvoiceDetail(InvoiceFigures):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -19,28 +18,25 @@ from invoicing.app import (
 )
 from invoicing.entrypoints.schemas import ReasonIn
 from invoicing.settings import InvoicingSettings
+from invoicing.stores import roster_store
 from shared import exports, rows
 from shared.auth import Principal, SchoolStaff
-from shared.schemas import Out, Row, files
+from shared.schemas import Out, Row, files, model_of
 from shared.service import Runtime, settings_dependency
 
 router = APIRouter()
 Settings = Annotated[InvoicingSettings, Depends(settings_dependency(InvoicingSettings))]
 
 
-class Student(Row):
-    student_id: uuid.UUID
-    student_code: str
-    full_name: str
-    date_of_birth: date | None
-    grade: str
-    class_name: str
-    guardian_name: str
-    guardian_phone: str
-    policy_categories: list[str]
-    virtual_account: str | None
-    left_at: datetime | None
-    has_personal_id: bool = Field(description="false: no personal ID yet (not in the sector database)")
+_STUDENT = model_of(
+    roster_store.Listed,
+    base=Row,
+    described={"has_personal_id": "false: no personal ID yet (not in the sector database)"},
+)
+
+
+class Student(_STUDENT):  # type: ignore[misc,valid-type]
+    """A pupil of the roster (the guardian's phone opened)."""
 
 
 class RowProblem(Out):

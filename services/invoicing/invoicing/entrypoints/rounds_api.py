@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any
+from datetime import date
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
@@ -13,10 +13,10 @@ from invoicing.app import (
 )
 from invoicing.domain.fees import FeeCategory, Period
 from invoicing.settings import InvoicingSettings
-from shared import rows
+from invoicing.stores import rounds_store
 from shared.auth import SchoolStaff
 from shared.money import PositiveAmount
-from shared.schemas import Out, Row
+from shared.schemas import Out, Row, model_of
 from shared.service import Runtime, settings_dependency
 
 router = APIRouter()
@@ -46,19 +46,11 @@ class RoundOpened(Out):
     total: int
 
 
-class Round(Row):
-    code: str
-    name: str
-    period: str
-    class_name: str | None
-    grade: str | None
-    due_date: date
-    items: list[dict[str, Any]]
-    invoices: int
-    invoiced: int
-    collected: int
-    created_by: str
-    created_at: datetime
+_ROUND = model_of(rounds_store.Round, base=Row)
+
+
+class Round(_ROUND):  # type: ignore[misc,valid-type]
+    """A collection round, with its invoices' count and totals."""
 
 
 @router.post(
@@ -84,4 +76,4 @@ async def open_round(school_id: str, body: RoundIn, rt: Runtime, p: SchoolStaff)
 
 @router.get("/schools/{school_id}/rounds", tags=["invoices"], summary="The school's collection rounds")
 async def list_rounds(school_id: str, rt: Runtime, _: SchoolStaff) -> list[Round]:
-    return [Round.model_validate(rows.as_dict(r)) for r in await rounds.list_rounds(rt.db(), school_id)]
+    return [Round.model_validate(r, from_attributes=True) for r in await rounds.list_rounds(rt.db(), school_id)]
