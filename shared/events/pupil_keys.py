@@ -148,6 +148,24 @@ class SealedInvoice:
         return open_stored(bytes(self.sealed_names), self.key, bound_to=str(self.invoice_id))
 
 
+async def sealed_openable(
+    conn: asyncpg.Connection, student_id: uuid.UUID | None = None, limit: int = 1000
+) -> list[SealedInvoice]:
+    """Invoices of a service's copy (`invoices(invoice_id, student_id, sealed_names, sealed_key_id)`, of a pupil
+    or any) whose sealed names can be opened now: their key here, or destroyed (then they open empty). Locked;
+    those another transaction is opening are skipped."""
+    found = await conn.fetch(
+        "SELECT i.invoice_id, i.sealed_names, k.key FROM invoices i "
+        "LEFT JOIN pupil_keys k ON k.key_id = i.sealed_key_id "
+        "LEFT JOIN pupil_keys_destroyed d ON d.key_id = i.sealed_key_id "
+        "WHERE i.sealed_names IS NOT NULL AND ($1::uuid IS NULL OR i.student_id = $1) "
+        "AND (k.key_id IS NOT NULL OR d.key_id IS NOT NULL) LIMIT $2 FOR UPDATE OF i SKIP LOCKED",
+        student_id,
+        limit,
+    )
+    return [SealedInvoice(invoice_id=r["invoice_id"], sealed_names=r["sealed_names"], key=r["key"]) for r in found]
+
+
 def names_of_invoice(m: InvoiceIssued) -> Names | None:
     """The names an InvoiceIssued written before sealing carries in clear; None when they are sealed."""
     if is_sealed(m.sealed_names):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import asyncpg
 
@@ -46,6 +46,7 @@ from invoicing.stores.messages_store import (
     ChannelMonth,
     Claimed,
     InvoiceToTell,
+    LogFilter,
     Logged,
     MessageSettings,
     NewMessage,
@@ -374,22 +375,9 @@ async def _zalo_token(pool: asyncpg.Pool, w: Wiring, *, spent: str | None) -> st
 # --- The accountant's view and choices ------------------------------------------------------------------
 
 
-async def log_of(
-    pool: asyncpg.Pool,
-    school_id: str,
-    *,
-    invoice_id: uuid.UUID | None,
-    student: str | None,
-    channel: str | None,
-    status: str | None,
-    since: date | None,
-    limit: int,
-) -> list[Logged]:
+async def log_of(pool: asyncpg.Pool, school_id: str, which: LogFilter) -> list[Logged]:
     """The school's messages, newest first (each with its text as the guardian reads it)."""
-    return await messages_store.log(
-        pool, school_id, invoice_id=invoice_id, student=student, channel=channel, status=status, since=since,
-        limit=limit,
-    )  # fmt: skip
+    return await messages_store.log(pool, school_id, which)
 
 
 async def settings(pool: asyncpg.Pool, school_id: str) -> MessageSettings:

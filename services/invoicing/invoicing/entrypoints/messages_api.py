@@ -62,10 +62,10 @@ async def message_log(
     since: date | None = None,
     limit: int = Query(200, ge=1, le=2000),
 ) -> list[MessageOut]:
-    rows = await messages.log_of(
-        rt.db(), school_id, invoice_id=invoice_id, student=student, channel=channel, status=status, since=since,
-        limit=limit,
-    )  # fmt: skip
+    which = messages.LogFilter(
+        invoice_id=invoice_id, student=student, channel=channel, status=status, since=since, limit=limit
+    )
+    rows = await messages.log_of(rt.db(), school_id, which)
     return [MessageOut.model_validate(r, from_attributes=True) for r in rows]
 
 

@@ -189,32 +189,25 @@ class UnreadableClass(Out):
     pupils: int
 
 
-class Carried(Out):
-    pupils_owing: int
-    outstanding: int
-    graduates_owing: int
-    graduates_outstanding: int
-
-
 class YearDone(Out):
     to_year: str
     done_by: str
     done_at: datetime
 
 
-class SchoolYearPlan(Out):
-    from_year: str
-    to_year: str
-    last_grade: int
-    promoted: int
-    graduated: int
-    repeated: int
-    by_class: list[ClassMove]
-    unreadable: list[UnreadableClass] = Field(description="classes whose grade cannot be read: nothing is applied")
-    carried: Carried
-    plan: str = Field(description="what applying confirms (the counts); a roster changed since is refused")
-    applied: bool
-    already_done: YearDone | None
+_PLAN = model_of(
+    school_years.RolledOver,
+    described={
+        "unreadable": "classes whose grade cannot be read: nothing is applied",
+        "plan": "what applying confirms (the counts); a roster changed since is refused",
+    },
+    leave_out=("by_class", "unreadable", "already_done"),
+    more={"by_class": list[ClassMove], "unreadable": list[UnreadableClass], "already_done": YearDone | None},
+)
+
+
+class SchoolYearPlan(_PLAN):  # type: ignore[misc,valid-type]
+    """What rolling the school year over does: applied, or previewed (with the turn already done, if any)."""
 
 
 def _roll_over(school_id: str, to_year: str, body: SchoolYearIn, p: Principal) -> school_years.RollOver:

@@ -450,17 +450,19 @@ async def family_of(db: Executor, school_id: str, student_code: str) -> str | No
 # --- the log ---
 
 
-async def log(
-    db: Executor,
-    school_id: str,
-    *,
-    invoice_id: uuid.UUID | None,
-    student: str | None,
-    channel: str | None,
-    status: str | None,
-    since: date | None,
-    limit: int,
-) -> list[Logged]:
+@dataclass(frozen=True, kw_only=True)
+class LogFilter:
+    """Which of a school's messages: of an invoice, a pupil (code or name), a channel, a status, since a day."""
+
+    invoice_id: uuid.UUID | None = None
+    student: str | None = None
+    channel: str | None = None
+    status: str | None = None
+    since: date | None = None
+    limit: int = 200
+
+
+async def log(db: Executor, school_id: str, f: LogFilter) -> list[Logged]:
     found = await db.fetch(
         """SELECT m.message_id, m.kind, m.status, m.channel, m.channels, m.attempts, m.recipient, m.cost,
                   m.last_error, m.tries, m.fields, m.created_at, m.sent_at, m.next_attempt_at, m.invoice_id,
@@ -472,12 +474,12 @@ async def log(
               AND ($6::date IS NULL OR m.created_at >= $6)
             ORDER BY m.created_at DESC LIMIT $7""",
         school_id,
-        invoice_id,
-        student,
-        channel,
-        status,
-        since,
-        limit,
+        f.invoice_id,
+        f.student,
+        f.channel,
+        f.status,
+        f.since,
+        f.limit,
     )
     plain = [k for k in rows.columns(Logged) if k not in ("tries", "fields")]
     return [Logged(**{k: r[k] for k in plain}, tries=_tries(r["tries"]), fields=fields_of(r["fields"])) for r in found]

@@ -33,23 +33,11 @@ class NewReceipt:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Receipt:
-    """A receipt as stored, with its series' codes."""
+class Receipt(NewReceipt):
+    """A receipt as stored, where it stands, with its series' codes."""
 
-    receipt_id: uuid.UUID
-    school_id: str
-    series_id: uuid.UUID
-    number: int
-    payment_id: str | None
-    invoice_id: uuid.UUID
-    amount: int
-    verification_code: str
-    issued_at: datetime
-    xml: bytes
-    compact: str
     status: str
     cancel_reason: str | None
-    replaces: uuid.UUID | None
     form_code: str
     series_code: str
 

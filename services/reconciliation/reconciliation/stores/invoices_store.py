@@ -10,6 +10,7 @@ import asyncpg
 
 from shared import rows
 from shared.db import Executor
+from shared.events import pupil_keys
 from shared.events.pupil_keys import SealedInvoice
 
 
@@ -58,18 +59,8 @@ async def add(conn: asyncpg.Connection, i: IssuedInvoice) -> None:
 async def sealed_openable(
     conn: asyncpg.Connection, student_id: uuid.UUID | None = None, limit: int = 1000
 ) -> list[SealedInvoice]:
-    """Invoices (of a pupil, or any) whose sealed names can be opened now: (invoice_id, sealed_names, key),
-    key NULL where it was destroyed. Locked; those another transaction is opening are skipped."""
-    found = await conn.fetch(
-        "SELECT i.invoice_id, i.sealed_names, k.key FROM invoices i "
-        "LEFT JOIN pupil_keys k ON k.key_id = i.sealed_key_id "
-        "LEFT JOIN pupil_keys_destroyed d ON d.key_id = i.sealed_key_id "
-        "WHERE i.sealed_names IS NOT NULL AND ($1::uuid IS NULL OR i.student_id = $1) "
-        "AND (k.key_id IS NOT NULL OR d.key_id IS NOT NULL) LIMIT $2 FOR UPDATE OF i SKIP LOCKED",
-        student_id,
-        limit,
-    )
-    return rows.rows(SealedInvoice, found)
+    """This copy's invoices whose sealed names can be opened now (shared/events/pupil_keys.py)."""
+    return await pupil_keys.sealed_openable(conn, student_id, limit)
 
 
 async def set_names(conn: asyncpg.Connection, names: list[tuple[uuid.UUID, str]]) -> None:

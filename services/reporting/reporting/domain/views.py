@@ -43,14 +43,9 @@ class PersonalIds:
 
 
 @dataclass(kw_only=True)
-class SchoolFigures(Judged):
-    """One school of the district table."""
+class WithIds(Judged):
+    """Judged figures with their pupils' personal IDs (shown as three figures of their own)."""
 
-    school_id: str
-    name: str
-    ownership: str
-    has_account: bool
-    accepts_cashless: bool
     ids: PersonalIds
 
     @property
@@ -67,22 +62,19 @@ class SchoolFigures(Judged):
 
 
 @dataclass(kw_only=True)
-class Totals(Judged):
+class SchoolFigures(WithIds):
+    """One school of the district table."""
+
+    school_id: str
+    name: str
+    ownership: str
+    has_account: bool
+    accepts_cashless: bool
+
+
+@dataclass(kw_only=True)
+class Totals(WithIds):
     """A school's or the district's totals, with its pupils' personal IDs."""
-
-    ids: PersonalIds
-
-    @property
-    def students_enrolled(self) -> int:
-        return self.ids.students_enrolled
-
-    @property
-    def students_with_personal_id(self) -> int:
-        return self.ids.students_with_personal_id
-
-    @property
-    def personal_id_share_pct(self) -> float | None:
-        return self.ids.personal_id_share_pct
 
 
 @dataclass(kw_only=True)
