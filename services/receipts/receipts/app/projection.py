@@ -80,7 +80,7 @@ async def open_names(
 ) -> int:
     """Sealed names whose key is here opened (blanked where it was destroyed), and the payments that waited
     for them issued; returns how many invoices were opened."""
-    rows = await book_store.sealed_openable(conn, student_id)
+    rows = await pupil_keys.sealed_openable(conn, student_id)
     opened = [(r.invoice_id, r.opened()) for r in rows]
     await book_store.set_names(conn, [(i, n.student_name, n.guardian_name) for i, n in opened])
     for invoice_id, _ in opened:

@@ -68,7 +68,7 @@ async def open_names(conn: asyncpg.Connection, student_id: uuid.UUID | None = No
     """Sealed names whose key is here opened (blanked where it was destroyed); returns how many. Run for
     a pupil when their key arrives, and for every pupil now and then: an invoice and its key applied at
     once by two instances do not see each other."""
-    rows = await invoices_store.sealed_openable(conn, student_id)
+    rows = await pupil_keys.sealed_openable(conn, student_id)
     opened = [(r.invoice_id, r.opened()) for r in rows]
     await invoices_store.set_names(conn, [(i, names.student_name) for i, names in opened])
     return len(opened)

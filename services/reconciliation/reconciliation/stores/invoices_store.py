@@ -10,8 +10,6 @@ import asyncpg
 
 from shared import rows
 from shared.db import Executor
-from shared.events import pupil_keys
-from shared.events.pupil_keys import SealedInvoice
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,13 +52,6 @@ async def add(conn: asyncpg.Connection, i: IssuedInvoice) -> None:
         i.sealed_names,
         i.sealed_key_id,
     )
-
-
-async def sealed_openable(
-    conn: asyncpg.Connection, student_id: uuid.UUID | None = None, limit: int = 1000
-) -> list[SealedInvoice]:
-    """This copy's invoices whose sealed names can be opened now (shared/events/pupil_keys.py)."""
-    return await pupil_keys.sealed_openable(conn, student_id, limit)
 
 
 async def set_names(conn: asyncpg.Connection, names: list[tuple[uuid.UUID, str]]) -> None:
