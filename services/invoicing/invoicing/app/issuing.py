@@ -6,6 +6,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
 
 import asyncpg
 from google.protobuf.message import Message
@@ -67,24 +68,71 @@ class Plan:
     already_issued: int
 
 
-async def _plan(conn: asyncpg.Connection, cmd: IssuePeriod) -> Plan:
+class IssuingBooks(Protocol):
+    """What issuing reads to decide what to bill. `PgIssuingBooks` reads the service's database (and takes the
+    period's lock); a test may hold them in memory (the pricing then runs without PostgreSQL)."""
+
+    async def school(self, school_id: str) -> School: ...
+
+    async def lock_period(self, school_id: str, period: str, round_code: str) -> None: ...
+
+    async def school_days(self, school_id: str, period: str) -> int | None: ...
+
+    async def fee_items(self, school_id: str) -> list[FeeItem]: ...
+
+    async def policies(self, school_id: str) -> list[Policy]: ...
+
+    async def not_billed(self, cmd: IssuePeriod) -> list[Pupil]: ...
+
+    async def count_issued(self, school_id: str, period: str, round_code: str) -> int: ...
+
+
+@dataclass(frozen=True)
+class PgIssuingBooks:
+    """Issuing's books in the service's database, in the caller's transaction."""
+
+    conn: asyncpg.Connection
+
+    async def school(self, school_id: str) -> School:
+        return await get_school(self.conn, school_id)
+
+    async def lock_period(self, school_id: str, period: str, round_code: str) -> None:
+        await issuing_store.lock_period(self.conn, school_id, period, round_code)
+
+    async def school_days(self, school_id: str, period: str) -> int | None:
+        return await issuing_store.school_days(self.conn, school_id, period)
+
+    async def fee_items(self, school_id: str) -> list[FeeItem]:
+        return await load_fee_items(self.conn, school_id)
+
+    async def policies(self, school_id: str) -> list[Policy]:
+        return await load_policies(self.conn, school_id)
+
+    async def not_billed(self, cmd: IssuePeriod) -> list[Pupil]:
+        return await issuing_store.students_not_billed(
+            self.conn, cmd.school_id, cmd.period.code, cmd.round_code, class_name=cmd.class_name, grade=cmd.grade
+        )
+
+    async def count_issued(self, school_id: str, period: str, round_code: str) -> int:
+        return await issuing_store.count_issued(self.conn, school_id, period, round_code)
+
+
+async def _plan(books: IssuingBooks, cmd: IssuePeriod) -> Plan:
     period = cmd.period
-    school = await get_school(conn, cmd.school_id)
-    await issuing_store.lock_period(conn, cmd.school_id, period.code, cmd.round_code)
+    school = await books.school(cmd.school_id)
+    await books.lock_period(cmd.school_id, period.code, cmd.round_code)
     days = cmd.school_days
     if days is None:
-        days = await issuing_store.school_days(conn, cmd.school_id, period.code)
-    items = list(cmd.items) if cmd.items is not None else await load_fee_items(conn, cmd.school_id)
+        days = await books.school_days(cmd.school_id, period.code)
+    items = list(cmd.items) if cmd.items is not None else await books.fee_items(cmd.school_id)
     if days is None and any(i.per_day and i.billed_in(period) for i in items):
         raise Invalid(
             f"Chưa nhập số ngày học của kỳ {period.code}: tiền ăn tính theo ngày. "
             f"Nhập «Số ngày học» rồi «Lưu lịch học» (PUT /schools/{cmd.school_id}/calendar/{period.code})."
         )
-    policies = await load_policies(conn, cmd.school_id)
-    students = await issuing_store.students_not_billed(
-        conn, cmd.school_id, period.code, cmd.round_code, class_name=cmd.class_name, grade=cmd.grade
-    )
-    already = await issuing_store.count_issued(conn, cmd.school_id, period.code, cmd.round_code)
+    policies = await books.policies(cmd.school_id)
+    students = await books.not_billed(cmd)
+    already = await books.count_issued(cmd.school_id, period.code, cmd.round_code)
     ownership = school.ownership
     # Pupils of the same grade, class and policy categories owe the same lines: priced once.
     prices: dict[tuple[str, str, frozenset[str]], list[Line]] = {}
@@ -102,7 +150,12 @@ async def _plan(conn: asyncpg.Connection, cmd: IssuePeriod) -> Plan:
 async def preview_period(pool: asyncpg.Pool, cmd: IssuePeriod) -> dict[str, object]:
     """What issuing would create, without creating it: totals per class, fee item and exemption."""
     async with pool.acquire() as conn, conn.transaction(readonly=True):
-        plan = await _plan(conn, cmd)
+        return await preview(PgIssuingBooks(conn), cmd)
+
+
+async def preview(books: IssuingBooks, cmd: IssuePeriod) -> dict[str, object]:
+    """What issuing `cmd` would create, read from `books`."""
+    plan = await _plan(books, cmd)
     return {
         "period": cmd.period.code,
         "invoices": len(plan.billed),
@@ -122,7 +175,7 @@ async def issue_in(conn: asyncpg.Connection, outbox: Outbox, cmd: IssuePeriod) -
     """Issue inside the caller's transaction (a collection round is created and issued in one)."""
     period = cmd.period
     due = cmd.due_date or period.start + timedelta(days=14)
-    plan = await _plan(conn, cmd)
+    plan = await _plan(PgIssuingBooks(conn), cmd)
     batch = Batch(school=plan.school, period=period, due=due, round_code=cmd.round_code, issued_by=cmd.issued_by)
     total = await _write(conn, outbox, batch, plan.billed)
     already = plan.already_issued

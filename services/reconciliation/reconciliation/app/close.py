@@ -11,14 +11,66 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Protocol
 
 import asyncpg
 
-from reconciliation.app.confirmations import confirmations
-from reconciliation.stores import approvals_store, credits_store, reversals_store, schools_store, statements_store
+from reconciliation.app.confirmations import confirm
+from reconciliation.stores import (
+    approvals_store,
+    confirmations_store,
+    credits_store,
+    reversals_store,
+    schools_store,
+    statements_store,
+)
+from reconciliation.stores.approvals_store import Approval
+from reconciliation.stores.confirmations_store import DayCredit
 from reconciliation.stores.credits_store import DayTotals
 from shared.db import Executor
 from shared.errors import Conflict
+
+
+class CloseBooks(Protocol):
+    """What the daily close reads, each side from its own records. `PgCloseBooks` reads the service's
+    database; a test may hold them in memory (the close's rules then run without PostgreSQL)."""
+
+    async def day_totals(self, school_id: str, day: date) -> list[DayTotals]: ...
+
+    async def closing_balances(self, school_id: str, day: date) -> dict[str, int]: ...
+
+    async def open_reversals(self, school_id: str, day: date) -> dict[str, int]: ...
+
+    async def day_credits(self, school_id: str, day: date) -> list[DayCredit]: ...
+
+    async def accounts_with_statement(self, school_id: str, day: date) -> set[str]: ...
+
+    async def latest_approval(self, school_id: str, day: date) -> Approval | None: ...
+
+
+@dataclass(frozen=True)
+class PgCloseBooks:
+    """The close's books in the service's database (a pool, or the connection of a transaction)."""
+
+    db: Executor
+
+    async def day_totals(self, school_id: str, day: date) -> list[DayTotals]:
+        return await credits_store.day_totals(self.db, school_id, day)
+
+    async def closing_balances(self, school_id: str, day: date) -> dict[str, int]:
+        return await statements_store.closing_balances(self.db, school_id, day)
+
+    async def open_reversals(self, school_id: str, day: date) -> dict[str, int]:
+        return await reversals_store.open_on(self.db, school_id, day)
+
+    async def day_credits(self, school_id: str, day: date) -> list[DayCredit]:
+        return await confirmations_store.day_credits(self.db, school_id, day)
+
+    async def accounts_with_statement(self, school_id: str, day: date) -> set[str]:
+        return await confirmations_store.accounts_with_statement(self.db, school_id, day)
+
+    async def latest_approval(self, school_id: str, day: date) -> Approval | None:
+        return await approvals_store.latest(self.db, school_id, day)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,10 +126,10 @@ class DailyClose:
 APPROVED = ("received", "matched", "in_exceptions", "refunded", "ignored", "withdrawn", "held", "credits")
 
 
-async def daily_close(db: Executor, school_id: str, day: date) -> DailyClose:
+async def daily_close(books: CloseBooks, school_id: str, day: date) -> DailyClose:
     """The day's close, with the principal's latest approval of it (and whether it still holds)."""
-    figures = await _close(db, school_id, day)
-    approval = await approvals_store.latest(db, school_id, day)
+    figures = await _close(books, school_id, day)
+    approval = await books.latest_approval(school_id, day)
     if approval is None:
         return figures
     held = CloseApproval(
@@ -95,7 +147,7 @@ async def approve(pool: asyncpg.Pool, school_id: str, day: date, *, by: str, not
     async with pool.acquire() as conn, conn.transaction():
         # Under the school's lock: no action changes the day between the figures read and the approval stored.
         await schools_store.lock(conn, school_id)
-        figures = await _close(conn, school_id, day)
+        figures = await _close(PgCloseBooks(conn), school_id, day)
         if not figures.balanced:
             raise Conflict(
                 f"Sổ ngày {day:%d/%m/%Y} chưa cân (còn chênh lệch, khoản bị ngân hàng thu hồi chưa xử lý hoặc "
@@ -106,13 +158,14 @@ async def approve(pool: asyncpg.Pool, school_id: str, day: date, *, by: str, not
     return replace(figures, approval=CloseApproval(approved_at=at, approved_by=by, note=note, still_holds=True))
 
 
-async def _close(db: Executor, school_id: str, day: date) -> DailyClose:
-    closing = await statements_store.closing_balances(db, school_id, day)
+async def _close(books: CloseBooks, school_id: str, day: date) -> DailyClose:
+    closing = await books.closing_balances(school_id, day)
     # Money the bank took back that no credit answers for yet: the books cannot be closed over it.
-    reversed_open = await reversals_store.open_on(db, school_id, day)
-    bank = {c.account_number: c for c in await confirmations(db, school_id, day)}
+    reversed_open = await books.open_reversals(school_id, day)
+    covered = await books.accounts_with_statement(school_id, day)
+    bank = {c.account_number: c for c in confirm(await books.day_credits(school_id, day), covered)}
     accounts = []
-    for r in await credits_store.day_totals(db, school_id, day):
+    for r in await books.day_totals(school_id, day):
         said = bank.get(r.account_number)
         accounts.append(
             AccountClose(

@@ -31,6 +31,11 @@ class AccountConfirmation:
 async def confirmations(db: Executor, school_id: str, day: date) -> list[AccountConfirmation]:
     credits = await confirmations_store.day_credits(db, school_id, day)
     covered = await confirmations_store.accounts_with_statement(db, school_id, day)
+    return confirm(credits, covered)
+
+
+def confirm(credits: list[DayCredit], covered: set[str]) -> list[AccountConfirmation]:
+    """Per account, what the day's statement (where one came: `covered`) says of the day's credits."""
     out = []
     for account in sorted({c.account_number for c in credits} | covered):
         mine = [c for c in credits if c.account_number == account]

@@ -94,7 +94,9 @@ async def credits_export(
     summary="Daily close per account: received = matched + in exceptions + refunded + ignored + held",
 )
 async def daily_close(school_id: str, rt: Runtime, _: SchoolReader, day: date = Query(alias="date")) -> DailyClose:
-    return DailyClose.model_validate(await close.daily_close(rt.db(), school_id, day), from_attributes=True)
+    return DailyClose.model_validate(
+        await close.daily_close(close.PgCloseBooks(rt.db()), school_id, day), from_attributes=True
+    )
 
 
 @router.post(
