@@ -10,14 +10,14 @@ from receipts.app import metrics, projection
 from receipts.entrypoints import receipts_api, series_keys_api, verification_api
 from receipts.entrypoints.consumers import CONSUMERS
 from receipts.settings import ReceiptsSettings
-from receipts.stores import book_store
+from receipts.stores import copies_store
 from shared.limits import BodyLimit, KiB, RateLimit
 from shared.service import ServiceSpec, build_app
 
 SPEC = ServiceSpec(
     name="receipts",
     migrations=Path(__file__).resolve().parent / "migrations",
-    district_of=book_store.district_of,
+    district_of=copies_store.district_of,
     consumers=CONSUMERS,
     metrics=metrics.sample,
     # A receipt PDF is tens of kilobytes; a PKCS#12 file a few.

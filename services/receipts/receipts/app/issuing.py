@@ -23,8 +23,8 @@ from receipts.app.series import Waiting, open_series
 from receipts.domain.receipt import ReceiptContent, lines_paid
 from receipts.domain.series import remaining
 from receipts.settings import ReceiptsSettings
-from receipts.stores import book_store, pending_store, receipts_store, series_store
-from receipts.stores.book_store import InvoiceCopy, School
+from receipts.stores import copies_store, pending_store, receipts_store, series_store
+from receipts.stores.copies_store import InvoiceCopy, School
 from receipts.stores.receipts_store import Receipt
 from receipts.stores.series_store import Series
 from shared.events import pupil_keys
@@ -41,7 +41,6 @@ _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 # What a payment waits for when its invoice's names are still sealed (shared/events/pupil_keys.py).
 PUPIL_KEY = "pupil key"
 
-__all__ = ["Waiting", "issue_batch", "issue_receipt", "on_payment", "on_payments", "retry_pending", "verification_code"]
 
 
 def verification_code() -> str:
@@ -151,8 +150,8 @@ async def issue_receipt(
     now: datetime | None = None,
 ) -> uuid.UUID:
     """Issue (or, with `replaces`, re-issue) the receipt of a payment. Raises Waiting when it cannot yet."""
-    school = await book_store.school(conn, payment.school_id)
-    invoice = await book_store.invoice(conn, uuid.UUID(payment.invoice_id))
+    school = await copies_store.school(conn, payment.school_id)
+    invoice = await copies_store.invoice(conn, uuid.UUID(payment.invoice_id))
     if school is None or invoice is None:
         raise Waiting("invoice" if school is not None else "school")
     if invoice.sealed_names is not None:
@@ -261,8 +260,8 @@ async def on_payments(
     yet (its invoice, school, key or series missing) go one by one, and are parked."""
     issued = await receipts_store.issued_payments(conn, [p.payment_id for p in payments])
     todo = list({p.payment_id: p for p in payments if p.payment_id not in issued}.values())
-    schools = await book_store.schools(conn, list({p.school_id for p in todo}))
-    invoices = await book_store.invoices(conn, list({uuid.UUID(p.invoice_id) for p in todo}))
+    schools = await copies_store.schools(conn, list({p.school_id for p in todo}))
+    invoices = await copies_store.invoices(conn, list({uuid.UUID(p.invoice_id) for p in todo}))
     by_school: dict[str, list[PaymentMatched]] = {}
     for p in todo:
         by_school.setdefault(p.school_id, []).append(p)

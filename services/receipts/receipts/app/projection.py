@@ -9,7 +9,7 @@ import asyncpg
 
 from receipts.app.issuing import PUPIL_KEY, retry_pending
 from receipts.settings import ReceiptsSettings
-from receipts.stores import book_store
+from receipts.stores import copies_store
 from shared.events import pupil_keys
 from shared.events.outbox import Outbox
 from tuition.invoicing.v1.events_pb2 import InvoiceAdjusted, InvoiceIssued, SchoolRegistered
@@ -19,7 +19,7 @@ from tuition.invoicing.v1.pupil_keys_pb2 import PupilKeyDestroyed, PupilKeyIssue
 async def school_registered(
     conn: asyncpg.Connection, outbox: Outbox, settings: ReceiptsSettings, m: SchoolRegistered
 ) -> None:
-    await book_store.upsert_school(
+    await copies_store.upsert_school(
         conn,
         school_id=m.school_id,
         code=m.code,
@@ -38,7 +38,7 @@ async def invoice_adjusted(conn: asyncpg.Connection, m: InvoiceAdjusted) -> None
         "amount": m.delta,
         "category": "adjustment",
     }
-    await book_store.adjust_invoice(conn, uuid.UUID(m.invoice_id), new_total=m.new_total, line=line)
+    await copies_store.adjust_invoice(conn, uuid.UUID(m.invoice_id), new_total=m.new_total, line=line)
 
 
 async def invoice_issued(
@@ -48,7 +48,7 @@ async def invoice_issued(
     # The names are sealed with the pupil's key (shared/events/pupil_keys.py): until it arrives the invoice
     # keeps them sealed, and its payments wait for it.
     names = pupil_keys.names_of_invoice(m) or await pupil_keys.open_names(conn, m.sealed_names, bound_to=m.invoice_id)
-    invoice = book_store.InvoiceCopy(
+    invoice = copies_store.InvoiceCopy(
         invoice_id=uuid.UUID(m.invoice_id),
         school_id=m.school_id,
         student_id=uuid.UUID(m.student_id) if m.student_id else None,
@@ -63,7 +63,7 @@ async def invoice_issued(
         total=m.total,
         lines_json=json.dumps(lines, ensure_ascii=False),
     )
-    await book_store.add_invoice(conn, invoice)
+    await copies_store.add_invoice(conn, invoice)
     await retry_pending(conn, outbox, settings, invoice_id=invoice.invoice_id)
 
 
@@ -82,7 +82,7 @@ async def open_names(
     for them issued; returns how many invoices were opened."""
     rows = await pupil_keys.sealed_openable(conn, student_id)
     opened = [(r.invoice_id, r.opened()) for r in rows]
-    await book_store.set_names(conn, [(i, n.student_name, n.guardian_name) for i, n in opened])
+    await copies_store.set_names(conn, [(i, n.student_name, n.guardian_name) for i, n in opened])
     for invoice_id, _ in opened:
         await retry_pending(conn, outbox, settings, invoice_id=invoice_id)
     return len(opened)
@@ -93,7 +93,7 @@ async def open_waiting_names(pool: asyncpg.Pool, outbox: Outbox, settings: Recei
     applied by another instance, and payments parked while their invoice's names were being opened."""
     async with pool.acquire() as conn, conn.transaction():
         opened = await open_names(conn, outbox, settings)
-        for invoice_id in await book_store.open_invoices_with_parked_payments(conn, PUPIL_KEY):
+        for invoice_id in await copies_store.open_invoices_with_parked_payments(conn, PUPIL_KEY):
             await retry_pending(conn, outbox, settings, invoice_id=invoice_id)
     return opened
 
@@ -105,5 +105,5 @@ async def pupil_key_destroyed(
     issued keep what they printed); a payment that waited for the key gets its receipt without names."""
     student_id = uuid.UUID(m.student_id)
     await pupil_keys.forget(conn, student_id, [uuid.UUID(m.key_id)])
-    for invoice_id in await book_store.forget_names(conn, student_id):
+    for invoice_id in await copies_store.forget_names(conn, student_id):
         await retry_pending(conn, outbox, settings, invoice_id=invoice_id)

@@ -12,8 +12,8 @@ from lxml import etree
 from receipts.app.issuing import issue_receipt
 from receipts.domain.receipt import read_fields, read_lines
 from receipts.settings import ReceiptsSettings
-from receipts.stores import book_store, pending_store, receipts_store
-from receipts.stores.book_store import InvoiceCopy, School
+from receipts.stores import copies_store, pending_store, receipts_store
+from receipts.stores.copies_store import InvoiceCopy, School
 from receipts.stores.receipts_store import Listed, Receipt
 from shared.db import Executor
 from shared.errors import Conflict, Invalid, NotFound
@@ -61,8 +61,8 @@ async def by_code(db: Executor, code: str) -> Receipt:
 async def for_display(db: Executor, code: str) -> tuple[Receipt, Shown]:
     """The receipt and its fields as the parent's page and the PDF show them."""
     row = await by_code(db, code)
-    school = await book_store.school(db, row.school_id)
-    invoice = await book_store.invoice(db, row.invoice_id)
+    school = await copies_store.school(db, row.school_id)
+    invoice = await copies_store.invoice(db, row.invoice_id)
     return row, display(row, school, invoice)
 
 

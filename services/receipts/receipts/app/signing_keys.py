@@ -16,7 +16,7 @@ from receipts.adapters import certificates as k
 from receipts.adapters import trust
 from receipts.app.verification import Jwk, KeyDocument
 from receipts.settings import ReceiptsSettings
-from receipts.stores import book_store, keys_store
+from receipts.stores import copies_store, keys_store
 from shared.db import Executor
 from shared.errors import NotFound
 from shared.logging import get_logger
@@ -193,7 +193,7 @@ async def import_key(pool: asyncpg.Pool, school_id: str, data: bytes, password: 
 async def rotate(pool: asyncpg.Pool, school_id: str, secret: str) -> None:
     """Development: new keys of both kinds from the local CA; the old ones are retired, still published."""
     async with pool.acquire() as conn, conn.transaction():
-        school = await book_store.school(conn, school_id)
+        school = await copies_store.school(conn, school_id)
         if school is None:  # keys are for a school the suite registered (its name goes in the certificate)
             raise NotFound(f"Không có trường {school_id[:40]!r} trong sổ biên lai.")
         await provision(conn, school_id, school.name or school_id, secret)

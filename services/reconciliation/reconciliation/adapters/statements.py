@@ -154,4 +154,13 @@ def parse_statement(filename: str, data: bytes, *, account: str, layout: str | N
     return parse_bank_table(data, account_number=account, mapping=columns, xlsx=fmt == "xlsx")
 
 
-__all__ = ["LAYOUTS", "Closing", "Statement", "detect_format", "parse_bank_table", "parse_camt", "parse_mt940"]
+__all__ = [
+    "LAYOUTS",
+    "Closing",
+    "Statement",
+    "detect_format",
+    "parse_bank_table",
+    "parse_camt",
+    "parse_mt940",
+    "parse_statement",
+]

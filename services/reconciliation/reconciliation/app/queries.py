@@ -125,7 +125,7 @@ async def _suggest(db: Executor, school_id: str, items: list[ShownCredit]) -> di
     if not items:
         return {}
     rows = await invoices_store.open_for_suggestions(db, school_id)
-    book = suggestions.Book(
+    directory = suggestions.Directory(
         suggestions.Pupil(
             invoice_id=str(r.invoice_id),
             student_code=r.student_code,
@@ -138,7 +138,7 @@ async def _suggest(db: Executor, school_id: str, items: list[ShownCredit]) -> di
     by_id = {str(r.invoice_id): r for r in rows}
     return {
         item.credit_id: [
-            Suggested(**vars(by_id[s.invoice_id]), why=s.why, read=s.read) for s in book.suggest(read_memo(item.memo))
+            Suggested(**vars(by_id[s.invoice_id]), why=s.why, read=s.read) for s in directory.suggest(read_memo(item.memo))
         ]
         for item in items
     }

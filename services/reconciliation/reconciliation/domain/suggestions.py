@@ -71,7 +71,7 @@ def _name_at(memo_words: list[str], start: int, name_words: list[str]) -> bool:
     return run >= 2 and at_end and name_words[run].startswith(memo_words[-1])
 
 
-class Book:
+class Directory:
     """The school's open invoices, indexed for suggestions: by reference, and by the first two words of the
     pupil's name (one word is a given name shared by half the school: never a suggestion by itself)."""
 

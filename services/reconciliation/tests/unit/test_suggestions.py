@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reconciliation.domain.memo import read_memo
-from reconciliation.domain.suggestions import Book, Pupil, one_edit_apart
+from reconciliation.domain.suggestions import Directory, Pupil, one_edit_apart
 from shared import payref
 
 YEN = Pupil(
@@ -29,7 +29,7 @@ ANH = Pupil(
     class_name="1B",
     payment_reference=payref.make_reference(3),
 )
-BOOK = Book([YEN, AN, ANH])
+BOOK = Directory([YEN, AN, ANH])
 
 
 def _swap(ref: str, i: int) -> str:

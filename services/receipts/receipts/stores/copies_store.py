@@ -1,4 +1,4 @@
-"""The receipts service's copy of schools and invoices (from invoicing's events): what a receipt prints."""
+"""The receipts service's copies of schools and invoices (from invoicing's events): what a receipt prints."""
 
 from __future__ import annotations
 
