@@ -42,7 +42,6 @@ _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 PUPIL_KEY = "pupil key"
 
 
-
 def verification_code() -> str:
     return "".join(secrets.choice(_ALPHABET) for _ in range(10))
 

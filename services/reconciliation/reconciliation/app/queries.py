@@ -138,7 +138,8 @@ async def _suggest(db: Executor, school_id: str, items: list[ShownCredit]) -> di
     by_id = {str(r.invoice_id): r for r in rows}
     return {
         item.credit_id: [
-            Suggested(**vars(by_id[s.invoice_id]), why=s.why, read=s.read) for s in directory.suggest(read_memo(item.memo))
+            Suggested(**vars(by_id[s.invoice_id]), why=s.why, read=s.read)
+            for s in directory.suggest(read_memo(item.memo))
         ]
         for item in items
     }

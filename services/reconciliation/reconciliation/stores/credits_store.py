@@ -461,8 +461,8 @@ async def day_totals(db: Executor, school_id: str, day: date) -> list[DayTotals]
 async def open_by_state(db: Executor) -> list[OpenState]:
     """Credits waiting for the accountant, by state: how many and the oldest one's age in seconds."""
     found = await db.fetch(
-        "SELECT state, count(*) AS n, extract(epoch FROM now() - min(received_at))::float8 AS oldest "
-        f"FROM credits WHERE state IN ({_OPEN_STATES_SQL}) GROUP BY state"  # noqa: S608 (the states, above)
+        "SELECT state, count(*) AS n, extract(epoch FROM now() - min(received_at))::float8 AS oldest "  # noqa: S608
+        f"FROM credits WHERE state IN ({_OPEN_STATES_SQL}) GROUP BY state",  # the states, as literals above
     )
     return rows.rows(OpenState, found)
 
