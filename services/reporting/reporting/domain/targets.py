@@ -48,15 +48,6 @@ class Target:
     def pct(self) -> float:
         return self.target_bp / 100
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "indicator": self.indicator,
-            "school_year": self.school_year,
-            "target_pct": self.pct,
-            "source": self.source,
-            "school_id": self.school_id or None,
-        }
-
 
 def school_year_judged(period: str | None, today: date) -> str:
     """The school year whose target a period is judged against (see the module's rule)."""

@@ -5,8 +5,8 @@ for its own transaction (and for a dozen statements), a request joins the proces
 writes what is queued, batch after batch. A batch is taken only once its turn has come: the service's
 processes write one batch at a time (`schools_store.take_intake_turn`), so what queued while the drain
 waited for its turn goes into the same transaction. Batches are as large as the wait was long: the slower
-the writes, the more each one carries. (Taken before the wait, they stayed small: two processes' batches
-always shared a school, and each waited for the other's with what it had.)
+the writes, the more each one carries (a batch taken before the wait would stay small: two processes'
+batches would share a school, and each wait for the other's with what it had).
 
 In its turn a batch locks its schools without waiting: a school being written by something else (a
 statement being matched, an accountant's action) stays queued for a later batch while the others go on.
