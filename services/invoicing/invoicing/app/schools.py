@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from invoicing.domain.banks import BankAccountError, validate_account
+from invoicing.domain.schools import SchoolDetails
 from invoicing.stores import schools_store
 from invoicing.stores.schools_store import School
 from shared.db import Executor
@@ -19,17 +20,8 @@ from tuition.invoicing.v1.events_pb2 import SchoolRegistered
 log = get_logger(__name__)
 
 
-@dataclass(frozen=True, kw_only=True)
-class RegisterSchool:
-    school_id: str
-    name: str
-    district_code: str
-    ownership: str
-    bank_bin: str
-    account_number: str
-    account_name: str
-    tax_code: str = ""
-    address: str = ""
+# The command to register (or update) a school: its details as given.
+RegisterSchool = SchoolDetails
 
 
 @dataclass(frozen=True)

@@ -8,24 +8,16 @@ from datetime import datetime
 
 import asyncpg
 
+from invoicing.domain.schools import SchoolDetails
 from shared import rows
 from shared.db import Executor
 
 
 @dataclass(frozen=True, kw_only=True)
-class School:
-    """A school and its collection account."""
+class School(SchoolDetails):
+    """A school and its collection account, as registered."""
 
-    school_id: str
     code: str
-    name: str
-    district_code: str
-    ownership: str
-    bank_bin: str
-    account_number: str
-    account_name: str
-    tax_code: str
-    address: str
     created_at: datetime
 
 
