@@ -43,7 +43,7 @@ async def main() -> int:
     (OUT / "results.md").write_text(
         f"# Benchmarks\n\nMachine: {result['machine']['cpu']}, "
         f"{result['machine']['cores']} cores, {result['machine']['memory_gib']} GiB.\n\n"
-        f"{table}\n\n{_end_to_end_details(measures)}{_intake_details(measures)}"
+        f"{table}\n\n{_open_loop_details(measures)}{_end_to_end_details(measures)}{_intake_details(measures)}"
     )
     print(table)
     return 0
@@ -51,7 +51,7 @@ async def main() -> int:
 
 def _end_to_end_details(measures: list[Measure]) -> str:
     """The end-to-end rounds side by side: rate, latency, where the CPU went, memory of each service."""
-    e2e_ = next((m for m in measures if m.name.startswith("end to end")), None)
+    e2e_ = next((m for m in measures if m.name.startswith("saturation throughput")), None)
     if e2e_ is None:
         return ""
     d = e2e_.details
@@ -75,6 +75,55 @@ def _end_to_end_details(measures: list[Measure]) -> str:
     out += ["", "Peak resident memory, MiB, each process of each service (main round):", ""]
     out += [f"- {k}: {', '.join(str(x) for x in v)}" for k, v in d["memory_peak_mib"].items()]
     return "\n".join(out) + "\n"
+
+
+def _open_loop_details(measures: list[Measure]) -> str:
+    """Each rate of the open loop: what it achieved, its backlog, its latencies and where the time went."""
+    capacity = next((m for m in measures if m.name.startswith("capacity, open loop")), None)
+    if capacity is None:
+        return ""
+    d = capacity.details
+    rows = [*d["rates"], *d["at_share_of_capacity"].values()]
+    out = [
+        "## Open loop: credits on a fixed schedule",
+        "",
+        f"Each rate for {d['window_s']:.0f} s, evenly spaced, one process per service; capacity "
+        f"{d['capacity_per_s']:,} credits/s (the highest rate whose backlog at the window's end is at most two "
+        "seconds of arrivals). Latency from the webhook sent to the receipt signed, and to the dashboard showing it.",
+        "",
+        "| rate /s | achieved /s | backlog at end | receipt p50 / p90 / p99 / max ms | dashboard p99 ms "
+        "| CPU ms per credit |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        t = r["to_receipt"]
+        out.append(
+            f"| {r['rate_per_s']} | {r['achieved_per_s']} | {r['backlog_at_end']:,} "
+            f"| {t['p50_ms']:,} / {t['p90_ms']:,} / {t['p99_ms']:,} / {t['max_ms']:,} "
+            f"| {r['to_dashboard']['p99_ms']:,} | {r['cpu']['cpu_ms_per_credit_total']} |"
+        )
+    out += [
+        "",
+        "Where the time goes, p50 / p99 ms of each stage (from the stage before it; the dashboard from the "
+        "event's publication):",
+        "",
+        "| rate /s | " + " | ".join(STAGE_NAMES.values()) + " |",
+        "|---|" + "---|" * len(STAGE_NAMES),
+    ]
+    for r in rows:
+        cells = [f"{r['stages'][k]['p50_ms']:,} / {r['stages'][k]['p99_ms']:,}" for k in STAGE_NAMES]
+        out.append(f"| {r['rate_per_s']} | " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n\n"
+
+
+STAGE_NAMES = {
+    "answered": "webhook answered",
+    "committed": "credit committed",
+    "published": "event published (relay)",
+    "taken_by_receipts": "taken by receipts",
+    "receipt_signed": "receipt signed",
+    "dashboard": "dashboard applied",
+}
 
 
 def _intake_details(measures: list[Measure]) -> str:
