@@ -1,4 +1,4 @@
-"""End to end, as it runs: the four services, a district of 110,000 pupils at month start (44 schools ×
+"""End to end, as it runs: the four services, a district of 150,000 pupils at month start (60 schools ×
 2,500, invoices issued), then credits arriving as signed webhooks. Each credit is timed from its webhook
 request to the later of its receipt being signed and the dashboard projection applying its payment.
 
@@ -38,11 +38,11 @@ from shared.settings import DEV_JWT_SECRET
 from simulator.demo import SERVICES, DemoConfig, _ready, _reset, _start, forget
 from simulator.people import pupil, roster_csv
 
-SCHOOLS, PUPILS = int(os.environ.get("BENCH_E2E_SCHOOLS", 44)), int(os.environ.get("BENCH_E2E_PUPILS", 2500))
+SCHOOLS, PUPILS = int(os.environ.get("BENCH_E2E_SCHOOLS", 60)), int(os.environ.get("BENCH_E2E_PUPILS", 2500))
 # The saturation round (closed loop: 128 senders as fast as the suite answers): its throughput, not its
 # latency (the queue it builds itself). The open-loop rates come first (bench/open_loop.py).
 CREDITS = int(os.environ.get("BENCH_E2E_CREDITS", 20_000))
-SCALE_CREDITS = int(os.environ.get("BENCH_E2E_SCALE_CREDITS", 15_000))
+SCALE_CREDITS = int(os.environ.get("BENCH_E2E_SCALE_CREDITS", 10_000))
 INTAKE_CREDITS, INTAKE_WORKERS = int(os.environ.get("BENCH_E2E_INTAKE_CREDITS", 10_000)), 2
 SCALE_WORKERS = [int(w) for w in os.environ.get("BENCH_E2E_SCALE_WORKERS", "2,4").split(",") if w]
 
@@ -201,7 +201,9 @@ async def run(server_dsn: str, credits: int = CREDITS, concurrency: int = 128) -
         await _ready_all(cfg, procs)
         seed = await _seed(cfg, endpoints.pg_dsn)
         targets = seed.pop("targets")
-        opened = await _open_loop(cfg, endpoints.pg_dsn, procs, targets)
+        # The saturation rounds and the intake keep their invoices; the open loop has the rest.
+        kept = credits + SCALE_CREDITS * len(SCALE_WORKERS) + INTAKE_CREDITS
+        opened = await _open_loop(cfg, endpoints.pg_dsn, procs, targets[: max(0, len(targets) - kept)])
         targets = targets[sum(r["credits"] for r in opened["rates"]) + _shares(opened) :]
         for workers, n in ((1, credits), *((w, SCALE_CREDITS) for w in SCALE_WORKERS)):
             if workers != 1:
@@ -366,7 +368,7 @@ def _stop_all(procs: dict[str, subprocess.Popen[bytes]]) -> None:
 
 
 async def _seed(cfg: DemoConfig, pg: str) -> dict[str, Any]:
-    """40 schools × 2,500 pupils with their month's invoices, until every service has every invoice."""
+    """SCHOOLS × PUPILS (60 × 2,500) with their month's invoices, until every service has every invoice."""
     urls = cfg.urls()
     rng = random.Random(5)
     service = {"Authorization": "Bearer " + mint_token(DEV_JWT_SECRET, role="service", subject="bench")}
