@@ -122,6 +122,7 @@ async def run(server_dsn: str, n: int = 100_000) -> list[Measure]:
                 "[]",
                 [],
                 c.amount,
+                "",
             )
             for c in statement.credits
         ]
