@@ -57,7 +57,19 @@ async def run(server_dsn: str, n: int = 10_000, processes: int = 2) -> list[Meas
             )
             for i in range(n)
         ]
-        await pool.copy_records_to_table("invoices", records=invoices)
+        columns = [
+            "invoice_id",
+            "school_id",
+            "student_code",
+            "student_name",
+            "guardian_name",
+            "class_name",
+            "period",
+            "payment_reference",
+            "total",
+            "lines",
+        ]
+        await pool.copy_records_to_table("invoices", records=invoices, columns=columns)
         async with pool.acquire() as conn, conn.transaction():
             await keys.provision(conn, SCHOOL, "Trường Tiểu học Bench", settings.key_secret.get_secret_value())
         # Warm-up: open the keys once, as a running service has them.
