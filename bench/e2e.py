@@ -31,7 +31,6 @@ from bench import open_loop
 from bench.common import Measure
 from shared.auth import mint_token
 from shared.db import with_database
-from shared.events.envelope import unwrap
 from shared.events.kafka import TopicPolicy, ensure_topics, make_producer
 from shared.formatting import VN
 from shared.settings import DEV_JWT_SECRET
@@ -478,27 +477,13 @@ async def _send(
     base = 26_300_000_000 + number * 1_000_000
 
     async def pay(n: int, school: str, account: str, inv: dict[str, Any]) -> None:
-        ref = f"FT{base + n}"
-        body = {
-            "id": base + n,
-            "gateway": "VCB",
-            "transactionDate": datetime.now(VN).strftime("%Y-%m-%d %H:%M:%S"),
-            "accountNumber": account,
-            "code": None,
-            "transferType": "in",
-            "content": f"MBVCB.{base + n}.{inv['payment_reference']} T{period[5:]} {period[:4]}.CT tu 1903",
-            "transferAmount": inv["outstanding"],
-            "accumulated": 0,
-            "subAccount": None,
-            "referenceCode": ref,
-            "description": "",
-        }
+        ref, body = open_loop.sepay_credit(base + n, account, inv, period)
         async with semaphore:
             sent[ref] = time.time()
             async with webhooks.post(
                 f"{url}/webhooks/sepay/{school}",
                 json=body,
-                headers={"Authorization": "Apikey bench-sepay-key-0001"},
+                headers=open_loop.SEPAY_AUTH,
             ) as r:
                 r.raise_for_status()
                 await r.read()
@@ -622,34 +607,8 @@ async def _done(pg: str, cfg: DemoConfig, n: int) -> bool:
 
 async def _latencies(pg: str, cfg: DemoConfig, sent: dict[str, float]) -> dict[str, tuple[float, float]]:
     """Per credit: seconds from its webhook to its receipt signed, and to the dashboard applying it."""
-    recon = await asyncpg.connect(with_database(pg, cfg.database("reconciliation")))
-    rec = await asyncpg.connect(with_database(pg, cfg.database("receipts")))
-    rep = await asyncpg.connect(with_database(pg, cfg.database("reporting")))
-    try:
-        payment_of = {
-            r["identifier"]: str(r["payment_id"])
-            for r in await recon.fetch(
-                "SELECT i.identifier, a.payment_id FROM credit_identifiers i JOIN allocations a USING (credit_id) "
-                "WHERE i.identifier LIKE 'FT263%'"
-            )
-        }
-        signed = {
-            r["payment_id"]: r["issued_at"].timestamp()
-            for r in await rec.fetch("SELECT payment_id, issued_at FROM receipts")
-        }
-        shown: dict[str, float] = {}
-        for r in await rep.fetch(
-            "SELECT envelope, applied_at FROM event_log WHERE event_type = 'tuition.reconciliation.v1.PaymentMatched'"
-        ):
-            shown[unwrap(bytes(r["envelope"])).payload.payment_id] = r["applied_at"].timestamp()
-    finally:
-        for conn in (recon, rec, rep):
-            await conn.close()
-    out = {}
-    for ref, start in sent.items():
-        pid = payment_of[ref]
-        out[ref] = (signed[pid] - start, shown[pid] - start)
-    return out
+    stages = await open_loop.stage_times(pg, cfg, set(sent))
+    return {ref: (stages[ref]["receipt_signed"] - at, stages[ref]["dashboard"] - at) for ref, at in sent.items()}
 
 
 if __name__ == "__main__":  # quick look: python -m bench.e2e

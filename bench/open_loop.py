@@ -40,6 +40,29 @@ STAGES = ("answered", "committed", "published", "taken_by_receipts", "receipt_si
 PAYMENT_MATCHED = "tuition.reconciliation.v1.PaymentMatched"
 
 
+SEPAY_AUTH = {"Authorization": "Apikey bench-sepay-key-0001"}  # as the seeding configures each school
+
+
+def sepay_credit(number: int, account: str, inv: dict[str, Any], period: str) -> tuple[str, dict[str, Any]]:
+    """(bank reference, body) of a SePay webhook paying `inv` in full, its memo as a bank writes it."""
+    ref = f"FT{number}"
+    body = {
+        "id": number,
+        "gateway": "VCB",
+        "transactionDate": datetime.now(VN).strftime("%Y-%m-%d %H:%M:%S"),
+        "accountNumber": account,
+        "code": None,
+        "transferType": "in",
+        "content": f"MBVCB.{number}.{inv['payment_reference']} T{period[5:]} {period[:4]}.CT tu 1903",
+        "transferAmount": inv["outstanding"],
+        "accumulated": 0,
+        "subAccount": None,
+        "referenceCode": ref,
+        "description": "",
+    }
+    return ref, body
+
+
 @dataclass
 class Sent:
     """One credit's webhook: when it left, when it was answered (client clock = the database's: one machine)."""
@@ -59,28 +82,12 @@ async def send_at_rate(
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=MAX_OPEN))
 
     async def pay(n: int, due: float, school: str, account: str, inv: dict[str, Any]) -> None:
-        ref = f"FT{base + n}"
-        body = {
-            "id": base + n,
-            "gateway": "VCB",
-            "transactionDate": datetime.now(VN).strftime("%Y-%m-%d %H:%M:%S"),
-            "accountNumber": account,
-            "code": None,
-            "transferType": "in",
-            "content": f"MBVCB.{base + n}.{inv['payment_reference']} T{period[5:]} {period[:4]}.CT tu 1903",
-            "transferAmount": inv["outstanding"],
-            "accumulated": 0,
-            "subAccount": None,
-            "referenceCode": ref,
-            "description": "",
-        }
+        ref, body = sepay_credit(base + n, account, inv, period)
         # Timed from when it was due, not from when a connection was free: a generator held back by a slow
         # suite must not hide the wait (coordinated omission).
         one = sent[ref] = Sent(due)
         async with gate:
-            async with session.post(
-                f"{url}/webhooks/sepay/{school}", json=body, headers={"Authorization": "Apikey bench-sepay-key-0001"}
-            ) as r:
+            async with session.post(f"{url}/webhooks/sepay/{school}", json=body, headers=SEPAY_AUTH) as r:
                 r.raise_for_status()
                 await r.read()
             one.answered = time.time()
