@@ -199,11 +199,11 @@ async def run(server_dsn: str, credits: int = CREDITS, concurrency: int = 128) -
     try:
         await _ready_all(cfg, procs)
         seed = await _seed(cfg, endpoints.pg_dsn)
-        targets = seed.pop("targets")
+        targets = open_loop.one_per_school_first(seed.pop("targets"))
         # The saturation rounds and the intake keep their invoices; the open loop has the rest.
         kept = credits + SCALE_CREDITS * len(SCALE_WORKERS) + INTAKE_CREDITS
         opened = await _open_loop(cfg, endpoints.pg_dsn, procs, targets[: max(0, len(targets) - kept)])
-        targets = targets[sum(r["credits"] for r in opened["rates"]) + _shares(opened) :]
+        targets = targets[opened["warm_up_credits"] + sum(r["credits"] for r in opened["rates"]) + _shares(opened) :]
         for workers, n in ((1, credits), *((w, SCALE_CREDITS) for w in SCALE_WORKERS)):
             if workers != 1:
                 _stop_all(procs)

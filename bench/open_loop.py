@@ -194,6 +194,18 @@ def rate_figures(rate: float, sent: dict[str, Sent], stages: dict[str, dict[str,
     }
 
 
+def one_per_school_first(
+    targets: list[tuple[str, str, dict[str, Any]]],
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """The first invoice of each school, then the rest in their order (the warm-up's credits come first; the
+    same list again keeps its order)."""
+    firsts: dict[str, int] = {}
+    for n, (school, _, _) in enumerate(targets):
+        firsts.setdefault(school, n)
+    taken = set(firsts.values())
+    return [targets[n] for n in sorted(taken)] + [t for n, t in enumerate(targets) if n not in taken]
+
+
 async def run_rates(
     cfg: DemoConfig,
     pg: str,
@@ -225,6 +237,14 @@ async def run_rates(
         figures["cpu"] = account(before, snapshot(procs), len(batch))
         return figures
 
+    # The suite as it runs in a district: every school has receipted before (its signing keys opened, its
+    # series open). A restart's first receipt of each school pays that once; it is not a rate's cost.
+    targets = one_per_school_first(targets)
+    schools = len({school for school, _, _ in targets})
+    warm, targets = targets[:schools], targets[schools:]
+    await send_at_rate(url, warm, 20, 0)
+    await until_done(len(warm))
+
     ran_out = False
     for rate in RATES:
         figures = await one(rate)
@@ -249,4 +269,5 @@ async def run_rates(
         "invoices_ran_out": ran_out,
         "at_share_of_capacity": at,
         "window_s": WINDOW_S,
+        "warm_up_credits": len(warm),
     }

@@ -55,6 +55,9 @@ class ConsumerSpec:
     topics: list[Topic]
     # Built once the runtime is up, so that handlers can close over it (outbox, settings).
     handlers: Callable[[ServiceRuntime], Handlers]
+    # Whether its fetches wait the batch window (TUITION_BATCH_WINDOW_MS) to apply more records together; a
+    # consumer of rare events that must act at once (a revoked session) does not.
+    gathers: bool = True
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,7 @@ class ServiceRuntime:
 
         producer = new_producer()
         await producer.start()
-        self.relay = OutboxRelay(self.pool, producer, new_producer=new_producer)
+        self.relay = OutboxRelay(self.pool, producer, new_producer=new_producer, window_s=s.batch_window_ms / 1000)
         self._tasks.append(asyncio.create_task(self._supervise("relay", self.relay.run), name="relay"))
         handlers = self.consumer_handlers()
         for cs in self._consumer_specs():
@@ -150,6 +153,7 @@ class ServiceRuntime:
                 handlers=handlers[f"{self.spec.name}.{cs.name}"],
                 group_id=f"{s.consumer_group_prefix if s.consumer_group_prefix is not None else s.topic_prefix}"
                 f"{self.spec.name}.{cs.name}",
+                window_ms=s.batch_window_ms if cs.gathers else 0,
             )
             self.consumers.append(consumer)
             self._tasks.append(asyncio.create_task(self._supervise(cs.name, consumer.run), name=cs.name))
@@ -159,7 +163,9 @@ class ServiceRuntime:
 
     def _consumer_specs(self) -> list[ConsumerSpec]:
         # Every service hears of revoked tokens, whichever service they were revoked at.
-        auth = ConsumerSpec(name="auth", topics=[Topic.AUTH], handlers=lambda rt: revocation_handlers(rt.revocations))
+        auth = ConsumerSpec(
+            name="auth", topics=[Topic.AUTH], handlers=lambda rt: revocation_handlers(rt.revocations), gathers=False
+        )
         return [*self.spec.consumers, auth]
 
     def consumer_handlers(self) -> dict[str, Handlers]:

@@ -173,6 +173,12 @@ class ServiceSettings(InfraSettings):
     workers_stop_timeout_s: float = Field(
         default=10.0, gt=0, le=60, validation_alias=_env("TUITION_WORKERS_STOP_TIMEOUT_S")
     )
+    # How long a hop of the event pipeline may hold what has arrived so that more shares its work: the relay
+    # after an outbox notification, a consumer once its first records have come, the webhook intake's group
+    # commit. At a district's usual pace credits arrive tens
+    # of milliseconds apart, and each batch pays a transaction, a produce, a fetch and an offset commit:
+    # without a window every credit paid them all alone. 0: each hop goes as soon as anything is there.
+    batch_window_ms: int = Field(default=25, ge=0, le=1000, validation_alias=_env("TUITION_BATCH_WINDOW_MS"))
     # Connections and requests a process holds at once; past it, new ones get 503 (uvicorn's limit).
     http_max_connections: int = Field(
         default=1000, ge=10, le=100_000, validation_alias=_env("TUITION_HTTP_MAX_CONNECTIONS")

@@ -1,12 +1,13 @@
 """Idempotent Kafka consumer: each event id is applied once per consumer, whatever is redelivered.
 
-For every batch of records from one partition: one database transaction records every event id in the
-inbox with one query (`ON CONFLICT DO NOTHING`) and, for ids not seen before, runs the handler registered
-for its message class (shared/events/handlers.py), in order; consecutive events of a type with a batch
-handler (`on_many`) go to it together. A type the consumer neither handles nor skips on purpose is
-counted in `unknown`, logged, and kept in the inbox with `handled = false`: visible, never lost in silence. The Kafka
-offset is committed only after that transaction commits; a crash in between re-delivers the batch and
-the inbox absorbs it. A record that fails on its own after retries goes to `dead_letters` (kept whole,
+For every poll's records (of all the partitions it brought, each partition's in order): one database
+transaction records every event id in the inbox with one query (`ON CONFLICT DO NOTHING`) and, for ids not
+seen before, runs the handler registered for its message class (shared/events/handlers.py), in order;
+consecutive events of a type with a batch handler (`on_many`) go to it together. A type the consumer
+neither handles nor skips on purpose is counted in `unknown`, logged, and kept in the inbox with
+`handled = false`: visible, never lost in silence. The Kafka offsets are committed only after that
+transaction commits; a crash in between re-delivers the batch and the inbox absorbs it. A record that
+fails on its own after retries goes to `dead_letters` (kept whole,
 never dropped) so that one bad record cannot stall a school's payments.
 """
 
@@ -112,6 +113,7 @@ class EventConsumer:
         topics: list[str],
         handlers: Handlers,
         group_id: str | None = None,
+        window_ms: int = 0,
     ) -> None:
         self.name = name
         self._pool = pool
@@ -119,6 +121,7 @@ class EventConsumer:
         self._topics = topics
         self._handlers = handlers
         self._group_id = group_id or name
+        self._window_ms = window_ms
         self.applied = 0
         self.duplicates = 0
         self.dead_lettered = 0
@@ -196,6 +199,25 @@ class EventConsumer:
         for tp in [tp for tp in self.lag if tp not in assigned]:
             del self.lag[tp]
 
+    async def _gather(
+        self, consumer: AIOKafkaConsumer, most: int = 500
+    ) -> dict[TopicPartition, list[ConsumerRecord[Any, Any]]]:
+        """The next records, up to `most`: once some have come, what else arrives within the batch window
+        joins them (records arriving one by one share a transaction and an offset commit). An idle consumer
+        waits on the broker's long poll, at no cost."""
+        batches = await consumer.getmany(timeout_ms=200, max_records=most)
+        got = sum(len(records) for records in batches.values())
+        if not got or got >= most or self._window_ms <= 0:
+            return batches
+        # Asked again as records come (a partition's next records are fetched once its last are taken).
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._window_ms / 1000
+        while got < most and (left_ms := int((deadline - loop.time()) * 1000)) > 0:
+            for tp, records in (await consumer.getmany(timeout_ms=left_ms, max_records=most - got)).items():
+                batches[tp] = batches.get(tp, []) + records
+                got += len(records)
+        return batches
+
     async def run(self, stop: asyncio.Event) -> None:
         consumer: AIOKafkaConsumer = make_consumer(
             self._bootstrap, *self._topics, group_id=self._group_id, client_id=self.name
@@ -204,13 +226,17 @@ class EventConsumer:
         log.info("events.consumer.started", consumer=self.name, topics=self._topics)
         try:
             while not stop.is_set():
-                batches = await consumer.getmany(timeout_ms=200, max_records=500)
+                batches = await self._gather(consumer)
                 if consumer.assignment():
                     self.ready.set()
-                for tp, records in batches.items():
-                    await self._apply_batch(records)
+                if batches:
+                    # Every partition's records of the poll in one transaction (each partition's in its order).
+                    await self._apply_batch([r for records in batches.values() for r in records])
                     # After the database commit: a crash before this line re-delivers, the inbox absorbs it.
-                    await consumer.commit({TopicPartition(tp.topic, tp.partition): records[-1].offset + 1})
+                    await consumer.commit(
+                        {TopicPartition(tp.topic, tp.partition): rs[-1].offset + 1 for tp, rs in batches.items()}
+                    )
+                for tp, records in batches.items():
                     end = consumer.last_stable_offset(tp)
                     self.lag[tp] = max(0, end - (records[-1].offset + 1)) if end is not None else 0
                 self._forget_revoked(consumer.assignment())

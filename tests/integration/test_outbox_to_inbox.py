@@ -11,6 +11,7 @@ import sys
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import OutOfOrderSequenceNumber
 
 from devinfra.testing import wait_until
@@ -279,3 +280,61 @@ async def test_the_relay_replaces_a_producer_the_broker_no_longer_accepts(shared
         await task
         await relay.producer.stop()
         await refused.stop()
+
+
+async def test_records_arriving_one_by_one_within_the_window_share_one_transaction_and_commit(
+    make_database, infra_endpoints, topic_prefix
+):
+    """At a district's usual pace events arrive tens of milliseconds apart, on different partitions: within
+    the batch window they are applied together (one transaction, one offset commit for every partition)."""
+    sink = await _consumer_db(make_database)
+    batches: list[list[str]] = []
+    handlers = Handlers()
+
+    @handlers.on_many(SchoolRegistered)
+    async def many(conn: asyncpg.Connection, batch: list[tuple[SchoolRegistered, Event]]) -> None:
+        batches.append([m.school_id for m, _ in batch])
+        for m, event in batch:
+            await _apply(conn, m, event)
+
+    group = f"{topic_prefix}window"
+    topic = topic_name(Topic.INVOICING, topic_prefix)
+    consumer = EventConsumer(
+        name="test.window",
+        pool=sink,
+        bootstrap=infra_endpoints.kafka,
+        group_id=group,
+        topics=[topic],
+        handlers=handlers,
+        window_ms=3000,
+    )
+    stop = asyncio.Event()
+    task = await _start(consumer.run, stop)
+    producer = AIOKafkaProducer(bootstrap_servers=infra_endpoints.kafka)
+    await producer.start()
+    try:
+        await asyncio.wait_for(consumer.ready.wait(), 30)
+        await asyncio.sleep(0.5)  # the first fetch is out: the records below arrive while it waits
+        schools = [f"S{i}" for i in range(6)]
+        partitions = set()
+        for school in schools:
+            env = wrap(SchoolRegistered(school_id=school, name="1"), producer="invoicing", aggregate_id=school)
+            sent = await producer.send_and_wait(topic, env.SerializeToString(), key=school.encode())
+            partitions.add(sent.partition)
+            await asyncio.sleep(0.05)
+        await wait_until(lambda: _count(sink, "SELECT count(*) FROM applied", 6), what="six events applied")
+        assert len(partitions) > 1, "the keys fell on one partition: the test would not show the merge"
+        assert [sorted(b) for b in batches] == [schools], batches
+        admin = AIOKafkaAdminClient(bootstrap_servers=infra_endpoints.kafka)
+        await admin.start()
+        try:
+            committed = await admin.list_consumer_group_offsets(group)
+        finally:
+            await admin.close()
+        assert sum(o.offset for o in committed.values()) == 6
+        assert {tp.partition for tp in committed} >= partitions
+    finally:
+        stop.set()
+        await task
+        await producer.stop()
+        await sink.close()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from receipts.app import metrics, projection
+from receipts.app import issuing, metrics, projection
 from receipts.entrypoints import receipts_api, series_keys_api, verification_api
 from receipts.entrypoints.consumers import CONSUMERS
 from receipts.settings import ReceiptsSettings
@@ -26,6 +26,7 @@ SPEC = ServiceSpec(
         RateLimit("receipt verification", r"/verify$", per_second=10, burst=60),
         RateLimit("the receipt pages", r"/r/", per_second=10, burst=30),
     ],
+    background={"signing processes": lambda rt: issuing.signing_processes(rt.settings_as(ReceiptsSettings))},
     periodic={
         "sealed names": (
             2.0,

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -69,8 +71,10 @@ def _keys(pair: KeyPair) -> tuple[KeyMaterial, CompactKey]:
     if cache_key not in _loaded:
         if len(_loaded) > 256:  # a province's schools, rotated keys included; never unbounded
             _loaded.clear()
-        xml_key = serialization.load_der_private_key(pair.xml_key, None)
-        compact_key = serialization.load_der_private_key(pair.compact_key, None)
+        # The keys were checked when the service opened them (certificates.from_p12): checking an RSA key
+        # again costs some 65 ms, and each worker would pay it for every school's key.
+        xml_key = serialization.load_der_private_key(pair.xml_key, None, unsafe_skip_rsa_key_validation=True)
+        compact_key = serialization.load_der_private_key(pair.compact_key, None, unsafe_skip_rsa_key_validation=True)
         if not isinstance(compact_key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
             raise TypeError(f"the compact signing key {pair.compact_kid} is neither an ECDSA nor an RSA key")
         material = KeyMaterial(
@@ -109,6 +113,18 @@ def sign_each(pair: KeyPair, contents: list[ReceiptContent], signing_time: datet
     ]
 
 
+def _end_with_the_service(service_pid: int) -> None:
+    """A worker's initializer: the worker ends once the service that started it has ended, however it ended
+    (a worker left behind by a killed service would hold its memory and its keys)."""
+
+    def watch() -> None:
+        while os.getppid() == service_pid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="end-with-the-service", daemon=True).start()
+
+
 class Signer:
     """Where batches are signed: `processes` worker processes, or one thread when 0."""
 
@@ -119,7 +135,12 @@ class Signer:
     def _executor(self) -> Executor:
         if self._pool is None:
             # spawn: a fresh interpreter, nothing inherited from the service's loop, threads or sockets.
-            self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                self.processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_end_with_the_service,
+                initargs=(os.getpid(),),
+            )
         return self._pool
 
     def start(self) -> None:

@@ -9,9 +9,11 @@ there yet (the invoice, a key, a series) parks the payment in `pending_payments`
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import asyncpg
@@ -137,6 +139,18 @@ def signer_for(settings: ReceiptsSettings) -> signing.Signer:
     if settings.signing_processes not in _signers:
         _signers[settings.signing_processes] = signing.Signer(settings.signing_processes)
     return _signers[settings.signing_processes]
+
+
+def signing_processes(settings: ReceiptsSettings) -> Callable[[asyncio.Event], Awaitable[None]]:
+    """Where the workers run: their signing processes started with the service, not with its first batch of
+    receipts (a process imports the service's code, some seconds of CPU, while payments wait)."""
+
+    async def run(stop: asyncio.Event) -> None:
+        if settings.run_workers:
+            await asyncio.to_thread(signer_for(settings).start)
+        await stop.wait()
+
+    return run
 
 
 async def issue_receipt(

@@ -29,7 +29,8 @@ class Credit(_CREDIT):  # type: ignore[misc,valid-type]
 
 
 def _new_intake(rt: ServiceRuntime) -> Intake:
-    return Intake(rt.db(), rt.outbox, rt.settings_as(ReconciliationSettings).sealer())
+    settings = rt.settings_as(ReconciliationSettings)
+    return Intake(rt.db(), rt.outbox, settings.sealer(), window_s=settings.batch_window_ms / 1000)
 
 
 def intake_of(rt: ServiceRuntime) -> Intake:

@@ -57,11 +57,12 @@ class Intake:
     pool: asyncpg.Pool
     outbox: Outbox
     sealer: Sealer
+    window_s: float = 0.0  # the group commit's window (the service's batch window)
     queue: GroupCommit = field(init=False)
     secrets: WebhookSecrets = field(default_factory=WebhookSecrets)
 
     def __post_init__(self) -> None:
-        self.queue = GroupCommit(self.pool, self.outbox)
+        self.queue = GroupCommit(self.pool, self.outbox, self.window_s)
 
 
 async def configure_webhook(

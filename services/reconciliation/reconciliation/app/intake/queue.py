@@ -12,6 +12,9 @@ In its turn a batch locks its schools without waiting: a school being written by
 statement being matched, an accountant's action) stays queued for a later batch while the others go on.
 Each request answers once the transaction holding its credit has committed: durable before acknowledged.
 
+At a district's usual pace credits arrive tens of milliseconds apart and would each have a transaction of
+their own: the first credit of a quiet moment waits the service's batch window (`window_s`) for others.
+
 A batch that fails is retried school by school, and a school's part one credit at a time, so one bad credit
 fails only its own request.
 """
@@ -44,6 +47,7 @@ class GroupCommit:
 
     pool: asyncpg.Pool
     outbox: Outbox
+    window_s: float = 0.0  # how long the first credit of a quiet moment waits for others to join it
     _queue: list[Waiting] = field(default_factory=list)
     _drain: asyncio.Task[None] | None = None
     _writing: list[Waiting] = field(default_factory=list)  # the batch in the transaction now
@@ -62,6 +66,8 @@ class GroupCommit:
         clear_context()
         tracing.leave_trace()
         try:
+            if self.window_s > 0:
+                await asyncio.sleep(self.window_s)
             while self._queue:
                 await self._turn()
         except BaseException as exc:  # stopped (shutdown), or the database is gone: answer everyone waiting
