@@ -178,7 +178,7 @@ class ServiceSettings(InfraSettings):
     # commit. At a district's usual pace credits arrive tens
     # of milliseconds apart, and each batch pays a transaction, a produce, a fetch and an offset commit:
     # without a window every credit paid them all alone. 0: each hop goes as soon as anything is there.
-    batch_window_ms: int = Field(default=25, ge=0, le=1000, validation_alias=_env("TUITION_BATCH_WINDOW_MS"))
+    batch_window_ms: int = Field(default=50, ge=0, le=1000, validation_alias=_env("TUITION_BATCH_WINDOW_MS"))
     # Connections and requests a process holds at once; past it, new ones get 503 (uvicorn's limit).
     http_max_connections: int = Field(
         default=1000, ge=10, le=100_000, validation_alias=_env("TUITION_HTTP_MAX_CONNECTIONS")
