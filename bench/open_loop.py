@@ -155,6 +155,47 @@ async def stage_times(pg: str, cfg: DemoConfig, refs: set[str]) -> dict[str, dic
     return out
 
 
+SERVICES = ("invoicing", "reconciliation", "receipts", "reporting")
+
+
+async def statements_reset(pg: str) -> bool:
+    """Start counting the statements each database runs (pg_stat_statements); False where the server does not
+    load it (the project's own PostgreSQL does: devinfra/postgres.py)."""
+    conn = await asyncpg.connect(pg)
+    try:
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        await conn.execute("SELECT pg_stat_statements_reset()")
+        return True
+    except asyncpg.PostgresError:
+        return False
+    finally:
+        await conn.close()
+
+
+async def statements_per_credit(pg: str, cfg: DemoConfig, credits: int) -> dict[str, dict[str, float]]:
+    """Per service, since the reset: statements, transactions (commits) and rows per credit."""
+    conn = await asyncpg.connect(pg)
+    try:
+        rows = await conn.fetch(
+            "SELECT d.datname, sum(s.calls) AS calls, sum(s.rows) AS rows, "
+            "coalesce(sum(s.calls) FILTER (WHERE s.query = 'COMMIT'), 0) AS commits "
+            "FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid GROUP BY d.datname"
+        )
+    finally:
+        await conn.close()
+    by_name = {r["datname"]: r for r in rows}
+    out = {}
+    for service in SERVICES:
+        r = by_name.get(cfg.database(service))
+        if r is not None:
+            out[service] = {
+                "statements": round(r["calls"] / credits, 1),
+                "transactions": round(r["commits"] / credits, 2),
+                "rows": round(r["rows"] / credits, 1),
+            }
+    return out
+
+
 def _pct(values: list[float]) -> dict[str, float]:
     if not values:
         return {}
@@ -229,12 +270,17 @@ async def run_rates(
         if n > len(targets):
             return None
         batch, targets = targets[:n], targets[n:]
+        counting = await statements_reset(pg)
         before = snapshot(procs)
         rounds += 1
         sent = await send_at_rate(url, batch, rate, rounds)
         await until_done(len(batch))
+        after = snapshot(procs)
+        statements = await statements_per_credit(pg, cfg, len(batch)) if counting else {}
         figures = rate_figures(rate, sent, await stage_times(pg, cfg, set(sent)))
-        figures["cpu"] = account(before, snapshot(procs), len(batch))
+        figures["cpu"] = account(before, after, len(batch))
+        # What each credit cost each service's database (the bench's own reads after the window excluded).
+        figures["postgres_per_credit"] = statements
         return figures
 
     # The suite as it runs in a district: every school has receipted before (its signing keys opened, its

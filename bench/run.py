@@ -113,6 +113,21 @@ def _open_loop_details(measures: list[Measure]) -> str:
     for r in rows:
         cells = [f"{r['stages'][k]['p50_ms']:,} / {r['stages'][k]['p99_ms']:,}" for k in STAGE_NAMES]
         out.append(f"| {r['rate_per_s']} | " + " | ".join(cells) + " |")
+    counted = [r for r in rows if r.get("postgres_per_credit")]
+    if counted:
+        services = list(counted[0]["postgres_per_credit"])
+        out += [
+            "",
+            "What each credit cost PostgreSQL, per service: statements / transactions / rows (pg_stat_statements):",
+            "",
+            "| rate /s | " + " | ".join(services) + " | all |",
+            "|---|" + "---|" * (len(services) + 1),
+        ]
+        for r in counted:
+            per = r["postgres_per_credit"]
+            cells = [f"{per[s]['statements']} / {per[s]['transactions']} / {per[s]['rows']}" for s in services]
+            total = round(sum(per[s]["statements"] for s in services), 1)
+            out.append(f"| {r['rate_per_s']} | " + " | ".join(cells) + f" | {total} |")
     return "\n".join(out) + "\n\n"
 
 

@@ -22,6 +22,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from shared import tracing
+from shared.batching import BatchWindow
 from shared.events.envelope import EnvelopeError, Event, unwrap
 from shared.events.handlers import Handlers
 from shared.events.kafka import Brokers, make_consumer
@@ -121,7 +122,7 @@ class EventConsumer:
         self._topics = topics
         self._handlers = handlers
         self._group_id = group_id or name
-        self._window_ms = window_ms
+        self._window = BatchWindow(window_ms / 1000)
         self.applied = 0
         self.duplicates = 0
         self.dead_lettered = 0
@@ -203,19 +204,21 @@ class EventConsumer:
         self, consumer: AIOKafkaConsumer, most: int = 500
     ) -> dict[TopicPartition, list[ConsumerRecord[Any, Any]]]:
         """The next records, up to `most`: once some have come, what else arrives within the batch window
-        joins them (records arriving one by one share a transaction and an offset commit). An idle consumer
-        waits on the broker's long poll, at no cost."""
+        joins them (records arriving one by one share a transaction and an offset commit), while batches are
+        small (shared/batching.py). An idle consumer waits on the broker's long poll, at no cost."""
         batches = await consumer.getmany(timeout_ms=200, max_records=most)
         got = sum(len(records) for records in batches.values())
-        if not got or got >= most or self._window_ms <= 0:
-            return batches
-        # Asked again as records come (a partition's next records are fetched once its last are taken).
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._window_ms / 1000
-        while got < most and (left_ms := int((deadline - loop.time()) * 1000)) > 0:
-            for tp, records in (await consumer.getmany(timeout_ms=left_ms, max_records=most - got)).items():
-                batches[tp] = batches.get(tp, []) + records
-                got += len(records)
+        window = self._window.wait_s()
+        if got and window:
+            # Asked again as records come (a partition's next records are fetched once its last are taken).
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + window
+            while got < most and (left_ms := int((deadline - loop.time()) * 1000)) > 0:
+                for tp, records in (await consumer.getmany(timeout_ms=left_ms, max_records=most - got)).items():
+                    batches[tp] = batches.get(tp, []) + records
+                    got += len(records)
+        if got:
+            self._window.took(got)
         return batches
 
     async def run(self, stop: asyncio.Event) -> None:

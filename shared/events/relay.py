@@ -3,8 +3,9 @@
 Delivery is at least once: a crash between Kafka's ack and the UPDATE that marks the rows re-publishes
 them on restart with the same event ids, which the consumers' inbox absorbs.
 
-Batching: woken by a commit's notification, the relay waits `window_s` (the service's batch window) before
-publishing, so that the credits committed meanwhile share one produce and one UPDATE instead of one each.
+Batching: woken by a commit's notification after a small batch, the relay waits `window_s` (the service's
+batch window, shared/batching.py) before publishing, so that the credits committed meanwhile share one
+produce and one UPDATE instead of one each.
 
 Ordering: one relay per database is active at a time (a session advisory lock; others wait as hot
 standbys), rows go out in `seq` order, and the idempotent producer keeps per-partition order across its
@@ -26,6 +27,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import InvalidProducerIdMapping, OutOfOrderSequenceNumber, ProducerFenced, UnknownProducerId
 
+from shared.batching import BatchWindow
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -53,7 +55,7 @@ class OutboxRelay:
         self._new_producer = new_producer
         self._batch_size = batch_size
         self._poll_interval = poll_interval
-        self._window_s = window_s
+        self._window = BatchWindow(window_s)
         self._wake = asyncio.Event()
         self.published = 0
 
@@ -128,6 +130,7 @@ class OutboxRelay:
                 while not stop.is_set():
                     self._wake.clear()
                     published = await self._publish_or_renew()
+                    self._window.took(published)
                     batches += 1
                     if batches % 10_000 == 0:
                         await self.prune()
@@ -140,10 +143,10 @@ class OutboxRelay:
                     )
                     waiter.cancel()
                     stopper.cancel()
-                    if self._wake.is_set() and self._window_s > 0:
-                        # Woken by a commit: what commits in the window goes in the same batch.
+                    if self._wake.is_set() and (window := self._window.wait_s()):
+                        # Woken by a commit after a small batch: what commits in the window goes with it.
                         with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(stop.wait(), timeout=self._window_s)
+                            await asyncio.wait_for(stop.wait(), timeout=window)
             finally:
                 await _step_down(leader, self._on_notify)
 

@@ -13,7 +13,8 @@ statement being matched, an accountant's action) stays queued for a later batch 
 Each request answers once the transaction holding its credit has committed: durable before acknowledged.
 
 At a district's usual pace credits arrive tens of milliseconds apart and would each have a transaction of
-their own: the first credit of a quiet moment waits the service's batch window (`window_s`) for others.
+their own: the first credit of a quiet moment waits the service's batch window (`window_s`) for others,
+as long as batches stay small (shared/batching.py).
 
 A batch that fails is retried school by school, and a school's part one credit at a time, so one bad credit
 fails only its own request.
@@ -31,6 +32,7 @@ from reconciliation.app.intake.take_in import Outcome
 from reconciliation.domain.credits import BankCredit
 from reconciliation.stores import schools_store
 from shared import tracing
+from shared.batching import BatchWindow
 from shared.events.outbox import Outbox
 from shared.logging import clear_context, get_logger
 
@@ -48,9 +50,13 @@ class GroupCommit:
     pool: asyncpg.Pool
     outbox: Outbox
     window_s: float = 0.0  # how long the first credit of a quiet moment waits for others to join it
+    _window: BatchWindow = field(init=False)
     _queue: list[Waiting] = field(default_factory=list)
     _drain: asyncio.Task[None] | None = None
     _writing: list[Waiting] = field(default_factory=list)  # the batch in the transaction now
+
+    def __post_init__(self) -> None:
+        self._window = BatchWindow(self.window_s)
 
     async def submit(self, school_id: str, credit: BankCredit) -> Outcome:
         """Ingest one credit with whatever else is waiting; its outcome once committed."""
@@ -66,8 +72,8 @@ class GroupCommit:
         clear_context()
         tracing.leave_trace()
         try:
-            if self.window_s > 0:
-                await asyncio.sleep(self.window_s)
+            if wait := self._window.wait_s():
+                await asyncio.sleep(wait)
             while self._queue:
                 await self._turn()
         except BaseException as exc:  # stopped (shutdown), or the database is gone: answer everyone waiting
@@ -91,6 +97,7 @@ class GroupCommit:
                     await schools_store.lock(conn, queued[0])
                     schools = {queued[0]}
                 self._take(schools)
+                self._window.took(len(self._writing))
                 outcomes = await take_in.take_in(conn, self.outbox, _credits(self._writing))
         except Exception as exc:
             if not self._writing:
