@@ -256,11 +256,18 @@ async def set_roster(
 
 
 async def log_events(conn: asyncpg.Connection, events: list[tuple[uuid.UUID, str, str, bytes]]) -> None:
-    """(event id, type, school, envelope): the consistency check recomputes the figures from this log."""
-    await conn.executemany(
-        "INSERT INTO event_log (event_id, event_type, school_id, envelope) VALUES ($1, $2, $3, $4) "
+    """(event id, type, school, envelope): the consistency check recomputes the figures from this log. One
+    statement for the batch, the events logged in their order."""
+    await conn.execute(
+        "INSERT INTO event_log (event_id, event_type, school_id, envelope) "
+        "SELECT event_id, event_type, school_id, envelope "
+        "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[]) WITH ORDINALITY "
+        "AS e(event_id, event_type, school_id, envelope, n) ORDER BY n "
         "ON CONFLICT (event_id) DO NOTHING",
-        events,
+        [e[0] for e in events],
+        [e[1] for e in events],
+        [e[2] for e in events],
+        [e[3] for e in events],
     )
 
 
