@@ -85,7 +85,7 @@ def start(state: Path, port: int = LOCAL_PG_PORT) -> bool:
         "-c shared_buffers=256MB -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
         # An error's DETAIL (a failing row: names, memos, accounts) never goes to the server's log.
         "-c log_error_verbosity=terse "
-        # The bench counts the statements each credit costs per service (bench/statements.py).
+        # The bench counts the statements each credit costs per service (bench/open_loop.py).
         "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.max=2000"
     )
     res = _run_as_owner(

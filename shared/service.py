@@ -141,7 +141,7 @@ class ServiceRuntime:
 
         producer = new_producer()
         await producer.start()
-        self.relay = OutboxRelay(self.pool, producer, new_producer=new_producer, window_s=s.batch_window_ms / 1000)
+        self.relay = OutboxRelay(self.pool, producer, new_producer=new_producer, window_s=s.batch_window_s)
         self._tasks.append(asyncio.create_task(self._supervise("relay", self.relay.run), name="relay"))
         handlers = self.consumer_handlers()
         for cs in self._consumer_specs():
@@ -153,7 +153,7 @@ class ServiceRuntime:
                 handlers=handlers[f"{self.spec.name}.{cs.name}"],
                 group_id=f"{s.consumer_group_prefix if s.consumer_group_prefix is not None else s.topic_prefix}"
                 f"{self.spec.name}.{cs.name}",
-                window_ms=s.batch_window_ms if cs.gathers else 0,
+                window_s=s.batch_window_s if cs.gathers else 0.0,
             )
             self.consumers.append(consumer)
             self._tasks.append(asyncio.create_task(self._supervise(cs.name, consumer.run), name=cs.name))

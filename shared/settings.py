@@ -175,9 +175,9 @@ class ServiceSettings(InfraSettings):
     )
     # How long a hop of the event pipeline may hold what has arrived so that more shares its work: the relay
     # after an outbox notification, a consumer once its first records have come, the webhook intake's group
-    # commit. At a district's usual pace credits arrive tens
-    # of milliseconds apart, and each batch pays a transaction, a produce, a fetch and an offset commit:
-    # without a window every credit paid them all alone. 0: each hop goes as soon as anything is there.
+    # commit. At a district's usual pace credits arrive tens of milliseconds apart, and each batch pays a
+    # transaction, a produce, a fetch and an offset commit: without a window every credit paid them all
+    # alone. 0: each hop goes as soon as anything is there (shared/batching.py).
     batch_window_ms: int = Field(default=50, ge=0, le=1000, validation_alias=_env("TUITION_BATCH_WINDOW_MS"))
     # Connections and requests a process holds at once; past it, new ones get 503 (uvicorn's limit).
     http_max_connections: int = Field(
@@ -201,6 +201,10 @@ class ServiceSettings(InfraSettings):
     # The accountant's workspace (served by invoicing at /ketoan) calls reconciliation's and receipts' APIs
     # from the browser: their origin is allowed there (CORS, bearer token only, no cookies). Empty: none.
     workspace_origin: str = Field(default="http://127.0.0.1:8101", validation_alias=_env("TUITION_WORKSPACE_ORIGIN"))
+
+    @property
+    def batch_window_s(self) -> float:
+        return self.batch_window_ms / 1000
 
     def signed_in_origins(self) -> list[str]:
         """Other origins whose pages send the session cookie here (CORS with credentials). None but invoicing's."""

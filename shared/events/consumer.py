@@ -114,7 +114,7 @@ class EventConsumer:
         topics: list[str],
         handlers: Handlers,
         group_id: str | None = None,
-        window_ms: int = 0,
+        window_s: float = 0.0,
     ) -> None:
         self.name = name
         self._pool = pool
@@ -122,7 +122,7 @@ class EventConsumer:
         self._topics = topics
         self._handlers = handlers
         self._group_id = group_id or name
-        self._window = BatchWindow(window_ms / 1000)
+        self._window = BatchWindow(window_s)
         self.applied = 0
         self.duplicates = 0
         self.dead_lettered = 0

@@ -306,7 +306,7 @@ async def test_records_arriving_one_by_one_within_the_window_share_one_transacti
         group_id=group,
         topics=[topic],
         handlers=handlers,
-        window_ms=3000,
+        window_s=3.0,
     )
     stop = asyncio.Event()
     task = await _start(consumer.run, stop)

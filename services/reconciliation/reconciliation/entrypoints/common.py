@@ -30,7 +30,7 @@ class Credit(_CREDIT):  # type: ignore[misc,valid-type]
 
 def _new_intake(rt: ServiceRuntime) -> Intake:
     settings = rt.settings_as(ReconciliationSettings)
-    return Intake(rt.db(), rt.outbox, settings.sealer(), window_s=settings.batch_window_ms / 1000)
+    return Intake(rt.db(), rt.outbox, settings.sealer(), window_s=settings.batch_window_s)
 
 
 def intake_of(rt: ServiceRuntime) -> Intake:

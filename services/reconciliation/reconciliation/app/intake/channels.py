@@ -26,6 +26,7 @@ from reconciliation.app.intake.webhook_secrets import WebhookSecrets
 from reconciliation.app.reversals import ReversalsTaken, take_reversals
 from reconciliation.domain.credits import BankCredit, CreditFormatError
 from reconciliation.stores import invoices_store, schools_store, statements_store, webhooks_store
+from shared.batching import BatchWindow
 from shared.db import Executor
 from shared.errors import Conflict, Invalid, Malformed, NotFound, Unauthorized, Unavailable
 from shared.events.outbox import Outbox
@@ -62,7 +63,7 @@ class Intake:
     secrets: WebhookSecrets = field(default_factory=WebhookSecrets)
 
     def __post_init__(self) -> None:
-        self.queue = GroupCommit(self.pool, self.outbox, self.window_s)
+        self.queue = GroupCommit(self.pool, self.outbox, BatchWindow(self.window_s))
 
 
 async def configure_webhook(

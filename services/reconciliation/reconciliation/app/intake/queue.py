@@ -13,7 +13,7 @@ statement being matched, an accountant's action) stays queued for a later batch 
 Each request answers once the transaction holding its credit has committed: durable before acknowledged.
 
 At a district's usual pace credits arrive tens of milliseconds apart and would each have a transaction of
-their own: the first credit of a quiet moment waits the service's batch window (`window_s`) for others,
+their own: the first credit of a quiet moment waits the service's batch window (`window`) for others,
 as long as batches stay small (shared/batching.py).
 
 A batch that fails is retried school by school, and a school's part one credit at a time, so one bad credit
@@ -49,14 +49,11 @@ class GroupCommit:
 
     pool: asyncpg.Pool
     outbox: Outbox
-    window_s: float = 0.0  # how long the first credit of a quiet moment waits for others to join it
-    _window: BatchWindow = field(init=False)
+    # How long the first credit of a quiet moment waits for others to join it.
+    window: BatchWindow = field(default_factory=BatchWindow)
     _queue: list[Waiting] = field(default_factory=list)
     _drain: asyncio.Task[None] | None = None
     _writing: list[Waiting] = field(default_factory=list)  # the batch in the transaction now
-
-    def __post_init__(self) -> None:
-        self._window = BatchWindow(self.window_s)
 
     async def submit(self, school_id: str, credit: BankCredit) -> Outcome:
         """Ingest one credit with whatever else is waiting; its outcome once committed."""
@@ -72,7 +69,7 @@ class GroupCommit:
         clear_context()
         tracing.leave_trace()
         try:
-            if wait := self._window.wait_s():
+            if wait := self.window.wait_s():
                 await asyncio.sleep(wait)
             while self._queue:
                 await self._turn()
@@ -97,7 +94,7 @@ class GroupCommit:
                     await schools_store.lock(conn, queued[0])
                     schools = {queued[0]}
                 self._take(schools)
-                self._window.took(len(self._writing))
+                self.window.took(len(self._writing))
                 outcomes = await take_in.take_in(conn, self.outbox, _credits(self._writing))
         except Exception as exc:
             if not self._writing:
