@@ -113,6 +113,11 @@ def sign_each(pair: KeyPair, contents: list[ReceiptContent], signing_time: datet
     ]
 
 
+def sign_groups(groups: list[tuple[KeyPair, list[ReceiptContent]]], signing_time: datetime) -> list[list[Signed]]:
+    """Several schools' receipts, each group with its school's keys, in this process."""
+    return [sign_each(pair, contents, signing_time) for pair, contents in groups]
+
+
 def _end_with_the_service(service_pid: int) -> None:
     """A worker's initializer: the worker ends once the service that started it has ended, however it ended
     (a worker left behind by a killed service would hold its memory and its keys)."""
@@ -151,14 +156,42 @@ class Signer:
                 f.result()
 
     async def sign(self, pair: KeyPair, contents: list[ReceiptContent], signing_time: datetime) -> list[Signed]:
-        if not contents:
-            return []
-        if self.processes <= 0 or len(contents) == 1:
-            return await asyncio.to_thread(sign_each, pair, contents, signing_time)
+        [signed] = await self.sign_groups([(pair, contents)], signing_time)
+        return signed
+
+    async def sign_groups(
+        self, groups: list[tuple[KeyPair, list[ReceiptContent]]], signing_time: datetime
+    ) -> list[list[Signed]]:
+        """Each group's receipts signed with its keys (several schools at once), the groups' receipts split
+        evenly over the processes: one round trip per process whatever the number of schools."""
+        total = sum(len(contents) for _, contents in groups)
+        if total == 0:
+            return [[] for _ in groups]
+        if self.processes <= 0 or total == 1:
+            return await asyncio.to_thread(sign_groups, groups, signing_time)
+        # Cut the receipts (in the groups' order) into `processes` runs of about the same length.
+        step = -(-total // self.processes)
+        parts: list[list[tuple[KeyPair, list[ReceiptContent]]]] = [[]]
+        room = step
+        for pair, contents in groups:
+            rest = contents
+            while rest:
+                if room == 0:
+                    parts.append([])
+                    room = step
+                piece, rest = rest[:room], rest[room:]
+                parts[-1].append((pair, piece))
+                room -= len(piece)
         loop = asyncio.get_running_loop()
-        step = -(-len(contents) // self.processes)
-        parts = [contents[i : i + step] for i in range(0, len(contents), step)]
         done = await asyncio.gather(
-            *(loop.run_in_executor(self._executor(), sign_each, pair, part, signing_time) for part in parts)
+            *(loop.run_in_executor(self._executor(), sign_groups, part, signing_time) for part in parts)
         )
-        return [s for part in done for s in part]
+        # Back into the groups: the pieces come back in the order they were cut.
+        pieces = iter(signed for part in done for signed in part)
+        out: list[list[Signed]] = []
+        for _, contents in groups:
+            signed: list[Signed] = []
+            while len(signed) < len(contents):
+                signed += next(pieces)
+            out.append(signed)
+        return out

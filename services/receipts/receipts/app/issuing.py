@@ -14,6 +14,7 @@ import json
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
@@ -173,21 +174,28 @@ async def issue_receipt(
     return receipt_id
 
 
-async def issue_batch(
+@dataclass
+class _Batch:
+    """One school's receipts made ready to sign: numbered, their contents written, the keys chosen."""
+
+    school: School
+    items: list[tuple[PaymentMatched, InvoiceCopy]]
+    series: Series
+    contents: list[ReceiptContent]
+    pair: signing.KeyPair
+
+
+async def _prepare(
     conn: asyncpg.Connection,
-    outbox: Outbox,
     settings: ReceiptsSettings,
     school: School,
     items: list[tuple[PaymentMatched, InvoiceCopy]],
-    *,
+    issued_at: datetime,
     replaces: Receipt | None = None,
-    now: datetime | None = None,
-) -> list[uuid.UUID]:
-    """Receipts of one school's payments, numbered consecutively in one move of the series counter, signed
-    together off the loop and written with one COPY. Raises Waiting when they cannot be issued yet (no key,
-    no series, or not numbers enough left in the open series for all of them)."""
+) -> _Batch:
+    """One school's payments numbered consecutively in one move of the series counter. Raises Waiting when
+    they cannot be issued yet (no key, no series, or not numbers enough left in the open series for all)."""
     xml_key, compact_key = await _signing_keys(conn, settings, school)
-    issued_at = now or datetime.now(UTC)
     series = await open_series(conn, settings, school.school_id, issued_at.astimezone(VN).year)
     first = await series_store.take_numbers(conn, series, len(items))
     if first is None:
@@ -199,39 +207,73 @@ async def issue_batch(
     ]
     # The key ids and the chain to the root once, not once per receipt.
     pair = signing.key_pair(xml_key, compact_key, certificates.chain_to_root(xml_key))
-    signed = await signer_for(settings).sign(pair, contents, issued_at)
-    receipts = [
-        receipts_store.NewReceipt(
-            receipt_id=uuid.uuid4(),
-            school_id=school.school_id,
-            series_id=series.series_id,
-            number=content.number,
-            payment_id=None if replaces is not None else payment.payment_id,
-            invoice_id=uuid.UUID(payment.invoice_id),
-            amount=payment.amount,
-            verification_code=content.verification_code,
-            issued_at=issued_at,
-            xml=sig.xml,
-            compact=sig.compact,
-            xml_kid=pair.xml_kid,
-            compact_kid=pair.compact_kid,
-            replaces=replaces.receipt_id if replaces is not None else None,
-        )
-        for (payment, _), content, sig in zip(items, contents, signed, strict=True)
-    ]
-    await receipts_store.add_many(conn, receipts)
-    await _announce(conn, outbox, settings, receipts, contents, series)
+    return _Batch(school, items, series, contents, pair)
+
+
+async def _issue(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    settings: ReceiptsSettings,
+    batches: list[_Batch],
+    issued_at: datetime,
+    replaces: Receipt | None = None,
+) -> list[uuid.UUID]:
+    """The batches' receipts (any number of schools) signed in one call off the loop, written with one COPY
+    and announced with one insert into the outbox."""
+    signed = await signer_for(settings).sign_groups([(b.pair, b.contents) for b in batches], issued_at)
+    receipts: list[receipts_store.NewReceipt] = []
+    events: list[tuple[Message, str, str]] = []
+    for batch, sigs in zip(batches, signed, strict=True):
+        made = [
+            receipts_store.NewReceipt(
+                receipt_id=uuid.uuid4(),
+                school_id=batch.school.school_id,
+                series_id=batch.series.series_id,
+                number=content.number,
+                payment_id=None if replaces is not None else payment.payment_id,
+                invoice_id=uuid.UUID(payment.invoice_id),
+                amount=payment.amount,
+                verification_code=content.verification_code,
+                issued_at=issued_at,
+                xml=sig.xml,
+                compact=sig.compact,
+                xml_kid=batch.pair.xml_kid,
+                compact_kid=batch.pair.compact_kid,
+                replaces=replaces.receipt_id if replaces is not None else None,
+            )
+            for (payment, _), content, sig in zip(batch.items, batch.contents, sigs, strict=True)
+        ]
+        receipts += made
+        events += _announcements(settings, made, batch.contents, batch.series)
+    if receipts:
+        await receipts_store.add_many(conn, receipts)
+        await outbox.add_many(conn, Topic.RECEIPTS, events)
     return [r.receipt_id for r in receipts]
 
 
-async def _announce(
+async def issue_batch(
     conn: asyncpg.Connection,
     outbox: Outbox,
+    settings: ReceiptsSettings,
+    school: School,
+    items: list[tuple[PaymentMatched, InvoiceCopy]],
+    *,
+    replaces: Receipt | None = None,
+    now: datetime | None = None,
+) -> list[uuid.UUID]:
+    """Receipts of one school's payments, numbered consecutively, signed together off the loop and written
+    with one COPY. Raises Waiting when they cannot be issued yet (see `_prepare`)."""
+    issued_at = now or datetime.now(UTC)
+    batch = await _prepare(conn, settings, school, items, issued_at, replaces)
+    return await _issue(conn, outbox, settings, [batch], issued_at, replaces)
+
+
+def _announcements(
     settings: ReceiptsSettings,
     receipts: list[receipts_store.NewReceipt],
     contents: list[ReceiptContent],
     series: Series,
-) -> None:
+) -> list[tuple[Message, str, str]]:
     """ReceiptIssued for each, and SeriesRunningLow when the series is near its end."""
     events: list[tuple[Message, str, str]] = []
     for receipt, content in zip(receipts, contents, strict=True):
@@ -263,14 +305,15 @@ async def _announce(
             numbers_left=left.left,
         )
         events.append((low, str(series.series_id), last.school_id))
-    await outbox.add_many(conn, Topic.RECEIPTS, events)
+    return events
 
 
 async def on_payments(
     conn: asyncpg.Connection, outbox: Outbox, settings: ReceiptsSettings, payments: list[PaymentMatched]
 ) -> None:
-    """A consumer batch of payments: each school's ready ones issued together; any that cannot be issued
-    yet (its invoice, school, key or series missing) go one by one, and are parked."""
+    """A consumer batch of payments: each school's ready ones numbered together, all schools' signed and written
+    together; any that cannot be issued yet (its invoice, school, key or series missing) go one by one, and are
+    parked."""
     issued = await receipts_store.issued_payments(conn, [p.payment_id for p in payments])
     todo = list({p.payment_id: p for p in payments if p.payment_id not in issued}.values())
     schools = await copies_store.schools(conn, list({p.school_id for p in todo}))
@@ -278,22 +321,28 @@ async def on_payments(
     by_school: dict[str, list[PaymentMatched]] = {}
     for p in todo:
         by_school.setdefault(p.school_id, []).append(p)
+    issued_at = datetime.now(UTC)
+    batches: list[_Batch] = []
+    alone: list[PaymentMatched] = []
     # Schools in one order for every transaction: instances consuming other partitions lock the same
     # schools' series rows, and two of them taking them in different orders would deadlock.
     for school_id in sorted(by_school):
         ready = [(p, invoices[i]) for p in by_school[school_id] if _ready(invoices.get(i := uuid.UUID(p.invoice_id)))]
-        alone = [p for p in by_school[school_id] if not _ready(invoices.get(uuid.UUID(p.invoice_id)))]
         if school_id in schools and ready:
             try:
-                async with conn.transaction():  # savepoint: a batch that must wait leaves nothing behind
-                    await issue_batch(conn, outbox, settings, schools[school_id], ready)
-                await pending_store.clear_many(conn, [p.payment_id for p, _ in ready])
+                async with conn.transaction():  # savepoint: a school that must wait leaves nothing behind
+                    batches.append(await _prepare(conn, settings, schools[school_id], ready, issued_at))
             except Waiting:
-                alone = by_school[school_id]
+                alone += by_school[school_id]
+                continue
+            alone += [p for p in by_school[school_id] if not _ready(invoices.get(uuid.UUID(p.invoice_id)))]
         else:
-            alone = by_school[school_id]
-        for p in alone:
-            await on_payment(conn, outbox, settings, p)
+            alone += by_school[school_id]
+    # Every school's ready receipts signed in one call (spread over the signing processes) and written once.
+    await _issue(conn, outbox, settings, batches, issued_at)
+    await pending_store.clear_many(conn, [p.payment_id for b in batches for p, _ in b.items])
+    for p in alone:
+        await on_payment(conn, outbox, settings, p)
 
 
 def _ready(invoice: InvoiceCopy | None) -> bool:
