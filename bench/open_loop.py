@@ -25,9 +25,12 @@ from typing import Any
 import aiohttp
 import asyncpg
 
+from bench.dashboard import REQUESTS
+from shared.auth import mint_token
 from shared.db import with_database
 from shared.events.envelope import unwrap
 from shared.formatting import VN
+from shared.settings import DEV_JWT_SECRET
 from simulator.demo import DemoConfig
 
 RATES = [int(r) for r in os.environ.get("BENCH_OPEN_RATES", "50,100,200,300,400,600,800,1000").split(",") if r]
@@ -40,6 +43,7 @@ STAGES = ("answered", "committed", "published", "taken_by_receipts", "receipt_si
 PAYMENT_MATCHED = "tuition.reconciliation.v1.PaymentMatched"
 
 
+DISTRICT = "BENCH"  # as the seeding registers each school
 SEPAY_AUTH = {"Authorization": "Apikey bench-sepay-key-0001"}  # as the seeding configures each school
 
 
@@ -156,6 +160,35 @@ async def stage_times(pg: str, cfg: DemoConfig, refs: set[str]) -> dict[str, dic
 
 
 SERVICES = ("invoicing", "reconciliation", "receipts", "reporting")
+DASHBOARD_READS_PER_S = 5
+
+
+async def read_dashboard(cfg: DemoConfig, stop: asyncio.Event) -> dict[str, Any]:
+    """The dashboard API's views (bench.dashboard.REQUESTS, on the seeded district) read in turn,
+    DASHBOARD_READS_PER_S a second, until `stop`: their latency over HTTP while the pipeline runs."""
+    period = datetime.now(VN).strftime("%Y-%m")
+    token = mint_token(DEV_JWT_SECRET, role="district", district=DISTRICT)
+    headers = {"Authorization": f"Bearer {token}"}
+    views = [
+        (path.replace("D1", DISTRICT).replace("S07", "S00"), {k: period if v == "2026-11" else v for k, v in q.items()})
+        for _, path, q in REQUESTS
+    ]
+    took: list[float] = []
+    async with aiohttp.ClientSession(base_url=cfg.urls().reporting, headers=headers) as http:
+        n = 0
+        while not stop.is_set():
+            path, params = views[n % len(views)]
+            start = time.perf_counter()
+            async with http.get(path, params=params) as r:
+                await r.read()
+                r.raise_for_status()
+            took.append(time.perf_counter() - start)
+            n += 1
+            try:
+                await asyncio.wait_for(stop.wait(), max(0.0, 1 / DASHBOARD_READS_PER_S - took[-1]))
+            except TimeoutError:
+                pass
+    return {"requests": len(took), "views": len(views), **_pct(took)}
 
 
 async def statements_reset(pg: str) -> bool:
@@ -263,8 +296,9 @@ async def run_rates(
     results: list[dict[str, Any]] = []
     capacity, rounds = 0.0, 0
 
-    async def one(rate: float) -> dict[str, Any] | None:
-        """The rate for the window; None when the seeded invoices would not last it."""
+    async def one(rate: float, watched: bool = False) -> dict[str, Any] | None:
+        """The rate for the window; None when the seeded invoices would not last it. `watched`: the dashboard
+        API is read all along (DASHBOARD_READS_PER_S), its latency reported."""
         nonlocal targets, rounds
         n = int(rate * WINDOW_S)
         if n > len(targets):
@@ -273,14 +307,19 @@ async def run_rates(
         counting = await statements_reset(pg)
         before = snapshot(procs)
         rounds += 1
+        stop = asyncio.Event()
+        reads = asyncio.create_task(read_dashboard(cfg, stop)) if watched else None
         sent = await send_at_rate(url, batch, rate, rounds)
         await until_done(len(batch))
+        stop.set()
         after = snapshot(procs)
         statements = await statements_per_credit(pg, cfg, len(batch)) if counting else {}
         figures = rate_figures(rate, sent, await stage_times(pg, cfg, set(sent)))
         figures["cpu"] = account(before, after, len(batch))
         # What each credit cost each service's database (the bench's own reads after the window excluded).
         figures["postgres_per_credit"] = statements
+        if reads is not None:
+            figures["dashboard_api_while_running"] = await reads
         return figures
 
     # The suite as it runs in a district: every school has receipted before (its signing keys opened, its
@@ -304,7 +343,7 @@ async def run_rates(
     at = {}
     for share in (0.5, 0.8):
         rate = round(capacity * share)
-        figures = await one(rate) if rate else None
+        figures = await one(rate, watched=share == 0.8) if rate else None
         if figures is not None:
             at[f"{int(share * 100)}%"] = figures
     return {

@@ -4,49 +4,112 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import devinfra as infra
-from bench import dashboard, e2e, issuance, matching, receipts
+from bench import dashboard, e2e, growth, issuance, matching, receipts
 from bench.common import Measure, machine, peak_rss_mib
 from shared.logging import configure_logging
 
 OUT = Path(__file__).parent
 
 
+BENCHES = {
+    "matching": matching.run,
+    "receipts": receipts.run,
+    "issuance": issuance.run,
+    "dashboard": dashboard.run,
+    "end to end": e2e.run,
+    "growth": growth.run,
+}
+
+
 async def main() -> int:
+    """Every bench, or those named in BENCH_ONLY (comma-separated): then the other benches' measures are kept
+    from the results file as they were, each measure saying which bench and when."""
     configure_logging("WARNING")
+    only = [b.strip() for b in os.environ.get("BENCH_ONLY", "").split(",") if b.strip()]
+    unknown = set(only) - set(BENCHES)
+    if unknown:
+        print(f"bench: BENCH_ONLY names no bench: {', '.join(sorted(unknown))} (benches: {', '.join(BENCHES)})")
+        return 2
     endpoints = infra.up()
-    measures = []
-    for name, bench in (
-        ("matching", matching.run),
-        ("receipts", receipts.run),
-        ("issuance", issuance.run),
-        ("dashboard", dashboard.run),
-        ("end to end", e2e.run),
-    ):
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    kept = [m for m in _previous() if only and m.get("bench") not in only]
+    fresh = []
+    for name, bench in BENCHES.items():
+        if only and name not in only:
+            continue
         print(f"bench: {name} ...", file=sys.stderr, flush=True)
-        measures += await bench(endpoints.pg_dsn)
+        fresh += [m.as_dict() | {"bench": name, "measured_at": now} for m in await bench(endpoints.pg_dsn)]
+    order = list(BENCHES)
+    rows = sorted(kept + fresh, key=lambda m: order.index(m["bench"]) if m.get("bench") in order else -1)
+    measures = [_measure(m) for m in rows]
     result = {
-        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "generated_at": now,
         "machine": machine(),
         "bench_process_peak_rss_mib": round(peak_rss_mib()),
-        "measures": [m.as_dict() for m in measures],
+        "measures": rows,
     }
     (OUT / "results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    lines = ["| measure | value | limit (same run) | ratio |", "|---|---|---|---|"]
-    for m in measures:
-        lines.append(f"| {m.name} | {m.value:,} {m.unit} | {m.limit_name}: {m.limit_value:,} {m.unit} | {m.ratio} |")
+    lines = ["| measure | value | limit (same run) | ratio | measured |", "|---|---|---|---|---|"]
+    for m, row in zip(measures, rows, strict=True):
+        lines.append(
+            f"| {m.name} | {m.value:,} {m.unit} | {m.limit_name}: {m.limit_value:,} {m.unit} | {m.ratio} "
+            f"| {row.get('measured_at', '')[:10]} |"
+        )
     table = "\n".join(lines)
     (OUT / "results.md").write_text(
         f"# Benchmarks\n\nMachine: {result['machine']['cpu']}, "
         f"{result['machine']['cores']} cores, {result['machine']['memory_gib']} GiB.\n\n"
         f"{table}\n\n{_open_loop_details(measures)}{_end_to_end_details(measures)}{_intake_details(measures)}"
+        f"{_growth_details(measures)}"
     )
     print(table)
     return 0
+
+
+def _previous() -> list[dict[str, Any]]:
+    """The measures of the results file as it is (none when there is none)."""
+    try:
+        return list(json.loads((OUT / "results.json").read_text())["measures"])
+    except (OSError, ValueError, KeyError):
+        return []
+
+
+def _measure(row: dict[str, Any]) -> Measure:
+    return Measure(row["name"], row["value"], row["unit"], row["limit_name"], row["limit_value"], row["details"])
+
+
+def _growth_details(measures: list[Measure]) -> str:
+    """The growth rounds: pupils, cores, throughput and CPU per credit by process."""
+    m = next((m for m in measures if m.name.startswith("CPU ms per credit at")), None)
+    if m is None:
+        return ""
+    rounds = m.details["rounds"]
+    names = list(rounds[0]["cpu"]["cpu_ms_per_credit"])
+    out = [
+        "",
+        "## How the cost grows: pupils and cores",
+        "",
+        f"A closed loop of {m.details['credits_per_round']:,} credits each round (fresh invoices); the database grown "
+        "between rounds by copying the seeded schools (bench/growth.py). CPU ms per credit:",
+        "",
+        "| pupils | cores | credits/s | total | " + " | ".join(names) + " |",
+        "|---|---|---|---|" + "---|" * len(names),
+    ]
+    for r in rounds:
+        per = r["cpu"]["cpu_ms_per_credit"]
+        out.append(
+            f"| {r['pupils']:,} | {r['cores']} | {r['credits_per_s']} | {r['cpu']['cpu_ms_per_credit_total']} | "
+            + " | ".join(str(per.get(n, "")) for n in names)
+            + " |"
+        )
+    return "\n".join(out) + "\n"
 
 
 def _end_to_end_details(measures: list[Measure]) -> str:
@@ -113,6 +176,15 @@ def _open_loop_details(measures: list[Measure]) -> str:
     for r in rows:
         cells = [f"{r['stages'][k]['p50_ms']:,} / {r['stages'][k]['p99_ms']:,}" for k in STAGE_NAMES]
         out.append(f"| {r['rate_per_s']} | " + " | ".join(cells) + " |")
+    for share, r in d["at_share_of_capacity"].items():
+        reads = r.get("dashboard_api_while_running")
+        if reads:
+            out += [
+                "",
+                f"The dashboard API read all along at {share} of capacity ({reads['requests']:,} requests, "
+                f"{reads['views']} views in turn, over HTTP): p50 {reads['p50_ms']:,} ms, p99 {reads['p99_ms']:,} "
+                f"ms, max {reads['max_ms']:,} ms.",
+            ]
     counted = [r for r in rows if r.get("postgres_per_credit")]
     if counted:
         services = list(counted[0]["postgres_per_credit"])
