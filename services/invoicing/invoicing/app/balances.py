@@ -96,15 +96,20 @@ async def _apply(conn: asyncpg.Connection, outbox: Outbox, inv: Invoice, paid: i
     log.info("invoicing.invoice.balance_changed", invoice_id=str(inv.invoice_id), status=str(status))
 
 
-async def receipt_issued(conn: asyncpg.Connection, m: ReceiptIssued) -> None:
-    """The parent page links the invoice's receipts in force."""
-    await receipts_store.link(
+async def receipts_issued(conn: asyncpg.Connection, msgs: list[ReceiptIssued]) -> None:
+    """The parent page links the invoice's receipts in force (a batch of them with one statement)."""
+    await receipts_store.link_many(
         conn,
-        receipt_id=m.receipt_id,
-        invoice_id=uuid.UUID(m.invoice_id),
-        number=f"{m.series_code}-{m.number:07d}",
-        url=m.url,
-        issued_at=m.issued_at.ToDatetime(tzinfo=UTC),
+        [
+            (
+                m.receipt_id,
+                uuid.UUID(m.invoice_id),
+                f"{m.series_code}-{m.number:07d}",
+                m.url,
+                m.issued_at.ToDatetime(tzinfo=UTC),
+            )
+            for m in msgs
+        ],
     )
 
 

@@ -99,11 +99,30 @@ def _period(text: str) -> str:
 async def _reachable(conn: asyncpg.Connection, w: Wiring, who: Recipient) -> tuple[str, str, list[str]]:
     """The guardian's phone and email (opened from the roster) and the school's channels, in its order, that
     this deployment has and that can reach them."""
-    settings = await messages_store.settings_of(conn, who.school_id) or DEFAULT_SETTINGS
-    order = list(settings.channels)
+    return _reachable_with(w, who, await messages_store.settings_of(conn, who.school_id))
+
+
+def _reachable_with(w: Wiring, who: Recipient, settings: MessageSettings | None) -> tuple[str, str, list[str]]:
+    order = list((settings or DEFAULT_SETTINGS).channels)
     phone = _address(w, who, ChannelName.SMS)
     email = _address(w, who, ChannelName.EMAIL)
     return phone, email, [c for c in order if c in w.channels and (email if c == ChannelName.EMAIL else phone)]
+
+
+OPTED_OUT = "Phụ huynh đã từ chối nhận tin nhắn."
+NO_CHANNEL = "Không có kênh nào gửi được: thiếu số điện thoại/email, hoặc kênh chưa được cấu hình."
+
+
+@dataclass(frozen=True)
+class _Tell:
+    """One message to write: of which event or run, what kind, about which invoice, for how much."""
+
+    dedup_key: str
+    kind: Kind
+    invoice: InvoiceToTell
+    amount: int
+    link: str
+    overdue: bool = False
 
 
 async def _message(
@@ -118,67 +137,92 @@ async def _message(
     now: datetime,
     overdue: bool = False,
 ) -> NewMessage | None:
-    who = await messages_store.recipient(conn, invoice.student_id)
-    if who is None or who.erased_at is not None:
-        return None
-    phone, email, usable = await _reachable(conn, w, who)
-    fields = Fields(
-        kind=kind,
-        school=invoice.school_name,
-        pupil=who.full_name,
-        class_name=who.class_name,
-        period=_period(invoice.period),
-        amount=amount,
-        due=invoice.due_date,
-        link=link,
-        reference=invoice.payment_reference,
-        overdue=overdue,
-    )
-    status, why = "queued", None
-    if who.opted_out:
-        status, why = "skipped", "Phụ huynh đã từ chối nhận tin nhắn."
-    elif not usable:
-        status, why = "skipped", "Không có kênh nào gửi được: thiếu số điện thoại/email, hoặc kênh chưa được cấu hình."
-    return NewMessage(
-        message_id=uuid.uuid4(),
-        school_id=invoice.school_id,
-        dedup_key=dedup_key,
-        kind=str(kind),
-        student_id=invoice.student_id,
-        invoice_id=invoice.invoice_id,
-        channels=usable,
-        status=status,
-        next_attempt_at=after_quiet_hours(now, w.quiet),
-        recipient=" / ".join(x for x in (mask_phone(phone) if phone else "", mask_email(email) if email else "") if x),
-        fields=fields,
-        last_error=why,
-    )
+    [msg] = await _messages(conn, w, [_Tell(dedup_key, kind, invoice, amount, link, overdue)], now)
+    return msg
 
 
-async def on_invoice_issued(conn: asyncpg.Connection, w: Wiring, m: InvoiceIssued, event_id: str) -> None:
-    """The guardian is told what the invoice asks, by when, and where to pay (the page with the QR)."""
-    invoice = await messages_store.invoice_for_message(conn, uuid.UUID(m.invoice_id))
-    if invoice is None or invoice.total == 0:
-        return  # nothing to pay: nothing to say
-    link = f"{w.public_url.rstrip('/')}/pay/{invoice.public_token}"
-    now = datetime.now(UTC)
-    msg = await _message(
-        conn, w, dedup_key=f"event:{event_id}", kind=Kind.INVOICE, invoice=invoice, amount=invoice.total,
-        link=link, now=now,
-    )  # fmt: skip
-    await messages_store.queue(conn, [msg] if msg else [])
+async def _messages(conn: asyncpg.Connection, w: Wiring, tells: list[_Tell], now: datetime) -> list[NewMessage | None]:
+    """The messages of many events at once: their guardians and their schools' settings read with one
+    statement each; None for a pupil who is gone or erased."""
+    guardians = await messages_store.recipients(conn, list({t.invoice.student_id for t in tells}))
+    settings = await messages_store.settings_of_many(conn, list({g.school_id for g in guardians.values()}))
+    out: list[NewMessage | None] = []
+    for t in tells:
+        who = guardians.get(t.invoice.student_id)
+        if who is None or who.erased_at is not None:
+            out.append(None)
+            continue
+        phone, email, usable = _reachable_with(w, who, settings.get(who.school_id))
+        fields = Fields(
+            kind=t.kind,
+            school=t.invoice.school_name,
+            pupil=who.full_name,
+            class_name=who.class_name,
+            period=_period(t.invoice.period),
+            amount=t.amount,
+            due=t.invoice.due_date,
+            link=t.link,
+            reference=t.invoice.payment_reference,
+            overdue=t.overdue,
+        )
+        status, why = "queued", None
+        if who.opted_out:
+            status, why = "skipped", "Phụ huynh đã từ chối nhận tin nhắn."
+        elif not usable:
+            status, why = (
+                "skipped",
+                "Không có kênh nào gửi được: thiếu số điện thoại/email, hoặc kênh chưa được cấu hình.",
+            )
+        out.append(
+            NewMessage(
+                message_id=uuid.uuid4(),
+                school_id=t.invoice.school_id,
+                dedup_key=t.dedup_key,
+                kind=str(t.kind),
+                student_id=t.invoice.student_id,
+                invoice_id=t.invoice.invoice_id,
+                channels=usable,
+                status=status,
+                next_attempt_at=after_quiet_hours(now, w.quiet),
+                recipient=" / ".join(
+                    x for x in (mask_phone(phone) if phone else "", mask_email(email) if email else "") if x
+                ),
+                fields=fields,
+                last_error=why,
+            )
+        )
+    return out
 
 
-async def on_receipt_issued(conn: asyncpg.Connection, w: Wiring, m: ReceiptIssued, event_id: str) -> None:
-    """The guardian is told the payment arrived, what it paid, and where the receipt is."""
-    invoice = await messages_store.invoice_for_message(conn, uuid.UUID(m.invoice_id))
-    if invoice is None:
-        return
-    msg = await _message(
-        conn, w, dedup_key=f"event:{event_id}", kind=Kind.PAYMENT, invoice=invoice, amount=m.amount, link=m.url,
-        now=datetime.now(UTC),
-    )  # fmt: skip
-    await messages_store.queue(conn, [msg] if msg else [])
+async def on_invoices_issued(conn: asyncpg.Connection, w: Wiring, items: list[tuple[InvoiceIssued, str]]) -> None:
+    """Each guardian is told what the invoice asks, by when, and where to pay (the page with the QR); a batch
+    of events (with their ids) read and written with a few statements whatever its size."""
+    invoices = await messages_store.invoices_for_messages(conn, list({uuid.UUID(m.invoice_id) for m, _ in items}))
+    base = w.public_url.rstrip("/")
+    tells = [
+        _Tell(f"event:{event_id}", Kind.INVOICE, inv, inv.total, f"{base}/pay/{inv.public_token}")
+        for m, event_id in items
+        if (inv := invoices.get(uuid.UUID(m.invoice_id))) is not None and inv.total != 0  # nothing to pay: no word
+    ]
+    await _queue(conn, w, tells)
+
+
+async def on_receipts_issued(conn: asyncpg.Connection, w: Wiring, items: list[tuple[ReceiptIssued, str]]) -> None:
+    """Each guardian is told the payment arrived, what it paid, and where the receipt is (a batch of events,
+    with their ids, in a few statements)."""
+    invoices = await messages_store.invoices_for_messages(conn, list({uuid.UUID(m.invoice_id) for m, _ in items}))
+    tells = [
+        _Tell(f"event:{event_id}", Kind.PAYMENT, inv, m.amount, m.url)
+        for m, event_id in items
+        if (inv := invoices.get(uuid.UUID(m.invoice_id))) is not None
+    ]
+    await _queue(conn, w, tells)
+
+
+async def _queue(conn: asyncpg.Connection, w: Wiring, tells: list[_Tell]) -> None:
+    if tells:
+        made = await _messages(conn, w, tells, datetime.now(UTC))
+        await messages_store.queue(conn, [m for m in made if m is not None])
 
 
 async def queue_code(conn: asyncpg.Connection, w: Wiring, *, student_id: uuid.UUID, school: str, code: str) -> bool:

@@ -50,9 +50,9 @@ def _receipts(_: ServiceRuntime) -> Handlers:
     handlers = Handlers()
     handlers.skip(SeriesRunningLow)  # the receipts service warns the accountant itself
 
-    @handlers.on(ReceiptIssued)
-    async def issued(conn: asyncpg.Connection, m: ReceiptIssued, _: Event) -> None:
-        await balances.receipt_issued(conn, m)
+    @handlers.on_many(ReceiptIssued)
+    async def issued(conn: asyncpg.Connection, items: list[tuple[ReceiptIssued, Event]]) -> None:
+        await balances.receipts_issued(conn, [m for m, _ in items])
 
     @handlers.on(ReceiptCancelled)
     async def cancelled(conn: asyncpg.Connection, m: ReceiptCancelled, _: Event) -> None:
@@ -71,13 +71,13 @@ def _messages(rt: ServiceRuntime) -> Handlers:
     )  # fmt: skip
     wiring = message_wiring(rt)
 
-    @handlers.on(InvoiceIssued)
-    async def invoice(conn: asyncpg.Connection, m: InvoiceIssued, e: Event) -> None:
-        await messages.on_invoice_issued(conn, wiring, m, str(e.event_id))
+    @handlers.on_many(InvoiceIssued)
+    async def invoice(conn: asyncpg.Connection, items: list[tuple[InvoiceIssued, Event]]) -> None:
+        await messages.on_invoices_issued(conn, wiring, [(m, str(e.event_id)) for m, e in items])
 
-    @handlers.on(ReceiptIssued)
-    async def receipt(conn: asyncpg.Connection, m: ReceiptIssued, e: Event) -> None:
-        await messages.on_receipt_issued(conn, wiring, m, str(e.event_id))
+    @handlers.on_many(ReceiptIssued)
+    async def receipt(conn: asyncpg.Connection, items: list[tuple[ReceiptIssued, Event]]) -> None:
+        await messages.on_receipts_issued(conn, wiring, [(m, str(e.event_id)) for m, e in items])
 
     return handlers
 

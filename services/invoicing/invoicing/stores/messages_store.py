@@ -216,30 +216,36 @@ class NewMessage:
 
 
 async def queue(conn: asyncpg.Connection, messages: Sequence[NewMessage]) -> int:
-    """Record messages; one already recorded for the same event and guardian is left as it is."""
-    queued = 0
-    for m in messages:  # one per event and guardian, a few per reminder run
-        queued += bool(
-            await conn.fetchval(
-                """INSERT INTO messages (message_id, school_id, dedup_key, kind, student_id, invoice_id, channels,
-                                         status, next_attempt_at, recipient, fields, last_error)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-                   ON CONFLICT (dedup_key) DO NOTHING RETURNING true""",
-                m.message_id,
-                m.school_id,
-                m.dedup_key,
-                m.kind,
-                m.student_id,
-                m.invoice_id,
-                m.channels,
-                m.status,
-                m.next_attempt_at,
-                m.recipient,
-                _stored(m.fields),
-                m.last_error,
-            )
+    """Record messages (one statement for them all); one already recorded for the same event and guardian is
+    left as it is. Returns how many were recorded."""
+    if not messages:
+        return 0
+    return len(
+        await conn.fetch(
+            """INSERT INTO messages (message_id, school_id, dedup_key, kind, student_id, invoice_id, channels,
+                                     status, next_attempt_at, recipient, fields, last_error)
+               SELECT m.message_id, m.school_id, m.dedup_key, m.kind, m.student_id, m.invoice_id,
+                      string_to_array(m.channels, ','), m.status, m.next_attempt_at, m.recipient, m.fields::jsonb,
+                      m.last_error
+                 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::uuid[], $7::text[],
+                             $8::text[], $9::timestamptz[], $10::text[], $11::text[], $12::text[])
+                      AS m(message_id, school_id, dedup_key, kind, student_id, invoice_id, channels, status,
+                           next_attempt_at, recipient, fields, last_error)
+               ON CONFLICT (dedup_key) DO NOTHING RETURNING true""",
+            [m.message_id for m in messages],
+            [m.school_id for m in messages],
+            [m.dedup_key for m in messages],
+            [m.kind for m in messages],
+            [m.student_id for m in messages],
+            [m.invoice_id for m in messages],
+            [",".join(m.channels) for m in messages],  # channel names hold no comma
+            [m.status for m in messages],
+            [m.next_attempt_at for m in messages],
+            [m.recipient for m in messages],
+            [_stored(m.fields) for m in messages],
+            [m.last_error for m in messages],
         )
-    return queued
+    )
 
 
 _ROW = (
@@ -336,6 +342,31 @@ async def recipient(db: Executor, student_id: uuid.UUID) -> Recipient | None:
     return rows.maybe(Recipient, found)
 
 
+async def recipients(db: Executor, student_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Recipient]:
+    """`recipient` of many pupils with one statement, by student id (those not found left out)."""
+    found = await db.fetch(
+        """SELECT s.student_id, s.school_id, s.full_name, s.class_name, s.guardian_phone, s.guardian_email,
+                  s.family_key, s.reminders_stopped, s.erased_at,
+                  (o.family_key IS NOT NULL) AS opted_out
+             FROM students s
+             LEFT JOIN guardian_opt_outs o ON o.school_id = s.school_id AND o.family_key = s.family_key
+            WHERE s.student_id = ANY($1::uuid[])""",
+        student_ids,
+    )
+    return {r.student_id: r for r in rows.rows(Recipient, found)}
+
+
+async def invoices_for_messages(db: Executor, invoice_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, InvoiceToTell]:
+    """`invoice_for_message` of many invoices with one statement, by invoice id (those not found left out)."""
+    found = await db.fetch(
+        """SELECT i.invoice_id, i.school_id, i.student_id, i.period, i.total, i.amount_paid, i.status, i.due_date,
+                  i.public_token, i.payment_reference, sc.name AS school_name
+             FROM invoices i JOIN schools sc USING (school_id) WHERE i.invoice_id = ANY($1::uuid[])""",
+        invoice_ids,
+    )
+    return {r.invoice_id: r for r in rows.rows(InvoiceToTell, found)}
+
+
 async def invoice_for_message(db: Executor, invoice_id: uuid.UUID) -> InvoiceToTell | None:
     found = await db.fetchrow(
         """SELECT i.invoice_id, i.school_id, i.student_id, i.period, i.total, i.amount_paid, i.status, i.due_date,
@@ -365,6 +396,12 @@ async def reminder_candidates(db: Executor, *, limit: int) -> list[ReminderCandi
 
 
 # --- a school's choices, a guardian's opt-out ---
+
+
+async def settings_of_many(db: Executor, school_ids: Sequence[str]) -> dict[str, MessageSettings]:
+    """The settings the schools saved (those with none left out), with one statement."""
+    found = await db.fetch("SELECT * FROM message_settings WHERE school_id = ANY($1::text[])", school_ids)
+    return {r["school_id"]: rows.row(MessageSettings, r) for r in found}
 
 
 async def settings_of(db: Executor, school_id: str) -> MessageSettings | None:

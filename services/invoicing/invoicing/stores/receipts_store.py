@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,17 +13,19 @@ from shared import rows
 from shared.db import Executor
 
 
-async def link(
-    conn: asyncpg.Connection, *, receipt_id: str, invoice_id: uuid.UUID, number: str, url: str, issued_at: datetime
-) -> None:
+async def link_many(conn: asyncpg.Connection, links: Sequence[tuple[str, uuid.UUID, str, str, datetime]]) -> None:
+    """Receipts announced together, each (receipt id, invoice id, number, url, issued at) linked to its invoice
+    once, with one statement."""
+    receipt_ids, invoice_ids, numbers, urls, issued = zip(*links, strict=True) if links else ((),) * 5
     await conn.execute(
-        "INSERT INTO invoice_receipts (receipt_id, invoice_id, number, url, issued_at) VALUES ($1, $2, $3, $4, $5) "
+        "INSERT INTO invoice_receipts (receipt_id, invoice_id, number, url, issued_at) "
+        "SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[]) "
         "ON CONFLICT (receipt_id) DO NOTHING",
-        receipt_id,
-        invoice_id,
-        number,
-        url,
-        issued_at,
+        list(receipt_ids),
+        list(invoice_ids),
+        list(numbers),
+        list(urls),
+        list(issued),
     )
 
 

@@ -322,22 +322,60 @@ async def on_payments(
     for p in todo:
         by_school.setdefault(p.school_id, []).append(p)
     issued_at = datetime.now(UTC)
-    batches: list[_Batch] = []
+    year = issued_at.astimezone(VN).year
+    ready: dict[str, list[tuple[PaymentMatched, InvoiceCopy]]] = {}
     alone: list[PaymentMatched] = []
-    # Schools in one order for every transaction: instances consuming other partitions lock the same
-    # schools' series rows, and two of them taking them in different orders would deadlock.
     for school_id in sorted(by_school):
-        ready = [(p, invoices[i]) for p in by_school[school_id] if _ready(invoices.get(i := uuid.UUID(p.invoice_id)))]
-        if school_id in schools and ready:
-            try:
-                async with conn.transaction():  # savepoint: a school that must wait leaves nothing behind
-                    batches.append(await _prepare(conn, settings, schools[school_id], ready, issued_at))
-            except Waiting:
-                alone += by_school[school_id]
-                continue
+        found = [(p, invoices[i]) for p in by_school[school_id] if _ready(invoices.get(i := uuid.UUID(p.invoice_id)))]
+        if school_id in schools and found:
+            ready[school_id] = found
             alone += [p for p in by_school[school_id] if not _ready(invoices.get(uuid.UUID(p.invoice_id)))]
         else:
             alone += by_school[school_id]
+    # As a district runs: every school's key and open series are there. Read for all the schools at once (the
+    # series locked in the schools' order, as every transaction takes them: instances consuming other
+    # partitions lock the same rows, and two taking them in different orders would deadlock).
+    names = sorted(ready)
+    series = await series_store.open_many_for_update(conn, names, year)
+    keys = await signing_keys.active_many(conn, names, settings.key_secret.get_secret_value())
+    payers = dict(
+        zip(
+            (p.payment_id for items in ready.values() for p, _ in items),
+            await _payer_names(conn, [p for items in ready.values() for p, _ in items]),
+            strict=True,
+        )
+    )
+    batches: list[_Batch] = []
+    takes: list[tuple[Series, int]] = []
+    slow: list[str] = []
+    for school_id in names:
+        items, open_ = ready[school_id], series.get(school_id)
+        xml_key, compact_key = keys.get((school_id, "xml")), keys.get((school_id, "compact"))
+        if compact_key is None and not settings.provisions:
+            compact_key = xml_key  # one RSA certificate signs both (see _signing_keys)
+        if (
+            open_ is None
+            or xml_key is None
+            or compact_key is None
+            or open_.next_number + len(items) - 1 > open_.range_to
+        ):
+            slow.append(school_id)  # a key to make, a series to open or to turn: the school alone, below
+            continue
+        takes.append((open_, len(items)))
+        school = schools[school_id]
+        contents = [
+            _content(p, school, inv, open_, open_.next_number + n, issued_at, None, payers[p.payment_id])
+            for n, (p, inv) in enumerate(items)
+        ]
+        pair = signing.key_pair(xml_key, compact_key, certificates.chain_to_root(xml_key))
+        batches.append(_Batch(school, items, open_, contents, pair))
+    await series_store.take_numbers_many(conn, takes)
+    for school_id in slow:
+        try:
+            async with conn.transaction():  # savepoint: a school that must wait leaves nothing behind
+                batches.append(await _prepare(conn, settings, schools[school_id], ready[school_id], issued_at))
+        except Waiting:
+            alone += [p for p, _ in ready[school_id]]
     # Every school's ready receipts signed in one call (spread over the signing processes) and written once.
     await _issue(conn, outbox, settings, batches, issued_at)
     await pending_store.clear_many(conn, [p.payment_id for b in batches for p, _ in b.items])

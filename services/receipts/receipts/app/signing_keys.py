@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import cast
@@ -108,6 +109,15 @@ def _open_trusted(data: bytes, password: str, trusted: list[x509.Certificate]) -
 async def active(conn: asyncpg.Connection, school_id: str, kind: str, secret: str) -> k.KeyMaterial | None:
     row = await keys_store.active(conn, school_id, kind)
     return _open(row.kid, row.key_p12, secret) if row else None
+
+
+async def active_many(
+    conn: asyncpg.Connection, school_ids: Sequence[str], secret: str
+) -> dict[tuple[str, str], k.KeyMaterial]:
+    """The schools' active keys by (school, kind), read with one statement."""
+    return {
+        (r.school_id, r.kind): _open(r.kid, r.key_p12, secret) for r in await keys_store.active_many(conn, school_ids)
+    }
 
 
 async def revoke(db: Executor, school_id: str, kid: str) -> None:

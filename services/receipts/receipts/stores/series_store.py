@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -56,6 +57,33 @@ async def open_for_update(conn: asyncpg.Connection, school_id: str, year: int) -
         year,
     )
     return rows.maybe(Series, found)
+
+
+async def open_many_for_update(conn: asyncpg.Connection, school_ids: Sequence[str], year: int) -> dict[str, Series]:
+    """`open_for_update` of many schools with one statement, locked in the schools' order (as every
+    transaction takes them: no two wait on each other), by school; schools with none left out."""
+    found = await conn.fetch(
+        "SELECT * FROM receipt_series WHERE school_id = ANY($1::text[]) AND year = $2 AND NOT closed "
+        "AND next_number <= range_to ORDER BY school_id, registered_at FOR UPDATE",
+        school_ids,
+        year,
+    )
+    out: dict[str, Series] = {}
+    for series in rows.rows(Series, found):
+        out.setdefault(series.school_id, series)
+    return out
+
+
+async def take_numbers_many(conn: asyncpg.Connection, takes: Sequence[tuple[Series, int]]) -> None:
+    """Each series' next `count` numbers consumed, with one statement; the caller checked that they are
+    left and holds the rows' locks (`open_many_for_update`)."""
+    if takes:
+        await conn.execute(
+            "UPDATE receipt_series s SET next_number = s.next_number + t.n "
+            "FROM unnest($1::uuid[], $2::int[]) AS t(id, n) WHERE s.series_id = t.id",
+            [series.series_id for series, _ in takes],
+            [n for _, n in takes],
+        )
 
 
 async def latest_codes(conn: asyncpg.Connection, school_id: str) -> tuple[str, str] | None:
