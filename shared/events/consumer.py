@@ -6,7 +6,10 @@ seen before, runs the handler registered for its message class (shared/events/ha
 consecutive events of a type with a batch handler (`on_many`) go to it together. A type the consumer
 neither handles nor skips on purpose is counted in `unknown`, logged, and kept in the inbox with
 `handled = false`: visible, never lost in silence. The Kafka offsets are committed only after that
-transaction commits; a crash in between re-delivers the batch and the inbox absorbs it. A record that
+transaction commits, at most once every COMMIT_EVERY_S while records keep coming and at once when they stop
+(an offset commit is a request to the broker and a write of its own: at a district's pace, one per batch
+cost more than the batch); a crash in between re-delivers what was applied since, and the inbox absorbs it.
+A record that
 fails on its own after retries goes to `dead_letters` (kept whole,
 never dropped) so that one bad record cannot stall a school's payments.
 """
@@ -31,6 +34,7 @@ from shared.logging import bind_correlation_id, clear_context, get_logger
 log = get_logger(__name__)
 
 RETRIES = 3
+COMMIT_EVERY_S = 1.0  # the offsets applied are committed this often while records keep coming
 
 
 async def apply_batch(
@@ -227,6 +231,9 @@ class EventConsumer:
         )
         await consumer.start()
         log.info("events.consumer.started", consumer=self.name, topics=self._topics)
+        loop = asyncio.get_running_loop()
+        applied: dict[TopicPartition, int] = {}  # offsets applied (their transaction committed), not yet committed
+        committed_at = loop.time()
         try:
             while not stop.is_set():
                 batches = await self._gather(consumer)
@@ -235,14 +242,29 @@ class EventConsumer:
                 if batches:
                     # Every partition's records of the poll in one transaction (each partition's in its order).
                     await self._apply_batch([r for records in batches.values() for r in records])
-                    # After the database commit: a crash before this line re-delivers, the inbox absorbs it.
-                    await consumer.commit(
+                    applied.update(
                         {TopicPartition(tp.topic, tp.partition): rs[-1].offset + 1 for tp, rs in batches.items()}
                     )
+                if applied and (not batches or loop.time() - committed_at >= COMMIT_EVERY_S):
+                    # After the database commit: a crash before this line re-delivers, the inbox absorbs it.
+                    await self._commit(consumer, applied)
+                    applied, committed_at = {}, loop.time()
                 for tp, records in batches.items():
                     end = consumer.last_stable_offset(tp)
                     self.lag[tp] = max(0, end - (records[-1].offset + 1)) if end is not None else 0
                 self._forget_revoked(consumer.assignment())
         finally:
             with contextlib.suppress(Exception):
+                if applied:
+                    await self._commit(consumer, applied)
+            with contextlib.suppress(Exception):
                 await consumer.stop()
+
+    @staticmethod
+    async def _commit(consumer: AIOKafkaConsumer, applied: dict[TopicPartition, int]) -> None:
+        """The offsets applied of the partitions still ours (a revoked one's new owner starts from its last
+        commit: what it gets again the inbox absorbs)."""
+        ours = consumer.assignment()
+        offsets = {tp: offset for tp, offset in applied.items() if tp in ours}
+        if offsets:
+            await consumer.commit(offsets)

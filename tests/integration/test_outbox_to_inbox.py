@@ -327,11 +327,17 @@ async def test_records_arriving_one_by_one_within_the_window_share_one_transacti
         assert [sorted(b) for b in batches] == [schools], batches
         admin = AIOKafkaAdminClient(bootstrap_servers=infra_endpoints.kafka)
         await admin.start()
+        committed: dict = {}
+
+        async def all_committed() -> bool:
+            committed.update(await admin.list_consumer_group_offsets(group))
+            return sum(o.offset for o in committed.values()) == 6
+
         try:
-            committed = await admin.list_consumer_group_offsets(group)
+            # Committed once the records stop coming (the next poll finds none), at most a second later.
+            await wait_until(all_committed, what="the six offsets committed", timeout=10)
         finally:
             await admin.close()
-        assert sum(o.offset for o in committed.values()) == 6
         assert {tp.partition for tp in committed} >= partitions
     finally:
         stop.set()
