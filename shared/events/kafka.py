@@ -154,6 +154,12 @@ async def delete_topics(bootstrap: Brokers, doomed: Callable[[str], bool]) -> li
         names = [t for t in await admin.list_topics() if doomed(t)]
         if names:
             await admin.delete_topics(names)
+            # The controller deletes them after answering: gone for every client only once the metadata says so
+            # (a run that makes the same names next, or a check right after, would otherwise still see them).
+            for _ in range(300):  # 30 s at most
+                if not set(names) & set(await admin.list_topics()):
+                    break
+                await asyncio.sleep(0.1)
             log.info("kafka.topics.deleted", count=len(names))
         return names
     finally:

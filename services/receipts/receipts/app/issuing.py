@@ -308,35 +308,20 @@ def _announcements(
     return events
 
 
-async def on_payments(
-    conn: asyncpg.Connection, outbox: Outbox, settings: ReceiptsSettings, payments: list[PaymentMatched]
-) -> None:
-    """A consumer batch of payments: each school's ready ones numbered together, all schools' signed and written
-    together; any that cannot be issued yet (its invoice, school, key or series missing) go one by one, and are
-    parked."""
-    issued = await receipts_store.issued_payments(conn, [p.payment_id for p in payments])
-    todo = list({p.payment_id: p for p in payments if p.payment_id not in issued}.values())
-    schools = await copies_store.schools(conn, list({p.school_id for p in todo}))
-    invoices = await copies_store.invoices(conn, list({uuid.UUID(p.invoice_id) for p in todo}))
-    by_school: dict[str, list[PaymentMatched]] = {}
-    for p in todo:
-        by_school.setdefault(p.school_id, []).append(p)
-    issued_at = datetime.now(UTC)
-    year = issued_at.astimezone(VN).year
-    ready: dict[str, list[tuple[PaymentMatched, InvoiceCopy]]] = {}
-    alone: list[PaymentMatched] = []
-    for school_id in sorted(by_school):
-        found = [(p, invoices[i]) for p in by_school[school_id] if _ready(invoices.get(i := uuid.UUID(p.invoice_id)))]
-        if school_id in schools and found:
-            ready[school_id] = found
-            alone += [p for p in by_school[school_id] if not _ready(invoices.get(uuid.UUID(p.invoice_id)))]
-        else:
-            alone += by_school[school_id]
+async def _read_and_number(
+    conn: asyncpg.Connection,
+    settings: ReceiptsSettings,
+    schools: dict[str, School],
+    ready: dict[str, list[tuple[PaymentMatched, InvoiceCopy]]],
+    issued_at: datetime,
+) -> tuple[list[_Batch], list[str]]:
+    """The schools ready as a district runs (a key and an open series with numbers enough): read at once and
+    numbered with one update; the others (a key to make, a series to open or to turn) named to go alone."""
     # As a district runs: every school's key and open series are there. Read for all the schools at once (the
     # series locked in the schools' order, as every transaction takes them: instances consuming other
     # partitions lock the same rows, and two taking them in different orders would deadlock).
     names = sorted(ready)
-    series = await series_store.open_many_for_update(conn, names, year)
+    series = await series_store.open_many_for_update(conn, names, issued_at.astimezone(VN).year)
     keys = await signing_keys.active_many(conn, names, settings.key_secret.get_secret_value())
     payers = dict(
         zip(
@@ -359,7 +344,7 @@ async def on_payments(
             or compact_key is None
             or open_.next_number + len(items) - 1 > open_.range_to
         ):
-            slow.append(school_id)  # a key to make, a series to open or to turn: the school alone, below
+            slow.append(school_id)
             continue
         takes.append((open_, len(items)))
         school = schools[school_id]
@@ -370,6 +355,33 @@ async def on_payments(
         pair = signing.key_pair(xml_key, compact_key, certificates.chain_to_root(xml_key))
         batches.append(_Batch(school, items, open_, contents, pair))
     await series_store.take_numbers_many(conn, takes)
+    return batches, slow
+
+
+async def on_payments(
+    conn: asyncpg.Connection, outbox: Outbox, settings: ReceiptsSettings, payments: list[PaymentMatched]
+) -> None:
+    """A consumer batch of payments: each school's ready ones numbered together, all schools' signed and written
+    together; any that cannot be issued yet (its invoice, school, key or series missing) go one by one, and are
+    parked."""
+    issued = await receipts_store.issued_payments(conn, [p.payment_id for p in payments])
+    todo = list({p.payment_id: p for p in payments if p.payment_id not in issued}.values())
+    schools = await copies_store.schools(conn, list({p.school_id for p in todo}))
+    invoices = await copies_store.invoices(conn, list({uuid.UUID(p.invoice_id) for p in todo}))
+    by_school: dict[str, list[PaymentMatched]] = {}
+    for p in todo:
+        by_school.setdefault(p.school_id, []).append(p)
+    issued_at = datetime.now(UTC)
+    ready: dict[str, list[tuple[PaymentMatched, InvoiceCopy]]] = {}
+    alone: list[PaymentMatched] = []
+    for school_id in sorted(by_school):
+        found = [(p, invoices[i]) for p in by_school[school_id] if _ready(invoices.get(i := uuid.UUID(p.invoice_id)))]
+        if school_id in schools and found:
+            ready[school_id] = found
+            alone += [p for p in by_school[school_id] if not _ready(invoices.get(uuid.UUID(p.invoice_id)))]
+        else:
+            alone += by_school[school_id]
+    batches, slow = await _read_and_number(conn, settings, schools, ready, issued_at)
     for school_id in slow:
         try:
             async with conn.transaction():  # savepoint: a school that must wait leaves nothing behind
