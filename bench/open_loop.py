@@ -210,8 +210,9 @@ async def statements_per_credit(pg: str, cfg: DemoConfig, credits: int) -> dict[
     conn = await asyncpg.connect(pg)
     try:
         rows = await conn.fetch(
-            "SELECT d.datname, sum(s.calls) AS calls, sum(s.rows) AS rows, "
-            "coalesce(sum(s.calls) FILTER (WHERE s.query = 'COMMIT'), 0) AS commits "
+            # bigint, not numeric: the figures go to JSON (a Decimal would not)
+            "SELECT d.datname, sum(s.calls)::bigint AS calls, sum(s.rows)::bigint AS rows, "
+            "coalesce(sum(s.calls) FILTER (WHERE s.query = 'COMMIT'), 0)::bigint AS commits "
             "FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid GROUP BY d.datname"
         )
     finally:
