@@ -170,25 +170,31 @@ async def read_dashboard(cfg: DemoConfig, stop: asyncio.Event) -> dict[str, Any]
     token = mint_token(DEV_JWT_SECRET, role="district", district=DISTRICT)
     headers = {"Authorization": f"Bearer {token}"}
     views = [
-        (path.replace("D1", DISTRICT).replace("S07", "S00"), {k: period if v == "2026-11" else v for k, v in q.items()})
-        for _, path, q in REQUESTS
+        (
+            name,
+            path.replace("D1", DISTRICT).replace("S07", "S00"),
+            {k: period if v == "2026-11" else v for k, v in q.items()},
+        )
+        for name, path, q in REQUESTS
     ]
-    took: list[float] = []
+    took: dict[str, list[float]] = {name: [] for name, _, _ in views}
     async with aiohttp.ClientSession(base_url=cfg.urls().reporting, headers=headers) as http:
         n = 0
         while not stop.is_set():
-            path, params = views[n % len(views)]
+            name, path, params = views[n % len(views)]
             start = time.perf_counter()
             async with http.get(path, params=params) as r:
                 await r.read()
                 r.raise_for_status()
-            took.append(time.perf_counter() - start)
+            took[name].append(time.perf_counter() - start)
             n += 1
             try:
-                await asyncio.wait_for(stop.wait(), max(0.0, 1 / DASHBOARD_READS_PER_S - took[-1]))
+                await asyncio.wait_for(stop.wait(), max(0.0, 1 / DASHBOARD_READS_PER_S - took[name][-1]))
             except TimeoutError:
                 pass
-    return {"requests": len(took), "views": len(views), **_pct(took)}
+    every = [t for ts in took.values() for t in ts]
+    by_view = {name: _pct(ts) for name, ts in took.items() if ts}
+    return {"requests": len(every), "views": len(views), **_pct(every), "by_view": by_view}
 
 
 async def statements_reset(pg: str) -> bool:

@@ -185,6 +185,10 @@ def _open_loop_details(measures: list[Measure]) -> str:
                 f"{reads['views']} views in turn, over HTTP): p50 {reads['p50_ms']:,} ms, p99 {reads['p99_ms']:,} "
                 f"ms, max {reads['max_ms']:,} ms.",
             ]
+            views = sorted(reads.get("by_view", {}).items(), key=lambda v: -v[1]["p99_ms"])
+            if views:
+                out += ["", "| view | p50 ms | p99 ms |", "|---|---|---|"]
+                out += [f"| {name} | {v['p50_ms']:,} | {v['p99_ms']:,} |" for name, v in views]
     counted = [r for r in rows if r.get("postgres_per_credit")]
     if counted:
         services = list(counted[0]["postgres_per_credit"])
