@@ -65,7 +65,7 @@ async def forget(cfg: DemoConfig, pg_dsn: str, kafka: str) -> None:
     """Drop the run's databases and delete its topics (a test's or a benchmark's run leaves nothing behind)."""
     for service in SERVICES:
         await drop_database(pg_dsn, cfg.database(service))
-    await delete_topics(kafka, lambda topic: topic.startswith(f"{cfg.prefix}-"))
+    await delete_topics(kafka, lambda topic: topic.startswith(f"{cfg.prefix}-"), wait=True)
 
 
 def _start(

@@ -146,17 +146,17 @@ async def ensure_topics(bootstrap: Brokers, names: list[str], policy: TopicPolic
             await admin.close()
 
 
-async def delete_topics(bootstrap: Brokers, doomed: Callable[[str], bool]) -> list[str]:
-    """Delete the topics whose name `doomed` accepts (a demo run's or a test's own); returns their names."""
+async def delete_topics(bootstrap: Brokers, doomed: Callable[[str], bool], *, wait: bool = False) -> list[str]:
+    """Delete the topics whose name `doomed` accepts (a demo run's or a test's own); returns their names.
+    `wait`: until no client sees them any more (a run about to make the same names, a check right after)."""
     admin = AIOKafkaAdminClient(**_args(bootstrap), client_id="tuition-admin")
     await admin.start()
     try:
         names = [t for t in await admin.list_topics() if doomed(t)]
         if names:
             await admin.delete_topics(names)
-            # The controller deletes them after answering: gone for every client only once the metadata says so
-            # (a run that makes the same names next, or a check right after, would otherwise still see them).
-            for _ in range(300):  # 30 s at most
+            # The controller deletes them after answering: gone for every client only once the metadata says so.
+            for _ in range(300 if wait else 0):  # 30 s at most
                 if not set(names) & set(await admin.list_topics()):
                     break
                 await asyncio.sleep(0.1)
