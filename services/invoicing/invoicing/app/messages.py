@@ -167,12 +167,9 @@ async def _messages(conn: asyncpg.Connection, w: Wiring, tells: list[_Tell], now
         )
         status, why = "queued", None
         if who.opted_out:
-            status, why = "skipped", "Phụ huynh đã từ chối nhận tin nhắn."
+            status, why = "skipped", OPTED_OUT
         elif not usable:
-            status, why = (
-                "skipped",
-                "Không có kênh nào gửi được: thiếu số điện thoại/email, hoặc kênh chưa được cấu hình.",
-            )
+            status, why = "skipped", NO_CHANNEL
         out.append(
             NewMessage(
                 message_id=uuid.uuid4(),

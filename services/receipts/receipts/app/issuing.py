@@ -201,12 +201,26 @@ async def _prepare(
     if first is None:
         raise Waiting(f"numbers in series {series.series_code} (fewer left than payments to receipt)")
     payers = await _payer_names(conn, [payment for payment, _ in items])
+    return _batch(school, items, series, first, (xml_key, compact_key), payers, issued_at, replaces)
+
+
+def _batch(
+    school: School,
+    items: list[tuple[PaymentMatched, InvoiceCopy]],
+    series: Series,
+    first: int,
+    keys: tuple[certificates.KeyMaterial, certificates.KeyMaterial],
+    payers: list[str],
+    issued_at: datetime,
+    replaces: Receipt | None = None,
+) -> _Batch:
+    """A school's receipts' contents, numbered from `first`, and the keys that sign them."""
     contents = [
         _content(payment, school, invoice, series, first + n, issued_at, replaces, payers[n])
         for n, (payment, invoice) in enumerate(items)
     ]
     # The key ids and the chain to the root once, not once per receipt.
-    pair = signing.key_pair(xml_key, compact_key, certificates.chain_to_root(xml_key))
+    pair = signing.key_pair(keys[0], keys[1], certificates.chain_to_root(keys[0]))
     return _Batch(school, items, series, contents, pair)
 
 
@@ -347,13 +361,10 @@ async def _read_and_number(
             slow.append(school_id)
             continue
         takes.append((open_, len(items)))
-        school = schools[school_id]
-        contents = [
-            _content(p, school, inv, open_, open_.next_number + n, issued_at, None, payers[p.payment_id])
-            for n, (p, inv) in enumerate(items)
-        ]
-        pair = signing.key_pair(xml_key, compact_key, certificates.chain_to_root(xml_key))
-        batches.append(_Batch(school, items, open_, contents, pair))
+        named = [payers[p.payment_id] for p, _ in items]
+        batches.append(
+            _batch(schools[school_id], items, open_, open_.next_number, (xml_key, compact_key), named, issued_at)
+        )
     await series_store.take_numbers_many(conn, takes)
     return batches, slow
 
